@@ -1,0 +1,74 @@
+"""The composition root: the only place objects are wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from bot.builtin import Steward
+from bot.config import Config, safe_url
+from bot.core.clock import Clock, SystemClock
+from bot.core.dispatch import Dispatcher
+from bot.core.feature import Feature
+from bot.core.registry import Registry
+from bot.core.scheduler import JobService, TimerService
+from bot.db import schema
+from bot.db.engine import Database
+from bot.features import load
+
+log = logging.getLogger("steward")
+
+
+class App:
+    """One Steward process: database, features, dispatcher, timers, jobs (and, later, platforms)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        features: Sequence[Feature] | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.db = Database(config.database_url)
+        loaded = list(features) if features is not None else load(config.features)
+        self.registry = Registry(loaded)
+        for feature in loaded:
+            if isinstance(feature, Steward):
+                feature.registry = self.registry
+        self.dispatcher = Dispatcher(self.registry, self.db, self.clock)
+        self.timers = TimerService(self.dispatcher, self.db, self.clock)
+        self.jobs = JobService(self.dispatcher, self.clock)
+        self._stopped = asyncio.Event()
+
+    async def migrate(self) -> None:
+        """Bring the database schema up to date."""
+        await schema.upgrade(self.db.url)
+
+    async def start(self, *, background: bool = True) -> None:
+        """Migrate, load features, and (unless ``background=False``) start timers and jobs."""
+        log.info("database %s", safe_url(self.db.url))
+        await self.migrate()
+        for feature in self.registry.features:
+            await feature.on_load()
+        if background:
+            self.timers.start()
+            self.jobs.start()
+
+    async def stop(self) -> None:
+        """Stop everything and close the database."""
+        await self.jobs.stop()
+        await self.timers.stop()
+        for feature in self.registry.features:
+            try:
+                await feature.on_unload()
+            except Exception:
+                log.exception("feature %s failed to unload", feature.name)
+        await self.db.dispose()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        """Wait until :meth:`stop` has run."""
+        await self._stopped.wait()

@@ -1,0 +1,7 @@
+"""The built-in ``/steward`` feature."""
+
+from bot.builtin.feature import Steward
+
+FEATURE = Steward
+
+__all__ = ["FEATURE", "Steward"]

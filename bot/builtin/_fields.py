@@ -1,0 +1,138 @@
+"""Reading and writing settings fields from text: the parsing behind ``/steward settings``."""
+
+from __future__ import annotations
+
+import types
+from datetime import timedelta
+from enum import Enum
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from bot.core.errors import UserError
+from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
+from bot.core.message import mention
+from bot.core.parsing import (
+    format_duration,
+    parse_bool,
+    parse_channel,
+    parse_duration,
+    parse_float,
+    parse_int,
+    parse_role,
+    parse_user,
+)
+from bot.core.settings import FeatureSettings
+
+CLEAR_WORDS = {"none", "-", "off", "clear"}
+HIDDEN = {"enabled"}
+
+
+def settable(cls: type[FeatureSettings]) -> list[str]:
+    """The keys a manager may change with ``/steward settings``."""
+    return [name for name in cls.model_fields if name not in HIDDEN]
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], len(args) != len(get_args(annotation))
+    return annotation, False
+
+
+def expected_form(annotation: Any) -> str:
+    """How to type a value of this type, in words."""
+    base, optional = _unwrap(annotation)
+    suffix = " (or `none` to clear)" if optional else ""
+    origin = get_origin(base)
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{c}`" for c in get_args(base)) + suffix
+    if isinstance(base, type) and issubclass(base, Enum):
+        return "one of " + ", ".join(f"`{m.value}`" for m in base) + suffix
+    if origin in (list, tuple, frozenset, set):
+        inner = get_args(base)[0]
+        return f"a comma-separated list of {expected_form(inner)}{suffix}"
+    words = {
+        bool: "`on` or `off`",
+        int: "a whole number",
+        float: "a number",
+        str: "text",
+        timedelta: "a duration such as `30m`, `2h` or `3d`",
+        ChannelRef: "a channel, like #general",
+        RoleRef: "a role, like @moderators",
+        UserRef: "a member, like @alice",
+    }
+    return words.get(base, "a value") + suffix
+
+
+def _parse_one(base: Any, text: str, community: CommunityRef) -> Any:
+    origin = get_origin(base)
+    if origin is Literal or (isinstance(base, type) and issubclass(base, Enum)):
+        return text.strip()
+    if origin in (list, tuple, frozenset, set):
+        inner = get_args(base)[0]
+        items = [part for part in (p.strip() for p in text.split(",")) if part]
+        return [_parse_one(inner, item, community) for item in items]
+    parsers: dict[Any, Any] = {
+        bool: parse_bool,
+        int: parse_int,
+        float: parse_float,
+        str: lambda t: t.strip(),
+        timedelta: parse_duration,
+        ChannelRef: lambda t: parse_channel(t, community),
+        RoleRef: lambda t: parse_role(t, community),
+        UserRef: lambda t: parse_user(t, community),
+    }
+    parser = parsers.get(base)
+    if parser is None:
+        raise UserError("That setting can't be changed from a command yet.")
+    return parser(text)
+
+
+def parse_setting(
+    cls: type[FeatureSettings],
+    current: FeatureSettings,
+    key: str,
+    text: str,
+    community: CommunityRef,
+) -> FeatureSettings:
+    """A copy of ``current`` with ``key`` set from ``text``; a friendly UserError if wrong."""
+    field = cls.model_fields[key]
+    base, optional = _unwrap(field.annotation)
+    form = expected_form(field.annotation)
+    if optional and text.strip().lower() in CLEAR_WORDS:
+        value: Any = None
+    else:
+        try:
+            value = _parse_one(base, text, community)
+        except UserError as exc:
+            raise UserError(f"`{key}` expects {form}. {exc.message}") from None
+    data = current.model_dump()
+    data[key] = value
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        detail = exc.errors()[0].get("msg", "") if exc.errors() else ""
+        raise UserError(f"`{key}` expects {form}. {detail}".strip()) from None
+
+
+def show_value(value: Any) -> str:
+    """A value as people read it: channels as links, durations as 2h, lists joined."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, ChannelRef | RoleRef | UserRef):
+        return mention(value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, list | tuple | frozenset | set):
+        return ", ".join(show_value(v) for v in value) or "none"
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -1,0 +1,174 @@
+"""The built-in ``/steward`` feature: settings, features on and off, and help."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from bot.builtin._fields import expected_form, parse_setting, settable, show_value
+from bot.core.context import CommandContext
+from bot.core.errors import UserError
+from bot.core.feature import Feature, command
+from bot.core.members import Level
+from bot.core.message import Message
+from bot.core.registry import Registry
+from bot.core.settings import FeatureSettings, SettingsStore
+
+FeatureName = Annotated[str, "Which feature, such as onboarding"]
+Key = Annotated[str, "Which setting"]
+
+
+class Steward(Feature, name="steward"):
+    """Set Steward up: settings, features and help."""
+
+    always_on = True
+
+    def __init__(self) -> None:
+        self.registry: Registry | None = None
+
+    def _feature(self, name: str) -> Feature:
+        assert self.registry is not None, "the composition root binds the registry"
+        found = self.registry.feature(name.strip().lower())
+        if found is None or found.name == self.name:
+            names = ", ".join(f"`{f.name}`" for f in self._others())
+            raise UserError(f"There is no feature called `{name[:40]}`. Features: {names}.")
+        return found
+
+    def _others(self) -> list[Feature]:
+        assert self.registry is not None
+        return [f for f in self.registry.features if f.name != self.name]
+
+    @staticmethod
+    def _key(feature: Feature, key: str) -> str:
+        keys = settable(feature.Settings)
+        key = key.strip().lower()
+        if key not in keys:
+            listing = ", ".join(f"`{k}`" for k in keys) or "none"
+            raise UserError(f"{feature.name} has no setting `{key[:40]}`. Its settings: {listing}.")
+        return key
+
+    async def _load(
+        self, ctx: CommandContext[FeatureSettings], feature: Feature
+    ) -> FeatureSettings:
+        return await SettingsStore(ctx.uow.session).get(
+            ctx.community, feature.Settings, feature.name
+        )
+
+    async def _save(
+        self, ctx: CommandContext[FeatureSettings], feature: Feature, value: FeatureSettings
+    ) -> None:
+        await SettingsStore(ctx.uow.session).put(
+            ctx.community, feature.name, value, ctx.clock.now()
+        )
+
+    @command("settings show", requires=Level.ADMIN)
+    async def settings_show(
+        self,
+        ctx: CommandContext[FeatureSettings],
+        feature: FeatureName,
+        key: Annotated[str | None, "Only this setting"] = None,
+    ) -> None:
+        """Show a feature's settings for this community."""
+        target = self._feature(feature)
+        current = await self._load(ctx, target)
+        defaults = target.Settings()
+        keys = [self._key(target, key)] if key else settable(target.Settings)
+        fields = []
+        for name in keys:
+            info = target.Settings.model_fields[name]
+            value = getattr(current, name)
+            marker = " (default)" if value == getattr(defaults, name) else ""
+            about = info.description or ""
+            fields.append((name, f"{show_value(value)}{marker}\n{about}".strip()))
+        state = "on" if current.enabled else "off"
+        text = f"{target.name} is {state} here." if fields else f"{target.name} has no settings."
+        await ctx.reply(Message(title=f"{target.name} settings", text=text, fields=tuple(fields)))
+
+    @command("settings set", requires=Level.ADMIN)
+    async def settings_set(
+        self,
+        ctx: CommandContext[FeatureSettings],
+        feature: FeatureName,
+        key: Key,
+        value: Annotated[str, "The new value"],
+    ) -> None:
+        """Change one setting of a feature."""
+        target = self._feature(feature)
+        name = self._key(target, key)
+        current = await self._load(ctx, target)
+        updated = parse_setting(target.Settings, current, name, value, ctx.community)
+        await self._save(ctx, target, updated)
+        await ctx.reply(f"{target.name} `{name}` is now {show_value(getattr(updated, name))}.")
+
+    @command("settings reset", requires=Level.ADMIN)
+    async def settings_reset(
+        self, ctx: CommandContext[FeatureSettings], feature: FeatureName, key: Key
+    ) -> None:
+        """Put one setting back to its default."""
+        target = self._feature(feature)
+        name = self._key(target, key)
+        current = await self._load(ctx, target)
+        data = current.model_dump()
+        data.pop(name)
+        updated = target.Settings.model_validate(data)
+        await self._save(ctx, target, updated)
+        shown = show_value(getattr(updated, name))
+        await ctx.reply(f"{target.name} `{name}` is back to its default: {shown}.")
+
+    @command("features", requires=Level.ADMIN)
+    async def features(
+        self,
+        ctx: CommandContext[FeatureSettings],
+        feature: Annotated[str | None, "The feature to switch"] = None,
+        switch: Annotated[bool | None, "on or off"] = None,
+    ) -> None:
+        """See which features run here, and switch one on or off."""
+        if feature is not None and switch is not None:
+            target = self._feature(feature)
+            current = await self._load(ctx, target)
+            data = current.model_dump()
+            data["enabled"] = switch
+            await self._save(ctx, target, target.Settings.model_validate(data))
+            word = "on" if switch else "off"
+            await ctx.reply(f"{target.name} is now {word} in this community.")
+            return
+        if feature is not None:
+            raise UserError(f"Say `on` or `off` too, like `/steward features {feature[:32]} on`.")
+        lines = []
+        for other in self._others():
+            current = await self._load(ctx, other)
+            state = "on" if current.enabled else "off"
+            lines.append((other.name, f"{state}: {other.description}"))
+        text = "Switch one with `/steward features <feature> on|off`."
+        if not lines:
+            text = "No features are loaded in this process."
+        await ctx.reply(Message(title="Features", text=text, fields=tuple(lines)))
+
+    @command("help")
+    async def help(
+        self,
+        ctx: CommandContext[FeatureSettings],
+        feature: Annotated[str | None, "Only this feature's commands"] = None,
+    ) -> None:
+        """What you can do with Steward here."""
+        assert self.registry is not None
+        targets = [self._feature(feature)] if feature else list(self.registry.features)
+        fields = []
+        for target in targets:
+            if target.name != self.name:
+                current = await self._load(ctx, target)
+                if not current.enabled:
+                    continue
+            usable = [
+                spec
+                for spec in self.registry.commands(target.name)
+                if ctx.actor.level >= spec.requires
+            ]
+            if usable:
+                body = "\n".join(f"`{spec.usage}`: {spec.description}" for spec in usable)
+                fields.append((target.name, body))
+        if not fields:
+            raise UserError("There is nothing you can run here yet.")
+        await ctx.reply(Message(title="Steward help", fields=tuple(fields)))
+
+
+__all__ = ["Steward", "expected_form"]

@@ -1,0 +1,180 @@
+"""Process configuration from the environment and ``.env``: tokens, database, features, logging.
+
+Per-community choices (channels, roles, templates) are not here: managers set those with
+``/steward settings``. A platform runs if and only if its credentials are set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steward.db"
+
+
+class ConfigError(Exception):
+    """The configuration is incomplete or contradicts itself; the text says what to set."""
+
+
+class Config(BaseSettings):
+    """Everything the process needs to start. Variables are ``STEWARD_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STEWARD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        use_attribute_docstrings=True,
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL: a SQLite file by default, or postgresql://user@host/db."""
+
+    features: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all"])
+    """Comma-separated features to run, or `all`."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """How much to log."""
+
+    discord_token: SecretStr | None = None
+    """The Discord bot token; Discord runs when it is set."""
+
+    discord_dev_guild_id: int | None = None
+    """Sync slash commands to this one guild (instant) instead of globally."""
+
+    discord_sharded: bool = False
+    """Use discord.py's AutoShardedBot (for very large bots)."""
+
+    discord_api_base: str = "https://discord.com/api/v10"
+    """Discord's REST base URL (the sandbox points it at the local fake)."""
+
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    """Discord's gateway URL (the sandbox points it at the local fake)."""
+
+    slack_bot_token: SecretStr | None = None
+    """The Slack bot token (xoxb-...); Slack runs when it is set with the mode's other secret."""
+
+    slack_app_token: SecretStr | None = None
+    """The Slack app-level token (xapp-...) for Socket Mode."""
+
+    slack_signing_secret: SecretStr | None = None
+    """The Slack signing secret; required in HTTP mode, checked on every request."""
+
+    slack_mode: Literal["socket", "http"] = "socket"
+    """How Slack reaches Steward: `socket` (no public URL needed) or `http`."""
+
+    slack_http_port: int = 3000
+    """The port of the HTTP endpoint in HTTP mode."""
+
+    slack_api_base: str = "https://slack.com/api/"
+    """Slack's Web API base URL (the sandbox points it at the local fake)."""
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _split_features(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def discord_enabled(self) -> bool:
+        """Whether Discord credentials are set."""
+        return self.discord_token is not None and bool(self.discord_token.get_secret_value())
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether a Slack bot token is set (the mode's other secret is checked by ``check``)."""
+        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
+
+    def check(self) -> None:
+        """Raise ConfigError naming what is missing for the platforms that were started."""
+        if self.slack_enabled:
+            if self.slack_mode == "socket" and not _set(self.slack_app_token):
+                raise ConfigError(
+                    "STEWARD_SLACK_BOT_TOKEN is set but Socket Mode also needs "
+                    "STEWARD_SLACK_APP_TOKEN (an xapp-... app-level token), "
+                    "or set STEWARD_SLACK_MODE=http."
+                )
+            if self.slack_mode == "http" and not _set(self.slack_signing_secret):
+                raise ConfigError(
+                    "Slack HTTP mode needs STEWARD_SLACK_SIGNING_SECRET to verify every request."
+                )
+        elif _set(self.slack_app_token) or _set(self.slack_signing_secret):
+            raise ConfigError("Slack secrets are set but STEWARD_SLACK_BOT_TOKEN is missing.")
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for key, value in super().__repr_args__():
+            yield key, (safe_url(value) if key == "database_url" else value)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logs can redact them."""
+        found = []
+        for value in (
+            self.discord_token,
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+        ):
+            if _set(value):
+                assert value is not None
+                found.append(value.get_secret_value())
+        try:
+            password = make_url(self.database_url).password
+        except Exception:
+            password = None
+        if password:
+            found.append(str(password))
+        return found
+
+
+def safe_url(url: str) -> str:
+    """A database URL with its password masked, for logs and messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def _set(value: SecretStr | None) -> bool:
+    return value is not None and bool(value.get_secret_value())
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces secret values in every log record, whatever logged them."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with secrets masked."""
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        exc_text = record.exc_text
+        if record.exc_info and not exc_text:
+            exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            message = message.replace(secret, "[redacted]")
+            if exc_text:
+                exc_text = exc_text.replace(secret, "[redacted]")
+        record.msg, record.args = message, None
+        if exc_text is not None:
+            record.exc_text, record.exc_info = exc_text, None
+        return True
+
+
+def setup_logging(config: Config) -> None:
+    """Log to stderr at the configured level, with secrets redacted."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(config.secrets()))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(config.log_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)

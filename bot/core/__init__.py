@@ -1,0 +1,92 @@
+"""The neutral kernel: what features import. ``from bot.core import ...``."""
+
+from bot.core.clock import Clock, FakeClock, SystemClock
+from bot.core.commands import CommandSpec, ParamKind, ParamSpec
+from bot.core.context import CommandContext, Context, JobContext, Responder
+from bot.core.dispatch import Dispatcher, Invocation, Press
+from bot.core.errors import NotFound, NotSupported, PermissionDenied, StewardError, UserError
+from bot.core.events import (
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ReactionAdded,
+    ReactionRemoved,
+    ThreadOpened,
+)
+from bot.core.feature import Feature, command, component, job, on, timer
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.members import Level, Member
+from bot.core.message import (
+    Attachment,
+    Button,
+    Form,
+    Message,
+    Option,
+    Select,
+    TextInput,
+    mention,
+)
+from bot.core.port import Capability, Port
+from bot.core.registry import Registry
+from bot.core.settings import FeatureSettings
+
+__all__ = [
+    "Attachment",
+    "Button",
+    "Capability",
+    "ChannelRef",
+    "Clock",
+    "CommandContext",
+    "CommandSpec",
+    "CommunityRef",
+    "Context",
+    "Dispatcher",
+    "Event",
+    "FakeClock",
+    "Feature",
+    "FeatureSettings",
+    "Form",
+    "Invocation",
+    "JobContext",
+    "Level",
+    "Member",
+    "MemberJoined",
+    "MemberLeft",
+    "MemberUpdated",
+    "Message",
+    "MessageDeleted",
+    "MessageEdited",
+    "MessagePosted",
+    "MessageRef",
+    "NotFound",
+    "NotSupported",
+    "Option",
+    "ParamKind",
+    "ParamSpec",
+    "PermissionDenied",
+    "Platform",
+    "Port",
+    "Press",
+    "ReactionAdded",
+    "ReactionRemoved",
+    "Registry",
+    "Responder",
+    "RoleRef",
+    "Select",
+    "StewardError",
+    "SystemClock",
+    "TextInput",
+    "ThreadOpened",
+    "UserError",
+    "UserRef",
+    "command",
+    "component",
+    "job",
+    "mention",
+    "on",
+    "timer",
+]

@@ -1,0 +1,83 @@
+"""What a handler gets: the community, the platform port, its unit of work, settings and time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Generic, Protocol
+
+from bot.core.clock import Clock
+from bot.core.events import Event
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef
+from bot.core.members import Member
+from bot.core.message import Form, Message
+from bot.core.port import Port
+from bot.core.settings import S
+from bot.core.timers import Timers
+from bot.db.uow import UnitOfWork
+
+
+class Responder(Protocol):
+    """How an adapter answers the person who ran a command or pressed a component."""
+
+    async def send(self, message: Message, *, ephemeral: bool) -> None:
+        """Answer the invoker; ephemeral answers are seen by them alone."""
+        ...
+
+    async def open_form(self, form: Form) -> None:
+        """Open a form (modal) for the invoker."""
+        ...
+
+
+@dataclass(kw_only=True)
+class Context(Generic[S]):
+    """Everything a listener, job or timer handler may use."""
+
+    community: CommunityRef
+    feature: str
+    port: Port
+    uow: UnitOfWork
+    settings: S
+    clock: Clock
+    timers: Timers
+    log: logging.LoggerAdapter[logging.Logger]
+    published: list[Event] = field(default_factory=list)
+
+    def publish(self, event: Event) -> None:
+        """Publish a domain event; it is delivered after this handler's work commits."""
+        self.published.append(event)
+
+    async def commit(self) -> None:
+        """Commit what this handler wrote so far (write, commit, then act)."""
+        await self.uow.commit()
+
+
+@dataclass(kw_only=True)
+class JobContext(Context[S]):
+    """The context of a recurring job or a one-off timer."""
+
+
+@dataclass(kw_only=True)
+class CommandContext(Context[S]):
+    """The context of a command, button, select or form submission."""
+
+    actor: Member
+    channel: ChannelRef
+    responder: Responder
+    ephemeral: bool = True
+    message: MessageRef | None = None
+    replied: bool = False
+
+    async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
+        """Answer the invoker (privately by default for most commands)."""
+        if isinstance(message, str):
+            message = Message(text=message)
+        self.replied = True
+        await self.responder.send(
+            message, ephemeral=self.ephemeral if ephemeral is None else ephemeral
+        )
+
+    async def open_form(self, form: Form) -> None:
+        """Show the invoker a form; its submission comes back to ``@component(form.action)``."""
+        self.replied = True
+        await self.responder.open_form(form)

@@ -1,0 +1,355 @@
+"""The dispatcher: one unit of work and one error boundary per handler call."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.core.clock import Clock
+from bot.core.commands import CommandSpec
+from bot.core.communities import active_communities, ensure_community
+from bot.core.context import CommandContext, Context, JobContext, Responder
+from bot.core.errors import (
+    NotSupported,
+    PermissionDenied,
+    UserError,
+    new_error_id,
+    render_error,
+)
+from bot.core.events import Event
+from bot.core.feature import Feature, JobSpec
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
+from bot.core.members import Member
+from bot.core.message import Message
+from bot.core.port import Port
+from bot.core.registry import Registry
+from bot.core.settings import FeatureSettings, SettingsStore
+from bot.core.timers import Timers
+from bot.db.engine import Database
+from bot.db.models import Timer
+from bot.db.uow import UnitOfWork
+
+log = logging.getLogger("steward.dispatch")
+MAX_TIMER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invocation:
+    """A command someone ran, with arguments already parsed by the adapter."""
+
+    spec: CommandSpec
+    community: CommunityRef
+    actor: Member
+    channel: ChannelRef
+    args: Mapping[str, Any]
+    responder: Responder
+
+
+@dataclass(frozen=True, kw_only=True)
+class Press:
+    """A button press, select pick or form submission."""
+
+    community: CommunityRef
+    actor: Member
+    channel: ChannelRef
+    feature: str
+    action: str
+    value: str = ""
+    values: tuple[str, ...] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+    message: MessageRef | None = None
+    responder: Responder
+
+
+class Dispatcher:
+    """Routes events, commands, components, jobs and timers to feature handlers, safely."""
+
+    def __init__(self, registry: Registry, db: Database, clock: Clock) -> None:
+        self.registry = registry
+        self.db = db
+        self.clock = clock
+        self.ports: dict[Platform, Port] = {}
+        self.failures = 0
+        self.wake_timers: Callable[[datetime], None] = lambda _at: None
+        self._known: set[str] = set()
+
+    def add_port(self, port: Port) -> None:
+        """Serve a platform through this port."""
+        self.ports[port.platform] = port
+
+    def port_for(self, community: CommunityRef) -> Port:
+        """The port of a community's platform."""
+        try:
+            return self.ports[community.platform]
+        except KeyError:
+            raise NotSupported("this platform", community.platform) from None
+
+    async def _prepare(
+        self, uow: UnitOfWork, feature: Feature, community: CommunityRef
+    ) -> FeatureSettings:
+        if community.key not in self._known:
+            await ensure_community(uow.session, community, self.clock.now())
+            self._known.add(community.key)
+        return await SettingsStore(uow.session).get(community, feature.Settings, feature.name)
+
+    def _logger(
+        self, community: CommunityRef, feature: str, handler: str
+    ) -> logging.LoggerAdapter[logging.Logger]:
+        extra = {"community": community.key, "feature": feature, "handler": handler}
+        return logging.LoggerAdapter(logging.getLogger(f"steward.{feature}"), extra)
+
+    def _base(
+        self, uow: UnitOfWork, feature: Feature, community: CommunityRef, settings: Any
+    ) -> dict[str, Any]:
+        return {
+            "community": community,
+            "feature": feature.name,
+            "port": self.port_for(community),
+            "uow": uow,
+            "settings": settings,
+            "clock": self.clock,
+            "timers": Timers(uow, community, feature.name, self.clock, self.wake_timers),
+        }
+
+    @staticmethod
+    def _enabled(feature: Feature, settings: FeatureSettings) -> bool:
+        return feature.always_on or settings.enabled
+
+    async def _deliver(self, events: list[Event]) -> None:
+        for event in events:
+            await self.publish(event)
+
+    def _failed(self, what: str, exc: BaseException) -> str:
+        error_id = new_error_id()
+        self.failures += 1
+        log.error("%s failed [error %s]", what, error_id, exc_info=exc)
+        return error_id
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def publish(self, event: Event) -> None:
+        """Deliver an event to every enabled listener, each isolated from the others."""
+        listeners = self.registry.listeners(type(event))
+        await asyncio.gather(
+            *(self._listen(lst.feature, lst.handler, lst.name, event) for lst in listeners)
+        )
+
+    async def _listen(
+        self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event
+    ) -> None:
+        try:
+            async with self.db.uow() as uow:
+                settings = await self._prepare(uow, feature, event.community)
+                if not self._enabled(feature, settings):
+                    return
+                ctx: Context[Any] = Context(
+                    **self._base(uow, feature, event.community, settings),
+                    log=self._logger(event.community, feature.name, name),
+                )
+                await handler(ctx, event)
+                await uow.commit()
+            await self._deliver(ctx.published)
+        except Exception as exc:
+            self._failed(f"listener {name} on {type(event).__name__}", exc)
+
+    # -- commands and components -------------------------------------------------------------
+
+    async def invoke(self, call: Invocation) -> None:
+        """Run a command: check the feature, the level and the arguments, then the handler."""
+        spec = call.spec
+        feature = self.registry.feature(spec.feature)
+        if feature is None:
+            await self._answer_error(call.responder, UserError("That command no longer exists."))
+            return
+        handler = self.registry.handler(spec)
+        missing = [p.name for p in spec.params if p.required and call.args.get(p.name) is None]
+        args = {p.name: call.args.get(p.name, p.default) for p in spec.params}
+        await self._run_interactive(
+            feature,
+            call.community,
+            call.actor,
+            call.channel,
+            call.responder,
+            requires=spec.requires,
+            what=f"/{spec.feature} {spec.name}",
+            ephemeral=spec.ephemeral,
+            message=None,
+            precheck=(
+                UserError(f"Missing {', '.join(missing)}. Usage: `{spec.usage}`")
+                if missing
+                else None
+            ),
+            call=lambda ctx: handler(ctx, **args),
+        )
+
+    async def press(self, press: Press) -> None:
+        """Run the handler for a button, select or form submission."""
+        found = self.registry.component(press.feature, press.action)
+        feature = self.registry.feature(press.feature)
+        if found is None or feature is None:
+            await self._answer_error(
+                press.responder, UserError("That button no longer does anything.")
+            )
+            return
+        mark, handler = found
+        await self._run_interactive(
+            feature,
+            press.community,
+            press.actor,
+            press.channel,
+            press.responder,
+            requires=mark.requires,
+            what="that",
+            ephemeral=True,
+            message=press.message,
+            precheck=None,
+            call=lambda ctx: handler(ctx, press),
+        )
+
+    async def _run_interactive(
+        self,
+        feature: Feature,
+        community: CommunityRef,
+        actor: Member,
+        channel: ChannelRef,
+        responder: Responder,
+        *,
+        requires: Any,
+        what: str,
+        ephemeral: bool,
+        message: MessageRef | None,
+        precheck: UserError | None,
+        call: Callable[[CommandContext[Any]], Awaitable[Any]],
+    ) -> None:
+        ctx: CommandContext[Any] | None = None
+        try:
+            if actor.level < requires:
+                raise PermissionDenied(requires, what)
+            if precheck is not None:
+                raise precheck
+            async with self.db.uow() as uow:
+                settings = await self._prepare(uow, feature, community)
+                if not self._enabled(feature, settings):
+                    raise UserError(
+                        f"The {feature.name} feature is switched off here. "
+                        f"An admin can turn it on with `/steward features {feature.name} on`."
+                    )
+                ctx = CommandContext(
+                    **self._base(uow, feature, community, settings),
+                    log=self._logger(community, feature.name, what),
+                    actor=actor,
+                    channel=channel,
+                    responder=responder,
+                    ephemeral=ephemeral,
+                    message=message,
+                )
+                await call(ctx)
+                await uow.commit()
+            if not ctx.replied:
+                await responder.send(Message(text="Done."), ephemeral=True)
+            await self._deliver(ctx.published)
+        except UserError as exc:
+            await self._answer_error(responder, exc)
+        except Exception as exc:
+            error_id = self._failed(f"{what} in {community.key}", exc)
+            await self._answer_error(responder, exc, error_id=error_id)
+
+    async def _answer_error(
+        self, responder: Responder, exc: BaseException, *, error_id: str = ""
+    ) -> None:
+        try:
+            await responder.send(render_error(exc, error_id=error_id), ephemeral=True)
+        except Exception as send_exc:
+            self._failed("sending an error reply", send_exc)
+
+    # -- jobs and timers ---------------------------------------------------------------------
+
+    async def run_job(self, job: JobSpec) -> int:
+        """Run a recurring job once for every community where its feature is on."""
+        feature = self.registry.feature(job.feature)
+        if feature is None:
+            return 0
+        handler = self.registry.job_handler(job)
+        async with self.db.uow() as uow:
+            communities = [
+                c for c in await active_communities(uow.session) if c.platform in self.ports
+            ]
+        ran = 0
+        for community in communities:
+            try:
+                async with self.db.uow() as uow:
+                    settings = await self._prepare(uow, feature, community)
+                    if not self._enabled(feature, settings):
+                        continue
+                    ctx: JobContext[Any] = JobContext(
+                        **self._base(uow, feature, community, settings),
+                        log=self._logger(community, feature.name, job.id),
+                    )
+                    await handler(ctx)
+                    await uow.commit()
+                ran += 1
+                await self._deliver(ctx.published)
+            except Exception as exc:
+                self._failed(f"job {job.id} in {community.key}", exc)
+        return ran
+
+    async def run_timer(self, timer_id: int) -> bool:
+        """Run one due timer exactly once; True when it ran here."""
+        now = self.clock.now()
+        try:
+            async with self.db.uow() as uow:
+                row = await uow.session.scalar(
+                    select(Timer)
+                    .where(Timer.id == timer_id, Timer.done_at.is_(None))
+                    .with_for_update(skip_locked=True)
+                )
+                if row is None:
+                    return False
+                # Marked done in the handler's own transaction: if the handler commits and then
+                # acts, the timer never runs twice; if it fails before committing, it is retried.
+                row.done_at = now
+                row.attempts += 1
+                row.outcome = "ok"
+                community = CommunityRef.from_key(row.community_id)
+                handler = self.registry.timer(row.feature, row.name)
+                feature = self.registry.feature(row.feature)
+                if handler is None or feature is None or community.platform not in self.ports:
+                    row.outcome = "no handler"
+                    await uow.commit()
+                    return False
+                settings = await self._prepare(uow, feature, community)
+                if not self._enabled(feature, settings):
+                    row.outcome = "feature off"
+                    await uow.commit()
+                    return False
+                ctx: JobContext[Any] = JobContext(
+                    **self._base(uow, feature, community, settings),
+                    log=self._logger(community, feature.name, f"timer {row.name}"),
+                )
+                await handler(ctx, dict(row.payload))
+                await uow.commit()
+            await self._deliver(ctx.published)
+            return True
+        except Exception as exc:
+            error_id = self._failed(f"timer {timer_id}", exc)
+            await self._record_timer_failure(timer_id, error_id, now)
+            return False
+
+    async def _record_timer_failure(self, timer_id: int, error_id: str, now: datetime) -> None:
+        async with self.db.uow() as uow:
+            row = await uow.session.get(Timer, timer_id)
+            if row is None or row.done_at is not None:
+                return
+            row.attempts += 1
+            row.outcome = f"error {error_id}"
+            row.due_at = now + timedelta(minutes=2**row.attempts)
+            if row.attempts >= MAX_TIMER_ATTEMPTS:
+                row.done_at = now
+                row.outcome = f"gave up after {row.attempts} attempts, last error {error_id}"
+            await uow.commit()

@@ -1,0 +1,92 @@
+"""Domain events: what happened in a community, in platform-neutral terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
+from bot.core.members import Member
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Something that happened in one community at one time."""
+
+    community: CommunityRef
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberJoined(Event):
+    """A member joined (or rejoined) the community."""
+
+    member: Member
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberLeft(Event):
+    """A member left or was removed."""
+
+    user: UserRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemberUpdated(Event):
+    """A member's name, roles or level changed."""
+
+    member: Member
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagePosted(Event):
+    """A message was posted in a channel or thread."""
+
+    message: MessageRef
+    author: Member
+    text: str
+    in_thread: bool = False
+    reply_to: MessageRef | None = None
+    attachments: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageEdited(Event):
+    """A message's text changed."""
+
+    message: MessageRef
+    author: UserRef | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageDeleted(Event):
+    """A message was deleted."""
+
+    message: MessageRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionAdded(Event):
+    """Someone reacted to a message."""
+
+    message: MessageRef
+    user: UserRef
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionRemoved(Event):
+    """Someone took a reaction back."""
+
+    message: MessageRef
+    user: UserRef
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadOpened(Event):
+    """A thread was opened."""
+
+    thread: ChannelRef
+    parent: MessageRef | None = None

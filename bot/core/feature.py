@@ -1,0 +1,174 @@
+"""The Feature base class and the decorators a feature uses to declare what it does."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
+
+from bot.core.commands import NAME_RE, CommandSpec, params_from_signature
+from bot.core.events import Event
+from bot.core.members import Level
+from bot.core.settings import FeatureSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class CommandMark:
+    """What ``@command`` records on a method."""
+
+    name: str
+    requires: Level
+    ephemeral: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerMark:
+    """What ``@on`` records on a method."""
+
+    event: type[Event]
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A recurring job: a cron expression or a fixed interval."""
+
+    feature: str
+    method: str
+    cron: str | None
+    every: timedelta | None
+
+    @property
+    def id(self) -> str:
+        """``feature.method``, unique in the registry."""
+        return f"{self.feature}.{self.method}"
+
+
+@dataclass(frozen=True, slots=True)
+class JobMark:
+    """What ``@job`` records on a method."""
+
+    cron: str | None
+    every: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerMark:
+    """What ``@timer`` records on a method."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentMark:
+    """What ``@component`` records on a method."""
+
+    action: str
+    requires: Level
+
+
+_MARK = "__steward_mark__"
+
+
+def _mark(obj: object) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        setattr(func, _MARK, obj)
+        return func
+
+    return decorate
+
+
+def command(
+    name: str, *, requires: Level = Level.MEMBER, ephemeral: bool = True
+) -> Callable[[F], F]:
+    """Declare a command; its typed parameters become options (Discord) and arguments (Slack)."""
+    return _mark(CommandMark(name, requires, ephemeral))
+
+
+def on(event: type[Event]) -> Callable[[F], F]:
+    """Declare a listener for an event type (subclasses included)."""
+    return _mark(ListenerMark(event))
+
+
+def job(*, cron: str | None = None, every: timedelta | None = None) -> Callable[[F], F]:
+    """Declare a recurring job (cron in UTC, or a fixed interval), run per enabled community."""
+    if (cron is None) == (every is None):
+        raise TypeError("give exactly one of cron= or every=")
+    return _mark(JobMark(cron, every))
+
+
+def timer(name: str) -> Callable[[F], F]:
+    """Declare the handler for a durable one-off timer scheduled with ``ctx.timers``."""
+    return _mark(TimerMark(name))
+
+
+def component(action: str, *, requires: Level = Level.MEMBER) -> Callable[[F], F]:
+    """Declare the handler for a button, select or form with this action."""
+    return _mark(ComponentMark(action, requires))
+
+
+class Feature:
+    """Base for a Steward feature; subclass with ``name=`` and decorate methods."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Settings: ClassVar[type[FeatureSettings]] = FeatureSettings
+    always_on: ClassVar[bool] = False
+    command_specs: ClassVar[tuple[CommandSpec, ...]]
+    listener_marks: ClassVar[tuple[tuple[str, type[Event]], ...]]
+    job_specs: ClassVar[tuple[JobSpec, ...]]
+    timer_marks: ClassVar[dict[str, str]]
+    component_marks: ClassVar[dict[str, ComponentMark]]
+    component_methods: ClassVar[dict[str, str]]
+
+    def __init_subclass__(cls, *, name: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not NAME_RE.match(name):
+            raise TypeError(f"feature name {name!r} must be 1-32 of a-z, 0-9, - and _")
+        cls.name = name
+        cls.description = inspect.cleandoc(cls.__doc__ or "").split("\n")[0]
+        commands: list[CommandSpec] = []
+        listeners: list[tuple[str, type[Event]]] = []
+        jobs: list[JobSpec] = []
+        timers: dict[str, str] = {}
+        components: dict[str, ComponentMark] = {}
+        component_methods: dict[str, str] = {}
+        for attr, value in inspect.getmembers(cls, inspect.isfunction):
+            mark = getattr(value, _MARK, None)
+            if isinstance(mark, CommandMark):
+                doc = inspect.cleandoc(value.__doc__ or "").split("\n")[0]
+                commands.append(
+                    CommandSpec(
+                        feature=name,
+                        name=mark.name,
+                        description=doc,
+                        requires=mark.requires,
+                        ephemeral=mark.ephemeral,
+                        params=params_from_signature(value),
+                        method=attr,
+                    )
+                )
+            elif isinstance(mark, ListenerMark):
+                listeners.append((attr, mark.event))
+            elif isinstance(mark, JobMark):
+                jobs.append(JobSpec(name, attr, mark.cron, mark.every))
+            elif isinstance(mark, TimerMark):
+                timers[mark.name] = attr
+            elif isinstance(mark, ComponentMark):
+                components[mark.action] = mark
+                component_methods[mark.action] = attr
+        cls.command_specs = tuple(commands)
+        cls.listener_marks = tuple(listeners)
+        cls.job_specs = tuple(jobs)
+        cls.timer_marks = timers
+        cls.component_marks = components
+        cls.component_methods = component_methods
+
+    async def on_load(self) -> None:
+        """Called once when the process starts, before any event arrives."""
+
+    async def on_unload(self) -> None:
+        """Called once when the process stops."""

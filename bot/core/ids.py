@@ -1,0 +1,63 @@
+"""Platform-neutral references to communities, users, channels, roles and messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Platform = Literal["discord", "slack"]
+PLATFORMS: tuple[Platform, ...] = ("discord", "slack")
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRef:
+    """A Discord guild or a Slack workspace (team)."""
+
+    platform: Platform
+    id: str
+
+    @property
+    def key(self) -> str:
+        """The stable database key, for example ``discord:123``."""
+        return f"{self.platform}:{self.id}"
+
+    @classmethod
+    def from_key(cls, key: str) -> CommunityRef:
+        """Parse a key written by :attr:`key`."""
+        platform, _, ident = key.partition(":")
+        if platform not in PLATFORMS or not ident:
+            raise ValueError(f"not a community key: {key!r}")
+        return cls(platform, ident)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A user inside one community."""
+
+    community: CommunityRef
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """A channel; on Slack a thread is the parent channel plus the root message ``ts``."""
+
+    community: CommunityRef
+    id: str
+    thread: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRef:
+    """A Discord role or a Slack user group."""
+
+    community: CommunityRef
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A posted message: Discord message id or Slack ``ts``."""
+
+    channel: ChannelRef
+    id: str

@@ -1,0 +1,81 @@
+"""The Port: everything a feature may ask a platform to do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bot.core.ids import ChannelRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.members import Member
+from bot.core.message import Form, Message
+
+
+class Capability(StrEnum):
+    """What a platform can do; features check these and degrade in the open."""
+
+    ROLES = "roles"
+    TIMEOUT = "timeout"
+    THREADS = "threads"
+    BUTTONS = "buttons"
+    SELECTS = "selects"
+    EPHEMERAL = "ephemeral"
+    FORMS = "forms"
+    KICK = "kick"
+    BAN = "ban"
+    FILES = "files"
+
+
+class Port(Protocol):
+    """One per platform; features reach it as ``ctx.port``."""
+
+    platform: Platform
+    capabilities: frozenset[Capability]
+
+    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
+        """Post a message in a channel (or thread)."""
+        ...
+
+    async def reply(self, to: MessageRef, message: Message) -> MessageRef:
+        """Reply to a message (Slack: in its thread)."""
+        ...
+
+    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
+        """Send a direct message; None when the member's DMs are closed."""
+        ...
+
+    async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
+        """Open a discussion thread on a message."""
+        ...
+
+    async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
+        """Give a member a role (Slack: add to a user group)."""
+        ...
+
+    async def remove_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
+        """Take a role away (Slack: remove from a user group)."""
+        ...
+
+    async def timeout(self, user: UserRef, until: datetime | None, *, reason: str) -> None:
+        """Stop a member talking until a time; None lifts it."""
+        ...
+
+    async def kick(self, user: UserRef, *, reason: str) -> None:
+        """Remove a member from the community."""
+        ...
+
+    async def ban(self, user: UserRef, *, reason: str) -> None:
+        """Ban a member."""
+        ...
+
+    async def delete_message(self, message: MessageRef, *, reason: str) -> None:
+        """Delete a message."""
+        ...
+
+    async def fetch_member(self, user: UserRef) -> Member | None:
+        """Look a member up; None when they are not in the community."""
+        ...
+
+    async def open_form(self, token: str, form: Form) -> None:
+        """Show a form (modal) in answer to an interaction ``token``."""
+        ...

@@ -1,0 +1,150 @@
+"""Running what is due: durable one-off timers and recurring jobs (APScheduler 3.x)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+
+from bot.core.clock import Clock
+from bot.core.dispatch import Dispatcher
+from bot.core.feature import JobSpec
+from bot.db.engine import Database
+from bot.db.models import Timer
+
+log = logging.getLogger("steward.scheduler")
+IDLE_POLL = timedelta(seconds=60)
+
+
+class TimerService:
+    """Runs timers when due: re-armed from the database on start, woken when one is added."""
+
+    def __init__(self, dispatcher: Dispatcher, db: Database, clock: Clock) -> None:
+        self.dispatcher = dispatcher
+        self.db = db
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        dispatcher.wake_timers = self.wake
+
+    def wake(self, _at: datetime) -> None:
+        """A timer was added: look again at when the next one is due."""
+        self._wake.set()
+
+    async def run_due(self) -> int:
+        """Run every timer due by now, each once; return how many ran."""
+        now = self.clock.now()
+        async with self.db.uow() as uow:
+            ids = list(
+                await uow.session.scalars(
+                    select(Timer.id)
+                    .where(Timer.done_at.is_(None), Timer.due_at <= now)
+                    .order_by(Timer.due_at, Timer.id)
+                )
+            )
+        ran = 0
+        for timer_id in ids:
+            ran += await self.dispatcher.run_timer(timer_id)
+        return ran
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending timer is due."""
+        async with self.db.uow() as uow:
+            result: datetime | None = await uow.session.scalar(
+                select(func.min(Timer.due_at)).where(Timer.done_at.is_(None))
+            )
+        if result is not None and result.tzinfo is None:
+            result = result.replace(tzinfo=UTC)
+        return result
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_due()
+                upcoming = await self.next_due()
+            except Exception:
+                log.exception("timer loop iteration failed; trying again shortly")
+                upcoming = None
+            now = self.clock.now()
+            wait = IDLE_POLL if upcoming is None else min(IDLE_POLL, upcoming - now)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(wait.total_seconds(), 0.0))
+
+    def start(self) -> None:
+        """Start the background loop (past-due timers run at once)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="steward-timers")
+
+    async def stop(self) -> None:
+        """Stop the background loop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+def trigger_for(job: JobSpec, start: datetime) -> BaseTrigger:
+    """The APScheduler trigger for a job (cron in UTC, or an interval starting after ``start``)."""
+    if job.cron is not None:
+        return CronTrigger.from_crontab(job.cron, timezone=UTC)
+    assert job.every is not None
+    return IntervalTrigger(seconds=job.every.total_seconds(), start_date=start + job.every)
+
+
+class JobService:
+    """Recurring jobs: APScheduler runs them in production; tests step them with a fake clock."""
+
+    def __init__(self, dispatcher: Dispatcher, clock: Clock) -> None:
+        self.dispatcher = dispatcher
+        self.clock = clock
+        start = clock.now()
+        self._jobs = dispatcher.registry.jobs()
+        self._triggers = {job.id: trigger_for(job, start) for job in self._jobs}
+        self._next: dict[str, datetime | None] = {
+            job.id: self._triggers[job.id].get_next_fire_time(None, start) for job in self._jobs
+        }
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def run_due(self) -> int:
+        """Run each job whose time has come once (missed runs coalesce); return how many ran."""
+        now = self.clock.now()
+        ran = 0
+        for job in self._jobs:
+            due = self._next[job.id]
+            if due is None or due > now:
+                continue
+            await self.dispatcher.run_job(job)
+            ran += 1
+            self._next[job.id] = self._triggers[job.id].get_next_fire_time(due, now)
+        return ran
+
+    def start(self) -> None:
+        """Hand the jobs to APScheduler's asyncio scheduler."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        for job in self._jobs:
+            scheduler.add_job(
+                self.dispatcher.run_job,
+                self._triggers[job.id],
+                args=[job],
+                id=job.id,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=300,
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        """Stop APScheduler without waiting for running jobs."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

@@ -1,0 +1,77 @@
+"""Durable one-off timers, written in the handler's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from bot.core.clock import Clock
+from bot.core.ids import CommunityRef
+from bot.db.models import Timer
+from bot.db.uow import UnitOfWork
+
+Wake = Callable[[datetime], None]
+
+
+class Timers:
+    """Schedule and cancel one feature's timers for one community, atomically with its writes."""
+
+    def __init__(
+        self, uow: UnitOfWork, community: CommunityRef, feature: str, clock: Clock, wake: Wake
+    ) -> None:
+        self._uow = uow
+        self._community = community
+        self._feature = feature
+        self._clock = clock
+        self._wake = wake
+
+    async def schedule(
+        self, name: str, *, at: datetime, key: str, payload: dict[str, Any] | None = None
+    ) -> None:
+        """Run ``@timer(name)`` at ``at``; scheduling the same key again replaces the old one."""
+        await self.cancel(key)
+        self._uow.session.add(
+            Timer(
+                community_id=self._community.key,
+                feature=self._feature,
+                name=name,
+                key=key,
+                due_at=at,
+                payload=payload or {},
+                created_at=self._clock.now(),
+                attempts=0,
+            )
+        )
+        await self._uow.session.flush()
+
+        async def wake() -> None:
+            self._wake(at)
+
+        self._uow.after_commit(wake)
+
+    async def cancel(self, key: str) -> bool:
+        """Forget a pending timer; True when there was one."""
+        result = await self._uow.session.execute(
+            delete(Timer).where(
+                Timer.community_id == self._community.key,
+                Timer.feature == self._feature,
+                Timer.key == key,
+                Timer.done_at.is_(None),
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def due_at(self, key: str) -> datetime | None:
+        """When a pending timer will run, or None."""
+        row = await self._uow.session.scalar(
+            select(Timer.due_at).where(
+                Timer.community_id == self._community.key,
+                Timer.feature == self._feature,
+                Timer.key == key,
+                Timer.done_at.is_(None),
+            )
+        )
+        return row

@@ -1,0 +1,97 @@
+"""Shared tables: communities, members, settings, timers and the delivery outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base
+
+
+class Community(Base):
+    """A Discord guild or Slack workspace Steward serves."""
+
+    __tablename__ = "communities"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    first_seen: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+class KnownMember(Base):
+    """A member Steward has seen in a community."""
+
+    __tablename__ = "known_members"
+
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+class CommunitySetting(Base):
+    """One feature's settings for one community, as the fields that differ from the defaults."""
+
+    __tablename__ = "community_settings"
+
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    feature: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class Timer(Base):
+    """A durable one-off timer: written with the change that needs it, run once when due."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_pending", "done_at", "due_at"),
+        Index("ix_timers_key", "community_id", "feature", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    feature: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutboxItem(Base):
+    """A delivery to a platform, keyed so a crash never posts twice and never loses a post."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_outbox_pending", "sent_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    feature: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))

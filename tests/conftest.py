@@ -1,0 +1,112 @@
+"""Shared fixtures: a real database per test (a SQLite file, and PostgreSQL) and ../shared."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.db import schema
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get(
+    "STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def shared_dir() -> Path:
+    """../shared beside the repository; skips (or fails in CI) when it is absent."""
+    path = Path(os.environ.get("STEWARD_SHARED_DIR", ROOT.parent / "shared"))
+    if not path.is_dir():
+        message = f"../shared is absent ({path}): the spec and data files live there"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def _pg_dsn(database: str) -> str:
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def _pg_exec(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_up() -> str | None:
+    try:
+        asyncio.run(_pg_exec("SELECT 1"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; tests get copies."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    schema.upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session; tests get clones."""
+    problem = _postgres_up()
+    if problem is not None:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} ({problem})"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"steward_tpl_{os.getpid()}"
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    schema.upgrade_sync(_pg_dsn(name))
+    yield name
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for one test, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "steward.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("postgres_template")
+    name = f"steward_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    yield _pg_dsn(name)
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no tables), on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    problem = _postgres_up()
+    if problem is not None:
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} ({problem})"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"steward_e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    yield _pg_dsn(name)
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
