@@ -174,7 +174,9 @@ def setup_logging(config: Config) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(config.secrets()))
+    handler.set_name("steward")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "steward"]
+    root.addHandler(handler)
     root.setLevel(config.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)

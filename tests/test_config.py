@@ -1,0 +1,123 @@
+"""Process configuration and the command line, as an operator meets them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import Config, RedactSecrets
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("STEWARD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_defaults_need_no_configuration() -> None:
+    config = Config()
+    assert config.database_url == "sqlite+aiosqlite:///steward.db"
+    assert config.features == ["all"]
+    assert not config.discord_enabled and not config.slack_enabled
+
+
+def test_dotenv_file_is_read_and_environment_wins(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / ".env").write_text(
+        "STEWARD_DISCORD_TOKEN=from-dotenv\nSTEWARD_FEATURES=onboarding, engagement\n"
+        "STEWARD_LOG_LEVEL=DEBUG\n"
+    )
+    monkeypatch.setenv("STEWARD_LOG_LEVEL", "WARNING")
+    config = Config()
+    assert config.discord_enabled
+    assert config.features == ["onboarding", "engagement"]
+    assert config.log_level == "WARNING"
+
+
+def test_secrets_never_appear_in_reprs() -> None:
+    config = Config(
+        discord_token="dtoken-123456",
+        slack_bot_token="xoxb-secret-1",
+        slack_app_token="xapp-secret-2",
+        slack_signing_secret="signsecret-3",
+        database_url="postgresql://steward:dbpass-4@db/steward",
+    )
+    shown = repr(config) + str(config)
+    for secret in ("dtoken-123456", "xoxb-secret-1", "xapp-secret-2", "signsecret-3", "dbpass-4"):
+        assert secret not in shown
+
+
+def test_log_records_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    config = Config(discord_token="dtoken-abcdef")
+    logger = logging.getLogger("test.redact")
+    logger.addFilter(RedactSecrets(config.secrets()))
+    try:
+        with caplog.at_level(logging.INFO):
+            logger.info("connecting with %s", "dtoken-abcdef")
+            try:
+                raise RuntimeError("bad token dtoken-abcdef")
+            except RuntimeError:
+                logger.exception("failed")
+    finally:
+        logger.filters.clear()
+    text = caplog.text
+    assert "dtoken-abcdef" not in text
+    assert "connecting with [redacted]" in text and "bad token [redacted]" in text
+
+
+def test_slack_needs_the_secret_of_its_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    os.environ["STEWARD_SLACK_BOT_TOKEN"] = "xoxb-1"
+    try:
+        assert main(["run"]) == 2
+        err = capsys.readouterr().err
+        assert "STEWARD_SLACK_APP_TOKEN" in err and "xoxb-1" not in err
+        os.environ["STEWARD_SLACK_MODE"] = "http"
+        assert main(["doctor"]) == 2
+        assert "STEWARD_SLACK_SIGNING_SECRET" in capsys.readouterr().err
+    finally:
+        os.environ.pop("STEWARD_SLACK_BOT_TOKEN", None)
+        os.environ.pop("STEWARD_SLACK_MODE", None)
+
+
+def test_run_without_platforms_sets_up_and_says_what_to_set(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "STEWARD_DISCORD_TOKEN" in out and "STEWARD_SLACK_BOT_TOKEN" in out
+    assert (clean_env / "steward.db").exists()
+
+
+def test_migrate_and_doctor(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert "Database is up to date" in capsys.readouterr().out
+    assert main(["doctor"]) == 1  # no platform configured yet
+    out = capsys.readouterr().out
+    assert "[ok] schema is up to date" in out
+    assert "[!!] platforms: none configured" in out
+
+
+def test_unknown_feature_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STEWARD_FEATURES", "onboardin")
+    assert main(["doctor"]) == 1
+    assert "unknown features: onboardin" in capsys.readouterr().out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("steward ")
