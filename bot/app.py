@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from bot.builtin import Steward
 from bot.config import Config, safe_url
@@ -20,6 +21,18 @@ from bot.features import load
 log = logging.getLogger("steward")
 
 
+class PlatformAdapter(Protocol):
+    """A connection to one platform, started after the database and stopped first."""
+
+    async def start(self) -> None:
+        """Connect and return once the platform is ready."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        ...
+
+
 class App:
     """One Steward process: database, features, dispatcher, timers, jobs (and, later, platforms)."""
 
@@ -29,6 +42,7 @@ class App:
         *,
         clock: Clock | None = None,
         features: Sequence[Feature] | None = None,
+        discord_options: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -41,6 +55,14 @@ class App:
         self.dispatcher = Dispatcher(self.registry, self.db, self.clock)
         self.timers = TimerService(self.dispatcher, self.db, self.clock)
         self.jobs = JobService(self.dispatcher, self.clock)
+        self.platforms: list[PlatformAdapter] = []
+        if config.discord_enabled:
+            from bot.adapters.discord import DiscordAdapter
+
+            self.discord = DiscordAdapter(
+                config, self.dispatcher, self.registry, **(discord_options or {})
+            )
+            self.platforms.append(self.discord)
         self._stopped = asyncio.Event()
 
     async def migrate(self) -> None:
@@ -53,12 +75,19 @@ class App:
         await self.migrate()
         for feature in self.registry.features:
             await feature.on_load()
+        for platform in self.platforms:
+            await platform.start()
         if background:
             self.timers.start()
             self.jobs.start()
 
     async def stop(self) -> None:
         """Stop everything and close the database."""
+        for platform in reversed(self.platforms):
+            try:
+                await platform.stop()
+            except Exception:
+                log.exception("a platform failed to stop cleanly")
         await self.jobs.stop()
         await self.timers.stop()
         for feature in self.registry.features:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -60,10 +62,18 @@ async def _run(config: Config) -> int:
         await app.db.dispose()
         print(NO_PLATFORM.format(db=safe_url(config.database_url)))
         return 0
-    raise ConfigError(
-        "Platform credentials are set, but this build of Steward does not include the "
-        "Discord and Slack adapters yet."
-    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    print("Steward is running. Press Ctrl+C to stop.", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
+    return 0
 
 
 async def _doctor(config: Config) -> int:

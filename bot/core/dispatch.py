@@ -94,7 +94,9 @@ class Dispatcher:
         self, uow: UnitOfWork, feature: Feature, community: CommunityRef
     ) -> FeatureSettings:
         if community.key not in self._known:
-            await ensure_community(uow.session, community, self.clock.now())
+            async with self.db.uow() as first_sight:
+                await ensure_community(first_sight.session, community, self.clock.now())
+                await first_sight.commit()
             self._known.add(community.key)
         return await SettingsStore(uow.session).get(community, feature.Settings, feature.name)
 
@@ -110,7 +112,7 @@ class Dispatcher:
         return {
             "community": community,
             "feature": feature.name,
-            "port": self.port_for(community),
+            "port": self.port_for(community).for_feature(feature.name),
             "uow": uow,
             "settings": settings,
             "clock": self.clock,

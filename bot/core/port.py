@@ -32,6 +32,10 @@ class Port(Protocol):
     platform: Platform
     capabilities: frozenset[Capability]
 
+    def for_feature(self, feature: str) -> Port:
+        """This port as one feature uses it (its buttons come back to that feature)."""
+        ...
+
     async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
         """Post a message in a channel (or thread)."""
         ...

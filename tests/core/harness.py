@@ -80,6 +80,10 @@ class RecordingPort:
         self.sent: list[Sent] = []
         self._next = 0
 
+    def for_feature(self, feature: str) -> RecordingPort:
+        """One recorder serves every feature."""
+        return self
+
     def _ref(self, channel: ChannelRef) -> MessageRef:
         self._next += 1
         return MessageRef(channel, str(self._next))

@@ -1,0 +1,378 @@
+"""The Discord adapter: a discord.py bot whose events and interactions reach the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord.commands import build_groups
+from bot.adapters.discord.convert import (
+    channel_ref,
+    community,
+    message_ref,
+    to_member,
+)
+from bot.adapters.discord.endpoints import configure_endpoints
+from bot.adapters.discord.port import DiscordPort
+from bot.adapters.discord.responder import InteractionResponder
+from bot.config import Config
+from bot.core.commands import CommandSpec, ParamKind
+from bot.core.dispatch import Dispatcher, Invocation, Press
+from bot.core.errors import UserError, new_error_id, render_error
+from bot.core.events import (
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ReactionAdded,
+    ReactionRemoved,
+    ThreadOpened,
+)
+from bot.core.ids import RoleRef, UserRef
+from bot.core.message import parse_component_id
+from bot.core.parsing import parse_duration
+from bot.core.registry import Registry
+
+log = logging.getLogger("steward.discord")
+
+_MEMBER_EVENTS = (MemberJoined, MemberLeft, MemberUpdated)
+_MESSAGE_EVENTS = (MessagePosted, MessageEdited)
+
+
+def intents_for(registry: Registry) -> discord.Intents:
+    """The gateway intents the loaded features need, and no more."""
+    intents = discord.Intents.default()
+    intents.members = any(registry.listeners(e) for e in _MEMBER_EVENTS)
+    intents.message_content = any(registry.listeners(e) for e in _MESSAGE_EVENTS)
+    return intents
+
+
+class StewardBot(commands.Bot):
+    """discord.py's Bot, bridging gateway events to core events."""
+
+    def __init__(self, adapter: DiscordAdapter, **kwargs: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **kwargs,
+        )
+        self.adapter = adapter
+
+    async def setup_hook(self) -> None:
+        """Build the slash-command tree from the registry and sync it."""
+        await self.adapter.sync_commands(self)
+
+    # -- members -----------------------------------------------------------------------------
+
+    async def on_member_join(self, member: discord.Member) -> None:
+        """A member joined."""
+        await self.adapter.publish(
+            MemberJoined(
+                community=community(member.guild.id),
+                at=member.joined_at or datetime.now(UTC),
+                member=to_member(member, member.guild.id),
+            )
+        )
+
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """A member left or was removed."""
+        where = community(payload.guild_id)
+        await self.adapter.publish(
+            MemberLeft(
+                community=where, at=datetime.now(UTC), user=UserRef(where, str(payload.user.id))
+            )
+        )
+
+    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
+        """A member's roles or name changed."""
+        if before.roles == after.roles and before.display_name == after.display_name:
+            return
+        await self.adapter.publish(
+            MemberUpdated(
+                community=community(after.guild.id),
+                at=datetime.now(UTC),
+                member=to_member(after, after.guild.id),
+            )
+        )
+
+    # -- messages ----------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A message was posted in a server channel or thread."""
+        if message.guild is None or (self.user and message.author.id == self.user.id):
+            return
+        guild_id = message.guild.id
+        reply_to = None
+        ref = message.reference
+        if ref is not None and ref.message_id is not None and ref.channel_id is not None:
+            reply_to = message_ref(guild_id, ref.channel_id, ref.message_id)
+        await self.adapter.publish(
+            MessagePosted(
+                community=community(guild_id),
+                at=message.created_at,
+                message=message_ref(guild_id, message.channel.id, message.id),
+                author=to_member(message.author, guild_id),
+                text=message.content,
+                in_thread=isinstance(message.channel, discord.Thread),
+                reply_to=reply_to,
+                attachments=len(message.attachments),
+            )
+        )
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A message was edited."""
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        author = payload.data.get("author", {}).get("id")
+        where = community(payload.guild_id)
+        await self.adapter.publish(
+            MessageEdited(
+                community=where,
+                at=datetime.now(UTC),
+                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
+                author=UserRef(where, str(author)) if author else None,
+                text=str(payload.data.get("content", "")),
+            )
+        )
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A message was deleted."""
+        if payload.guild_id is None:
+            return
+        await self.adapter.publish(
+            MessageDeleted(
+                community=community(payload.guild_id),
+                at=datetime.now(UTC),
+                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
+            )
+        )
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        if payload.guild_id is None or (self.user and payload.user_id == self.user.id):
+            return
+        where = community(payload.guild_id)
+        event_type = ReactionAdded if added else ReactionRemoved
+        await self.adapter.publish(
+            event_type(
+                community=where,
+                at=datetime.now(UTC),
+                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
+                user=UserRef(where, str(payload.user_id)),
+                emoji=str(payload.emoji),
+            )
+        )
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """Someone reacted."""
+        await self._reaction(payload, True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """Someone took a reaction back."""
+        await self._reaction(payload, False)
+
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """A thread was opened."""
+        await self.adapter.publish(
+            ThreadOpened(
+                community=community(thread.guild.id),
+                at=thread.created_at or datetime.now(UTC),
+                thread=channel_ref(thread.guild.id, thread.id),
+            )
+        )
+
+    # -- components and forms ----------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Button presses, select picks and form submissions with Steward's ids."""
+        if interaction.type not in (
+            discord.InteractionType.component,
+            discord.InteractionType.modal_submit,
+        ):
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        parsed = parse_component_id(str(data.get("custom_id", "")))
+        if parsed is None:
+            return
+        await self.adapter.press(interaction, parsed, data)
+
+
+class StewardShardedBot(StewardBot, commands.AutoShardedBot):
+    """The same bridge on discord.py's auto-sharded client, for very large bots."""
+
+
+class DiscordAdapter:
+    """Owns the discord.py bot and the DiscordPort; started and stopped by the App."""
+
+    def __init__(
+        self,
+        config: Config,
+        dispatcher: Dispatcher,
+        registry: Registry,
+        *,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        assert config.discord_token is not None
+        configure_endpoints(config.discord_api_base, config.discord_gateway_url)
+        self.config = config
+        self.dispatcher = dispatcher
+        self.registry = registry
+        options: dict[str, Any] = {
+            "intents": intents_for(registry),
+            "guild_ready_timeout": guild_ready_timeout,
+        }
+        bot_cls = StewardShardedBot if config.discord_sharded else StewardBot
+        self.bot: StewardBot = bot_cls(self, **options)
+        self.port = DiscordPort(self.bot)
+        dispatcher.add_port(self.port)
+        self.tree_error_count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def sync_commands(self, bot: commands.Bot) -> None:
+        """Register the generated groups and sync them (to the dev guild when configured)."""
+        tree = bot.tree
+        tree.on_error = self._tree_error  # type: ignore[method-assign]
+        for group in build_groups(self.registry, self.command):
+            tree.add_command(group)
+        guild_id = self.config.discord_dev_guild_id
+        if guild_id is not None:
+            guild = discord.Object(guild_id)
+            tree.copy_global_to(guild=guild)
+            tree.clear_commands(guild=None)
+            await tree.sync(guild=guild)
+        else:
+            await tree.sync()
+
+    async def publish(self, event: Any) -> None:
+        """Hand an inbound event to the dispatcher; never let it escape into discord.py."""
+        try:
+            await self.dispatcher.publish(event)
+        except Exception:
+            log.exception("publishing %s failed", type(event).__name__)
+
+    async def command(
+        self, spec: CommandSpec, interaction: discord.Interaction[Any], values: dict[str, Any]
+    ) -> None:
+        """Run a slash command through the dispatcher."""
+        responder = InteractionResponder(interaction, spec.feature, spec.ephemeral)
+        try:
+            guild_id = interaction.guild_id
+            if guild_id is None:
+                raise UserError("Steward's commands work inside a server.")
+            where = community(guild_id)
+            args: dict[str, Any] = {}
+            for param in spec.params:
+                value = values.get(param.name)
+                if value is None:
+                    continue
+                if param.kind is ParamKind.MEMBER:
+                    value = to_member(value, guild_id)
+                elif param.kind is ParamKind.CHANNEL:
+                    value = channel_ref(guild_id, value.id)
+                elif param.kind is ParamKind.ROLE:
+                    value = RoleRef(where, str(value.id))
+                elif param.kind is ParamKind.DURATION:
+                    value = parse_duration(str(value))
+                args[param.name] = value
+            channel_id = interaction.channel_id or 0
+            await self.dispatcher.invoke(
+                Invocation(
+                    spec=spec,
+                    community=where,
+                    actor=to_member(interaction.user, guild_id),
+                    channel=channel_ref(guild_id, channel_id),
+                    args=args,
+                    responder=responder,
+                )
+            )
+        except UserError as exc:
+            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+        finally:
+            await responder.close()
+
+    async def press(
+        self,
+        interaction: discord.Interaction[Any],
+        parsed: tuple[str, str, str],
+        data: dict[str, Any],
+    ) -> None:
+        """Run a component or form handler through the dispatcher."""
+        feature, action, value = parsed
+        responder = InteractionResponder(interaction, feature, True)
+        try:
+            guild_id = interaction.guild_id
+            if guild_id is None:
+                raise UserError("That only works inside a server.")
+            fields: dict[str, str] = {}
+            for row in data.get("components", []):
+                for item in row.get("components", []):
+                    if "custom_id" in item:
+                        fields[str(item["custom_id"])] = str(item.get("value", ""))
+            message = None
+            if interaction.message is not None:
+                message = message_ref(
+                    guild_id, interaction.message.channel.id, interaction.message.id
+                )
+            await self.dispatcher.press(
+                Press(
+                    community=community(guild_id),
+                    actor=to_member(interaction.user, guild_id),
+                    channel=channel_ref(guild_id, interaction.channel_id or 0),
+                    feature=feature,
+                    action=action,
+                    value=value,
+                    values=tuple(str(v) for v in data.get("values", [])),
+                    fields=fields,
+                    message=message,
+                    responder=responder,
+                )
+            )
+        except UserError as exc:
+            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+        finally:
+            await responder.close()
+
+    async def _tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """Options discord.py could not turn into values: tell the invoker, privately."""
+        self.tree_error_count += 1
+        if isinstance(error, app_commands.TransformerError):
+            text = f"I couldn't understand `{error.value!s:.40}`. Check the option and try again."
+        else:
+            error_id = new_error_id()
+            log.error("slash command failed [error %s]", error_id, exc_info=error)
+            text = render_error(error, error_id=error_id).text
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+
+    async def start(self) -> None:
+        """Log in, connect, and return once the guilds are ready."""
+        assert self.config.discord_token is not None
+        token = self.config.discord_token.get_secret_value()
+        self._task = asyncio.create_task(self.bot.start(token), name="steward-discord")
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            ready.cancel()
+            self._task.result()  # raises the login or connection error
+            raise RuntimeError("the Discord connection ended before it was ready")
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        await self.bot.close()
+        if self._task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._task

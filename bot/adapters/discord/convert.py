@@ -1,0 +1,57 @@
+"""discord.py objects to core values, and back to ids."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, RoleRef, UserRef
+from bot.core.members import Level, Member
+
+
+def community(guild_id: int) -> CommunityRef:
+    """The community of a guild."""
+    return CommunityRef("discord", str(guild_id))
+
+
+def level_of(member: discord.Member | discord.User) -> Level:
+    """Steward's level from Discord permissions: owner, admin (manage server), moderator."""
+    if not isinstance(member, discord.Member):
+        return Level.MEMBER
+    if member.guild.owner_id == member.id:
+        return Level.OWNER
+    perms = member.guild_permissions
+    if perms.administrator or perms.manage_guild:
+        return Level.ADMIN
+    if perms.moderate_members or perms.kick_members or perms.ban_members or perms.manage_messages:
+        return Level.MOD
+    return Level.MEMBER
+
+
+def to_member(member: discord.Member | discord.User, guild_id: int) -> Member:
+    """A core Member snapshot of a discord.py member."""
+    ref = UserRef(community(guild_id), str(member.id))
+    roles: frozenset[RoleRef] = frozenset()
+    joined = None
+    if isinstance(member, discord.Member):
+        roles = frozenset(
+            RoleRef(ref.community, str(r.id)) for r in member.roles if not r.is_default()
+        )
+        joined = member.joined_at
+    return Member(
+        ref=ref,
+        display_name=member.display_name,
+        level=level_of(member),
+        is_bot=member.bot,
+        joined_at=joined,
+        roles=roles,
+    )
+
+
+def channel_ref(guild_id: int, channel_id: int) -> ChannelRef:
+    """A channel (or thread: a Discord thread is its own channel)."""
+    return ChannelRef(community(guild_id), str(channel_id))
+
+
+def message_ref(guild_id: int, channel_id: int, message_id: int) -> MessageRef:
+    """A message in a channel."""
+    return MessageRef(channel_ref(guild_id, channel_id), str(message_id))

@@ -1,0 +1,161 @@
+"""DiscordPort: every Port call through discord.py, with nobody pinged unless allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import discord
+
+from bot.adapters.discord.convert import channel_ref, message_ref, to_member
+from bot.adapters.discord.render import render
+from bot.core.errors import NotFound, NotSupported, UserError
+from bot.core.ids import ChannelRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.members import Member
+from bot.core.message import Form, Message
+from bot.core.port import Capability
+
+T = TypeVar("T")
+MAX_TIMEOUT = timedelta(days=28)
+
+
+class MissingPermission(UserError):
+    """Discord refused because Steward lacks a permission or the target ranks above it."""
+
+
+async def _call(action: str, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except discord.Forbidden as exc:
+        raise MissingPermission(
+            f"Discord didn't let me {action}: I'm missing a permission, or the member's top "
+            "role is above mine. Check my role's permissions and position."
+        ) from exc
+    except discord.NotFound as exc:
+        raise NotFound(f"I couldn't {action}: it no longer exists.") from exc
+
+
+class DiscordPort:
+    """The Port for Discord; one per process, serving every guild."""
+
+    platform: Platform = "discord"
+    capabilities = frozenset(Capability)
+
+    def __init__(self, client: discord.Client, feature: str = "steward") -> None:
+        self.client = client
+        self.feature = feature
+
+    def for_feature(self, feature: str) -> DiscordPort:
+        """The same port, rendering component ids for ``feature``."""
+        return DiscordPort(self.client, feature)
+
+    def _messageable(self, channel: ChannelRef) -> discord.PartialMessageable:
+        return self.client.get_partial_messageable(
+            int(channel.id), guild_id=int(channel.community.id)
+        )
+
+    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
+        """Post in a channel or thread."""
+        sent = await _call(
+            "post there",
+            self._messageable(channel).send(**render(self.feature, message)),
+        )
+        return message_ref(int(channel.community.id), sent.channel.id, sent.id)
+
+    async def reply(self, to: MessageRef, message: Message) -> MessageRef:
+        """Reply to a message, without pinging its author."""
+        partial = self._messageable(to.channel).get_partial_message(int(to.id))
+        sent = await _call("reply there", partial.reply(**render(self.feature, message)))
+        return message_ref(int(to.channel.community.id), sent.channel.id, sent.id)
+
+    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
+        """Send a DM; None when the member doesn't accept DMs from the server."""
+        try:
+            channel = await self.client.create_dm(discord.Object(int(user.id)))
+            sent = await channel.send(**render(self.feature, message))
+        except discord.Forbidden:
+            return None
+        dm_channel = ChannelRef(user.community, str(sent.channel.id))
+        return MessageRef(dm_channel, str(sent.id))
+
+    async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
+        """Open a thread on a message; the thread is a channel of its own."""
+        partial = self._messageable(on.channel).get_partial_message(int(on.id))
+        thread = await _call("open a thread", partial.create_thread(name=name[:100]))
+        return channel_ref(int(on.channel.community.id), thread.id)
+
+    async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
+        """Give a member a role."""
+        await _call(
+            "give that role",
+            self.client.http.add_role(
+                int(user.community.id), int(user.id), int(role.id), reason=reason[:512]
+            ),
+        )
+
+    async def remove_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
+        """Take a role away."""
+        await _call(
+            "remove that role",
+            self.client.http.remove_role(
+                int(user.community.id), int(user.id), int(role.id), reason=reason[:512]
+            ),
+        )
+
+    async def timeout(self, user: UserRef, until: datetime | None, *, reason: str) -> None:
+        """Time a member out (at most 28 days, Discord's limit); None lifts it."""
+        value: str | None = None
+        if until is not None:
+            until = min(until, datetime.now(UTC) + MAX_TIMEOUT)
+            value = until.isoformat()
+        await _call(
+            "time that member out",
+            self.client.http.edit_member(
+                int(user.community.id),
+                int(user.id),
+                reason=reason[:512],
+                communication_disabled_until=value,
+            ),
+        )
+
+    async def kick(self, user: UserRef, *, reason: str) -> None:
+        """Remove a member from the server."""
+        await _call(
+            "kick that member",
+            self.client.http.kick(int(user.id), int(user.community.id), reason=reason[:512]),
+        )
+
+    async def ban(self, user: UserRef, *, reason: str) -> None:
+        """Ban a member."""
+        await _call(
+            "ban that member",
+            self.client.http.ban(int(user.id), int(user.community.id), 0, reason=reason[:512]),
+        )
+
+    async def delete_message(self, message: MessageRef, *, reason: str) -> None:
+        """Delete a message."""
+        await _call(
+            "delete that message",
+            self.client.http.delete_message(
+                int(message.channel.id), int(message.id), reason=reason[:512]
+            ),
+        )
+
+    async def fetch_member(self, user: UserRef) -> Member | None:
+        """A member's current snapshot, or None when they are not in the server."""
+        guild_id = int(user.community.id)
+        guild = self.client.get_guild(guild_id)
+        if guild is None:
+            return None
+        found = guild.get_member(int(user.id))
+        if found is None:
+            try:
+                found = await guild.fetch_member(int(user.id))
+            except discord.NotFound:
+                return None
+        return to_member(found, guild_id)
+
+    async def open_form(self, token: str, form: Form) -> None:
+        """Forms open through the interaction's responder on Discord."""
+        raise NotSupported("forms outside an interaction", self.platform)

@@ -1,0 +1,123 @@
+"""Neutral messages and forms to discord.py content, embeds, views, files and modals."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import discord
+
+from bot.core.message import Button, Form, Message, Select, component_id
+
+MAX_CONTENT = 2000
+EMBED_COLOUR = discord.Colour(0x4F7CAC)
+_STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "danger": discord.ButtonStyle.danger,
+    "success": discord.ButtonStyle.success,
+}
+
+
+def allowed_mentions(message: Message) -> discord.AllowedMentions:
+    """Nobody is pinged unless the message names them (a manager allowed it)."""
+    return discord.AllowedMentions(
+        everyone=message.ping_everyone,
+        users=[discord.Object(int(u.id)) for u in message.ping_users if u.id.isdigit()],
+        roles=[discord.Object(int(r.id)) for r in message.ping_roles if r.id.isdigit()],
+        replied_user=False,
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _view(feature: str, message: Message) -> discord.ui.View | None:
+    if not message.buttons and not message.selects:
+        return None
+    view = discord.ui.View(timeout=None)
+    for button in message.buttons:
+        view.add_item(_button(feature, button))
+    for select in message.selects:
+        view.add_item(_select(feature, select))
+    # Stopped views are sent but not kept in discord.py's view store: presses come back
+    # through the bridge to the dispatcher, which outlives any one process.
+    view.stop()
+    return view
+
+
+def _button(feature: str, button: Button) -> discord.ui.Button[Any]:
+    if button.url:
+        return discord.ui.Button(label=button.label[:80], url=button.url)
+    return discord.ui.Button(
+        label=button.label[:80],
+        style=_STYLES[button.style],
+        custom_id=component_id(feature, button.action, button.value),
+    )
+
+
+def _select(feature: str, select: Select) -> discord.ui.Select[Any]:
+    return discord.ui.Select(
+        custom_id=component_id(feature, select.action, select.value),
+        placeholder=select.placeholder[:150],
+        min_values=select.min_values,
+        max_values=min(select.max_values, len(select.options)),
+        options=[
+            discord.SelectOption(
+                label=o.label[:100],
+                value=o.value[:100],
+                description=(o.description or None) and o.description[:100],
+                emoji=o.emoji or None,
+            )
+            for o in select.options[:25]
+        ],
+    )
+
+
+def render(feature: str, message: Message) -> dict[str, Any]:
+    """Keyword arguments for ``send``/``followup.send``/``edit`` (without ``ephemeral``)."""
+    kwargs: dict[str, Any] = {"allowed_mentions": allowed_mentions(message)}
+    if message.title or message.fields:
+        embed = discord.Embed(
+            title=_clip(message.title or "", 256) or None,
+            description=_clip(message.text, 4096) or None,
+            colour=EMBED_COLOUR,
+        )
+        for name, value in message.fields[:25]:
+            embed.add_field(name=_clip(name, 256), value=_clip(value, 1024) or "-", inline=False)
+        kwargs["embed"] = embed
+    else:
+        kwargs["content"] = _clip(message.text, MAX_CONTENT) or "\u200b"
+    view = _view(feature, message)
+    if view is not None:
+        kwargs["view"] = view
+    if message.files:
+        kwargs["files"] = [
+            discord.File(io.BytesIO(f.data), filename=f.filename, description=f.description or None)
+            for f in message.files
+        ]
+    if not message.unfurl:
+        kwargs["suppress_embeds"] = "embed" not in kwargs
+    return kwargs
+
+
+def render_modal(feature: str, form: Form) -> discord.ui.Modal:
+    """A modal for a form; its submission comes back through the bridge."""
+    modal = discord.ui.Modal(
+        title=_clip(form.title, 45), custom_id=component_id(feature, form.action, form.value)
+    )
+    for field in form.inputs[:5]:
+        modal.add_item(
+            discord.ui.TextInput(
+                label=_clip(field.label, 45),
+                custom_id=field.key,
+                style=discord.TextStyle.paragraph if field.long else discord.TextStyle.short,
+                required=field.required,
+                placeholder=field.placeholder[:100] or None,
+                default=field.default or None,
+                max_length=min(field.max_length, 4000),
+            )
+        )
+    modal.stop()
+    return modal

@@ -1,0 +1,159 @@
+"""Steward through the real discord.py against the fake Discord."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.app import App
+from bot.builtin import Steward
+from bot.config import Config
+from sandbox.discord import FakeDiscord, Guild, SpecNotFound, User, load_spec
+from tests.adapters.desk import Desk
+from tests.core.garden import Garden
+
+ADMIN_PERMS = 1 << 5  # MANAGE_GUILD
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    app: App
+    guild: Guild
+    admin: User
+    alice: User
+
+
+@pytest.fixture
+async def world(database_url: str) -> AsyncIterator[World]:
+    try:
+        load_spec()
+    except SpecNotFound as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    async with FakeDiscord() as fake:
+        guild = fake.add_guild("Garden Club")
+        admins = fake.add_role(guild, "Admins", ADMIN_PERMS, position=1)
+        admin = fake.add_user("ada")
+        alice = fake.add_user("alice")
+        fake.add_member(guild, admin, roles=[admins])
+        fake.add_member(guild, alice)
+        config = Config(
+            _env_file=None,
+            database_url=database_url,
+            discord_token=fake.token,
+            discord_api_base=fake.api_base,
+            discord_gateway_url=fake.gateway_url,
+        )
+        app = App(
+            config,
+            features=[Steward(), Garden(), Desk()],
+            discord_options={"guild_ready_timeout": 0.05},
+        )
+        await app.start(background=False)
+        try:
+            yield World(fake, app, guild, admin, alice)
+        finally:
+            await app.stop()
+        assert fake.violations == [], "\n".join(str(v) for v in fake.violations)
+
+
+async def test_settings_round_trip(world: World) -> None:
+    fake, guild = world.fake, world.guild
+    done = await fake.invoke_slash(
+        world.admin, guild, "steward settings set", feature="garden", key="greeting", value="Hi"
+    )
+    await done.wait()
+    assert done.ephemeral and done.text == "garden `greeting` is now Hi."
+    shown = await fake.invoke_slash(
+        world.admin, guild, "steward settings show", feature="garden", key="greeting"
+    )
+    await shown.wait()
+    assert shown.ephemeral
+    [embed] = shown.embeds
+    assert embed["title"] == "garden settings"
+    assert embed["fields"][0]["name"] == "greeting"
+    assert embed["fields"][0]["value"].startswith("Hi\n")
+
+
+async def test_member_without_permission_is_refused_privately_and_nothing_changes(
+    world: World,
+) -> None:
+    fake, guild = world.fake, world.guild
+    refused = await fake.invoke_slash(
+        world.alice, guild, "steward settings set", feature="garden", key="greeting", value="x"
+    )
+    await refused.wait()
+    assert refused.ephemeral
+    assert refused.text == "Sorry, you need to be an admin to use /steward settings set."
+    assert fake.sees(world.admin, guild.channel_named("general")) == []
+    shown = await fake.invoke_slash(
+        world.admin, guild, "steward settings show", feature="garden", key="greeting"
+    )
+    await shown.wait()
+    assert shown.embeds[0]["fields"][0]["value"].startswith("Welcome to the garden (default)")
+
+
+async def test_button_select_and_form_reach_the_feature(world: World) -> None:
+    fake, guild = world.fake, world.guild
+    asked = await fake.invoke_slash(world.alice, guild, "desk ask")
+    await asked.wait()
+    assert not asked.ephemeral and asked.text == "Do you like it?"
+    message = asked.message
+    assert message is not None
+    pressed = await fake.click(world.admin, message, "steward:desk:yes:1")
+    await pressed.wait()
+    assert pressed.ephemeral and pressed.text == "You pressed yes (1)"
+    picked = await fake.select(world.admin, message, "steward:desk:pick:", ["red", "blue"])
+    await picked.wait()
+    assert picked.text == "You picked red, blue"
+    opened = await fake.invoke_slash(world.alice, guild, "desk feedback")
+    await opened.wait()
+    assert opened.modal is not None and opened.modal["title"] == "Feedback"
+    sent = await fake.submit_modal(world.alice, opened, {"text": "Lovely bot"})
+    await sent.wait()
+    assert sent.ephemeral and sent.text == "Thanks for: Lovely bot"
+
+
+async def test_member_option_arrives_as_a_member_with_a_level(world: World) -> None:
+    fake, guild = world.fake, world.guild
+    shown = await fake.invoke_slash(world.alice, guild, "desk whois", member=world.admin)
+    await shown.wait()
+    assert shown.text == "ada is an admin"
+
+
+async def test_newcomer_gets_a_welcome_dm(world: World) -> None:
+    fake, guild = world.fake, world.guild
+    nina = fake.add_user("nina")
+    await fake.member_joins(guild, nina)
+    await fake.wait_for(lambda: len(fake.dms_of(nina)) == 2)
+    # Garden's greeting and Desk's welcome both arrive; Garden's broken listener is isolated.
+    assert sorted(m.content for m in fake.dms_of(nina)) == [
+        "Welcome to the garden",
+        "Welcome, nina!",
+    ]
+
+
+async def test_closed_dms_do_not_break_the_welcome(world: World) -> None:
+    fake, guild = world.fake, world.guild
+    shy = fake.add_user("shy", dms_open=False)
+    await fake.member_joins(guild, shy)
+    await fake.settle()
+    assert fake.dms_of(shy) == []
+    assert world.app.dispatcher.failures == 1  # only Garden's deliberately broken listener
+
+
+async def test_relayed_text_pings_nobody(world: World) -> None:
+    fake, guild = world.fake, world.guild
+    general = guild.channel_named("general")
+    text = f"@everyone @here <@{world.alice.id}> <@&{guild.id}> hello"
+    posted = await fake.invoke_slash(world.admin, guild, "desk echo", text=text)
+    await posted.wait()
+    [message] = fake.messages_in(general)
+    assert message.content == text
+    assert fake.pings_of(world.alice) == []
+    assert not message.mention_everyone and message.mentions == [] and message.mention_roles == []
