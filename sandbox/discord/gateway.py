@@ -1,0 +1,347 @@
+"""The gateway websocket: HELLO, IDENTIFY, heartbeats, RESUME with replay, intents, barriers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import WSMsgType, web
+
+JSON = dict[str, Any]
+Payload = JSON | Callable[[int], JSON]  # a payload, or one computed from the session's intents
+
+
+class Intent:
+    """Gateway intent bits."""
+
+    GUILDS = 1 << 0
+    GUILD_MEMBERS = 1 << 1
+    GUILD_MODERATION = 1 << 2
+    GUILD_PRESENCES = 1 << 8
+    GUILD_MESSAGES = 1 << 9
+    GUILD_MESSAGE_REACTIONS = 1 << 10
+    DIRECT_MESSAGES = 1 << 12
+    DIRECT_MESSAGE_REACTIONS = 1 << 13
+    MESSAGE_CONTENT = 1 << 15
+    AUTO_MODERATION_EXECUTION = 1 << 21
+
+    PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+
+
+_GUILD_EVENT_INTENTS = {
+    "GUILD_CREATE": Intent.GUILDS,
+    "GUILD_UPDATE": Intent.GUILDS,
+    "GUILD_DELETE": Intent.GUILDS,
+    "GUILD_ROLE_CREATE": Intent.GUILDS,
+    "GUILD_ROLE_UPDATE": Intent.GUILDS,
+    "GUILD_ROLE_DELETE": Intent.GUILDS,
+    "CHANNEL_CREATE": Intent.GUILDS,
+    "CHANNEL_UPDATE": Intent.GUILDS,
+    "CHANNEL_DELETE": Intent.GUILDS,
+    "THREAD_CREATE": Intent.GUILDS,
+    "THREAD_UPDATE": Intent.GUILDS,
+    "THREAD_DELETE": Intent.GUILDS,
+    "GUILD_MEMBER_ADD": Intent.GUILD_MEMBERS,
+    "GUILD_MEMBER_UPDATE": Intent.GUILD_MEMBERS,
+    "GUILD_MEMBER_REMOVE": Intent.GUILD_MEMBERS,
+    "THREAD_MEMBERS_UPDATE": Intent.GUILD_MEMBERS,
+    "GUILD_BAN_ADD": Intent.GUILD_MODERATION,
+    "GUILD_BAN_REMOVE": Intent.GUILD_MODERATION,
+    "MESSAGE_CREATE": Intent.GUILD_MESSAGES,
+    "MESSAGE_UPDATE": Intent.GUILD_MESSAGES,
+    "MESSAGE_DELETE": Intent.GUILD_MESSAGES,
+    "MESSAGE_DELETE_BULK": Intent.GUILD_MESSAGES,
+    "MESSAGE_REACTION_ADD": Intent.GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": Intent.GUILD_MESSAGE_REACTIONS,
+    "AUTO_MODERATION_ACTION_EXECUTION": Intent.AUTO_MODERATION_EXECUTION,
+}
+_DM_EVENT_INTENTS = {
+    "MESSAGE_CREATE": Intent.DIRECT_MESSAGES,
+    "MESSAGE_UPDATE": Intent.DIRECT_MESSAGES,
+    "MESSAGE_DELETE": Intent.DIRECT_MESSAGES,
+    "MESSAGE_REACTION_ADD": Intent.DIRECT_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": Intent.DIRECT_MESSAGE_REACTIONS,
+}
+
+
+def required_intent(event: str, *, in_guild: bool) -> int:
+    """Return the intent an event needs (0 = always delivered)."""
+    table = _GUILD_EVENT_INTENTS if in_guild else _DM_EVENT_INTENTS
+    return table.get(event, 0)
+
+
+class GatewayHost(Protocol):
+    """What the gateway needs from the fake: credentials and the world as payloads."""
+
+    token: str
+
+    def enabled_privileged_intents(self) -> int:
+        """Return the privileged intents switched on 'in the developer portal'."""
+
+    def ready_payload(self, session: Session) -> JSON:
+        """Return READY's ``d``."""
+
+    def guild_create_payloads(self, session: Session) -> list[JSON]:
+        """Return one GUILD_CREATE ``d`` per guild the bot is in."""
+
+    def member_chunks(self, session: Session, request: JSON) -> list[JSON]:
+        """Return GUILD_MEMBERS_CHUNK payloads answering an op 8 request."""
+
+    def notify(self) -> None:
+        """Wake up anyone waiting for a state change."""
+
+
+@dataclass
+class Session:
+    """A gateway session: survives dropped connections until invalidated."""
+
+    id: str
+    intents: int
+    shard: list[int] | None
+    seq: int = 0
+    frames: list[JSON] = field(default_factory=list)  # replay buffer
+    queue: asyncio.Queue[JSON | None] | None = None  # outbox of the live connection
+    ws: web.WebSocketResponse | None = None
+    request: web.Request | None = None
+    ready: bool = False  # READY/RESUMED sent on the live connection
+
+    def has(self, intent: int) -> bool:
+        """Return True if the session identified with this intent."""
+        return bool(self.intents & intent)
+
+
+@dataclass
+class ClientFrame:
+    """A frame the client sent, with the connection it came on."""
+
+    op: int
+    d: Any
+    connection: int
+
+
+class Gateway:
+    """Serves the websocket at ``/`` and dispatches events to the bot's session."""
+
+    HEARTBEAT_INTERVAL_MS = 41250
+    REPLAY_LIMIT = 10_000
+
+    def __init__(self, host: GatewayHost, url: Callable[[], str]) -> None:
+        self.host = host
+        self.url = url
+        self.session: Session | None = None
+        self.client_frames: list[ClientFrame] = []
+        self.sent_frames: list[JSON] = []
+        self.connections = 0
+        self.identifies = 0
+        self.resumes = 0
+        self.close_codes: list[int] = []
+        self.query: dict[str, str] = {}
+        self._live: set[web.WebSocketResponse] = set()
+
+    # ------------------------------------------------------------------ server side
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve one websocket connection."""
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        self.connections += 1
+        connection = self.connections
+        self.query = dict(request.query)
+        self._live.add(ws)
+        queue: asyncio.Queue[JSON | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._writer(ws, queue), name="fake-discord-gateway-writer")
+        queue.put_nowait({"op": 10, "d": {"heartbeat_interval": self.HEARTBEAT_INTERVAL_MS}})
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                self.client_frames.append(
+                    ClientFrame(frame.get("op", -1), frame.get("d"), connection)
+                )
+                await self._on_frame(ws, request, queue, frame)
+                self.host.notify()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._live.discard(ws)
+            queue.put_nowait(None)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            s = self.session
+            if s is not None and s.ws is ws:
+                s.ws = s.queue = s.request = None
+                s.ready = False
+            self.host.notify()
+        return ws
+
+    async def _writer(self, ws: web.WebSocketResponse, queue: asyncio.Queue[JSON | None]) -> None:
+        while True:
+            frame = await queue.get()
+            if frame is None or ws.closed:
+                return
+            frame.setdefault("s", None)
+            frame.setdefault("t", None)
+            try:
+                await ws.send_str(json.dumps(frame))
+            except (ConnectionResetError, RuntimeError):
+                return
+            self.sent_frames.append(frame)
+            self.host.notify()
+
+    async def _on_frame(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        queue: asyncio.Queue[JSON | None],
+        frame: JSON,
+    ) -> None:
+        op, d = frame.get("op"), frame.get("d")
+        if op == 1:
+            queue.put_nowait({"op": 11, "d": None})
+        elif op == 2:
+            await self._identify(ws, request, queue, d or {})
+        elif op == 6:
+            await self._resume(ws, request, queue, d or {})
+        elif op == 8:
+            s = self.session
+            if s is not None and s.ws is ws:
+                for chunk in self.host.member_chunks(s, d or {}):
+                    self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+        elif op in (3, 4):
+            pass  # presence / voice state updates are accepted and ignored
+        else:
+            await self._close(ws, 4001, b"Unknown opcode.")
+
+    async def _close(self, ws: web.WebSocketResponse, code: int, reason: bytes) -> None:
+        self.close_codes.append(code)
+        await ws.close(code=code, message=reason)
+
+    async def _identify(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        queue: asyncio.Queue[JSON | None],
+        d: JSON,
+    ) -> None:
+        if d.get("token") != self.host.token:
+            await self._close(ws, 4004, b"Authentication failed.")
+            return
+        intents = int(d.get("intents", 0))
+        if intents & Intent.PRIVILEGED & ~self.host.enabled_privileged_intents():
+            await self._close(ws, 4014, b"Disallowed intent(s).")
+            return
+        self.identifies += 1
+        self.session = s = Session(secrets.token_hex(16), intents, d.get("shard"))
+        s.ws, s.queue, s.request = ws, queue, request
+        s.ready = True
+        self.dispatch("READY", self.host.ready_payload(s))
+        for payload in self.host.guild_create_payloads(s):
+            self.dispatch("GUILD_CREATE", payload)
+
+    async def _resume(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        queue: asyncio.Queue[JSON | None],
+        d: JSON,
+    ) -> None:
+        if d.get("token") != self.host.token:
+            await self._close(ws, 4004, b"Authentication failed.")
+            return
+        s = self.session
+        seq = d.get("seq") or 0
+        if s is None or d.get("session_id") != s.id or seq > s.seq or not self._can_replay(s, seq):
+            queue.put_nowait({"op": 9, "d": False})
+            return
+        if s.ws is not None and s.ws is not ws:
+            await s.ws.close(code=4000)
+        self.resumes += 1
+        s.ws, s.queue, s.request = ws, queue, request
+        for frame in s.frames:
+            if frame["s"] > seq:
+                queue.put_nowait(dict(frame))
+        s.ready = True
+        self.dispatch("RESUMED", {"_trace": ["fake-discord"]})
+
+    @staticmethod
+    def _can_replay(s: Session, seq: int) -> bool:
+        return not s.frames or s.frames[0]["s"] <= seq + 1
+
+    # ------------------------------------------------------------------ dispatching
+    def dispatch(self, event: str, data: Payload, *, intent: int = 0) -> int | None:
+        """Queue a DISPATCH for the session (buffered for replay if disconnected).
+
+        Returns the sequence number, or None when no session exists or the intent is missing.
+        """
+        s = self.session
+        if s is None or (intent and not s.has(intent)):
+            return None
+        payload = data(s.intents) if callable(data) else data
+        s.seq += 1
+        frame = {"op": 0, "s": s.seq, "t": event, "d": payload}
+        s.frames.append(frame)
+        if len(s.frames) > self.REPLAY_LIMIT:
+            del s.frames[: len(s.frames) - self.REPLAY_LIMIT]
+        if s.queue is not None and s.ready:
+            s.queue.put_nowait(dict(frame))
+        self.host.notify()
+        return s.seq
+
+    def send_op(self, op: int, d: Any = None) -> bool:
+        """Send a non-dispatch opcode on the live connection; False if none."""
+        s = self.session
+        if s is None or s.queue is None:
+            return False
+        s.queue.put_nowait({"op": op, "d": d})
+        return True
+
+    @property
+    def connected(self) -> bool:
+        """Return True while the bot's session has a live, ready connection."""
+        s = self.session
+        return s is not None and s.ws is not None and s.ready and not s.ws.closed
+
+    def last_heartbeat_seq(self, since_frame: int) -> int | None:
+        """Return the highest heartbeat ``d`` the client sent after a given frame index."""
+        best: int | None = None
+        for f in self.client_frames[since_frame:]:
+            if f.op == 1 and isinstance(f.d, int) and (best is None or f.d > best):
+                best = f.d
+        return best
+
+    # ------------------------------------------------------------------ faults
+    def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT: the client reconnects and RESUMEs."""
+        self.send_op(7)
+
+    def invalidate_session(self, resumable: bool = False) -> None:
+        """Send op 9 INVALID_SESSION; with ``resumable`` False the session is forgotten."""
+        self.send_op(9, resumable)
+        if not resumable and self.session is not None:
+            self.session.id = "invalidated-" + self.session.id
+
+    def drop(self) -> bool:
+        """Cut the TCP connection without a close frame (the client sees 1006)."""
+        s = self.session
+        if s is None or s.request is None or s.request.transport is None:
+            return False
+        s.ready = False
+        s.request.transport.abort()
+        return True
+
+    async def close(self, code: int) -> None:
+        """Close the live connection with a close code."""
+        s = self.session
+        if s is not None and s.ws is not None:
+            await self._close(s.ws, code, b"")
+
+    async def shutdown(self) -> None:
+        """Close every live websocket (server shutdown)."""
+        for ws in list(self._live):
+            await ws.close(code=1001)

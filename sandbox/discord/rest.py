@@ -1,0 +1,366 @@
+"""The REST API under /api/v10: routing by the spec, auth, rate limits, faults, validation."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from aiohttp import BodyPartReader, web
+
+from .validate import Operation, SpecValidator, Violation
+
+if TYPE_CHECKING:
+    from .server import FakeDiscord
+
+JSON = dict[str, Any]
+API_PREFIX = "/api/v10"
+
+
+class RestError(Exception):
+    """An error Discord would answer with: ``{"code", "message", "errors"?}``."""
+
+    def __init__(self, status: int, code: int, message: str, errors: JSON | None = None) -> None:
+        super().__init__(f"{status} {code} {message}")
+        self.status, self.code, self.message, self.errors = status, code, message, errors
+
+    def body(self) -> JSON:
+        """Return the JSON error body."""
+        out: JSON = {"code": self.code, "message": self.message}
+        if self.errors is not None:
+            out["errors"] = self.errors
+        return out
+
+
+def invalid_form(field_path: str, message: str, code: str = "BASE_TYPE_INVALID") -> RestError:
+    """Return a 400/50035 Invalid Form Body error for one field."""
+    tree: JSON = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed(field_path.split(".")):
+        tree = {part: tree}
+    return RestError(400, 50035, "Invalid Form Body", tree)
+
+
+@dataclass
+class Reply:
+    """A REST answer: status and JSON body (None for 204)."""
+
+    status: int = 200
+    body: Any = None
+
+    @classmethod
+    def empty(cls) -> Reply:
+        """Return a 204 No Content reply."""
+        return cls(204, None)
+
+
+@dataclass
+class Call:
+    """One REST request as the handlers see it."""
+
+    method: str
+    path: str
+    operation: Operation
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    body: Any
+    files: list[JSON]
+    reason: str | None
+
+    def q(self, name: str, default: str | None = None) -> str | None:
+        """Return the first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def flag(self, name: str) -> bool:
+        """Return a boolean query parameter."""
+        return (self.q(name) or "").lower() in ("1", "true")
+
+    @property
+    def json(self) -> JSON:
+        """Return the body as a dict (empty when absent)."""
+        return self.body if isinstance(self.body, dict) else {}
+
+
+Handler = Callable[["FakeDiscord", Call], Awaitable[Reply]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def route(*operation_ids: str) -> Callable[[Handler], Handler]:
+    """Register a handler for one or more spec operationIds."""
+
+    def deco(fn: Handler) -> Handler:
+        for op_id in operation_ids:
+            HANDLERS[op_id] = fn
+        return fn
+
+    return deco
+
+
+@dataclass
+class RequestRecord:
+    """A logged REST exchange."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    query: dict[str, list[str]]
+    body: Any
+    reason: str | None
+    status: int = 0
+    response: Any = None
+    injected: bool = False
+
+
+@dataclass
+class Faults:
+    """Failure switches: each counter applies to the next N requests."""
+
+    rate_limited: int = 0
+    retry_after: float = 0.05
+    rate_limit_global: bool = False
+    server_errors: int = 0
+    server_error_status: int = 500
+    delay: float = 0.0
+    delay_count: int = 0  # 0 with delay > 0 means every request
+
+    def take(self) -> tuple[str | None, float]:
+        """Consume one request's worth of faults: (kind | None, delay seconds)."""
+        delay = 0.0
+        if self.delay > 0:
+            delay = self.delay
+            if self.delay_count:
+                self.delay_count -= 1
+                if self.delay_count == 0:
+                    self.delay = 0.0
+        if self.rate_limited > 0:
+            self.rate_limited -= 1
+            return "429", delay
+        if self.server_errors > 0:
+            self.server_errors -= 1
+            return "5xx", delay
+        return None, delay
+
+
+@dataclass
+class Bucket:
+    """A per-route rate-limit window, counted like Discord's but generous."""
+
+    limit: int
+    window: float
+    used: int = 0
+    reset_at: float = field(default_factory=time.time)
+
+
+class RestApi:
+    """The aiohttp handler for everything under /api/v10."""
+
+    LIMIT = 50
+    WINDOW = 1.0
+
+    def __init__(self, fake: FakeDiscord, validator: SpecValidator | None) -> None:
+        self.fake = fake
+        self.validator = validator
+        self.faults = Faults()
+        self.inflight = 0
+        self.log: list[RequestRecord] = []
+        self._buckets: dict[str, Bucket] = {}
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Serve one REST request."""
+        self.inflight += 1
+        self.fake.notify()
+        try:
+            return await self._handle(request)
+        finally:
+            self.inflight -= 1
+            self.fake.notify()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        raw = request.rel_url.raw_path[len(API_PREFIX) :] or "/"
+        path = "/" + "/".join(unquote(p) for p in raw.strip("/").split("/"))
+        query: dict[str, list[str]] = {}
+        for k, v in request.query.items():
+            query.setdefault(k, []).append(v)
+        body, files, has_body = await self._read_body(request)
+        record = RequestRecord(
+            request.method, path, None, query, body, request.headers.get("X-Audit-Log-Reason")
+        )
+        self.log.append(record)
+
+        kind, delay = self.faults.take()
+        if delay:
+            await asyncio.sleep(delay)
+
+        matched = self.validator.spec.match(request.method, path) if self.validator else None
+        if matched is None and self.validator is not None:
+            self.fake.add_violation(
+                Violation("unknown-route", request.method, path, None, "no such operation in spec")
+            )
+            return self._respond(record, 404, {"code": 0, "message": "404: Not Found"}, None)
+        if matched is None:
+            return self._respond(record, 404, {"code": 0, "message": "404: Not Found"}, None)
+        op, params = matched
+        record.operation_id = op.operation_id
+        self.fake.operations_used.add(op.operation_id)
+        bucket_key = self._bucket_key(op, params)
+
+        if kind == "429":
+            record.injected = True
+            return self._rate_limited(record, op, bucket_key, self.faults.retry_after)
+        if kind == "5xx":
+            record.injected = True
+            status = self.faults.server_error_status
+            return self._respond(
+                record, status, {"code": 0, "message": f"{status}: Server Error"}, None
+            )
+
+        if op.needs_bot_token and request.headers.get("Authorization") != f"Bot {self.fake.token}":
+            return self._respond(record, 401, {"code": 0, "message": "401: Unauthorized"}, op)
+
+        if self.validator is not None:
+            problems = self.validator.check_request(op, path, params, query, body, has_body)
+            for problem in problems:
+                self.fake.add_violation(problem)
+            bad_body = [p for p in problems if p.kind == "request-body"]
+            if bad_body:
+                err = RestError(
+                    400,
+                    50035,
+                    "Invalid Form Body",
+                    {
+                        "_errors": [
+                            {"code": "BASE_TYPE_INVALID", "message": v.detail} for v in bad_body
+                        ]
+                    },
+                )
+                return self._respond(record, 400, err.body(), op, bucket_key)
+
+        bucket = self._bucket(bucket_key)
+        if bucket.used >= bucket.limit:
+            return self._rate_limited(record, op, bucket_key, bucket.reset_at - time.time())
+        bucket.used += 1
+
+        handler = HANDLERS.get(op.operation_id)
+        if handler is None:
+            self.fake.add_violation(
+                Violation(
+                    "not-implemented", op.method, path, op.operation_id, "fake has no handler"
+                )
+            )
+            return self._respond(
+                record,
+                404,
+                {"code": 0, "message": f"fake does not implement {op.operation_id}"},
+                None,
+            )
+        call = Call(request.method, path, op, params, query, body, files, record.reason)
+        try:
+            reply = await handler(self.fake, call)
+        except RestError as exc:
+            reply = Reply(exc.status, exc.body())
+        return self._respond(record, reply.status, reply.body, op, bucket_key)
+
+    async def _read_body(self, request: web.Request) -> tuple[Any, list[JSON], bool]:
+        if not request.can_read_body:
+            return None, [], False
+        if request.content_type == "multipart/form-data":
+            body: Any = None
+            files: list[JSON] = []
+            reader = await request.multipart()
+            async for part in reader:
+                if not isinstance(part, BodyPartReader):
+                    continue
+                if part.name == "payload_json":
+                    body = json.loads(await part.text())
+                else:
+                    data = await part.read()
+                    files.append(
+                        {"name": part.name, "filename": part.filename, "data": bytes(data)}
+                    )
+            return body, files, True
+        raw = await request.read()
+        if not raw:
+            return None, [], False
+        try:
+            return json.loads(raw), [], True
+        except ValueError:
+            return raw.decode(errors="replace"), [], True
+
+    def _bucket_key(self, op: Operation, params: dict[str, str]) -> str:
+        major = [params.get(k, "") for k in ("channel_id", "guild_id", "webhook_id")]
+        return op.operation_id + ":" + ":".join(major)
+
+    def _bucket(self, key: str) -> Bucket:
+        now = time.time()
+        b = self._buckets.get(key)
+        if b is None or now >= b.reset_at:
+            b = Bucket(self.LIMIT, self.WINDOW, 0, now + self.WINDOW)
+            self._buckets[key] = b
+        return b
+
+    def _ratelimit_headers(self, key: str) -> dict[str, str]:
+        b = self._bucket(key)
+        reset_after = max(b.reset_at - time.time(), 0.0)
+        return {
+            "X-RateLimit-Limit": str(b.limit),
+            "X-RateLimit-Remaining": str(max(b.limit - b.used, 0)),
+            "X-RateLimit-Reset": f"{b.reset_at:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": hashlib.sha1(key.split(":")[0].encode()).hexdigest()[:16],
+        }
+
+    def _rate_limited(
+        self, record: RequestRecord, op: Operation, key: str, retry_after: float
+    ) -> web.Response:
+        retry_after = round(max(retry_after, 0.001), 3)
+        is_global = self.faults.rate_limit_global and record.injected
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": is_global,
+            "code": 0,
+        }
+        headers = {
+            "Retry-After": str(max(1, int(retry_after + 0.999))),
+            "X-RateLimit-Scope": "global" if is_global else "user",
+            "Via": "1.1 google",
+        }
+        if is_global:
+            headers["X-RateLimit-Global"] = "true"
+        else:
+            headers.update(self._ratelimit_headers(key))
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Reset-After"] = f"{retry_after:.3f}"
+        return self._respond(record, 429, body, op, None, headers)
+
+    def _respond(
+        self,
+        record: RequestRecord,
+        status: int,
+        body: Any,
+        op: Operation | None,
+        bucket_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        record.status, record.response = status, body
+        if op is not None and self.validator is not None:
+            for v in self.validator.check_response(op, record.path, status, body):
+                self.fake.add_violation(v)
+        all_headers = {"Via": "1.1 google"}
+        if bucket_key is not None:
+            all_headers.update(self._ratelimit_headers(bucket_key))
+        all_headers.update(headers or {})
+        if status == 204 or body is None:
+            return web.Response(status=status, headers=all_headers)
+        # discord.py compares Content-Type with == "application/json": no charset parameter.
+        return web.Response(
+            status=status,
+            body=json.dumps(body).encode(),
+            headers=all_headers,
+            content_type="application/json",
+        )

@@ -1,0 +1,759 @@
+"""FakeDiscord: the server lifecycle and the test API (people acting in the client)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from . import payloads, routes_app, routes_guilds, routes_interactions, routes_messages
+from .gateway import Gateway, Intent, Session, required_intent
+from .ids import interaction_token
+from .interactions import InteractionResult, Resolver, build_options, find_command
+from .mentions import compute_pings
+from .permissions import ALL_PERMISSIONS, Permission, channel_permissions, has
+from .recording import OperationLog, default_operation_log
+from .rest import API_PREFIX, RestApi
+from .state import (
+    DM,
+    JSON,
+    TEXT,
+    Application,
+    Channel,
+    Guild,
+    Member,
+    Message,
+    Overwrite,
+    Reaction,
+    Role,
+    User,
+    World,
+)
+from .validate import Spec, SpecValidator, Violation, load_spec
+
+# Tasks discord.py creates for handlers; settle() waits for them.
+BOT_TASK_PREFIXES = (
+    "discord.py: ",
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch",
+    "discord-ui-modal-dispatch",
+)
+BOT_ROLE_PERMISSIONS = ALL_PERMISSIONS & ~Permission.ADMINISTRATOR
+# Importing the route modules registers their handlers by operationId.
+ROUTE_MODULES = (routes_app, routes_guilds, routes_interactions, routes_messages)
+
+
+class FakeDiscord:
+    """A protocol-faithful Discord (REST + gateway) on 127.0.0.1, validated against the spec."""
+
+    def __init__(
+        self,
+        *,
+        token: str = "fake-bot-token",
+        bot_name: str = "Steward",
+        validate: bool = True,
+        spec: Spec | None = None,
+        operation_log: OperationLog | None = None,
+        privileged_intents: int = Intent.PRIVILEGED,
+        interaction_deadline: float = 30.0,
+    ) -> None:
+        self.token = token
+        self.world = World()
+        self.bot = self.world.add_user(bot_name, bot=True)
+        self.owner = self.world.add_user("owner")
+        self.app = Application(self.bot.id, bot_name, self.owner.id, privileged_intents)
+        self.interaction_deadline = interaction_deadline
+        self.violations: list[Violation] = []
+        self.operations_used: set[str] = set()
+        self.operation_log = operation_log if operation_log is not None else default_operation_log()
+        self.validator = SpecValidator(spec or load_spec()) if validate else None
+        self.rest = RestApi(self, self.validator)
+        self.gateway = Gateway(self, lambda: self.gateway_url)
+        self.interactions: dict[str, InteractionResult] = {}  # by token
+        self.attachments: dict[str, bytes] = {}
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> FakeDiscord:
+        """Start serving on an ephemeral port of 127.0.0.1."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/", self.gateway.handle)
+        app.router.add_get("/attachments/{id}/{filename}", self._serve_attachment)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return self
+
+    async def close(self) -> None:
+        """Stop serving and record the operations used."""
+        await self.gateway.shutdown()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.operation_log.add_all(self.operations_used)
+
+    async def __aenter__(self) -> FakeDiscord:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def api_base(self) -> str:
+        """Return the REST base URL (what discord.py calls Route.BASE)."""
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        """Return the gateway websocket URL."""
+        return f"ws://127.0.0.1:{self.port}/"
+
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
+        data = self.attachments.get(request.match_info["id"])
+        if data is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    # ------------------------------------------------------------------ violations
+    def add_violation(self, violation: Violation) -> None:
+        """Record a spec violation or unknown route (fails the test at teardown)."""
+        self.violations.append(violation)
+
+    def assert_clean(self) -> None:
+        """Raise AssertionError listing every violation seen so far."""
+        if self.violations:
+            lines = "\n  ".join(str(v) for v in self.violations)
+            raise AssertionError(
+                f"fake Discord saw {len(self.violations)} violation(s):\n  {lines}"
+            )
+
+    @property
+    def requests(self) -> list[Any]:
+        """Return the REST log (RequestRecord objects, oldest first)."""
+        return self.rest.log
+
+    # ------------------------------------------------------------------ waiting
+    def notify(self) -> None:
+        """Wake up waiters; called on every state change."""
+        self._changed.set()
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
+        """Wait (without polling) until ``predicate()`` holds after some state change."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            self._changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout}s")
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                if not predicate():
+                    raise TimeoutError(f"condition not met within {timeout}s") from None
+
+    async def barrier(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
+        """Return once the client has parsed every dispatch sent so far.
+
+        Sends op 1; discord.py answers from its receive loop with ``d`` = last sequence, after
+        handling every earlier frame in order. Survives reconnects by asking again.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.wait_for(lambda: self.gateway.connected, max(deadline - loop.time(), 0.01))
+            session = self.gateway.session
+            assert session is not None
+            target, mark = session.seq, len(self.gateway.client_frames)
+            connection = self.gateway.connections
+            self.gateway.send_op(1, session.seq)
+
+            def answered(target: int = target, mark: int = mark, conn: int = connection) -> bool:
+                got = self.gateway.last_heartbeat_seq(mark)
+                return (got is not None and got >= target) or self.gateway.connections != conn
+
+            await self.wait_for(answered, max(deadline - loop.time(), 0.01))
+            got = self.gateway.last_heartbeat_seq(mark)
+            if got is not None and got >= target:
+                return
+
+    def _busy_tasks(self) -> list[asyncio.Task[Any]]:
+        current = asyncio.current_task()
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if t is not current and not t.done() and t.get_name().startswith(BOT_TASK_PREFIXES)
+        ]
+
+    async def settle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
+        """Wait until the bot has handled everything: gateway barrier, handler tasks, REST calls."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            session = self.gateway.session
+            seq = session.seq if session else 0
+            if session is not None:
+                await self.barrier(max(deadline - loop.time(), 0.01))
+            tasks = self._busy_tasks()
+            if tasks:
+                await asyncio.wait(tasks, timeout=max(deadline - loop.time(), 0.01))
+            if self.rest.inflight:
+                await self.wait_for(
+                    lambda: self.rest.inflight == 0, max(deadline - loop.time(), 0.01)
+                )
+            session = self.gateway.session
+            if (
+                not self._busy_tasks()
+                and self.rest.inflight == 0
+                and (session.seq if session else 0) == seq
+            ):
+                return
+            if loop.time() > deadline:
+                raise TimeoutError("bot did not settle")
+
+    # ------------------------------------------------------------------ gateway host
+    def enabled_privileged_intents(self) -> int:
+        """Return the privileged intents enabled for the application."""
+        return self.app.enabled_privileged_intents
+
+    def ready_payload(self, session: Session) -> JSON:
+        """Return READY for a new session."""
+        d: JSON = {
+            "v": 10,
+            "user": payloads.me(self.bot),
+            "guilds": [{"id": g.id, "unavailable": True} for g in self._bot_guilds()],
+            "session_id": session.id,
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": self.app.id, "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "_trace": ["fake-discord"],
+        }
+        if session.shard is not None:
+            d["shard"] = session.shard
+        return d
+
+    def guild_create_payloads(self, session: Session) -> list[JSON]:
+        """Return GUILD_CREATE for every guild; members hold only the bot, as Discord sends."""
+        return [
+            payloads.guild_create(self.world, g, self.bot.id, [self.bot.id])
+            for g in self._bot_guilds()
+        ]
+
+    def member_chunks(self, session: Session, request: JSON) -> list[JSON]:
+        """Answer op 8 with GUILD_MEMBERS_CHUNKs (1000 per chunk; user_ids or query+limit)."""
+        guild = self.world.guilds.get(str(request.get("guild_id")))
+        if guild is None:
+            return []
+        members: list[Member] = []
+        not_found: list[str] = []
+        if request.get("user_ids") is not None:
+            ids = request["user_ids"]
+            for uid in [str(u) for u in (ids if isinstance(ids, list) else [ids])][:100]:
+                if uid in guild.members:
+                    members.append(guild.members[uid])
+                else:
+                    not_found.append(uid)
+        elif session.has(Intent.GUILD_MEMBERS) or request.get("query"):
+            # Without GUILD_MEMBERS a full-list request gets an empty chunk (documented choice).
+            query = str(request.get("query") or "").lower()
+            limit = int(request.get("limit") or 0)
+            for m in guild.members.values():
+                u = self.world.users[m.user_id]
+                if u.username.lower().startswith(query) or (m.nick or "").lower().startswith(query):
+                    members.append(m)
+            if query and limit:
+                members = members[: min(limit, 100)]
+        chunks = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]
+        return [
+            {
+                "guild_id": guild.id,
+                "members": [payloads.member(self.world, m) for m in chunk],
+                "chunk_index": i,
+                "chunk_count": len(chunks),
+                "not_found": not_found if i == 0 else [],
+                "nonce": request.get("nonce"),
+            }
+            for i, chunk in enumerate(chunks)
+        ]
+
+    def _bot_guilds(self) -> list[Guild]:
+        return [g for g in self.world.guilds.values() if self.bot.id in g.members]
+
+    # ------------------------------------------------------------------ dispatch helpers
+    def dispatch(
+        self, event: str, data: Any, *, guild_id: str | None = None, dm: bool = False
+    ) -> None:
+        """Send an event to the bot if its intents allow it (buffered while disconnected)."""
+        intent = required_intent(event, in_guild=not dm)
+        self.gateway.dispatch(event, data, intent=intent)
+
+    def message_event(self, msg: Message, event: str = "MESSAGE_CREATE") -> None:
+        """Dispatch MESSAGE_CREATE/UPDATE, blanking content without the MESSAGE_CONTENT intent."""
+        if msg.ephemeral:
+            return
+        full = payloads.message(self.world, msg, with_member=True)
+
+        def shaped(intents: int) -> JSON:
+            if intents & Intent.MESSAGE_CONTENT or not self._content_is_privileged(msg):
+                return full
+            return {**full, "content": "", "embeds": [], "attachments": [], "components": []}
+
+        self.dispatch(event, shaped, dm=msg.guild_id is None)
+
+    def _content_is_privileged(self, msg: Message) -> bool:
+        if msg.guild_id is None or msg.author_id == self.bot.id:
+            return False
+        return self.bot.id not in msg.mentions
+
+    # ------------------------------------------------------------------ world building
+    def add_user(self, username: str, *, dms_open: bool = True, bot: bool = False) -> User:
+        """Create a user account (not yet in any guild)."""
+        user = self.world.add_user(username, bot=bot)
+        user.dms_open = dms_open
+        return user
+
+    def add_guild(
+        self,
+        name: str = "Community",
+        *,
+        owner: User | None = None,
+        bot_permissions: int = BOT_ROLE_PERMISSIONS,
+        bot_role_position: int | None = None,
+    ) -> Guild:
+        """Create a guild the bot is in, with a managed bot role and a #general channel."""
+        guild = self.world.add_guild(name, owner or self.owner)
+        bot_role = self.world.add_role(
+            guild, self.bot.username, bot_permissions, managed=True, position=bot_role_position
+        )
+        guild.members[self.bot.id] = Member(
+            user_id=self.bot.id, guild_id=guild.id, roles=[bot_role.id]
+        )
+        self.world.add_channel(guild, "general")
+        if self.gateway.session is not None:
+            payload = payloads.guild_create(self.world, guild, self.bot.id, [self.bot.id])
+            self.dispatch("GUILD_CREATE", payload)
+        return guild
+
+    def bot_role(self, guild: Guild) -> Role:
+        """Return the bot's managed role in a guild."""
+        return next(r for r in guild.roles.values() if r.managed and r.name == self.bot.username)
+
+    def add_role(
+        self,
+        guild: Guild,
+        name: str,
+        permissions: int = 0,
+        *,
+        position: int | None = None,
+        mentionable: bool = False,
+    ) -> Role:
+        """Create a role (by default the new highest one; pass ``position`` to place it lower)."""
+        if position is not None:
+            for r in guild.roles.values():
+                if r.id != guild.id and r.position >= position:
+                    r.position += 1
+        role = self.world.add_role(
+            guild, name, permissions, position=position, mentionable=mentionable
+        )
+        self.dispatch("GUILD_ROLE_CREATE", {"guild_id": guild.id, "role": payloads.role(role)})
+        return role
+
+    def add_channel(
+        self, guild: Guild, name: str, *, type: int = TEXT, parent: Channel | None = None
+    ) -> Channel:
+        """Create a guild channel."""
+        channel = self.world.add_channel(guild, name, type, parent_id=parent.id if parent else None)
+        self.dispatch("CHANNEL_CREATE", payloads.channel(self.world, channel))
+        return channel
+
+    def set_overwrite(
+        self, channel: Channel, target: Role | User, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """Set a channel permission overwrite for a role or a member."""
+        kind = 0 if isinstance(target, Role) else 1
+        channel.overwrites = [ow for ow in channel.overwrites if ow.id != target.id]
+        channel.overwrites.append(Overwrite(target.id, kind, int(allow), int(deny)))
+        self.dispatch("CHANNEL_UPDATE", payloads.channel(self.world, channel))
+
+    def add_member(self, guild: Guild, user: User, *, roles: Iterable[Role] = ()) -> Member:
+        """Put a user in a guild quietly (for world building; no event)."""
+        member = Member(user_id=user.id, guild_id=guild.id, roles=[r.id for r in roles])
+        guild.members[user.id] = member
+        return member
+
+    # ------------------------------------------------------------------ people acting
+    async def member_joins(self, guild: Guild, user: User, *, roles: Iterable[Role] = ()) -> Member:
+        """A user joins the guild (GUILD_MEMBER_ADD)."""
+        member = self.add_member(guild, user, roles=roles)
+        self.dispatch(
+            "GUILD_MEMBER_ADD", {**payloads.member(self.world, member), "guild_id": guild.id}
+        )
+        return member
+
+    async def member_leaves(self, guild: Guild, user: User) -> None:
+        """A member leaves the guild (GUILD_MEMBER_REMOVE)."""
+        guild.members.pop(user.id, None)
+        self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": guild.id, "user": payloads.user(user)})
+
+    async def user_says(
+        self, user: User, channel: Channel, text: str, *, reply_to: Message | None = None
+    ) -> Message:
+        """A user posts a message in a channel (mentions parsed as the client would)."""
+        guild = self.world.guild_of(channel)
+        if guild is not None:
+            perms = channel_permissions(guild, channel, user.id)
+            if not has(perms, Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES):
+                raise PermissionError(f"{user.username} cannot post in #{channel.name}")
+        elif channel.type == DM and channel.recipient_id != user.id:
+            raise PermissionError(f"{user.username} is not in that DM")
+        pings = compute_pings(
+            self.world,
+            content=text,
+            author_id=user.id,
+            channel=channel,
+            allowed_mentions=None,
+            replied_to=reply_to,
+        )
+        msg = Message(
+            id=self.world.new_id(),
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            author=payloads.user(user),
+            content=text,
+            mentions=pings.users,
+            mention_roles=pings.roles,
+            mention_everyone=pings.everyone,
+            type=19 if reply_to else 0,
+            reference=_reference(reply_to) if reply_to else None,
+        )
+        self.world.add_message(msg)
+        self.message_event(msg)
+        return msg
+
+    async def user_dms_bot(self, user: User, text: str) -> Message:
+        """A user writes to the bot in DMs."""
+        return await self.user_says(user, self.world.dm_channel(user), text)
+
+    async def react(self, user: User, message: Message, emoji: str) -> None:
+        """A user adds a unicode reaction."""
+        emoji_obj = {"id": None, "name": emoji}
+        reaction = next((r for r in message.reactions if r.emoji == emoji_obj), None)
+        if reaction is None:
+            reaction = Reaction(emoji_obj)
+            message.reactions.append(reaction)
+        if user.id not in reaction.users:
+            reaction.users.append(user.id)
+            event = payloads.reaction_event(self.world, message, user.id, emoji_obj, add=True)
+            self.dispatch("MESSAGE_REACTION_ADD", event, dm=message.guild_id is None)
+
+    async def unreact(self, user: User, message: Message, emoji: str) -> None:
+        """A user removes their reaction."""
+        emoji_obj = {"id": None, "name": emoji}
+        for r in message.reactions:
+            if r.emoji == emoji_obj and user.id in r.users:
+                r.users.remove(user.id)
+                event = payloads.reaction_event(self.world, message, user.id, emoji_obj, add=False)
+                self.dispatch("MESSAGE_REACTION_REMOVE", event, dm=message.guild_id is None)
+
+    async def user_edits(self, message: Message, text: str) -> None:
+        """The author edits their message."""
+        message.content = text
+        message.edited_timestamp = payloads.timestamp()
+        self.message_event(message, "MESSAGE_UPDATE")
+
+    async def user_deletes(self, message: Message) -> None:
+        """The author deletes their message."""
+        message.deleted = True
+        d: JSON = {"id": message.id, "channel_id": message.channel_id}
+        if message.guild_id:
+            d["guild_id"] = message.guild_id
+        self.dispatch("MESSAGE_DELETE", d, dm=message.guild_id is None)
+
+    # ------------------------------------------------------------------ interactions
+    async def invoke_slash(
+        self, user: User, where: Guild | Channel, command: str, /, **options: Any
+    ) -> InteractionResult:
+        """A user runs ``/command [group] [sub]`` with options; returns what they saw."""
+        channel, guild = self._where(user, where)
+        name, *path = command.split()
+        cmd = find_command(self.app.commands, guild.id if guild else None, name, 1)
+        self._check_can_use(user, guild, channel, cmd)
+        resolver = Resolver(self.world, guild, channel)
+        data: JSON = {
+            "id": cmd.id,
+            "name": cmd.name,
+            "type": 1,
+            "options": build_options(resolver, cmd, path, options, user.id),
+        }
+        if resolver.resolved:
+            data["resolved"] = resolver.resolved
+        if cmd.guild_id:
+            data["guild_id"] = cmd.guild_id
+        return await self._interact(2, user, channel, guild, data)
+
+    async def invoke_user_command(
+        self, user: User, where: Guild | Channel, name: str, target: User
+    ) -> InteractionResult:
+        """A user runs a user context-menu command on another user."""
+        channel, guild = self._where(user, where)
+        cmd = find_command(self.app.commands, guild.id if guild else None, name, 2)
+        self._check_can_use(user, guild, channel, cmd)
+        resolver = Resolver(self.world, guild, channel)
+        resolver.add_user(target)
+        data: JSON = {"id": cmd.id, "name": cmd.name, "type": 2, "target_id": target.id}
+        data["resolved"] = resolver.resolved
+        if cmd.guild_id:
+            data["guild_id"] = cmd.guild_id
+        return await self._interact(2, user, channel, guild, data)
+
+    async def click(self, user: User, message: Message, custom_id: str) -> InteractionResult:
+        """A user presses a button on a message they can see."""
+        return await self._component(user, message, custom_id, {"component_type": 2})
+
+    async def select(
+        self, user: User, message: Message, custom_id: str, values: list[str]
+    ) -> InteractionResult:
+        """A user picks values in a string select."""
+        return await self._component(
+            user, message, custom_id, {"component_type": 3, "values": list(values)}
+        )
+
+    async def submit_modal(
+        self, user: User, opened: InteractionResult, values: dict[str, str]
+    ) -> InteractionResult:
+        """A user fills in and submits the modal the bot opened for them."""
+        if opened.modal is None:
+            raise AssertionError("the bot did not open a modal for this interaction")
+        if opened.user_id != user.id:
+            raise PermissionError("only the user who opened the modal can submit it")
+        rows = _fill_modal(opened.modal.get("components", []), values)
+        data = {"custom_id": opened.modal["custom_id"], "components": rows}
+        channel = self.world.channels[opened.channel_id]
+        guild = self.world.guild_of(channel)
+        message = self.world.messages.get(opened.source_message_id or "")
+        return await self._interact(
+            5, user, channel, guild, data, message=message, triggered_by=opened
+        )
+
+    async def _component(
+        self, user: User, message: Message, custom_id: str, data: JSON
+    ) -> InteractionResult:
+        if message.visible_to not in (None, user.id) or message.deleted:
+            raise PermissionError(f"{user.username} cannot see that message")
+        if custom_id not in message.custom_ids():
+            raise ValueError(f"no component {custom_id!r} on the message: {message.custom_ids()}")
+        channel = self.world.channels[message.channel_id]
+        guild = self.world.guild_of(channel)
+        return await self._interact(
+            3, user, channel, guild, {**data, "custom_id": custom_id}, message=message
+        )
+
+    def _where(self, user: User, where: Guild | Channel) -> tuple[Channel, Guild | None]:
+        if isinstance(where, Guild):
+            visible = [
+                c
+                for c in where.channels.values()
+                if c.type == TEXT
+                and channel_permissions(where, c, user.id) & Permission.VIEW_CHANNEL
+            ]
+            if not visible:
+                raise PermissionError(f"{user.username} sees no text channel in {where.name}")
+            return visible[0], where
+        return where, self.world.guild_of(where)
+
+    def _check_can_use(self, user: User, guild: Guild | None, channel: Channel, cmd: Any) -> None:
+        if guild is None:
+            return
+        if user.id not in guild.members:
+            raise PermissionError(f"{user.username} is not a member of {guild.name}")
+        perms = channel_permissions(guild, channel, user.id)
+        if not perms & Permission.USE_APPLICATION_COMMANDS:
+            raise PermissionError(f"{user.username} cannot use application commands here")
+        needed = cmd.payload.get("default_member_permissions")
+        if needed is not None and not has(perms, int(needed)):
+            raise PermissionError(f"Discord hides /{cmd.name} from {user.username} (permissions)")
+
+    async def _interact(
+        self,
+        type_: int,
+        user: User,
+        channel: Channel,
+        guild: Guild | None,
+        data: JSON,
+        *,
+        message: Message | None = None,
+        triggered_by: InteractionResult | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline is part of this test-facing API
+    ) -> InteractionResult:
+        iid, token = self.world.new_id(), interaction_token()
+        payload: JSON = {
+            "id": iid,
+            "application_id": self.app.id,
+            "type": type_,
+            "token": token,
+            "version": 1,
+            "data": data,
+            "channel_id": channel.id,
+            "channel": payloads.resolved_channel(self.world, channel, user.id),
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+        }
+        if guild is not None:
+            member = payloads.member(self.world, guild.members[user.id])
+            member["permissions"] = str(channel_permissions(guild, channel, user.id))
+            payload.update(
+                guild_id=guild.id,
+                guild={"id": guild.id, "locale": "en-US", "features": []},
+                member=member,
+                guild_locale="en-US",
+                app_permissions=str(channel_permissions(guild, channel, self.bot.id)),
+                authorizing_integration_owners={"0": guild.id},
+                context=0,
+            )
+        else:
+            payload.update(
+                user=payloads.user(user),
+                app_permissions=str(int(Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES)),
+                authorizing_integration_owners={"1": user.id},
+                context=1,
+            )
+        if message is not None:
+            payload["message"] = payloads.message(self.world, message, with_member=False)
+        result = InteractionResult(
+            self,
+            id=iid,
+            token=token,
+            type=type_,
+            user_id=user.id,
+            channel_id=channel.id,
+            guild_id=guild.id if guild else None,
+            payload=payload,
+            created=time.monotonic(),
+            source_message_id=message.id if message else None,
+            triggered_by=triggered_by,
+        )
+        self.interactions[token] = result
+        self.gateway.dispatch("INTERACTION_CREATE", payload)
+        await result.wait(timeout)
+        await self.settle(timeout)
+        return result
+
+    # ------------------------------------------------------------------ reading
+    def messages_in(self, channel: Channel) -> list[Message]:
+        """Return the channel's public messages, oldest first."""
+        return [m for m in self.world.messages_in(channel.id) if m.visible_to is None]
+
+    def sees(self, user: User, channel: Channel) -> list[Message]:
+        """Return what a user sees in a channel: public messages plus ephemerals meant for them."""
+        guild = self.world.guild_of(channel)
+        if (
+            guild is not None
+            and not channel_permissions(guild, channel, user.id) & Permission.VIEW_CHANNEL
+        ):
+            return []
+        if channel.type == DM and channel.recipient_id != user.id:
+            return []
+        return [m for m in self.world.messages_in(channel.id) if m.visible_to in (None, user.id)]
+
+    def dms_of(self, user: User) -> list[Message]:
+        """Return the DM conversation between the bot and a user, oldest first."""
+        cid = self.world.dm_channels.get(user.id)
+        return self.world.messages_in(cid) if cid else []
+
+    def pings_of(self, user: User) -> list[Message]:
+        """Return every live message that actually pinged the user (allowed_mentions applied)."""
+        out = []
+        for m in self.world.messages.values():
+            if m.deleted or m.visible_to not in (None, user.id):
+                continue
+            guild = self.world.guilds.get(m.guild_id or "")
+            member = guild.members.get(user.id) if guild else None
+            by_role = member is not None and bool(set(m.mention_roles) & set(member.roles))
+            everyone = m.mention_everyone and member is not None
+            if user.id in m.mentions or by_role or everyone:
+                out.append(m)
+        return out
+
+    def member(self, guild: Guild, user: User) -> Member | None:
+        """Return the user's membership of the guild, if any."""
+        return guild.members.get(user.id)
+
+    def permissions_in(self, channel: Channel, user: User) -> int:
+        """Return a user's effective permissions in a guild channel."""
+        guild = self.world.guild_of(channel)
+        return channel_permissions(guild, channel, user.id) if guild else 0
+
+    # ------------------------------------------------------------------ faults
+    def rate_limit_next(self, n: int, *, retry_after: float = 0.05, global_: bool = False) -> None:
+        """Answer the next ``n`` REST requests with 429 (JSON retry_after, Via header)."""
+        f = self.rest.faults
+        f.rate_limited, f.retry_after, f.rate_limit_global = n, retry_after, global_
+
+    def fail_next(self, n: int, *, status: int = 500) -> None:
+        """Answer the next ``n`` REST requests with a 5xx."""
+        self.rest.faults.server_errors, self.rest.faults.server_error_status = n, status
+
+    def slow_responses(self, delay: float, *, count: int = 0) -> None:
+        """Delay REST responses by ``delay`` seconds (the next ``count`` only, or all if 0)."""
+        self.rest.faults.delay, self.rest.faults.delay_count = delay, count
+
+    def drop_gateway(self) -> bool:
+        """Cut the gateway TCP connection abruptly; the client should RESUME."""
+        return self.gateway.drop()
+
+    def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT."""
+        self.gateway.request_reconnect()
+
+    def invalidate_session(self, *, resumable: bool = False) -> None:
+        """Send op 9 INVALID_SESSION."""
+        self.gateway.invalidate_session(resumable)
+
+
+def _reference(msg: Message) -> JSON:
+    ref: JSON = {"type": 0, "message_id": msg.id, "channel_id": msg.channel_id}
+    if msg.guild_id:
+        ref["guild_id"] = msg.guild_id
+    return ref
+
+
+def _fill_modal(components: list[JSON], values: dict[str, str]) -> list[JSON]:
+    """Build MODAL_SUBMIT rows from the modal the bot sent, filling text inputs with values."""
+    missing = set(values)
+    rows: list[JSON] = []
+    for comp in components:
+        inner = comp.get("components") or ([comp["component"]] if "component" in comp else [])
+        filled = []
+        for item in inner:
+            if item.get("type") != 4:
+                continue
+            cid = item["custom_id"]
+            if item.get("required", True) and cid not in values:
+                raise ValueError(f"modal field {cid!r} is required")
+            filled.append({"type": 4, "custom_id": cid, "value": values.get(cid, "")})
+            missing.discard(cid)
+        if comp.get("type") == 18 and filled:
+            rows.append({"type": 18, "component": filled[0]})
+        elif filled:
+            rows.append({"type": 1, "components": filled})
+    if missing:
+        raise ValueError(f"the modal has no fields {sorted(missing)}")
+    return rows
