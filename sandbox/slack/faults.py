@@ -1,0 +1,53 @@
+"""Fault switches for the Web API: 429 storms, 5xx, forced errors, slow answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class ApiFault:
+    """One queued fault; it applies to the next `remaining` matching calls."""
+
+    kind: str  # ratelimit | status | error | delay
+    remaining: int
+    method: str | None = None  # None: any method
+    retry_after: int = 0
+    status: int = 500
+    error: str = ""
+    seconds: float = 0.0
+
+
+class Faults:
+    """Queued Web API faults, consumed in order by matching calls."""
+
+    def __init__(self) -> None:
+        self.queue: list[ApiFault] = []
+
+    def rate_limit(
+        self, times: int = 1, *, retry_after: int = 0, method: str | None = None
+    ) -> None:
+        """Answer the next `times` calls with HTTP 429, `Retry-After` and `ratelimited`."""
+        self.queue.append(ApiFault("ratelimit", times, method, retry_after=retry_after))
+
+    def server_error(self, times: int = 1, *, status: int = 500, method: str | None = None) -> None:
+        """Answer the next `times` calls with an HTTP 5xx."""
+        self.queue.append(ApiFault("status", times, method, status=status))
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next `times` calls to `method` with `{"ok": false, "error": error}`."""
+        self.queue.append(ApiFault("error", times, method, error=error))
+
+    def delay(self, seconds: float, *, times: int = 1, method: str | None = None) -> None:
+        """Hold the next `times` answers for `seconds` (to test client timeouts)."""
+        self.queue.append(ApiFault("delay", times, method, seconds=seconds))
+
+    def take(self, method: str) -> ApiFault | None:
+        """Consume and return the first fault that matches this call."""
+        for fault in self.queue:
+            if fault.remaining > 0 and fault.method in (None, method):
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self.queue.remove(fault)
+                return fault
+        return None

@@ -1,0 +1,381 @@
+"""The fake's HTTP side on 127.0.0.1: Web API, uploads, response_urls, Socket Mode link."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .delivery import Delivery, DeliveryConfig, HttpDeliverer, SocketHub, Tracker
+from .faults import Faults
+from .outcomes import Outcome, Shown
+from .payloads import event_callback
+from .recording import MethodLog
+from .state import APP_ID, Ephemeral, Identity, World
+from .validate import SpecValidator, Violation
+from .webapi import ApiError, Call, WebApi
+
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+@dataclass(slots=True)
+class ApiCall:
+    """One Web API request as the fake saw it."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    status: int = 200
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ResponseTarget:
+    """Where a response_url posts: the channel, the invoker and, for clicks, the source."""
+
+    team_id: str
+    channel: str
+    user: str
+    source_ts: str | None = None
+    source_ephemeral: bool = False
+    outcome: Outcome | None = None
+    uses: int = 0
+
+
+class SlackServer:
+    """World, aiohttp server, validation and delivery; FakeSlack adds the people-facing API."""
+
+    def __init__(
+        self,
+        *,
+        signing_secret: str,
+        validator: SpecValidator | None,
+        method_log: MethodLog | None,
+        config: DeliveryConfig,
+        echo_bot_messages: bool,
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.validator = validator
+        self.method_log = method_log
+        self.world = World()
+        self.tracker = Tracker()
+        self.faults = Faults()
+        self.config = config
+        self.violations: list[Violation] = []
+        self.calls: list[ApiCall] = []
+        self.deliveries: list[Delivery] = []
+        self.response_urls: dict[str, ResponseTarget] = {}
+        self.revoked: set[str] = set()
+        self.socket_mode = False  # set by FakeSlack.use_socket_mode()
+        self.api = WebApi(
+            self.world, self.emit, lambda: self.base_url, echo_bot_messages=echo_bot_messages
+        )
+        self.http = HttpDeliverer(signing_secret, config, self.tracker)
+        self.socket = SocketHub(config, self.tracker, APP_ID, self._use_ticket, self._check_frame)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._event_seq = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The base_url to give AsyncWebClient: http://127.0.0.1:PORT/api/"""
+        return f"{self.base_url}/api/"
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application with every route the fake serves."""
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.add_routes(
+            [
+                web.route("*", "/api/{method}", self._api_route),
+                web.post("/upload/{file_id}", self._upload_route),
+                web.post("/response/{rid}", self._response_route),
+                web.get("/link/", self.socket.handle_link),
+                web.get("/link", self.socket.handle_link),
+                web.route("*", "/{method:[a-z]+\\.[A-Za-z.]+}", self._no_prefix_route),
+            ]
+        )
+        return app
+
+    async def start(self) -> None:
+        """Listen on an ephemeral loopback port."""
+        self._runner = web.AppRunner(self.build_app(), handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Wait for background deliveries, close sockets, stop the server."""
+        if self.tracker.tasks:
+            await asyncio.wait(set(self.tracker.tasks), timeout=self.config.ack_deadline + 2)
+        for task in list(self.tracker.tasks):
+            task.cancel()
+        await self.socket.close_all()
+        await self.http.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ------------------------------------------------------------------ validation
+    def violation(self, kind: str, subject: str, message: str) -> None:
+        """Record one mismatch with Slack's description."""
+        self.violations.append(Violation(kind, subject, message))
+
+    def _check_frame(self, frame: dict[str, Any]) -> None:
+        if self.validator is not None:
+            for problem in self.validator.check_socket_envelope(frame):
+                self.violation("envelope", str(frame.get("type")), problem)
+
+    def _check_event(self, envelope: dict[str, Any]) -> None:
+        if self.validator is not None:
+            subject = str(envelope.get("event", {}).get("type"))
+            for problem in self.validator.check_event(envelope):
+                self.violation("event", subject, problem)
+
+    # ------------------------------------------------------------------ Web API
+    async def _merged_args(self, request: web.Request) -> tuple[dict[str, Any], frozenset[str]]:
+        args: dict[str, Any] = dict(request.query)
+        json_keys: frozenset[str] = frozenset()
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                body = json.loads(await request.text() or "{}")
+                if isinstance(body, dict):
+                    args.update(body)
+                    json_keys = frozenset(body)
+            elif request.content_type in _FORM_TYPES:
+                for key, value in (await request.post()).items():
+                    args[key] = value.file.read() if isinstance(value, web.FileField) else value
+        return args, json_keys
+
+    def identity(self, token: str | None) -> Identity | str:
+        """Who a token speaks for, or the Slack error code for it."""
+        if not token:
+            return "not_authed"
+        if token in self.revoked:
+            return "token_revoked"
+        who = self.world.tokens.get(token)
+        return who if who is not None else "invalid_auth"
+
+    async def _api_route(self, request: web.Request) -> web.StreamResponse:
+        self.tracker.in_flight += 1
+        try:
+            return await self._api(request)
+        finally:
+            self.tracker.in_flight -= 1
+            await self.tracker.changed()
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        args, json_keys = await self._merged_args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
+        args.pop("token", None)
+        record = ApiCall(method, args, token)
+        self.calls.append(record)
+        if self.method_log is not None and (self.validator is None or self.validator.knows(method)):
+            self.method_log.add(method)
+        if self.validator is not None:
+            for problem in self.validator.check_request(method, args, json_keys):
+                self.violation("request", method, problem)
+        headers: dict[str, str] = {}
+        fault = self.faults.take(method)
+        if fault is not None and fault.kind == "delay":
+            await asyncio.sleep(fault.seconds)
+            fault = None
+        body: dict[str, Any]
+        if fault is not None and fault.kind == "ratelimit":
+            record.status = 429
+            headers["Retry-After"] = str(fault.retry_after)
+            body = {"ok": False, "error": "ratelimited"}
+        elif fault is not None and fault.kind == "status":
+            record.status = fault.status
+            return web.Response(status=fault.status, text="upstream error")
+        else:
+            who = self.identity(token)
+            if isinstance(who, str):
+                body = {"ok": False, "error": who}
+            elif fault is not None and fault.kind == "error":
+                body = {"ok": False, "error": fault.error}
+            else:
+                headers["x-oauth-scopes"] = who.scopes
+                try:
+                    body = self.api.call(Call(method, args, who))
+                except ApiError as err:
+                    body = {"ok": False, "error": err.code, **err.extra}
+        record.body = body
+        if self.validator is not None:
+            for problem in self.validator.check_response(method, body):
+                self.violation("response", method, problem)
+        return web.json_response(body, status=record.status, headers=headers)
+
+    async def _no_prefix_route(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        self.violation(
+            "request", method, "called without the /api/ prefix: base_url must end in /api/"
+        )
+        return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+
+    async def _upload_route(self, request: web.Request) -> web.StreamResponse:
+        stored = self.world.files.get(request.match_info["file_id"])
+        if stored is None:
+            return web.Response(status=404, text="file not found")
+        data = await request.read()
+        stored.data = data
+        await self.tracker.changed()
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
+    def _use_ticket(self, ticket: str) -> bool:
+        if ticket in self.api.tickets:
+            self.api.tickets.discard(ticket)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ response_url
+    def new_response_url(self, target: ResponseTarget) -> str:
+        """Register a response_url (5 uses) that posts into `target`."""
+        rid = f"R{len(self.response_urls) + 1:05d}{uuid.uuid4().hex[:12]}"
+        self.response_urls[rid] = target
+        return f"{self.base_url}/response/{rid}"
+
+    async def _response_route(self, request: web.Request) -> web.StreamResponse:
+        self.tracker.in_flight += 1
+        try:
+            return await self._respond(request)
+        finally:
+            self.tracker.in_flight -= 1
+            await self.tracker.changed()
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
+        rid = request.match_info["rid"]
+        target = self.response_urls.get(rid)
+        if target is None or target.uses >= 5:
+            return web.Response(status=404, text="used_url" if target else "no_such_url")
+        target.uses += 1
+        try:
+            body = json.loads(await request.text())
+        except ValueError:
+            return web.Response(status=400, text="invalid_payload")
+        self.apply_response(target, body, via="response_url")
+        return web.Response(text="ok")
+
+    def apply_response(self, target: ResponseTarget, body: dict[str, Any], *, via: str) -> None:
+        """Do what an ack body or response_url post asks: ephemeral, in_channel, replace, delete."""
+        text = str(body.get("text", ""))
+        blocks = body.get("blocks")
+        ch = self.world.channels[target.channel]
+        team = self.world.teams[target.team_id]
+        bot = self.world.tokens[team.bot_token]
+        if body.get("delete_original") or body.get("replace_original"):
+            self._edit_source(target, body)
+            return
+        in_channel = body.get("response_type") == "in_channel"
+        if target.outcome is not None:
+            target.outcome.shown.append(Shown(text, blocks, not in_channel, via, dict(body)))
+        if in_channel:
+            args = {
+                k: v for k, v in body.items() if k in {"text", "blocks", "attachments", "thread_ts"}
+            }
+            self.api.post(Call("response_url", args, bot), ch, via=via)
+            return
+        pings = self.world.compute_pings(ch, bot.user_id, text, blocks, body.get("attachments"))
+        self.world.ephemerals.append(
+            Ephemeral(
+                ch.id,
+                target.user,
+                text,
+                blocks,
+                self.world.next_ts(),
+                via,
+                body.get("thread_ts"),
+                pings,
+            )
+        )
+
+    def _edit_source(self, target: ResponseTarget, body: dict[str, Any]) -> None:
+        if target.source_ts is None:
+            return
+        if target.source_ephemeral:
+            found = next((e for e in self.world.ephemerals if e.ts == target.source_ts), None)
+            if found is None:
+                return
+            if body.get("delete_original"):
+                self.world.ephemerals.remove(found)
+            else:
+                found.text, found.blocks = str(body.get("text", "")), body.get("blocks")
+            return
+        msg = self.world.find_message(target.channel, target.source_ts)
+        if msg is None:
+            return
+        if body.get("delete_original"):
+            self.world.messages[target.channel].remove(msg)
+            self.world.deleted.append(msg)
+            return
+        msg.data["text"] = str(body.get("text", ""))
+        if body.get("blocks") is not None:
+            msg.data["blocks"] = body["blocks"]
+        else:
+            msg.data.pop("blocks", None)
+        ch = self.world.channels[target.channel]
+        msg.pings = msg.pings.union(
+            self.world.compute_pings(
+                ch, msg.user, msg.text, body.get("blocks"), body.get("attachments")
+            )
+        )
+
+    # ------------------------------------------------------------------ delivery
+    def next_event_id(self) -> str:
+        """A fresh Ev… id."""
+        self._event_seq += 1
+        return f"Ev{self._event_seq:010d}"
+
+    async def deliver(
+        self, kind: str, payload: dict[str, Any], *, delivery: Delivery | None = None
+    ) -> Delivery:
+        """Deliver over HTTP (after use_http) or Socket Mode and wait for the outcome."""
+        delivery = delivery or Delivery(kind, payload)
+        self.deliveries.append(delivery)
+        if kind == "event":
+            self._check_event(payload)
+        if self.http.url is None and not self.socket_mode:
+            return delivery  # no app attached yet: recorded and validated, not sent
+        self.tracker.in_flight += 1
+        try:
+            if self.http.url is not None:
+                await self.http.deliver(delivery)
+            else:
+                await self.socket.deliver(delivery)
+        finally:
+            self.tracker.in_flight -= 1
+            await self.tracker.changed()
+        return delivery
+
+    def emit(self, team_id: str, event: dict[str, Any]) -> None:
+        """Deliver an event caused by a Web API call in the background (settle() waits for it)."""
+        envelope = event_callback(self.world.teams[team_id], event, self.next_event_id())
+        self.tracker.spawn(self.deliver("event", envelope))
+
+    async def deliver_event(self, team_id: str, event: dict[str, Any]) -> Delivery:
+        """Deliver one event now and wait until it is acked (or given up on)."""
+        return await self.deliver(
+            "event", event_callback(self.world.teams[team_id], event, self.next_event_id())
+        )
+
+    # ------------------------------------------------------------------ waiting
+    async def wait_for(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
+        """Wait until `predicate()` is truthy, re-checking on every state change; never polls."""
+        async with self.tracker.cond:
+            return await asyncio.wait_for(self.tracker.cond.wait_for(predicate), within)
+
+    async def settle(self, within: float = 10.0) -> None:
+        """Wait until no delivery, retry, Web API call or response_url post is in flight."""
+        await self.wait_for(lambda: self.tracker.in_flight == 0, within)
