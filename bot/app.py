@@ -43,6 +43,7 @@ class App:
         clock: Clock | None = None,
         features: Sequence[Feature] | None = None,
         discord_options: dict[str, Any] | None = None,
+        slack_options: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
@@ -63,6 +64,13 @@ class App:
                 config, self.dispatcher, self.registry, **(discord_options or {})
             )
             self.platforms.append(self.discord)
+        if config.slack_enabled:
+            from bot.adapters.slack import SlackAdapter
+
+            self.slack = SlackAdapter(
+                config, self.dispatcher, self.registry, **(slack_options or {})
+            )
+            self.platforms.append(self.slack)
         self._stopped = asyncio.Event()
 
     async def migrate(self) -> None:

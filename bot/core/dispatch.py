@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,6 +68,33 @@ class Press:
     responder: Responder
 
 
+class Activity:
+    """Counts work in flight, so a sandbox or a test can wait until Steward is quiet."""
+
+    def __init__(self) -> None:
+        self.busy = 0
+        self.generation = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        """Mark the enclosed work as in flight."""
+        self.busy += 1
+        self.generation += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            if self.busy == 0:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once nothing is in flight."""
+        await self._idle.wait()
+
+
 class Dispatcher:
     """Routes events, commands, components, jobs and timers to feature handlers, safely."""
 
@@ -77,6 +105,7 @@ class Dispatcher:
         self.ports: dict[Platform, Port] = {}
         self.failures = 0
         self.wake_timers: Callable[[datetime], None] = lambda _at: None
+        self.activity = Activity()
         self._known: set[str] = set()
 
     def add_port(self, port: Port) -> None:
@@ -138,9 +167,10 @@ class Dispatcher:
     async def publish(self, event: Event) -> None:
         """Deliver an event to every enabled listener, each isolated from the others."""
         listeners = self.registry.listeners(type(event))
-        await asyncio.gather(
-            *(self._listen(lst.feature, lst.handler, lst.name, event) for lst in listeners)
-        )
+        async with self.activity.track():
+            await asyncio.gather(
+                *(self._listen(lst.feature, lst.handler, lst.name, event) for lst in listeners)
+            )
 
     async def _listen(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event
@@ -164,6 +194,10 @@ class Dispatcher:
 
     async def invoke(self, call: Invocation) -> None:
         """Run a command: check the feature, the level and the arguments, then the handler."""
+        async with self.activity.track():
+            await self._invoke(call)
+
+    async def _invoke(self, call: Invocation) -> None:
         spec = call.spec
         feature = self.registry.feature(spec.feature)
         if feature is None:
@@ -192,6 +226,10 @@ class Dispatcher:
 
     async def press(self, press: Press) -> None:
         """Run the handler for a button, select or form submission."""
+        async with self.activity.track():
+            await self._press(press)
+
+    async def _press(self, press: Press) -> None:
         found = self.registry.component(press.feature, press.action)
         feature = self.registry.feature(press.feature)
         if found is None or feature is None:
@@ -274,6 +312,10 @@ class Dispatcher:
 
     async def run_job(self, job: JobSpec) -> int:
         """Run a recurring job once for every community where its feature is on."""
+        async with self.activity.track():
+            return await self._run_job(job)
+
+    async def _run_job(self, job: JobSpec) -> int:
         feature = self.registry.feature(job.feature)
         if feature is None:
             return 0
@@ -303,6 +345,10 @@ class Dispatcher:
 
     async def run_timer(self, timer_id: int) -> bool:
         """Run one due timer exactly once; True when it ran here."""
+        async with self.activity.track():
+            return await self._run_timer(timer_id)
+
+    async def _run_timer(self, timer_id: int) -> bool:
         now = self.clock.now()
         try:
             async with self.db.uow() as uow:

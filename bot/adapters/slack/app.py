@@ -1,0 +1,499 @@
+"""The Slack adapter: a slack-bolt AsyncApp whose events and interactions reach the dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import commands
+from bot.adapters.slack.home import home_view
+from bot.adapters.slack.port import SlackPort, to_member
+from bot.adapters.slack.responder import SlackResponder
+from bot.config import Config
+from bot.core.commands import ParamKind
+from bot.core.dispatch import Dispatcher, Invocation, Press
+from bot.core.errors import UserError, render_error
+from bot.core.events import (
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
+    MessageDeleted,
+    MessageEdited,
+    MessagePosted,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
+from bot.core.members import Member
+from bot.core.message import Message, parse_component_id
+from bot.core.registry import Registry
+
+log = logging.getLogger("steward.slack")
+_STEWARD_ID = re.compile(r"^steward:")
+_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
+_POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
+SEEN_LIMIT = 20_000
+
+
+class _Seen:
+    """A bounded memory of ids already handled (event ids, request signatures)."""
+
+    def __init__(self, limit: int = SEEN_LIMIT) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+
+    def first_time(self, key: str) -> bool:
+        """True the first time a key is seen."""
+        if key in self._ids:
+            return False
+        self._ids[key] = None
+        if len(self._ids) > self._limit:
+            self._ids.popitem(last=False)
+        return True
+
+
+def _ts_time(ts: str | None) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(ts or ""), UTC)
+    except ValueError:
+        return datetime.now(UTC)
+
+
+class SlackAdapter:
+    """Owns the Bolt app (Socket Mode or HTTP) and the SlackPort; started and stopped by the App."""
+
+    def __init__(
+        self, config: Config, dispatcher: Dispatcher, registry: Registry, *, http_host: str = ""
+    ) -> None:
+        assert config.slack_bot_token is not None
+        self.config = config
+        self.dispatcher = dispatcher
+        self.registry = registry
+        self.http_host = http_host or ("127.0.0.1" if config.slack_mode == "socket" else "0.0.0.0")
+        self.client = AsyncWebClient(
+            token=config.slack_bot_token.get_secret_value(), base_url=config.slack_api_base
+        )
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=5))
+        secret = config.slack_signing_secret
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else None,
+            request_verification_enabled=config.slack_mode == "http",
+            process_before_response=False,
+        )
+        self.port = SlackPort(self.client)
+        dispatcher.add_port(self.port)
+        self.team_id = ""
+        self.bot_user_id = ""
+        self._events = _Seen()
+        self._requests = _Seen()
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.http_port = config.slack_http_port
+        self._register()
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def _tracked(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """Count the listener as work in flight (Bolt reads the wrapped signature)."""
+
+        @functools.wraps(listener)
+        async def run(**kwargs: Any) -> None:
+            async with self.dispatcher.activity.track():
+                await listener(**kwargs)
+
+        return run
+
+    def _register(self) -> None:
+        app = self.app
+        app.middleware(self._dedupe)
+        for feature in self.registry.features:
+            if self.registry.commands(feature.name):
+                app.command(f"/{feature.name}")(self._tracked(self._slash))
+        app.action(_STEWARD_ID)(self._tracked(self._action))
+        app.view(_STEWARD_ID)(self._tracked(self._view))
+        for event, listener in (
+            ("message", self._message),
+            ("team_join", self._team_join),
+            ("user_change", self._user_change),
+            ("reaction_added", self._reaction),
+            ("reaction_removed", self._reaction),
+            ("app_home_opened", self._home),
+            ("member_joined_channel", self._ignore),
+            ("member_left_channel", self._ignore),
+        ):
+            app.event(event)(self._tracked(listener))
+
+    async def _dedupe(
+        self, body: dict[str, Any], next: Any, logger: logging.Logger
+    ) -> BoltResponse | None:
+        """Redelivered events (Slack retries, Socket Mode redelivery) are handled once."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str) and not self._events.first_time(event_id):
+            return BoltResponse(status=200, body="")
+        result: BoltResponse | None = await next()
+        return result
+
+    def _community(self, team_id: str | None) -> CommunityRef:
+        return CommunityRef("slack", team_id or self.team_id)
+
+    async def member(self, community: CommunityRef, user_id: str) -> Member:
+        """A member snapshot (cached users.info)."""
+        found = await self.port.user(user_id)
+        if found is None:
+            raise UserError("I can't find that member in this workspace.")
+        return to_member(found, community)
+
+    async def _publish(self, event: Event) -> None:
+        try:
+            await self.dispatcher.publish(event)
+        except Exception:
+            log.exception("publishing %s failed", type(event).__name__)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def _slash(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        feature = str(body.get("command", "/")).lstrip("/")
+        community = self._community(body.get("team_id"))
+        channel = ChannelRef(community, str(body.get("channel_id", "")))
+        user_id = str(body.get("user_id", ""))
+        responder = SlackResponder(
+            self.port.for_feature(feature),
+            channel=channel,
+            user_id=user_id,
+            respond=respond,
+            trigger_id=body.get("trigger_id"),
+        )
+        try:
+            actor = await self.member(community, user_id)
+            text = str(body.get("text", "")).strip()
+            specs = self.registry.commands(feature)
+            tokens = commands.tokenize(text)
+            found = commands.match(specs, tokens) if tokens else None
+            if found is None and (not tokens or tokens[0].value.lower() == "help"):
+                listing = commands.usage(specs, actor.level) or "There is nothing you can run here."
+                await responder.send(Message(title=f"/{feature}", text=listing), ephemeral=True)
+                return
+            if found is None:
+                listing = commands.usage(specs, actor.level)
+                raise UserError(
+                    f"There's no `/{feature} {tokens[0].value[:32]}`. You can run:\n{listing}"
+                )
+            spec, used = found
+            args = commands.parse_args(spec, text, tokens[used:], community)
+            for param in spec.params:
+                if param.kind is ParamKind.MEMBER and isinstance(args.get(param.name), UserRef):
+                    args[param.name] = await self.member(community, args[param.name].id)
+            await self.dispatcher.invoke(
+                Invocation(
+                    spec=spec,
+                    community=community,
+                    actor=actor,
+                    channel=channel,
+                    args=args,
+                    responder=responder,
+                )
+            )
+        except UserError as exc:
+            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+
+    async def _action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        parsed = parse_component_id(str(action.get("action_id", "")))
+        if parsed is None:
+            return
+        values: tuple[str, ...] = ()
+        if "selected_options" in action:
+            values = tuple(str(o["value"]) for o in action["selected_options"] or [])
+        elif action.get("selected_option"):
+            values = (str(action["selected_option"]["value"]),)
+        community = self._community((body.get("team") or {}).get("id"))
+        channel_id = str((body.get("channel") or {}).get("id", ""))
+        container = body.get("container") or {}
+        message_ts = container.get("message_ts")
+        thread = container.get("thread_ts")
+        channel = ChannelRef(community, channel_id, thread)
+        await self._press(
+            parsed,
+            community=community,
+            channel=channel,
+            user_id=str((body.get("user") or {}).get("id", "")),
+            values=values,
+            fields={},
+            message=MessageRef(channel, str(message_ts)) if message_ts and channel_id else None,
+            respond=respond if body.get("response_url") else None,
+            trigger_id=body.get("trigger_id"),
+        )
+
+    async def _view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        view = body.get("view") or {}
+        parsed = parse_component_id(str(view.get("callback_id", "")))
+        if parsed is None:
+            return
+        fields: dict[str, str] = {}
+        for block in (view.get("state") or {}).get("values", {}).values():
+            for action_id, state in block.items():
+                fields[str(action_id)] = str(state.get("value") or "")
+        community = self._community((body.get("team") or {}).get("id"))
+        channel_id, _, thread = str(view.get("private_metadata", "")).partition(":")
+        user_id = str((body.get("user") or {}).get("id", ""))
+        if not channel_id:
+            opened = await self.client.conversations_open(users=user_id)
+            channel_id = str(opened["channel"]["id"])
+        await self._press(
+            parsed,
+            community=community,
+            channel=ChannelRef(community, channel_id, thread or None),
+            user_id=user_id,
+            values=(),
+            fields=fields,
+            message=None,
+            respond=None,
+            trigger_id=body.get("trigger_id"),
+        )
+
+    async def _press(
+        self,
+        parsed: tuple[str, str, str],
+        *,
+        community: CommunityRef,
+        channel: ChannelRef,
+        user_id: str,
+        values: tuple[str, ...],
+        fields: dict[str, str],
+        message: MessageRef | None,
+        respond: AsyncRespond | None,
+        trigger_id: str | None,
+    ) -> None:
+        feature, action, value = parsed
+        responder = SlackResponder(
+            self.port.for_feature(feature),
+            channel=channel,
+            user_id=user_id,
+            respond=respond,
+            trigger_id=trigger_id,
+        )
+        try:
+            await self.dispatcher.press(
+                Press(
+                    community=community,
+                    actor=await self.member(community, user_id),
+                    channel=channel,
+                    feature=feature,
+                    action=action,
+                    value=value,
+                    values=values,
+                    fields=fields,
+                    message=message,
+                    responder=responder,
+                )
+            )
+        except UserError as exc:
+            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+
+    # -- events ------------------------------------------------------------------------------
+
+    async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        subtype = event.get("subtype")
+        if event.get("channel_type") == "im":
+            return
+        community = self._community(body.get("team_id"))
+        channel_id = str(event.get("channel", ""))
+        if subtype == "message_changed":
+            changed = event.get("message") or {}
+            thread = (
+                changed.get("thread_ts") if changed.get("thread_ts") != changed.get("ts") else None
+            )
+            ref = MessageRef(ChannelRef(community, channel_id, thread), str(changed.get("ts")))
+            author = changed.get("user")
+            await self._publish(
+                MessageEdited(
+                    community=community,
+                    at=_ts_time(event.get("event_ts")),
+                    message=ref,
+                    author=UserRef(community, str(author)) if author else None,
+                    text=str(changed.get("text", "")),
+                )
+            )
+            return
+        if subtype == "message_deleted":
+            await self._publish(
+                MessageDeleted(
+                    community=community,
+                    at=_ts_time(event.get("event_ts")),
+                    message=MessageRef(
+                        ChannelRef(community, channel_id), str(event.get("deleted_ts"))
+                    ),
+                )
+            )
+            return
+        if subtype not in _POSTED_SUBTYPES and subtype != "bot_message":
+            return
+        user_id = event.get("user")
+        if user_id:
+            author = await self.member(community, str(user_id))
+        else:
+            author = Member(UserRef(community, str(event.get("bot_id", "bot"))), "bot", is_bot=True)
+        ts = str(event.get("ts"))
+        thread_ts = event.get("thread_ts")
+        in_thread = bool(thread_ts) and thread_ts != ts
+        channel = ChannelRef(community, channel_id, str(thread_ts) if in_thread else None)
+        await self._publish(
+            MessagePosted(
+                community=community,
+                at=_ts_time(ts),
+                message=MessageRef(channel, ts),
+                author=author,
+                text=str(event.get("text", "")),
+                in_thread=in_thread,
+                reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
+                attachments=len(event.get("files") or []),
+            )
+        )
+
+    async def _team_join(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        user = event.get("user") or {}
+        community = self._community(body.get("team_id"))
+        self.port.forget(str(user.get("id")))
+        await self._publish(
+            MemberJoined(
+                community=community,
+                at=_ts_time(body.get("event_time")),
+                member=to_member(user, community),
+            )
+        )
+
+    async def _user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        user = event.get("user") or {}
+        community = self._community(body.get("team_id"))
+        self.port.forget(str(user.get("id")))
+        at = _ts_time(body.get("event_time"))
+        if user.get("deleted"):
+            await self._publish(
+                MemberLeft(community=community, at=at, user=UserRef(community, str(user["id"])))
+            )
+        else:
+            await self._publish(
+                MemberUpdated(community=community, at=at, member=to_member(user, community))
+            )
+
+    async def _reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return
+        community = self._community(body.get("team_id"))
+        kind = ReactionAdded if event.get("type") == "reaction_added" else ReactionRemoved
+        await self._publish(
+            kind(
+                community=community,
+                at=_ts_time(event.get("event_ts")),
+                message=MessageRef(
+                    ChannelRef(community, str(item.get("channel"))), str(item.get("ts"))
+                ),
+                user=UserRef(community, str(event.get("user"))),
+                emoji=str(event.get("reaction", "")),
+            )
+        )
+
+    async def _home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        community = self._community(body.get("team_id"))
+        user_id = str(event.get("user"))
+        try:
+            member = await self.member(community, user_id)
+            await self.client.views_publish(user_id=user_id, view=home_view(member, self.registry))
+        except Exception:
+            log.exception("publishing App Home failed")
+
+    async def _ignore(self) -> None:
+        return None
+
+    # -- HTTP mode ---------------------------------------------------------------------------
+
+    async def _http(self, request: web.Request) -> web.Response:
+        """Verify, de-duplicate and dispatch one signed request from Slack."""
+        raw = await request.text()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not timestamp.isdigit() or not _SIGNATURE.match(signature):
+            return web.Response(status=401, text="invalid request")
+        headers: dict[str, str | Sequence[str]] = {
+            key.lower(): request.headers.getall(key) for key in request.headers
+        }
+        bolt_request = AsyncBoltRequest(body=raw, query=request.query_string, headers=headers)
+        content_type = request.headers.get("Content-Type", "")
+        if "x-www-form-urlencoded" in content_type and "payload" in raw:
+            form = dict(parse_qsl(raw, keep_blank_values=True))
+            if "payload" not in form:
+                # Bolt takes any form body containing the word "payload" for interactivity;
+                # a slash command such as "/steward help payload" would be lost.
+                bolt_request.body = form
+                bolt_request.context = build_async_context(AsyncBoltContext({}), form)
+        replay = f"{timestamp}:{signature}"
+        if not self._requests.first_time(replay):
+            return web.Response(status=200, text="")
+        response = await self.app.async_dispatch(bolt_request)
+        return web.Response(
+            status=response.status,
+            body=response.body,
+            headers={k: v[0] for k, v in response.headers.items() if v and k != "content-length"},
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token, then connect over Socket Mode or start the HTTP endpoint."""
+        identity = await self.client.auth_test()
+        self.team_id = str(identity["team_id"])
+        self.bot_user_id = str(identity["user_id"])
+        if self.config.slack_mode == "socket":
+            assert self.config.slack_app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app, app_token=self.config.slack_app_token.get_secret_value()
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            return
+        web_app = web.Application()
+        web_app.router.add_post("/slack/events", self._http)
+        self._runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.http_host, self.http_port)
+        await site.start()
+        if self.http_port == 0:
+            self.http_port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await asyncio.sleep(0)

@@ -1,0 +1,272 @@
+"""SlackPort: every Port call through the Web API; gaps declared as capabilities."""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import render
+from bot.adapters.slack.text import mentioned_users, to_mrkdwn, to_plain
+from bot.core.errors import NotFound, NotSupported, UserError
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.members import Level, Member
+from bot.core.message import Form, Message
+from bot.core.port import Capability
+
+MEMBER_TTL = 300.0
+_NO_DM = {"cannot_dm_bot", "user_disabled", "messages_tab_disabled", "user_not_found"}
+_REFUSED = {
+    "missing_scope",
+    "not_allowed_token_type",
+    "permission_denied",
+    "paid_teams_only",
+    "no_permission",
+    "cant_delete_message",
+    "restricted_action",
+    "not_in_channel",
+}
+
+
+class MissingPermission(UserError):
+    """Slack refused: a scope, a plan limit or a workspace policy."""
+
+
+def _refused(action: str, exc: SlackApiError) -> UserError:
+    error = str(exc.response.get("error", ""))
+    if error in _REFUSED:
+        return MissingPermission(
+            f"Slack didn't let me {action} ({error}). "
+            "Check the app's scopes, or whether the workspace plan allows it."
+        )
+    if error in ("channel_not_found", "message_not_found", "user_not_found", "not_found"):
+        return NotFound(f"I couldn't {action}: it no longer exists.")
+    return UserError(f"Slack didn't let me {action} ({error or 'unknown error'}).")
+
+
+def level_of(user: dict[str, Any]) -> Level:
+    """Steward's level from a Slack user: owners, admins, everyone else."""
+    if user.get("is_primary_owner") or user.get("is_owner"):
+        return Level.OWNER
+    if user.get("is_admin"):
+        return Level.ADMIN
+    return Level.MEMBER
+
+
+def to_member(user: dict[str, Any], community: CommunityRef) -> Member:
+    """A core Member snapshot of a Slack user object."""
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or profile.get("real_name") or user.get("name") or "member"
+    return Member(
+        ref=UserRef(community, str(user["id"])),
+        display_name=str(name),
+        level=level_of(user),
+        is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
+    )
+
+
+class SlackPort:
+    """The Port for one Slack workspace."""
+
+    platform: Platform = "slack"
+    capabilities = frozenset(
+        {
+            Capability.ROLES,
+            Capability.THREADS,
+            Capability.BUTTONS,
+            Capability.SELECTS,
+            Capability.EPHEMERAL,
+            Capability.FORMS,
+            Capability.FILES,
+        }
+    )
+
+    def __init__(self, client: AsyncWebClient, feature: str = "steward") -> None:
+        self.client = client
+        self.feature = feature
+        self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    def for_feature(self, feature: str) -> SlackPort:
+        """The same port (and user cache), rendering component ids for ``feature``."""
+        view = SlackPort(self.client, feature)
+        view._users = self._users
+        return view
+
+    async def user(self, user_id: str) -> dict[str, Any] | None:
+        """users.info, cached for a few minutes; None when there is no such user."""
+        cached = self._users.get(user_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < MEMBER_TTL:
+            return cached[1]
+        try:
+            response = await self.client.users_info(user=user_id)
+            found: dict[str, Any] | None = dict(response["user"])
+        except SlackApiError as exc:
+            if exc.response.get("error") != "user_not_found":
+                raise
+            found = None
+        self._users[user_id] = (now, found)
+        return found
+
+    def forget(self, user_id: str) -> None:
+        """Drop a cached user (they changed)."""
+        self._users.pop(user_id, None)
+
+    async def render(self, message: Message) -> dict[str, Any]:
+        """``text`` and ``blocks`` arguments for chat.* and response_url calls."""
+        names: dict[str, str] = {}
+        wanted = mentioned_users(message.text) | {
+            uid for _, value in message.fields for uid in mentioned_users(value)
+        }
+        for user_id in sorted(wanted - {u.id for u in message.ping_users})[:10]:
+            try:
+                info = await self.user(user_id)
+            except SlackApiError:
+                info = None
+            if info:
+                names[user_id] = to_member(info, CommunityRef("slack", "-")).display_name
+
+        def safe(text: str) -> str:
+            return to_mrkdwn(
+                text,
+                ping_users={u.id for u in message.ping_users},
+                ping_groups={r.id for r in message.ping_roles},
+                ping_everyone=message.ping_everyone,
+                name_of=names.get,
+            )
+
+        mrkdwn = safe(message.text)
+        fallback = " — ".join(p for p in (to_plain(message.title or ""), mrkdwn) if p) or " "
+        kwargs: dict[str, Any] = {"text": fallback[:3000]}
+        if render.needs_blocks(message):
+            fields = [(safe(name), safe(value)) for name, value in message.fields]
+            kwargs["blocks"] = render.blocks(self.feature, message, mrkdwn, fields)
+        return kwargs
+
+    async def _post(self, channel: ChannelRef, message: Message, thread: str | None) -> MessageRef:
+        kwargs = await self.render(message)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel.id,
+                thread_ts=thread,
+                unfurl_links=message.unfurl,
+                unfurl_media=message.unfurl,
+                **kwargs,
+            )
+        except SlackApiError as exc:
+            raise _refused("post there", exc) from exc
+        ts = str(response["ts"])
+        if message.files:
+            await self.upload(channel.id, message, thread or ts)
+        return MessageRef(channel, ts)
+
+    async def upload(self, channel_id: str, message: Message, thread: str | None) -> None:
+        """Upload a message's files into a channel or thread."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id,
+                thread_ts=thread,
+                file_uploads=[
+                    {"file": io.BytesIO(f.data), "filename": f.filename, "title": f.filename}
+                    for f in message.files
+                ],
+            )
+        except SlackApiError as exc:
+            raise _refused("upload that file", exc) from exc
+
+    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
+        """Post in a channel, or in a thread when the ref carries one."""
+        return await self._post(channel, message, channel.thread)
+
+    async def reply(self, to: MessageRef, message: Message) -> MessageRef:
+        """Reply in the message's thread."""
+        thread = to.channel.thread or to.id
+        ref = await self._post(ChannelRef(to.channel.community, to.channel.id), message, thread)
+        return MessageRef(ChannelRef(to.channel.community, to.channel.id, thread), ref.id)
+
+    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
+        """Send a DM through the app's messages tab; None when the member can't receive it."""
+        try:
+            opened = await self.client.conversations_open(users=user.id)
+        except SlackApiError as exc:
+            if exc.response.get("error") in _NO_DM:
+                return None
+            raise
+        channel = ChannelRef(user.community, str(opened["channel"]["id"]))
+        try:
+            return await self._post(channel, message, None)
+        except UserError:
+            return None
+
+    async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
+        """A Slack thread is the message's channel plus its ``ts``; the first reply opens it."""
+        return ChannelRef(on.channel.community, on.channel.id, on.channel.thread or on.id)
+
+    async def _group_members(self, group: str) -> list[str]:
+        try:
+            response = await self.client.usergroups_users_list(usergroup=group)
+        except SlackApiError as exc:
+            raise _refused("read that user group", exc) from exc
+        users: list[Any] = response.get("users", [])
+        return [str(u) for u in users]
+
+    async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
+        """Add a member to a user group (Slack's roles)."""
+        members = await self._group_members(role.id)
+        if user.id in members:
+            return
+        try:
+            await self.client.usergroups_users_update(
+                usergroup=role.id, users=",".join([*members, user.id])
+            )
+        except SlackApiError as exc:
+            raise _refused("add them to that user group", exc) from exc
+
+    async def remove_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
+        """Remove a member from a user group."""
+        members = await self._group_members(role.id)
+        if user.id not in members:
+            return
+        remaining = [m for m in members if m != user.id]
+        if not remaining:
+            raise UserError("Slack can't leave a user group empty; remove it by hand instead.")
+        try:
+            await self.client.usergroups_users_update(usergroup=role.id, users=",".join(remaining))
+        except SlackApiError as exc:
+            raise _refused("remove them from that user group", exc) from exc
+
+    async def timeout(self, user: UserRef, until: datetime | None, *, reason: str) -> None:
+        """Slack has no member timeout."""
+        raise NotSupported(Capability.TIMEOUT, self.platform)
+
+    async def kick(self, user: UserRef, *, reason: str) -> None:
+        """Bots can't remove members from a Slack workspace."""
+        raise NotSupported(Capability.KICK, self.platform)
+
+    async def ban(self, user: UserRef, *, reason: str) -> None:
+        """Bots can't deactivate Slack accounts."""
+        raise NotSupported(Capability.BAN, self.platform)
+
+    async def delete_message(self, message: MessageRef, *, reason: str) -> None:
+        """Delete a message (Slack lets a bot delete only its own)."""
+        try:
+            await self.client.chat_delete(channel=message.channel.id, ts=message.id)
+        except SlackApiError as exc:
+            raise _refused("delete that message", exc) from exc
+
+    async def fetch_member(self, user: UserRef) -> Member | None:
+        """A member's current snapshot, or None (unknown or deactivated)."""
+        found = await self.user(user.id)
+        if found is None or found.get("deleted"):
+            return None
+        return to_member(found, user.community)
+
+    async def open_form(self, token: str, form: Form) -> None:
+        """Open a modal with an interaction's ``trigger_id``."""
+        await self.client.views_open(
+            trigger_id=token, view=render.modal(self.feature, form, private_metadata="")
+        )

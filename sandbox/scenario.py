@@ -1,0 +1,553 @@
+"""One driver over both fakes: a feature story is written once and told on Discord and on Slack.
+
+The driver only acts as people act in the client (join, say, react, run a slash command, press a
+button, fill a form) and reads back what a person would see. Steward runs for real: the App with
+its database, the real discord.py or slack-bolt, talking to the fake over loopback.
+
+    async with open_community("slack", database_url=url, features=[...]) as community:
+        alice = await community.member_joins("alice")
+        seen = await community.slash(community.people["ada"], "steward features")
+        assert seen.ephemeral and "onboarding" in seen.text
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.app import App
+from bot.config import Config
+from bot.core.clock import FakeClock
+from bot.core.feature import Feature
+from bot.core.members import Level
+from bot.core.parsing import format_duration
+
+CHANNELS = ("general", "welcome", "intros", "mods")
+PEOPLE: tuple[tuple[str, Level], ...] = (
+    ("olivia", Level.OWNER),
+    ("ada", Level.ADMIN),
+    ("alice", Level.MEMBER),
+    ("bob", Level.MEMBER),
+)
+DISCORD_MANAGE_GUILD = 1 << 5
+_FIELD = re.compile(r"^\*(.+?)\*\n", re.DOTALL)
+
+
+@dataclass
+class Person:
+    """Someone in the community, as the scenario knows them."""
+
+    name: str
+    level: Level
+    id: str
+    account: Any = field(repr=False)
+
+
+@dataclass
+class Posted:
+    """A message as people read it in a channel or DM."""
+
+    text: str
+    author_id: str
+    raw: Any = field(repr=False)
+
+
+@dataclass
+class Seen:
+    """What a person saw in answer to a command, a button or a form."""
+
+    texts: list[str]
+    ephemeral: bool
+    form: dict[str, Any] | None
+    raw: Any = field(repr=False)
+    messages: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def text(self) -> str:
+        """Everything shown, one message per line."""
+        return "\n".join(self.texts)
+
+
+class Community:
+    """The platform-neutral driver; DiscordCommunity and SlackCommunity tell the same stories."""
+
+    platform: str
+
+    def __init__(self, app: App, clock: FakeClock) -> None:
+        self.app = app
+        self.clock = clock
+        self.people: dict[str, Person] = {}
+
+    # -- what both platforms share ------------------------------------------------------------
+
+    async def settle(self) -> None:
+        """Wait until the fake and Steward are both quiet (no sleeping on a timer)."""
+        activity = self.app.dispatcher.activity
+        for _ in range(200):
+            await self._fake_settle()
+            for _ in range(5):
+                await asyncio.sleep(0)
+            if activity.busy:
+                await asyncio.wait_for(activity.wait_idle(), 10)
+                continue
+            generation = activity.generation
+            await self._fake_settle()
+            for _ in range(5):
+                await asyncio.sleep(0)
+            if activity.busy == 0 and activity.generation == generation:
+                return
+        raise AssertionError("Steward never became quiet")
+
+    async def advance(self, **delta: float) -> None:
+        """Move the clock (``days=3``, ``hours=1``) and run the timers and jobs that came due."""
+        self.clock.advance(timedelta(**delta))
+        await self.app.timers.run_due()
+        await self.app.jobs.run_due()
+        await self.settle()
+
+    def option_text(self, value: Any) -> str:
+        """How a value is typed in a one-line command."""
+        if isinstance(value, Person):
+            return self.mention(value)
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, timedelta):
+            return format_duration(value)
+        text = str(value)
+        return f'"{text}"' if " " in text and not text.startswith("<") else text
+
+    # -- platform specifics -------------------------------------------------------------------
+
+    async def _fake_settle(self) -> None:
+        raise NotImplementedError
+
+    def mention(self, person: Person) -> str:
+        """How the platform writes a mention of this person."""
+        return f"<@{person.id}>"
+
+    def channel_mention(self, name: str) -> str:
+        """How the platform writes a link to a channel."""
+        raise NotImplementedError
+
+    async def member_joins(self, name: str) -> Person:
+        """A new person joins the community."""
+        raise NotImplementedError
+
+    async def says(self, person: Person, text: str, channel: str = "general") -> Posted:
+        """A person posts in a channel."""
+        raise NotImplementedError
+
+    async def reacts(self, person: Person, message: Posted, emoji: str) -> None:
+        """A person reacts to a message."""
+        raise NotImplementedError
+
+    async def slash(self, person: Person, command: str, **options: Any) -> Seen:
+        """A person runs ``/feature words`` with options by parameter name."""
+        raise NotImplementedError
+
+    async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
+        """A person presses the button with this action."""
+        raise NotImplementedError
+
+    async def select(
+        self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
+    ) -> Seen:
+        """A person picks options in the select with this action."""
+        raise NotImplementedError
+
+    async def submit(self, person: Person, opened: Seen, values: dict[str, str]) -> Seen:
+        """A person fills in and sends the form that ``opened`` showed them."""
+        raise NotImplementedError
+
+    def messages_in(self, channel: str) -> list[Posted]:
+        """Every message in a channel, oldest first."""
+        raise NotImplementedError
+
+    def dms_of(self, person: Person) -> list[Posted]:
+        """The DMs Steward sent this person."""
+        raise NotImplementedError
+
+    def pings_of(self, person: Person) -> list[Posted]:
+        """Messages that notified this person."""
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------------------------- Discord
+
+
+def _discord_text(message: Any) -> str:
+    parts = [] if message.content in ("", "\u200b") else [message.content]
+    for embed in message.embeds:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(p for p in parts if p)
+
+
+class DiscordCommunity(Community):
+    """The story told on the fake Discord, through the real discord.py."""
+
+    platform = "discord"
+
+    def __init__(self, app: App, clock: FakeClock, fake: Any, guild: Any) -> None:
+        super().__init__(app, clock)
+        self.fake = fake
+        self.guild = guild
+
+    async def _fake_settle(self) -> None:
+        await self.fake.settle()
+
+    def channel_mention(self, name: str) -> str:
+        """``<#id>``."""
+        return f"<#{self.guild.channel_named(name).id}>"
+
+    async def member_joins(self, name: str) -> Person:
+        """GUILD_MEMBER_ADD for a new user."""
+        user = self.fake.add_user(name)
+        await self.fake.member_joins(self.guild, user)
+        person = Person(name, Level.MEMBER, user.id, user)
+        self.people[name] = person
+        await self.settle()
+        return person
+
+    async def says(self, person: Person, text: str, channel: str = "general") -> Posted:
+        """MESSAGE_CREATE in a channel."""
+        message = await self.fake.user_says(person.account, self.guild.channel_named(channel), text)
+        await self.settle()
+        return Posted(message.content, person.id, message)
+
+    async def reacts(self, person: Person, message: Posted, emoji: str) -> None:
+        """MESSAGE_REACTION_ADD."""
+        await self.fake.react(person.account, message.raw, emoji)
+        await self.settle()
+
+    def _options(self, command: str, options: dict[str, Any]) -> dict[str, Any]:
+        converted: dict[str, Any] = {}
+        for name, value in options.items():
+            if isinstance(value, Person):
+                converted[name] = value.account
+            elif isinstance(value, timedelta):
+                converted[name] = format_duration(value)
+            elif isinstance(value, str) and value.startswith("#") and " " not in value:
+                converted[name] = self.guild.channel_named(value[1:])
+            else:
+                converted[name] = value
+        return converted
+
+    async def _seen(self, result: Any) -> Seen:
+        await result.wait()
+        await self.settle()
+        messages = [m for m in ([result.message] if result.message else []) if not m.deleted]
+        messages += [m for m in result.followups if not m.deleted]
+        texts = [_discord_text(m) for m in messages]
+        ephemeral = all(m.ephemeral for m in messages) if messages else False
+        return Seen([t for t in texts if t], ephemeral, result.modal, result, messages)
+
+    async def slash(self, person: Person, command: str, **options: Any) -> Seen:
+        """INTERACTION_CREATE for the synced command."""
+        result = await self.fake.invoke_slash(
+            person.account, self.guild, command, **self._options(command, options)
+        )
+        return await self._seen(result)
+
+    def _find(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
+        messages = where.messages if isinstance(where, Seen) else [where.raw]
+        for message in messages:
+            for custom_id in message.custom_ids():
+                parts = custom_id.split(":")
+                if len(parts) >= 3 and parts[2] == action:
+                    return message, custom_id
+        raise LookupError(f"no component {action!r} in what was shown")
+
+    async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
+        """A button press."""
+        message, custom_id = self._find(where, action)
+        return await self._seen(await self.fake.click(person.account, message, custom_id))
+
+    async def select(
+        self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
+    ) -> Seen:
+        """A select pick."""
+        message, custom_id = self._find(where, action)
+        result = await self.fake.select(person.account, message, custom_id, list(values))
+        return await self._seen(result)
+
+    async def submit(self, person: Person, opened: Seen, values: dict[str, str]) -> Seen:
+        """A modal submission."""
+        return await self._seen(await self.fake.submit_modal(person.account, opened.raw, values))
+
+    def _posted(self, message: Any) -> Posted:
+        return Posted(_discord_text(message), message.author_id, message)
+
+    def messages_in(self, channel: str) -> list[Posted]:
+        """Non-ephemeral messages in a channel."""
+        found = self.fake.messages_in(self.guild.channel_named(channel))
+        return [self._posted(m) for m in found if not m.ephemeral and not m.deleted]
+
+    def dms_of(self, person: Person) -> list[Posted]:
+        """The DM channel between the bot and the person."""
+        return [self._posted(m) for m in self.fake.dms_of(person.account)]
+
+    def pings_of(self, person: Person) -> list[Posted]:
+        """Messages that pinged the person, allowed_mentions applied."""
+        return [self._posted(m) for m in self.fake.pings_of(person.account)]
+
+
+# --------------------------------------------------------------------------------------- Slack
+
+
+def _slack_text(text: str, blocks: list[dict[str, Any]] | None) -> str:
+    if not blocks:
+        return html.unescape(text)
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "header":
+            lines.append(block["text"]["text"])
+        elif kind == "section":
+            if block.get("text"):
+                lines.append(block["text"]["text"])
+            for item in block.get("fields", []):
+                lines.append(_FIELD.sub(r"\1: ", item["text"], count=1))
+    return html.unescape("\n".join(lines))
+
+
+class SlackCommunity(Community):
+    """The story told on the fake Slack, through the real slack-bolt (Socket Mode)."""
+
+    platform = "slack"
+
+    def __init__(self, app: App, clock: FakeClock, fake: Any) -> None:
+        super().__init__(app, clock)
+        self.fake = fake
+        self.channels: dict[str, Any] = {"general": fake.general()}
+
+    async def _fake_settle(self) -> None:
+        await self.fake.settle()
+
+    def channel_mention(self, name: str) -> str:
+        """``<#C…|name>`` as Slack escapes it."""
+        return f"<#{self.channels[name].id}|{name}>"
+
+    def mention(self, person: Person) -> str:
+        """``<@U…>``."""
+        return f"<@{person.id}>"
+
+    async def member_joins(self, name: str) -> Person:
+        """team_join for a new user."""
+        user = await self.fake.member_joins(name)
+        person = Person(name, Level.MEMBER, user.id, user)
+        self.people[name] = person
+        await self.settle()
+        return person
+
+    async def says(self, person: Person, text: str, channel: str = "general") -> Posted:
+        """A message event in a channel."""
+        message = await self.fake.user_says(person.account, self.channels[channel], text)
+        await self.settle()
+        return Posted(html.unescape(message.text), person.id, message)
+
+    async def reacts(self, person: Person, message: Posted, emoji: str) -> None:
+        """reaction_added."""
+        await self.fake.react(person.account, message.raw, emoji)
+        await self.settle()
+
+    def _command_text(self, command: str, options: dict[str, Any]) -> tuple[str, str]:
+        feature, _, words = command.partition(" ")
+        spec = self.app.registry.command(feature, words)
+        if spec is None:
+            raise LookupError(f"no command /{command}")
+        text = [words]
+        for param in spec.params:
+            if param.name not in options:
+                continue
+            value = options[param.name]
+            if isinstance(value, str) and value.startswith("#") and value[1:] in self.channels:
+                text.append(self.channel_mention(value[1:]))
+            else:
+                text.append(self.option_text(value))
+        return f"/{feature}", " ".join(text)
+
+    async def _seen(self, person: Person, outcome: Any) -> Seen:
+        await self.settle()
+        texts = [_slack_text(s.text, s.blocks) for s in outcome.shown]
+        modal = self.fake.modal_of(person.account)
+        form = dict(modal.data) if modal is not None else None
+        return Seen([t for t in texts if t], outcome.ephemeral, form, outcome, list(outcome.shown))
+
+    async def slash(self, person: Person, command: str, **options: Any) -> Seen:
+        """The slash command, typed as one line."""
+        name, text = self._command_text(command, options)
+        return await self._seen(person, await self.fake.slash(person.account, name, text))
+
+    def _source(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
+        candidates: list[Any]
+        if isinstance(where, Posted):
+            candidates = [where.raw]
+        else:
+            candidates = [*self.fake.world.ephemerals[::-1]]
+            candidates += [m for name in self.channels for m in self.fake.messages_in(name)[::-1]]
+        for source in candidates:
+            blocks = source.data.get("blocks") if hasattr(source, "data") else source.blocks
+            for block in blocks or []:
+                for element in block.get("elements", []):
+                    parts = str(element.get("action_id", "")).split(":")
+                    if len(parts) >= 3 and parts[2] == action:
+                        return source, element["action_id"]
+        raise LookupError(f"no component {action!r} in what was shown")
+
+    async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
+        """block_actions for a button."""
+        source, action_id = self._source(where, action)
+        return await self._seen(person, await self.fake.click(person.account, source, action_id))
+
+    async def select(
+        self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
+    ) -> Seen:
+        """block_actions for a select."""
+        source, action_id = self._source(where, action)
+        picked: Any = list(values) if len(values) != 1 else values[0]
+        for block in source.data.get("blocks", []) if hasattr(source, "data") else source.blocks:
+            for element in block.get("elements", []):
+                if element.get("action_id") == action_id and element["type"].startswith("multi"):
+                    picked = list(values)
+        return await self._seen(
+            person, await self.fake.select(person.account, source, action_id, picked)
+        )
+
+    async def submit(self, person: Person, opened: Seen, values: dict[str, str]) -> Seen:
+        """view_submission of the open modal; the answer arrives as an ephemeral message."""
+        view = self.fake.modal_of(person.account)
+        if view is None:
+            raise AssertionError("no form is open for that person")
+        before = len(self.fake.ephemerals_of(person.account))
+        outcome = await self.fake.submit_view(person.account, view, values)
+        await self.settle()
+        shown = self.fake.ephemerals_of(person.account)[before:]
+        texts = [_slack_text(e.text, e.blocks) for e in shown]
+        return Seen([t for t in texts if t], True, None, outcome, list(shown))
+
+    def _posted(self, message: Any) -> Posted:
+        return Posted(
+            _slack_text(message.text, message.data.get("blocks")), str(message.user), message
+        )
+
+    def messages_in(self, channel: str) -> list[Posted]:
+        """Messages in a channel, top level and threads."""
+        return [self._posted(m) for m in self.fake.messages_in(self.channels[channel])]
+
+    def dms_of(self, person: Person) -> list[Posted]:
+        """The IM between the bot and the person."""
+        return [self._posted(m) for m in self.fake.dms_of(person.account)]
+
+    def pings_of(self, person: Person) -> list[Posted]:
+        """Messages that notified the person."""
+        return [
+            self._posted(m)
+            for m in self.fake.pinging_messages()
+            if person.id in m.pings.notified or person.id in m.pings.users
+        ]
+
+
+# ----------------------------------------------------------------------------------- building
+
+
+def _config(database_url: str, **platform: Any) -> Config:
+    return Config(_env_file=None, database_url=database_url, **platform)
+
+
+@contextlib.asynccontextmanager
+async def open_discord(
+    database_url: str, features: Sequence[Feature], *, fake: Any = None
+) -> AsyncIterator[DiscordCommunity]:
+    """A Discord server with channels and people, and Steward connected to it."""
+    from sandbox.discord import FakeDiscord
+
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = await stack.enter_async_context(FakeDiscord())
+        guild = fake.add_guild("Steward Sandbox", owner=fake.owner)
+        admins = fake.add_role(guild, "Admins", DISCORD_MANAGE_GUILD, position=1)
+        for name in CHANNELS[1:]:
+            fake.add_channel(guild, name)
+        people: dict[str, Person] = {}
+        for name, level in PEOPLE:
+            if level is Level.OWNER:
+                user = fake.owner
+            else:
+                user = fake.add_user(name)
+                fake.add_member(guild, user, roles=[admins] if level is Level.ADMIN else [])
+            people[name] = Person(name, level, user.id, user)
+        clock = FakeClock()
+        app = App(
+            _config(
+                database_url,
+                discord_token=fake.token,
+                discord_api_base=fake.api_base,
+                discord_gateway_url=fake.gateway_url,
+            ),
+            clock=clock,
+            features=features,
+            discord_options={"guild_ready_timeout": 0.05},
+        )
+        await app.start(background=False)
+        stack.push_async_callback(app.stop)
+        community = DiscordCommunity(app, clock, fake, guild)
+        community.people.update(people)
+        await community.settle()
+        yield community
+
+
+@contextlib.asynccontextmanager
+async def open_slack(
+    database_url: str, features: Sequence[Feature], *, fake: Any = None
+) -> AsyncIterator[SlackCommunity]:
+    """A Slack workspace with channels and people, and Steward connected over Socket Mode."""
+    from sandbox.slack import FakeSlack
+
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = await stack.enter_async_context(FakeSlack())
+        people: dict[str, Person] = {}
+        for name, level in PEOPLE:
+            user = fake.add_user(name, is_owner=level is Level.OWNER, is_admin=level >= Level.ADMIN)
+            people[name] = Person(name, level, user.id, user)
+        channels = {"general": fake.general()}
+        for name in CHANNELS[1:]:
+            channels[name] = fake.add_channel(name, members=[p.account for p in people.values()])
+        fake.use_socket_mode()
+        clock = FakeClock()
+        app = App(
+            _config(
+                database_url,
+                slack_bot_token=fake.bot_token,
+                slack_app_token=fake.app_token,
+                slack_api_base=fake.api_url,
+            ),
+            clock=clock,
+            features=features,
+        )
+        await app.start(background=False)
+        stack.push_async_callback(app.stop)
+        community = SlackCommunity(app, clock, fake)
+        community.channels.update(channels)
+        community.people.update(people)
+        await fake.wait_for(lambda: fake.socket.connected)
+        await community.settle()
+        yield community
+
+
+def open_community(
+    platform: str, database_url: str, features: Sequence[Feature], *, fake: Any = None
+) -> contextlib.AbstractAsyncContextManager[Community]:
+    """A community on ``platform`` ("discord" or "slack") with Steward running in it."""
+    if platform == "discord":
+        return open_discord(database_url, features, fake=fake)
+    if platform == "slack":
+        return open_slack(database_url, features, fake=fake)
+    raise ValueError(f"unknown platform {platform!r}")

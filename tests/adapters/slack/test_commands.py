@@ -1,0 +1,79 @@
+"""Parsing one-line slash commands against the command specs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.adapters.slack.commands import match, parse_args, tokenize, usage
+from bot.builtin import Steward
+from bot.core import ChannelRef, CommunityRef, Level, Registry, UserRef
+from bot.core.errors import UserError
+from tests.adapters.desk import Desk
+from tests.core.garden import Garden
+
+TEAM = CommunityRef("slack", "T1")
+REGISTRY = Registry([Steward(), Garden(), Desk()])
+
+
+def parse(feature: str, text: str) -> tuple[str, dict[str, object]]:
+    tokens = tokenize(text)
+    found = match(REGISTRY.commands(feature), tokens)
+    assert found is not None
+    spec, used = found
+    return spec.name, parse_args(spec, text, tokens[used:], TEAM)
+
+
+def test_two_word_commands_and_the_rest_of_the_line() -> None:
+    assert parse("steward", "settings set garden greeting Hello there,  friend") == (
+        "settings set",
+        {"feature": "garden", "key": "greeting", "value": "Hello there,  friend"},
+    )
+
+
+def test_mentions_channels_durations_and_booleans() -> None:
+    assert parse("garden", "water 2h30m yes") == (
+        "water",
+        {"after": timedelta(hours=2, minutes=30), "fail": True},
+    )
+    assert parse("desk", "whois <@U42|alice>") == ("whois", {"member": UserRef(TEAM, "U42")})
+    assert parse("steward", "settings set garden channel <#C9|general>")[1]["value"] == (
+        "<#C9|general>"
+    )
+    assert ChannelRef(TEAM, "C9") != ChannelRef(TEAM, "C9", "1.0")
+
+
+def test_quoted_values_stay_whole() -> None:
+    assert parse("steward", 'settings show "garden" greeting')[1] == {
+        "feature": "garden",
+        "key": "greeting",
+    }
+
+
+def test_the_word_payload_is_just_a_word() -> None:
+    assert parse("desk", "echo show me the payload")[1] == {"text": "show me the payload"}
+
+
+@pytest.mark.parametrize(
+    ("feature", "text", "message"),
+    [
+        ("garden", "water soon", "is not a duration"),
+        ("garden", "water", "Missing after."),
+        ("desk", "whois alice", "is not a member"),
+        ("steward", "features garden maybe", "is not a yes/no value"),
+        ("garden", "water 1h yes extra", "I didn't expect `extra` there."),
+    ],
+)
+def test_mistakes_explain_themselves_with_usage(feature: str, text: str, message: str) -> None:
+    with pytest.raises(UserError) as info:
+        parse(feature, text)
+    assert message in info.value.message
+    assert "Usage: `/" in info.value.message
+
+
+def test_usage_lists_only_what_the_level_allows() -> None:
+    member = usage(REGISTRY.commands("steward"), Level.MEMBER)
+    admin = usage(REGISTRY.commands("steward"), Level.ADMIN)
+    assert member == "`/steward help [feature]`: What you can do with Steward here."
+    assert "`/steward settings set <feature> <key> <value>`: Change one setting" in admin
