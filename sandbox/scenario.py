@@ -25,6 +25,7 @@ from bot.app import App
 from bot.config import Config
 from bot.core.clock import FakeClock
 from bot.core.feature import Feature
+from bot.core.ids import Platform
 from bot.core.members import Level
 from bot.core.parsing import format_duration
 
@@ -111,6 +112,23 @@ class Community:
         await self.app.jobs.run_due()
         await self.settle()
 
+    def offers(self, where: Seen | Posted, action: str) -> bool:
+        """Whether what was shown has a button or select with this action."""
+        try:
+            self._locate(where, action)
+        except LookupError:
+            return False
+        return True
+
+    def _locate(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
+        raise NotImplementedError
+
+    def readable(self, text: str) -> str:
+        """Text with the people's mentions shown as @name, as a client displays them."""
+        for person in self.people.values():
+            text = re.sub(rf"<@!?{re.escape(person.id)}(\|[^>]*)?>", "@" + person.name, text)
+        return text
+
     def option_text(self, value: Any) -> str:
         """How a value is typed in a one-line command."""
         if isinstance(value, Person):
@@ -122,7 +140,16 @@ class Community:
         text = str(value)
         return f'"{text}"' if " " in text and not text.startswith("<") else text
 
+    @property
+    def app_platform(self) -> Platform:
+        """The platform as the core names it."""
+        return "discord" if self.platform == "discord" else "slack"
+
     # -- platform specifics -------------------------------------------------------------------
+
+    def channel_name(self, channel_id: str) -> str:
+        """The name of a channel, from its id."""
+        raise NotImplementedError
 
     async def _fake_settle(self) -> None:
         raise NotImplementedError
@@ -206,6 +233,10 @@ class DiscordCommunity(Community):
         """``<#id>``."""
         return f"<#{self.guild.channel_named(name).id}>"
 
+    def channel_name(self, channel_id: str) -> str:
+        """The guild channel's name."""
+        return str(self.fake.world.channels[channel_id].name)
+
     async def member_joins(self, name: str) -> Person:
         """GUILD_MEMBER_ADD for a new user."""
         user = self.fake.add_user(name)
@@ -255,7 +286,7 @@ class DiscordCommunity(Community):
         )
         return await self._seen(result)
 
-    def _find(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
+    def _locate(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
         messages = where.messages if isinstance(where, Seen) else [where.raw]
         for message in messages:
             for custom_id in message.custom_ids():
@@ -266,14 +297,14 @@ class DiscordCommunity(Community):
 
     async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
         """A button press."""
-        message, custom_id = self._find(where, action)
+        message, custom_id = self._locate(where, action)
         return await self._seen(await self.fake.click(person.account, message, custom_id))
 
     async def select(
         self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
     ) -> Seen:
         """A select pick."""
-        message, custom_id = self._find(where, action)
+        message, custom_id = self._locate(where, action)
         result = await self.fake.select(person.account, message, custom_id, list(values))
         return await self._seen(result)
 
@@ -302,7 +333,7 @@ class DiscordCommunity(Community):
 
 
 def _slack_text(text: str, blocks: list[dict[str, Any]] | None) -> str:
-    if not blocks:
+    if not blocks or not any(b.get("type") in ("header", "section") for b in blocks):
         return html.unescape(text)
     lines: list[str] = []
     for block in blocks:
@@ -333,6 +364,10 @@ class SlackCommunity(Community):
     def channel_mention(self, name: str) -> str:
         """``<#C…|name>`` as Slack escapes it."""
         return f"<#{self.channels[name].id}|{name}>"
+
+    def channel_name(self, channel_id: str) -> str:
+        """The channel's name."""
+        return next((n for n, c in self.channels.items() if c.id == channel_id), channel_id)
 
     def mention(self, person: Person) -> str:
         """``<@U…>``."""
@@ -385,7 +420,7 @@ class SlackCommunity(Community):
         name, text = self._command_text(command, options)
         return await self._seen(person, await self.fake.slash(person.account, name, text))
 
-    def _source(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
+    def _locate(self, where: Seen | Posted, action: str) -> tuple[Any, str]:
         candidates: list[Any]
         if isinstance(where, Posted):
             candidates = [where.raw]
@@ -403,14 +438,14 @@ class SlackCommunity(Community):
 
     async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
         """block_actions for a button."""
-        source, action_id = self._source(where, action)
+        source, action_id = self._locate(where, action)
         return await self._seen(person, await self.fake.click(person.account, source, action_id))
 
     async def select(
         self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
     ) -> Seen:
         """block_actions for a select."""
-        source, action_id = self._source(where, action)
+        source, action_id = self._locate(where, action)
         picked: Any = list(values) if len(values) != 1 else values[0]
         for block in source.data.get("blocks", []) if hasattr(source, "data") else source.blocks:
             for element in block.get("elements", []):
@@ -457,8 +492,71 @@ class SlackCommunity(Community):
 # ----------------------------------------------------------------------------------- building
 
 
-def _config(database_url: str, **platform: Any) -> Config:
-    return Config(_env_file=None, database_url=database_url, **platform)
+def _seed_discord(fake: Any) -> tuple[Any, dict[str, Person], dict[str, Any]]:
+    guild = fake.add_guild("Steward Sandbox", owner=fake.owner)
+    admins = fake.add_role(guild, "Admins", DISCORD_MANAGE_GUILD, position=1)
+    for name in CHANNELS[1:]:
+        fake.add_channel(guild, name)
+    people: dict[str, Person] = {}
+    for name, level in PEOPLE:
+        if level is Level.OWNER:
+            user = fake.owner
+        else:
+            user = fake.add_user(name)
+            fake.add_member(guild, user, roles=[admins] if level is Level.ADMIN else [])
+        people[name] = Person(name, level, user.id, user)
+    settings = {
+        "discord_token": fake.token,
+        "discord_api_base": fake.api_base,
+        "discord_gateway_url": fake.gateway_url,
+    }
+    return guild, people, settings
+
+
+def _seed_slack(fake: Any) -> tuple[dict[str, Any], dict[str, Person], dict[str, Any]]:
+    people: dict[str, Person] = {}
+    for name, level in PEOPLE:
+        user = fake.add_user(name, is_owner=level is Level.OWNER, is_admin=level >= Level.ADMIN)
+        people[name] = Person(name, level, user.id, user)
+    channels = {"general": fake.general()}
+    for name in CHANNELS[1:]:
+        channels[name] = fake.add_channel(name, members=[p.account for p in people.values()])
+    fake.use_socket_mode()
+    settings = {
+        "slack_bot_token": fake.bot_token,
+        "slack_app_token": fake.app_token,
+        "slack_api_base": fake.api_url,
+    }
+    return channels, people, settings
+
+
+async def _start(database_url: str, features: Sequence[Feature], **settings: Any) -> App:
+    app = App(
+        Config(_env_file=None, database_url=database_url, **settings),
+        clock=FakeClock(),
+        features=features,
+        discord_options={"guild_ready_timeout": 0.05},
+    )
+    await app.start(background=False)
+    return app
+
+
+def _discord(app: App, fake: Any, guild: Any, people: dict[str, Person]) -> DiscordCommunity:
+    assert isinstance(app.clock, FakeClock)
+    community = DiscordCommunity(app, app.clock, fake, guild)
+    community.people.update(people)
+    return community
+
+
+async def _slack(
+    app: App, fake: Any, channels: dict[str, Any], people: dict[str, Person]
+) -> SlackCommunity:
+    assert isinstance(app.clock, FakeClock)
+    community = SlackCommunity(app, app.clock, fake)
+    community.channels.update(channels)
+    community.people.update(people)
+    await fake.wait_for(lambda: fake.socket.connected)
+    return community
 
 
 @contextlib.asynccontextmanager
@@ -471,34 +569,10 @@ async def open_discord(
     async with contextlib.AsyncExitStack() as stack:
         if fake is None:
             fake = await stack.enter_async_context(FakeDiscord())
-        guild = fake.add_guild("Steward Sandbox", owner=fake.owner)
-        admins = fake.add_role(guild, "Admins", DISCORD_MANAGE_GUILD, position=1)
-        for name in CHANNELS[1:]:
-            fake.add_channel(guild, name)
-        people: dict[str, Person] = {}
-        for name, level in PEOPLE:
-            if level is Level.OWNER:
-                user = fake.owner
-            else:
-                user = fake.add_user(name)
-                fake.add_member(guild, user, roles=[admins] if level is Level.ADMIN else [])
-            people[name] = Person(name, level, user.id, user)
-        clock = FakeClock()
-        app = App(
-            _config(
-                database_url,
-                discord_token=fake.token,
-                discord_api_base=fake.api_base,
-                discord_gateway_url=fake.gateway_url,
-            ),
-            clock=clock,
-            features=features,
-            discord_options={"guild_ready_timeout": 0.05},
-        )
-        await app.start(background=False)
+        guild, people, settings = _seed_discord(fake)
+        app = await _start(database_url, features, **settings)
         stack.push_async_callback(app.stop)
-        community = DiscordCommunity(app, clock, fake, guild)
-        community.people.update(people)
+        community = _discord(app, fake, guild, people)
         await community.settle()
         yield community
 
@@ -513,33 +587,34 @@ async def open_slack(
     async with contextlib.AsyncExitStack() as stack:
         if fake is None:
             fake = await stack.enter_async_context(FakeSlack())
-        people: dict[str, Person] = {}
-        for name, level in PEOPLE:
-            user = fake.add_user(name, is_owner=level is Level.OWNER, is_admin=level >= Level.ADMIN)
-            people[name] = Person(name, level, user.id, user)
-        channels = {"general": fake.general()}
-        for name in CHANNELS[1:]:
-            channels[name] = fake.add_channel(name, members=[p.account for p in people.values()])
-        fake.use_socket_mode()
-        clock = FakeClock()
-        app = App(
-            _config(
-                database_url,
-                slack_bot_token=fake.bot_token,
-                slack_app_token=fake.app_token,
-                slack_api_base=fake.api_url,
-            ),
-            clock=clock,
-            features=features,
-        )
-        await app.start(background=False)
+        channels, people, settings = _seed_slack(fake)
+        app = await _start(database_url, features, **settings)
         stack.push_async_callback(app.stop)
-        community = SlackCommunity(app, clock, fake)
-        community.channels.update(channels)
-        community.people.update(people)
-        await fake.wait_for(lambda: fake.socket.connected)
+        community = await _slack(app, fake, channels, people)
         await community.settle()
         yield community
+
+
+@contextlib.asynccontextmanager
+async def open_both(
+    database_url: str, features: Sequence[Feature]
+) -> AsyncIterator[tuple[DiscordCommunity, SlackCommunity]]:
+    """One Steward process serving a Discord server and a Slack workspace at once."""
+    from sandbox.discord import FakeDiscord
+    from sandbox.slack import FakeSlack
+
+    async with contextlib.AsyncExitStack() as stack:
+        discord_fake = await stack.enter_async_context(FakeDiscord())
+        slack_fake = await stack.enter_async_context(FakeSlack())
+        guild, discord_people, discord_settings = _seed_discord(discord_fake)
+        channels, slack_people, slack_settings = _seed_slack(slack_fake)
+        app = await _start(database_url, features, **discord_settings, **slack_settings)
+        stack.push_async_callback(app.stop)
+        on_discord = _discord(app, discord_fake, guild, discord_people)
+        on_slack = await _slack(app, slack_fake, channels, slack_people)
+        await on_discord.settle()
+        await on_slack.settle()
+        yield on_discord, on_slack
 
 
 def open_community(

@@ -1,0 +1,79 @@
+"""``steward sandbox``: Steward serving a fake Discord server and a fake Slack workspace at once.
+
+Nothing leaves the machine: both fakes listen on 127.0.0.1, Steward talks to them through the
+real discord.py and slack-bolt, and a script (or lines typed at the prompt) plays the people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Iterable, Sequence
+
+from bot.core.feature import Feature
+from sandbox.scenario import PEOPLE, open_both
+from sandbox.script import Player, ScriptError, parse, parse_line
+
+WELCOME = """\
+Steward sandbox: a fake Discord server and a fake Slack workspace on this machine, both served
+by one Steward through the real discord.py and slack-bolt. Nothing is sent anywhere.
+
+People: {people} (olivia owns it, ada is an admin). Channels: #general #welcome #intros #mods.
+Features: {features}.
+
+Try, one per line (Ctrl+D to stop):
+  ada runs /steward features
+  ada runs /steward help
+  alice runs /steward help
+  nina joins
+  alice says Hello @bob in #general
+  wait 2 days
+  show dms of nina
+Write 'on discord' or 'on slack' to act in one community only ('on both' again for both).
+"""
+
+
+async def run(
+    database_url: str,
+    features: Sequence[Feature],
+    lines: Iterable[str] | None,
+    out: Callable[[str], None] = print,
+) -> int:
+    """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood."""
+    async with open_both(database_url, features) as (on_discord, on_slack):
+        player = Player({"discord": on_discord, "slack": on_slack}, out)
+        if lines is not None:
+            try:
+                steps = parse(lines)
+            except ScriptError as exc:
+                out(f"steward sandbox: {exc}")
+                return 1
+            await player.play(steps)
+            return 0
+        out(
+            WELCOME.format(
+                people=", ".join(name for name, _ in PEOPLE),
+                features=", ".join(f.name for f in features),
+            )
+        )
+        number = 0
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, _prompt)
+            if line is None:
+                return 0
+            number += 1
+            try:
+                step = parse_line(number, line)
+            except ScriptError as exc:
+                out(str(exc))
+                continue
+            if step is not None:
+                await player.play([step])
+
+
+def _prompt() -> str | None:
+    try:
+        return input("sandbox> " if sys.stdin.isatty() else "")
+    except EOFError:
+        return None

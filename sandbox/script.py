@@ -1,0 +1,253 @@
+"""Scripts for ``steward sandbox``: people acting, one line each, and what each of them saw.
+
+The format, one action per line (``#`` starts a comment)::
+
+    on discord | on slack | on both        which communities the next lines act in (default both)
+    nina joins                             a new member joins
+    alice says Hello everyone! in #intros  a message (``in #channel`` is optional: #general)
+    ada runs /steward features desk off    a slash command, typed as on Slack
+    bob clicks yes                         the button with that action, in what bob last saw
+    bob picks red, blue in pick            options in the select with that action
+    alice fills text=Lovely, more=yes      the form alice has open (``key=value``, comma-separated)
+    wait 3 days                            time passes (minutes, hours, days); due nudges run
+    show dms of nina                       print the DMs Steward sent nina
+    show #general                          print a channel
+
+In commands, ``@name`` is a person and ``#name`` a channel, on either platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.slack.commands import match, parse_args, tokenize
+from bot.core.errors import UserError
+from bot.core.ids import ChannelRef, CommunityRef, UserRef
+from sandbox.scenario import Community, Person, Seen
+
+_WAIT = re.compile(r"^wait\s+(\d+)\s*(minute|minutes|min|m|hour|hours|h|day|days|d)$", re.I)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
+
+
+class ScriptError(ValueError):
+    """A line the sandbox cannot understand; the message says how to write it."""
+
+
+@dataclass
+class Step:
+    """One parsed line."""
+
+    number: int
+    verb: str
+    who: str
+    rest: str
+
+
+def parse_line(number: int, line: str) -> Step | None:
+    """Parse one line; None for blanks and comments."""
+    text = line.split(" # ", 1)[0].strip()
+    if not text or text.startswith("#"):
+        return None
+    lower = text.lower()
+    if lower.startswith("on "):
+        return Step(number, "on", "", lower[3:].strip())
+    if _WAIT.match(text):
+        return Step(number, "wait", "", text)
+    if lower.startswith("show "):
+        return Step(number, "show", "", text[5:].strip())
+    who, _, rest = text.partition(" ")
+    verb, _, rest = rest.strip().partition(" ")
+    verb = verb.lower()
+    if verb not in {"joins", "says", "runs", "clicks", "picks", "fills"}:
+        raise ScriptError(
+            f"line {number}: I don't know how to '{verb or text}'. "
+            "Use joins, says, runs, clicks, picks, fills, wait, show or on."
+        )
+    return Step(number, verb, who.lower(), rest.strip())
+
+
+def parse(lines: Iterable[str]) -> list[Step]:
+    """Parse a whole script, reporting the first bad line."""
+    steps = []
+    for number, line in enumerate(lines, start=1):
+        step = parse_line(number, line)
+        if step is not None:
+            steps.append(step)
+    return steps
+
+
+class Player:
+    """Plays steps in one or more communities and reports what each person saw."""
+
+    def __init__(self, communities: dict[str, Community], out: Callable[[str], None]) -> None:
+        self.communities = communities
+        self.active = list(communities)
+        self.out = out
+        self.last_seen: dict[tuple[str, str], Seen] = {}
+        self.last_public: dict[str, Seen] = {}
+
+    async def play(self, steps: Iterable[Step]) -> None:
+        """Run every step; a step that fails is reported and the script goes on."""
+        for step in steps:
+            if step.verb == "on":
+                self._switch(step)
+                continue
+            for platform in self.active:
+                try:
+                    await self._do(platform, self.communities[platform], step)
+                except (UserError, ScriptError, LookupError, AssertionError) as exc:
+                    message = exc.message if isinstance(exc, UserError) else str(exc)
+                    self.out(f"[{platform}] line {step.number}: {message}")
+
+    def _switch(self, step: Step) -> None:
+        wanted = list(self.communities) if step.rest == "both" else [step.rest]
+        unknown = [p for p in wanted if p not in self.communities]
+        if unknown:
+            raise ScriptError(f"line {step.number}: 'on' takes discord, slack or both")
+        self.active = wanted
+
+    def _person(self, community: Community, name: str) -> Person:
+        person = community.people.get(name.lstrip("@"))
+        if person is None:
+            known = ", ".join(sorted(community.people))
+            raise ScriptError(f"nobody called {name} here (people: {known}; add one with 'joins')")
+        return person
+
+    def _show(self, platform: str, community: Community, who: str, seen: Seen) -> None:
+        if seen.form is not None and not seen.texts:
+            title = seen.form.get("title")
+            name = title.get("text") if isinstance(title, dict) else title
+            self.out(f"[{platform}] {who} sees a form: {name}")
+        for text in seen.texts:
+            scope = "only " + who + " sees" if seen.ephemeral else "everyone sees"
+            self.out(f"[{platform}] {scope}: {community.readable(text)}")
+
+    async def _do(self, platform: str, community: Community, step: Step) -> None:
+        if step.verb == "wait":
+            match_ = _WAIT.match(step.rest)
+            assert match_ is not None
+            unit = match_.group(2).lower()
+            unit = _UNITS.get(unit, unit if unit.endswith("s") else unit + "s")
+            before = {name: len(community.dms_of(p)) for name, p in community.people.items()}
+            await community.advance(**{unit: float(match_.group(1))})
+            self.out(f"[{platform}] {match_.group(1)} {unit} pass")
+            for name, person in community.people.items():
+                for message in community.dms_of(person)[before.get(name, 0) :]:
+                    self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
+            return
+        if step.verb == "show":
+            self._show_what(platform, community, step.rest)
+            return
+        if step.verb == "joins":
+            before = {name: len(community.dms_of(p)) for name, p in community.people.items()}
+            person = await community.member_joins(step.who)
+            self.out(f"[{platform}] {step.who} joined")
+            for name, someone in community.people.items():
+                for message in community.dms_of(someone)[before.get(name, 0) :]:
+                    self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
+            del person
+            return
+        person = self._person(community, step.who)
+        if step.verb == "says":
+            text, channel = step.rest, "general"
+            found = re.search(r"\s+in\s+#([\w-]+)$", text)
+            if found:
+                text, channel = text[: found.start()], found.group(1)
+            posted = await community.says(person, self._mentions(community, text), channel)
+            self.out(f"[{platform}] {step.who} in #{channel}: {community.readable(posted.text)}")
+            return
+        if step.verb == "runs":
+            seen = await self._run(community, person, step.rest)
+        elif step.verb == "clicks":
+            where = self._showing(platform, step.who, step.rest)
+            seen = await community.click(person, where, step.rest)
+        elif step.verb == "picks":
+            values, _, action = step.rest.rpartition(" in ")
+            if not values:
+                raise ScriptError(f"line {step.number}: write 'picks red, blue in <action>'")
+            picked = [v.strip() for v in values.split(",") if v.strip()]
+            where = self._showing(platform, step.who, action)
+            seen = await community.select(person, where, action, picked)
+        else:
+            fields = dict(
+                pair.split("=", 1)
+                for pair in (p.strip() for p in step.rest.split(","))
+                if "=" in pair
+            )
+            seen = await community.submit(person, self._last(platform, step.who), fields)
+        self.last_seen[(platform, step.who)] = seen
+        if not seen.ephemeral and seen.texts:
+            self.last_public[platform] = seen
+        self._show(platform, community, step.who, seen)
+
+    def _showing(self, platform: str, who: str, action: str) -> Seen:
+        """The latest thing the person can see that has a component with this action."""
+        for seen in (self.last_seen.get((platform, who)), self.last_public.get(platform)):
+            if seen is not None and self.communities[platform].offers(seen, action):
+                return seen
+        raise ScriptError(f"{who} can't see anything with '{action}' to act on")
+
+    def _last(self, platform: str, who: str) -> Seen:
+        """What the person last saw, or else the last thing everyone saw."""
+        seen = self.last_seen.get((platform, who)) or self.last_public.get(platform)
+        if seen is None:
+            raise ScriptError(f"{who} hasn't been shown anything to act on yet")
+        return seen
+
+    @staticmethod
+    def _mentions(community: Community, text: str) -> str:
+        def person(m: re.Match[str]) -> str:
+            found = community.people.get(m.group(1).lower())
+            return community.mention(found) if found else m.group(0)
+
+        def channel(m: re.Match[str]) -> str:
+            try:
+                return community.channel_mention(m.group(1))
+            except (KeyError, LookupError, ValueError):
+                return m.group(0)
+
+        text = re.sub(r"(?<![<\w])@([A-Za-z][\w-]*)", person, text)
+        return re.sub(r"(?<![<\w])#([A-Za-z][\w-]*)", channel, text)
+
+    async def _run(self, community: Community, person: Person, line: str) -> Seen:
+        line = line.strip()
+        if not line.startswith("/"):
+            raise ScriptError("write a command as it is typed, starting with /")
+        feature, _, text = line[1:].partition(" ")
+        specs = community.app.registry.commands(feature)
+        if not specs:
+            raise ScriptError(f"there is no /{feature} command here")
+        text = self._mentions(community, text)
+        tokens = tokenize(text)
+        found = match(specs, tokens)
+        if found is None:
+            names = ", ".join(sorted({spec.name for spec in specs}))
+            raise ScriptError(f"/{feature} has no command like that; it has: {names}")
+        spec, used = found
+        where = CommunityRef(community.app_platform, "sandbox")
+        options: dict[str, Any] = {}
+        for name, value in parse_args(spec, text, tokens[used:], where).items():
+            if isinstance(value, UserRef):
+                known = [p for p in community.people.values() if p.id == value.id]
+                options[name] = known[0] if known else value.id
+            elif isinstance(value, ChannelRef):
+                options[name] = "#" + community.channel_name(value.id)
+            else:
+                options[name] = value
+        return await community.slash(person, f"{feature} {spec.name}", **options)
+
+    def _show_what(self, platform: str, community: Community, what: str) -> None:
+        if what.startswith("dms of "):
+            person = self._person(community, what[len("dms of ") :].strip())
+            messages = community.dms_of(person)
+            self.out(f"[{platform}] DMs of {person.name}: {len(messages)}")
+        elif what.startswith("#"):
+            messages = community.messages_in(what[1:])
+            self.out(f"[{platform}] #{what[1:]}: {len(messages)} messages")
+        else:
+            raise ScriptError("show takes 'dms of <name>' or '#channel'")
+        for message in messages:
+            self.out(f"[{platform}]   {community.readable(message.text)}")
