@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import Enum
 from typing import Any, Literal, Union, get_args, get_origin
 
@@ -20,6 +20,7 @@ from bot.core.parsing import (
     parse_float,
     parse_int,
     parse_role,
+    parse_time,
     parse_user,
 )
 from bot.core.settings import FeatureSettings
@@ -60,6 +61,7 @@ def expected_form(annotation: Any) -> str:
         float: "a number",
         str: "text",
         timedelta: "a duration such as `30m`, `2h` or `3d`",
+        time: "a time of day such as `22:00`",
         ChannelRef: "a channel, like #general",
         RoleRef: "a role, like @moderators",
         UserRef: "a member, like @alice",
@@ -81,6 +83,7 @@ def _parse_one(base: Any, text: str, community: CommunityRef) -> Any:
         float: parse_float,
         str: lambda t: t.strip(),
         timedelta: parse_duration,
+        time: parse_time,
         ChannelRef: lambda t: parse_channel(t, community),
         RoleRef: lambda t: parse_role(t, community),
         UserRef: lambda t: parse_user(t, community),
@@ -126,6 +129,8 @@ def show_value(value: Any) -> str:
         return "on" if value else "off"
     if isinstance(value, timedelta):
         return format_duration(value)
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     if isinstance(value, ChannelRef | RoleRef | UserRef):
         return mention(value)
     if isinstance(value, Enum):

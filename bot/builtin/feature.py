@@ -11,7 +11,7 @@ from bot.core.feature import Feature, command
 from bot.core.members import Level
 from bot.core.message import Message
 from bot.core.registry import Registry
-from bot.core.settings import FeatureSettings, SettingsStore
+from bot.core.settings import CommunitySettings, FeatureSettings, SettingsStore
 
 FeatureName = Annotated[str, "Which feature, such as onboarding"]
 Key = Annotated[str, "Which setting"]
@@ -20,15 +20,16 @@ Key = Annotated[str, "Which setting"]
 class Steward(Feature, name="steward"):
     """Set Steward up: settings, features and help."""
 
+    Settings = CommunitySettings
     always_on = True
 
     def __init__(self) -> None:
         self.registry: Registry | None = None
 
-    def _feature(self, name: str) -> Feature:
+    def _feature(self, name: str, *, itself: bool = False) -> Feature:
         assert self.registry is not None, "the composition root binds the registry"
         found = self.registry.feature(name.strip().lower())
-        if found is None or found.name == self.name:
+        if found is None or (found.name == self.name and not itself):
             names = ", ".join(f"`{f.name}`" for f in self._others())
             raise UserError(f"There is no feature called `{name[:40]}`. Features: {names}.")
         return found
@@ -68,7 +69,7 @@ class Steward(Feature, name="steward"):
         key: Annotated[str | None, "Only this setting"] = None,
     ) -> None:
         """Show a feature's settings for this community."""
-        target = self._feature(feature)
+        target = self._feature(feature, itself=True)
         current = await self._load(ctx, target)
         defaults = target.Settings()
         keys = [self._key(target, key)] if key else settable(target.Settings)
@@ -79,7 +80,7 @@ class Steward(Feature, name="steward"):
             marker = " (default)" if value == getattr(defaults, name) else ""
             about = info.description or ""
             fields.append((name, f"{show_value(value)}{marker}\n{about}".strip()))
-        state = "on" if current.enabled else "off"
+        state = "on" if current.enabled or target.always_on else "off"
         text = f"{target.name} is {state} here." if fields else f"{target.name} has no settings."
         await ctx.reply(Message(title=f"{target.name} settings", text=text, fields=tuple(fields)))
 
@@ -92,7 +93,7 @@ class Steward(Feature, name="steward"):
         value: Annotated[str, "The new value"],
     ) -> None:
         """Change one setting of a feature."""
-        target = self._feature(feature)
+        target = self._feature(feature, itself=True)
         name = self._key(target, key)
         current = await self._load(ctx, target)
         updated = parse_setting(target.Settings, current, name, value, ctx.community)
@@ -104,7 +105,7 @@ class Steward(Feature, name="steward"):
         self, ctx: CommandContext[FeatureSettings], feature: FeatureName, key: Key
     ) -> None:
         """Put one setting back to its default."""
-        target = self._feature(feature)
+        target = self._feature(feature, itself=True)
         name = self._key(target, key)
         current = await self._load(ctx, target)
         data = current.model_dump()

@@ -12,7 +12,7 @@ from bot.core.ids import ChannelRef, CommunityRef, MessageRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
 from bot.core.port import Port
-from bot.core.settings import S
+from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, S, SettingsStore
 from bot.core.timers import Timers
 from bot.db.uow import UnitOfWork
 
@@ -50,6 +50,11 @@ class Context(Generic[S]):
     async def commit(self) -> None:
         """Commit what this handler wrote so far (write, commit, then act)."""
         await self.uow.commit()
+
+    async def community_settings(self) -> CommunitySettings:
+        """The whole community's settings: time zone, quiet hours, moderator role."""
+        store = SettingsStore(self.uow.session)
+        return await store.get(self.community, CommunitySettings, COMMUNITY_FEATURE)
 
 
 @dataclass(kw_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,11 +27,16 @@ from bot.core.errors import (
 from bot.core.events import Event
 from bot.core.feature import Feature, JobSpec
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
-from bot.core.members import Member
+from bot.core.members import Level, Member
 from bot.core.message import Message
 from bot.core.port import Port
 from bot.core.registry import Registry
-from bot.core.settings import FeatureSettings, SettingsStore
+from bot.core.settings import (
+    COMMUNITY_FEATURE,
+    CommunitySettings,
+    FeatureSettings,
+    SettingsStore,
+)
 from bot.core.timers import Timers
 from bot.db.engine import Database
 from bot.db.models import Timer
@@ -269,12 +275,13 @@ class Dispatcher:
     ) -> None:
         ctx: CommandContext[Any] | None = None
         try:
-            if actor.level < requires:
-                raise PermissionDenied(requires, what)
-            if precheck is not None:
-                raise precheck
             async with self.db.uow() as uow:
                 settings = await self._prepare(uow, feature, community)
+                actor = await self._effective(uow, community, actor)
+                if actor.level < requires:
+                    raise PermissionDenied(requires, what)
+                if precheck is not None:
+                    raise precheck
                 if not self._enabled(feature, settings):
                     raise UserError(
                         f"The {feature.name} feature is switched off here. "
@@ -299,6 +306,17 @@ class Dispatcher:
         except Exception as exc:
             error_id = self._failed(f"{what} in {community.key}", exc)
             await self._answer_error(responder, exc, error_id=error_id)
+
+    async def _effective(self, uow: UnitOfWork, community: CommunityRef, actor: Member) -> Member:
+        """The actor's level, raised to moderator when they hold the community's moderator role."""
+        if actor.level >= Level.MOD or not actor.roles:
+            return actor
+        shared = await SettingsStore(uow.session).get(
+            community, CommunitySettings, COMMUNITY_FEATURE
+        )
+        if shared.moderator_role is not None and shared.moderator_role in actor.roles:
+            return dataclasses.replace(actor, level=Level.MOD)
+        return actor
 
     async def _answer_error(
         self, responder: Responder, exc: BaseException, *, error_id: str = ""

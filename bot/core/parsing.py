@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
@@ -19,6 +19,7 @@ _USER = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$")
 # Discord: <@&123>; Slack: <!subteam^S123> <!subteam^S123|@name>
 _ROLE = re.compile(r"^(?:<@&(\d+)>|<!subteam\^([A-Za-z0-9]+)(?:\|[^>]*)?>)$")
+_TIME = re.compile(r"^(\d{1,2}):?(\d{2})$")
 _RAW_ID = re.compile(r"^[A-Za-z0-9]{2,32}$")
 
 
@@ -54,6 +55,16 @@ def format_duration(value: timedelta) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return "".join(parts)
+
+
+def parse_time(text: str) -> time:
+    """Parse a time of day: 22:00, 7:30, 0800."""
+    match = _TIME.match(text.strip())
+    if match:
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if hours < 24 and minutes < 60:
+            return time(hours, minutes)
+    raise UserError(f"`{text.strip()[:40]}` is not a time of day; use a form like `22:00`.")
 
 
 def parse_bool(text: str) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.ids import CommunityRef
+from bot.core.ids import CommunityRef, RoleRef
+from bot.core.localtime import is_zone
 from bot.db.models import CommunitySetting
 
 
@@ -22,6 +24,37 @@ class FeatureSettings(BaseModel):
 
 
 S = TypeVar("S", bound=FeatureSettings)
+
+
+COMMUNITY_FEATURE = "steward"
+"""The built-in feature whose settings are the community's own."""
+
+
+class CommunitySettings(FeatureSettings):
+    """Settings of the whole community, kept by the built-in ``steward`` feature."""
+
+    timezone: str = "UTC"
+    """The community's time zone, such as Europe/Paris; digests and quiet hours use it."""
+
+    quiet_start: time | None = None
+    """When quiet hours begin (local time, like 22:00); nudges wait until they end."""
+
+    quiet_end: time | None = None
+    """When quiet hours end (local time, like 08:00)."""
+
+    moderator_role: RoleRef | None = None
+    """Members with this role (Discord) or in this user group (Slack) count as moderators."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if not is_zone(value):
+            raise ValueError("not a time zone; use a name such as Europe/Paris or UTC")
+        return value
+
+    def tz(self) -> ZoneInfo:
+        """The community's time zone."""
+        return ZoneInfo(self.timezone)
 
 
 class SettingsStore:
