@@ -14,6 +14,7 @@ from bot.core.dispatch import Dispatcher
 from bot.core.feature import Feature
 from bot.core.registry import Registry
 from bot.core.scheduler import JobService, TimerService
+from bot.core.settings import SettingsCache
 from bot.db import schema
 from bot.db.engine import Database
 from bot.features import load
@@ -48,12 +49,15 @@ class App:
         self.config = config
         self.clock = clock or SystemClock()
         self.db = Database(config.database_url)
+        self.db.settings_cache = SettingsCache()
         loaded = list(features) if features is not None else load(config.features)
         self.registry = Registry(loaded)
         for feature in loaded:
             if isinstance(feature, Steward):
                 feature.registry = self.registry
         self.dispatcher = Dispatcher(self.registry, self.db, self.clock)
+        for feature in loaded:
+            feature.attach(self.dispatcher)
         self.timers = TimerService(self.dispatcher, self.db, self.clock)
         self.jobs = JobService(self.dispatcher, self.clock)
         self.platforms: list[PlatformAdapter] = []

@@ -50,16 +50,12 @@ class Steward(Feature, name="steward"):
     async def _load(
         self, ctx: CommandContext[FeatureSettings], feature: Feature
     ) -> FeatureSettings:
-        return await SettingsStore(ctx.uow.session).get(
-            ctx.community, feature.Settings, feature.name
-        )
+        return await SettingsStore.of(ctx.uow).get(ctx.community, feature.Settings, feature.name)
 
     async def _save(
         self, ctx: CommandContext[FeatureSettings], feature: Feature, value: FeatureSettings
     ) -> None:
-        await SettingsStore(ctx.uow.session).put(
-            ctx.community, feature.name, value, ctx.clock.now()
-        )
+        await SettingsStore.of(ctx.uow).put(ctx.community, feature.name, value, ctx.clock.now())
 
     @command("settings show", requires=Level.ADMIN)
     async def settings_show(

@@ -53,7 +53,7 @@ class Context(Generic[S]):
 
     async def community_settings(self) -> CommunitySettings:
         """The whole community's settings: time zone, quiet hours, moderator role."""
-        store = SettingsStore(self.uow.session)
+        store = SettingsStore.of(self.uow)
         return await store.get(self.community, CommunitySettings, COMMUNITY_FEATURE)
 
 

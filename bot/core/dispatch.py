@@ -133,7 +133,7 @@ class Dispatcher:
                 await ensure_community(first_sight.session, community, self.clock.now())
                 await first_sight.commit()
             self._known.add(community.key)
-        return await SettingsStore(uow.session).get(community, feature.Settings, feature.name)
+        return await SettingsStore.of(uow).get(community, feature.Settings, feature.name)
 
     def _logger(
         self, community: CommunityRef, feature: str, handler: str
@@ -174,8 +174,18 @@ class Dispatcher:
         """Deliver an event to every enabled listener, each isolated from the others."""
         listeners = self.registry.listeners(type(event))
         async with self.activity.track():
+            for lst in listeners:
+                if lst.inline:
+                    try:
+                        await lst.handler(event)
+                    except Exception as exc:
+                        self._failed(f"inline listener {lst.name} on {type(event).__name__}", exc)
             await asyncio.gather(
-                *(self._listen(lst.feature, lst.handler, lst.name, event) for lst in listeners)
+                *(
+                    self._listen(lst.feature, lst.handler, lst.name, event)
+                    for lst in listeners
+                    if not lst.inline
+                )
             )
 
     async def _listen(
@@ -311,9 +321,7 @@ class Dispatcher:
         """The actor's level, raised to moderator when they hold the community's moderator role."""
         if actor.level >= Level.MOD or not actor.roles:
             return actor
-        shared = await SettingsStore(uow.session).get(
-            community, CommunitySettings, COMMUNITY_FEATURE
-        )
+        shared = await SettingsStore.of(uow).get(community, CommunitySettings, COMMUNITY_FEATURE)
         if shared.moderator_role is not None and shared.moderator_role in actor.roles:
             return dataclasses.replace(actor, level=Level.MOD)
         return actor

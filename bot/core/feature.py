@@ -6,12 +6,15 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bot.core.commands import NAME_RE, CommandSpec, params_from_signature
 from bot.core.events import Event
 from bot.core.members import Level
 from bot.core.settings import FeatureSettings
+
+if TYPE_CHECKING:
+    from bot.core.dispatch import Dispatcher
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +33,7 @@ class ListenerMark:
     """What ``@on`` records on a method."""
 
     event: type[Event]
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +92,14 @@ def command(
     return _mark(CommandMark(name, requires, ephemeral))
 
 
-def on(event: type[Event]) -> Callable[[F], F]:
-    """Declare a listener for an event type (subclasses included)."""
-    return _mark(ListenerMark(event))
+def on(event: type[Event], *, inline: bool = False) -> Callable[[F], F]:
+    """Declare a listener for an event type (subclasses included).
+
+    ``inline=True`` declares a fast path: the handler is awaited inside ``publish`` with the bare
+    event (no unit of work, no settings, not skipped when the feature is off), so it must only
+    hand the event to the feature's own background work (an ingest buffer), never block.
+    """
+    return _mark(ListenerMark(event, inline))
 
 
 def job(*, cron: str | None = None, every: timedelta | None = None) -> Callable[[F], F]:
@@ -119,6 +128,7 @@ class Feature:
     always_on: ClassVar[bool] = False
     command_specs: ClassVar[tuple[CommandSpec, ...]]
     listener_marks: ClassVar[tuple[tuple[str, type[Event]], ...]]
+    inline_listeners: ClassVar[frozenset[str]]
     job_specs: ClassVar[tuple[JobSpec, ...]]
     timer_marks: ClassVar[dict[str, str]]
     component_marks: ClassVar[dict[str, ComponentMark]]
@@ -132,6 +142,7 @@ class Feature:
         cls.description = inspect.cleandoc(cls.__doc__ or "").split("\n")[0]
         commands: list[CommandSpec] = []
         listeners: list[tuple[str, type[Event]]] = []
+        inline: set[str] = set()
         jobs: list[JobSpec] = []
         timers: dict[str, str] = {}
         components: dict[str, ComponentMark] = {}
@@ -153,6 +164,8 @@ class Feature:
                 )
             elif isinstance(mark, ListenerMark):
                 listeners.append((attr, mark.event))
+                if mark.inline:
+                    inline.add(attr)
             elif isinstance(mark, JobMark):
                 jobs.append(JobSpec(name, attr, mark.cron, mark.every))
             elif isinstance(mark, TimerMark):
@@ -162,10 +175,14 @@ class Feature:
                 component_methods[mark.action] = attr
         cls.command_specs = tuple(commands)
         cls.listener_marks = tuple(listeners)
+        cls.inline_listeners = frozenset(inline)
         cls.job_specs = tuple(jobs)
         cls.timer_marks = timers
         cls.component_marks = components
         cls.component_methods = component_methods
+
+    def attach(self, dispatcher: Dispatcher) -> None:
+        """Called once by the App before ``on_load``; features with background work keep it."""
 
     async def on_load(self) -> None:
         """Called once when the process starts, before any event arrives."""

@@ -6,7 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.core.ids import ChannelRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.events import MessagePosted
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
 
@@ -24,6 +25,8 @@ class Capability(StrEnum):
     KICK = "kick"
     BAN = "ban"
     FILES = "files"
+    CHANNEL_INVITE = "channel_invite"
+    DM_COMPONENTS = "dm_components"
 
 
 class Port(Protocol):
@@ -82,4 +85,25 @@ class Port(Protocol):
 
     async def open_form(self, token: str, form: Form) -> None:
         """Show a form (modal) in answer to an interaction ``token``."""
+        ...
+
+    async def channels(self, community: CommunityRef) -> list[ChannelRef]:
+        """The text channels (and open threads) of a community whose history Steward can read."""
+        ...
+
+    async def history(
+        self, channel: ChannelRef, after: str | None, limit: int
+    ) -> list[MessagePosted]:
+        """Messages posted in a channel after message ``after``, oldest first, at most ``limit``.
+
+        On Slack the top-level messages come with the replies in their threads.
+        """
+        ...
+
+    async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
+        """Bring a member into a channel (Slack: conversations.invite; Discord: NotSupported)."""
+        ...
+
+    async def count_members(self, community: CommunityRef) -> int | None:
+        """How many people are in the community; None when the platform won't say."""
         ...

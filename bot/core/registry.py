@@ -24,6 +24,7 @@ class Listener:
     feature: Feature
     event: type[Event]
     handler: Handler
+    inline: bool = False
 
     @property
     def name(self) -> str:
@@ -107,7 +108,14 @@ class Registry:
         for feature in self._features.values():
             for method, wanted in feature.listener_marks:
                 if issubclass(event, wanted):
-                    found.append(Listener(feature, wanted, getattr(feature, method)))
+                    found.append(
+                        Listener(
+                            feature,
+                            wanted,
+                            getattr(feature, method),
+                            method in feature.inline_listeners,
+                        )
+                    )
         return found
 
     def jobs(self) -> list[JobSpec]:

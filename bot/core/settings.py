@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from time import monotonic as time_monotonic
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.ids import CommunityRef, RoleRef
 from bot.core.localtime import is_zone
 from bot.db.models import CommunitySetting
+from bot.db.uow import UnitOfWork
 
 
 class FeatureSettings(BaseModel):
@@ -57,14 +59,59 @@ class CommunitySettings(FeatureSettings):
         return ZoneInfo(self.timezone)
 
 
+class SettingsCache:
+    """Validated settings per (community, feature), so a command doesn't wait on a read.
+
+    A write in this process drops the entry at once; entries also expire after ``ttl`` seconds,
+    which bounds how long another process (several share one PostgreSQL) serves an old value.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, FeatureSettings]] = {}
+
+    def get(self, key: tuple[str, str], cls: type[S]) -> S | None:
+        """The cached settings, if fresh and of the asked-for model."""
+        entry = self._entries.get(key)
+        if entry is None or time_monotonic() - entry[0] > self.ttl:
+            return None
+        value = entry[1]
+        return value if type(value) is cls else None
+
+    def put(self, key: tuple[str, str], value: FeatureSettings) -> None:
+        """Remember validated settings."""
+        self._entries[key] = (time_monotonic(), value)
+
+    def drop(self, key: tuple[str, str]) -> None:
+        """Forget one entry (its row is being written)."""
+        self._entries.pop(key, None)
+
+
 class SettingsStore:
     """Reads and writes one feature's settings for one community inside a unit of work."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cache: SettingsCache | None = None) -> None:
         self.session = session
+        self.cache = cache
+
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> SettingsStore:
+        """The store for a unit of work, with the process's settings cache."""
+        return cls(uow.session, uow.settings_cache)
 
     async def get(self, community: CommunityRef, cls: type[S], feature: str) -> S:
         """The stored settings merged over the model's defaults."""
+        key = (community.key, feature)
+        if self.cache is not None:
+            cached = self.cache.get(key, cls)
+            if cached is not None:
+                return cached
+        value = await self._load(community, cls, feature)
+        if self.cache is not None:
+            self.cache.put(key, value)
+        return value
+
+    async def _load(self, community: CommunityRef, cls: type[S], feature: str) -> S:
         row = await self.session.get(CommunitySetting, (community.key, feature))
         data = row.data if row is not None else {}
         try:
@@ -87,6 +134,8 @@ class SettingsStore:
         self, community: CommunityRef, feature: str, value: FeatureSettings, now: datetime
     ) -> None:
         """Store the fields that differ from the defaults."""
+        if self.cache is not None:
+            self.cache.drop((community.key, feature))
         data = value.model_dump(mode="json", exclude_defaults=True)
         row = await self.session.get(CommunitySetting, (community.key, feature))
         if row is None:

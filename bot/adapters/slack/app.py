@@ -13,26 +13,28 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import commands
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.port import SlackPort, to_member
-from bot.adapters.slack.responder import SlackResponder
+from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
+from bot.adapters.slack.text import unescape
 from bot.config import Config
 from bot.core.commands import ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
-from bot.core.errors import UserError, render_error
+from bot.core.errors import UserError, new_error_id, render_error
 from bot.core.events import (
     Event,
     MemberJoined,
@@ -51,9 +53,25 @@ from bot.core.registry import Registry
 
 log = logging.getLogger("steward.slack")
 _STEWARD_ID = re.compile(r"^steward:")
+_LINK_ID = re.compile(r"^steward-link:")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
 _POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 SEEN_LIMIT = 20_000
+DRAIN_SECONDS = 10.0
+LISTENED_EVENTS = (
+    "message",
+    "team_join",
+    "user_change",
+    "reaction_added",
+    "reaction_removed",
+    "app_home_opened",
+    "member_joined_channel",
+    "member_left_channel",
+    "subteam_members_changed",
+    "subteam_updated",
+)
+"""The Events API events the adapter subscribes to (the manifest must list them all)."""
 
 
 class _Seen:
@@ -108,6 +126,9 @@ class SlackAdapter:
         self.bot_user_id = ""
         self._events = _Seen()
         self._requests = _Seen()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.http_port = config.slack_http_port
@@ -116,12 +137,24 @@ class SlackAdapter:
     # -- wiring ------------------------------------------------------------------------------
 
     def _tracked(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        """Count the listener as work in flight (Bolt reads the wrapped signature)."""
+        """Count the listener as work in flight, and hold its task until it ends.
+
+        Bolt acks first and runs the listener in a task it keeps no reference to; holding it
+        here keeps it from being garbage-collected mid-flight and lets ``stop`` drain it.
+        (Bolt reads the wrapped signature to decide which arguments to pass.)
+        """
 
         @functools.wraps(listener)
         async def run(**kwargs: Any) -> None:
-            async with self.dispatcher.activity.track():
-                await listener(**kwargs)
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                async with self.dispatcher.activity.track():
+                    await listener(**kwargs)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
 
         return run
 
@@ -133,16 +166,21 @@ class SlackAdapter:
                 app.command(f"/{feature.name}")(self._tracked(self._slash))
         app.action(_STEWARD_ID)(self._tracked(self._action))
         app.view(_STEWARD_ID)(self._tracked(self._view))
-        for event, listener in (
-            ("message", self._message),
-            ("team_join", self._team_join),
-            ("user_change", self._user_change),
-            ("reaction_added", self._reaction),
-            ("reaction_removed", self._reaction),
-            ("app_home_opened", self._home),
-            ("member_joined_channel", self._ignore),
-            ("member_left_channel", self._ignore),
-        ):
+        app.action(_LINK_ID)(self._ack_only)
+        listeners: dict[str, Callable[..., Awaitable[None]]] = {
+            "message": self._message,
+            "team_join": self._team_join,
+            "user_change": self._user_change,
+            "reaction_added": self._reaction,
+            "reaction_removed": self._reaction,
+            "app_home_opened": self._home,
+            "member_joined_channel": self._ignore,
+            "member_left_channel": self._ignore,
+            "subteam_members_changed": self._groups_changed,
+            "subteam_updated": self._groups_changed,
+        }
+        assert set(listeners) == set(LISTENED_EVENTS)
+        for event, listener in listeners.items():
             app.event(event)(self._tracked(listener))
 
     async def _dedupe(
@@ -159,11 +197,11 @@ class SlackAdapter:
         return CommunityRef("slack", team_id or self.team_id)
 
     async def member(self, community: CommunityRef, user_id: str) -> Member:
-        """A member snapshot (cached users.info)."""
-        found = await self.port.user(user_id)
+        """A member snapshot with their user groups (cached users.info and usergroups.list)."""
+        found = await self.port.member(UserRef(community, user_id))
         if found is None:
             raise UserError("I can't find that member in this workspace.")
-        return to_member(found, community)
+        return found
 
     async def _publish(self, event: Event) -> None:
         try:
@@ -173,7 +211,16 @@ class SlackAdapter:
 
     # -- commands ----------------------------------------------------------------------------
 
-    async def _slash(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    def _respond(self, body: dict[str, Any]) -> Respond | None:
+        """Answers through the interaction's response_url, on the shared session."""
+        url = body.get("response_url")
+        if not isinstance(url, str) or not url:
+            return None
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return ResponseUrl(url, self._session)
+
+    async def _slash(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         feature = str(body.get("command", "/")).lstrip("/")
         community = self._community(body.get("team_id"))
@@ -183,7 +230,7 @@ class SlackAdapter:
             self.port.for_feature(feature),
             channel=channel,
             user_id=user_id,
-            respond=respond,
+            respond=self._respond(body),
             trigger_id=body.get("trigger_id"),
         )
         try:
@@ -192,12 +239,12 @@ class SlackAdapter:
             specs = self.registry.commands(feature)
             tokens = commands.tokenize(text)
             found = commands.match(specs, tokens) if tokens else None
-            if found is None and (not tokens or tokens[0].value.lower() == "help"):
-                listing = commands.usage(specs, actor.level) or "There is nothing you can run here."
-                await responder.send(Message(title=f"/{feature}", text=listing), ephemeral=True)
-                return
             if found is None:
-                listing = commands.usage(specs, actor.level)
+                # A feature's own `help` command wins; otherwise help is the usage listing.
+                listing = commands.usage(specs, actor.level) or "There is nothing you can run here."
+                if not tokens or tokens[0].value.lower() == "help":
+                    await responder.send(Message(title=f"/{feature}", text=listing), ephemeral=True)
+                    return
                 raise UserError(
                     f"There's no `/{feature} {tokens[0].value[:32]}`. You can run:\n{listing}"
                 )
@@ -216,10 +263,21 @@ class SlackAdapter:
                     responder=responder,
                 )
             )
-        except UserError as exc:
-            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+        except Exception as exc:
+            await self._answer_failure(responder, exc, f"/{feature}")
 
-    async def _action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _answer_failure(self, responder: SlackResponder, exc: Exception, what: str) -> None:
+        """Tell the member what went wrong; a bug is logged with an id and never shown."""
+        error_id = ""
+        if not isinstance(exc, UserError):
+            error_id = new_error_id()
+            log.error("%s failed before its handler [error %s]", what, error_id, exc_info=exc)
+        try:
+            await responder.send(render_error(exc, error_id=error_id), ephemeral=True)
+        except Exception:
+            log.exception("answering %s failed", what)
+
+    async def _action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
         parsed = parse_component_id(str(action.get("action_id", "")))
@@ -244,7 +302,7 @@ class SlackAdapter:
             values=values,
             fields={},
             message=MessageRef(channel, str(message_ts)) if message_ts and channel_id else None,
-            respond=respond if body.get("response_url") else None,
+            respond=self._respond(body),
             trigger_id=body.get("trigger_id"),
         )
 
@@ -262,7 +320,11 @@ class SlackAdapter:
         channel_id, _, thread = str(view.get("private_metadata", "")).partition(":")
         user_id = str((body.get("user") or {}).get("id", ""))
         if not channel_id:
-            opened = await self.client.conversations_open(users=user_id)
+            try:
+                opened = await self.client.conversations_open(users=user_id)
+            except Exception:
+                log.exception("opening a DM for a form's answer failed")
+                return
             channel_id = str(opened["channel"]["id"])
         await self._press(
             parsed,
@@ -286,7 +348,7 @@ class SlackAdapter:
         values: tuple[str, ...],
         fields: dict[str, str],
         message: MessageRef | None,
-        respond: AsyncRespond | None,
+        respond: Respond | None,
         trigger_id: str | None,
     ) -> None:
         feature, action, value = parsed
@@ -312,8 +374,8 @@ class SlackAdapter:
                     responder=responder,
                 )
             )
-        except UserError as exc:
-            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+        except Exception as exc:
+            await self._answer_failure(responder, exc, f"{feature}:{action}")
 
     # -- events ------------------------------------------------------------------------------
 
@@ -336,7 +398,7 @@ class SlackAdapter:
                     at=_ts_time(event.get("event_ts")),
                     message=ref,
                     author=UserRef(community, str(author)) if author else None,
-                    text=str(changed.get("text", "")),
+                    text=unescape(str(changed.get("text", ""))),
                 )
             )
             return
@@ -355,7 +417,12 @@ class SlackAdapter:
             return
         user_id = event.get("user")
         if user_id:
-            author = await self.member(community, str(user_id))
+            found = await self.port.user(str(user_id))
+            author = (
+                to_member(found, community, await self.port.groups_of(str(user_id)))
+                if found is not None
+                else Member(UserRef(community, str(user_id)), "member")
+            )
         else:
             author = Member(UserRef(community, str(event.get("bot_id", "bot"))), "bot", is_bot=True)
         ts = str(event.get("ts"))
@@ -368,7 +435,7 @@ class SlackAdapter:
                 at=_ts_time(ts),
                 message=MessageRef(channel, ts),
                 author=author,
-                text=str(event.get("text", "")),
+                text=unescape(str(event.get("text", ""))),
                 in_thread=in_thread,
                 reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
                 attachments=len(event.get("files") or []),
@@ -398,7 +465,11 @@ class SlackAdapter:
             )
         else:
             await self._publish(
-                MemberUpdated(community=community, at=at, member=to_member(user, community))
+                MemberUpdated(
+                    community=community,
+                    at=at,
+                    member=to_member(user, community, await self.port.groups_of(str(user["id"]))),
+                )
             )
 
     async def _reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -433,30 +504,55 @@ class SlackAdapter:
     async def _ignore(self) -> None:
         return None
 
+    async def _groups_changed(self) -> None:
+        """Someone joined or left a user group: roles (and moderators) are read afresh."""
+        self.port.forget_groups()
+
+    async def _ack_only(self, ack: AsyncAck) -> None:
+        """A link button opens its URL in the client; Slack still sends the click: ack it."""
+        await ack()
+
     # -- HTTP mode ---------------------------------------------------------------------------
+
+    def _verified(self, raw: bytes, timestamp: str, signature: str) -> str | None:
+        """The body as text when the request is signed by Slack and fresh; else None.
+
+        The header formats are checked first, so nothing malformed reaches a parser (Bolt
+        answers 500 to a non-numeric timestamp) and Bolt never logs a forged body.
+        """
+        if self._verifier is None:
+            return None
+        if not _TIMESTAMP.match(timestamp) or not _SIGNATURE.match(signature):
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # Slack signs UTF-8; anything else is not from Slack
+        return text if self._verifier.is_valid(text, timestamp, signature) else None
 
     async def _http(self, request: web.Request) -> web.Response:
         """Verify, de-duplicate and dispatch one signed request from Slack."""
-        raw = await request.text()
+        raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not timestamp.isdigit() or not _SIGNATURE.match(signature):
+        text = self._verified(raw, timestamp, signature)
+        if text is None:
             return web.Response(status=401, text="invalid request")
+        # The signature proves origin, not uniqueness: an exact replay is acked, not run again.
+        if not self._requests.first_time(f"{timestamp}:{signature}"):
+            return web.Response(status=200, text="")
         headers: dict[str, str | Sequence[str]] = {
             key.lower(): request.headers.getall(key) for key in request.headers
         }
-        bolt_request = AsyncBoltRequest(body=raw, query=request.query_string, headers=headers)
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
         content_type = request.headers.get("Content-Type", "")
-        if "x-www-form-urlencoded" in content_type and "payload" in raw:
-            form = dict(parse_qsl(raw, keep_blank_values=True))
+        if "x-www-form-urlencoded" in content_type and "payload" in text:
+            form = dict(parse_qsl(text, keep_blank_values=True))
             if "payload" not in form:
                 # Bolt takes any form body containing the word "payload" for interactivity;
-                # a slash command such as "/steward help payload" would be lost.
+                # a slash command such as "/desk echo the payload" would be lost.
                 bolt_request.body = form
                 bolt_request.context = build_async_context(AsyncBoltContext({}), form)
-        replay = f"{timestamp}:{signature}"
-        if not self._requests.first_time(replay):
-            return web.Response(status=200, text="")
         response = await self.app.async_dispatch(bolt_request)
         return web.Response(
             status=response.status,
@@ -480,7 +576,9 @@ class SlackAdapter:
             return
         web_app = web.Application()
         web_app.router.add_post("/slack/events", self._http)
-        self._runner = web.AppRunner(web_app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            web_app, handle_signals=False, access_log=None, shutdown_timeout=2.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.http_host, self.http_port)
         await site.start()
@@ -488,12 +586,18 @@ class SlackAdapter:
             self.http_port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Disconnect."""
+        """Stop taking work, then let acked work finish (it was promised to Slack)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        await asyncio.sleep(0)
+        if self._running:
+            _, late = await asyncio.wait(set(self._running), timeout=DRAIN_SECONDS)
+            for task in late:
+                task.cancel()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.adapters.slack.text import unescape
 from bot.core.commands import CommandSpec, ParamKind
 from bot.core.errors import UserError
 from bot.core.ids import CommunityRef, UserRef
@@ -78,7 +79,7 @@ def _convert(kind: ParamKind, text: str, community: CommunityRef) -> Any:
         return parse_channel(text, community)
     if kind is ParamKind.ROLE:
         return parse_role(text, community)
-    return text
+    return unescape(text)
 
 
 def parse_args(
@@ -86,7 +87,8 @@ def parse_args(
 ) -> dict[str, Any]:
     """Arguments by name; members come back as UserRefs for the adapter to look up.
 
-    The last text parameter takes the rest of the line, so reasons need no quotes.
+    The last text parameter takes the rest of the line, so reasons need no quotes. Slack sends
+    the line escaped (``&amp;``, ``&lt;``, ``&gt;``); text arguments get the characters typed.
     """
     args: dict[str, Any] = {}
     index = 0
@@ -98,7 +100,7 @@ def parse_args(
             rest = text[tokens[index].start :].strip()
             if len(tokens) - index == 1:
                 rest = tokens[index].value
-            args[param.name] = rest
+            args[param.name] = unescape(rest)
             index = len(tokens)
             break
         word = tokens[index].value

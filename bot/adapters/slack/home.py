@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.slack.text import escape
 from bot.core.members import Member
 from bot.core.registry import Registry
 
@@ -13,7 +14,7 @@ def home_view(member: Member, registry: Registry) -> dict[str, Any]:
     lines = []
     for spec in registry.commands():
         if member.level >= spec.requires:
-            lines.append(f"• `{spec.usage}`: {spec.description}")
+            lines.append(f"• `{escape(spec.usage)}`: {escape(spec.description)}")
     commands = "\n".join(lines[:40]) or "Nothing yet."
     return {
         "type": "home",
@@ -23,7 +24,7 @@ def home_view(member: Member, registry: Registry) -> dict[str, Any]:
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": f"Hi {member.display_name[:80]}! To Steward you are "
+                    "text": f"Hi {escape(member.display_name[:80])}! To Steward you are "
                     f"{member.level.label} here.",
                 },
             },

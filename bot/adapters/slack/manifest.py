@@ -35,6 +35,8 @@ BOT_EVENTS = (
     "message.groups",
     "reaction_added",
     "reaction_removed",
+    "subteam_members_changed",
+    "subteam_updated",
     "team_join",
     "user_change",
 )
@@ -88,4 +90,3 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
         "settings": settings,
     }
-

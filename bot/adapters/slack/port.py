@@ -10,9 +10,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack import render
-from bot.adapters.slack.text import mentioned_users, to_mrkdwn, to_plain
+from bot.adapters.slack import history, render
+from bot.adapters.slack.text import escape, mentioned_users, to_mrkdwn
 from bot.core.errors import NotFound, NotSupported, UserError
+from bot.core.events import MessagePosted
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
 from bot.core.message import Form, Message
@@ -57,8 +58,10 @@ def level_of(user: dict[str, Any]) -> Level:
     return Level.MEMBER
 
 
-def to_member(user: dict[str, Any], community: CommunityRef) -> Member:
-    """A core Member snapshot of a Slack user object."""
+def to_member(
+    user: dict[str, Any], community: CommunityRef, groups: frozenset[str] = frozenset()
+) -> Member:
+    """A core Member snapshot of a Slack user object; ``groups`` are its user groups (roles)."""
     profile = user.get("profile") or {}
     name = profile.get("display_name") or profile.get("real_name") or user.get("name") or "member"
     return Member(
@@ -66,6 +69,7 @@ def to_member(user: dict[str, Any], community: CommunityRef) -> Member:
         display_name=str(name),
         level=level_of(user),
         is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
+        roles=frozenset(RoleRef(community, group) for group in groups),
     )
 
 
@@ -82,6 +86,8 @@ class SlackPort:
             Capability.EPHEMERAL,
             Capability.FORMS,
             Capability.FILES,
+            Capability.CHANNEL_INVITE,
+            Capability.DM_COMPONENTS,
         }
     )
 
@@ -89,11 +95,16 @@ class SlackPort:
         self.client = client
         self.feature = feature
         self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        # One shared box, so every per-feature view sees the same cache and invalidation.
+        self._groups: list[tuple[float, dict[str, frozenset[str]]]] = []
+        self._count: list[tuple[float, int]] = []
 
     def for_feature(self, feature: str) -> SlackPort:
         """The same port (and user cache), rendering component ids for ``feature``."""
         view = SlackPort(self.client, feature)
         view._users = self._users
+        view._groups = self._groups
+        view._count = self._count
         return view
 
     async def user(self, user_id: str) -> dict[str, Any] | None:
@@ -115,6 +126,35 @@ class SlackPort:
     def forget(self, user_id: str) -> None:
         """Drop a cached user (they changed)."""
         self._users.pop(user_id, None)
+
+    def forget_groups(self) -> None:
+        """Drop the cached user-group membership (a group changed)."""
+        self._groups.clear()
+
+    async def groups_of(self, user_id: str) -> frozenset[str]:
+        """The user groups (Slack's roles) a user is in: usergroups.list, cached for a while.
+
+        Workspaces without user groups (free plans) or without the scope simply have none.
+        """
+        now = time.monotonic()
+        if not self._groups or now - self._groups[0][0] >= MEMBER_TTL:
+            members: dict[str, set[str]] = {}
+            try:
+                response = await self.client.usergroups_list(include_users=True)
+                for group in response.get("usergroups") or []:
+                    for uid in group.get("users") or []:
+                        members.setdefault(str(uid), set()).add(str(group["id"]))
+            except SlackApiError:
+                members = {}
+            self._groups[:] = [(now, {uid: frozenset(gs) for uid, gs in members.items()})]
+        return self._groups[0][1].get(user_id, frozenset())
+
+    async def member(self, user: UserRef) -> Member | None:
+        """A member snapshot with their user groups, or None when Slack has no such user."""
+        found = await self.user(user.id)
+        if found is None:
+            return None
+        return to_member(found, user.community, await self.groups_of(user.id))
 
     async def render(self, message: Message) -> dict[str, Any]:
         """``text`` and ``blocks`` arguments for chat.* and response_url calls."""
@@ -140,7 +180,8 @@ class SlackPort:
             )
 
         mrkdwn = safe(message.text)
-        fallback = " — ".join(p for p in (to_plain(message.title or ""), mrkdwn) if p) or " "
+        # ``text`` is mrkdwn too (and is what notifications show): the title is escaped there.
+        fallback = " — ".join(p for p in (escape(message.title or ""), mrkdwn) if p) or " "
         kwargs: dict[str, Any] = {"text": fallback[:3000]}
         if render.needs_blocks(message):
             fields = [(safe(name), safe(value)) for name, value in message.fields]
@@ -225,6 +266,7 @@ class SlackPort:
             )
         except SlackApiError as exc:
             raise _refused("add them to that user group", exc) from exc
+        self.forget_groups()
 
     async def remove_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Remove a member from a user group."""
@@ -238,6 +280,7 @@ class SlackPort:
             await self.client.usergroups_users_update(usergroup=role.id, users=",".join(remaining))
         except SlackApiError as exc:
             raise _refused("remove them from that user group", exc) from exc
+        self.forget_groups()
 
     async def timeout(self, user: UserRef, until: datetime | None, *, reason: str) -> None:
         """Slack has no member timeout."""
@@ -263,10 +306,49 @@ class SlackPort:
         found = await self.user(user.id)
         if found is None or found.get("deleted"):
             return None
-        return to_member(found, user.community)
+        return to_member(found, user.community, await self.groups_of(user.id))
+
+    async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
+        """Invite a member to a channel (conversations.invite); already there is fine."""
+        try:
+            await self.client.conversations_invite(channel=channel.id, users=user.id)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "already_in_channel":
+                return
+            raise _refused("invite them to that channel", exc) from exc
+
+    async def count_members(self, community: CommunityRef) -> int | None:
+        """People in the workspace (users.list without bots and deactivated accounts), cached."""
+        now = time.monotonic()
+        if self._count and now - self._count[0][0] < MEMBER_TTL:
+            return self._count[0][1]
+        total, cursor = 0, None
+        try:
+            while True:
+                response = await self.client.users_list(limit=200, cursor=cursor)
+                for user in response.get("members") or []:
+                    gone = user.get("deleted") or user.get("is_bot")
+                    total += 0 if gone or user.get("id") == "USLACKBOT" else 1
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError:
+            return None
+        self._count[:] = [(now, total)]
+        return total
 
     async def open_form(self, token: str, form: Form) -> None:
         """Open a modal with an interaction's ``trigger_id``."""
         await self.client.views_open(
             trigger_id=token, view=render.modal(self.feature, form, private_metadata="")
         )
+
+    async def channels(self, community: CommunityRef) -> list[ChannelRef]:
+        """Channels the app is a member of (conversations.list)."""
+        return await history.readable_channels(self, community)
+
+    async def history(
+        self, channel: ChannelRef, after: str | None, limit: int
+    ) -> list[MessagePosted]:
+        """Messages after a ts, oldest first, with thread replies (conversations.history)."""
+        return await history.fetch_history(self, channel, after, limit)

@@ -56,7 +56,8 @@ def blocks(feature: str, message: Message, mrkdwn: str, fields: list[tuple[str, 
         element: dict[str, Any] = {"type": "button", "text": _plain(button.label, 75)}
         if button.url:
             element["url"] = button.url
-            element["action_id"] = component_id(feature, button.action, "link")
+            # Slack still sends the click; a distinct prefix keeps it away from the handlers.
+            element["action_id"] = "steward-link:" + component_id(feature, button.action)[8:]
         else:
             element["action_id"] = component_id(feature, button.action, button.value)
             element["value"] = button.value or "-"

@@ -18,6 +18,11 @@ def escape(text: str) -> str:
     return _BROADCAST.sub("@" + _ZWSP + r"\1", text)
 
 
+def unescape(text: str) -> str:
+    """Text as Slack sends it (``&amp;``, ``&lt;``, ``&gt;``) back to the characters typed."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _literal(text: str) -> str:
     """Escape a literal run of the neutral markup and turn it into Slack mrkdwn."""
     out: list[str] = []

@@ -1,0 +1,108 @@
+"""Channel history for catch-up: conversations.history and .replies as core MessagePosted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.adapters.slack.text import unescape
+from bot.core.events import MessagePosted
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
+from bot.core.members import Member
+
+if TYPE_CHECKING:
+    from bot.adapters.slack.port import SlackPort
+
+_POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
+PAGE = 200
+
+
+def _at(ts: str) -> datetime:
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+async def _posted(
+    port: SlackPort, where: CommunityRef, channel_id: str, data: dict[str, Any]
+) -> MessagePosted | None:
+    if data.get("subtype") not in _POSTED_SUBTYPES:
+        return None
+    user_id = data.get("user")
+    if user_id:
+        author = await port.member(UserRef(where, str(user_id))) or Member(
+            UserRef(where, str(user_id)), "member"
+        )
+    else:
+        author = Member(UserRef(where, str(data.get("bot_id", "bot"))), "bot", is_bot=True)
+    ts = str(data["ts"])
+    thread_ts = data.get("thread_ts")
+    in_thread = bool(thread_ts) and thread_ts != ts
+    channel = ChannelRef(where, channel_id, str(thread_ts) if in_thread else None)
+    return MessagePosted(
+        community=where,
+        at=_at(ts),
+        message=MessageRef(channel, ts),
+        author=author,
+        text=unescape(str(data.get("text", ""))),
+        in_thread=in_thread,
+        reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
+        attachments=len(data.get("files") or []),
+    )
+
+
+async def readable_channels(port: SlackPort, where: CommunityRef) -> list[ChannelRef]:
+    """Public and private channels the app is a member of."""
+    found: list[ChannelRef] = []
+    cursor = ""
+    while True:
+        response = await port.client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=PAGE, cursor=cursor
+        )
+        for channel in response.get("channels") or []:
+            if channel.get("is_member"):
+                found.append(ChannelRef(where, str(channel["id"])))
+        cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return found
+
+
+async def fetch_history(
+    port: SlackPort, channel: ChannelRef, after: str | None, limit: int
+) -> list[MessagePosted]:
+    """Top-level messages after ``after`` (a ts) with their thread replies, oldest first."""
+    where = channel.community
+    raw: list[dict[str, Any]] = []
+    cursor = ""
+    while len(raw) < limit:
+        try:
+            # inclusive: the cursor's own message comes back too (dropped below), so a page is
+            # never empty (the Web API description says ``messages`` has at least one item).
+            response = await port.client.conversations_history(
+                channel=channel.id,
+                oldest=after or "0",
+                inclusive=True,
+                limit=PAGE,
+                cursor=cursor or None,
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("not_in_channel", "channel_not_found"):
+                return []
+            raise
+        raw.extend(m for m in response.get("messages") or [] if m.get("ts") != after)
+        cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            break
+    replies: list[dict[str, Any]] = []
+    for data in raw:
+        if data.get("reply_count"):
+            thread = await port.client.conversations_replies(
+                channel=channel.id, ts=str(data["ts"]), oldest=after or "0"
+            )
+            replies.extend(m for m in thread.get("messages") or [] if m.get("ts") != data["ts"])
+    found: list[MessagePosted] = []
+    for data in sorted([*raw, *replies], key=lambda m: float(m["ts"]))[:limit]:
+        posted = await _posted(port, where, channel.id, data)
+        if posted is not None:
+            found.append(posted)
+    return found

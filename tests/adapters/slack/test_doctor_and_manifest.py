@@ -1,0 +1,118 @@
+"""`steward doctor` against the fake Slack, and the app manifest generated from the registry."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.adapters.slack.app import LISTENED_EVENTS
+from bot.adapters.slack.doctor import check_slack
+from bot.adapters.slack.manifest import BOT_EVENTS, BOT_SCOPES, manifest
+from bot.builtin import Steward
+from bot.config import Config
+from bot.core import Registry
+from sandbox.slack import FakeSlack
+from tests.adapters.desk import Desk
+from tests.core.garden import Garden
+from tests.sandbox.slack.slack_support import require_validator
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    """A validated fake Slack, no Steward."""
+    async with FakeSlack(validate=require_validator()) as started:
+        yield started
+    assert started.violations == []
+
+
+def _config(fake: FakeSlack, **overrides: Any) -> Config:
+    settings: dict[str, Any] = {
+        "slack_bot_token": fake.bot_token,
+        "slack_app_token": fake.app_token,
+        "slack_api_base": fake.api_url,
+        **overrides,
+    }
+    return Config(_env_file=None, **settings)
+
+
+async def test_doctor_is_happy_with_a_good_socket_mode_setup(fake: FakeSlack) -> None:
+    checks = await check_slack(_config(fake))
+    assert all(ok for ok, _ in checks), checks
+    assert [text for _, text in checks] == [
+        "bot token works: @steward in workspace Steward Test",
+        "the app has every scope Steward uses",
+        "the app token opens Socket Mode connections",
+    ]
+    assert len(fake.calls_to("apps.connections.open")) == 1
+    assert fake.socket.connects == 0  # asked for a URL, never connected
+
+
+async def test_doctor_names_missing_scopes_in_plain_words(fake: FakeSlack) -> None:
+    identity = fake.world.tokens[fake.bot_token]
+    granted = [s for s in identity.scopes.split(",") if s not in ("chat:write", "usergroups:read")]
+    fake.world.tokens[fake.bot_token] = dataclasses.replace(identity, scopes=",".join(granted))
+    checks = await check_slack(_config(fake))
+    [problem] = [text for ok, text in checks if not ok]
+    assert "2 scope(s)" in problem
+    assert "chat:write (post messages)" in problem
+    assert "usergroups:read (see user groups (Steward's roles on Slack))" in problem
+
+
+async def test_doctor_reports_a_bad_token_without_printing_it(fake: FakeSlack) -> None:
+    fake.revoke(fake.bot_token)
+    checks = await check_slack(_config(fake))
+    assert checks == [(False, "Slack refused the bot token (token_revoked); copy it again.")]
+    assert fake.bot_token not in repr(checks)
+
+
+async def test_doctor_reports_an_app_token_that_cannot_open_socket_mode(fake: FakeSlack) -> None:
+    checks = await check_slack(_config(fake, slack_app_token="xapp-1-A0-1-not-a-real-token"))
+    ok, text = checks[-1]
+    assert not ok and text.startswith("the app token cannot open Socket Mode (invalid_auth)")
+    assert "xapp-1-A0" not in text
+
+
+async def test_doctor_in_http_mode_checks_the_signing_secret(fake: FakeSlack) -> None:
+    checks = await check_slack(
+        _config(fake, slack_mode="http", slack_app_token=None, slack_signing_secret="s3cret")
+    )
+    assert checks[-1] == (
+        True,
+        "HTTP mode: Slack must reach https://<your host>/slack/events "
+        "(Steward listens on port 3000)",
+    )
+    assert not fake.calls_to("apps.connections.open")
+
+
+REGISTRY = Registry([Steward(), Garden(), Desk()])
+
+
+@pytest.mark.parametrize("mode", ["socket", "http"])
+def test_manifest_has_a_slash_command_per_feature_and_every_event(mode: str) -> None:
+    config = Config(_env_file=None, slack_mode=mode)
+    made = manifest(REGISTRY, config, request_url="https://bot.example.org/slack/events")
+    commands = {c["command"]: c for c in made["features"]["slash_commands"]}
+    assert set(commands) == {f"/{f.name}" for f in REGISTRY.features if REGISTRY.commands(f.name)}
+    assert set(commands) == {"/steward", "/garden", "/desk"}
+    assert all(c["should_escape"] for c in commands.values())
+    assert "settings" in commands["/steward"]["usage_hint"]
+    settings = made["settings"]
+    subscribed = set(settings["event_subscriptions"]["bot_events"])
+    for event in LISTENED_EVENTS:
+        wanted = {"message.channels", "message.groups"} if event == "message" else {event}
+        assert wanted <= subscribed, event
+    assert subscribed <= set(BOT_EVENTS)
+    assert made["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
+    assert settings["socket_mode_enabled"] is (mode == "socket")
+    assert settings["interactivity"]["is_enabled"]
+    if mode == "http":
+        url = "https://bot.example.org/slack/events"
+        assert all(c["url"] == url for c in commands.values())
+        assert settings["event_subscriptions"]["request_url"] == url
+        assert settings["interactivity"]["request_url"] == url
+    else:
+        assert all("url" not in c for c in commands.values())
+        assert "request_url" not in settings["event_subscriptions"]

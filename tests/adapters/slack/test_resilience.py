@@ -1,0 +1,56 @@
+"""Socket Mode drops, Slack's redeliveries and 429 storms: nothing is lost, nothing runs twice."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sandbox.slack import payloads
+from tests.adapters.slack.conftest import SlackWorld
+
+
+async def test_disconnects_mid_stream_lose_no_event_and_repeat_none(world: SlackWorld) -> None:
+    fake = world.fake
+    names = [f"newcomer{i}" for i in range(6)]
+    people = [await fake.member_joins(names[0])]
+    fake.drop_socket_mid_stream(1)  # the next envelope is lost with its connection
+    people.append(await fake.member_joins(names[1]))
+    people.append(await fake.member_joins(names[2]))
+    await fake.socket_disconnect("refresh_requested")
+    people += [await fake.member_joins(name) for name in names[3:]]
+    await world.settle()
+    assert fake.socket.connects >= 3
+    for person in people:
+        assert sorted(m.text for m in fake.dms_of(person)) == [
+            "Welcome to the garden",
+            f"Welcome, {person.name}!",
+        ]
+
+
+async def test_a_redelivered_event_is_handled_once(world: SlackWorld) -> None:
+    """Slack redelivers an event whose ack it never saw: same event_id, a retry attempt."""
+    fake = world.fake
+    nina = fake.add_user("nina", in_general=False)
+    envelope = payloads.event_callback(
+        fake.team, {"type": "team_join", "user": nina.to_api(), "event_ts": "1.1"}, "Ev0000AGAIN"
+    )
+    first = await fake.deliver("event", envelope)
+    again = await fake.deliver("event", envelope)
+    await world.settle()
+    assert first.ok and again.ok
+    assert sorted(m.text for m in fake.dms_of(nina)) == ["Welcome to the garden", "Welcome, nina!"]
+
+
+async def test_a_429_storm_delays_but_does_not_drop_a_post(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(random, "random", lambda: 0.0)  # no jitter in slack_sdk's retry sleep
+    fake = world.fake
+    fake.faults.rate_limit(3, retry_after=0, method="chat.postMessage")
+    fake.faults.rate_limit(2, retry_after=0, method="users.info")
+    await fake.slash(world.alice, "/desk", "echo still here")
+    await world.settle()
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 429, 200]
+    assert [m.text for m in fake.messages_in("general")] == ["still here"]
+    assert [e.text for e in fake.ephemerals_of(world.alice)] == ["Posted."]
