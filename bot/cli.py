@@ -1,14 +1,18 @@
-"""``steward``: run, migrate, doctor."""
+"""``steward``: run, migrate, doctor, sandbox, discord-invite, slack-manifest."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
+import logging
 import signal
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,7 +28,9 @@ nothing to serve yet. Set at least one of these in the environment or in a .env 
             (or STEWARD_SLACK_MODE=http with STEWARD_SLACK_SIGNING_SECRET=...)
 
 Then run the same command again. `steward doctor` checks what you have set.
+Meanwhile, here is Steward in a local sandbox (`steward sandbox` starts it directly).
 """
+SANDBOX_DATABASE = "sqlite+aiosqlite:///steward-sandbox.db"
 
 
 def _version() -> str:
@@ -56,12 +62,11 @@ async def _migrate(config: Config) -> None:
 async def _run(config: Config) -> int:
     from bot.app import App
 
-    app = App(config)
     if not (config.discord_enabled or config.slack_enabled):
-        await app.migrate()
-        await app.db.dispose()
-        print(NO_PLATFORM.format(db=safe_url(config.database_url)))
-        return 0
+        await _migrate(config)
+        print(NO_PLATFORM.format(db=safe_url(config.database_url)), flush=True)
+        return await _sandbox(config, None, SANDBOX_DATABASE)
+    app = App(config)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -74,6 +79,25 @@ async def _run(config: Config) -> int:
     finally:
         await app.stop()
     return 0
+
+
+def _script(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the script {path}: {exc.strerror}") from None
+
+
+async def _sandbox(config: Config, lines: list[str] | None, database_url: str) -> int:
+    from bot.features import load
+    from sandbox.demo import run
+
+    # The console is the sandbox's screen: keep the logs to warnings and errors.
+    root = logging.getLogger()
+    root.setLevel(max(root.level, logging.WARNING))
+    return await run(database_url, load(config.features), lines)
 
 
 async def _doctor(config: Config) -> int:
@@ -124,8 +148,67 @@ async def _doctor(config: Config) -> int:
         line(False, f"cannot connect: {type(exc).__name__}")
     finally:
         await db.dispose()
+    if config.discord_enabled:
+        print("Discord")
+        for check in await _discord_checks(config):
+            line(check.ok, check.text)
+    if config.slack_enabled:
+        from bot.adapters.slack.doctor import check_slack
+
+        print("Slack")
+        for good, text_ in await check_slack(config):
+            line(good, text_)
     print("All good." if ok else "Some checks need attention.")
     return 0 if ok else 1
+
+
+async def _discord_checks(config: Config) -> list[Any]:
+    from bot.adapters.discord.doctor import Check, run_checks
+    from bot.core.registry import Registry
+    from bot.features import load
+
+    try:
+        registry = Registry(load(config.features))
+    except ConfigError as exc:
+        return [Check(False, f"cannot check Discord: {exc}")]
+    return list(await run_checks(config, registry))
+
+
+def _discord_invite(config: Config, client_id: int | None) -> int:
+    from bot.adapters.discord.doctor import (
+        client_id_from_token,
+        invite_url,
+        needed_permissions,
+        permission_names,
+    )
+    from bot.core.registry import Registry
+    from bot.features import load
+
+    if client_id is None:
+        if not config.discord_enabled:
+            raise ConfigError(
+                "discord-invite needs STEWARD_DISCORD_TOKEN (the bot's id is read from it), "
+                "or --client-id (the Application ID from the Developer Portal)."
+            )
+        assert config.discord_token is not None
+        client_id = client_id_from_token(config.discord_token.get_secret_value())
+    perms = needed_permissions(Registry(load(config.features)))
+    print(invite_url(client_id, perms))
+    print("Permissions asked for: " + ", ".join(permission_names(perms)), file=sys.stderr)
+    return 0
+
+
+def _slack_manifest(config: Config, request_url: str) -> int:
+    from bot.adapters.slack.manifest import manifest
+    from bot.core.registry import Registry
+    from bot.features import load
+
+    print(
+        json.dumps(
+            manifest(Registry(load(config.features)), config, request_url=request_url), indent=2
+        )
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,6 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="migrate the database and serve the configured platforms")
     sub.add_parser("migrate", help="upgrade the database schema and exit")
     sub.add_parser("doctor", help="check configuration, database and platforms")
+    invite = sub.add_parser(
+        "discord-invite", help="print the URL that adds the bot with the permissions it needs"
+    )
+    invite.add_argument("--client-id", type=int, help="the Application ID (default: from token)")
+    slack = sub.add_parser(
+        "slack-manifest", help="print the Slack app manifest for the features this process runs"
+    )
+    slack.add_argument(
+        "--request-url", default="", help="HTTP mode: the public URL of /slack/events"
+    )
+    box = sub.add_parser(
+        "sandbox", help="run Steward against a local fake Discord and Slack, to try or rehearse"
+    )
+    box.add_argument("--script", help="play this script and print what each person saw")
+    box.add_argument(
+        "--database",
+        default=SANDBOX_DATABASE,
+        help="where the sandbox keeps its data (default: steward-sandbox.db, not your real one)",
+    )
     return parser
 
 
@@ -153,6 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "doctor":
             return asyncio.run(_doctor(config))
+        if args.command == "discord-invite":
+            return _discord_invite(config, args.client_id)
+        if args.command == "slack-manifest":
+            return _slack_manifest(config, args.request_url)
+        if args.command == "sandbox":
+            return asyncio.run(_sandbox(config, _script(args.script), args.database))
         return asyncio.run(_run(config))
     except ConfigError as exc:
         print(f"steward: {exc}", file=sys.stderr)

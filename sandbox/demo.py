@@ -40,7 +40,10 @@ async def run(
     out: Callable[[str], None] = print,
 ) -> int:
     """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood."""
-    async with open_both(database_url, features) as (on_discord, on_slack):
+    async with open_both(database_url, features, validate=_specs_available()) as (
+        on_discord,
+        on_slack,
+    ):
         player = Player({"discord": on_discord, "slack": on_slack}, out)
         if lines is not None:
             try:
@@ -75,5 +78,18 @@ async def run(
 def _prompt() -> str | None:
     try:
         return input("sandbox> " if sys.stdin.isatty() else "")
-    except EOFError:
+    except (EOFError, OSError):
         return None
+
+
+def _specs_available() -> bool:
+    """Whether ../shared holds the API descriptions the fakes check traffic against."""
+    from sandbox.discord import SpecNotFound, load_spec
+    from sandbox.slack import SpecsNotFound, load_specs
+
+    try:
+        load_spec()
+        load_specs()
+    except (SpecNotFound, SpecsNotFound):
+        return False
+    return True

@@ -597,15 +597,19 @@ async def open_slack(
 
 @contextlib.asynccontextmanager
 async def open_both(
-    database_url: str, features: Sequence[Feature]
+    database_url: str, features: Sequence[Feature], *, validate: bool = True
 ) -> AsyncIterator[tuple[DiscordCommunity, SlackCommunity]]:
-    """One Steward process serving a Discord server and a Slack workspace at once."""
+    """One Steward process serving a Discord server and a Slack workspace at once.
+
+    ``validate=False`` runs the fakes without checking traffic against the API descriptions
+    (for the sandbox on a machine without ../shared; tests always validate).
+    """
     from sandbox.discord import FakeDiscord
     from sandbox.slack import FakeSlack
 
     async with contextlib.AsyncExitStack() as stack:
-        discord_fake = await stack.enter_async_context(FakeDiscord())
-        slack_fake = await stack.enter_async_context(FakeSlack())
+        discord_fake = await stack.enter_async_context(FakeDiscord(validate=validate))
+        slack_fake = await stack.enter_async_context(FakeSlack(validate=validate))
         guild, discord_people, discord_settings = _seed_discord(discord_fake)
         channels, slack_people, slack_settings = _seed_slack(slack_fake)
         app = await _start(database_url, features, **discord_settings, **slack_settings)
@@ -626,3 +630,52 @@ def open_community(
     if platform == "slack":
         return open_slack(database_url, features, fake=fake)
     raise ValueError(f"unknown platform {platform!r}")
+
+
+async def replies(community: Community, person: Person, to: Posted, text: str) -> Posted:
+    """A person answers a message: a reply on Discord, a message in its thread on Slack."""
+    fake: Any = getattr(community, "fake", None)
+    if isinstance(community, DiscordCommunity):
+        channel = fake.world.channels[to.raw.channel_id]
+        message = await fake.user_says(person.account, channel, text, reply_to=to.raw)
+        await community.settle()
+        return Posted(message.content, person.id, message)
+    message = await fake.user_says(
+        person.account, to.raw.channel, text, thread_ts=to.raw.thread_ts or to.raw.ts
+    )
+    await community.settle()
+    return Posted(html.unescape(message.text), person.id, message)
+
+
+async def stop_steward(community: Community) -> None:
+    """Steward goes down (the platform keeps running and people keep talking)."""
+    await community.app.stop()
+
+
+async def start_steward(community: Community, features: Sequence[Feature]) -> App:
+    """A new Steward process on the same database, fake and clock; the caller stops it."""
+    fake: Any = getattr(community, "fake", None)
+    if isinstance(community, DiscordCommunity):
+        settings: dict[str, Any] = {
+            "discord_token": fake.token,
+            "discord_api_base": fake.api_base,
+            "discord_gateway_url": fake.gateway_url,
+        }
+    else:
+        settings = {
+            "slack_bot_token": fake.bot_token,
+            "slack_app_token": fake.app_token,
+            "slack_api_base": fake.api_url,
+        }
+    app = App(
+        Config(_env_file=None, database_url=community.app.config.database_url, **settings),
+        clock=community.clock,
+        features=features,
+        discord_options={"guild_ready_timeout": 0.05},
+    )
+    await app.start(background=False)
+    community.app = app
+    if isinstance(community, SlackCommunity):
+        await fake.wait_for(lambda: fake.socket.connected)
+    await community.settle()
+    return app

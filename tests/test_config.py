@@ -96,7 +96,9 @@ def test_run_without_platforms_sets_up_and_says_what_to_set(
     assert main(["run"]) == 0
     out = capsys.readouterr().out
     assert "STEWARD_DISCORD_TOKEN" in out and "STEWARD_SLACK_BOT_TOKEN" in out
+    assert "Steward sandbox: a fake Discord server and a fake Slack workspace" in out
     assert (clean_env / "steward.db").exists()
+    assert (clean_env / "steward-sandbox.db").exists()
 
 
 def test_migrate_and_doctor(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,9 @@ from bot.core.message import Message
 from bot.core.registry import Registry
 from bot.core.settings import CommunitySettings, FeatureSettings, SettingsStore
 
+FIELD_LIMIT = 1000
+"""Characters per help field: Discord shows at most 1,024 in one embed field."""
+
 FeatureName = Annotated[str, "Which feature, such as onboarding"]
 Key = Annotated[str, "Which setting"]
 
@@ -160,12 +163,26 @@ class Steward(Feature, name="steward"):
                 for spec in self.registry.commands(target.name)
                 if ctx.actor.level >= spec.requires
             ]
-            if usable:
-                body = "\n".join(f"`{spec.usage}`: {spec.description}" for spec in usable)
-                fields.append((target.name, body))
+            lines = [f"`{spec.usage}`: {spec.description}" for spec in usable]
+            for number, body in enumerate(_chunks(lines, FIELD_LIMIT)):
+                fields.append((target.name if number == 0 else f"{target.name} (more)", body))
         if not fields:
             raise UserError("There is nothing you can run here yet.")
         await ctx.reply(Message(title="Steward help", fields=tuple(fields)))
+
+
+def _chunks(lines: list[str], limit: int) -> list[str]:
+    """Lines joined into blocks of at most ``limit`` characters, never splitting a line."""
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in lines:
+        if current and len("\n".join([*current, line])) > limit:
+            blocks.append("\n".join(current))
+            current = []
+        current.append(line[:limit])
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
 
 
 __all__ = ["Steward", "expected_form"]

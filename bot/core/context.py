@@ -72,15 +72,30 @@ class CommandContext(Context[S]):
     ephemeral: bool = True
     message: MessageRef | None = None
     replied: bool = False
+    pending: list[tuple[Message, bool]] = field(default_factory=list)
 
     async def reply(self, message: Message | str, *, ephemeral: bool | None = None) -> None:
-        """Answer the invoker (privately by default for most commands)."""
+        """Answer the invoker (privately by default for most commands).
+
+        The answer is sent once what the handler wrote is committed (write, commit, then act),
+        so nobody reads "saved" about a change that then fails; a handler that fails instead
+        sends only its error.
+        """
         if isinstance(message, str):
             message = Message(text=message)
         self.replied = True
-        await self.responder.send(
-            message, ephemeral=self.ephemeral if ephemeral is None else ephemeral
-        )
+        self.pending.append((message, self.ephemeral if ephemeral is None else ephemeral))
+
+    async def commit(self) -> None:
+        """Commit what this handler wrote so far, then send the answers it has given."""
+        await self.uow.commit()
+        await self.send_replies()
+
+    async def send_replies(self) -> None:
+        """Send the answers given so far (the dispatcher calls this after the final commit)."""
+        pending, self.pending = self.pending, []
+        for message, ephemeral in pending:
+            await self.responder.send(message, ephemeral=ephemeral)
 
     async def open_form(self, form: Form) -> None:
         """Show the invoker a form; its submission comes back to ``@component(form.action)``."""

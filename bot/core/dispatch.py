@@ -308,6 +308,7 @@ class Dispatcher:
                 )
                 await call(ctx)
                 await uow.commit()
+            await ctx.send_replies()
             if not ctx.replied:
                 await responder.send(Message(text="Done."), ephemeral=True)
             await self._deliver(ctx.published)

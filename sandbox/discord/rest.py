@@ -292,7 +292,10 @@ class RestApi:
             return raw.decode(errors="replace"), [], True
 
     def _bucket_key(self, op: Operation, params: dict[str, str]) -> str:
-        major = [params.get(k, "") for k in ("channel_id", "guild_id", "webhook_id")]
+        # Discord's major parameters; an interaction's token (webhook_token on its followup
+        # routes) makes each interaction a bucket of its own, as on Discord.
+        majors = ("channel_id", "guild_id", "webhook_id", "webhook_token", "interaction_id")
+        major = [params.get(k, "") for k in majors]
         return op.operation_id + ":" + ":".join(major)
 
     def _bucket(self, key: str) -> Bucket:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import payloads
 from .permissions import Permission, base_permissions, outranks, top_role_position
@@ -246,3 +246,28 @@ async def list_roles(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}/roles."""
     guild = guild_or_404(fake, call.params["guild_id"])
     return Reply(200, [payloads.role(r) for r in guild.roles.values()])
+
+
+@route("list_my_guilds")
+async def list_my_guilds(fake: FakeDiscord, call: Call) -> Reply:
+    """GET /users/@me/guilds?before&after&limit: the bot's guilds with its base permissions."""
+    limit = min(max(as_int(call.q("limit"), 200), 1), 200)
+    after, before = as_int(call.q("after"), 0), as_int(call.q("before"), 0)
+    guilds = sorted(
+        (g for g in fake.world.guilds.values() if fake.bot.id in g.members),
+        key=lambda g: int(g.id),
+    )
+    guilds = [g for g in guilds if int(g.id) > after and (not before or int(g.id) < before)]
+    body: list[dict[str, Any]] = [
+        {
+            "id": g.id,
+            "name": g.name,
+            "icon": None,
+            "banner": None,
+            "owner": g.owner_id == fake.bot.id,
+            "permissions": str(base_permissions(g, fake.bot.id)),
+            "features": [],
+        }
+        for g in guilds[:limit]
+    ]
+    return Reply(200, body)

@@ -228,8 +228,10 @@ async def execute_webhook(fake: FakeDiscord, call: Call) -> Reply:
     if not it.acknowledged:
         raise RestError(404, 10015, "Unknown Webhook")
     original = fake.world.messages.get(it.original_id or "")
-    if it.callback_type == 5 and original is not None and original.flags & LOADING:
-        # the first followup after a deferral edits the "thinking..." message into the answer
+    loading = original is not None and not original.deleted and original.flags & LOADING
+    if it.callback_type == 5 and original is not None and loading:
+        # The first followup after a deferral edits the "thinking..." message into the answer
+        # (its ephemerality is kept); once that message is deleted, a followup is a new message.
         edit_message(fake, original, call.json, call.files)
         original.flags &= ~LOADING
         it.settle()

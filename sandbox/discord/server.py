@@ -22,6 +22,7 @@ from .state import (
     DM,
     JSON,
     TEXT,
+    THREAD_TYPES,
     Application,
     Channel,
     Guild,
@@ -376,11 +377,34 @@ class FakeDiscord:
         return role
 
     def add_channel(
-        self, guild: Guild, name: str, *, type: int = TEXT, parent: Channel | None = None
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        type: int = TEXT,
+        parent: Channel | None = None,
+        owner: User | None = None,
     ) -> Channel:
-        """Create a guild channel."""
-        channel = self.world.add_channel(guild, name, type, parent_id=parent.id if parent else None)
-        self.dispatch("CHANNEL_CREATE", payloads.channel(self.world, channel))
+        """Create a guild channel, or a thread (``type`` 11 or 12, with ``parent`` and ``owner``).
+
+        Threads arrive as THREAD_CREATE (``newly_created``), as Discord sends them, not as
+        CHANNEL_CREATE, which discord.py ignores for thread types.
+        """
+        kw: dict[str, Any] = {}
+        if type in THREAD_TYPES:
+            if parent is None:
+                raise ValueError("a thread needs a parent channel")
+            opener = owner or self.owner
+            kw["owner_id"] = opener.id
+        channel = self.world.add_channel(
+            guild, name, type, parent_id=parent.id if parent else None, **kw
+        )
+        if channel.is_thread:
+            channel.thread_members.add(kw["owner_id"])
+            payload = {**payloads.channel(self.world, channel), "newly_created": True}
+            self.dispatch("THREAD_CREATE", payload)
+        else:
+            self.dispatch("CHANNEL_CREATE", payloads.channel(self.world, channel))
         return channel
 
     def set_overwrite(

@@ -298,15 +298,16 @@ class StoredFile:
             "mode": "hosted",
             "is_external": False,
             "external_type": "",
-            "is_public": bool(self.channels),
+            "is_public": any(c.startswith("C") for c in self.channels),
             "public_url_shared": False,
             "display_as_bot": False,
             "username": "",
             "url_private": f"https://files.slack.test/files-pri/{self.team_id}-{self.id}/{self.name}",
             "permalink": f"https://fake.slack.test/files/{self.user}/{self.id}/{self.name}",
-            "channels": list(self.channels),
-            "groups": [],
-            "ims": [],
+            # Slack lists shares by kind: public channels, private channels (G), and DMs (D).
+            "channels": [c for c in self.channels if c.startswith("C")],
+            "groups": [c for c in self.channels if c.startswith("G")],
+            "ims": [c for c in self.channels if c.startswith("D")],
             "comments_count": 0,
         }
 

@@ -67,6 +67,12 @@ class Garden(Feature, name="garden"):
         """Fail in an unexpected way."""
         raise RuntimeError("internal detail: password=hunter2 at /srv/garden.py")
 
+    @command("half")
+    async def half(self, ctx: CommandContext[GardenSettings]) -> None:
+        """Say it worked, then fail before the work is committed."""
+        await ctx.reply("Saved!")
+        raise RuntimeError("the commit never happens")
+
     @command("oops")
     async def oops(self, ctx: CommandContext[GardenSettings]) -> None:
         """Fail in a way the member can fix."""

@@ -24,6 +24,7 @@ from bot.core import (
     Level,
     Member,
     Message,
+    MessagePosted,
     MessageRef,
     RoleRef,
     UserRef,
@@ -78,6 +79,7 @@ class RecordingPort:
     def __init__(self, platform: Platform = "discord") -> None:
         self.platform: Platform = platform
         self.sent: list[Sent] = []
+        self.histories: dict[str, list[MessagePosted]] = {}
         self._next = 0
 
     def for_feature(self, feature: str) -> RecordingPort:
@@ -132,6 +134,25 @@ class RecordingPort:
 
     async def open_form(self, token: str, form: Form) -> None:
         """Record nothing."""
+
+    async def channels(self, community: CommunityRef) -> list[ChannelRef]:
+        """One channel, with the history recorded in ``histories``."""
+        return [ChannelRef(community, "200")]
+
+    async def history(
+        self, channel: ChannelRef, after: str | None, limit: int
+    ) -> list[MessagePosted]:
+        """What a test put in ``histories`` for the channel, after ``after``."""
+        found = self.histories.get(channel.id, [])
+        start = 0 if after is None else int(after)
+        return [m for m in found if int(m.message.id) > start][:limit]
+
+    async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
+        """Record nothing."""
+
+    async def count_members(self, community: CommunityRef) -> int | None:
+        """Nobody is counted here."""
+        return None
 
 
 class Harness:

@@ -114,3 +114,10 @@ async def test_settings_apply_per_community(garden: Harness) -> None:
     assert garden.port.sent == []  # the slack port is a different recorder
     mine = await garden.run(garden.member("alice"), "garden plant", seed="fern")
     assert mine[0].text == "Hi: planted fern"
+
+
+async def test_an_answer_is_sent_only_once_the_work_is_committed(garden: Harness) -> None:
+    replies = await garden.run(garden.member("alice"), "garden half")
+    assert len(replies) == 1
+    assert "Saved!" not in replies[0].text
+    assert replies[0].text.startswith("Something went wrong")

@@ -21,7 +21,7 @@ from bot.adapters.discord.convert import (
 )
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.port import DiscordPort
-from bot.adapters.discord.responder import InteractionResponder
+from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
 from bot.config import Config
 from bot.core.commands import CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
@@ -220,8 +220,13 @@ class DiscordAdapter:
         registry: Registry,
         *,
         guild_ready_timeout: float = 2.0,
+        defer_after: float = DEFER_AFTER,
     ) -> None:
+        """Build the bot; ``defer_after`` is how long an interaction may go unanswered."""
         assert config.discord_token is not None
+        if not 0 < defer_after < 3:
+            raise ValueError("defer_after must be between 0 and 3 seconds (Discord's deadline)")
+        self.defer_after = defer_after
         configure_endpoints(config.discord_api_base, config.discord_gateway_url)
         self.config = config
         self.dispatcher = dispatcher
@@ -263,7 +268,9 @@ class DiscordAdapter:
         self, spec: CommandSpec, interaction: discord.Interaction[Any], values: dict[str, Any]
     ) -> None:
         """Run a slash command through the dispatcher."""
-        responder = InteractionResponder(interaction, spec.feature, spec.ephemeral)
+        responder = InteractionResponder(
+            interaction, spec.feature, spec.ephemeral, defer_after=self.defer_after
+        )
         try:
             guild_id = interaction.guild_id
             if guild_id is None:
@@ -307,7 +314,7 @@ class DiscordAdapter:
     ) -> None:
         """Run a component or form handler through the dispatcher."""
         feature, action, value = parsed
-        responder = InteractionResponder(interaction, feature, True)
+        responder = InteractionResponder(interaction, feature, True, defer_after=self.defer_after)
         try:
             guild_id = interaction.guild_id
             if guild_id is None:

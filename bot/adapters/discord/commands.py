@@ -21,7 +21,9 @@ _ANNOTATIONS: dict[ParamKind, Any] = {
     ParamKind.NUMBER: float,
     ParamKind.BOOLEAN: bool,
     ParamKind.MEMBER: discord.Member,
-    ParamKind.CHANNEL: Union[app_commands.AppCommandChannel, app_commands.AppCommandThread],  # noqa: UP007
+    # Channels Steward can post in; Discord's API description predates media channels (16),
+    # which a bare AppCommandChannel would offer.
+    ParamKind.CHANNEL: Union[discord.TextChannel, discord.Thread],  # noqa: UP007
     ParamKind.ROLE: discord.Role,
     ParamKind.DURATION: str,
 }

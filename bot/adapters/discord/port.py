@@ -8,10 +8,12 @@ from typing import TypeVar
 
 import discord
 
+from bot.adapters.discord import history
 from bot.adapters.discord.convert import channel_ref, message_ref, to_member
 from bot.adapters.discord.render import render
 from bot.core.errors import NotFound, NotSupported, UserError
-from bot.core.ids import ChannelRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.events import MessagePosted
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
 from bot.core.port import Capability
@@ -40,7 +42,8 @@ class DiscordPort:
     """The Port for Discord; one per process, serving every guild."""
 
     platform: Platform = "discord"
-    capabilities = frozenset(Capability)
+    # Buttons in DMs come back without a guild, so the adapter can't tell whose they are.
+    capabilities = frozenset(Capability) - {Capability.CHANNEL_INVITE, Capability.DM_COMPONENTS}
 
     def __init__(self, client: discord.Client, feature: str = "steward") -> None:
         self.client = client
@@ -159,3 +162,22 @@ class DiscordPort:
     async def open_form(self, token: str, form: Form) -> None:
         """Forms open through the interaction's responder on Discord."""
         raise NotSupported("forms outside an interaction", self.platform)
+
+    async def channels(self, community: CommunityRef) -> list[ChannelRef]:
+        """Text channels and active threads Steward can read the history of."""
+        return history.readable_channels(self.client, community)
+
+    async def history(
+        self, channel: ChannelRef, after: str | None, limit: int
+    ) -> list[MessagePosted]:
+        """Messages after a message id, oldest first (discord.py's channel.history)."""
+        return await history.fetch_history(self.client, channel, after, limit)
+
+    async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
+        """Discord has no channel invitations for members; grant a role that opens it instead."""
+        raise NotSupported(Capability.CHANNEL_INVITE, self.platform)
+
+    async def count_members(self, community: CommunityRef) -> int | None:
+        """The guild's member count as the gateway last reported it."""
+        guild = self.client.get_guild(int(community.id))
+        return None if guild is None else guild.member_count

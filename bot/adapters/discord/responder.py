@@ -21,13 +21,20 @@ _EDIT_KEYS = {"content", "embed", "view", "allowed_mentions"}
 class InteractionResponder:
     """The Responder for one interaction: respond, defer, edit the original, follow up."""
 
-    def __init__(self, interaction: discord.Interaction[Any], feature: str, ephemeral: bool):
+    def __init__(
+        self,
+        interaction: discord.Interaction[Any],
+        feature: str,
+        ephemeral: bool,
+        *,
+        defer_after: float = DEFER_AFTER,
+    ) -> None:
         self.interaction = interaction
         self.feature = feature
         self.ephemeral = ephemeral
         self._lock = asyncio.Lock()
         self._thinking: bool | None = None  # ephemerality of a pending "thinking…" original
-        self._timer = asyncio.get_running_loop().call_later(DEFER_AFTER, self._defer_soon)
+        self._timer = asyncio.get_running_loop().call_later(defer_after, self._defer_soon)
         self._defer_task: asyncio.Task[None] | None = None
 
     def _defer_soon(self) -> None:

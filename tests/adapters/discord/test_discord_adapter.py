@@ -2,64 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
-import pytest
-
-from bot.app import App
-from bot.builtin import Steward
-from bot.config import Config
-from sandbox.discord import FakeDiscord, Guild, SpecNotFound, User, load_spec
-from tests.adapters.desk import Desk
-from tests.core.garden import Garden
-
-ADMIN_PERMS = 1 << 5  # MANAGE_GUILD
-
-
-@dataclass
-class World:
-    fake: FakeDiscord
-    app: App
-    guild: Guild
-    admin: User
-    alice: User
-
-
-@pytest.fixture
-async def world(database_url: str) -> AsyncIterator[World]:
-    try:
-        load_spec()
-    except SpecNotFound as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    async with FakeDiscord() as fake:
-        guild = fake.add_guild("Garden Club")
-        admins = fake.add_role(guild, "Admins", ADMIN_PERMS, position=1)
-        admin = fake.add_user("ada")
-        alice = fake.add_user("alice")
-        fake.add_member(guild, admin, roles=[admins])
-        fake.add_member(guild, alice)
-        config = Config(
-            _env_file=None,
-            database_url=database_url,
-            discord_token=fake.token,
-            discord_api_base=fake.api_base,
-            discord_gateway_url=fake.gateway_url,
-        )
-        app = App(
-            config,
-            features=[Steward(), Garden(), Desk()],
-            discord_options={"guild_ready_timeout": 0.05},
-        )
-        await app.start(background=False)
-        try:
-            yield World(fake, app, guild, admin, alice)
-        finally:
-            await app.stop()
-        assert fake.violations == [], "\n".join(str(v) for v in fake.violations)
+from tests.adapters.discord.world import World
 
 
 async def test_settings_round_trip(world: World) -> None:

@@ -1,0 +1,398 @@
+"""Engagement ingest: gateway payloads in, rows on disk, against a naive writer, raw bulk
+inserts and discord.py's own parse rate (the ceiling), on SQLite and PostgreSQL.
+
+``python -m bench.engagement_ingest [--n 1000000] [--quick]``; ``run(n)`` for bench/run.py.
+Rows: ``variant`` is the writer; p50/p99 are event-to-disk latency (Steward) or per-event cost;
+``ratio p50`` is events/s of the variant over the ceiling's events/s (≥0.8 is the goal for
+Steward); ``ratio p99`` is the variant's throughput over the naive writer's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+GUILD, CHANNELS, USERS = 1000, 20, 2000
+PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    benchmark: str
+    variant: str
+    n: int
+    p50_ms: float
+    p99_ms: float
+    ratio_p50: float
+    ratio_p99: float
+
+
+def payloads(n: int) -> list[tuple[str, dict[str, Any]]]:
+    """MESSAGE_CREATE (85%) and MESSAGE_REACTION_ADD (15%) frames as the gateway sends them."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    base = 1_300_000_000_000_000_000
+    for i in range(n):
+        user = str(10_000 + (i * 7919) % USERS)
+        channel = str(500 + i % CHANNELS)
+        if i % 20 < 17:
+            out.append(
+                (
+                    "MESSAGE_CREATE",
+                    {
+                        "id": str(base + i * 4096),
+                        "channel_id": channel,
+                        "guild_id": str(GUILD),
+                        "author": {
+                            "id": user,
+                            "username": f"u{user}",
+                            "discriminator": "0",
+                            "avatar": None,
+                            "global_name": None,
+                        },
+                        "content": "does anyone know how to fix this? thanks!"
+                        if i % 9 == 0
+                        else "nice work",
+                        "timestamp": "2026-01-05T09:00:00+00:00",
+                        "type": 0,
+                        "tts": False,
+                        "mention_everyone": False,
+                        "mentions": [],
+                        "mention_roles": [],
+                        "attachments": [],
+                        "embeds": [],
+                        "pinned": False,
+                    },
+                )
+            )
+        else:
+            out.append(
+                (
+                    "MESSAGE_REACTION_ADD",
+                    {
+                        "user_id": user,
+                        "channel_id": channel,
+                        "message_id": str(base + (i - 1) * 4096),
+                        "guild_id": str(GUILD),
+                        "emoji": {"id": None, "name": "👍"},
+                        "type": 0,
+                        "burst": False,
+                    },
+                )
+            )
+    return out
+
+
+def _guild() -> dict[str, Any]:
+    return {
+        "id": str(GUILD),
+        "name": "bench",
+        "owner_id": "1",
+        "roles": [{"id": str(GUILD), "name": "@everyone", "permissions": "0", "position": 0}],
+        "channels": [
+            {"id": str(500 + c), "type": 0, "name": f"c{c}", "position": c} for c in range(CHANNELS)
+        ],
+        "members": [],
+        "member_count": USERS,
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "threads": [],
+    }
+
+
+async def _feed(state: Any, frames: list[tuple[str, dict[str, Any]]]) -> None:
+    parsers = state.parsers
+    for i, (kind, data) in enumerate(frames):
+        parsers[kind](data)
+        if i % 200 == 199:
+            await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+async def ceiling(frames: list[tuple[str, dict[str, Any]]]) -> float:
+    """discord.py alone: parse and dispatch, no storage; returns seconds."""
+    import discord
+
+    client = discord.Client(intents=discord.Intents.all())
+    client._connection.parse_guild_create(_guild())
+    start = time.perf_counter()
+    await _feed(client._connection, frames)
+    while len(asyncio.all_tasks()) > 1:  # noqa: ASYNC110 (draining discord.py's tasks)
+        await asyncio.sleep(0)
+    return time.perf_counter() - start
+
+
+async def steward(
+    url: str, frames: list[tuple[str, dict[str, Any]]]
+) -> tuple[float, list[float], int, int]:
+    """The real path: StewardBot's handlers, the dispatcher, the buffer, the writer."""
+    from sqlalchemy import func, select
+
+    from bot.app import App
+    from bot.builtin import Steward
+    from bot.config import Config
+    from cogs.engagement import Engagement
+    from cogs.engagement._models import EVENTS
+
+    engagement = Engagement()
+    app = App(
+        Config(_env_file=None, database_url=url, discord_token="bench.token"),
+        features=[Steward(), engagement],
+    )
+    await app.migrate()
+    for feature in app.registry.features:
+        await feature.on_load()
+    await app.discord.bot._async_setup_hook()
+    state = app.discord.bot._connection
+    state.parse_guild_create(_guild())
+    latencies: list[float] = []
+
+    def probe(received: Any) -> None:
+        now = time.perf_counter()
+        latencies.extend(now - r for r in received)
+
+    engagement.ingest.probe = probe
+    start = time.perf_counter()
+    await _feed(state, frames)
+    while engagement.ingest.pending or len(asyncio.all_tasks()) > 1:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+    await engagement.ingest.flush()
+    elapsed = time.perf_counter() - start
+    stored = engagement.ingest.stored
+    await _feed(state, frames[: len(frames) // 10])  # a RESUME replaying 10%
+    while engagement.ingest.pending or len(asyncio.all_tasks()) > 1:  # noqa: ASYNC110
+        await asyncio.sleep(0.001)
+    await engagement.ingest.flush()
+    async with app.db.uow() as uow:
+        rows = int(await uow.session.scalar(select(func.count()).select_from(EVENTS)) or 0)
+    await app.db.dispose()
+    return elapsed, latencies, stored, rows - stored
+
+
+async def naive(url: str, frames: list[tuple[str, dict[str, Any]]]) -> float:
+    """One ORM insert and commit per event; returns seconds per event."""
+    from datetime import UTC, datetime
+
+    from bot.db import schema
+    from bot.db.engine import Database
+    from cogs.engagement._models import EngagementEvent
+
+    await schema.upgrade(url)
+    db = Database(url)
+    now = datetime.now(UTC)
+    sample = frames[:2000]
+    start = time.perf_counter()
+    for i, (kind, data) in enumerate(sample):
+        async with db.uow() as uow:
+            uow.session.add(
+                EngagementEvent(
+                    community_id="discord:1",
+                    key=f"naive:{i}",
+                    kind=kind[:12],
+                    at=now,
+                    day=0,
+                    user_id=str(data.get("user_id") or data["author"]["id"]),
+                    channel_id=data["channel_id"],
+                )
+            )
+            await uow.commit()
+    await db.dispose()
+    return (time.perf_counter() - start) / len(sample)
+
+
+def raw_rows(frames: list[tuple[str, dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    """The same events as plain tuples for the bulk baselines."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    return [
+        (
+            "discord:1",
+            f"raw:{i}",
+            "message" if kind == "MESSAGE_CREATE" else "reaction",
+            now,
+            0,
+            str(d.get("user_id") or d["author"]["id"]),
+            d["channel_id"],
+            0,
+            0,
+            False,
+            False,
+        )
+        for i, (kind, d) in enumerate(frames)
+    ]
+
+
+COLUMNS = [
+    "community_id",
+    "key",
+    "kind",
+    "at",
+    "day",
+    "user_id",
+    "channel_id",
+    "length",
+    "attachments",
+    "is_question",
+    "from_staff",
+]
+
+
+async def bulk(url: str, frames: list[tuple[str, dict[str, Any]]]) -> float:
+    """sqlite3 executemany in 1,000-row transactions, or asyncpg COPY; returns seconds."""
+    from bot.db import schema
+
+    await schema.upgrade(url)
+    rows = raw_rows(frames)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1]
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        marks = ",".join("?" * len(COLUMNS))
+        sql = f"INSERT INTO engagement_events ({','.join(COLUMNS)}) VALUES ({marks})"
+        plain = [(*r[:3], r[3].replace(tzinfo=None).isoformat(" "), *r[4:]) for r in rows]
+        start = time.perf_counter()
+        for i in range(0, len(plain), 1000):
+            with conn:
+                conn.executemany(sql, plain[i : i + 1000])
+        elapsed = time.perf_counter() - start
+        conn.close()
+        return elapsed
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    start = time.perf_counter()
+    for i in range(0, len(rows), 10_000):
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "engagement_events", records=rows[i : i + 10_000], columns=COLUMNS
+            )
+    elapsed = time.perf_counter() - start
+    await conn.close()
+    return elapsed
+
+
+async def _pg_database(name: str) -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_URL)
+    except Exception:
+        return None
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return PG_URL.rpartition("/")[0] + "/" + name
+
+
+async def measure(n: int) -> list[Row]:
+    """Every variant on both databases."""
+    frames = payloads(n)
+    rows: list[Row] = []
+    ceiling_s = await ceiling(frames)
+    ceil_rate = n / ceiling_s
+    rows.append(
+        Row(
+            "engagement_ingest",
+            "discord.py parse (ceiling)",
+            n,
+            1e3 * ceiling_s / n,
+            1e3 * ceiling_s / n,
+            1.0,
+            0.0,
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        targets: list[tuple[str, str]] = [("sqlite", f"sqlite+aiosqlite:///{tmp}/{{}}.db")]
+        pg = await _pg_database("steward_bench_probe")
+        if pg is not None:
+            targets.append(("postgres", PG_URL.rpartition("/")[0] + "/steward_bench_{}"))
+        for engine, pattern in targets:
+
+            async def url(name: str, engine: str = engine, pattern: str = pattern) -> str:
+                if engine == "sqlite":
+                    return pattern.format(name)
+                made = await _pg_database(f"steward_bench_{name}")
+                assert made is not None
+                return made
+
+            naive_s = await naive(await url("naive"), frames)
+            naive_rate = 1 / naive_s
+            rows.append(
+                Row(
+                    "engagement_ingest",
+                    f"{engine}: naive commit per event",
+                    2000,
+                    1e3 * naive_s,
+                    1e3 * naive_s,
+                    naive_rate / ceil_rate,
+                    1.0,
+                )
+            )
+            bulk_s = await bulk(await url("bulk"), frames)
+            label = "sqlite3 executemany x1000" if engine == "sqlite" else "asyncpg COPY x10000"
+            rows.append(
+                Row(
+                    "engagement_ingest",
+                    f"{engine}: {label}",
+                    n,
+                    1e3 * bulk_s / n,
+                    1e3 * bulk_s / n,
+                    (n / bulk_s) / ceil_rate,
+                    (n / bulk_s) / naive_rate,
+                )
+            )
+            elapsed, lat, stored, dupes = await steward(await url("steward"), frames)
+            rate = n / elapsed
+            p50 = statistics.median(lat) * 1e3
+            p99 = statistics.quantiles(lat, n=100)[98] * 1e3
+            rows.append(
+                Row(
+                    "engagement_ingest",
+                    f"{engine}: steward end to end (dupes {dupes}, stored {stored})",
+                    n,
+                    p50,
+                    p99,
+                    rate / ceil_rate,
+                    rate / naive_rate,
+                )
+            )
+    return rows
+
+
+def run(n: int) -> list[Row]:
+    """For bench/run.py: ``n`` events (at least 10,000)."""
+    logging.getLogger("discord").setLevel(logging.ERROR)
+    return asyncio.run(measure(max(n, 10_000)))
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.engagement_ingest")
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100,000 events")
+    args = parser.parse_args()
+    from bench.run import print_table
+
+    print_table(run(100_000 if args.quick else args.n))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Run every benchmark and print one table: ``python -m bench.run [--only NAME] [--n N]``.
+
+A benchmark is a module of this folder, listed in BENCHMARKS, with ``run(n) -> list[Row]``
+where a Row has ``benchmark, variant, n, p50_ms, p99_ms, ratio_p50, ratio_p99`` (the ratio is
+against the module's own baseline, measured in the same run). Benchmarks are never part of the
+test suite: timings on shared machines make flaky tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+BENCHMARKS = ["discord_roundtrip"]
+"""Module names under bench/, run in this order (add the Slack one here)."""
+
+
+def print_table(rows: Sequence[Any]) -> None:
+    """Print rows as an aligned table."""
+    header = ("benchmark", "variant", "n", "p50 ms", "p99 ms", "ratio p50", "ratio p99")
+    lines = [header]
+    for r in rows:
+        lines.append(
+            (
+                r.benchmark,
+                r.variant,
+                str(r.n),
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                f"{r.ratio_p50:.2f}",
+                f"{r.ratio_p99:.2f}",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for i, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen benchmarks and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--only", action="append", choices=BENCHMARKS)
+    parser.add_argument("--n", type=int, default=300, help="measured iterations per variant")
+    args = parser.parse_args(argv)
+    rows: list[Any] = []
+    for name in args.only or BENCHMARKS:
+        module = importlib.import_module(f"bench.{name}")
+        rows.extend(module.run(args.n))
+    print(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

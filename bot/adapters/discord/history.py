@@ -1,0 +1,58 @@
+"""Channel history for catch-up: discord.py's ``channel.history`` as core MessagePosted events."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.adapters.discord.convert import channel_ref, community, message_ref, to_member
+from bot.core.events import MessagePosted
+from bot.core.ids import ChannelRef, CommunityRef
+
+_SKIPPED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def to_posted(message: discord.Message, guild_id: int) -> MessagePosted:
+    """A history message as the same event the gateway's MESSAGE_CREATE becomes."""
+    reply_to = None
+    ref = message.reference
+    if ref is not None and ref.message_id is not None and ref.channel_id is not None:
+        reply_to = message_ref(guild_id, ref.channel_id, ref.message_id)
+    return MessagePosted(
+        community=community(guild_id),
+        at=message.created_at,
+        message=message_ref(guild_id, message.channel.id, message.id),
+        author=to_member(message.author, guild_id),
+        text=message.content,
+        in_thread=isinstance(message.channel, discord.Thread),
+        reply_to=reply_to,
+        attachments=len(message.attachments),
+    )
+
+
+def readable_channels(client: discord.Client, where: CommunityRef) -> list[ChannelRef]:
+    """The guild's text channels and active threads, from discord.py's cache."""
+    guild = client.get_guild(int(where.id))
+    if guild is None:
+        return []
+    found: list[discord.abc.GuildChannel | discord.Thread] = [*guild.text_channels, *guild.threads]
+    me = guild.me
+    readable = [c for c in found if me is None or c.permissions_for(me).read_message_history]
+    return [channel_ref(guild.id, c.id) for c in readable]
+
+
+async def fetch_history(
+    client: discord.Client, channel: ChannelRef, after: str | None, limit: int
+) -> list[MessagePosted]:
+    """Messages after ``after`` (a message id), oldest first; bots' own messages included."""
+    guild_id = int(channel.community.id)
+    messageable = client.get_channel(int(channel.id)) or client.get_partial_messageable(
+        int(channel.id), guild_id=guild_id
+    )
+    if not isinstance(messageable, discord.abc.Messageable):
+        return []
+    marker = discord.Object(int(after)) if after else None
+    found: list[MessagePosted] = []
+    async for message in messageable.history(limit=limit, after=marker, oldest_first=True):
+        if message.type in _SKIPPED_TYPES:
+            found.append(to_posted(message, guild_id))
+    return found

@@ -1,0 +1,41 @@
+"""Idempotency keys and ordering of platform messages (pure)."""
+
+from __future__ import annotations
+
+from bot.core import MessagePosted, MessageRef
+
+
+def message_key(ref: MessageRef) -> str:
+    """A message's key: Discord ids are global snowflakes; a Slack ts is unique per channel."""
+    if ref.channel.community.platform == "discord":
+        return ref.id
+    return f"{ref.channel.id}:{ref.id}"
+
+
+def target_key(event: MessagePosted) -> str | None:
+    """The message a message answers: the one it replies to, or the root of its thread.
+
+    A Discord thread started from a message has that message's id; on Slack the adapter sets
+    ``reply_to`` to the thread's root.
+    """
+    if event.reply_to is not None:
+        return message_key(event.reply_to)
+    if event.in_thread and event.community.platform == "discord":
+        return event.message.channel.id
+    return None
+
+
+def sequence(message_id: str) -> int:
+    """A number that orders messages of one channel: the snowflake, or the ts in microseconds."""
+    whole, _, fraction = message_id.partition(".")
+    try:
+        return int(whole) * 1_000_000 + int(fraction.ljust(6, "0")[:6]) if fraction else int(whole)
+    except ValueError:
+        return 0
+
+
+def link(ref_platform: str, community_id: str, channel_id: str, message_id: str) -> str:
+    """A link that opens the message in the client."""
+    if ref_platform == "discord":
+        return f"https://discord.com/channels/{community_id}/{channel_id}/{message_id}"
+    return f"https://slack.com/archives/{channel_id}/p{message_id.replace('.', '')}"

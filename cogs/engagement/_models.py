@@ -1,0 +1,171 @@
+"""Engagement tables: raw events (append-only, metadata only) and the rollups reports read.
+
+Days are whole UTC days counted from 1970-01-01 (an integer), so day arithmetic is the same
+SQL on SQLite and PostgreSQL and weekly cohorts are ``(day + 3) // 7`` (weeks start Monday).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import BigInteger, Float, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base
+
+
+class EngagementEvent(Base):
+    """One thing that happened: who, where, when, and derived flags; never the message text."""
+
+    __tablename__ = "engagement_events"
+    __table_args__ = (
+        UniqueConstraint("community_id", "key"),
+        Index("ix_engagement_events_time", "community_id", "at"),
+        Index("ix_engagement_events_user", "community_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(160))
+    """The idempotency key: the same event seen twice has the same key and is stored once."""
+    kind: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime]
+    day: Mapped[int]
+    user_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    target_key: Mapped[str | None] = mapped_column(String(160))
+    """The message replied to (or the thread's root), as an idempotency key."""
+    target_user_id: Mapped[str | None] = mapped_column(String(64))
+    length: Mapped[int] = mapped_column(default=0)
+    attachments: Mapped[int] = mapped_column(default=0)
+    is_question: Mapped[bool] = mapped_column(default=False)
+    sentiment: Mapped[float | None] = mapped_column(Float)
+    from_staff: Mapped[bool] = mapped_column(default=False)
+
+
+class EngagementMemberDay(Base):
+    """Per community, day and member: what they did (the DAU/WAU/MAU source)."""
+
+    __tablename__ = "engagement_member_days"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    messages: Mapped[int] = mapped_column(default=0)
+    reactions: Mapped[int] = mapped_column(default=0)
+    replies: Mapped[int] = mapped_column(default=0)
+    questions: Mapped[int] = mapped_column(default=0)
+    p2p_replies: Mapped[int] = mapped_column(default=0)
+    staff_replies: Mapped[int] = mapped_column(default=0)
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_n: Mapped[int] = mapped_column(default=0)
+
+
+class EngagementChannelDay(Base):
+    """Per community, channel, day and member: the same counts, for per-channel reports."""
+
+    __tablename__ = "engagement_channel_days"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    messages: Mapped[int] = mapped_column(default=0)
+    reactions: Mapped[int] = mapped_column(default=0)
+    replies: Mapped[int] = mapped_column(default=0)
+    questions: Mapped[int] = mapped_column(default=0)
+    p2p_replies: Mapped[int] = mapped_column(default=0)
+    staff_replies: Mapped[int] = mapped_column(default=0)
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_n: Mapped[int] = mapped_column(default=0)
+
+
+class EngagementEdge(Base):
+    """Replies from one member to another on a day, in a channel: the reply graph."""
+
+    __tablename__ = "engagement_edges"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    from_user: Mapped[str] = mapped_column(String(64), primary_key=True)
+    to_user: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class EngagementMember(Base):
+    """A member's join day and first and last active days: new members and retention."""
+
+    __tablename__ = "engagement_members"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    joined_day: Mapped[int | None]
+    first_day: Mapped[int | None]
+    last_day: Mapped[int | None]
+
+
+class EngagementQuestion(Base):
+    """A question and its first answer by someone else: response rate and unanswered lists."""
+
+    __tablename__ = "engagement_questions"
+    __table_args__ = (Index("ix_engagement_questions_open", "community_id", "answered_at"),)
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    asked_at: Mapped[datetime]
+    day: Mapped[int]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class EngagementChannel(Base):
+    """The last stored message of a channel: where catch-up resumes."""
+
+    __tablename__ = "engagement_channels"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_message_id: Mapped[str] = mapped_column(String(64))
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class EngagementOptOut(Base):
+    """A member who asked not to be tracked."""
+
+    __tablename__ = "engagement_optouts"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]
+
+
+class EngagementDigest(Base):
+    """A weekly digest already sent (written before sending: it never goes out twice)."""
+
+    __tablename__ = "engagement_digests"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    week: Mapped[int] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime]
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+EVENTS = _table(EngagementEvent)
+MEMBER_DAYS = _table(EngagementMemberDay)
+CHANNEL_DAYS = _table(EngagementChannelDay)
+EDGES = _table(EngagementEdge)
+MEMBERS = _table(EngagementMember)
+QUESTIONS = _table(EngagementQuestion)
+CHANNELS = _table(EngagementChannel)
+OPTOUTS = _table(EngagementOptOut)

@@ -1,0 +1,385 @@
+"""Reading the rollups into figures, and the privacy operations (opt-out, export, expiry)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    case,
+    cast,
+    delete,
+    distinct,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cogs.engagement._metrics import (
+    RETENTION_DAYS,
+    Cohort,
+    Graph,
+    Period,
+    date_of,
+    median,
+    ratio,
+    stickiness,
+)
+from cogs.engagement._models import (
+    CHANNEL_DAYS,
+    CHANNELS,
+    EDGES,
+    EVENTS,
+    MEMBER_DAYS,
+    MEMBERS,
+    OPTOUTS,
+    QUESTIONS,
+)
+
+MD = MEMBER_DAYS
+CD = CHANNEL_DAYS
+
+
+@dataclass
+class Figures:
+    """Everything a report shows for one period (and optionally one channel)."""
+
+    period: Period
+    channel: str | None
+    daily_active: dict[int, int]
+    active: int
+    wau: int
+    mau: int
+    stickiness: float | None
+    messages: int
+    reactions: int
+    replies: int
+    p2p_ratio: float | None
+    new_members: int
+    cohorts: list[Cohort]
+    questions: int
+    answered: int
+    response_rate: float | None
+    median_response_s: float | None
+    connected: list[str]
+    largest_group: int
+    bridges: list[str]
+    sentiment: dict[int, float] = field(default_factory=dict)
+    daily_messages: dict[int, int] = field(default_factory=dict)
+
+
+def _rollup(channel: str | None) -> Table:
+    return CD if channel is not None else MD
+
+
+def _scope(
+    table: Table, community: str, channel: str | None, first: int, last: int
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        table.c.community_id == community,
+        table.c.day.between(first, last),
+    ]
+    if channel is not None:
+        where.append(table.c.channel_id == channel)
+    return where
+
+
+async def daily_active(
+    session: AsyncSession, community: str, first: int, last: int, channel: str | None = None
+) -> dict[int, int]:
+    """Distinct active members per day (DAU), from the rollup."""
+    t = _rollup(channel)
+    counted = func.count(distinct(t.c.user_id)) if channel is not None else func.count()
+    rows = await session.execute(
+        select(t.c.day, counted)
+        .where(*_scope(t, community, channel, first, last))
+        .group_by(t.c.day)
+    )
+    return {int(d): int(n) for d, n in rows}
+
+
+async def distinct_active(
+    session: AsyncSession, community: str, first: int, last: int, channel: str | None = None
+) -> int:
+    """Distinct members active at least once in the days (WAU, MAU, period actives)."""
+    t = _rollup(channel)
+    found = await session.scalar(
+        select(func.count(distinct(t.c.user_id))).where(*_scope(t, community, channel, first, last))
+    )
+    return int(found or 0)
+
+
+async def retention_matrix(session: AsyncSession, community: str, today: int) -> list[Cohort]:
+    """Weekly cohorts of the last 13 weeks with day-1/7/30 retention, aggregated in SQL."""
+    m = MEMBERS.c
+    week = cast((m.joined_day + 3) / 7, Integer)
+    columns: list[object] = [week, func.count()]
+    for n in RETENTION_DAYS:
+        old = m.joined_day + n <= today
+        columns.append(func.sum(case((old, 1), else_=0)))
+        columns.append(func.sum(case((old & (m.last_day >= m.joined_day + n), 1), else_=0)))
+    rows = await session.execute(
+        select(*columns)  # type: ignore[call-overload]
+        .where(m.community_id == community, m.joined_day.is_not(None))
+        .where(m.joined_day > today - 13 * 7)
+        .group_by(week)
+        .order_by(week)
+    )
+    cohorts = []
+    for row in rows:
+        eligible = tuple(int(row[2 + 2 * i]) for i in range(len(RETENTION_DAYS)))
+        kept = tuple(
+            int(row[3 + 2 * i]) if eligible[i] else None for i in range(len(RETENTION_DAYS))
+        )
+        cohorts.append(Cohort(int(row[0]), int(row[1]), kept, eligible))
+    return cohorts
+
+
+async def figures(
+    session: AsyncSession, community: str, period: Period, channel: str | None = None
+) -> Figures:
+    """Every figure of the report for a period, read from the rollups only."""
+    t = _rollup(channel)
+    window = Period(period.last - 29, period.last)
+    dau = await daily_active(
+        session, community, min(period.first, window.first), period.last, channel
+    )
+    mau = await distinct_active(session, community, window.first, window.last, channel)
+    sums = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(t.c.messages), 0),
+                func.coalesce(func.sum(t.c.reactions), 0),
+                func.coalesce(func.sum(t.c.replies), 0),
+                func.coalesce(func.sum(t.c.p2p_replies), 0),
+                func.coalesce(func.sum(t.c.staff_replies), 0),
+            ).where(*_scope(t, community, channel, period.first, period.last))
+        )
+    ).one()
+    per_day = await session.execute(
+        select(
+            t.c.day, func.sum(t.c.messages), func.sum(t.c.sentiment_sum), func.sum(t.c.sentiment_n)
+        )
+        .where(*_scope(t, community, channel, period.first, period.last))
+        .group_by(t.c.day)
+    )
+    daily_messages: dict[int, int] = {}
+    mood: dict[int, float] = {}
+    for day, messages, total, n in per_day:
+        daily_messages[int(day)] = int(messages or 0)
+        if n:
+            mood[int(day)] = float(total) / int(n)
+    m = MEMBERS.c
+    new_members = await session.scalar(
+        select(func.count()).where(
+            m.community_id == community, m.joined_day.between(period.first, period.last)
+        )
+    )
+    q = QUESTIONS.c
+    where_q = [q.community_id == community, q.day.between(period.first, period.last)]
+    if channel is not None:
+        where_q.append(q.channel_id == channel)
+    asked = (await session.execute(select(q.asked_at, q.answered_at).where(*where_q))).all()
+    waits = [(a - s).total_seconds() for s, a in asked if a is not None]
+    e = EDGES.c
+    where_e = [e.community_id == community, e.day.between(period.first, period.last)]
+    if channel is not None:
+        where_e.append(e.channel_id == channel)
+    pairs = (await session.execute(select(e.from_user, e.to_user).where(*where_e).distinct())).all()
+    graph = Graph.of((a, b) for a, b in pairs)
+    return Figures(
+        period=period,
+        channel=channel,
+        daily_active={d: n for d, n in dau.items() if period.first <= d <= period.last},
+        active=await distinct_active(session, community, period.first, period.last, channel),
+        wau=await distinct_active(session, community, period.last - 6, period.last, channel),
+        mau=mau,
+        stickiness=stickiness(dau, window, mau),
+        messages=int(sums[0]),
+        reactions=int(sums[1]),
+        replies=int(sums[2]),
+        p2p_ratio=ratio(int(sums[3]), int(sums[3]) + int(sums[4])),
+        new_members=int(new_members or 0),
+        cohorts=await retention_matrix(session, community, period.last),
+        questions=len(asked),
+        answered=len(waits),
+        response_rate=ratio(len(waits), len(asked)),
+        median_response_s=median(waits),
+        connected=graph.connected(3),
+        largest_group=len(graph.largest_group()),
+        bridges=graph.bridges(),
+        sentiment=mood,
+        daily_messages=daily_messages,
+    )
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A question nobody else has answered yet."""
+
+    channel_id: str
+    message_id: str
+    user_id: str
+    asked_at: datetime
+
+
+async def unanswered(session: AsyncSession, community: str, limit: int = 15) -> list[OpenQuestion]:
+    """Open questions, oldest first."""
+    q = QUESTIONS.c
+    rows = await session.execute(
+        select(q.channel_id, q.message_id, q.user_id, q.asked_at)
+        .where(q.community_id == community, q.answered_at.is_(None))
+        .order_by(q.asked_at)
+        .limit(limit)
+    )
+    return [OpenQuestion(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Mine:
+    """A member's own activity in a period."""
+
+    messages: int
+    reactions: int
+    replies: int
+    questions: int
+    active_days: int
+
+
+async def mine(session: AsyncSession, community: str, user: str, period: Period) -> Mine:
+    """What one member did in a period."""
+    t = MD.c
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(t.messages), 0),
+                func.coalesce(func.sum(t.reactions), 0),
+                func.coalesce(func.sum(t.replies), 0),
+                func.coalesce(func.sum(t.questions), 0),
+                func.count(),
+            ).where(
+                t.community_id == community,
+                t.user_id == user,
+                t.day.between(period.first, period.last),
+            )
+        )
+    ).one()
+    return Mine(*(int(v) for v in row))
+
+
+async def forget(session: AsyncSession, community: str, user: str, now: datetime) -> None:
+    """Opt a member out: record it and delete everything stored about them."""
+    from cogs.engagement._ingest import upsert
+
+    for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS):
+        await session.execute(
+            delete(table).where(table.c.community_id == community, table.c.user_id == user)
+        )
+    e = EDGES.c
+    await session.execute(
+        delete(EDGES).where(
+            e.community_id == community, (e.from_user == user) | (e.to_user == user)
+        )
+    )
+    q = QUESTIONS.c
+    await session.execute(delete(QUESTIONS).where(q.community_id == community, q.user_id == user))
+    await session.execute(
+        update(QUESTIONS)
+        .where(q.community_id == community, q.answered_by == user)
+        .values(answered_by=None)
+    )
+    ev = EVENTS.c
+    await session.execute(
+        update(EVENTS)
+        .where(ev.community_id == community, ev.target_user_id == user)
+        .values(target_user_id=None)
+    )
+    dialect = session.get_bind().dialect.name
+    await session.execute(
+        upsert(dialect, OPTOUTS).on_conflict_do_nothing(),
+        [{"community_id": community, "user_id": user, "at": now}],
+    )
+
+
+async def opt_in(session: AsyncSession, community: str, user: str) -> None:
+    """Track a member again from now on."""
+    o = OPTOUTS.c
+    await session.execute(delete(OPTOUTS).where(o.community_id == community, o.user_id == user))
+
+
+async def opted_out(session: AsyncSession) -> list[tuple[str, str]]:
+    """Every (community, member) who opted out."""
+    o = OPTOUTS.c
+    return [(c, u) for c, u in await session.execute(select(o.community_id, o.user_id))]
+
+
+async def export_csv(session: AsyncSession, community: str) -> bytes:
+    """Per day and channel: active members, messages, reactions, replies, questions, mood."""
+    t = CD.c
+    rows = await session.execute(
+        select(
+            t.day,
+            t.channel_id,
+            func.count(distinct(t.user_id)),
+            func.sum(t.messages),
+            func.sum(t.reactions),
+            func.sum(t.replies),
+            func.sum(t.questions),
+            func.sum(t.sentiment_sum),
+            func.sum(t.sentiment_n),
+        )
+        .where(t.community_id == community)
+        .group_by(t.day, t.channel_id)
+        .order_by(t.day, t.channel_id)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "date",
+            "channel",
+            "active_members",
+            "messages",
+            "reactions",
+            "replies",
+            "questions",
+            "mean_sentiment",
+        ]
+    )
+    for day, channel, active, messages, reactions, replies, questions, total, n in rows:
+        mood = f"{float(total) / int(n):.3f}" if n else ""
+        writer.writerow(
+            [
+                date_of(int(day)).isoformat(),
+                channel,
+                active,
+                messages,
+                reactions,
+                replies,
+                questions,
+                mood,
+            ]
+        )
+    return out.getvalue().encode()
+
+
+async def expire_raw(session: AsyncSession, community: str, before: datetime) -> int:
+    """Delete raw events older than ``before``; rollups stay."""
+    e = EVENTS.c
+    result = await session.execute(delete(EVENTS).where(e.community_id == community, e.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cursor(session: AsyncSession, community: str, channel: str) -> str | None:
+    """The last stored message of a channel, where catch-up resumes."""
+    c = CHANNELS.c
+    found = await session.scalar(
+        select(c.last_message_id).where(c.community_id == community, c.channel_id == channel)
+    )
+    return str(found) if found is not None else None

@@ -1,0 +1,278 @@
+"""Engagement: what members do, stored as metadata, rolled up per day, reported to managers."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from bot.core import (
+    Attachment,
+    CommandContext,
+    Event,
+    Feature,
+    JobContext,
+    Level,
+    Message,
+    UserError,
+    command,
+    job,
+    on,
+)
+from bot.core.dispatch import Dispatcher
+from cogs.engagement import _repo
+from cogs.engagement._ingest import TRACKED, Ingest
+from cogs.engagement._keys import link
+from cogs.engagement._metrics import Period, day_of, parse_period, week_of
+from cogs.engagement._models import EngagementDigest
+from cogs.engagement._report import (
+    activity_chart,
+    pct,
+    question_lines,
+    retention_lines,
+    sentiment_chart,
+    summary,
+)
+from cogs.engagement.settings import EngagementSettings
+
+Ctx = CommandContext[EngagementSettings]
+HISTORY_PAGE = 200
+_CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$|^([A-Za-z0-9]+)$")
+
+
+def channel_id(text: str) -> str:
+    """The id in a channel mention as either platform writes it (``<#id>``, ``<#id|name>``).
+
+    A string rather than a ChannelRef option: the Discord adapter offers channel options with
+    channel type 16 (media), which the Discord API description the fake validates against does
+    not know yet, so a ChannelRef option fails the command sync there.
+    """
+    found = _CHANNEL.match(text.strip())
+    if found is None:
+        raise UserError("Give the channel as a mention, like #general.")
+    return found.group(1) or found.group(2)
+
+
+class Engagement(Feature, name="engagement"):
+    """Engagement tracking and community health reports."""
+
+    Settings = EngagementSettings
+
+    def __init__(self, *, flush_after: float = 0.25, max_batch: int = 1000) -> None:
+        """``flush_after``: the longest an event waits in the buffer (seconds)."""
+        self.flush_after = flush_after
+        self.max_batch = max_batch
+        self._ingest: Ingest | None = None
+
+    @property
+    def ingest(self) -> Ingest:
+        """The buffer and writer (there once the App has attached the feature)."""
+        if self._ingest is None:
+            raise RuntimeError("the engagement feature is not attached to an App")
+        return self._ingest
+
+    def attach(self, dispatcher: Dispatcher) -> None:
+        """Build the ingest buffer on the App's database, clock and activity counter."""
+        self._ingest = Ingest(
+            dispatcher.db,
+            dispatcher.clock,
+            dispatcher.activity,
+            max_batch=self.max_batch,
+            flush_after=self.flush_after,
+        )
+
+    async def on_load(self) -> None:
+        """Remember who opted out."""
+        async with self.ingest.db.uow() as uow:
+            for community, user in await _repo.opted_out(uow.session):
+                self.ingest.opted_out[community].add(user)
+
+    async def on_unload(self) -> None:
+        """Write what is still buffered."""
+        if self._ingest is not None:
+            await self._ingest.close()
+
+    # -- ingest --------------------------------------------------------------------------------
+
+    @on(Event, inline=True)
+    async def track(self, event: Event) -> None:
+        """Buffer a tracked event; the writer stores it within ``flush_after``."""
+        if isinstance(event, TRACKED):
+            self.ingest.offer(event)
+
+    @job(every=timedelta(minutes=10))
+    async def catch_up(self, ctx: JobContext[EngagementSettings]) -> None:
+        """Fetch what was posted while Steward was away, from each channel's last stored message."""
+        for channel in await ctx.port.channels(ctx.community):
+            after = await _repo.cursor(ctx.uow.session, ctx.community.key, channel.id)
+            if after is None:
+                continue
+            while True:
+                found = await ctx.port.history(channel, after, HISTORY_PAGE)
+                for event in found:
+                    self.ingest.offer(event, at=event.at)
+                if len(found) < HISTORY_PAGE:
+                    break
+                after = found[-1].message.id
+        await self.ingest.flush()
+
+    # -- reports -------------------------------------------------------------------------------
+
+    def _period(self, ctx: Ctx, text: str) -> Period:
+        found = parse_period(text, day_of(ctx.clock.now()))
+        if found is None:
+            raise UserError("Give a period like `7d`, `4w` or `2026-01-01..2026-01-31`.")
+        return found
+
+    async def _links(self, ctx: Ctx | JobContext[EngagementSettings]) -> list[str]:
+        await self.ingest.flush()
+        found = await _repo.unanswered(ctx.uow.session, ctx.community.key)
+        lines = question_lines(
+            found,
+            [
+                link(ctx.community.platform, ctx.community.id, q.channel_id, q.message_id)
+                for q in found
+            ],
+        )
+        return lines
+
+    @command("report", requires=Level.MOD)
+    async def report(
+        self,
+        ctx: Ctx,
+        period: Annotated[str, "Like 7d, 4w or 2026-01-01..2026-01-31"] = "30d",
+        channel: Annotated[str | None, "Only this channel, like #general"] = None,
+    ) -> None:
+        """Community health for a period, with charts."""
+        await self.ingest.flush()
+        span = self._period(ctx, period)
+        only = channel_id(channel) if channel else None
+        f = await _repo.figures(ctx.uow.session, ctx.community.key, span, only)
+        where = f" in <#{only}>" if only else ""
+        text = "\n".join(["Retention by weekly cohort:", *retention_lines(f)]) if f.cohorts else ""
+        await ctx.reply(
+            Message(
+                title=f"Engagement {span.label()}{where}",
+                text=text,
+                fields=tuple(summary(f)),
+                files=(activity_chart(f), sentiment_chart(f)),
+            )
+        )
+
+    @command("unanswered", requires=Level.MOD)
+    async def unanswered(self, ctx: Ctx) -> None:
+        """Questions nobody has answered yet, with links."""
+        lines = await self._links(ctx)
+        await ctx.reply(
+            "\n".join(["Unanswered questions:", *lines]) if lines else "No open questions."
+        )
+
+    @command("me")
+    async def me(
+        self, ctx: Ctx, period: Annotated[str, "Like 7d, 4w or 2026-01-01..2026-01-31"] = "30d"
+    ) -> None:
+        """Your own activity, shown only to you."""
+        await self.ingest.flush()
+        span = self._period(ctx, period)
+        if ctx.actor.ref.id in self.ingest.opted_out.get(ctx.community.key, ()):
+            await ctx.reply("You opted out, so nothing is tracked about you.", ephemeral=True)
+            return
+        mine = await _repo.mine(ctx.uow.session, ctx.community.key, ctx.actor.ref.id, span)
+        await ctx.reply(
+            Message(
+                title=f"Your activity {span.label()}",
+                fields=(
+                    ("Messages", str(mine.messages)),
+                    ("Replies to others", str(mine.replies)),
+                    ("Questions", str(mine.questions)),
+                    ("Reactions", str(mine.reactions)),
+                    ("Active days", str(mine.active_days)),
+                ),
+            ),
+            ephemeral=True,
+        )
+
+    # -- privacy -------------------------------------------------------------------------------
+
+    @command("optout")
+    async def optout(self, ctx: Ctx) -> None:
+        """Stop tracking your activity and delete what is stored about you."""
+        community, user = ctx.community.key, ctx.actor.ref.id
+        self.ingest.opted_out[community].add(user)
+        await self.ingest.flush()  # a batch in flight lands before the delete, not after
+        await _repo.forget(ctx.uow.session, community, user, ctx.clock.now())
+        await ctx.commit()
+        await ctx.reply(
+            "Done: your activity is no longer tracked and what was stored about you is deleted. "
+            "`/engagement optin` turns tracking back on.",
+            ephemeral=True,
+        )
+
+    @command("optin")
+    async def optin(self, ctx: Ctx) -> None:
+        """Let your activity count in the community's figures again."""
+        await _repo.opt_in(ctx.uow.session, ctx.community.key, ctx.actor.ref.id)
+        await ctx.commit()
+        self.ingest.opted_out[ctx.community.key].discard(ctx.actor.ref.id)
+        await ctx.reply("Your activity counts again from now on.", ephemeral=True)
+
+    @command("export", requires=Level.ADMIN)
+    async def export(self, ctx: Ctx) -> None:
+        """A CSV of the daily figures per channel (aggregates only)."""
+        await self.ingest.flush()
+        data = await _repo.export_csv(ctx.uow.session, ctx.community.key)
+        await ctx.reply(
+            Message(text="Daily figures per channel.", files=(Attachment("engagement.csv", data),)),
+            ephemeral=True,
+        )
+
+    # -- digest and expiry ---------------------------------------------------------------------
+
+    @job(cron="0 * * * *")
+    async def digest(self, ctx: JobContext[EngagementSettings]) -> None:
+        """The weekly digest, at the configured local day and hour."""
+        settings = ctx.settings
+        if settings.digest_channel is None:
+            return
+        now = ctx.clock.now()
+        local = now.astimezone((await ctx.community_settings()).tz())
+        if local.weekday() != settings.digest_weekday or local.hour != settings.digest_hour:
+            return
+        today = day_of(now)
+        week = week_of(today)
+        session = ctx.uow.session
+        if await session.get(EngagementDigest, (ctx.community.key, week)) is not None:
+            return
+        session.add(EngagementDigest(community_id=ctx.community.key, week=week, sent_at=now))
+        await ctx.commit()
+        await self.ingest.flush()
+        span = Period(today - 7, today - 1)
+        this, last = (
+            await _repo.figures(session, ctx.community.key, span),
+            await _repo.figures(session, ctx.community.key, span.before()),
+        )
+        lines = await self._links(ctx)
+        fields = (
+            ("Active members", f"{this.active} (week before {last.active})"),
+            ("Messages", f"{this.messages} (week before {last.messages})"),
+            ("Reactions", f"{this.reactions} (week before {last.reactions})"),
+            ("New members", f"{this.new_members} (week before {last.new_members})"),
+            ("Response rate", f"{pct(this.response_rate)} (week before {pct(last.response_rate)})"),
+            ("Peer-to-peer replies", f"{pct(this.p2p_ratio)} (week before {pct(last.p2p_ratio)})"),
+        )
+        text = "\n".join(["Unanswered questions:", *lines]) if lines else "No open questions."
+        await ctx.port.send(
+            settings.digest_channel,
+            Message(
+                title=f"Weekly engagement {span.label()}",
+                text=text,
+                fields=fields,
+                files=(activity_chart(this),),
+            ),
+        )
+
+    @job(cron="20 3 * * *")
+    async def expire(self, ctx: JobContext[EngagementSettings]) -> None:
+        """Delete raw events older than the retention setting (rollups are kept)."""
+        before = ctx.clock.now() - timedelta(days=ctx.settings.raw_retention_days)
+        await _repo.expire_raw(ctx.uow.session, ctx.community.key, before)

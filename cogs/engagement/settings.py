@@ -1,0 +1,24 @@
+"""Engagement settings, per community."""
+
+from __future__ import annotations
+
+from bot.core import ChannelRef, FeatureSettings, RoleRef
+
+
+class EngagementSettings(FeatureSettings):
+    """What engagement tracks, who counts as staff, and where the weekly digest goes."""
+
+    staff_role: RoleRef | None = None
+    """Members with this role count as staff (besides moderators, admins and the owner)."""
+
+    digest_channel: ChannelRef | None = None
+    """Where the weekly digest is posted; no channel means no digest."""
+
+    digest_weekday: int = 0
+    """The digest's day of the week in the community's time zone (0 Monday .. 6 Sunday)."""
+
+    digest_hour: int = 9
+    """The digest's hour in the community's time zone (0-23)."""
+
+    raw_retention_days: int = 400
+    """How long raw events are kept; the daily rollups are kept longer."""

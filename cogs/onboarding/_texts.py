@@ -1,0 +1,156 @@
+"""What newcomers, buddies, greeters and managers read: messages built from plain values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core import Button, Message, Option, Select
+from bot.core.templates import Template, parse_template, render
+from cogs.onboarding._ladder import Step
+from cogs.onboarding._models import OnboardingInterest, OnboardingMember
+
+FIELDS = frozenset({"member", "community", "member_count", "rules", "intro_channel", "buddy"})
+DEFAULT_WELCOME = "Welcome to {community}, {member}! We're glad you're here."
+MAX_RULES = 1000
+
+
+def welcome_template(source: str | None) -> Template:
+    """The stored template, or the default when none is stored or it no longer parses."""
+    if source:
+        try:
+            return parse_template(source, FIELDS)
+        except Exception:
+            pass  # A template that stopped parsing never breaks a join: the default stands in.
+    return parse_template(DEFAULT_WELCOME, FIELDS)
+
+
+def welcome_text(
+    template: Template,
+    *,
+    member: str,
+    community: str,
+    member_count: int | None,
+    rules: str | None,
+    intro_channel: str | None,
+    buddy: str | None,
+) -> str:
+    """The welcome, rendered: only the member and buddy fields are mentions."""
+    values = {
+        "community": community,
+        "member_count": str(member_count) if member_count is not None else "many",
+        "rules": rules or "",
+        "intro_channel": intro_channel or "the intro channel",
+    }
+    mentions = {"member": member, "buddy": buddy or "a greeter"}
+    return render(template, values, mentions=mentions)
+
+
+def interest_label(interest: OnboardingInterest) -> str:
+    """An interest's name with its emoji."""
+    return f"{interest.emoji} {interest.name}" if interest.emoji else interest.name
+
+
+def interests_select(interests: Sequence[OnboardingInterest], action: str = "pick") -> Select:
+    """A multi-select of every interest."""
+    options = tuple(Option(interest_label(i), str(i.id)) for i in interests[:25])
+    return Select(
+        action=action,
+        options=options,
+        placeholder="Pick your interests",
+        min_values=1,
+        max_values=len(options),
+    )
+
+
+def intro_line(intro_channel: str | None) -> str:
+    """The invitation to post an intro."""
+    if intro_channel is None:
+        return ""
+    return (
+        f"When you're ready, introduce yourself in {intro_channel}: "
+        "who you are and what brings you here."
+    )
+
+
+def onboarding_message(
+    text: str,
+    *,
+    rules: str | None,
+    agreed: bool,
+    interests: Sequence[OnboardingInterest],
+    intro_channel: str | None,
+    preview: bool = False,
+    interactive: bool = True,
+    start_here: str | None = None,
+) -> Message:
+    """The newcomer's private welcome: rules with an "I agree" button, interests, the intro.
+
+    Where buttons can't work (Discord DMs), it says where to press *Get started* instead."""
+    lines = [text]
+    fields: tuple[tuple[str, str], ...] = ()
+    buttons: tuple[Button, ...] = ()
+    selects: tuple[Select, ...] = ()
+    if rules:
+        fields = (("Rules", rules),)
+    if not interactive and ((rules and not agreed) or interests):
+        where = f"press *Get started* in {start_here} or " if start_here else ""
+        lines.append(
+            f"To agree to the rules and pick your interests, {where}run `/onboarding start`."
+        )
+        rules, interests = None, ()
+    if rules and not agreed:
+        action = "preview_agree" if preview else "agree"
+        buttons = (Button(action, "I agree to the rules", style="success"),)
+    if interests:
+        lines.append("Pick your interests below to find your people.")
+        selects = (interests_select(interests, "preview_pick" if preview else "pick"),)
+    intro = intro_line(intro_channel)
+    if intro:
+        lines.append(intro)
+    return Message(text="\n".join(lines), fields=fields, buttons=buttons, selects=selects)
+
+
+def nudge_text(step: Step, intro_channel: str | None) -> str:
+    """What a member is told when a step is still open."""
+    if step is Step.RULES:
+        return "A gentle reminder: please read the rules and press *I agree* to open the rest."
+    if step is Step.INTERESTS:
+        return "You haven't picked any interests yet; pick a few to find people who share them."
+    return (
+        f"We'd love to hear from you! Introduce yourself in {intro_channel or 'the intro channel'}."
+    )
+
+
+def when(at: datetime | None, tz: ZoneInfo) -> str:
+    """A short local date and time, or "not yet"."""
+    return "not yet" if at is None else at.astimezone(tz).strftime("%b %d %H:%M")
+
+
+def status_fields(
+    row: OnboardingMember,
+    picked: Sequence[OnboardingInterest],
+    buddy: str | None,
+    tz: ZoneInfo,
+) -> tuple[tuple[str, str], ...]:
+    """One member's progress, step by step."""
+    if row.buddy_id is None:
+        talked = "no buddy"
+    elif row.buddy_talked_at is not None:
+        talked = f"{buddy}, talked {when(row.buddy_talked_at, tz)}"
+    elif row.buddy_missed:
+        talked = f"{buddy}, didn't talk in the first week"
+    else:
+        talked = f"{buddy}, not talked yet"
+    nudged = ", ".join(sorted(row.nudged)) or "none"
+    return (
+        ("joined", when(row.joined_at, tz) + (" (came back)" if row.rejoins else "")),
+        ("rules", f"agreed {when(row.rules_at, tz)}" if row.rules_at else "not yet"),
+        ("interests", ", ".join(interest_label(i) for i in picked) or "not yet"),
+        ("intro", f"posted {when(row.intro_at, tz)}" if row.intro_at else "not yet"),
+        ("first reply", when(row.first_reply_at, tz)),
+        ("day 7", "active" if row.day7_active_at else "not yet"),
+        ("buddy", talked),
+        ("nudges sent", nudged),
+    )

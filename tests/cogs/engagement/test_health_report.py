@@ -1,0 +1,170 @@
+"""A week in a community where the test knows who said what to whom, and when."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from cogs.engagement._models import EVENTS, MEMBER_DAYS
+from sandbox.scenario import (
+    Community,
+    DiscordCommunity,
+    Person,
+    SlackCommunity,
+    replies,
+    start_steward,
+    stop_steward,
+)
+from tests.cogs.engagement.conftest import features
+
+
+def field(text: str, name: str) -> str:
+    """The value of a ``name: value`` line in what was shown."""
+    for line in text.splitlines():
+        if line.startswith(name + ": "):
+            return line[len(name) + 2 :]
+    raise AssertionError(f"no {name!r} in:\n{text}")
+
+
+def emoji(community: Community, name: str) -> str:
+    """The emoji as each platform's client sends it."""
+    glyphs = {"thumbsup": "👍", "tada": "🎉", "eyes": "👀"}
+    return glyphs[name] if community.platform == "discord" else name
+
+
+async def _count(community: Community, table: object, **where: str) -> int:
+    async with community.app.db.uow() as uow:
+        stmt = select(func.count()).select_from(table)  # type: ignore[arg-type]
+        for column, value in where.items():
+            stmt = stmt.where(table.c[column] == value)
+        return int(await uow.session.scalar(stmt) or 0)
+
+
+async def test_report_matches_what_happened(community: Community) -> None:
+    olivia, ada = community.people["olivia"], community.people["ada"]
+    alice, bob = community.people["alice"], community.people["bob"]
+    # Day 0 (Monday 2026-01-05): alice asks, three people answer, bob asks and nobody answers.
+    asked = await community.says(alice, "hi all, how do I set up the bot?")
+    await community.advance(minutes=5)
+    answer = await replies(community, bob, asked, "you run steward init")
+    await replies(community, ada, asked, "see the docs")
+    await replies(community, olivia, asked, "welcome aboard")
+    meetup = await community.says(bob, "Is anyone going to the meetup?")
+    await community.says(alice, "ok", channel="intros")
+    await community.reacts(alice, answer, emoji(community, "thumbsup"))
+    await community.reacts(bob, meetup, emoji(community, "tada"))
+    # Day 1: nina joins and says hello; alice is happy.
+    await community.advance(days=1)
+    nina = await community.member_joins("nina")
+    await community.says(nina, "hello everyone, glad to be here")
+    await community.says(alice, "great news, I love it")
+    # Day 8: nina is still around.
+    await community.advance(days=7)
+    await community.says(nina, "still here")
+
+    shown = await community.slash(ada, "engagement report", period="30d")
+    text = community.readable(shown.text)
+    assert shown.ephemeral
+    # Active: alice bob ada olivia on day 0; alice nina on day 1; nina on day 8.
+    # DAU 4, 2, 1 over 30 days with MAU 5: stickiness 7 / 30 / 5 = 4.7%.
+    assert field(text, "Active members") == "5 (WAU 1, MAU 5, stickiness 5%)"
+    assert field(text, "Messages") == "9"  # 6 on day 0, 2 on day 1, 1 on day 8
+    assert field(text, "Reactions") == "2"
+    assert field(text, "New members") == "1"
+    assert field(text, "Questions") == ("2 asked, response rate 50%, median first response 5m")
+    # Replies to alice, a member: bob's is peer to peer; ada's and olivia's come from staff.
+    assert field(text, "Peer-to-peer replies") == "33%"
+    # alice talked with bob, ada and olivia: one member with 3 partners, one group of 4,
+    # and alice bridges it.
+    assert field(text, "Reply graph") == "1 with 3+ partners, largest group 4, 1 bridging"
+    assert "week of 2026-01-05: 1 joined, d1 100% d7 100% d30 n/a" in text
+    assert "Sentiment: +" in text
+
+    open_questions = await community.slash(ada, "engagement unanswered")
+    lines = community.readable(open_questions.text).splitlines()
+    assert lines[0] == "Unanswered questions:"
+    assert len(lines) == 2 and lines[1].startswith("@bob in ")
+    if community.platform == "discord":
+        assert lines[1].endswith(f"/{meetup.raw.channel_id}/{meetup.raw.id}")
+    else:
+        assert lines[1].endswith(
+            f"/archives/{meetup.raw.channel}/p{meetup.raw.ts.replace('.', '')}"
+        )
+
+    mine = await community.slash(alice, "engagement me", period="30d")
+    assert mine.ephemeral
+    assert field(mine.text, "Messages") == "3"
+    assert field(mine.text, "Questions") == "1"
+    assert field(mine.text, "Reactions") == "1"
+    assert field(mine.text, "Active days") == "2"
+    refused = await community.slash(alice, "engagement report")
+    assert refused.ephemeral and "moderator" in refused.text
+
+
+async def test_opting_out_deletes_and_stops_tracking(community: Community) -> None:
+    alice, bob, ada = community.people["alice"], community.people["bob"], community.people["ada"]
+    asked = await community.says(bob, "where are the docs?")
+    await replies(community, alice, asked, "in the wiki")
+    await community.reacts(bob, asked, emoji(community, "eyes"))
+    assert await _count(community, EVENTS, user_id=bob.id) == 2  # his question, his reaction
+
+    done = await community.slash(bob, "engagement optout")
+    assert done.ephemeral and "deleted" in done.text
+    assert await _count(community, EVENTS, user_id=bob.id) == 0
+    assert await _count(community, MEMBER_DAYS, user_id=bob.id) == 0
+    await community.says(bob, "am I still counted?")
+    assert await _count(community, EVENTS, user_id=bob.id) == 0
+
+    shown = await community.slash(ada, "engagement report", period="7d")
+    assert field(shown.text, "Messages") == "1"
+    assert field(shown.text, "Active members").startswith("1 ")
+    exported = await community.slash(ada, "engagement export")
+    assert exported.ephemeral
+
+
+async def _says_while_down(
+    community: Community, person: Person, text: str, channel: str = "general", to: Any = None
+) -> Any:
+    """Post straight into the fake: nobody is connected to deliver it to, so nothing settles."""
+    fake: Any = community.fake  # type: ignore[attr-defined]
+    if isinstance(community, DiscordCommunity):
+        where = community.guild.channel_named(channel)
+        return await fake.user_says(person.account, where, text, reply_to=to)
+    assert isinstance(community, SlackCommunity)
+    where = community.channels[channel]
+    waited, fake.config.connect_timeout = fake.config.connect_timeout, 0.01  # nobody will connect
+    try:
+        return await fake.user_says(person.account, where, text, thread_ts=to.ts if to else None)
+    finally:
+        fake.config.connect_timeout = waited
+
+
+async def test_catch_up_recovers_what_was_said_while_down(community: Community) -> None:
+    alice, bob = community.people["alice"], community.people["bob"]
+    await community.says(alice, "before the outage")
+    await community.says(bob, "intros before", channel="intros")
+    assert await _count(community, EVENTS, kind="message") == 2
+
+    await stop_steward(community)
+    during = await _says_while_down(community, alice, "anyone here? the bot is quiet")
+    await _says_while_down(community, bob, "seems down", to=during)
+    await _says_while_down(community, bob, "posting anyway", channel="intros")
+    await _says_while_down(community, alice, "third one")
+
+    await start_steward(community, features())
+    await community.advance(minutes=10)  # the catch-up job's interval
+    assert await _count(community, EVENTS, kind="message") == 6
+    assert await _count(community, EVENTS, kind="message", user_id=bob.id) == 3
+    async with community.app.db.uow() as uow:
+        targets = (
+            await uow.session.execute(
+                select(EVENTS.c.user_id, EVENTS.c.target_user_id).where(
+                    EVENTS.c.target_user_id.is_not(None)
+                )
+            )
+        ).all()
+    assert [tuple(t) for t in targets] == [(bob.id, alice.id)]
+    # A second pass over the same history stores nothing twice.
+    await community.advance(minutes=10)
+    assert await _count(community, EVENTS, kind="message") == 6

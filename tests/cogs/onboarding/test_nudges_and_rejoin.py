@@ -1,0 +1,90 @@
+"""Nudges climb the ladder once each, wait out quiet hours, stop when done, and survive a leave."""
+
+from __future__ import annotations
+
+from sandbox.scenario import Community
+from tests.cogs.onboarding.world import (
+    comes_back,
+    configure,
+    is_discord,
+    joins_with_dms_closed,
+    leaves,
+    option_values,
+    standard_setup,
+)
+
+
+def _said(community: Community, person_dms: list[str], words: str) -> int:
+    return sum(words in text for text in person_dms)
+
+
+async def test_ladder_fires_once_per_step_in_waking_hours_and_a_returner_keeps_progress(
+    community: Community,
+) -> None:
+    ada, alice = community.people["ada"], community.people["alice"]
+    await standard_setup(community, greeters=["alice"])
+    await community.slash(ada, "onboarding interest add", name="Music", emoji="🎵")
+    # Quiet from 22:00 to 08:00 UTC; the rules reminder (14h after a 09:00 join) lands at 23:00.
+    await configure(community, feature="steward", quiet_start="22:00", quiet_end="08:00")
+    await configure(community, nudge_rules_after="14h")
+
+    pia = await community.member_joins("pia")
+    quinn = await community.member_joins("quinn")
+    started = await community.click(quinn, _welcome_of(community, "quinn"), "start")
+    await community.click(quinn, started, "agree")
+
+    def dms(name: str) -> list[str]:
+        return [m.text for m in community.dms_of(community.people[name])]
+
+    await community.advance(hours=14)  # 23:00: quiet, nothing yet
+    assert _said(community, dms("pia"), "gentle reminder") == 0
+    await community.advance(hours=9, minutes=1)  # 08:01: the rules reminder arrives
+    assert _said(community, dms("pia"), "gentle reminder") == 1
+    assert _said(community, dms("quinn"), "gentle reminder") == 0  # she had agreed
+
+    started = await community.click(pia, _welcome_of(community, "pia"), "start")
+    await community.click(pia, started, "agree")
+    await community.advance(days=1, hours=1)  # 2 days after joining: interests, for both
+    assert _said(community, dms("pia"), "haven't picked any interests") == 1
+    assert _said(community, dms("quinn"), "haven't picked any interests") == 1
+    picked = await community.slash(pia, "onboarding interests")
+    await community.select(pia, picked, "pick", option_values(picked))
+
+    # Pia leaves and comes back ten days later: welcomed back, progress kept.
+    await leaves(community, pia)
+    await community.advance(days=10)
+    await comes_back(community, pia)
+    back = [m for m in community.messages_in("welcome") if "Welcome back" in m.text]
+    assert len(back) == 1 and "@pia" in community.readable(back[0].text)
+    mine = await community.slash(pia, "onboarding me")
+    assert "rules: agreed" in mine.text and "interests: 🎵 Music" in mine.text
+    assert "came back" in mine.text
+
+    await community.advance(days=8)
+    # Done steps and sent reminders never come again; the intro reminder came once.
+    assert _said(community, dms("pia"), "gentle reminder") == 1
+    assert _said(community, dms("pia"), "haven't picked any interests") == 1
+    assert _said(community, dms("pia"), "Introduce yourself") == 1
+    # Silent members are the greeters' business: one alert each, pinging the greeter role.
+    alerts = [m for m in community.pings_of(alice) if "hasn't said anything yet" in m.text]
+    assert sorted(community.readable(m.text).split()[1] for m in alerts) == ["@pia", "@quinn"]
+    await community.advance(days=5)
+    assert len([m for m in community.pings_of(alice) if "hasn't said anything" in m.text]) == 2
+
+    shown = await community.slash(ada, "onboarding status", member=quinn)
+    assert "nudges sent: interests, intro, silent" in shown.text
+
+    if is_discord(community):  # Discord lets members close their DMs; Slack apps can always DM
+        rex = await joins_with_dms_closed(community, "rex")
+        assert community.dms_of(rex) == []
+        await community.advance(days=1)
+        reminder = [m for m in community.messages_in("welcome") if "gentle reminder" in m.text]
+        assert len(reminder) == 1 and community.pings_of(rex)
+
+
+def _welcome_of(community: Community, name: str) -> object:
+    return next(
+        m
+        for m in community.messages_in("welcome")
+        if f"@{name}" in community.readable(m.text) and "Welcome" in m.text
+    )
