@@ -19,7 +19,12 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-BENCHMARKS = ["discord_roundtrip"]
+BENCHMARKS = [
+    "discord_roundtrip",
+    "onboarding_joinstorm",
+    "engagement_ingest",
+    "engagement_reports",
+]
 """Module names under bench/, run in this order (add the Slack one here)."""
 
 

@@ -75,6 +75,13 @@ class Seen:
         return "\n".join(self.texts)
 
 
+def _option_values(options: list[tuple[str, str]], wanted: Sequence[str]) -> list[str]:
+    """The values of the options a person names, by value or by the label they read."""
+    by_label = {label.strip().lower(): value for label, value in options}
+    known = {value for _, value in options}
+    return [w if w in known else by_label.get(w.strip().lower(), w) for w in wanted]
+
+
 class Community:
     """The platform-neutral driver; DiscordCommunity and SlackCommunity tell the same stories."""
 
@@ -162,8 +169,15 @@ class Community:
         """How the platform writes a link to a channel."""
         raise NotImplementedError
 
-    async def member_joins(self, name: str) -> Person:
-        """A new person joins the community."""
+    async def member_joins(self, name: str, *, dms_open: bool = True) -> Person:
+        """A new person joins the community (``dms_open=False``: Steward can't DM them)."""
+        raise NotImplementedError
+
+    def close_dms(self, person: Person) -> None:
+        """From now on Steward's DMs to this person fail as the platform fails them.
+
+        Discord: the member doesn't accept DMs from server members (403 on sending).
+        Slack: conversations.open answers ``user_not_visible`` (see FakeSlack.close_dms)."""
         raise NotImplementedError
 
     async def says(self, person: Person, text: str, channel: str = "general") -> Posted:
@@ -237,14 +251,18 @@ class DiscordCommunity(Community):
         """The guild channel's name."""
         return str(self.fake.world.channels[channel_id].name)
 
-    async def member_joins(self, name: str) -> Person:
+    async def member_joins(self, name: str, *, dms_open: bool = True) -> Person:
         """GUILD_MEMBER_ADD for a new user."""
-        user = self.fake.add_user(name)
+        user = self.fake.add_user(name, dms_open=dms_open)
         await self.fake.member_joins(self.guild, user)
         person = Person(name, Level.MEMBER, user.id, user)
         self.people[name] = person
         await self.settle()
         return person
+
+    def close_dms(self, person: Person) -> None:
+        """The user stops accepting DMs from server members."""
+        person.account.dms_open = False
 
     async def says(self, person: Person, text: str, channel: str = "general") -> Posted:
         """MESSAGE_CREATE in a channel."""
@@ -303,9 +321,17 @@ class DiscordCommunity(Community):
     async def select(
         self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
     ) -> Seen:
-        """A select pick."""
+        """A select pick (options named by value or by label)."""
         message, custom_id = self._locate(where, action)
-        result = await self.fake.select(person.account, message, custom_id, list(values))
+        options: list[tuple[str, str]] = []
+        stack = list(message.components)
+        while stack:
+            item = stack.pop()
+            stack += item.get("components", [])
+            if item.get("custom_id") == custom_id:
+                options = [(o["label"], o["value"]) for o in item.get("options", [])]
+        picked = _option_values(options, values)
+        result = await self.fake.select(person.account, message, custom_id, picked)
         return await self._seen(result)
 
     async def submit(self, person: Person, opened: Seen, values: dict[str, str]) -> Seen:
@@ -321,8 +347,9 @@ class DiscordCommunity(Community):
         return [self._posted(m) for m in found if not m.ephemeral and not m.deleted]
 
     def dms_of(self, person: Person) -> list[Posted]:
-        """The DM channel between the bot and the person."""
-        return [self._posted(m) for m in self.fake.dms_of(person.account)]
+        """The DM channel between the bot and the person (answers shown only to them, as to a
+        press in the DM, are not DMs: Slack keeps those apart too)."""
+        return [self._posted(m) for m in self.fake.dms_of(person.account) if not m.ephemeral]
 
     def pings_of(self, person: Person) -> list[Posted]:
         """Messages that pinged the person, allowed_mentions applied."""
@@ -373,13 +400,17 @@ class SlackCommunity(Community):
         """``<@U…>``."""
         return f"<@{person.id}>"
 
-    async def member_joins(self, name: str) -> Person:
+    async def member_joins(self, name: str, *, dms_open: bool = True) -> Person:
         """team_join for a new user."""
-        user = await self.fake.member_joins(name)
+        user = await self.fake.member_joins(name, dms_open=dms_open)
         person = Person(name, Level.MEMBER, user.id, user)
         self.people[name] = person
         await self.settle()
         return person
+
+    def close_dms(self, person: Person) -> None:
+        """The app may no longer open a DM with the user."""
+        self.fake.close_dms(person.account)
 
     async def says(self, person: Person, text: str, channel: str = "general") -> Posted:
         """A message event in a channel."""
@@ -398,14 +429,20 @@ class SlackCommunity(Community):
         if spec is None:
             raise LookupError(f"no command /{command}")
         text = [words]
+        skipped = False  # after a skipped optional parameter, options are typed as name=value
         for param in spec.params:
             if param.name not in options:
+                skipped = True
                 continue
             value = options[param.name]
             if isinstance(value, str) and value.startswith("#") and value[1:] in self.channels:
-                text.append(self.channel_mention(value[1:]))
+                typed = self.channel_mention(value[1:])
             else:
-                text.append(self.option_text(value))
+                typed = self.option_text(value)
+            if skipped:
+                quoted = " " in typed and not typed.startswith('"')
+                typed = f'{param.name}="{typed}"' if quoted else f"{param.name}={typed}"
+            text.append(typed)
         return f"/{feature}", " ".join(text)
 
     async def _seen(self, person: Person, outcome: Any) -> Seen:
@@ -444,13 +481,17 @@ class SlackCommunity(Community):
     async def select(
         self, person: Person, where: Seen | Posted, action: str, values: Sequence[str]
     ) -> Seen:
-        """block_actions for a select."""
+        """block_actions for a select (options named by value or by label)."""
         source, action_id = self._locate(where, action)
-        picked: Any = list(values) if len(values) != 1 else values[0]
+        values = list(values)
+        picked: Any = values if len(values) != 1 else values[0]
         for block in source.data.get("blocks", []) if hasattr(source, "data") else source.blocks:
             for element in block.get("elements", []):
-                if element.get("action_id") == action_id and element["type"].startswith("multi"):
-                    picked = list(values)
+                if element.get("action_id") != action_id:
+                    continue
+                options = [(o["text"]["text"], o["value"]) for o in element.get("options", [])]
+                values = _option_values(options, values)
+                picked = values if element["type"].startswith("multi") else values[0]
         return await self._seen(
             person, await self.fake.select(person.account, source, action_id, picked)
         )

@@ -86,8 +86,8 @@ class Player:
         self.communities = communities
         self.active = list(communities)
         self.out = out
-        self.last_seen: dict[tuple[str, str], Seen] = {}
-        self.last_public: dict[str, Seen] = {}
+        self.seen: dict[tuple[str, str], list[Seen]] = {}
+        self.public: dict[str, list[Seen]] = {}
 
     async def play(self, steps: Iterable[Step]) -> None:
         """Run every step; a step that fails is reported and the script goes on."""
@@ -178,24 +178,25 @@ class Player:
                 if "=" in pair
             )
             seen = await community.submit(person, self._last(platform, step.who), fields)
-        self.last_seen[(platform, step.who)] = seen
+        self.seen.setdefault((platform, step.who), []).append(seen)
         if not seen.ephemeral and seen.texts:
-            self.last_public[platform] = seen
+            self.public.setdefault(platform, []).append(seen)
         self._show(platform, community, step.who, seen)
 
     def _showing(self, platform: str, who: str, action: str) -> Seen:
         """The latest thing the person can see that has a component with this action."""
-        for seen in (self.last_seen.get((platform, who)), self.last_public.get(platform)):
-            if seen is not None and self.communities[platform].offers(seen, action):
+        mine = self.seen.get((platform, who), [])
+        for seen in [*reversed(mine), *reversed(self.public.get(platform, []))]:
+            if self.communities[platform].offers(seen, action):
                 return seen
         raise ScriptError(f"{who} can't see anything with '{action}' to act on")
 
     def _last(self, platform: str, who: str) -> Seen:
         """What the person last saw, or else the last thing everyone saw."""
-        seen = self.last_seen.get((platform, who)) or self.last_public.get(platform)
-        if seen is None:
+        mine = self.seen.get((platform, who)) or self.public.get(platform)
+        if not mine:
             raise ScriptError(f"{who} hasn't been shown anything to act on yet")
-        return seen
+        return mine[-1]
 
     @staticmethod
     def _mentions(community: Community, text: str) -> str:

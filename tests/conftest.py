@@ -45,12 +45,15 @@ async def _pg_exec(sql: str) -> None:
         await conn.close()
 
 
-def _postgres_up() -> str | None:
+def require_postgres() -> None:
+    """Skip when PostgreSQL is unreachable (fail instead when CI=true)."""
     try:
         asyncio.run(_pg_exec("SELECT 1"))
     except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -64,12 +67,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A PostgreSQL database migrated to head once per session; tests get clones."""
-    problem = _postgres_up()
-    if problem is not None:
-        message = f"PostgreSQL is not reachable at {POSTGRES_URL} ({problem})"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres()
     name = f"steward_tpl_{os.getpid()}"
     asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}"'))
     asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
@@ -100,12 +98,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    problem = _postgres_up()
-    if problem is not None:
-        message = f"PostgreSQL is not reachable at {POSTGRES_URL} ({problem})"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    require_postgres()
     name = f"steward_e_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
     yield _pg_dsn(name)

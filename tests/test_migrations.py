@@ -50,4 +50,4 @@ async def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path: object) -> None:
             busy = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
     finally:
         await db.dispose()
-    assert (journal, fks, busy) == ("wal", 1, 5000)
+    assert (journal, fks, busy) == ("wal", 1, 30_000)

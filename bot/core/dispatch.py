@@ -129,10 +129,15 @@ class Dispatcher:
         self, uow: UnitOfWork, feature: Feature, community: CommunityRef
     ) -> FeatureSettings:
         if community.key not in self._known:
-            async with self.db.uow() as first_sight:
-                await ensure_community(first_sight.session, community, self.clock.now())
-                await first_sight.commit()
-            self._known.add(community.key)
+            # In the handler's own transaction (a second one would wait on SQLite's write lock
+            # held by this one); remembered only once it is committed.
+            await ensure_community(uow.session, community, self.clock.now())
+            key = community.key
+
+            async def known() -> None:
+                self._known.add(key)
+
+            uow.after_commit(known)
         return await SettingsStore.of(uow).get(community, feature.Settings, feature.name)
 
     def _logger(

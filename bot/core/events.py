@@ -90,3 +90,13 @@ class ThreadOpened(Event):
 
     thread: ChannelRef
     parent: MessageRef | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlatformReady(Event):
+    """Steward is connected to a community and receiving its events again.
+
+    Published by the adapters when a Discord guild becomes available or the gateway session
+    resumes, and when Slack's Socket Mode (re)connects or the HTTP endpoint starts. Events may
+    have been missed while Steward was away; features that keep history catch up on it.
+    """

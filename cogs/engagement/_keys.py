@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.core import MessagePosted, MessageRef
+
+DISCORD_EPOCH_MS = 1_420_070_400_000
 
 
 def message_key(ref: MessageRef) -> str:
@@ -39,3 +43,21 @@ def link(ref_platform: str, community_id: str, channel_id: str, message_id: str)
     if ref_platform == "discord":
         return f"https://discord.com/channels/{community_id}/{channel_id}/{message_id}"
     return f"https://slack.com/archives/{channel_id}/p{message_id.replace('.', '')}"
+
+
+def position_at(platform: str, at: datetime) -> str:
+    """A message id placed at a time, for reading history "after" it.
+
+    The smallest Discord snowflake of that millisecond, or a Slack ts of that instant.
+    """
+    if platform == "discord":
+        ms = int(at.timestamp() * 1000) - DISCORD_EPOCH_MS
+        return str(max(ms, 0) << 22)
+    return f"{max(at.timestamp(), 0.0):.6f}"
+
+
+def time_of(platform: str, message_id: str) -> datetime:
+    """When a message was posted, from its id (a snowflake or a Slack ts)."""
+    if platform == "discord":
+        return datetime.fromtimestamp(((int(message_id) >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)
+    return datetime.fromtimestamp(float(message_id), UTC)

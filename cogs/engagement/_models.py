@@ -64,6 +64,25 @@ class EngagementMemberDay(Base):
     sentiment_n: Mapped[int] = mapped_column(default=0)
 
 
+class EngagementDay(Base):
+    """Per community and day: how many members were active and what they did (DAU in one row)."""
+
+    __tablename__ = "engagement_days"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    active: Mapped[int] = mapped_column(default=0)
+    """Members with a row in engagement_member_days for the day."""
+    messages: Mapped[int] = mapped_column(default=0)
+    reactions: Mapped[int] = mapped_column(default=0)
+    replies: Mapped[int] = mapped_column(default=0)
+    questions: Mapped[int] = mapped_column(default=0)
+    p2p_replies: Mapped[int] = mapped_column(default=0)
+    staff_replies: Mapped[int] = mapped_column(default=0)
+    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_n: Mapped[int] = mapped_column(default=0)
+
+
 class EngagementChannelDay(Base):
     """Per community, channel, day and member: the same counts, for per-channel reports."""
 
@@ -163,6 +182,7 @@ def _table(model: type[Base]) -> Table:
 
 EVENTS = _table(EngagementEvent)
 MEMBER_DAYS = _table(EngagementMemberDay)
+DAYS = _table(EngagementDay)
 CHANNEL_DAYS = _table(EngagementChannelDay)
 EDGES = _table(EngagementEdge)
 MEMBERS = _table(EngagementMember)

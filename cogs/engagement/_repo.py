@@ -34,6 +34,7 @@ from cogs.engagement._metrics import (
 from cogs.engagement._models import (
     CHANNEL_DAYS,
     CHANNELS,
+    DAYS,
     EDGES,
     EVENTS,
     MEMBER_DAYS,
@@ -93,7 +94,15 @@ def _scope(
 async def daily_active(
     session: AsyncSession, community: str, first: int, last: int, channel: str | None = None
 ) -> dict[int, int]:
-    """Distinct active members per day (DAU), from the rollup."""
+    """Distinct active members per day (DAU), from the rollup (one row a day community-wide)."""
+    if channel is None:
+        d = DAYS.c
+        found = await session.execute(
+            select(d.day, d.active).where(
+                d.community_id == community, d.day.between(first, last), d.active > 0
+            )
+        )
+        return {int(day): int(n) for day, n in found}
     t = _rollup(channel)
     counted = func.count(distinct(t.c.user_id)) if channel is not None else func.count()
     rows = await session.execute(
@@ -109,9 +118,11 @@ async def distinct_active(
 ) -> int:
     """Distinct members active at least once in the days (WAU, MAU, period actives)."""
     t = _rollup(channel)
-    found = await session.scalar(
-        select(func.count(distinct(t.c.user_id))).where(*_scope(t, community, channel, first, last))
+    # COUNT over a DISTINCT subquery: PostgreSQL hashes it, where COUNT(DISTINCT) sorts (3x).
+    members = (
+        select(t.c.user_id).where(*_scope(t, community, channel, first, last)).distinct().subquery()
     )
+    found = await session.scalar(select(func.count()).select_from(members))
     return int(found or 0)
 
 
@@ -151,19 +162,24 @@ async def figures(
         session, community, min(period.first, window.first), period.last, channel
     )
     mau = await distinct_active(session, community, window.first, window.last, channel)
+    totals = DAYS if channel is None else t
     sums = (
         await session.execute(
             select(
-                func.coalesce(func.sum(t.c.messages), 0),
-                func.coalesce(func.sum(t.c.reactions), 0),
-                func.coalesce(func.sum(t.c.replies), 0),
-                func.coalesce(func.sum(t.c.p2p_replies), 0),
-                func.coalesce(func.sum(t.c.staff_replies), 0),
-            ).where(*_scope(t, community, channel, period.first, period.last))
+                func.coalesce(func.sum(totals.c.messages), 0),
+                func.coalesce(func.sum(totals.c.reactions), 0),
+                func.coalesce(func.sum(totals.c.replies), 0),
+                func.coalesce(func.sum(totals.c.p2p_replies), 0),
+                func.coalesce(func.sum(totals.c.staff_replies), 0),
+            ).where(*_scope(totals, community, channel, period.first, period.last))
         )
     ).one()
     per_day = await session.execute(
-        select(
+        select(DAYS.c.day, DAYS.c.messages, DAYS.c.sentiment_sum, DAYS.c.sentiment_n).where(
+            DAYS.c.community_id == community, DAYS.c.day.between(period.first, period.last)
+        )
+        if channel is None
+        else select(
             t.c.day, func.sum(t.c.messages), func.sum(t.c.sentiment_sum), func.sum(t.c.sentiment_n)
         )
         .where(*_scope(t, community, channel, period.first, period.last))
@@ -197,7 +213,11 @@ async def figures(
         period=period,
         channel=channel,
         daily_active={d: n for d, n in dau.items() if period.first <= d <= period.last},
-        active=await distinct_active(session, community, period.first, period.last, channel),
+        active=(
+            mau
+            if period == window
+            else await distinct_active(session, community, period.first, period.last, channel)
+        ),
         wau=await distinct_active(session, community, period.last - 6, period.last, channel),
         mau=mau,
         stickiness=stickiness(dau, window, mau),
@@ -277,6 +297,23 @@ async def forget(session: AsyncSession, community: str, user: str, now: datetime
     """Opt a member out: record it and delete everything stored about them."""
     from cogs.engagement._ingest import upsert
 
+    m = MEMBER_DAYS.c
+    counts = ("messages", "reactions", "replies", "questions", "p2p_replies", "staff_replies")
+    theirs = (
+        await session.execute(
+            select(m.day, *(m[c] for c in (*counts, "sentiment_sum", "sentiment_n"))).where(
+                m.community_id == community, m.user_id == user
+            )
+        )
+    ).all()
+    d = DAYS.c
+    for day, *values in theirs:
+        taken = dict(zip((*counts, "sentiment_sum", "sentiment_n"), values, strict=True))
+        await session.execute(
+            update(DAYS)
+            .where(d.community_id == community, d.day == day)
+            .values(active=d.active - 1, **{c: d[c] - v for c, v in taken.items()})
+        )
     for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS):
         await session.execute(
             delete(table).where(table.c.community_id == community, table.c.user_id == user)
@@ -383,3 +420,12 @@ async def cursor(session: AsyncSession, community: str, channel: str) -> str | N
         select(c.last_message_id).where(c.community_id == community, c.channel_id == channel)
     )
     return str(found) if found is not None else None
+
+
+async def cursors(session: AsyncSession, community: str) -> dict[str, str]:
+    """Every channel's last stored message in a community."""
+    c = CHANNELS.c
+    found = await session.execute(
+        select(c.channel_id, c.last_message_id).where(c.community_id == community)
+    )
+    return {str(channel): str(message) for channel, message in found}

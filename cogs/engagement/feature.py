@@ -8,12 +8,15 @@ from typing import Annotated
 
 from bot.core import (
     Attachment,
+    ChannelRef,
     CommandContext,
+    Context,
     Event,
     Feature,
     JobContext,
     Level,
     Message,
+    PlatformReady,
     UserError,
     command,
     job,
@@ -22,7 +25,7 @@ from bot.core import (
 from bot.core.dispatch import Dispatcher
 from cogs.engagement import _repo
 from cogs.engagement._ingest import TRACKED, Ingest
-from cogs.engagement._keys import link
+from cogs.engagement._keys import link, position_at, time_of
 from cogs.engagement._metrics import Period, day_of, parse_period, week_of
 from cogs.engagement._models import EngagementDigest
 from cogs.engagement._report import (
@@ -37,6 +40,12 @@ from cogs.engagement.settings import EngagementSettings
 
 Ctx = CommandContext[EngagementSettings]
 HISTORY_PAGE = 200
+CATCH_UP_WINDOW = timedelta(days=7)
+"""How far back catch-up reads a channel with nothing stored yet, and how far before a Slack
+channel's last stored message it looks again for replies in older threads (at start/reconnect)."""
+CATCH_UP_PAGES = 10
+"""At most this many pages (of HISTORY_PAGE messages) per channel and pass; the next pass goes on
+from the last stored message."""
 _CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$|^([A-Za-z0-9]+)$")
 
 
@@ -58,11 +67,12 @@ class Engagement(Feature, name="engagement"):
 
     Settings = EngagementSettings
 
-    def __init__(self, *, flush_after: float = 0.25, max_batch: int = 1000) -> None:
+    def __init__(self, *, flush_after: float = 0.1, max_batch: int = 5000) -> None:
         """``flush_after``: the longest an event waits in the buffer (seconds)."""
         self.flush_after = flush_after
         self.max_batch = max_batch
         self._ingest: Ingest | None = None
+        self._catching: set[str] = set()
 
     @property
     def ingest(self) -> Ingest:
@@ -100,20 +110,77 @@ class Engagement(Feature, name="engagement"):
         if isinstance(event, TRACKED):
             self.ingest.offer(event)
 
+    @on(PlatformReady)
+    async def ready(self, ctx: Context[EngagementSettings], event: PlatformReady) -> None:
+        """Catch up at once when Steward (re)connects to a community, not 10 minutes later."""
+        await self._catch_up(ctx, threads=True)
+
     @job(every=timedelta(minutes=10))
     async def catch_up(self, ctx: JobContext[EngagementSettings]) -> None:
         """Fetch what was posted while Steward was away, from each channel's last stored message."""
-        for channel in await ctx.port.channels(ctx.community):
-            after = await _repo.cursor(ctx.uow.session, ctx.community.key, channel.id)
-            if after is None:
-                continue
-            while True:
-                found = await ctx.port.history(channel, after, HISTORY_PAGE)
-                for event in found:
-                    self.ingest.offer(event, at=event.at)
-                if len(found) < HISTORY_PAGE:
-                    break
-                after = found[-1].message.id
+        await self._catch_up(ctx, threads=False)
+
+    async def _catch_up(self, ctx: Context[EngagementSettings], *, threads: bool) -> None:
+        """Read each channel's history after its last stored message and store what is missing.
+
+        A Discord channel with nothing stored yet is read from ``CATCH_UP_WINDOW`` ago (a Slack
+        one is skipped: the Web API description forbids an empty history page). With
+        ``threads`` (at start and reconnect), Slack channels are read from ``CATCH_UP_WINDOW``
+        before their last stored message, so replies posted meanwhile in threads started before
+        it are found too (Slack returns threads with their roots). Replays are harmless: every
+        event has an idempotency key.
+        """
+        key = ctx.community.key
+        if key in self._catching:
+            return
+        self._catching.add(key)
+        try:
+            platform = ctx.community.platform
+            window = position_at(platform, ctx.clock.now() - CATCH_UP_WINDOW)
+            # The handler's unit of work must not hold a transaction (on SQLite, the write
+            # lock: reading the settings may have begun one) while the flushes below write.
+            await ctx.commit()
+            async with self.ingest.db.uow() as uow:
+                stored = await _repo.cursors(uow.session, key)
+            for channel in await ctx.port.channels(ctx.community):
+                cursor = stored.get(channel.id)
+                if cursor is None:
+                    if platform == "slack":
+                        # Slack's Web API description says conversations.history returns at
+                        # least one message, so an empty channel can't be probed safely.
+                        continue
+                    starts = [window]
+                elif threads and platform == "slack":
+                    # What follows the cursor first, then the threads of the week before it.
+                    back = time_of(platform, cursor) - CATCH_UP_WINDOW
+                    starts = [cursor, position_at(platform, back)]
+                else:
+                    starts = [cursor]
+                for after in starts:
+                    await self._read(ctx, channel, after)
+        finally:
+            self._catching.discard(key)
+
+    async def _read(
+        self, ctx: Context[EngagementSettings], channel: ChannelRef, after: str
+    ) -> None:
+        """Up to CATCH_UP_PAGES pages of a channel's history after a message, stored."""
+        for _ in range(CATCH_UP_PAGES):
+            found = await ctx.port.history(channel, after, HISTORY_PAGE)
+            for event in found:
+                self.ingest.offer(event, at=event.at)
+            if len(found) < HISTORY_PAGE:
+                break
+            after = found[-1].message.id
+        await self.ingest.flush()
+
+    async def _flush(self, ctx: Context[EngagementSettings]) -> None:
+        """Write what is buffered, after ending the handler's transaction.
+
+        The writer uses a connection of its own; on SQLite a transaction the handler began (even
+        by reading its settings) holds the write lock it would wait for.
+        """
+        await ctx.commit()
         await self.ingest.flush()
 
     # -- reports -------------------------------------------------------------------------------
@@ -125,7 +192,7 @@ class Engagement(Feature, name="engagement"):
         return found
 
     async def _links(self, ctx: Ctx | JobContext[EngagementSettings]) -> list[str]:
-        await self.ingest.flush()
+        await self._flush(ctx)
         found = await _repo.unanswered(ctx.uow.session, ctx.community.key)
         lines = question_lines(
             found,
@@ -144,7 +211,7 @@ class Engagement(Feature, name="engagement"):
         channel: Annotated[str | None, "Only this channel, like #general"] = None,
     ) -> None:
         """Community health for a period, with charts."""
-        await self.ingest.flush()
+        await self._flush(ctx)
         span = self._period(ctx, period)
         only = channel_id(channel) if channel else None
         f = await _repo.figures(ctx.uow.session, ctx.community.key, span, only)
@@ -172,7 +239,7 @@ class Engagement(Feature, name="engagement"):
         self, ctx: Ctx, period: Annotated[str, "Like 7d, 4w or 2026-01-01..2026-01-31"] = "30d"
     ) -> None:
         """Your own activity, shown only to you."""
-        await self.ingest.flush()
+        await self._flush(ctx)
         span = self._period(ctx, period)
         if ctx.actor.ref.id in self.ingest.opted_out.get(ctx.community.key, ()):
             await ctx.reply("You opted out, so nothing is tracked about you.", ephemeral=True)
@@ -199,7 +266,8 @@ class Engagement(Feature, name="engagement"):
         """Stop tracking your activity and delete what is stored about you."""
         community, user = ctx.community.key, ctx.actor.ref.id
         self.ingest.opted_out[community].add(user)
-        await self.ingest.flush()  # a batch in flight lands before the delete, not after
+        self.ingest.forget(community, user)
+        await self._flush(ctx)  # a batch in flight lands before the delete, not after
         await _repo.forget(ctx.uow.session, community, user, ctx.clock.now())
         await ctx.commit()
         await ctx.reply(
@@ -219,7 +287,7 @@ class Engagement(Feature, name="engagement"):
     @command("export", requires=Level.ADMIN)
     async def export(self, ctx: Ctx) -> None:
         """A CSV of the daily figures per channel (aggregates only)."""
-        await self.ingest.flush()
+        await self._flush(ctx)
         data = await _repo.export_csv(ctx.uow.session, ctx.community.key)
         await ctx.reply(
             Message(text="Daily figures per channel.", files=(Attachment("engagement.csv", data),)),
@@ -232,7 +300,7 @@ class Engagement(Feature, name="engagement"):
     async def digest(self, ctx: JobContext[EngagementSettings]) -> None:
         """The weekly digest, at the configured local day and hour."""
         settings = ctx.settings
-        if settings.digest_channel is None:
+        if settings.digest_channel is None and not settings.digest_dms:
             return
         now = ctx.clock.now()
         local = now.astimezone((await ctx.community_settings()).tz())
@@ -245,7 +313,7 @@ class Engagement(Feature, name="engagement"):
             return
         session.add(EngagementDigest(community_id=ctx.community.key, week=week, sent_at=now))
         await ctx.commit()
-        await self.ingest.flush()
+        await self._flush(ctx)
         span = Period(today - 7, today - 1)
         this, last = (
             await _repo.figures(session, ctx.community.key, span),
@@ -261,15 +329,22 @@ class Engagement(Feature, name="engagement"):
             ("Peer-to-peer replies", f"{pct(this.p2p_ratio)} (week before {pct(last.p2p_ratio)})"),
         )
         text = "\n".join(["Unanswered questions:", *lines]) if lines else "No open questions."
-        await ctx.port.send(
-            settings.digest_channel,
-            Message(
-                title=f"Weekly engagement {span.label()}",
-                text=text,
-                fields=fields,
-                files=(activity_chart(this),),
-            ),
+        message = Message(
+            title=f"Weekly engagement {span.label()}",
+            text=text,
+            fields=fields,
+            files=(activity_chart(this),),
         )
+        if settings.digest_channel is not None:
+            await ctx.port.send(settings.digest_channel, message)
+        for manager in settings.digest_dms:
+            try:
+                sent = await ctx.port.dm(manager, message)
+            except Exception:
+                sent = None
+                ctx.log.exception("the digest DM to %s failed", manager.id)
+            if sent is None:
+                ctx.log.warning("%s did not get the digest (DMs closed?)", manager.id)
 
     @job(cron="20 3 * * *")
     async def expire(self, ctx: JobContext[EngagementSettings]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core import ChannelRef, FeatureSettings, RoleRef
+from bot.core import ChannelRef, FeatureSettings, RoleRef, UserRef
 
 
 class EngagementSettings(FeatureSettings):
@@ -12,7 +12,10 @@ class EngagementSettings(FeatureSettings):
     """Members with this role count as staff (besides moderators, admins and the owner)."""
 
     digest_channel: ChannelRef | None = None
-    """Where the weekly digest is posted; no channel means no digest."""
+    """Where the weekly digest is posted (none: no channel post)."""
+
+    digest_dms: tuple[UserRef, ...] = ()
+    """Managers who get the weekly digest as a direct message (none: no DMs)."""
 
     digest_weekday: int = 0
     """The digest's day of the week in the community's time zone (0 Monday .. 6 Sunday)."""

@@ -249,10 +249,9 @@ class Flow:
         """Whether buttons in DMs come back to Steward on this platform."""
         return Capability.DM_COMPONENTS in self.ctx.port.capabilities
 
-    async def welcome_for(self, row: OnboardingMember) -> str:
+    async def welcome_for(self, row: OnboardingMember, count: int | None) -> str:
         """The manager's welcome template filled in for this member."""
         config = await self.repo.peek_config()
-        count = await self.ctx.port.count_members(self.ctx.community)
         return welcome_text(
             welcome_template(config.welcome_template if config else None),
             member=mention(self.user(row.user_id)),
@@ -330,16 +329,21 @@ class Flow:
         """Post and send the welcome; introduce the buddy."""
         s = self.s
         user = self.user(row.user_id)
+        if back:
+            text = f"Welcome back, {mention(user)}! Your progress is just as you left it."
+        else:
+            count = await self.ctx.port.count_members(self.ctx.community)
+            text = await self.welcome_for(row, count)
+        private = await self.private_onboarding(row, text, in_dm=True)
+        # Everything is read: end the transaction before talking to the platform, so a join
+        # storm's writers never wait on another member's welcome being delivered.
+        await self.ctx.commit()
         if s.newcomer_role is not None and row.rules_at is None:
             await self.grant_role(row.user_id, s.newcomer_role, "new member")
         if Capability.CHANNEL_INVITE in self.ctx.port.capabilities:
             # Slack newcomers start in #general only: bring them where onboarding happens.
             for channel in {c for c in (s.welcome_channel, s.intro_channel) if c is not None}:
                 await self.invite(row.user_id, channel, "onboarding")
-        if back:
-            text = f"Welcome back, {mention(user)}! Your progress is just as you left it."
-        else:
-            text = await self.welcome_for(row)
         posted = False
         if s.welcome_where in ("both", "channel") and s.welcome_channel is not None:
             public = Message(
@@ -349,12 +353,11 @@ class Flow:
             )
             await self.ctx.port.send(s.welcome_channel, public)
             posted = True
-        if s.welcome_where in ("both", "dm") or not posted:
-            private = await self.private_onboarding(row, text, in_dm=True)
-            if await self.ctx.port.dm(user, private) is None:
-                row.dm_open = False
-                if not posted:  # the public welcome, when there is one, already reached them
-                    await self.reach(row, private, "their welcome")
+        wants_dm = s.welcome_where in ("both", "dm") or not posted
+        if wants_dm and await self.ctx.port.dm(user, private) is None:
+            row.dm_open = False
+            if not posted:  # the public welcome, when there is one, already reached them
+                await self.reach(row, private, "their welcome")
         if new_buddy and row.buddy_id:
             await self.introduce_buddy(row)
 

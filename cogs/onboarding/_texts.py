@@ -87,7 +87,8 @@ def onboarding_message(
 ) -> Message:
     """The newcomer's private welcome: rules with an "I agree" button, interests, the intro.
 
-    Where buttons can't work (Discord DMs), it says where to press *Get started* instead."""
+    Where buttons can't come back from a DM (a platform without ``DM_COMPONENTS``), it says where
+    to press *Get started* instead."""
     lines = [text]
     fields: tuple[tuple[str, str], ...] = ()
     buttons: tuple[Button, ...] = ()

@@ -97,6 +97,21 @@ def upgrade() -> None:
         "ix_engagement_events_user", "engagement_events", ["community_id", "user_id"], unique=False
     )
     op.create_table(
+        "engagement_days",
+        sa.Column("community_id", sa.String(length=80), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Integer(), nullable=False),
+        sa.Column("messages", sa.Integer(), nullable=False),
+        sa.Column("reactions", sa.Integer(), nullable=False),
+        sa.Column("replies", sa.Integer(), nullable=False),
+        sa.Column("questions", sa.Integer(), nullable=False),
+        sa.Column("p2p_replies", sa.Integer(), nullable=False),
+        sa.Column("staff_replies", sa.Integer(), nullable=False),
+        sa.Column("sentiment_sum", sa.Float(), nullable=False),
+        sa.Column("sentiment_n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("community_id", "day", name=op.f("pk_engagement_days")),
+    )
+    op.create_table(
         "engagement_member_days",
         sa.Column("community_id", sa.String(length=80), nullable=False),
         sa.Column("day", sa.Integer(), nullable=False),
@@ -157,6 +172,7 @@ def downgrade() -> None:
     op.drop_table("engagement_optouts")
     op.drop_table("engagement_members")
     op.drop_table("engagement_member_days")
+    op.drop_table("engagement_days")
     op.drop_index("ix_engagement_events_user", table_name="engagement_events")
     op.drop_index("ix_engagement_events_time", table_name="engagement_events")
     op.drop_table("engagement_events")

@@ -329,9 +329,10 @@ class SocketHub:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("no Socket Mode connection")
-            async with self.tracker.cond:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.tracker.cond.wait(), remaining)
+            # The timeout runs in this task, which holds the condition's lock (see wait_for).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining), self.tracker.cond:
+                    await self.tracker.cond.wait()
 
     async def disconnect(self, reason: str = "refresh_requested") -> None:
         """Send a `disconnect` frame on every open connection (the client reconnects)."""

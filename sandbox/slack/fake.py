@@ -68,9 +68,13 @@ class FakeSlack(Workspace):
         await self.stop()
 
     # ------------------------------------------------------------------ people acting
-    async def member_joins(self, name: str, **kwargs: Any) -> User:
-        """A newcomer joins the team: `team_join`, then `member_joined_channel` in #general."""
+    async def member_joins(self, name: str, *, dms_open: bool = True, **kwargs: Any) -> User:
+        """A newcomer joins the team: `team_join`, then `member_joined_channel` in #general.
+
+        ``dms_open=False``: the app can't DM them from the start (see ``close_dms``)."""
         user = self.add_user(name, in_general=False, **kwargs)
+        if not dms_open:
+            self.close_dms(user)
         ts = self.world.next_ts()
         await self.deliver_event(
             user.team_id, {"type": "team_join", "user": user.to_api(), "event_ts": ts}

@@ -373,8 +373,12 @@ class SlackServer:
     # ------------------------------------------------------------------ waiting
     async def wait_for(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
         """Wait until `predicate()` is truthy, re-checking on every state change; never polls."""
-        async with self.tracker.cond:
-            return await asyncio.wait_for(self.tracker.cond.wait_for(predicate), within)
+        # The timeout runs in this task: with ``asyncio.wait_for`` the condition's lock was taken
+        # here but released and retaken by wait_for's inner task, and a cancelled caller (a timed
+        # out join storm at shutdown) could leave it held by a finished task, hanging every
+        # other waiter, which retakes it even when cancelled.
+        async with asyncio.timeout(within), self.tracker.cond:
+            return await self.tracker.cond.wait_for(predicate)
 
     async def settle(self, within: float = 10.0) -> None:
         """Wait until no delivery, retry, Web API call or response_url post is in flight."""

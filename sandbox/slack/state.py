@@ -401,6 +401,8 @@ class World:
         self.files: dict[str, StoredFile] = {}
         self.usergroups: dict[str, UserGroup] = {}
         self.tokens: dict[str, Identity] = {}
+        # user id -> the error conversations.open answers the app for them (see close_dms)
+        self.dms_closed: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
 

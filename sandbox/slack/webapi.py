@@ -169,6 +169,8 @@ class WebApi:
         target = str(target or "")
         user = self.world.users.get(target)
         if user is not None and user.team_id == call.who.team_id:
+            if target in self.world.dms_closed and call.who.kind == "bot":
+                raise ApiError("channel_not_found")
             return self.open_im(call.who, target)[0]
         by_name = next(
             (
@@ -178,7 +180,10 @@ class WebApi:
             ),
             None,
         )
-        return self.visible_channel(call, by_name.id if by_name else target)
+        found = self.visible_channel(call, by_name.id if by_name else target)
+        if found.is_im and found.im_user in self.world.dms_closed and call.who.kind == "bot":
+            raise ApiError("channel_not_found")
+        return found
 
     def open_im(self, who: Identity, user_id: str) -> tuple[Channel, bool]:
         """The IM between the caller and a user, created on first use."""

@@ -93,6 +93,9 @@ def _open(api: WebApi, call: Call) -> dict[str, Any]:
             raise ApiError("user_not_found")
         if user.deleted:
             raise ApiError("user_disabled")
+        refusal = api.world.dms_closed.get(uid)
+        if refusal is not None and call.who.kind == "bot":
+            raise ApiError(refusal)
     if len(users) > 1:
         members = sorted({*users, call.who.user_id})
         found = next(

@@ -22,6 +22,10 @@ from .state import (
 )
 from .validate import SpecValidator
 
+DM_CLOSED_ERRORS = frozenset({"user_not_visible", "user_disabled", "user_not_found"})
+"""Errors the 2021 spec lists for conversations.open that mean "no DM with this person"."""
+DM_CLOSED_DEFAULT = "user_not_visible"
+
 UserLike = User | str
 ChannelLike = Channel | str
 
@@ -147,6 +151,23 @@ class Workspace(SlackServer):
     def revoke(self, token: str) -> None:
         """Make a token answer token_revoked from now on."""
         self.revoked.add(token)
+
+    def close_dms(self, user: UserLike, error: str = DM_CLOSED_DEFAULT) -> None:
+        """The app can no longer DM this person: conversations.open answers ``error``.
+
+        Slack has no per-user "block this app" switch; an app loses a person's DMs when it may no
+        longer see them (``user_not_visible``: a guest restricted away from it, an external
+        Slack Connect member) or when the account is gone (``user_disabled``). Only errors the
+        spec lists for conversations.open are allowed; posting to the person's id or to an IM
+        opened before answers ``channel_not_found``, which chat.postMessage lists.
+        """
+        if error not in DM_CLOSED_ERRORS:
+            raise ValueError(f"conversations.open can't refuse a DM with {error!r}")
+        self.world.dms_closed[self._user(user).id] = error
+
+    def open_dms(self, user: UserLike) -> None:
+        """The app may DM this person again."""
+        self.world.dms_closed.pop(self._user(user).id, None)
 
     def add_channel(
         self,

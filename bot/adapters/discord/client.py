@@ -18,6 +18,7 @@ from bot.adapters.discord.convert import (
     community,
     message_ref,
     to_member,
+    unscope_component_id,
 )
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.port import DiscordPort
@@ -33,11 +34,13 @@ from bot.core.events import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    PlatformReady,
     ReactionAdded,
     ReactionRemoved,
     ThreadOpened,
 )
 from bot.core.ids import RoleRef, UserRef
+from bot.core.members import Member
 from bot.core.message import parse_component_id
 from bot.core.parsing import parse_duration
 from bot.core.registry import Registry
@@ -71,6 +74,21 @@ class StewardBot(commands.Bot):
     async def setup_hook(self) -> None:
         """Build the slash-command tree from the registry and sync it."""
         await self.adapter.sync_commands(self)
+
+    # -- readiness ---------------------------------------------------------------------------
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """A guild is ready (at connect, or back after an outage): features may catch up."""
+        await self.adapter.publish(
+            PlatformReady(community=community(guild.id), at=datetime.now(UTC))
+        )
+
+    async def on_resumed(self) -> None:
+        """The gateway session resumed: events sent while disconnected may be missing."""
+        for guild in self.guilds:
+            await self.adapter.publish(
+                PlatformReady(community=community(guild.id), at=datetime.now(UTC))
+            )
 
     # -- members -----------------------------------------------------------------------------
 
@@ -200,10 +218,11 @@ class StewardBot(commands.Bot):
         ):
             return
         data: dict[str, Any] = dict(interaction.data or {})
-        parsed = parse_component_id(str(data.get("custom_id", "")))
+        scope, custom_id = unscope_component_id(str(data.get("custom_id", "")))
+        parsed = parse_component_id(custom_id)
         if parsed is None:
             return
-        await self.adapter.press(interaction, parsed, data)
+        await self.adapter.press(interaction, parsed, data, scope=scope)
 
 
 class StewardShardedBot(StewardBot, commands.AutoShardedBot):
@@ -311,14 +330,23 @@ class DiscordAdapter:
         interaction: discord.Interaction[Any],
         parsed: tuple[str, str, str],
         data: dict[str, Any],
+        *,
+        scope: int | None = None,
     ) -> None:
-        """Run a component or form handler through the dispatcher."""
+        """Run a component or form handler through the dispatcher.
+
+        ``scope`` is the guild named in a scoped custom_id: presses in DMs have no other."""
         feature, action, value = parsed
-        responder = InteractionResponder(interaction, feature, True, defer_after=self.defer_after)
+        in_dm = interaction.guild_id is None
+        responder = InteractionResponder(
+            interaction,
+            feature,
+            True,
+            defer_after=self.defer_after,
+            scope=scope if in_dm else None,
+        )
         try:
-            guild_id = interaction.guild_id
-            if guild_id is None:
-                raise UserError("That only works inside a server.")
+            guild_id, actor = await self._presser(interaction, scope)
             fields: dict[str, str] = {}
             for row in data.get("components", []):
                 for item in row.get("components", []):
@@ -332,7 +360,7 @@ class DiscordAdapter:
             await self.dispatcher.press(
                 Press(
                     community=community(guild_id),
-                    actor=to_member(interaction.user, guild_id),
+                    actor=actor,
                     channel=channel_ref(guild_id, interaction.channel_id or 0),
                     feature=feature,
                     action=action,
@@ -347,6 +375,34 @@ class DiscordAdapter:
             await responder.send(render_error(exc, error_id=""), ephemeral=True)
         finally:
             await responder.close()
+
+    async def _presser(
+        self, interaction: discord.Interaction[Any], scope: int | None
+    ) -> tuple[int, Member]:
+        """The guild a press belongs to, and the presser as a member of it; strangers are refused.
+
+        In a guild the interaction says both. In a DM only the custom_id names the guild, and
+        anyone can send any custom_id, so the presser's membership is looked up, never assumed."""
+        guild_id = interaction.guild_id
+        if guild_id is not None:
+            if scope is not None and scope != guild_id:
+                raise UserError("That button belongs to another server.")
+            return guild_id, to_member(interaction.user, guild_id)
+        if scope is None:
+            raise UserError("That only works inside a server.")
+        try:
+            member = await self.port.fetch_member(
+                UserRef(community(scope), str(interaction.user.id))
+            )
+        except discord.HTTPException as exc:
+            log.warning("checking a DM presser in guild %s failed: %s", scope, exc)
+            raise UserError("I couldn't check your membership just now; please try again.") from exc
+        if member is None:
+            raise UserError(
+                "That button belongs to a server you're not a member of, so it can't do "
+                "anything for you."
+            )
+        return scope, member
 
     async def _tree_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

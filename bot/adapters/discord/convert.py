@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, RoleRef, UserRef
@@ -55,3 +57,42 @@ def channel_ref(guild_id: int, channel_id: int) -> ChannelRef:
 def message_ref(guild_id: int, channel_id: int, message_id: int) -> MessageRef:
     """A message in a channel."""
     return MessageRef(channel_ref(guild_id, channel_id), str(message_id))
+
+
+# Presses in DMs reach the bot without a guild id, so components sent outside a guild carry their
+# guild in the custom_id: ``steward@{guild in base 36}:{feature}:{action}:{value}``. Guild
+# messages keep the neutral ``steward:{feature}:{action}:{value}``; the scope never leaves this
+# adapter (the core only ever sees the neutral id).
+MAX_CUSTOM_ID = 100
+_SCOPED = re.compile(r"^steward@([0-9a-z]{1,13}):(.+)$", re.DOTALL)
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(number: int) -> str:
+    out = ""
+    while True:
+        number, digit = divmod(number, 36)
+        out = _DIGITS[digit] + out
+        if number == 0:
+            return out
+
+
+def scope_component_id(cid: str, guild_id: int) -> str:
+    """A neutral component id that also names its guild, for messages sent outside it (DMs)."""
+    prefix, sep, rest = cid.partition(":")
+    if prefix != "steward" or not sep or guild_id <= 0:
+        raise ValueError(f"not a Steward component id: {cid!r}")
+    scoped = f"steward@{_base36(guild_id)}:{rest}"
+    if len(scoped) > MAX_CUSTOM_ID:
+        raise ValueError(
+            f"component ids are limited to {MAX_CUSTOM_ID} characters (with the guild)"
+        )
+    return scoped
+
+
+def unscope_component_id(cid: str) -> tuple[int | None, str]:
+    """(guild id, neutral id) of a scoped id; (None, ``cid``) for any other id."""
+    found = _SCOPED.match(cid)
+    if found is None:
+        return None, cid
+    return int(found.group(1), 36), f"steward:{found.group(2)}"

@@ -42,8 +42,8 @@ class DiscordPort:
     """The Port for Discord; one per process, serving every guild."""
 
     platform: Platform = "discord"
-    # Buttons in DMs come back without a guild, so the adapter can't tell whose they are.
-    capabilities = frozenset(Capability) - {Capability.CHANNEL_INVITE, Capability.DM_COMPONENTS}
+    # Components in DMs carry their guild in the custom_id (see convert.scope_component_id).
+    capabilities = frozenset(Capability) - {Capability.CHANNEL_INVITE}
 
     def __init__(self, client: discord.Client, feature: str = "steward") -> None:
         self.client = client
@@ -73,10 +73,12 @@ class DiscordPort:
         return message_ref(int(to.channel.community.id), sent.channel.id, sent.id)
 
     async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
-        """Send a DM; None when the member doesn't accept DMs from the server."""
+        """Send a DM; None when the member doesn't accept DMs from the server.
+
+        Its buttons and selects name the community, so presses in the DM find their way back."""
         try:
             channel = await self.client.create_dm(discord.Object(int(user.id)))
-            sent = await channel.send(**render(self.feature, message))
+            sent = await channel.send(**render(self.feature, message, scope=int(user.community.id)))
         except discord.Forbidden:
             return None
         dm_channel = ChannelRef(user.community, str(sent.channel.id))

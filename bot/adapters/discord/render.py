@@ -7,6 +7,7 @@ from typing import Any
 
 import discord
 
+from bot.adapters.discord.convert import scope_component_id
 from bot.core.message import Button, Form, Message, Select, component_id
 
 MAX_CONTENT = 2000
@@ -33,33 +34,38 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _view(feature: str, message: Message) -> discord.ui.View | None:
+def _custom_id(feature: str, action: str, value: str, scope: int | None) -> str:
+    cid = component_id(feature, action, value)
+    return cid if scope is None else scope_component_id(cid, scope)
+
+
+def _view(feature: str, message: Message, scope: int | None) -> discord.ui.View | None:
     if not message.buttons and not message.selects:
         return None
     view = discord.ui.View(timeout=None)
     for button in message.buttons:
-        view.add_item(_button(feature, button))
+        view.add_item(_button(feature, button, scope))
     for select in message.selects:
-        view.add_item(_select(feature, select))
+        view.add_item(_select(feature, select, scope))
     # Stopped views are sent but not kept in discord.py's view store: presses come back
     # through the bridge to the dispatcher, which outlives any one process.
     view.stop()
     return view
 
 
-def _button(feature: str, button: Button) -> discord.ui.Button[Any]:
+def _button(feature: str, button: Button, scope: int | None) -> discord.ui.Button[Any]:
     if button.url:
         return discord.ui.Button(label=button.label[:80], url=button.url)
     return discord.ui.Button(
         label=button.label[:80],
         style=_STYLES[button.style],
-        custom_id=component_id(feature, button.action, button.value),
+        custom_id=_custom_id(feature, button.action, button.value, scope),
     )
 
 
-def _select(feature: str, select: Select) -> discord.ui.Select[Any]:
+def _select(feature: str, select: Select, scope: int | None) -> discord.ui.Select[Any]:
     return discord.ui.Select(
-        custom_id=component_id(feature, select.action, select.value),
+        custom_id=_custom_id(feature, select.action, select.value, scope),
         placeholder=select.placeholder[:150],
         min_values=select.min_values,
         max_values=min(select.max_values, len(select.options)),
@@ -75,8 +81,10 @@ def _select(feature: str, select: Select) -> discord.ui.Select[Any]:
     )
 
 
-def render(feature: str, message: Message) -> dict[str, Any]:
-    """Keyword arguments for ``send``/``followup.send``/``edit`` (without ``ephemeral``)."""
+def render(feature: str, message: Message, *, scope: int | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``send``/``followup.send``/``edit`` (without ``ephemeral``).
+
+    ``scope`` is the guild of a message shown outside it (a DM): its component ids name it."""
     kwargs: dict[str, Any] = {"allowed_mentions": allowed_mentions(message)}
     if message.title or message.fields:
         embed = discord.Embed(
@@ -89,7 +97,7 @@ def render(feature: str, message: Message) -> dict[str, Any]:
         kwargs["embed"] = embed
     else:
         kwargs["content"] = _clip(message.text, MAX_CONTENT) or "\u200b"
-    view = _view(feature, message)
+    view = _view(feature, message, scope)
     if view is not None:
         kwargs["view"] = view
     if message.files:
@@ -102,10 +110,11 @@ def render(feature: str, message: Message) -> dict[str, Any]:
     return kwargs
 
 
-def render_modal(feature: str, form: Form) -> discord.ui.Modal:
-    """A modal for a form; its submission comes back through the bridge."""
+def render_modal(feature: str, form: Form, *, scope: int | None = None) -> discord.ui.Modal:
+    """A modal for a form; its submission comes back through the bridge (scoped as ``render``)."""
     modal = discord.ui.Modal(
-        title=_clip(form.title, 45), custom_id=component_id(feature, form.action, form.value)
+        title=_clip(form.title, 45),
+        custom_id=_custom_id(feature, form.action, form.value, scope),
     )
     for field in form.inputs[:5]:
         modal.add_item(

@@ -28,10 +28,13 @@ class InteractionResponder:
         ephemeral: bool,
         *,
         defer_after: float = DEFER_AFTER,
+        scope: int | None = None,
     ) -> None:
+        """``scope``: the guild of an interaction that happens outside it (a DM press)."""
         self.interaction = interaction
         self.feature = feature
         self.ephemeral = ephemeral
+        self.scope = scope
         self._lock = asyncio.Lock()
         self._thinking: bool | None = None  # ephemerality of a pending "thinking…" original
         self._timer = asyncio.get_running_loop().call_later(defer_after, self._defer_soon)
@@ -50,7 +53,7 @@ class InteractionResponder:
 
     async def send(self, message: Message, *, ephemeral: bool) -> None:
         """Show ``message`` to the invoker (only to them when ``ephemeral``)."""
-        kwargs = render(self.feature, message)
+        kwargs = render(self.feature, message, scope=self.scope)
         async with self._lock:
             response = self.interaction.response
             if not response.is_done():
@@ -74,7 +77,9 @@ class InteractionResponder:
             if self.interaction.response.is_done():
                 raise UserError("That took too long to open a form; please try again.")
             self._timer.cancel()
-            await self.interaction.response.send_modal(render_modal(self.feature, form))
+            await self.interaction.response.send_modal(
+                render_modal(self.feature, form, scope=self.scope)
+            )
 
     async def close(self) -> None:
         """Stop the deferral timer (the dispatcher has answered)."""

@@ -43,6 +43,7 @@ from bot.core.events import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    PlatformReady,
     ReactionAdded,
     ReactionRemoved,
 )
@@ -130,6 +131,7 @@ class SlackAdapter:
         self._session: aiohttp.ClientSession | None = None
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self._socket: AsyncSocketModeHandler | None = None
+        self._hellos = 0
         self._runner: web.AppRunner | None = None
         self.http_port = config.slack_http_port
         self._register()
@@ -572,7 +574,9 @@ class SlackAdapter:
             self._socket = AsyncSocketModeHandler(
                 self.app, app_token=self.config.slack_app_token.get_secret_value()
             )
+            self._socket.client.message_listeners.append(self._hello)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            self._ready_soon()
             return
         web_app = web.Application()
         web_app.router.add_post("/slack/events", self._http)
@@ -584,6 +588,21 @@ class SlackAdapter:
         await site.start()
         if self.http_port == 0:
             self.http_port = int(self._runner.addresses[0][1])
+        self._ready_soon()
+
+    def _ready_soon(self) -> None:
+        """Publish PlatformReady for the workspace in the background (features catch up)."""
+        ready = PlatformReady(community=self._community(None), at=datetime.now(UTC))
+        task = asyncio.create_task(self._publish(ready), name="steward-slack-ready")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _hello(self, client: Any, message: dict[str, Any], raw: str | None) -> None:
+        """Socket Mode says hello on every connection: after the first one, it is a reconnect."""
+        if message.get("type") == "hello":
+            self._hellos += 1
+            if self._hellos > 1:
+                self._ready_soon()
 
     async def stop(self) -> None:
         """Stop taking work, then let acked work finish (it was promised to Slack)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.slack.text import unescape
-from bot.core.commands import CommandSpec, ParamKind
+from bot.core.commands import CommandSpec, ParamKind, ParamSpec
 from bot.core.errors import UserError
 from bot.core.ids import CommunityRef, UserRef
 from bot.core.members import Level
@@ -22,7 +22,9 @@ from bot.core.parsing import (
     parse_user,
 )
 
-_TOKEN = re.compile(r'<[^<>]*>|"[^"]*"|“[^”]*”|\S+')
+_QUOTED = r'"[^"]*"|“[^”]*”'
+_TOKEN = re.compile(rf"<[^<>]*>|{_QUOTED}|[A-Za-z_]\w*=(?:<[^<>]*>|{_QUOTED})|\S+")
+_NAMED = re.compile(r"^([A-Za-z_]\w*)=(.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +38,17 @@ class Token:
     @property
     def value(self) -> str:
         """The word without surrounding quotes."""
-        if len(self.text) >= 2 and self.text[0] in '"“' and self.text[-1] in '"”':
-            return self.text[1:-1]
-        return self.text
+        return _unquote(self.text)
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] in '"“' and text[-1] in '"”':
+        return text[1:-1]
+    return text
 
 
 def tokenize(text: str) -> list[Token]:
-    """Split command text into words, keeping mentions and quoted phrases whole."""
+    """Split command text into words, keeping mentions, quoted phrases and ``name="a b"`` whole."""
     return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
@@ -82,39 +88,74 @@ def _convert(kind: ParamKind, text: str, community: CommunityRef) -> Any:
     return unescape(text)
 
 
+def _named(spec: CommandSpec, tokens: list[Token]) -> dict[int, tuple[ParamSpec, str]]:
+    """The ``name=value`` words whose name is one of the command's parameters, by position."""
+    params = {p.name: p for p in spec.params}
+    found: dict[int, tuple[ParamSpec, str]] = {}
+    seen: set[str] = set()
+    for i, token in enumerate(tokens):
+        named = _NAMED.match(token.text)
+        if named is None or named.group(1).lower() not in params:
+            continue
+        param = params[named.group(1).lower()]
+        if param.name in seen:
+            raise UserError(f"`{param.name}` is given twice.\nUsage: `{spec.usage}`")
+        seen.add(param.name)
+        value = _unquote(named.group(2))
+        if not value:
+            raise UserError(f"`{param.name}=` needs a value.\nUsage: `{spec.usage}`")
+        found[i] = (param, value)
+    return found
+
+
+def _value(spec: CommandSpec, param: ParamSpec, word: str, community: CommunityRef) -> Any:
+    try:
+        value = _convert(param.kind, word, community)
+    except UserError as exc:
+        raise UserError(f"{exc.message}\nUsage: `{spec.usage}`") from None
+    if param.choices and value not in param.choices:
+        options = ", ".join(f"`{c}`" for c in param.choices)
+        raise UserError(f"`{param.name}` must be one of {options}.\nUsage: `{spec.usage}`")
+    return value
+
+
 def parse_args(
     spec: CommandSpec, text: str, tokens: list[Token], community: CommunityRef
 ) -> dict[str, Any]:
     """Arguments by name; members come back as UserRefs for the adapter to look up.
 
-    The last text parameter takes the rest of the line, so reasons need no quotes. Slack sends
-    the line escaped (``&amp;``, ``&lt;``, ``&gt;``); text arguments get the characters typed.
+    Words fill the parameters in order; ``name=value`` (``name="two words"``) fills one by name
+    wherever it stands, so an optional parameter can be skipped. The last text parameter, unless
+    given by name, takes the rest of the line up to the next ``name=``, so reasons need no
+    quotes. Slack sends the line escaped (``&amp;``, ``&lt;``, ``&gt;``); text arguments get the
+    characters typed.
     """
-    args: dict[str, Any] = {}
-    index = 0
-    for position, param in enumerate(spec.params):
-        if index >= len(tokens):
+    named = _named(spec, tokens)
+    args: dict[str, Any] = {
+        param.name: _value(spec, param, value, community) for param, value in named.values()
+    }
+    params = [p for p in spec.params if p.name not in args]
+    words = [i for i in range(len(tokens)) if i not in named]
+    last = spec.params[-1] if spec.params else None
+    taken = 0
+    for param in params:
+        if taken >= len(words):
             break
-        is_last = position == len(spec.params) - 1
-        if param.kind is ParamKind.STRING and is_last and not param.choices:
-            rest = text[tokens[index].start :].strip()
-            if len(tokens) - index == 1:
+        index = words[taken]
+        if param is last and param.kind is ParamKind.STRING and not param.choices:
+            stop = next((i for i in sorted(named) if i > index), len(tokens))
+            span = [i for i in words[taken:] if i < stop]
+            end = tokens[stop].start if stop < len(tokens) else len(text)
+            rest = text[tokens[index].start : end].strip()
+            if len(span) == 1:
                 rest = tokens[index].value
             args[param.name] = unescape(rest)
-            index = len(tokens)
+            taken += len(span)
             break
-        word = tokens[index].value
-        index += 1
-        try:
-            value = _convert(param.kind, word, community)
-        except UserError as exc:
-            raise UserError(f"{exc.message}\nUsage: `{spec.usage}`") from None
-        if param.choices and value not in param.choices:
-            options = ", ".join(f"`{c}`" for c in param.choices)
-            raise UserError(f"`{param.name}` must be one of {options}.\nUsage: `{spec.usage}`")
-        args[param.name] = value
-    if index < len(tokens):
-        extra = " ".join(t.text for t in tokens[index:])[:60]
+        args[param.name] = _value(spec, param, tokens[index].value, community)
+        taken += 1
+    if taken < len(words):
+        extra = " ".join(tokens[i].text for i in words[taken:])[:60]
         raise UserError(f"I didn't expect `{extra}` there.\nUsage: `{spec.usage}`")
     missing = [p.name for p in spec.params if p.required and p.name not in args]
     if missing:

@@ -20,7 +20,13 @@ from bot.core.message import Form, Message
 from bot.core.port import Capability
 
 MEMBER_TTL = 300.0
-_NO_DM = {"cannot_dm_bot", "user_disabled", "messages_tab_disabled", "user_not_found"}
+_NO_DM = {
+    "cannot_dm_bot",
+    "user_disabled",
+    "messages_tab_disabled",
+    "user_not_found",
+    "user_not_visible",
+}
 _REFUSED = {
     "missing_scope",
     "not_allowed_token_type",

@@ -10,11 +10,12 @@ from bot.adapters.slack.commands import match, parse_args, tokenize, usage
 from bot.builtin import Steward
 from bot.core import ChannelRef, CommunityRef, Level, Registry, UserRef
 from bot.core.errors import UserError
+from cogs.onboarding import Onboarding
 from tests.adapters.desk import Desk
 from tests.core.garden import Garden
 
 TEAM = CommunityRef("slack", "T1")
-REGISTRY = Registry([Steward(), Garden(), Desk()])
+REGISTRY = Registry([Steward(), Garden(), Desk(), Onboarding()])
 
 
 def parse(feature: str, text: str) -> tuple[str, dict[str, object]]:
@@ -55,9 +56,49 @@ def test_the_word_payload_is_just_a_word() -> None:
     assert parse("desk", "echo show me the payload")[1] == {"text": "show me the payload"}
 
 
+def test_named_arguments_skip_optional_parameters() -> None:
+    assert parse("onboarding", "interest add python opens=<#C7|python>") == (
+        "interest add",
+        {"name": "python", "opens": "<#C7|python>"},
+    )
+    assert parse("onboarding", 'interest add opens="<!subteam^S1> <#C7|python>" Python 🐍')[1] == {
+        "name": "Python",
+        "emoji": "🐍",
+        "opens": "<!subteam^S1> <#C7|python>",
+    }
+    assert parse("garden", "water fail=yes after=2h")[1] == {
+        "after": timedelta(hours=2),
+        "fail": True,
+    }
+
+
+def test_the_rest_of_the_line_stops_at_a_named_argument() -> None:
+    assert parse("steward", "settings set key=greeting garden Hello there, friend")[1] == {
+        "feature": "garden",
+        "key": "greeting",
+        "value": "Hello there, friend",
+    }
+    assert parse("steward", "settings set garden value=“Hi &amp; bye” key=greeting")[1] == {
+        "feature": "garden",
+        "key": "greeting",
+        "value": "Hi & bye",
+    }
+
+
+def test_a_word_with_an_unknown_name_is_plain_text() -> None:
+    assert parse("desk", "echo a=b and more")[1] == {"text": "a=b and more"}
+    assert parse("desk", 'echo "text=quoted"')[1] == {"text": "text=quoted"}
+
+
 @pytest.mark.parametrize(
     ("feature", "text", "message"),
     [
+        ("garden", "water after=1h after=2h", "`after` is given twice."),
+        ("garden", "water after=", "`after=` needs a value."),
+        ("garden", "water after=soon", "is not a duration"),
+        ("garden", "water fail=yes", "Missing after."),
+        ("steward", "settings set garden greeting Hi key=x more", "I didn't expect `more` there."),
+        ("steward", "settings set garden greeting Hi value=x", "I didn't expect `Hi` there."),
         ("garden", "water soon", "is not a duration"),
         ("garden", "water", "Missing after."),
         ("desk", "whois alice", "is not a member"),

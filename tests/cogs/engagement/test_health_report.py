@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from cogs.engagement._models import EVENTS, MEMBER_DAYS
+from bot.core import CommunityRef, PlatformReady
+from cogs.engagement._models import DAYS, EVENTS, MEMBER_DAYS
 from sandbox.scenario import (
     Community,
     DiscordCommunity,
@@ -115,6 +116,9 @@ async def test_opting_out_deletes_and_stops_tracking(community: Community) -> No
     assert await _count(community, MEMBER_DAYS, user_id=bob.id) == 0
     await community.says(bob, "am I still counted?")
     assert await _count(community, EVENTS, user_id=bob.id) == 0
+    async with community.app.db.uow() as uow:
+        days = (await uow.session.execute(select(DAYS.c.active, DAYS.c.messages))).all()
+    assert [tuple(d) for d in days] == [(1, 1)]  # alice's answer; bob's day is taken back
 
     shown = await community.slash(ada, "engagement report", period="7d")
     assert field(shown.text, "Messages") == "1"
@@ -142,29 +146,50 @@ async def _says_while_down(
 
 async def test_catch_up_recovers_what_was_said_while_down(community: Community) -> None:
     alice, bob = community.people["alice"], community.people["bob"]
-    await community.says(alice, "before the outage")
+    old_thread = await community.says(alice, "before the outage: who can review my PR?")
     await community.says(bob, "intros before", channel="intros")
-    assert await _count(community, EVENTS, kind="message") == 2
+    await community.says(alice, "the last message stored in general")
+    assert await _count(community, EVENTS, kind="message") == 3
 
     await stop_steward(community)
     during = await _says_while_down(community, alice, "anyone here? the bot is quiet")
     await _says_while_down(community, bob, "seems down", to=during)
     await _says_while_down(community, bob, "posting anyway", channel="intros")
     await _says_while_down(community, alice, "third one")
+    # A reply to a message from before the last stored one (on Slack: in an older thread).
+    await _says_while_down(community, bob, "I can review it", to=old_thread.raw)
+    if community.platform == "discord":
+        # A channel where nothing was ever stored: read from the catch-up window.
+        await _says_while_down(community, bob, "first words in welcome", channel="welcome")
 
+    # Caught up as soon as Steward is connected again (PlatformReady), not at the 10-min job.
     await start_steward(community, features())
-    await community.advance(minutes=10)  # the catch-up job's interval
-    assert await _count(community, EVENTS, kind="message") == 6
-    assert await _count(community, EVENTS, kind="message", user_id=bob.id) == 3
+    expected = 9 if community.platform == "discord" else 8
+    assert await _count(community, EVENTS, kind="message") == expected
+    assert await _count(community, EVENTS, kind="message", user_id=bob.id) == expected - 4
     async with community.app.db.uow() as uow:
         targets = (
             await uow.session.execute(
-                select(EVENTS.c.user_id, EVENTS.c.target_user_id).where(
-                    EVENTS.c.target_user_id.is_not(None)
-                )
+                select(EVENTS.c.user_id, EVENTS.c.target_user_id)
+                .where(EVENTS.c.target_user_id.is_not(None))
+                .order_by(EVENTS.c.at)
             )
         ).all()
-    assert [tuple(t) for t in targets] == [(bob.id, alice.id)]
-    # A second pass over the same history stores nothing twice.
+    assert sorted(tuple(t) for t in targets) == [(bob.id, alice.id), (bob.id, alice.id)]
+    # The periodic job and another reconnect go over the same history and store nothing twice.
     await community.advance(minutes=10)
-    assert await _count(community, EVENTS, kind="message") == 6
+    await community.app.dispatcher.publish(
+        PlatformReady(community=_ref(community), at=community.clock.now())
+    )
+    await community.settle()
+    assert await _count(community, EVENTS, kind="message") == expected
+    async with community.app.db.uow() as uow:
+        rolled = await uow.session.scalar(select(func.sum(MEMBER_DAYS.c.messages)))
+    assert rolled == expected
+
+
+def _ref(community: Community) -> CommunityRef:
+    if isinstance(community, DiscordCommunity):
+        return CommunityRef("discord", str(community.guild.id))
+    assert isinstance(community, SlackCommunity)
+    return CommunityRef("slack", community.app.slack.team_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sandbox.scenario import Community
 from tests.cogs.onboarding.world import (
     configure,
+    grantable,
     option_values,
     out_of_reach,
     standard_setup,
@@ -16,7 +17,9 @@ async def test_buddies_share_interests_respect_capacity_and_pauses(community: Co
     ada, alice, bob, olivia = (community.people[n] for n in ("ada", "alice", "bob", "olivia"))
     await standard_setup(community, greeters=["ada"])
     await community.slash(ada, "onboarding interest add", name="Chess", emoji="♟")
-    await community.slash(ada, "onboarding interest add", name="Go")
+    role, channel = grantable(community, "go")
+    go = await community.slash(ada, "onboarding interest add", name="Go", opens=role or channel)
+    assert go.text.startswith("Interest Go saved. Picking it gives")  # no emoji: skipped by name
     for person, capacity in ((alice, 1), (bob, None), (olivia, None)):
         options = {"capacity": capacity} if capacity else {}
         await community.slash(person, "onboarding buddy join", **options)

@@ -46,16 +46,17 @@ async def test_newcomer_is_welcomed_agrees_picks_introduces_and_is_answered(
     [dm] = community.dms_of(nina)
     assert "Rules: Be kind. No spam." in dm.text and "introduce yourself in" in dm.text
 
-    # Buttons in DMs work on Slack; on Discord the DM points to *Get started* in #welcome.
-    assert community.offers(dm, "agree") == (community.platform == "slack")
+    # She agrees and picks right in the DM, on both platforms.
+    assert community.offers(dm, "agree") and community.offers(dm, "pick")
+    agreed = await community.click(nina, dm, "agree")
+    assert agreed.ephemeral and "Thanks for agreeing to the rules" in agreed.text
+    again = await community.click(nina, dm, "agree")
+    assert "already agreed" in again.text
     started = await community.click(nina, public, "start")
     assert started.ephemeral and "Rules: Be kind. No spam." in started.text
-    agreed = await community.click(nina, started, "agree")
-    assert agreed.ephemeral and "Thanks for agreeing to the rules" in agreed.text
-    again = await community.click(nina, started, "agree")
-    assert "already agreed" in again.text
+    assert not community.offers(started, "agree")  # agreed already, from the DM
 
-    picked = await community.select(nina, started, "pick", option_values(started)[:1])
+    picked = await community.select(nina, dm, "pick", option_values(dm)[:1])
     assert picked.ephemeral and picked.text == "Got it! Your interests: 🐍 Python."
     assert holds(community, nina, python)
     # The buddy is chosen once her interests are known, and both are introduced.

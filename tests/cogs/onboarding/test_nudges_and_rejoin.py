@@ -6,8 +6,6 @@ from sandbox.scenario import Community
 from tests.cogs.onboarding.world import (
     comes_back,
     configure,
-    is_discord,
-    joins_with_dms_closed,
     leaves,
     option_values,
     standard_setup,
@@ -74,12 +72,30 @@ async def test_ladder_fires_once_per_step_in_waking_hours_and_a_returner_keeps_p
     shown = await community.slash(ada, "onboarding status", member=quinn)
     assert "nudges sent: interests, intro, silent" in shown.text
 
-    if is_discord(community):  # Discord lets members close their DMs; Slack apps can always DM
-        rex = await joins_with_dms_closed(community, "rex")
-        assert community.dms_of(rex) == []
-        await community.advance(days=1)
-        reminder = [m for m in community.messages_in("welcome") if "gentle reminder" in m.text]
-        assert len(reminder) == 1 and community.pings_of(rex)
+    # A newcomer Steward can't DM is welcomed in the channel, and reminded there.
+    rex = await community.member_joins("rex", dms_open=False)
+    assert community.dms_of(rex) == []
+    await community.advance(days=1)
+    reminder = [m for m in community.messages_in("welcome") if "gentle reminder" in m.text]
+    assert len(reminder) == 1 and "@rex" in community.readable(reminder[0].text)
+    assert any("gentle reminder" in m.text for m in community.pings_of(rex))
+    assert community.offers(reminder[0], "start")
+
+
+async def test_a_member_whose_dms_close_is_reminded_in_the_welcome_channel(
+    community: Community,
+) -> None:
+    await standard_setup(community)
+    sam = await community.member_joins("sam")
+    assert len(community.dms_of(sam)) == 1  # the welcome arrived by DM
+    community.close_dms(sam)
+    await community.advance(hours=24, minutes=1)
+    assert len(community.dms_of(sam)) == 1
+    [reminder] = [m for m in community.messages_in("welcome") if "gentle reminder" in m.text]
+    assert community.readable(reminder.text).startswith("@sam A gentle reminder")
+    started = await community.click(sam, reminder, "start")
+    agreed = await community.click(sam, started, "agree")
+    assert agreed.ephemeral and "Thanks for agreeing to the rules" in agreed.text
 
 
 def _welcome_of(community: Community, name: str) -> object:

@@ -5,12 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core import Level
-from sandbox.scenario import Community, DiscordCommunity, Person, SlackCommunity
-
-
-def is_discord(community: Community) -> bool:
-    """Whether the story is told on Discord."""
-    return isinstance(community, DiscordCommunity)
+from sandbox.scenario import Community, DiscordCommunity, Person, Posted, Seen, SlackCommunity
 
 
 async def configure(community: Community, feature: str = "onboarding", **values: str) -> None:
@@ -119,17 +114,6 @@ async def _slack_user_change(community: Community, person: Person, *, deleted: b
     await fake.deliver_event(person.account.team_id, event)
 
 
-async def joins_with_dms_closed(community: Community, name: str) -> Person:
-    """A newcomer who doesn't accept DMs (Discord's privacy setting)."""
-    assert isinstance(community, DiscordCommunity)
-    user = community.fake.add_user(name, dms_open=False)
-    await community.fake.member_joins(community.guild, user)
-    person = Person(name, Level.MEMBER, user.id, user)
-    community.people[name] = person
-    await community.settle()
-    return person
-
-
 async def storm(community: Community, names: list[str]) -> list[Person]:
     """Many people join at once; Steward is only waited for at the end."""
     people: list[Person] = []
@@ -159,8 +143,8 @@ def chart_sent(community: Community, seen: Any) -> bool:
     return bool(community.fake.calls_to("files.completeUploadExternal"))
 
 
-def option_values(seen: Any) -> list[str]:
-    """The option values of the selects in what a person was shown."""
+def option_values(seen: Seen | Posted) -> list[str]:
+    """The option values of the selects in what a person was shown (or a message they read)."""
     values: list[str] = []
 
     def walk(items: list[Any]) -> None:
@@ -168,7 +152,7 @@ def option_values(seen: Any) -> list[str]:
             values.extend(str(o["value"]) for o in item.get("options", []) if "value" in o)
             walk(item.get("components", []) or item.get("elements", []))
 
-    for message in seen.messages:
+    for message in seen.messages if isinstance(seen, Seen) else [seen.raw]:
         data = getattr(message, "data", None)
         blocks = getattr(message, "blocks", None) or (data or {}).get("blocks")
         walk(list(getattr(message, "components", None) or blocks or []))

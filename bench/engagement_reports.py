@@ -1,0 +1,377 @@
+"""Engagement reports: the health report read from the rollups against the same questions asked
+as plain SQL over the raw events table, on SQLite and PostgreSQL.
+
+``python -m bench.engagement_reports [--n 10000000] [--quick]``; ``run(n)`` for bench/run.py.
+
+The data: one community, 50,000 members with Zipf-like activity (a member's id is drawn
+log-uniformly, so a few post a lot and most rarely), 90 days, 85% messages and 15% reactions,
+30 channels, every ninth message a question. The raw rows are generated inside the database
+(a recursive CTE on SQLite, ``generate_series`` on PostgreSQL) and the rollups are built from
+them with ``INSERT … SELECT … GROUP BY`` (the same rows the live writer would have added up);
+members join on their first active day. Generated databases are kept (SQLite under
+``/tmp/steward-bench/``, PostgreSQL as ``steward_bench_reports_v<version>_<n>``) and reused
+by later runs.
+
+Rows: p50/p99 are the query's wall time over repeated runs (the raw variants run fewer times);
+``ratio p50`` is raw time over rollup time (goal ≥ 50). Goals: DAU for 30 days ≤ 40 ms on SQLite
+and ≤ 15 ms on PostgreSQL, the retention matrix ≤ 100 ms. Each rollup answer is checked against
+the raw answer before it is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.engagement_ingest import PG_URL, Row  # noqa: E402
+
+COMMUNITY = "discord:1"
+USERS, DAYS, CHANNELS = 50_000, 90, 30
+FIRST = datetime(2026, 1, 1, tzinfo=UTC)
+CACHE = Path(os.environ.get("STEWARD_BENCH_CACHE", "/tmp/steward-bench"))
+VERSION = 2
+"""Bumped when the schema or the generator changes, so old cached databases are not reused."""
+
+
+def _first_day() -> int:
+    from cogs.engagement._metrics import day_of
+
+    return day_of(FIRST)
+
+
+def _sqlite_raw(n: int) -> str:
+    span = DAYS * 86_400
+    return f"""
+WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {n - 1})
+INSERT INTO engagement_events (community_id, key, kind, at, day, user_id, channel_id,
+    length, attachments, is_question, sentiment, from_staff)
+SELECT '{COMMUNITY}', 'g:' || i,
+    CASE WHEN i % 20 < 17 THEN 'message' ELSE 'reaction' END,
+    datetime({int(FIRST.timestamp())} + i * {span} / {n}, 'unixepoch') || '.000000',
+    {_first_day()} + (i * {span} / {n}) / 86400,
+    CAST(CAST(exp((abs(random()) % 1000000) / 1000000.0 * ln({USERS})) AS INTEGER) AS TEXT),
+    CAST(500 + i % {CHANNELS} AS TEXT), 20, 0,
+    CASE WHEN i % 20 < 17 AND i % 9 = 0 THEN 1 ELSE 0 END, 0.1, 0
+FROM s
+"""
+
+
+def _pg_raw(n: int) -> str:
+    span = DAYS * 86_400
+    return f"""
+INSERT INTO engagement_events (community_id, key, kind, at, day, user_id, channel_id,
+    length, attachments, is_question, sentiment, from_staff)
+SELECT '{COMMUNITY}', 'g:' || i,
+    CASE WHEN i % 20 < 17 THEN 'message' ELSE 'reaction' END,
+    to_timestamp({int(FIRST.timestamp())} + (i * {span}) / {n}),
+    {_first_day()} + ((i * {span}) / {n}) / 86400,
+    floor(exp(random() * ln({USERS})))::int::text,
+    (500 + i % {CHANNELS})::text, 20, 0,
+    i % 20 < 17 AND i % 9 = 0, 0.1, false
+FROM generate_series(0::bigint, {n - 1}::bigint) AS i
+"""
+
+
+_COUNTS = """
+    sum(CASE WHEN kind = 'message' THEN 1 ELSE 0 END),
+    sum(CASE WHEN kind = 'reaction' THEN 1 ELSE 0 END),
+    0,
+    sum(CASE WHEN kind = 'message' AND is_question THEN 1 ELSE 0 END),
+    0, 0,
+    sum(CASE WHEN kind = 'message' THEN coalesce(sentiment, 0) ELSE 0 END),
+    sum(CASE WHEN kind = 'message' THEN 1 ELSE 0 END)
+"""
+ROLLUPS = [
+    f"""INSERT INTO engagement_member_days (community_id, day, user_id, messages, reactions,
+    replies, questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
+    SELECT community_id, day, user_id, {_COUNTS} FROM engagement_events
+    WHERE kind IN ('message', 'reaction') GROUP BY community_id, day, user_id""",
+    f"""INSERT INTO engagement_channel_days (community_id, channel_id, day, user_id, messages,
+    reactions, replies, questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
+    SELECT community_id, channel_id, day, user_id, {_COUNTS} FROM engagement_events
+    WHERE kind IN ('message', 'reaction') GROUP BY community_id, channel_id, day, user_id""",
+    """INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day)
+    SELECT community_id, user_id, min(day), min(day), max(day) FROM engagement_member_days
+    GROUP BY community_id, user_id""",
+    """INSERT INTO engagement_days (community_id, day, active, messages, reactions, replies,
+    questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
+    SELECT community_id, day, count(*), sum(messages), sum(reactions), sum(replies),
+    sum(questions), sum(p2p_replies), sum(staff_replies), sum(sentiment_sum), sum(sentiment_n)
+    FROM engagement_member_days GROUP BY community_id, day""",
+]
+MARK = "CREATE TABLE IF NOT EXISTS bench_generated (n BIGINT NOT NULL)"
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def sqlite_database(n: int) -> str:
+    """The generated SQLite file for ``n`` events (built once, then reused)."""
+    from bot.db import schema
+
+    CACHE.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, before any timing)
+    path = CACHE / f"engagement_reports-v{VERSION}-{n}.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    if path.exists():
+        conn = sqlite3.connect(path)
+        try:
+            done = conn.execute("SELECT n FROM bench_generated").fetchone()
+        except sqlite3.OperationalError:
+            done = None
+        conn.close()
+        if done == (n,):
+            return url
+        path.unlink()
+    await schema.upgrade(url)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")
+    started = time.perf_counter()
+    _say(f"generating {n:,} raw events in SQLite ({path}) …")
+    conn.execute("BEGIN")
+    conn.execute(_sqlite_raw(n))
+    for sql in ROLLUPS:
+        conn.execute(sql)
+    conn.execute(MARK)
+    conn.execute("INSERT INTO bench_generated (n) VALUES (?)", (n,))
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+    conn.close()
+    _say(f"… done in {time.perf_counter() - started:.0f} s")
+    return url
+
+
+async def pg_database(n: int) -> str | None:
+    """The generated PostgreSQL database for ``n`` events, or None without PostgreSQL."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    from bot.db import schema
+
+    name = f"steward_bench_reports_v{VERSION}_{n}"
+    base = PG_URL.rpartition("/")[0]
+    try:
+        admin = await asyncpg.connect(PG_URL)
+    except Exception:
+        return None
+    url = f"{base}/{name}"
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists:
+            conn = await asyncpg.connect(url)
+            try:
+                done = await conn.fetchval("SELECT n FROM bench_generated")
+            except asyncpg.UndefinedTableError:
+                done = None
+            await conn.close()
+            if done == n:
+                return url
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    await schema.upgrade(url)
+    conn = await asyncpg.connect(url)
+    started = time.perf_counter()
+    _say(f"generating {n:,} raw events in PostgreSQL ({name}) …")
+    async with conn.transaction():
+        await conn.execute(_pg_raw(n))
+        for sql in ROLLUPS:
+            await conn.execute(sql)
+        await conn.execute(MARK)
+        await conn.execute("INSERT INTO bench_generated (n) VALUES ($1)", n)
+    await conn.execute("VACUUM ANALYZE")
+    await conn.close()
+    _say(f"… done in {time.perf_counter() - started:.0f} s")
+    return url
+
+
+async def _timed(
+    session: Any, query: Callable[[Any], Awaitable[Any]], times: int
+) -> tuple[list[float], Any]:
+    result = await query(session)  # warm the cache and compile once
+    spent = []
+    for _ in range(times):
+        start = time.perf_counter()
+        result = await query(session)
+        spent.append(time.perf_counter() - start)
+    return spent, result
+
+
+def _p99(values: list[float]) -> float:
+    return max(values) if len(values) < 100 else statistics.quantiles(values, n=100)[98]
+
+
+async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row]:
+    """Each question from the rollups and from the raw events, on one database."""
+    from sqlalchemy import Integer, case, cast, distinct, func, select
+
+    from bot.db.engine import Database
+    from cogs.engagement import _repo
+    from cogs.engagement._metrics import RETENTION_DAYS, Cohort, Period
+    from cogs.engagement._models import EVENTS
+
+    e = EVENTS.c
+    today = _first_day() + DAYS - 1
+    month = Period(today - 29, today)
+    start = FIRST + timedelta(days=DAYS - 30)
+    end = FIRST + timedelta(days=DAYS)
+    active = e.kind.in_(["message", "reaction"])
+    in_month = [e.community_id == COMMUNITY, e.at >= start, e.at < end, active]
+
+    async def dau_rollup(s: Any) -> Any:
+        return await _repo.daily_active(s, COMMUNITY, month.first, month.last)
+
+    async def dau_raw(s: Any) -> Any:
+        rows = await s.execute(
+            select(e.day, func.count(distinct(e.user_id))).where(*in_month).group_by(e.day)
+        )
+        return {int(d): int(k) for d, k in rows}
+
+    async def mau_rollup(s: Any) -> Any:
+        return await _repo.distinct_active(s, COMMUNITY, month.first, month.last)
+
+    async def mau_raw(s: Any) -> Any:
+        return int(await s.scalar(select(func.count(distinct(e.user_id))).where(*in_month)) or 0)
+
+    async def retention_rollup(s: Any) -> Any:
+        return await _repo.retention_matrix(s, COMMUNITY, today)
+
+    async def retention_raw(s: Any) -> Any:
+        spans = (
+            select(e.user_id, func.min(e.day).label("j"), func.max(e.day).label("last"))
+            .where(e.community_id == COMMUNITY, active)
+            .group_by(e.user_id)
+            .subquery()
+        )
+        week = cast((spans.c.j + 3) / 7, Integer)
+        columns: list[Any] = [week, func.count()]
+        for d in RETENTION_DAYS:
+            old = spans.c.j + d <= today
+            columns.append(func.sum(case((old, 1), else_=0)))
+            columns.append(func.sum(case((old & (spans.c.last >= spans.c.j + d), 1), else_=0)))
+        rows = await s.execute(
+            select(*columns).where(spans.c.j > today - 13 * 7).group_by(week).order_by(week)
+        )
+        found = []
+        for row in rows:
+            eligible = tuple(int(row[2 + 2 * i]) for i in range(len(RETENTION_DAYS)))
+            kept = tuple(
+                int(row[3 + 2 * i]) if eligible[i] else None for i in range(len(RETENTION_DAYS))
+            )
+            found.append(Cohort(int(row[0]), int(row[1]), kept, eligible))
+        return found
+
+    async def report_rollup(s: Any) -> Any:
+        f = await _repo.figures(s, COMMUNITY, month)
+        return (f.daily_active, f.active, f.wau, f.mau, f.messages, f.reactions, f.cohorts)
+
+    async def report_raw(s: Any) -> Any:
+        dau = await dau_raw(s)
+        mau = await mau_raw(s)
+        week_start = FIRST + timedelta(days=DAYS - 7)
+        wau = await s.scalar(
+            select(func.count(distinct(e.user_id))).where(
+                e.community_id == COMMUNITY, e.at >= week_start, e.at < end, active
+            )
+        )
+        sums = (
+            await s.execute(
+                select(
+                    func.sum(case((e.kind == "message", 1), else_=0)),
+                    func.sum(case((e.kind == "reaction", 1), else_=0)),
+                ).where(*in_month)
+            )
+        ).one()
+        return (dau, mau, int(wau or 0), mau, int(sums[0]), int(sums[1]), await retention_raw(s))
+
+    questions: list[tuple[str, Any, Any, float | None]] = [
+        ("DAU per day, 30 days", dau_rollup, dau_raw, 40.0 if engine == "sqlite" else 15.0),
+        ("MAU, 30 days", mau_rollup, mau_raw, None),
+        ("retention matrix, 13 weekly cohorts", retention_rollup, retention_raw, 100.0),
+        ("whole health report, 30 days", report_rollup, report_raw, None),
+    ]
+    db = Database(url)
+    rows: list[Row] = []
+    try:
+        for label, rollup, raw, goal in questions:
+            async with db.uow() as uow:
+                raw_spent, raw_answer = await _timed(uow.session, raw, raw_times)
+                spent, answer = await _timed(uow.session, rollup, 20)
+            if label.startswith("whole"):
+                same = answer[:2] == (raw_answer[0], raw_answer[1]) and answer[3:] == raw_answer[3:]
+            else:
+                same = answer == raw_answer
+            p50 = statistics.median(spent) * 1e3
+            raw_p50 = statistics.median(raw_spent) * 1e3
+            met = "met" if goal is not None and p50 <= goal else "MISSED"
+            verdict = "" if goal is None else f", goal ≤{goal:g} ms {met}"
+            rows.append(
+                Row(
+                    "engagement_reports",
+                    f"{engine}: {label} from rollups ({'= raw' if same else 'DIFFERS'}{verdict})",
+                    n,
+                    p50,
+                    _p99(spent) * 1e3,
+                    raw_p50 / p50,
+                    0.0,
+                )
+            )
+            rows.append(
+                Row(
+                    "engagement_reports",
+                    f"{engine}: {label}, plain SQL over raw events",
+                    n,
+                    raw_p50,
+                    _p99(raw_spent) * 1e3,
+                    1.0,
+                    0.0,
+                )
+            )
+    finally:
+        await db.dispose()
+    return rows
+
+
+async def measure(n: int, raw_times: int = 3) -> list[Row]:
+    """Every question on both databases."""
+    rows = await measure_one("sqlite", await sqlite_database(n), n, raw_times)
+    pg = await pg_database(n)
+    if pg is not None:
+        rows += await measure_one("postgres", pg, n, raw_times)
+    return rows
+
+
+def run(n: int) -> list[Row]:
+    """For bench/run.py: ``n`` events (at least 100,000)."""
+    logging.getLogger("discord").setLevel(logging.ERROR)
+    return asyncio.run(measure(max(n, 100_000)))
+
+
+def main() -> None:
+    """Print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.engagement_reports")
+    parser.add_argument("--n", type=int, default=10_000_000)
+    parser.add_argument("--quick", action="store_true", help="1,000,000 events")
+    args = parser.parse_args()
+    from bench.run import print_table
+
+    print_table(run(1_000_000 if args.quick else args.n))
+
+
+if __name__ == "__main__":
+    main()

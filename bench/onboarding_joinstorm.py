@@ -1,0 +1,256 @@
+"""A join storm through both fakes: every newcomer welcomed exactly once, nothing lost.
+
+The real App with onboarding (welcome channel set, ``welcome_where=both``: a public welcome and
+a DM each) serves the fake Discord, then the fake Slack, on a fresh SQLite file. ``n`` people
+join as fast as the fake can announce them (harder than the issue's "500 in a minute"); the
+driver then waits until every welcome arrived or nothing moved for ``--patience`` seconds, and
+counts per member. 429s are what the fakes answered: the fake Discord enforces per-route
+buckets (50 a second); the fake Slack enforces none, so ``--slack-429`` injects that many
+``ratelimited`` answers to chat.postMessage to show they cost time, not welcomes.
+
+``python -m bench.onboarding_joinstorm [--n 500]`` prints the storm table; ``run(n)`` gives
+bench/run.py rows where p50/p99 are join-to-public-welcome latency (poll granularity 20 ms),
+``ratio p50`` is the share of members welcomed exactly once (channel and DM; 1.00 is the goal)
+and ``ratio p99`` the welcome messages delivered over those expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+NAME = "onboarding_joinstorm"
+_MENTION = re.compile(r"<@([A-Za-z0-9]+)")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of bench/run.py's table."""
+
+    benchmark: str
+    variant: str
+    n: int
+    p50_ms: float
+    p99_ms: float
+    ratio_p50: float
+    ratio_p99: float
+
+
+@dataclass(frozen=True)
+class Storm:
+    """What one platform's storm came to."""
+
+    platform: str
+    joins: int
+    welcomes: int  # public welcomes plus welcome DMs delivered
+    duplicates: int
+    lost: int
+    exactly_once: int  # members with exactly one public welcome and one DM
+    rate_limited: int  # 429 answers the fake gave
+    elapsed: float
+    latencies: list[float]
+
+
+async def _join_all(community: Any, names: list[str]) -> dict[str, float]:
+    """Everyone joins at once; returns each user id's join time."""
+    joined: dict[str, float] = {}
+    fake = community.fake
+    if community.platform == "discord":
+        for name in names:
+            user = fake.add_user(name)
+            joined[user.id] = time.perf_counter()
+            await fake.member_joins(community.guild, user)
+        return joined
+
+    async def one(name: str) -> None:
+        started = time.perf_counter()
+        user = await fake.member_joins(name)
+        joined[user.id] = started
+
+    await asyncio.gather(*(one(name) for name in names))
+    return joined
+
+
+def _tally(community: Any, people: dict[str, Any]) -> tuple[Counter[str], Counter[str]]:
+    """Public welcomes and welcome DMs, per user id."""
+    public: Counter[str] = Counter()
+    for posted in community.messages_in("welcome"):
+        if "Welcome to" in posted.text:
+            public.update(set(_MENTION.findall(posted.text)))
+    dms: Counter[str] = Counter()
+    for user_id, person in people.items():
+        dms[user_id] = sum("Welcome to" in m.text for m in community.dms_of(person))
+    return public, dms
+
+
+async def storm(platform: str, n: int, *, patience: float, slack_429: int) -> Storm:
+    """Run one storm of ``n`` joins on ``platform`` and count what arrived."""
+    from bot.builtin import Steward
+    from bot.core import Level
+    from cogs.onboarding import Onboarding
+    from sandbox.scenario import Person, open_community
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'steward.db'}"
+        async with open_community(platform, url, [Steward(), Onboarding()]) as community:
+            ada = community.people["ada"]
+            done = await community.slash(
+                ada,
+                "steward settings set",
+                feature="onboarding",
+                key="welcome_channel",
+                value=community.channel_mention("welcome"),
+            )
+            assert "is now" in done.text, done.text
+            fake: Any = community.fake  # type: ignore[attr-defined]
+            if platform == "slack" and slack_429:
+                fake.faults.rate_limit(slack_429, retry_after=1, method="chat.postMessage")
+            before = _rate_limited(platform, fake)
+            names = [f"guest{i}" for i in range(n)]
+            started = time.perf_counter()
+            joined = await _join_all(community, names)
+            people = {
+                uid: Person(f"guest{i}", Level.MEMBER, uid, fake.world.users[uid])
+                for i, uid in enumerate(joined)
+            }
+            latencies: dict[str, float] = {}
+            seen = 0
+            last_change = time.perf_counter()
+            activity = community.app.dispatcher.activity
+            while True:
+                public = [m for m in community.messages_in("welcome") if "Welcome to" in m.text]
+                now = time.perf_counter()
+                for posted in public[seen:]:
+                    for uid in _MENTION.findall(posted.text):
+                        if uid in joined and uid not in latencies:
+                            latencies[uid] = now - joined[uid]
+                if len(public) != seen:
+                    seen, last_change = len(public), now
+                all_dms = sum(len(community.dms_of(p)) for p in people.values())
+                if len(latencies) == n and all_dms >= n and activity.busy == 0:
+                    break
+                if now - last_change > patience and (activity.busy == 0 or now - started > 600):
+                    break  # stalled: what is missing now is lost
+                await asyncio.sleep(0.02)
+            elapsed = time.perf_counter() - started
+            public_count, dm_count = _tally(community, people)
+            rate_limited = _rate_limited(platform, fake) - before
+    welcomes = duplicates = lost = exactly = 0
+    for uid in joined:
+        c, d = public_count.get(uid, 0), dm_count.get(uid, 0)
+        welcomes += c + d
+        duplicates += max(c - 1, 0) + max(d - 1, 0)
+        lost += (c == 0) + (d == 0)
+        exactly += c == 1 and d == 1
+    return Storm(
+        platform,
+        n,
+        welcomes,
+        duplicates,
+        lost,
+        exactly,
+        rate_limited,
+        elapsed,
+        sorted(latencies.values()),
+    )
+
+
+def _rate_limited(platform: str, fake: Any) -> int:
+    if platform == "discord":
+        return sum(1 for r in fake.rest.log if r.status == 429)
+    return sum(1 for c in fake.calls if c.status == 429)
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+async def measure(
+    n: int,
+    *,
+    patience: float = 30.0,
+    slack_429: int = 5,
+    platforms: tuple[str, ...] = ("discord", "slack"),
+) -> list[Storm]:
+    """One storm on each platform."""
+    return [
+        await storm(platform, n, patience=patience, slack_429=slack_429) for platform in platforms
+    ]
+
+
+def print_storms(storms: list[Storm]) -> None:
+    """The storm table."""
+    header = ("platform", "joins", "welcomes", "duplicates", "lost", "exactly once", "429s", "s")
+    lines = [header] + [
+        (
+            s.platform,
+            str(s.joins),
+            f"{s.welcomes}/{2 * s.joins}",
+            str(s.duplicates),
+            str(s.lost),
+            str(s.exactly_once),
+            str(s.rate_limited),
+            f"{s.elapsed:.1f}",
+        )
+        for s in storms
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for i, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def run(n: int = 500) -> list[Row]:
+    """The entry ``bench.run`` calls."""
+    storms = asyncio.run(measure(n))
+    return [
+        Row(
+            NAME,
+            s.platform,
+            s.joins,
+            _p(s.latencies, 0.5),
+            _p(s.latencies, 0.99),
+            s.exactly_once / s.joins,
+            s.welcomes / (2 * s.joins),
+        )
+        for s in storms
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both storms, print the table; exit 1 unless everyone was welcomed exactly once."""
+    parser = argparse.ArgumentParser(prog="python -m bench.onboarding_joinstorm")
+    parser.add_argument("--n", type=int, default=500, help="joins per platform")
+    parser.add_argument("--patience", type=float, default=30.0, help="seconds without progress")
+    parser.add_argument("--slack-429", type=int, default=5, help="429s injected on Slack")
+    parser.add_argument("--only", choices=("discord", "slack"), help="one platform only")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    platforms = (args.only,) if args.only else ("discord", "slack")
+    storms = asyncio.run(
+        measure(args.n, patience=args.patience, slack_429=args.slack_429, platforms=platforms)
+    )
+    print_storms(storms)
+    ok = all(s.exactly_once == s.joins and not s.duplicates and not s.lost for s in storms)
+    print("every member welcomed exactly once" if ok else "SOME MEMBERS WERE NOT WELCOMED ONCE")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""A flush that dies half-way through its rollups leaves them correct: redone, never twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import case, distinct, func, select
+
+from bot.builtin import Steward
+from bot.core import (
+    ChannelRef,
+    CommunityRef,
+    Event,
+    Member,
+    MessagePosted,
+    MessageRef,
+    ReactionAdded,
+    UserRef,
+)
+from cogs.engagement import Engagement, _ingest
+from cogs.engagement._models import CHANNEL_DAYS, DAYS, EVENTS, MEMBER_DAYS, QUESTIONS
+from tests.core.harness import Harness
+
+
+def week(community: CommunityRef, start: Any) -> list[Event]:
+    """Three days of messages, replies and reactions in two channels."""
+    channels = [ChannelRef(community, "300"), ChannelRef(community, "301")]
+    people = [Member(UserRef(community, f"u{i}"), f"p{i}") for i in range(4)]
+    events: list[Event] = []
+    for i in range(60):
+        at = start + timedelta(hours=i * 1.3)
+        where = channels[i % 2]
+        events.append(
+            MessagePosted(
+                community=community,
+                at=at,
+                message=MessageRef(where, str(5000 + i)),
+                author=people[i % 4],
+                text="anyone know why the build fails?" if i % 5 == 0 else "ok",
+                reply_to=MessageRef(where, str(5000 + i - 2)) if i % 3 == 0 and i > 1 else None,
+            )
+        )
+        if i % 2:
+            events.append(
+                ReactionAdded(
+                    community=community,
+                    at=at,
+                    message=MessageRef(where, str(5000 + i)),
+                    user=people[(i + 1) % 4].ref,
+                    emoji="👍",
+                )
+            )
+    return events
+
+
+async def rollups_and_truth(h: Harness) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """The rollups, and the same figures counted from the raw events."""
+    e = EVENTS.c
+    message = case((e.kind == "message", 1), else_=0)
+    reaction = case((e.kind == "reaction", 1), else_=0)
+    question = case(((e.kind == "message") & e.is_question, 1), else_=0)
+    reply = case(
+        (
+            (e.kind == "message") & e.target_user_id.is_not(None) & (e.target_user_id != e.user_id),
+            1,
+        ),
+        else_=0,
+    )
+    counted = [func.sum(message), func.sum(reaction), func.sum(question), func.sum(reply)]
+    m, c = MEMBER_DAYS.c, CHANNEL_DAYS.c
+    async with h.app.db.uow() as uow:
+        s = uow.session
+        truth_members = (
+            await s.execute(
+                select(e.day, e.user_id, *counted)
+                .where(e.kind.in_(["message", "reaction"]))
+                .group_by(e.day, e.user_id)
+                .order_by(e.day, e.user_id)
+            )
+        ).all()
+        members = (
+            await s.execute(
+                select(m.day, m.user_id, m.messages, m.reactions, m.questions, m.replies).order_by(
+                    m.day, m.user_id
+                )
+            )
+        ).all()
+        truth_channels = (
+            await s.execute(
+                select(e.channel_id, e.day, e.user_id, *counted)
+                .where(e.kind.in_(["message", "reaction"]))
+                .group_by(e.channel_id, e.day, e.user_id)
+                .order_by(e.channel_id, e.day, e.user_id)
+            )
+        ).all()
+        channels = (
+            await s.execute(
+                select(
+                    c.channel_id, c.day, c.user_id, c.messages, c.reactions, c.questions, c.replies
+                ).order_by(c.channel_id, c.day, c.user_id)
+            )
+        ).all()
+        d = DAYS.c
+        days = (
+            await s.execute(select(d.day, d.active, d.messages, d.reactions).order_by(d.day))
+        ).all()
+        truth_days = (
+            await s.execute(
+                select(e.day, func.count(distinct(e.user_id)), counted[0], counted[1])
+                .where(e.kind.in_(["message", "reaction"]))
+                .group_by(e.day)
+                .order_by(e.day)
+            )
+        ).all()
+    assert [tuple(r) for r in days] == [tuple(r) for r in truth_days]
+    return (
+        [tuple(r) for r in members],
+        [tuple(r) for r in truth_members],
+        [tuple(r) for r in channels],
+        [tuple(r) for r in truth_channels],
+    )
+
+
+def crash_in_rollups(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """Make the next ``times`` flushes die after the raw rows and the member rollup are written."""
+    original = _ingest._Writer._many
+    crashed: list[int] = []
+
+    async def many(self: Any, name: str, params: list[tuple[Any, ...]]) -> None:
+        if name == "channel_days" and len(crashed) < times:
+            crashed.append(1)
+            raise ConnectionError("the database went away mid-flush")
+        await original(self, name, params)
+
+    monkeypatch.setattr(_ingest._Writer, "_many", many)
+    return crashed
+
+
+async def _counts(h: Harness) -> tuple[int, int, int]:
+    async with h.app.db.uow() as uow:
+        s = uow.session
+        raw = await s.scalar(select(func.count()).select_from(EVENTS))
+        rolled = await s.scalar(select(func.coalesce(func.sum(MEMBER_DAYS.c.messages), 0)))
+        asked = await s.scalar(select(func.count()).select_from(QUESTIONS))
+    return int(raw or 0), int(rolled or 0), int(asked or 0)
+
+
+async def test_a_flush_that_dies_mid_rollup_is_retried_whole(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement = Engagement(flush_after=0, max_batch=25)
+    async with Harness(database_url, [Steward(), engagement]) as h:
+        events = week(h.community, h.clock.now())
+        crashed = crash_in_rollups(monkeypatch, times=1)
+        for event in events:
+            await h.app.dispatcher.publish(event)
+        await engagement.ingest.flush()
+        assert crashed == [1] and engagement.ingest.failures == 1
+        members, truth_members, channels, truth_channels = await rollups_and_truth(h)
+        assert members == truth_members and channels == truth_channels
+        assert (await _counts(h))[:2] == (90, 60)
+
+
+async def test_a_lost_flush_leaves_nothing_and_its_replay_counts_once(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engagement = Engagement(flush_after=0, max_batch=1000)
+    async with Harness(database_url, [Steward(), engagement]) as h:
+        events = week(h.community, h.clock.now())
+        half = len(events) // 2
+        for event in events[:half]:
+            await h.app.dispatcher.publish(event)
+        await engagement.ingest.flush()
+        before = await _counts(h)
+        assert before[0] == half
+
+        # The second half dies mid-rollup on the first try and on the retry: dropped whole.
+        crash_in_rollups(monkeypatch, times=2)
+        for event in events[half:]:
+            await h.app.dispatcher.publish(event)
+        await engagement.ingest.flush()
+        assert await _counts(h) == before
+        members, truth_members, channels, truth_channels = await rollups_and_truth(h)
+        assert members == truth_members and channels == truth_channels
+
+        # Catch-up (or a gateway replay) brings everything again, the stored half included.
+        for event in events:
+            await h.app.dispatcher.publish(event)
+        await engagement.ingest.flush()
+        members, truth_members, channels, truth_channels = await rollups_and_truth(h)
+        assert members == truth_members and channels == truth_channels
+        raw, rolled, asked = await _counts(h)
+        assert (raw, rolled, asked) == (90, 60, 12)
