@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._common import Row
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -49,19 +51,6 @@ GUILD, CHANNELS, USERS = 1000, 20, 2000
 PACE = 14_500
 """Events/s of the paced run: the study's measured discord.py rate per core."""
 PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table."""
-
-    benchmark: str
-    variant: str
-    n: int
-    p50_ms: float
-    p99_ms: float
-    ratio_p50: float
-    ratio_p99: float
 
 
 TEXTS = (
@@ -477,7 +466,7 @@ async def measure(n: int) -> list[Row]:
     return rows
 
 
-def run(n: int) -> list[Row]:
+def run(n: int = 1_000_000) -> list[Row]:
     """For bench/run.py: ``n`` events (at least 10,000)."""
     logging.getLogger("discord").setLevel(logging.ERROR)
     return asyncio.run(measure(max(n, 10_000)))

@@ -37,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.engagement_ingest import PG_URL, Row  # noqa: E402
+from bench._common import Row  # noqa: E402
+from bench.engagement_ingest import PG_URL  # noqa: E402
 
 COMMUNITY = "discord:1"
 USERS, DAYS, CHANNELS = 50_000, 90, 30
@@ -356,7 +357,7 @@ async def measure(n: int, raw_times: int = 3) -> list[Row]:
     return rows
 
 
-def run(n: int) -> list[Row]:
+def run(n: int = 10_000_000) -> list[Row]:
     """For bench/run.py: ``n`` events (at least 100,000)."""
     logging.getLogger("discord").setLevel(logging.ERROR)
     return asyncio.run(measure(max(n, 100_000)))

@@ -28,25 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._common import Row, percentile_ms
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 NAME = "onboarding_joinstorm"
 _MENTION = re.compile(r"<@([A-Za-z0-9]+)")
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of bench/run.py's table."""
-
-    benchmark: str
-    variant: str
-    n: int
-    p50_ms: float
-    p99_ms: float
-    ratio_p50: float
-    ratio_p99: float
 
 
 @dataclass(frozen=True)
@@ -174,12 +163,6 @@ def _rate_limited(platform: str, fake: Any) -> int:
     return sum(1 for c in fake.calls if c.status == 429)
 
 
-def _p(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, int(q * len(values)))] * 1000
-
-
 async def measure(
     n: int,
     *,
@@ -224,8 +207,8 @@ def run(n: int = 500) -> list[Row]:
             NAME,
             s.platform,
             s.joins,
-            _p(s.latencies, 0.5),
-            _p(s.latencies, 0.99),
+            percentile_ms(s.latencies, 0.5),
+            percentile_ms(s.latencies, 0.99),
             s.exactly_once / s.joins,
             s.welcomes / (2 * s.joins),
         )

@@ -1,8 +1,8 @@
 """Run every benchmark and print one table: ``python -m bench.run [--only NAME] [--n N]``.
 
-A benchmark is a module of this folder, listed in BENCHMARKS, with ``run(n) -> list[Row]``
-where a Row has ``benchmark, variant, n, p50_ms, p99_ms, ratio_p50, ratio_p99`` (the ratio is
-against the module's own baseline, measured in the same run). Benchmarks are never part of the
+A benchmark is a module of this folder, listed in BENCHMARKS, with
+``run(n=default) -> list[bench._common.Row]``: benchmark, variant, n, p50 and p99 in ms and the
+ratios against the module's own baseline, measured in the same run. Benchmarks are never part of the
 test suite: timings on shared machines make flaky tests.
 """
 
@@ -21,11 +21,12 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 BENCHMARKS = [
     "discord_roundtrip",
+    "slack_roundtrip",
     "onboarding_joinstorm",
     "engagement_ingest",
     "engagement_reports",
 ]
-"""Module names under bench/, run in this order (add the Slack one here)."""
+"""Module names under bench/, run in this order."""
 
 
 def print_table(rows: Sequence[Any]) -> None:
@@ -55,12 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen benchmarks and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--only", action="append", choices=BENCHMARKS)
-    parser.add_argument("--n", type=int, default=300, help="measured iterations per variant")
+    parser.add_argument(
+        "--n", type=int, default=None, help="size for every benchmark (default: each one's own)"
+    )
     args = parser.parse_args(argv)
     rows: list[Any] = []
     for name in args.only or BENCHMARKS:
         module = importlib.import_module(f"bench.{name}")
-        rows.extend(module.run(args.n))
+        rows.extend(module.run(args.n) if args.n else module.run())
     print(f"# {platform.python_implementation()} {platform.python_version()}, {platform.machine()}")
     print_table(rows)
     return 0

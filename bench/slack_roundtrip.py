@@ -21,28 +21,15 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._common import Row, percentile_ms
 from bot.core import CommandContext, Feature, command
 
 NAME = "slack_roundtrip"
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "bare slack-bolt"
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a variant's latency percentiles and its ratio to the baseline."""
-
-    benchmark: str
-    variant: str
-    n: int
-    p50_ms: float
-    p99_ms: float
-    ratio_p50: float
-    ratio_p99: float
 
 
 # -- the two apps (each started in its own process; tokens come in the environment) ----------
@@ -135,11 +122,6 @@ async def _one(fake: Any, user: Any) -> float:
     return elapsed
 
 
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 async def measure(n: int = 200, warmup: int = 30) -> list[Row]:
     """Start both apps against their own fakes, then time ``n`` interleaved round trips each."""
     from sandbox.slack import FakeSlack
@@ -176,10 +158,10 @@ async def measure(n: int = 200, warmup: int = 30) -> list[Row]:
                         proc.terminate()
                 for proc in procs:
                     await proc.wait()
-    base50, base99 = _p(times[BASELINE], 0.5), _p(times[BASELINE], 0.99)
+    base50, base99 = percentile_ms(times[BASELINE], 0.5), percentile_ms(times[BASELINE], 0.99)
     rows = []
     for name in (BASELINE, "steward"):
-        p50, p99 = _p(times[name], 0.5), _p(times[name], 0.99)
+        p50, p99 = percentile_ms(times[name], 0.5), percentile_ms(times[name], 0.99)
         rows.append(Row(NAME, name, len(times[name]), p50, p99, p50 / base50, p99 / base99))
     return rows
 
