@@ -43,7 +43,9 @@ def _begin_immediate(connection: Any) -> None:
 
     A deferred transaction that reads and then writes cannot wait for a busy writer: SQLite fails
     it at once with "database is locked" (a join storm showed it). Taking the lock up front lets
-    the busy timeout queue writers instead; readers in WAL mode are never blocked by it.
+    the busy timeout queue transactions instead. Every Steward transaction takes it, so handlers
+    keep them short (commit before talking to a platform); outside readers in WAL mode are never
+    blocked by it.
     """
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
