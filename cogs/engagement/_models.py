@@ -46,14 +46,9 @@ class EngagementEvent(Base):
     from_staff: Mapped[bool] = mapped_column(default=False)
 
 
-class EngagementMemberDay(Base):
-    """Per community, day and member: what they did (the DAU/WAU/MAU source)."""
+class _DayCounts:
+    """The counts every daily rollup keeps (member days, community days, channel days)."""
 
-    __tablename__ = "engagement_member_days"
-
-    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    day: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     messages: Mapped[int] = mapped_column(default=0)
     reactions: Mapped[int] = mapped_column(default=0)
     replies: Mapped[int] = mapped_column(default=0)
@@ -64,7 +59,17 @@ class EngagementMemberDay(Base):
     sentiment_n: Mapped[int] = mapped_column(default=0)
 
 
-class EngagementDay(Base):
+class EngagementMemberDay(_DayCounts, Base):
+    """Per community, day and member: what they did (the DAU/WAU/MAU source)."""
+
+    __tablename__ = "engagement_member_days"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class EngagementDay(_DayCounts, Base):
     """Per community and day: how many members were active and what they did (DAU in one row)."""
 
     __tablename__ = "engagement_days"
@@ -73,17 +78,9 @@ class EngagementDay(Base):
     day: Mapped[int] = mapped_column(primary_key=True)
     active: Mapped[int] = mapped_column(default=0)
     """Members with a row in engagement_member_days for the day."""
-    messages: Mapped[int] = mapped_column(default=0)
-    reactions: Mapped[int] = mapped_column(default=0)
-    replies: Mapped[int] = mapped_column(default=0)
-    questions: Mapped[int] = mapped_column(default=0)
-    p2p_replies: Mapped[int] = mapped_column(default=0)
-    staff_replies: Mapped[int] = mapped_column(default=0)
-    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    sentiment_n: Mapped[int] = mapped_column(default=0)
 
 
-class EngagementChannelDay(Base):
+class EngagementChannelDay(_DayCounts, Base):
     """Per community, channel, day and member: the same counts, for per-channel reports."""
 
     __tablename__ = "engagement_channel_days"
@@ -92,14 +89,6 @@ class EngagementChannelDay(Base):
     channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    messages: Mapped[int] = mapped_column(default=0)
-    reactions: Mapped[int] = mapped_column(default=0)
-    replies: Mapped[int] = mapped_column(default=0)
-    questions: Mapped[int] = mapped_column(default=0)
-    p2p_replies: Mapped[int] = mapped_column(default=0)
-    staff_replies: Mapped[int] = mapped_column(default=0)
-    sentiment_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    sentiment_n: Mapped[int] = mapped_column(default=0)
 
 
 class EngagementEdge(Base):
