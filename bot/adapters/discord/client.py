@@ -21,6 +21,7 @@ from bot.adapters.discord.convert import (
     unscope_component_id,
 )
 from bot.adapters.discord.endpoints import configure_endpoints
+from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.port import DiscordPort
 from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
 from bot.config import Config
@@ -129,23 +130,7 @@ class StewardBot(commands.Bot):
         """A message was posted in a server channel or thread."""
         if message.guild is None or (self.user and message.author.id == self.user.id):
             return
-        guild_id = message.guild.id
-        reply_to = None
-        ref = message.reference
-        if ref is not None and ref.message_id is not None and ref.channel_id is not None:
-            reply_to = message_ref(guild_id, ref.channel_id, ref.message_id)
-        await self.adapter.publish(
-            MessagePosted(
-                community=community(guild_id),
-                at=message.created_at,
-                message=message_ref(guild_id, message.channel.id, message.id),
-                author=to_member(message.author, guild_id),
-                text=message.content,
-                in_thread=isinstance(message.channel, discord.Thread),
-                reply_to=reply_to,
-                attachments=len(message.attachments),
-            )
-        )
+        await self.adapter.publish(to_posted(message, message.guild.id))
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         """A message was edited."""

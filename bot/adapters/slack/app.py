@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack import commands
+from bot.adapters.slack import commands, history
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.port import SlackPort, to_member
 from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
@@ -42,7 +42,6 @@ from bot.core.events import (
     MemberUpdated,
     MessageDeleted,
     MessageEdited,
-    MessagePosted,
     PlatformReady,
     ReactionAdded,
     ReactionRemoved,
@@ -57,7 +56,6 @@ _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
-_POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message"}
 SEEN_LIMIT = 20_000
 DRAIN_SECONDS = 10.0
 LISTENED_EVENTS = (
@@ -415,34 +413,11 @@ class SlackAdapter:
                 )
             )
             return
-        if subtype not in _POSTED_SUBTYPES and subtype != "bot_message":
+        if event.get("ts") is None:
             return
-        user_id = event.get("user")
-        if user_id:
-            found = await self.port.user(str(user_id))
-            author = (
-                to_member(found, community, await self.port.groups_of(str(user_id)))
-                if found is not None
-                else Member(UserRef(community, str(user_id)), "member")
-            )
-        else:
-            author = Member(UserRef(community, str(event.get("bot_id", "bot"))), "bot", is_bot=True)
-        ts = str(event.get("ts"))
-        thread_ts = event.get("thread_ts")
-        in_thread = bool(thread_ts) and thread_ts != ts
-        channel = ChannelRef(community, channel_id, str(thread_ts) if in_thread else None)
-        await self._publish(
-            MessagePosted(
-                community=community,
-                at=_ts_time(ts),
-                message=MessageRef(channel, ts),
-                author=author,
-                text=unescape(str(event.get("text", ""))),
-                in_thread=in_thread,
-                reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
-                attachments=len(event.get("files") or []),
-            )
-        )
+        posted = await history.to_posted(self.port, community, channel_id, event)
+        if posted is not None:
+            await self._publish(posted)
 
     async def _team_join(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user = event.get("user") or {}

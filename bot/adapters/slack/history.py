@@ -15,7 +15,8 @@ from bot.core.members import Member
 if TYPE_CHECKING:
     from bot.adapters.slack.port import SlackPort
 
-_POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
+POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
+"""Message subtypes that count as a post (the rest are edits, deletions, joins...)."""
 PAGE = 200
 
 
@@ -23,10 +24,11 @@ def _at(ts: str) -> datetime:
     return datetime.fromtimestamp(float(ts), UTC)
 
 
-async def _posted(
+async def to_posted(
     port: SlackPort, where: CommunityRef, channel_id: str, data: dict[str, Any]
 ) -> MessagePosted | None:
-    if data.get("subtype") not in _POSTED_SUBTYPES:
+    """A message (from an event or from history) as MessagePosted; None for other subtypes."""
+    if data.get("subtype") not in POSTED_SUBTYPES:
         return None
     user_id = data.get("user")
     if user_id:
@@ -102,7 +104,7 @@ async def fetch_history(
             replies.extend(m for m in thread.get("messages") or [] if m.get("ts") != data["ts"])
     found: list[MessagePosted] = []
     for data in sorted([*raw, *replies], key=lambda m: float(m["ts"]))[:limit]:
-        posted = await _posted(port, where, channel.id, data)
+        posted = await to_posted(port, where, channel.id, data)
         if posted is not None:
             found.append(posted)
     return found
