@@ -83,18 +83,27 @@ class Activity:
         self._idle = asyncio.Event()
         self._idle.set()
 
+    def enter(self) -> None:
+        """One more piece of work in flight (pair with :meth:`leave`)."""
+        self.busy += 1
+        self.generation += 1
+        if self.busy == 1:
+            self._idle.clear()
+
+    def leave(self) -> None:
+        """A piece of work started with :meth:`enter` is done."""
+        self.busy -= 1
+        if self.busy == 0:
+            self._idle.set()
+
     @contextlib.asynccontextmanager
     async def track(self) -> AsyncIterator[None]:
         """Mark the enclosed work as in flight."""
-        self.busy += 1
-        self.generation += 1
-        self._idle.clear()
+        self.enter()
         try:
             yield
         finally:
-            self.busy -= 1
-            if self.busy == 0:
-                self._idle.set()
+            self.leave()
 
     async def wait_idle(self) -> None:
         """Return once nothing is in flight."""
@@ -178,20 +187,30 @@ class Dispatcher:
     async def publish(self, event: Event) -> None:
         """Deliver an event to every enabled listener, each isolated from the others."""
         listeners = self.registry.listeners(type(event))
-        async with self.activity.track():
+        if not listeners:
+            return
+        activity = self.activity
+        activity.enter()
+        try:
+            isolated = []
             for lst in listeners:
                 if lst.inline:
                     try:
                         await lst.handler(event)
                     except Exception as exc:
                         self._failed(f"inline listener {lst.name} on {type(event).__name__}", exc)
-            await asyncio.gather(
-                *(
-                    self._listen(lst.feature, lst.handler, lst.name, event)
-                    for lst in listeners
-                    if not lst.inline
+                else:
+                    isolated.append(lst)
+            # The common cases (nothing, or one listener) without gather's extra future.
+            if len(isolated) == 1:
+                lst = isolated[0]
+                await self._listen(lst.feature, lst.handler, lst.name, event)
+            elif isolated:
+                await asyncio.gather(
+                    *(self._listen(lst.feature, lst.handler, lst.name, event) for lst in isolated)
                 )
-            )
+        finally:
+            activity.leave()
 
     async def _listen(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event

@@ -42,6 +42,7 @@ class Registry:
                 raise RegistryError(f"two features are called {feature.name!r}")
             self._features[feature.name] = feature
         self._commands: dict[tuple[str, str], CommandSpec] = {}
+        self._listeners: dict[type[Event], tuple[Listener, ...]] = {}
         for feature in self._features.values():
             for spec in feature.command_specs:
                 self._check(spec)
@@ -102,8 +103,14 @@ class Registry:
         handler: Handler = getattr(self._features[spec.feature], spec.method)
         return handler
 
-    def listeners(self, event: type[Event]) -> list[Listener]:
-        """Listeners for an event type, matching subclasses too."""
+    def listeners(self, event: type[Event]) -> tuple[Listener, ...]:
+        """Listeners for an event type, matching subclasses too (worked out once per type)."""
+        known = self._listeners.get(event)
+        if known is None:
+            known = self._listeners[event] = tuple(self._find_listeners(event))
+        return known
+
+    def _find_listeners(self, event: type[Event]) -> list[Listener]:
         found: list[Listener] = []
         for feature in self._features.values():
             for method, wanted in feature.listener_marks:

@@ -92,10 +92,11 @@ class Engagement(Feature, name="engagement"):
         )
 
     async def on_load(self) -> None:
-        """Remember who opted out."""
+        """Remember who opted out; start the writer process."""
         async with self.ingest.db.uow() as uow:
             for community, user in await _repo.opted_out(uow.session):
                 self.ingest.opted_out[community].add(user)
+        await self.ingest.start()
 
     async def on_unload(self) -> None:
         """Write what is still buffered."""
@@ -265,9 +266,8 @@ class Engagement(Feature, name="engagement"):
     async def optout(self, ctx: Ctx) -> None:
         """Stop tracking your activity and delete what is stored about you."""
         community, user = ctx.community.key, ctx.actor.ref.id
-        self.ingest.opted_out[community].add(user)
-        self.ingest.forget(community, user)
-        await self._flush(ctx)  # a batch in flight lands before the delete, not after
+        await ctx.commit()  # the writer needs the write lock on SQLite
+        await self.ingest.forget(community, user)  # what is in flight lands before the delete
         await _repo.forget(ctx.uow.session, community, user, ctx.clock.now())
         await ctx.commit()
         await ctx.reply(

@@ -9,10 +9,15 @@ import discord
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, RoleRef, UserRef
 from bot.core.members import Level, Member
 
+_COMMUNITIES: dict[int, CommunityRef] = {}
+
 
 def community(guild_id: int) -> CommunityRef:
-    """The community of a guild."""
-    return CommunityRef("discord", str(guild_id))
+    """The community of a guild (one shared value per guild: every event needs it)."""
+    found = _COMMUNITIES.get(guild_id)
+    if found is None:
+        found = _COMMUNITIES[guild_id] = CommunityRef("discord", str(guild_id))
+    return found
 
 
 def level_of(member: discord.Member | discord.User) -> Level:

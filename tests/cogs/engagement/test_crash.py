@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import case, distinct, func, select
 
 from bot.builtin import Steward
@@ -19,7 +18,7 @@ from bot.core import (
     ReactionAdded,
     UserRef,
 )
-from cogs.engagement import Engagement, _ingest
+from cogs.engagement import Engagement
 from cogs.engagement._models import CHANNEL_DAYS, DAYS, EVENTS, MEMBER_DAYS, QUESTIONS
 from tests.core.harness import Harness
 
@@ -123,21 +122,6 @@ async def rollups_and_truth(h: Harness) -> tuple[list[Any], list[Any], list[Any]
     )
 
 
-def crash_in_rollups(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
-    """Make the next ``times`` flushes die after the raw rows and the member rollup are written."""
-    original = _ingest._Writer._many
-    crashed: list[int] = []
-
-    async def many(self: Any, name: str, params: list[tuple[Any, ...]]) -> None:
-        if name == "channel_days" and len(crashed) < times:
-            crashed.append(1)
-            raise ConnectionError("the database went away mid-flush")
-        await original(self, name, params)
-
-    monkeypatch.setattr(_ingest._Writer, "_many", many)
-    return crashed
-
-
 async def _counts(h: Harness) -> tuple[int, int, int]:
     async with h.app.db.uow() as uow:
         s = uow.session
@@ -148,23 +132,24 @@ async def _counts(h: Harness) -> tuple[int, int, int]:
 
 
 async def test_a_flush_that_dies_mid_rollup_is_retried_whole(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
 ) -> None:
     engagement = Engagement(flush_after=0, max_batch=25)
     async with Harness(database_url, [Steward(), engagement]) as h:
         events = week(h.community, h.clock.now())
-        crashed = crash_in_rollups(monkeypatch, times=1)
+        # The database goes away after the raw rows and the member rollup are written.
+        await engagement.ingest.inject_fault("channel_days", times=1)
         for event in events:
             await h.app.dispatcher.publish(event)
         await engagement.ingest.flush()
-        assert crashed == [1] and engagement.ingest.failures == 1
+        assert engagement.ingest.failures == 1
         members, truth_members, channels, truth_channels = await rollups_and_truth(h)
         assert members == truth_members and channels == truth_channels
         assert (await _counts(h))[:2] == (90, 60)
 
 
 async def test_a_lost_flush_leaves_nothing_and_its_replay_counts_once(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
 ) -> None:
     engagement = Engagement(flush_after=0, max_batch=1000)
     async with Harness(database_url, [Steward(), engagement]) as h:
@@ -177,7 +162,7 @@ async def test_a_lost_flush_leaves_nothing_and_its_replay_counts_once(
         assert before[0] == half
 
         # The second half dies mid-rollup on the first try and on the retry: dropped whole.
-        crash_in_rollups(monkeypatch, times=2)
+        await engagement.ingest.inject_fault("channel_days", times=2)
         for event in events[half:]:
             await h.app.dispatcher.publish(event)
         await engagement.ingest.flush()
