@@ -188,7 +188,7 @@ async def ceiling(frames: list[str]) -> float:
         async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
             pass
 
-    client = Ceiling(intents=discord.Intents.all())
+    client = Ceiling(intents=discord.Intents.all(), chunk_guilds_at_startup=False)
     await client._async_setup_hook()
     client._connection.parse_guild_create(_guild())
     await _drain()
@@ -230,6 +230,7 @@ async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measu
         await feature.on_load()
     await app.discord.bot._async_setup_hook()
     state = app.discord.bot._connection
+    state._chunk_guilds = False  # no gateway socket to ask for members on
     state.parse_guild_create(_guild())
     await _drain()
     ws = _socket(app.discord.bot)
@@ -241,6 +242,7 @@ async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measu
         latencies.extend(now - r for r in received)
 
     ingest.probe = probe
+    await ingest.wait_ready()
     start = time.perf_counter()
     await _feed(ws, frames)
     await _drain()
@@ -257,8 +259,47 @@ async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measu
     await ingest.flush()
     async with app.db.uow() as uow:
         rows = int(await uow.session.scalar(select(func.count()).select_from(EVENTS)) or 0)
+    await ingest.close()
     await app.db.dispose()
     return Measured(elapsed, flood, latencies, stored, rows - stored)
+
+
+async def writer_alone(url: str, events: list[tuple[str, dict[str, Any]]]) -> float:
+    """Steward's storage alone (what the naive writer is the baseline of): the queued items of
+    the same events written by ``Store`` in batches of 5,000, in this process; returns seconds.
+    """
+    from datetime import UTC, datetime
+
+    from bot.db import schema
+    from bot.db.engine import Database
+    from cogs.engagement._store import Store
+
+    await schema.upgrade(url)
+    db = Database(url)
+    store = Store(db)
+    now = datetime.now(UTC).timestamp()
+    community = f"discord:{GUILD}"
+    items: list[tuple[Any, ...]] = []
+    for kind, d in events:
+        if kind == "MESSAGE_CREATE":
+            user, text, key, target = d["author"]["id"], d["content"], "m:" + d["id"], None
+        else:
+            user, text, target = d["user_id"], None, d["message_id"]
+            key = f"r:{target}:{user}:👍"
+        kind_name = "message" if text is not None else "reaction"
+        mid = d.get("id") or d["message_id"]
+        channel = d["channel_id"]
+        items.append(
+            (community, now, kind_name, key, user, channel, None, mid, target, text, 0, False, ())
+        )
+    rules = {community: (True, frozenset[str]())}
+    start = time.perf_counter()
+    for i in range(0, len(items), 5000):
+        await store.write(items[i : i + 5000], rules)
+    elapsed = time.perf_counter() - start
+    assert store.stored == len(items), (store.stored, len(items))
+    await db.dispose()
+    return elapsed
 
 
 async def naive(url: str, frames: list[tuple[str, dict[str, Any]]]) -> float:
@@ -436,6 +477,18 @@ async def measure(n: int) -> list[Row]:
                     1e3 * bulk_s / n,
                     (n / bulk_s) / ceil_rate,
                     (n / bulk_s) / naive_rate,
+                )
+            )
+            alone_s = await writer_alone(await url("alone"), events)
+            rows.append(
+                Row(
+                    "engagement_ingest",
+                    f"{engine}: steward writer alone (queued items to rows and rollups)",
+                    n,
+                    1e3 * alone_s / n,
+                    1e3 * alone_s / n,
+                    (n / alone_s) / ceil_rate,
+                    (n / alone_s) / naive_rate,
                 )
             )
             got = await steward(await url("steward"), frames, paced_frames)

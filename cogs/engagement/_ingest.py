@@ -177,6 +177,8 @@ class Ingest:
         self._lock = asyncio.Lock()
         self._writer_failures = 0
         self._crashes: dict[int, int] = defaultdict(int)
+        self._deaths = 0
+        """Writer exits since the last acknowledged batch (restarts back off)."""
 
     # -- the queue -----------------------------------------------------------------------------
 
@@ -256,6 +258,7 @@ class Ingest:
         _, seq, stored, failures = message
         self.failures += failures - self._writer_failures
         self._writer_failures = failures
+        self._deaths = 0
         batch = self._unacked.pop(seq, None)
         if batch is not None:
             self.stored += stored
@@ -281,6 +284,9 @@ class Ingest:
             if link is not self._link:
                 return
             self.restarts += 1
+            self._deaths += 1
+            if self._deaths > 1:  # dying again before any batch landed: the database is down?
+                await asyncio.sleep(min(0.5 * 2 ** (self._deaths - 2), 30.0))
             if self._unacked:
                 oldest = min(self._unacked)
                 self._crashes[oldest] += 1
@@ -290,11 +296,23 @@ class Ingest:
                     self._done(oldest)
             await self._restart()
 
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's id while it runs."""
+        link = self._link
+        return link.process.pid if link is not None and link.alive and link.process else None
+
     async def start(self) -> None:
         """Start the writer process now rather than at the first event (it takes ~0.5 s)."""
         async with self._lock:
             if self._link is None or not self._link.alive:
                 await self._restart()
+
+    async def wait_ready(self) -> None:
+        """Start the writer if needed and wait until it is connected to the database."""
+        await self.start()
+        assert self._link is not None
+        await self._link.ready.wait()
 
     async def flush(self) -> None:
         """Return once everything offered so far is on disk (or was given up on)."""

@@ -9,9 +9,9 @@ The pipe carries frames: a 4-byte big-endian length, then a pickle. Both ends ar
 from the same code, over an anonymous pipe nobody else can reach. Bot → writer:
 ``("hello", database_url)`` first (the URL and its password never appear in ``ps``), then
 ``("batch", seq, rules, items)``, ``("forget", community, user)``, ``("fault", statement, times)``
-(a test hook), ``("stop",)``. Writer → bot: ``("done", seq, stored, failures)`` after each
-batch's commit (or after it was dropped). The writer exits when its stdin closes, so it never
-outlives the bot.
+(a test hook), ``("stop",)``. Writer → bot: ``("ready",)`` once connected, then
+``("done", seq, stored, failures)`` after each batch's commit (or after it was dropped). The
+writer exits when its stdin closes, so it never outlives the bot.
 
 ``WriterLink`` starts it (``python -c 'from cogs.engagement._writer import main; main()'``).
 """
@@ -71,6 +71,8 @@ class WriterLink:
         self.on_exit = on_exit
         self.process: asyncio.subprocess.Process | None = None
         self.closing = False
+        self.ready = asyncio.Event()
+        """Set when the writer has connected to the database and waits for batches."""
         self._reader: asyncio.Task[None] | None = None
 
     @property
@@ -105,7 +107,10 @@ class WriterLink:
             message = await read_frame(process.stdout)
             if message is None:
                 break
-            self.on_ack(message)
+            if message[0] == "ready":
+                self.ready.set()
+            else:
+                self.on_ack(message)
         await process.wait()
         if not self.closing:
             log.warning(
@@ -154,6 +159,10 @@ async def serve(output: Any) -> None:
         handler.addFilter(RedactSecrets([password] if password else []))
     db = Database(url)
     store = Store(db)
+    async with db.engine.connect():
+        pass
+    output.write(frame(("ready",)))
+    output.flush()
     try:
         while True:
             message = await read_frame(reader)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import timedelta
 from typing import Any
 
@@ -178,3 +180,29 @@ async def test_a_lost_flush_leaves_nothing_and_its_replay_counts_once(
         assert members == truth_members and channels == truth_channels
         raw, rolled, asked = await _counts(h)
         assert (raw, rolled, asked) == (90, 60, 12)
+
+
+async def test_a_writer_killed_mid_batch_is_restarted_and_nothing_is_lost_or_doubled(
+    database_url: str,
+) -> None:
+    engagement = Engagement(flush_after=60, max_batch=10)
+    async with Harness(database_url, [Steward(), engagement]) as h:
+        ingest = engagement.ingest
+        events = week(h.community, h.clock.now())
+        for event in events[:40]:
+            await h.app.dispatcher.publish(event)
+        await ingest.flush()
+        first = ingest.writer_pid
+        assert first is not None
+        for event in events[40:]:
+            await h.app.dispatcher.publish(event)
+        # Five batches go out; the writer dies (as by the OOM killer) before it has acknowledged
+        # them all: some may be committed, some not.
+        await ingest._send_buffered()
+        assert ingest.pending > 0
+        os.kill(first, signal.SIGKILL)
+        await ingest.flush()
+        assert ingest.restarts == 1 and ingest.writer_pid not in (None, first)
+        members, truth_members, channels, truth_channels = await rollups_and_truth(h)
+        assert members == truth_members and channels == truth_channels
+        assert await _counts(h) == (90, 60, 12)
