@@ -124,12 +124,12 @@ class Engagement(Feature, name="engagement"):
     async def _catch_up(self, ctx: Context[EngagementSettings], *, threads: bool) -> None:
         """Read each channel's history after its last stored message and store what is missing.
 
-        A Discord channel with nothing stored yet is read from ``CATCH_UP_WINDOW`` ago (a Slack
-        one is skipped: the Web API description forbids an empty history page). With
-        ``threads`` (at start and reconnect), Slack channels are read from ``CATCH_UP_WINDOW``
-        before their last stored message, so replies posted meanwhile in threads started before
-        it are found too (Slack returns threads with their roots). Replays are harmless: every
-        event has an idempotency key.
+        A channel with nothing stored yet is read from ``CATCH_UP_WINDOW`` ago, on both
+        platforms (an empty Slack channel answers an empty history page). With ``threads`` (at
+        start and reconnect), Slack channels are read from ``CATCH_UP_WINDOW`` before their last
+        stored message, so replies posted meanwhile in threads started before it are found too
+        (Slack returns threads with their roots). Replays are harmless: every event has an
+        idempotency key.
         """
         key = ctx.community.key
         if key in self._catching:
@@ -146,10 +146,6 @@ class Engagement(Feature, name="engagement"):
             for channel in await ctx.port.channels(ctx.community):
                 cursor = stored.get(channel.id)
                 if cursor is None:
-                    if platform == "slack":
-                        # Slack's Web API description says conversations.history returns at
-                        # least one message, so an empty channel can't be probed safely.
-                        continue
                     starts = [window]
                 elif threads and platform == "slack":
                     # What follows the cursor first, then the threads of the week before it.
@@ -165,14 +161,16 @@ class Engagement(Feature, name="engagement"):
     async def _read(
         self, ctx: Context[EngagementSettings], channel: ChannelRef, after: str
     ) -> None:
-        """Up to CATCH_UP_PAGES pages of a channel's history after a message, stored."""
-        for _ in range(CATCH_UP_PAGES):
-            found = await ctx.port.history(channel, after, HISTORY_PAGE)
-            for event in found:
-                self.ingest.offer(event, at=event.at)
-            if len(found) < HISTORY_PAGE:
-                break
-            after = found[-1].message.id
+        """Up to CATCH_UP_PAGES pages of a channel's history after a message, stored.
+
+        One request to the port for the whole pass: it pages itself (Discord oldest first,
+        Slack from the newest back to ``after``). Asking page by page would stop early when a
+        page held joins or other skipped messages, and on Slack read the backlog again for
+        every page.
+        """
+        found = await ctx.port.history(channel, after, HISTORY_PAGE * CATCH_UP_PAGES)
+        for event in found:
+            self.ingest.offer(event, at=event.at)
         await self.ingest.flush()
 
     async def _flush(self, ctx: Context[EngagementSettings]) -> None:

@@ -141,6 +141,8 @@ class Gateway:
         self.resumes = 0
         self.close_codes: list[int] = []
         self.query: dict[str, str] = {}
+        self.lost: list[JSON] = []  # dispatches lost while disconnected (see drop(replay=False))
+        self._lossy = False
         self._live: set[web.WebSocketResponse] = set()
 
     # ------------------------------------------------------------------ server side
@@ -237,6 +239,7 @@ class Gateway:
             await self._close(ws, 4014, b"Disallowed intent(s).")
             return
         self.identifies += 1
+        self._lossy = False
         self.session = s = Session(secrets.token_hex(16), intents, d.get("shard"))
         s.ws, s.queue, s.request = ws, queue, request
         s.ready = True
@@ -262,6 +265,7 @@ class Gateway:
         if s.ws is not None and s.ws is not ws:
             await s.ws.close(code=4000)
         self.resumes += 1
+        self._lossy = False
         s.ws, s.queue, s.request = ws, queue, request
         for frame in s.frames:
             if frame["s"] > seq:
@@ -277,12 +281,16 @@ class Gateway:
     def dispatch(self, event: str, data: Payload, *, intent: int = 0) -> int | None:
         """Queue a DISPATCH for the session (buffered for replay if disconnected).
 
-        Returns the sequence number, or None when no session exists or the intent is missing.
+        Returns the sequence number, or None when no session exists, the intent is missing or
+        the dispatch is lost (a lossy drop).
         """
         s = self.session
         if s is None or (intent and not s.has(intent)):
             return None
         payload = data(s.intents) if callable(data) else data
+        if self._lossy and not (s.queue is not None and s.ready):
+            self.lost.append({"t": event, "d": payload})
+            return None
         s.seq += 1
         frame = {"op": 0, "s": s.seq, "t": event, "d": payload}
         s.frames.append(frame)
@@ -326,12 +334,17 @@ class Gateway:
         if not resumable and self.session is not None:
             self.session.id = "invalidated-" + self.session.id
 
-    def drop(self) -> bool:
-        """Cut the TCP connection without a close frame (the client sees 1006)."""
+    def drop(self, *, replay: bool = True) -> bool:
+        """Cut the TCP connection without a close frame (the client sees 1006).
+
+        With ``replay`` False, dispatches until the client has resumed or identified again are
+        lost (not sequenced, not buffered): the RESUME succeeds but replays none of them.
+        """
         s = self.session
         if s is None or s.request is None or s.request.transport is None:
             return False
         s.ready = False
+        self._lossy = not replay
         s.request.transport.abort()
         return True
 

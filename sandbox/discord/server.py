@@ -739,9 +739,13 @@ class FakeDiscord:
         """Delay REST responses by ``delay`` seconds (the next ``count`` only, or all if 0)."""
         self.rest.faults.delay, self.rest.faults.delay_count = delay, count
 
-    def drop_gateway(self) -> bool:
-        """Cut the gateway TCP connection abruptly; the client should RESUME."""
-        return self.gateway.drop()
+    def drop_gateway(self, *, replay: bool = True) -> bool:
+        """Cut the gateway TCP connection abruptly; the client should RESUME.
+
+        ``replay=False``: what is dispatched until the client is back is lost, not buffered, so
+        the RESUME succeeds and replays none of it (a lossy resume).
+        """
+        return self.gateway.drop(replay=replay)
 
     def request_reconnect(self) -> None:
         """Send op 7 RECONNECT."""

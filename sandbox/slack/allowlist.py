@@ -152,6 +152,12 @@ RESPONSE_SCHEMA_PATCHES: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any],
         {"$ref": "#/definitions/objs_response_metadata"},
         "Slack pages history with response_metadata.next_cursor; the closed schema omits it",
     ),
+    ("conversations.history", ("properties", "messages")): (
+        {"type": "array", "items": {"$ref": "#/definitions/objs_message"}, "uniqueItems": True},
+        "the spec says minItems 1, but a channel with no messages in the asked range (an empty "
+        "channel, or nothing after `oldest`) answers ok with `messages: []` and has_more false; "
+        "the same array otherwise",
+    ),
 }
 
 # How inner events map to topics in slack_events_api_async_v1.json, and the known gaps.

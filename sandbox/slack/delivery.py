@@ -258,6 +258,9 @@ class SocketHub:
         self.sent: list[dict[str, Any]] = []  # every envelope written (dropped ones excluded)
         self.connects = 0
         self.drop_next = 0  # fault: lose the next N envelopes together with their connection
+        self.down = False  # fault: an outage (see outage()); handshakes wait, envelopes are lost
+        self._up = asyncio.Event()
+        self._up.set()
         self._seq = 0
 
     @property
@@ -269,6 +272,7 @@ class SocketHub:
         """The `/link` websocket endpoint that apps.connections.open URLs point at."""
         if not self.check_ticket(request.query.get("ticket", "")):
             return web.json_response({"ok": False, "error": "invalid_ticket"}, status=401)
+        await self._up.wait()  # during an outage the handshake waits for the link to return
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._seq += 1
@@ -341,6 +345,18 @@ class SocketHub:
             if not ws.closed:
                 await ws.send_json(frame)
 
+    async def outage(self) -> None:
+        """Close every connection and hold new handshakes until ``restore()``."""
+        self.down = True
+        self._up.clear()
+        await self.close_all()
+        await self.tracker.changed()
+
+    def restore(self) -> None:
+        """End an outage: held handshakes complete (each gets its hello)."""
+        self.down = False
+        self._up.set()
+
     async def close_all(self) -> None:
         """Close every connection (server side)."""
         for ws in list(self.connections.values()):
@@ -368,6 +384,8 @@ class SocketHub:
             start = time.monotonic()
             loop = asyncio.get_running_loop()
             try:
+                if self.down:
+                    raise TimeoutError("Socket Mode is down")
                 conn, ws = await self._connection()
             except TimeoutError:
                 attempt.outcome = "connection_failed"

@@ -121,6 +121,7 @@ class SlackServer:
             await asyncio.wait(set(self.tracker.tasks), timeout=self.config.ack_deadline + 2)
         for task in list(self.tracker.tasks):
             task.cancel()
+        self.socket.restore()  # release handshakes held by an outage, so none outlives the server
         await self.socket.close_all()
         await self.http.close()
         if self._runner is not None:

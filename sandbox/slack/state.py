@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -405,15 +406,26 @@ class World:
         self.dms_closed: dict[str, str] = {}
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
+        # When set (FakeSlack.follow_clock), message timestamps are read from this clock.
+        self.clock: Callable[[], float] | None = None
+        self._last_us = 0
 
     def new_id(self, prefix: str) -> str:
         """A fresh Slack-looking id (`C000000001A`) that satisfies the spec's id patterns."""
         return f"{prefix}{next(self._ids):09d}A"
 
     def next_ts(self) -> str:
-        """A unique, increasing message timestamp."""
+        """A unique, increasing message timestamp.
+
+        By default counted up from BASE_EPOCH; after ``follow_clock`` the clock's time, a
+        microsecond later than the previous one when the clock has not moved (as Slack's are).
+        """
         n = next(self._ts)
-        return f"{BASE_EPOCH + n}.{n:06d}"
+        if self.clock is None:
+            return f"{BASE_EPOCH + n}.{n:06d}"
+        us = max(round(self.clock() * 1_000_000), self._last_us + 1)
+        self._last_us = us
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
     @staticmethod
     def now() -> int:

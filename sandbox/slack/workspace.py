@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 
 from .delivery import Attempt, DeliveryConfig, sign
 from .recording import MethodLog
@@ -82,6 +84,14 @@ class Workspace(SlackServer):
         """Deliver over Socket Mode (before use_http/use_socket_mode nothing is sent)."""
         self.http.url = None
         self.socket_mode = True
+
+    def follow_clock(self, now: Callable[[], datetime]) -> None:
+        """Stamp messages (their ``ts``) with this clock's time instead of counting from 2023.
+
+        Real Slack's timestamps and the app's clock agree; give the app's fake clock here when
+        a story reads history by time (``oldest`` computed from the app's clock).
+        """
+        self.world.clock = lambda: now().timestamp()
 
     # ------------------------------------------------------------------ building the world
     def add_team(self, name: str, *, domain: str | None = None, bot_name: str = "steward") -> Team:
@@ -308,6 +318,19 @@ class Workspace(SlackServer):
     async def socket_disconnect(self, reason: str = "refresh_requested") -> None:
         """Send a `disconnect` frame ("warning", "refresh_requested", "link_disabled")."""
         await self.socket.disconnect(reason)
+
+    async def socket_outage(self) -> None:
+        """The Socket Mode link goes down until ``socket_restored()``.
+
+        Open connections are closed; the client's reconnection waits at the websocket handshake
+        (apps.connections.open still answers). Envelopes sent meanwhile find no connection and
+        are lost with all their retries, as when an app stays away longer than Slack retries.
+        """
+        await self.socket.outage()
+
+    def socket_restored(self) -> None:
+        """End ``socket_outage()``: waiting handshakes complete and each gets its `hello`."""
+        self.socket.restore()
 
     def slow_acks(self, times: int = 1, *, latency: float | None = None) -> None:
         """Make the next N app answers arrive late (by default just past the ack deadline)."""

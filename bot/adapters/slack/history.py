@@ -72,20 +72,21 @@ async def readable_channels(port: SlackPort, where: CommunityRef) -> list[Channe
 async def fetch_history(
     port: SlackPort, channel: ChannelRef, after: str | None, limit: int
 ) -> list[MessagePosted]:
-    """Top-level messages after ``after`` (a ts) with their thread replies, oldest first."""
+    """The first ``limit`` messages after ``after`` (a ts), thread replies included, oldest first.
+
+    Every page after ``after`` is read before any is kept: Slack pages newest first (from
+    ``latest``, now), so stopping at ``limit`` messages would keep the newest ones and skip
+    the messages just after ``after`` for good (the caller goes on from the last one returned).
+    """
     where = channel.community
     raw: list[dict[str, Any]] = []
     cursor = ""
-    while len(raw) < limit:
+    while True:
         try:
-            # inclusive: the cursor's own message comes back too (dropped below), so a page is
-            # never empty (the Web API description says ``messages`` has at least one item).
+            # ``oldest`` is exclusive: the cursor's own message is not returned. A channel with
+            # nothing after it answers an empty page (``messages: []``).
             response = await port.client.conversations_history(
-                channel=channel.id,
-                oldest=after or "0",
-                inclusive=True,
-                limit=PAGE,
-                cursor=cursor or None,
+                channel=channel.id, oldest=after or "0", limit=PAGE, cursor=cursor or None
             )
         except SlackApiError as exc:
             if exc.response.get("error") in ("not_in_channel", "channel_not_found"):
@@ -95,15 +96,16 @@ async def fetch_history(
         cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
         if not cursor:
             break
+    first = sorted(raw, key=lambda m: float(m["ts"]))[:limit]
     replies: list[dict[str, Any]] = []
-    for data in raw:
+    for data in first:
         if data.get("reply_count"):
             thread = await port.client.conversations_replies(
                 channel=channel.id, ts=str(data["ts"]), oldest=after or "0"
             )
             replies.extend(m for m in thread.get("messages") or [] if m.get("ts") != data["ts"])
     found: list[MessagePosted] = []
-    for data in sorted([*raw, *replies], key=lambda m: float(m["ts"]))[:limit]:
+    for data in sorted([*first, *replies], key=lambda m: float(m["ts"]))[:limit]:
         posted = await to_posted(port, where, channel.id, data)
         if posted is not None:
             found.append(posted)

@@ -6,7 +6,7 @@ import html
 from typing import Annotated, Any
 
 from bot.builtin import Steward
-from bot.core import Button, CommandContext, Feature, Message, command
+from bot.core import Button, ChannelRef, CommandContext, CommunityRef, Feature, Message, command
 from tests.adapters.desk import Desk
 from tests.adapters.slack.conftest import SlackWorld, StartWorld
 from tests.core.garden import Garden
@@ -121,3 +121,21 @@ async def test_the_home_tab_escapes_what_it_shows(world: SlackWorld) -> None:
     assert "an admin" in texts[0]
     assert "`/desk whois &lt;member&gt;`" in texts[1]
     assert "<member>" not in texts[1]
+
+
+async def test_history_reads_a_backlog_of_several_pages_from_its_oldest_message(
+    world: SlackWorld,
+) -> None:
+    """Slack pages newest first: the first messages after ``after`` are there all the same."""
+    fake = world.fake
+    first = await fake.user_says(world.alice, "general", "the cursor")
+    await fake.socket_outage()  # nobody hears these; only history has them
+    said = [await fake.user_says(world.bob, "general", f"n{i}") for i in range(450)]
+    fake.socket_restored()
+    general = ChannelRef(CommunityRef("slack", fake.team.id), fake.general().id)
+
+    found = await world.adapter.port.history(general, first.ts, 200)
+    assert [e.message.id for e in found] == [m.ts for m in said[:200]]
+    rest = await world.adapter.port.history(general, said[-1].ts, 200)
+    assert rest == []
+    await world.settle()

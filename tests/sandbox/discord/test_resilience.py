@@ -23,6 +23,20 @@ async def test_resume_after_a_dropped_gateway_replays_every_missed_event(
     assert bot.resumed_count == 1 and fake_discord.gateway.identifies == 1
 
 
+async def test_a_lossy_resume_replays_nothing_sent_while_down(
+    bot: StewardTestBot, fake_discord: FakeDiscord, world: World
+) -> None:
+    await fake_discord.settle()
+    assert fake_discord.drop_gateway(replay=False)
+    lost = await fake_discord.user_says(world.alice, world.general, "lost")
+    await fake_discord.wait_for(lambda: fake_discord.gateway.resumes == 1, timeout=10)
+    await fake_discord.user_says(world.alice, world.general, "after")
+    await fake_discord.settle()
+    assert [m.content for m in bot.seen] == ["after"]
+    assert [f["d"]["id"] for f in fake_discord.gateway.lost] == [lost.id]
+    assert bot.resumed_count == 1 and fake_discord.gateway.identifies == 1
+
+
 async def test_op7_reconnect_resumes(
     bot: StewardTestBot, fake_discord: FakeDiscord, world: World
 ) -> None:

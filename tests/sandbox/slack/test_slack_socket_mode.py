@@ -160,3 +160,29 @@ async def test_disconnect_mid_stream_loses_no_event(
     assert [(f["retry_attempt"], f["retry_reason"]) for f in redelivered] == [(1, "timeout")]
     assert all(d.ok for d in fake_slack.deliveries)
     assert len(fake_slack.calls_to("apps.connections.open")) == 3
+
+
+async def test_an_outage_loses_what_is_sent_until_the_link_is_back(
+    fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
+) -> None:
+    app = make_app()
+    seen: list[str] = []
+
+    @app.message("")
+    async def record(message: dict[str, Any]) -> None:
+        seen.append(message["text"])
+
+    await socket_mode(app)
+    alice = fake_slack.add_user("alice")
+    await fake_slack.socket_outage()
+    assert not fake_slack.socket.connected
+    lost = await fake_slack.user_says(alice, "general", "into the void")
+    fake_slack.socket_restored()
+    await fake_slack.wait_for(lambda: fake_slack.socket.connects == 2)
+    await fake_slack.user_says(alice, "general", "back")
+    await fake_slack.settle()
+
+    assert seen == ["back"]
+    gone = next(d for d in fake_slack.deliveries if d.payload["event"]["ts"] == lost.ts)
+    assert [a.outcome for a in gone.attempts] == ["connection_failed"] * 4  # first try, 3 retries
+    assert len(fake_slack.calls_to("apps.connections.open")) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -134,6 +135,28 @@ async def test_threads_reactions_and_history(fake_slack: FakeSlack) -> None:
     history = await client.conversations_history(channel=fake_slack.general().id)
     assert [m["text"] for m in history["messages"]] == ["question?"]
     await fake_slack.settle()
+
+
+async def test_history_of_an_empty_range_is_an_empty_page(fake_slack: FakeSlack) -> None:
+    """Slack answers ok with no messages (the spec's minItems 1 is in the allowlist)."""
+    alice = fake_slack.add_user("alice")
+    quiet = fake_slack.add_channel("quiet", members=[alice])
+    client = _client(fake_slack)
+    empty = await client.conversations_history(channel=quiet.id)
+    assert empty["messages"] == [] and empty["has_more"] is False
+    said = await fake_slack.user_says(alice, quiet, "now there is one")
+    after = await client.conversations_history(channel=quiet.id, oldest=said.ts)
+    assert after["messages"] == []
+    await fake_slack.settle()  # the fixture fails the test on any violation
+
+
+async def test_timestamps_follow_a_clock(fake_slack: FakeSlack) -> None:
+    alice = fake_slack.add_user("alice")
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    fake_slack.follow_clock(lambda: now)
+    first = await fake_slack.user_says(alice, "general", "one")
+    second = await fake_slack.user_says(alice, "general", "two")
+    assert (first.ts, second.ts) == ("1767603600.000000", "1767603600.000001")
 
 
 async def test_delete_needs_ownership_or_an_admin_user_token(fake_slack: FakeSlack) -> None:
