@@ -132,9 +132,8 @@ async def test_button_click_opens_modal_and_submission_reaches_bolt(
     assert fake_slack.modal_of(alice) is None
 
 
-async def test_disconnect_mid_stream_loses_no_event(
-    fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
-) -> None:
+async def recording_app(make_app: Callable[..., AsyncApp], socket_mode: Connect) -> list[str]:
+    """A Socket Mode app that records the text of every message it receives."""
     app = make_app()
     seen: list[str] = []
 
@@ -143,6 +142,13 @@ async def test_disconnect_mid_stream_loses_no_event(
         seen.append(message["text"])
 
     await socket_mode(app)
+    return seen
+
+
+async def test_disconnect_mid_stream_loses_no_event(
+    fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
+) -> None:
+    seen = await recording_app(make_app, socket_mode)
     alice = fake_slack.add_user("alice")
     await fake_slack.user_says(alice, "general", "one")
     fake_slack.drop_socket_mid_stream(1)
@@ -165,14 +171,7 @@ async def test_disconnect_mid_stream_loses_no_event(
 async def test_an_outage_loses_what_is_sent_until_the_link_is_back(
     fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
 ) -> None:
-    app = make_app()
-    seen: list[str] = []
-
-    @app.message("")
-    async def record(message: dict[str, Any]) -> None:
-        seen.append(message["text"])
-
-    await socket_mode(app)
+    seen = await recording_app(make_app, socket_mode)
     alice = fake_slack.add_user("alice")
     await fake_slack.socket_outage()
     assert not fake_slack.socket.connected
