@@ -115,7 +115,7 @@ class Store:
             return 0
         async with self.db.engine.begin() as conn:
             writer = await _Writer.open(conn, self.db.dialect, self.faults)
-            await self._resolve_targets(conn, rows)
+            await self._resolve_targets(conn, writer, rows)
             fresh = await writer.insert_new(rows)
             await writer.rollups(fresh)
         self.stored += len(fresh)
@@ -138,7 +138,9 @@ class Store:
             k: v for k, v in self._authors.items() if k[0] != community or v[0] != user
         }
 
-    async def _resolve_targets(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    async def _resolve_targets(
+        self, conn: AsyncConnection, writer: _Writer, rows: list[dict[str, Any]]
+    ) -> None:
         """Fill in who wrote the message each reply or reaction targets, and whether staff.
 
         The batch itself and the cache of recently stored messages answer most; the rest are
@@ -162,24 +164,30 @@ class Store:
                     authors[where] = hit
                 else:
                     wanted[r["community_id"]].add(where[1])
-        pg = self.db.dialect == "postgresql"
-        if pg and wanted:
-            # Lookups by key: on the index even when the table grew faster than autovacuum's
-            # statistics (a "tiny" table gets seq-scanned). Only for these reads: the inserts
-            # that follow are 2.5x slower with it.
-            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         for cid, keys in wanted.items():
             ordered = sorted(keys)
+            if writer.pg:
+                # One unique-index probe per key: with both key columns equal the planner knows
+                # it is at most one row, whatever the statistics say. (`key = ANY(…)` let a
+                # table that grew faster than autovacuum's statistics be scanned in full.)
+                found = await writer.driver.fetch(
+                    "SELECT k.key, e.user_id, e.from_staff FROM unnest($2::varchar[]) AS k(key) "
+                    "CROSS JOIN LATERAL (SELECT user_id, from_staff FROM engagement_events "
+                    "WHERE community_id = $1 AND key = k.key) AS e",
+                    cid,
+                    ordered,
+                )
+                for key, user, staff in found:
+                    authors[(cid, key)] = (user, bool(staff))
+                continue
             for i in range(0, len(ordered), 500):
-                found = await conn.execute(
+                result = await conn.execute(
                     select(EVENTS.c.key, EVENTS.c.user_id, EVENTS.c.from_staff).where(
                         EVENTS.c.community_id == cid, EVENTS.c.key.in_(ordered[i : i + 500])
                     )
                 )
-                for key, user, staff in found:
+                for key, user, staff in result:
                     authors[(cid, key)] = (user, bool(staff))
-        if pg and wanted:
-            await conn.exec_driver_sql("SET LOCAL enable_seqscan = on")
         for r in rows:
             target = r["target_key"]
             if target is None:
