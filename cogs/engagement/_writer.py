@@ -159,8 +159,13 @@ async def serve(output: Any) -> None:
         handler.addFilter(RedactSecrets([password] if password else []))
     db = Database(url)
     store = Store(db)
-    async with db.engine.connect():
-        pass
+    try:
+        async with db.engine.connect():
+            pass  # connect now, not at the first batch
+    except Exception:
+        # Each batch retries and, failing twice, is dropped and acknowledged: never a loop of
+        # restarts, never a shutdown waiting for a database that is gone.
+        log.exception("the engagement writer can't reach the database yet")
     output.write(frame(("ready",)))
     output.flush()
     try:
