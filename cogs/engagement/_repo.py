@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Table,
     case,
-    cast,
     delete,
     distinct,
     func,
@@ -116,20 +115,57 @@ async def daily_active(
 async def distinct_active(
     session: AsyncSession, community: str, first: int, last: int, channel: str | None = None
 ) -> int:
-    """Distinct members active at least once in the days (WAU, MAU, period actives)."""
+    """Distinct members active at least once in the days ``first`` .. ``last``."""
+    return (await active_since(session, community, (first,), last, channel))[0]
+
+
+async def active_since(
+    session: AsyncSession,
+    community: str,
+    firsts: Sequence[int],
+    last: int,
+    channel: str | None = None,
+) -> list[int]:
+    """Per day in ``firsts``: distinct members active in ``first .. last`` (WAU, MAU, period).
+
+    Community-wide, a member's ``last_day`` is their latest row in the member days, so while
+    nobody was active after ``last`` (a period ending today) a member was active since ``first``
+    exactly when ``last_day >= first``: one pass over one row a member. Otherwise, and per
+    channel, one pass over the days' rows, each member's latest day within them.
+    """
+    since = min(firsts)
+    if channel is None:
+        m = MEMBERS.c
+        later, *counts = (
+            await session.execute(
+                select(
+                    func.count(case((m.last_day > last, 1))),
+                    *(func.count(case((m.last_day >= first, 1))) for first in firsts),
+                ).where(m.community_id == community, m.last_day >= since)
+            )
+        ).one()
+        if not later:
+            return [int(n) for n in counts]
     t = _rollup(channel)
-    # COUNT over a DISTINCT subquery: PostgreSQL hashes it, where COUNT(DISTINCT) sorts (3x).
-    members = (
-        select(t.c.user_id).where(*_scope(t, community, channel, first, last)).distinct().subquery()
-    )
-    found = await session.scalar(select(func.count()).select_from(members))
-    return int(found or 0)
+    scope = _scope(t, community, channel, since, last)
+    if len(set(firsts)) == 1:
+        # COUNT over a DISTINCT subquery: PostgreSQL hashes it, where COUNT(DISTINCT) sorts (3x).
+        members = select(t.c.user_id).where(*scope).distinct().subquery()
+        return [int(await session.scalar(select(func.count()).select_from(members)) or 0)]
+    # Several windows ending at ``last``: one pass, one row a member with their latest day.
+    latest = select(func.max(t.c.day).label("day")).where(*scope).group_by(t.c.user_id).subquery()
+    found = (
+        await session.execute(
+            select(*(func.count(case((latest.c.day >= first, 1))) for first in firsts))
+        )
+    ).one()
+    return [int(n) for n in found]
 
 
 async def retention_matrix(session: AsyncSession, community: str, today: int) -> list[Cohort]:
     """Weekly cohorts of the last 13 weeks with day-1/7/30 retention, aggregated in SQL."""
     m = MEMBERS.c
-    week = cast((m.joined_day + 3) / 7, Integer)
+    week = (m.joined_day + 3) // 7  # integer division: week_of (``/`` is NUMERIC on PostgreSQL)
     columns: list[object] = [week, func.count()]
     for n in RETENTION_DAYS:
         old = m.joined_day + n <= today
@@ -161,7 +197,9 @@ async def figures(
     dau = await daily_active(
         session, community, min(period.first, window.first), period.last, channel
     )
-    mau = await distinct_active(session, community, window.first, window.last, channel)
+    mau, wau, active = await active_since(
+        session, community, (window.first, period.last - 6, period.first), period.last, channel
+    )
     totals = DAYS if channel is None else t
     sums = (
         await session.execute(
@@ -213,12 +251,8 @@ async def figures(
         period=period,
         channel=channel,
         daily_active={d: n for d, n in dau.items() if period.first <= d <= period.last},
-        active=(
-            mau
-            if period == window
-            else await distinct_active(session, community, period.first, period.last, channel)
-        ),
-        wau=await distinct_active(session, community, period.last - 6, period.last, channel),
+        active=active,
+        wau=wau,
         mau=mau,
         stickiness=stickiness(dau, window, mau),
         messages=int(sums[0]),
