@@ -18,6 +18,7 @@ from bot.db.engine import Database
 from cogs.engagement import _repo
 from cogs.engagement._metrics import Period, retention
 from cogs.engagement._models import CHANNEL_DAYS, DAYS, MEMBER_DAYS, MEMBERS
+from cogs.engagement._store import COUNTS
 
 COMMUNITY = "discord:1"
 FIRST = 20_454  # 2026-01-01, a Thursday
@@ -40,19 +41,7 @@ def _activity() -> Activity:
 
 
 def _zero() -> dict[str, float]:
-    return dict.fromkeys(
-        (
-            "messages",
-            "reactions",
-            "replies",
-            "questions",
-            "p2p_replies",
-            "staff_replies",
-            "sentiment_sum",
-            "sentiment_n",
-        ),
-        0,
-    )
+    return dict.fromkeys(COUNTS, 0)
 
 
 @pytest.fixture
