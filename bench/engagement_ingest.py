@@ -464,40 +464,29 @@ async def measure(n: int) -> list[Row]:
 
             naive_s = await naive(await url("naive"), events)
             naive_rate = 1 / naive_s
-            rows.append(
-                Row(
+
+            def cost(label: str, count: int, seconds: float, naive_rate: float = naive_rate) -> Row:
+                """A row of per-event cost and throughput against the ceiling and naive."""
+                rate = count / seconds
+                per_event = 1e3 / rate
+                return Row(
                     "engagement_ingest",
-                    f"{engine}: naive commit per event",
-                    2000,
-                    1e3 * naive_s,
-                    1e3 * naive_s,
-                    naive_rate / ceil_rate,
-                    1.0,
+                    label,
+                    count,
+                    per_event,
+                    per_event,
+                    rate / ceil_rate,
+                    rate / naive_rate,
                 )
-            )
+
+            rows.append(cost(f"{engine}: naive commit per event", 2000, 2000 * naive_s))
             bulk_s = await bulk(await url("bulk"), events)
             label = "sqlite3 executemany x1000" if engine == "sqlite" else "asyncpg COPY x10000"
-            rows.append(
-                Row(
-                    "engagement_ingest",
-                    f"{engine}: {label}",
-                    n,
-                    1e3 * bulk_s / n,
-                    1e3 * bulk_s / n,
-                    (n / bulk_s) / ceil_rate,
-                    (n / bulk_s) / naive_rate,
-                )
-            )
+            rows.append(cost(f"{engine}: {label}", n, bulk_s))
             alone_s = await writer_alone(await url("alone"), events)
             rows.append(
-                Row(
-                    "engagement_ingest",
-                    f"{engine}: steward writer alone (queued items to rows and rollups)",
-                    n,
-                    1e3 * alone_s / n,
-                    1e3 * alone_s / n,
-                    (n / alone_s) / ceil_rate,
-                    (n / alone_s) / naive_rate,
+                cost(
+                    f"{engine}: steward writer alone (queued items to rows and rollups)", n, alone_s
                 )
             )
             got = await steward(await url("steward"), frames, paced_frames)

@@ -349,15 +349,13 @@ class Ingest:
 
     # -- per batch -----------------------------------------------------------------------------
 
-    async def _staff_rules(
-        self, communities: Iterable[str]
-    ) -> dict[str, tuple[bool, frozenset[str]]]:
+    async def _staff_rules(self, communities: Iterable[str]) -> Rules:
         """Per community: whether tracking is on, and the staff role ids.
 
         Read from the process's settings cache when both entries are fresh (a settings write in
         this process drops them at once), so a flush opens no session for them.
         """
-        rules: dict[str, tuple[bool, frozenset[str]]] = {}
+        rules: Rules = {}
         cache = self.db.settings_cache
         missing: list[str] = []
         for key in communities:

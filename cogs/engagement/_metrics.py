@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 EPOCH = date(1970, 1, 1)
 RETENTION_DAYS = (1, 7, 30)
@@ -13,7 +13,12 @@ RETENTION_DAYS = (1, 7, 30)
 
 def day_of(at: datetime) -> int:
     """The UTC day number of a time (days since 1970-01-01)."""
-    return (at.astimezone(UTC).date() - EPOCH).days
+    return day_number(at.timestamp())
+
+
+def day_number(timestamp: float) -> int:
+    """The UTC day number of a POSIX time."""
+    return int(timestamp // 86_400)
 
 
 def date_of(day: int) -> date:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db.engine import Database
 from cogs.engagement._keys import sequence
+from cogs.engagement._metrics import day_number
 from cogs.engagement._models import EVENTS
 from cogs.engagement._text import is_question, sentiment
 
@@ -39,7 +40,6 @@ COUNTS = (
 )
 AUTHOR_CACHE = 200_000
 """Authors of recently stored messages kept in memory (reply and reaction targets)."""
-EPOCH_DAY = 86_400
 
 Item = tuple[Any, ...]
 """A queued event (see ``_ingest.item_of`` for the fields)."""
@@ -60,7 +60,7 @@ def row_of(item: Item, staff_roles: frozenset[str]) -> dict[str, Any]:
         "key": item[KEY],
         "kind": kind,
         "at": at,
-        "day": int(item[AT] // EPOCH_DAY),
+        "day": day_number(item[AT]),
         "user_id": item[USER],
         "channel_id": item[CHANNEL],
         "thread_id": item[THREAD],
