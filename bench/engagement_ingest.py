@@ -244,6 +244,10 @@ async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measu
 
     ingest.probe = probe
     await ingest.wait_ready()
+    # What the feature does when a guild becomes available (PlatformReady), which needs the
+    # REST API for its catch-up and so is not raised here: the community's rules are read
+    # before its first event, not in the middle of the flood.
+    await ingest.prepare(f"discord:{GUILD}")
     start = time.perf_counter()
     await _feed(ws, frames)
     await _drain()

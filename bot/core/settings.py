@@ -78,6 +78,14 @@ class SettingsCache:
         value = entry[1]
         return value if type(value) is cls else None
 
+    def peek(self, key: tuple[str, str], cls: type[S]) -> tuple[S, bool] | None:
+        """The cached settings even when expired, and whether they are fresh; None when there
+        are none (never read, or dropped by a write in this process)."""
+        entry = self._entries.get(key)
+        if entry is None or type(entry[1]) is not cls:
+            return None
+        return entry[1], time_monotonic() - entry[0] <= self.ttl
+
     def put(self, key: tuple[str, str], value: FeatureSettings) -> None:
         """Remember validated settings."""
         self._entries[key] = (time_monotonic(), value)

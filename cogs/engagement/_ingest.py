@@ -1,11 +1,15 @@
 """Ingest, the bot's side: gateway events become small tuples, queued and sent in batches.
 
 Listeners run inline (no unit of work per event) and only turn an event into an item: the
-fields of its raw row, the message text still unscored. A batch leaves when it is full
-(``max_batch``) or ``flush_after`` seconds after its first item, to the writer process
+fields of its raw row, the message text still unscored. Items go to the writer process
 (``_writer``), which scores, stores and rolls up each batch in one transaction and acknowledges
-it. Until then the batch is kept here: if the writer dies it is started again and sent what it
-had not acknowledged. Bots and members who opted out are dropped before queueing.
+it, in batches sized by the writer's pace (group commit): whatever is queued leaves at once while
+fewer than ``max_in_flight`` batches await their acknowledgement, else when one is acknowledged,
+when ``max_batch`` items are queued, or ``flush_after`` seconds later, whichever comes first. A
+quiet community's event is on disk a few milliseconds after it arrives; under a flood the
+batches grow until the writer keeps up. Until acknowledged, a batch is kept here: if the writer
+dies it is started again and sent what it had not acknowledged. Bots and members who opted out
+are dropped before queueing.
 """
 
 from __future__ import annotations
@@ -153,12 +157,14 @@ class Ingest:
         *,
         max_batch: int = 5000,
         flush_after: float = 0.1,
+        max_in_flight: int = 2,
     ) -> None:
         self.db = db
         self.clock = clock
         self.activity = activity
         self.max_batch = max_batch
         self.flush_after = flush_after
+        self.max_in_flight = max_in_flight
         self.opted_out: dict[str, set[str]] = defaultdict(set)
         self.probe: Callable[[Sequence[float]], None] | None = None
         """Called with the arrival times (``perf_counter``) of each batch once it is on disk."""
@@ -167,9 +173,12 @@ class Ingest:
         self.restarts = 0
         self._buffer: list[Item] = []
         self._arrived: list[float] = []
-        self._full = asyncio.Event()
+        self._wake = asyncio.Event()
+        """Set when a batch should leave without waiting any longer (full, or an ack came)."""
         self._task: asyncio.Task[None] | None = None
         self._known: set[str] = set()
+        self._renewing: asyncio.Task[Rules] | None = None
+        """Renews expired rules in the background."""
         self._seq = 0
         self._unacked: dict[int, tuple[Rules, list[Item], list[float]]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = defaultdict(list)
@@ -194,7 +203,7 @@ class Ingest:
         if self.probe is not None:
             self._arrived.append(time.perf_counter())
         if len(self._buffer) >= self.max_batch:
-            self._full.set()
+            self._wake.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="engagement-queue")
 
@@ -207,13 +216,16 @@ class Ingest:
         self.activity.enter()
         try:
             while self._buffer:
-                if len(self._buffer) < self.max_batch:
-                    if self.flush_after > 0:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._full.wait(), self.flush_after)
-                    else:
-                        await asyncio.sleep(0)
-                self._full.clear()
+                await asyncio.sleep(0)  # the events of this turn of the loop join the batch
+                if (
+                    len(self._buffer) < self.max_batch
+                    and len(self._unacked) >= self.max_in_flight
+                    and self.flush_after > 0
+                ):
+                    # The writer is busy: this batch grows until it takes more.
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.flush_after)
                 await self._send_buffered()
         finally:
             self._task = None
@@ -260,6 +272,7 @@ class Ingest:
         self._writer_failures = failures
         self._deaths = 0
         batch = self._unacked.pop(seq, None)
+        self._wake.set()
         if batch is not None:
             self.stored += stored
             if self.probe is not None and batch[2]:
@@ -340,36 +353,62 @@ class Ingest:
     async def close(self) -> None:
         """Write what is left and stop the writer (on shutdown)."""
         await self.flush()
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        for task in (self._task, self._renewing):
+            if task is not None:
+                task.cancel()
+        self._task = self._renewing = None
         if self._link is not None:
             link, self._link = self._link, None
             await link.stop()
 
     # -- per batch -----------------------------------------------------------------------------
 
+    async def prepare(self, community: str) -> None:
+        """Read a community's rules now (when it becomes available), so its first batch does
+        not wait on the database in the middle of a flood."""
+        await self._staff_rules([community])
+
     async def _staff_rules(self, communities: Iterable[str]) -> Rules:
         """Per community: whether tracking is on, and the staff role ids.
 
-        Read from the process's settings cache when both entries are fresh (a settings write in
-        this process drops them at once), so a flush opens no session for them.
+        From the process's settings cache, so a batch normally opens no session. A settings
+        write in this process drops the entry, and the next batch reads it again before it
+        leaves. An entry that merely expired (it bounds how long another process's change goes
+        unseen) is used once more while a background read renews it: under a flood, a read in
+        the bot waits a turn of the event loop per query, and every batch behind it would wait.
         """
         rules: Rules = {}
         cache = self.db.settings_cache
         missing: list[str] = []
+        stale: list[str] = []
         for key in communities:
-            mine = cache.get((key, "engagement"), EngagementSettings) if cache else None
-            shared = cache.get((key, COMMUNITY_FEATURE), CommunitySettings) if cache else None
-            if key in self._known and mine is not None and shared is not None:
-                rules[key] = _rule(mine, shared)
-            else:
+            mine = cache.peek((key, "engagement"), EngagementSettings) if cache else None
+            shared = cache.peek((key, COMMUNITY_FEATURE), CommunitySettings) if cache else None
+            if key not in self._known or mine is None or shared is None:
                 missing.append(key)
-        if not missing:
-            return rules
+                continue
+            rules[key] = _rule(mine[0], shared[0])
+            if not (mine[1] and shared[1]):
+                stale.append(key)
+        if stale and (self._renewing is None or self._renewing.done()):
+            self._renewing = asyncio.create_task(self._renew(stale), name="engagement-rules")
+        if missing:
+            rules.update(await self._read_rules(missing))
+        return rules
+
+    async def _renew(self, communities: list[str]) -> Rules:
+        try:
+            return await self._read_rules(communities)
+        except Exception:
+            log.exception("reading the engagement settings failed; the last ones stay in use")
+            return {}
+
+    async def _read_rules(self, communities: list[str]) -> Rules:
+        """Read the rules from the database (which refreshes the settings cache)."""
+        rules: Rules = {}
         async with self.db.uow() as uow:
             store = SettingsStore.of(uow)
-            for key in missing:
+            for key in communities:
                 ref = CommunityRef.from_key(key)
                 if key not in self._known:
                     # Jobs (catch-up, digest) run for the communities Steward knows about.

@@ -22,7 +22,6 @@ class EngagementEvent(Base):
     __table_args__ = (
         UniqueConstraint("community_id", "key"),
         Index("ix_engagement_events_time", "community_id", "at"),
-        Index("ix_engagement_events_user", "community_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -68,7 +68,8 @@ class Engagement(Feature, name="engagement"):
     Settings = EngagementSettings
 
     def __init__(self, *, flush_after: float = 0.1, max_batch: int = 5000) -> None:
-        """``flush_after``: the longest an event waits in the buffer (seconds)."""
+        """``flush_after``: the longest an event waits in the buffer while the writer is busy
+        (seconds; when it is not, events leave at once)."""
         self.flush_after = flush_after
         self.max_batch = max_batch
         self._ingest: Ingest | None = None
@@ -114,6 +115,8 @@ class Engagement(Feature, name="engagement"):
     @on(PlatformReady)
     async def ready(self, ctx: Context[EngagementSettings], event: PlatformReady) -> None:
         """Catch up at once when Steward (re)connects to a community, not 10 minutes later."""
+        await ctx.commit()
+        await self.ingest.prepare(ctx.community.key)
         await self._catch_up(ctx, threads=True)
 
     @job(every=timedelta(minutes=10))

@@ -238,6 +238,11 @@ class DiscordAdapter:
         options: dict[str, Any] = {
             "intents": intents_for(registry),
             "guild_ready_timeout": guild_ready_timeout,
+            # Steward reads edits, deletions and reactions from the raw events, never from
+            # discord.py's message cache: without it each reaction, edit or deletion of a
+            # message older than the last 1,000 no longer scans all 1,000, and the ~1.8 MB the
+            # cache holds is saved.
+            "max_messages": None,
         }
         bot_cls = StewardShardedBot if config.discord_sharded else StewardBot
         self.bot: StewardBot = bot_cls(self, **options)
