@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -92,6 +93,20 @@ class App:
         if background:
             self.timers.start()
             self.jobs.start()
+
+    @staticmethod
+    def freeze_startup_heap() -> None:
+        """Put what startup built out of the cyclic garbage collector's sight (``steward run``
+        calls it once Steward is up).
+
+        The modules, features, SQLAlchemy's and discord.py's structures live as long as the
+        process, yet every full collection walked them all again; under a message flood that
+        was about a tenth of Steward's time per event (4 of 33 µs measured by the ingest bench).
+        Frozen objects are still freed when nothing refers to them; only cycles among them would
+        stay, which is why tests, which build an App per test, don't call this.
+        """
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         """Stop everything and close the database."""

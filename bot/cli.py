@@ -73,6 +73,7 @@ async def _run(config: Config) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await app.start()
+    app.freeze_startup_heap()
     print("Steward is running. Press Ctrl+C to stop.", flush=True)
     try:
         await stop.wait()

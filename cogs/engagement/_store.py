@@ -218,26 +218,32 @@ def rollup_deltas(
     edges: dict[tuple[str, int, str, str, str], int] = defaultdict(int)
     for r in rows:
         kind = r["kind"]
-        if kind not in ("message", "reaction"):
+        if kind == "reaction":
+            cid, day, user, channel = r["community_id"], r["day"], r["user_id"], r["channel_id"]
+            members[(cid, day, user)]["reactions"] += 1
+            channels[(cid, channel, day, user)]["reactions"] += 1
+            continue
+        if kind != "message":
             continue
         cid, day, user, channel = r["community_id"], r["day"], r["user_id"], r["channel_id"]
-        delta: dict[str, float] = {}
-        if kind == "reaction":
-            delta["reactions"] = 1
-        else:
-            delta["messages"] = 1
-            delta["questions"] = 1 if r["is_question"] else 0
-            delta["sentiment_sum"] = r["sentiment"] or 0.0
-            delta["sentiment_n"] = 1
-            to = r.get("target_user_id")
-            if to is not None and to != user:
-                delta["replies"] = 1
-                edges[(cid, day, channel, user, to)] += 1
-                if not r.get("_target_staff", False):
-                    delta["staff_replies" if r["from_staff"] else "p2p_replies"] = 1
+        question = 1 if r["is_question"] else 0
+        mood = r["sentiment"] or 0.0
+        to = r.get("target_user_id")
+        replied = to is not None and to != user
+        kind_of_reply = None  # a reply to staff is neither peer-to-peer nor staff-to-member
+        if to is not None and replied:
+            edges[(cid, day, channel, user, to)] += 1
+            if not r.get("_target_staff", False):
+                kind_of_reply = "staff_replies" if r["from_staff"] else "p2p_replies"
         for bucket in (members[(cid, day, user)], channels[(cid, channel, day, user)]):
-            for name, value in delta.items():
-                bucket[name] += value
+            bucket["messages"] += 1
+            bucket["questions"] += question
+            bucket["sentiment_sum"] += mood
+            bucket["sentiment_n"] += 1
+            if replied:
+                bucket["replies"] += 1
+                if kind_of_reply is not None:
+                    bucket[kind_of_reply] += 1
     return members, channels, edges
 
 
@@ -438,8 +444,9 @@ class _Writer:
             await self.driver.executemany(SQL[name], params)
 
     def _time(self, at: datetime) -> Any:
-        # SQLAlchemy's SQLite DateTime text; isoformat writes it 5x faster than strftime.
-        return at if self.pg else at.replace(tzinfo=None).isoformat(" ", "microseconds")
+        # SQLAlchemy's SQLite DateTime text (UTC, without the offset); isoformat writes it
+        # 5x faster than strftime.
+        return at if self.pg else at.isoformat(" ", "microseconds")[:26]
 
     async def insert_new(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert the rows whose key is new; return those (the only ones rollups may count)."""
@@ -479,7 +486,10 @@ class _Writer:
                 "SELECT coalesce(max(id), 0) FROM engagement_events"
             ) as cursor:
                 (before,) = await cursor.fetchone()
+            changes = self.driver.total_changes
             await self.driver.executemany(SQL["raw"], records)
+            if self.driver.total_changes - changes == len(records):
+                return rows  # all new: the usual case, with nothing to read back
             async with self.driver.execute(
                 "SELECT community_id, key FROM engagement_events WHERE id > ?", (before,)
             ) as cursor:

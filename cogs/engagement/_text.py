@@ -48,6 +48,9 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _WORD = re.compile(r"[a-z']+")
 
 
+_OPENERS = _QUESTION_WORDS | {"i", "you", "we", "it", "this", "there", "someone"}
+
+
 def is_question(text: str) -> bool:
     """Whether a message asks something: a sentence ending in ``?``, or opening like a question.
 
@@ -55,20 +58,20 @@ def is_question(text: str) -> bool:
     starts with a question word counts only when it also has a ``?`` somewhere or is short and
     direct ("how do I reset my password").
     """
-    cleaned = _LINK.sub(" ", _CODE.sub(" ", text))
-    for sentence in _SENTENCE.findall(cleaned):
+    if "`" in text:
+        text = _CODE.sub(" ", text)
+    if "<" in text or "://" in text:
+        text = _LINK.sub(" ", text)
+    for sentence in _SENTENCE.findall(text):
         stripped = sentence.strip()
         if not stripped:
             continue
         if stripped.endswith("?"):
             return True
+        if stripped.endswith(("!", ".")):
+            continue
         words = _WORD.findall(stripped.lower())
-        if (
-            len(words) >= 3
-            and words[0] in _QUESTION_WORDS
-            and words[1] in _QUESTION_WORDS | {"i", "you", "we", "it", "this", "there", "someone"}
-            and not stripped.endswith(("!", "."))
-        ):
+        if len(words) >= 3 and words[0] in _QUESTION_WORDS and words[1] in _OPENERS:
             return True
     return False
 
@@ -157,20 +160,24 @@ def sentiment(text: str) -> float:
     lexicon = _lexicon()
     words = _WORD.findall(text.lower())
     total = 0.0
+    negated_at = -4  # the index of the latest negation: it reaches the next 3 words
     for i, word in enumerate(words):
         valence = lexicon.get(word)
         if valence is None:
+            if word in _NEGATIONS or word.endswith("n't"):
+                negated_at = i
             continue
-        window = words[max(0, i - 3) : i]
-        if window:
-            before = window[-1]
+        if i:
+            before = words[i - 1]
             if before in _BOOST_UP:
                 valence += _BOOST if valence > 0 else -_BOOST
             elif before in _BOOST_DOWN:
                 valence -= _BOOST if valence > 0 else -_BOOST
-            if any(w in _NEGATIONS or w.endswith("n't") for w in window):
+            if i - negated_at <= 3:
                 valence *= _NEGATION_SCALE
         total += valence
+        if word in _NEGATIONS or word.endswith("n't"):
+            negated_at = i
     if total == 0.0:
         return 0.0
     return max(-1.0, min(1.0, total / math.sqrt(total * total + _ALPHA)))

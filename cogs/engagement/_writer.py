@@ -29,6 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: the default pipe size
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger("steward.engagement")
 _LENGTH = struct.Struct(">I")
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +55,21 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[Any, ...] | None:
         return None
     message: tuple[Any, ...] = pickle.loads(body)
     return message
+
+
+PIPE_SIZE = 1 << 20
+"""Bytes the pipe to the writer holds (Linux; 64 KiB by default): a batch of a few thousand
+events fits whole, so sending it never waits for the writer to finish the batch before."""
+
+
+def _widen(stream: Any) -> None:
+    """Give the pipe behind ``stream`` ``PIPE_SIZE`` bytes where the system allows it."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    pipe = stream.get_extra_info("pipe") if stream is not None else None
+    if set_size is None or pipe is None:
+        return
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+        fcntl.fcntl(pipe.fileno(), set_size, PIPE_SIZE)
 
 
 class WriterLink:
@@ -92,6 +112,7 @@ class WriterLink:
             stdout=asyncio.subprocess.PIPE,
             env=env,
         )
+        _widen(self.process.stdin)
         self._reader = asyncio.create_task(self._read(self.process), name="engagement-acks")
         await self.send(("hello", self.url))
 

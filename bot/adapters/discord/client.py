@@ -10,7 +10,6 @@ from typing import Any
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.adapters.discord.commands import build_groups
 from bot.adapters.discord.convert import (
@@ -60,17 +59,15 @@ def intents_for(registry: Registry) -> discord.Intents:
     return intents
 
 
-class StewardBot(commands.Bot):
-    """discord.py's Bot, bridging gateway events to core events."""
+class StewardBot(discord.Client):
+    """discord.py's client with an application-command tree, bridging gateway events to core
+    events. A plain Client, not ``commands.Bot``: Steward has no prefix commands, and the Bot's
+    extra dispatch layer ran for every gateway event."""
 
     def __init__(self, adapter: DiscordAdapter, **kwargs: Any) -> None:
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            help_command=None,
-            allowed_mentions=discord.AllowedMentions.none(),
-            **kwargs,
-        )
+        super().__init__(allowed_mentions=discord.AllowedMentions.none(), **kwargs)
         self.adapter = adapter
+        self.tree: app_commands.CommandTree[StewardBot] = app_commands.CommandTree(self)
 
     async def setup_hook(self) -> None:
         """Build the slash-command tree from the registry and sync it."""
@@ -210,7 +207,7 @@ class StewardBot(commands.Bot):
         await self.adapter.press(interaction, parsed, data, scope=scope)
 
 
-class StewardShardedBot(StewardBot, commands.AutoShardedBot):
+class StewardShardedBot(StewardBot, discord.AutoShardedClient):
     """The same bridge on discord.py's auto-sharded client, for very large bots."""
 
 
@@ -251,7 +248,7 @@ class DiscordAdapter:
         self.tree_error_count = 0
         self._task: asyncio.Task[None] | None = None
 
-    async def sync_commands(self, bot: commands.Bot) -> None:
+    async def sync_commands(self, bot: StewardBot) -> None:
         """Register the generated groups and sync them (to the dev guild when configured)."""
         tree = bot.tree
         tree.on_error = self._tree_error  # type: ignore[method-assign]
