@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -210,6 +211,30 @@ class Measured:
     """Latencies per paced rate (events/s)."""
     stored: int
     duplicates: int
+    cpu: dict[str, float]
+    """CPU seconds during the flood: this process, the writer, the PostgreSQL server."""
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK") if total else 0.0
+
+
+def _postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (when it runs on this machine)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if entry.read_text().strip() == "postgres":
+                found.append(int(entry.parent.name))
+    return found
 
 
 async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measured:
@@ -245,16 +270,23 @@ async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measu
 
     ingest.probe = probe
     await ingest.wait_ready()
+    writer = [ingest.writer_pid or 0]
+    server = _postgres_pids() if url.startswith("postgresql") else []
     # What the feature does when a guild becomes available (PlatformReady), which needs the
     # REST API for its catch-up and so is not raised here: the community's rules are read
     # before its first event, not in the middle of the flood.
     await ingest.prepare(f"discord:{GUILD}")
     app.freeze_startup_heap()  # as `steward run` does once started
     start = time.perf_counter()
+    before = (time.process_time(), _cpu_of(writer), _cpu_of(server))
     await _feed(ws, frames)
     await _drain()
     await ingest.flush()
     elapsed = time.perf_counter() - start
+    after = (time.process_time(), _cpu_of(writer), _cpu_of(server))
+    cpu = {
+        who: a - b for who, a, b in zip(("steward", "writer", "server"), after, before, strict=True)
+    }
     flood = list(latencies)
     # Paced: the study's rate, then half the rate this run just sustained (no queue building).
     paced: dict[float, list[float]] = {}
@@ -276,7 +308,7 @@ async def steward(url: str, frames: list[str], paced_frames: list[str]) -> Measu
         rows = int(await uow.session.scalar(select(func.count()).select_from(EVENTS)) or 0)
     await ingest.close()
     await app.db.dispose()
-    return Measured(elapsed, flood, paced, stored, rows - stored)
+    return Measured(elapsed, flood, paced, stored, rows - stored, cpu)
 
 
 async def writer_alone(url: str, events: list[tuple[str, dict[str, Any]]]) -> float:
@@ -515,6 +547,24 @@ async def measure(n: int, engines: tuple[str, ...] = ("sqlite", "postgres")) -> 
                     rate / naive_rate,
                 )
             )
+            for who, label in (
+                ("steward", "Steward's process (discord.py, bridge, queue)"),
+                ("writer", "writer process"),
+                ("server", "PostgreSQL server"),
+            ):
+                if got.cpu[who] > 0:
+                    per_event = 1e3 * got.cpu[who] / n
+                    rows.append(
+                        Row(
+                            "engagement_ingest",
+                            f"{engine}: flood CPU per event, {label}",
+                            n,
+                            per_event,
+                            per_event,
+                            0.0,
+                            0.0,
+                        )
+                    )
             for pace, latencies in got.paced.items():
                 rows.append(
                     Row(

@@ -29,6 +29,11 @@ BENCHMARKS = [
 """Module names under bench/, run in this order."""
 
 
+def _ms(value: float) -> str:
+    """Milliseconds with two decimals, or four below 1 ms (per-event costs of a few µs)."""
+    return f"{value:.4f}" if 0 < value < 1 else f"{value:.2f}"
+
+
 def print_table(rows: Sequence[Any]) -> None:
     """Print rows as an aligned table."""
     header = ("benchmark", "variant", "n", "p50 ms", "p99 ms", "ratio p50", "ratio p99")
@@ -39,8 +44,8 @@ def print_table(rows: Sequence[Any]) -> None:
                 r.benchmark,
                 r.variant,
                 str(r.n),
-                f"{r.p50_ms:.2f}",
-                f"{r.p99_ms:.2f}",
+                _ms(r.p50_ms),
+                _ms(r.p99_ms),
                 f"{r.ratio_p50:.2f}",
                 f"{r.ratio_p99:.2f}",
             )
