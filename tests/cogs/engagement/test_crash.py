@@ -21,7 +21,14 @@ from bot.core import (
     UserRef,
 )
 from cogs.engagement import Engagement
-from cogs.engagement._models import CHANNEL_DAYS, DAYS, EVENTS, MEMBER_DAYS, QUESTIONS
+from cogs.engagement._models import (
+    CHANNEL_DAYS,
+    DAYS,
+    EVENTS,
+    MEMBER_DAYS,
+    MEMBERS,
+    QUESTIONS,
+)
 from tests.core.harness import Harness
 
 
@@ -115,7 +122,21 @@ async def rollups_and_truth(h: Harness) -> tuple[list[Any], list[Any], list[Any]
                 .order_by(e.day)
             )
         ).all()
+        p = MEMBERS.c
+        spans = (
+            await s.execute(select(p.user_id, p.first_day, p.last_day).order_by(p.user_id))
+        ).all()
+        truth_spans = (
+            await s.execute(
+                select(e.user_id, func.min(e.day), func.max(e.day))
+                .where(e.kind.in_(["message", "reaction"]))
+                .group_by(e.user_id)
+                .order_by(e.user_id)
+            )
+        ).all()
     assert [tuple(r) for r in days] == [tuple(r) for r in truth_days]
+    # Each member's first and last active day (what MAU and retention read).
+    assert [tuple(r) for r in spans] == [tuple(r) for r in truth_spans]
     return (
         [tuple(r) for r in members],
         [tuple(r) for r in truth_members],
@@ -206,3 +227,29 @@ async def test_a_writer_killed_mid_batch_is_restarted_and_nothing_is_lost_or_dou
         members, truth_members, channels, truth_channels = await rollups_and_truth(h)
         assert members == truth_members and channels == truth_channels
         assert await _counts(h) == (90, 60, 12)
+
+
+async def test_members_first_and_last_active_days_follow_them_across_batches(
+    database_url: str,
+) -> None:
+    engagement = Engagement(flush_after=0, max_batch=7)
+    async with Harness(database_url, [Steward(), engagement]) as h:
+        events = week(h.community, h.clock.now())
+        for i, event in enumerate(events):
+            if i % 30 == 29:  # three days or so, most members active on each
+                await engagement.ingest.flush()
+                h.clock.advance(timedelta(days=1))
+            await h.app.dispatcher.publish(event)
+        await engagement.ingest.flush()
+        # The first day again (a replay) changes nothing.
+        for event in events[:20]:
+            await h.app.dispatcher.publish(event)
+        await engagement.ingest.flush()
+        members, truth_members, channels, truth_channels = await rollups_and_truth(h)
+        assert members == truth_members and channels == truth_channels
+        async with h.app.db.uow() as uow:
+            days = {
+                tuple(r)
+                for r in await uow.session.execute(select(MEMBERS.c.first_day, MEMBERS.c.last_day))
+            }
+        assert days and all(last > first for first, last in days)
