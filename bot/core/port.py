@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from bot.core.events import MessagePosted
+from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
@@ -93,8 +93,10 @@ class Port(Protocol):
 
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
-    ) -> list[MessagePosted]:
-        """Messages posted in a channel after message ``after``, oldest first, at most ``limit``.
+    ) -> list[MessagePosted | ReactionAdded]:
+        """Messages posted in a channel after message ``after``, oldest first, at most ``limit``,
+        each followed by the reactions it carries now. The platforms don't say when a reaction
+        was added: they are timed at their message.
 
         On Slack the top-level messages come with the replies in their threads.
         """

@@ -135,6 +135,27 @@ async def add_reaction(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
+@route("list_message_reactions_by_emoji")
+async def list_reactions(fake: FakeDiscord, call: Call) -> Reply:
+    """GET /channels/{c}/messages/{m}/reactions/{emoji}: who reacted, by user id (after/limit).
+
+    Normal reactions only: the fake has no super reactions, so ``type=1`` lists nobody.
+    """
+    channel = channel_or_404(fake, call.params["channel_id"])
+    require_in_channel(fake, channel, Permission.VIEW_CHANNEL | Permission.READ_MESSAGE_HISTORY)
+    msg = message_or_404(fake, channel, call.params["message_id"])
+    emoji = _emoji(call.params["emoji_name"])
+    reaction = next((r for r in msg.reactions if r.emoji == emoji), None)
+    if reaction is None:
+        raise RestError(404, 10014, "Unknown Emoji")
+    if as_int(call.q("type"), 0) != 0:
+        return Reply(200, [])
+    limit = min(max(as_int(call.q("limit"), 25), 1), 100)
+    after = as_int(call.q("after"), 0)
+    ids = sorted((u for u in reaction.users if int(u) > after), key=int)[:limit]
+    return Reply(200, [payloads.user(fake.world.users[u]) for u in ids])
+
+
 @route("delete_my_message_reaction", "delete_user_message_reaction")
 async def remove_reaction(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE a reaction (the bot's own, or another user's with MANAGE_MESSAGES)."""

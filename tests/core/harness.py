@@ -26,6 +26,7 @@ from bot.core import (
     Message,
     MessagePosted,
     MessageRef,
+    ReactionAdded,
     RoleRef,
     UserRef,
 )
@@ -141,7 +142,7 @@ class RecordingPort:
 
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
-    ) -> list[MessagePosted]:
+    ) -> list[MessagePosted | ReactionAdded]:
         """What a test put in ``histories`` for the channel, after ``after``."""
         found = self.histories.get(channel.id, [])
         start = 0 if after is None else int(after)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 
 from bot.adapters.discord.convert import channel_ref, community, message_ref, to_member
-from bot.core.events import MessagePosted
-from bot.core.ids import ChannelRef, CommunityRef
+from bot.core.events import MessagePosted, ReactionAdded
+from bot.core.ids import ChannelRef, CommunityRef, UserRef
 
 _SKIPPED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -40,10 +40,35 @@ def readable_channels(client: discord.Client, where: CommunityRef) -> list[Chann
     return [channel_ref(guild.id, c.id) for c in readable]
 
 
+async def reactions_of(
+    client: discord.Client, message: discord.Message, posted: MessagePosted
+) -> list[ReactionAdded]:
+    """Who reacted to a message and with what, Steward itself aside (one request per emoji and
+    hundred people). Discord doesn't say when: they count at the message's time."""
+    found: list[ReactionAdded] = []
+    me = client.user.id if client.user else None
+    for reaction in message.reactions:
+        emoji = str(reaction.emoji)
+        async for user in reaction.users(limit=None):
+            if user.id == me:
+                continue
+            found.append(
+                ReactionAdded(
+                    community=posted.community,
+                    at=posted.at,
+                    message=posted.message,
+                    user=UserRef(posted.community, str(user.id)),
+                    emoji=emoji,
+                )
+            )
+    return found
+
+
 async def fetch_history(
     client: discord.Client, channel: ChannelRef, after: str | None, limit: int
-) -> list[MessagePosted]:
-    """Messages after ``after`` (a message id), oldest first; bots' own messages included."""
+) -> list[MessagePosted | ReactionAdded]:
+    """Messages after ``after`` (a message id), oldest first, each followed by its reactions;
+    bots' own messages included."""
     guild_id = int(channel.community.id)
     messageable = client.get_channel(int(channel.id)) or client.get_partial_messageable(
         int(channel.id), guild_id=guild_id
@@ -51,8 +76,11 @@ async def fetch_history(
     if not isinstance(messageable, discord.abc.Messageable):
         return []
     marker = discord.Object(int(after)) if after else None
-    found: list[MessagePosted] = []
+    found: list[MessagePosted | ReactionAdded] = []
     async for message in messageable.history(limit=limit, after=marker, oldest_first=True):
         if message.type in _SKIPPED_TYPES:
-            found.append(to_posted(message, guild_id))
+            posted = to_posted(message, guild_id)
+            found.append(posted)
+            if message.reactions:
+                found.extend(await reactions_of(client, message, posted))
     return found

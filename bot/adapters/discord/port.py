@@ -12,7 +12,7 @@ from bot.adapters.discord import history
 from bot.adapters.discord.convert import channel_ref, message_ref, to_member
 from bot.adapters.discord.render import render
 from bot.core.errors import NotFound, NotSupported, UserError
-from bot.core.events import MessagePosted
+from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
@@ -171,8 +171,8 @@ class DiscordPort:
 
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
-    ) -> list[MessagePosted]:
-        """Messages after a message id, oldest first (discord.py's channel.history)."""
+    ) -> list[MessagePosted | ReactionAdded]:
+        """Messages after a message id, oldest first, with their reactions (channel.history)."""
         return await history.fetch_history(self.client, channel, after, limit)
 
     async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.text import unescape
-from bot.core.events import MessagePosted
+from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
 
@@ -53,6 +53,24 @@ async def to_posted(
     )
 
 
+def reactions_of(posted: MessagePosted, data: dict[str, Any]) -> list[ReactionAdded]:
+    """Who reacted to a message and with what, as history lists them (Slack may list fewer
+    people than its count on a popular reaction). Slack doesn't say when: they count at the
+    message's time."""
+    where = posted.community
+    return [
+        ReactionAdded(
+            community=where,
+            at=posted.at,
+            message=posted.message,
+            user=UserRef(where, str(user)),
+            emoji=str(reaction.get("name", "")),
+        )
+        for reaction in data.get("reactions") or []
+        for user in reaction.get("users") or []
+    ]
+
+
 async def readable_channels(port: SlackPort, where: CommunityRef) -> list[ChannelRef]:
     """Public and private channels the app is a member of."""
     found: list[ChannelRef] = []
@@ -71,8 +89,9 @@ async def readable_channels(port: SlackPort, where: CommunityRef) -> list[Channe
 
 async def fetch_history(
     port: SlackPort, channel: ChannelRef, after: str | None, limit: int
-) -> list[MessagePosted]:
-    """The first ``limit`` messages after ``after`` (a ts), thread replies included, oldest first.
+) -> list[MessagePosted | ReactionAdded]:
+    """The first ``limit`` messages after ``after`` (a ts), thread replies included, oldest first,
+    each followed by its reactions.
 
     Every page after ``after`` is read before any is kept: Slack pages newest first (from
     ``latest``, now), so stopping at ``limit`` messages would keep the newest ones and skip
@@ -104,9 +123,10 @@ async def fetch_history(
                 channel=channel.id, ts=str(data["ts"]), oldest=after or "0"
             )
             replies.extend(m for m in thread.get("messages") or [] if m.get("ts") != data["ts"])
-    found: list[MessagePosted] = []
+    found: list[MessagePosted | ReactionAdded] = []
     for data in sorted([*first, *replies], key=lambda m: float(m["ts"]))[:limit]:
         posted = await to_posted(port, where, channel.id, data)
         if posted is not None:
             found.append(posted)
+            found.extend(reactions_of(posted, data))
     return found

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters.slack import history, render
 from bot.adapters.slack.text import escape, mentioned_users, to_mrkdwn
 from bot.core.errors import NotFound, NotSupported, UserError
-from bot.core.events import MessagePosted
+from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
 from bot.core.message import Form, Message
@@ -355,6 +355,6 @@ class SlackPort:
 
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
-    ) -> list[MessagePosted]:
-        """Messages after a ts, oldest first, with thread replies (conversations.history)."""
+    ) -> list[MessagePosted | ReactionAdded]:
+        """Messages after a ts with thread replies and reactions (conversations.history)."""
         return await history.fetch_history(self, channel, after, limit)
