@@ -22,7 +22,9 @@ performance study.
 Rows: ``variant`` is the writer; p50/p99 are event-to-disk latency (Steward: from the event
 reaching the buffer to its transaction's commit) or per-event cost; ``ratio p50`` is events/s of
 the variant over the ceiling's events/s (goal ≥ 0.8 for Steward); ``ratio p99`` is the
-variant's throughput over the naive writer's (goal ≥ 100).
+variant's throughput over the naive writer's (goal ≥ 100). The row "the ceiling against naive"
+is the most an end to end run can reach there: where it is below 100, so is every end to end
+figure (the issue's own estimates, 14,500 and 1,000 events/s, put it at 14.5).
 """
 
 from __future__ import annotations
@@ -345,6 +347,7 @@ async def writer_alone(url: str, events: list[tuple[str, dict[str, Any]]]) -> fl
         await store.write(items[i : i + 5000], rules)
     elapsed = time.perf_counter() - start
     assert store.stored == len(items), (store.stored, len(items))
+    await store.close()
     await db.dispose()
     return elapsed
 
@@ -524,6 +527,9 @@ async def measure(n: int, engines: tuple[str, ...] = ("sqlite", "postgres")) -> 
                 )
 
             rows.append(cost(f"{engine}: naive commit per event", 2000, 2000 * naive_s))
+            # The most any end to end run can reach against the naive writer: nothing is
+            # faster than discord.py's own processing of the frames.
+            rows.append(cost(f"{engine}: the ceiling against naive", n, ceiling_s))
             bulk_s = await bulk(await url("bulk"), events)
             label = "sqlite3 executemany x1000" if engine == "sqlite" else "asyncpg COPY x10000"
             rows.append(cost(f"{engine}: {label}", n, bulk_s))

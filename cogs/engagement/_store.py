@@ -86,6 +86,8 @@ class Store:
         self.faults: dict[str, int] = {}
         """Test hook: statement name -> how many more times it fails (a database going away)."""
         self._authors: dict[tuple[str, str], tuple[str, bool]] = {}
+        self._pg: Any = None
+        """The asyncpg connection batches are written on (PostgreSQL)."""
 
     async def write(self, items: list[Item], rules: Rules) -> int:
         """Store a batch, retrying once; returns how many events were new (0 if dropped)."""
@@ -113,14 +115,54 @@ class Store:
         rows = self._rows(items, rules)
         if not rows:
             return 0
-        async with self.db.engine.begin() as conn:
-            writer = await _Writer.open(conn, self.db.dialect, self.faults)
-            await self._resolve_targets(conn, writer, rows)
-            fresh = await writer.insert_new(rows)
-            await writer.rollups(fresh)
+        if self.db.dialect == "postgresql":
+            fresh = await self._write_pg(rows)
+        else:
+            async with self.db.engine.begin() as conn:
+                writer = await _Writer.open(conn, self.faults)
+                await self._resolve_targets(conn, writer, rows)
+                fresh = await writer.insert_new(rows)
+                await writer.rollups(fresh)
         self.stored += len(fresh)
         self._remember(fresh)
         return len(fresh)
+
+    async def _write_pg(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One transaction on the writer's own asyncpg connection.
+
+        Not a pooled SQLAlchemy connection: its checkout ping alone was three round trips a
+        batch (BEGIN, a query, ROLLBACK), and the staging table is made once per connection.
+        A connection that failed is closed; the retry opens a new one.
+        """
+        driver = self._pg
+        if driver is None or driver.is_closed():
+            driver = self._pg = await _connect_pg(self.db.url)
+        try:
+            async with driver.transaction():
+                writer = _Writer(driver, "postgresql", self.faults)
+                await self._resolve_targets(None, writer, rows)
+                fresh = await writer.insert_new(rows)
+                await writer.rollups(fresh)
+        except BaseException:
+            self._pg = None
+            driver.terminate()
+            raise
+        return fresh
+
+    async def connect(self) -> None:
+        """Connect to the database now (the first batch would otherwise)."""
+        if self.db.dialect == "postgresql":
+            if self._pg is None or self._pg.is_closed():
+                self._pg = await _connect_pg(self.db.url)
+            return
+        async with self.db.engine.connect():
+            pass
+
+    async def close(self) -> None:
+        """Close the PostgreSQL connection, if one is open."""
+        if self._pg is not None:
+            driver, self._pg = self._pg, None
+            await driver.close()
 
     def _remember(self, stored: list[dict[str, Any]]) -> None:
         """Keep the authors of messages just committed: most reactions and replies target them."""
@@ -139,7 +181,7 @@ class Store:
         }
 
     async def _resolve_targets(
-        self, conn: AsyncConnection, writer: _Writer, rows: list[dict[str, Any]]
+        self, conn: AsyncConnection | None, writer: _Writer, rows: list[dict[str, Any]]
     ) -> None:
         """Fill in who wrote the message each reply or reaction targets, and whether staff.
 
@@ -182,6 +224,7 @@ class Store:
                 for key, user, staff in found:
                     authors[(cid, key)] = (user, bool(staff))
                 continue
+            assert conn is not None
             for i in range(0, len(ordered), 500):
                 result = await conn.execute(
                     select(EVENTS.c.key, EVENTS.c.user_id, EVENTS.c.from_staff).where(
@@ -288,6 +331,25 @@ _PG_TYPES = (
 _STAGING = "engagement_events_staging"
 
 
+async def _connect_pg(url: str) -> Any:
+    """An asyncpg connection to the database of a SQLAlchemy URL, with the staging table."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    driver = await asyncpg.connect(dsn)
+    try:
+        await driver.execute(
+            f"CREATE TEMP TABLE {_STAGING} ("
+            + ", ".join(f"{c} {t}" for c, t in zip(RAW_COLUMNS, _PG_TYPES, strict=True))
+            + ") ON COMMIT DELETE ROWS"
+        )
+    except BaseException:
+        driver.terminate()
+        raise
+    return driver
+
+
 def _upsert_sql(table: str, keys: Sequence[str], added: Sequence[str]) -> str:
     """``INSERT … ON CONFLICT (keys) DO UPDATE SET c = table.c + excluded.c`` (both dialects)."""
     columns = [*keys, *added]
@@ -373,41 +435,85 @@ _V, _I = "varchar", "int"
 PG_TYPES: dict[str, tuple[str, ...]] = {
     "member_days": (_V, _I, _V, *_COUNT_TYPES),
     "channel_days": (_V, _V, _I, _V, *_COUNT_TYPES),
-    "days": (_V, _I, _I, *_COUNT_TYPES),
     "edges": (_V, _I, _V, _V, _V, _I),
     "members": (_V, _V, _I, _I, _I),
     "questions": (_V, _V, _V, _V, _V, _V, "timestamptz", _I),
     "cursors": (_V, _V, "bigint", _V),
 }
-"""Column types of the statements that PostgreSQL runs as one ``INSERT … SELECT FROM unnest``."""
+"""Column types of the rollups' arrays on PostgreSQL (``INSERT … SELECT FROM unnest``)."""
 
 
-def _unnest(sql: str, types: Sequence[str]) -> str:
-    """``INSERT … VALUES (?, …) …`` as ``INSERT … SELECT * FROM unnest($1::t[], …) …``."""
+def _unnest(sql: str, types: Sequence[str], first: int = 1) -> str:
+    """``INSERT … VALUES (?, …) …`` as ``INSERT … SELECT * FROM unnest($1::t[], …) …``, the
+    arrays numbered from ``first``."""
     head, _, rest = sql.partition(" VALUES (")
     _, _, tail = rest.partition(")")
-    arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    arrays = ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(types))
     return f"{head} SELECT * FROM unnest({arrays}){tail}"
 
 
-PG_UNNEST = {name: _unnest(SQL[name], types) for name, types in PG_TYPES.items()}
-PG_UNNEST["answers"] = (
+PG_ROLLUP_PARTS = ("member_days", "channel_days", "edges", "members", "questions", "cursors")
+"""The rollups PostgreSQL writes in one statement, a data-modifying ``WITH`` each, in the order
+of their arrays; the community-days come last, ``active`` counted from the member-days that
+statement inserted (``xmax = 0``)."""
+
+
+def _pg_rollups() -> str:
+    parts: list[str] = []
+    first = 1
+    for name in PG_ROLLUP_PARTS:
+        sql = _unnest(SQL[name], PG_TYPES[name], first)
+        if name == "member_days":
+            sql += " RETURNING community_id, day, (xmax = 0) AS fresh"
+        parts.append(f"{name} AS ({sql})")
+        first += len(PG_TYPES[name])
+    counts = ", ".join(COUNTS)
+    arrays = ", ".join(f"${first + i}::{t}[]" for i, t in enumerate((_V, _I, *_COUNT_TYPES)))
+    sets = ", ".join(f"{c} = engagement_days.{c} + excluded.{c}" for c in ("active", *COUNTS))
+    return (
+        "WITH "
+        + ", ".join(parts)
+        + f" INSERT INTO engagement_days (community_id, day, active, {counts}) "
+        f"SELECT d.community_id, d.day, coalesce(f.n, 0), {counts} "
+        f"FROM unnest({arrays}) AS d(community_id, day, {counts}) "
+        "LEFT JOIN (SELECT community_id, day, count(*) FILTER (WHERE fresh) AS n "
+        "FROM member_days GROUP BY community_id, day) AS f "
+        "ON f.community_id = d.community_id AND f.day = d.day "
+        f"ON CONFLICT (community_id, day) DO UPDATE SET {sets}"
+    )
+
+
+PG_ROLLUPS = _pg_rollups()
+"""Every rollup but the answers (which must see the questions this batch added) in one round
+trip: a batch of a few events paid a dozen of them."""
+
+
+PG_ANSWERS = (
     "UPDATE engagement_questions AS q SET answered_at = a.at, answered_by = a.user_id "
     "FROM (SELECT DISTINCT ON (c, k) c, k, at, user_id FROM unnest("
     "$1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[]) AS u(at, user_id, c, k) "
     "ORDER BY c, k, at) AS a WHERE q.community_id = a.c AND q.key = a.k "
     "AND (q.answered_at IS NULL OR q.answered_at > a.at)"
 )
-"""One statement per rollup: a row per key, so PostgreSQL never updates a row twice in one."""
+"""The first answer to each question: one row per key, so no row is updated twice in one
+statement."""
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (``width`` empty lists when there are none)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class _Writer:
-    """One flush's statements on the raw driver connection, inside SQLAlchemy's transaction.
+    """One flush's statements on the raw driver connection, inside the batch's transaction.
 
     The rows go to the driver as tuples (no per-row SQLAlchemy work): on SQLite an
     ``executemany`` of ``INSERT OR IGNORE``, and the new rows found by rowid; on PostgreSQL
     ``COPY`` into a temporary staging table, then ``INSERT … SELECT … ON CONFLICT DO NOTHING
-    RETURNING key``. The rollups are one ``executemany`` upsert per table.
+    RETURNING key``. The rollups are one ``executemany`` upsert per table on SQLite, one
+    statement for all of them but the answers on PostgreSQL (``PG_ROLLUPS``).
     """
 
     def __init__(self, driver: Any, dialect: str, faults: dict[str, int]) -> None:
@@ -416,20 +522,10 @@ class _Writer:
         self.faults = faults
 
     @classmethod
-    async def open(cls, conn: AsyncConnection, dialect: str, faults: dict[str, int]) -> _Writer:
-        """The writer on ``conn``; on PostgreSQL this also begins the transaction."""
-        if dialect == "postgresql":
-            # Through SQLAlchemy, so its adapter opens the transaction the driver calls join.
-            await conn.exec_driver_sql(
-                f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ("
-                + ", ".join(f"{c} {t}" for c, t in zip(RAW_COLUMNS, _PG_TYPES, strict=True))
-                + ") ON COMMIT DELETE ROWS"
-            )
+    async def open(cls, conn: AsyncConnection, faults: dict[str, int]) -> _Writer:
+        """The writer on a SQLite connection (in SQLAlchemy's transaction)."""
         raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
-        if dialect == "postgresql" and not driver.is_in_transaction():
-            raise RuntimeError("the engagement flush must run in a transaction")
-        return cls(driver, dialect, faults)
+        return cls(raw.driver_connection, "sqlite", faults)
 
     def _fault(self, name: str) -> None:
         if self.faults.get(name, 0) > 0:
@@ -440,19 +536,18 @@ class _Writer:
         self._fault(name)
         if not params:
             return
-        if self.pg:
-            columns = list(zip(*params, strict=True))
-            if name == "answers":
-                # (at, user, community, key, at): the time twice is for SQLite's placeholders.
-                # The update finds its questions by key: on the index even when the table grew
-                # faster than autovacuum's statistics (a "tiny" table gets seq-scanned).
-                await self.driver.execute("SET LOCAL enable_seqscan = off")
-                await self.driver.execute(PG_UNNEST[name], *columns[:4])
-                await self.driver.execute("SET LOCAL enable_seqscan = on")
-                return
-            await self.driver.execute(PG_UNNEST[name], *columns)
-        else:
+        if not self.pg:
             await self.driver.executemany(SQL[name], params)
+            return
+        # Every other rollup is part of PG_ROLLUPS.
+        assert name == "answers", name
+        # (at, user, community, key, at): the time twice is for SQLite's placeholders. The
+        # update finds its questions by key: on the index even when the table grew faster than
+        # autovacuum's statistics (a "tiny" table gets seq-scanned).
+        columns = _columns(params, 5)
+        await self.driver.execute("SET LOCAL enable_seqscan = off")
+        await self.driver.execute(PG_ANSWERS, *columns[:4])
+        await self.driver.execute("SET LOCAL enable_seqscan = on")
 
     def _time(self, at: datetime) -> Any:
         # SQLAlchemy's SQLite DateTime text (UTC, without the offset); isoformat writes it
@@ -508,46 +603,31 @@ class _Writer:
         return [r for r in rows if (r["community_id"], r["key"]) in new]
 
     async def _days(self, members: dict[tuple[str, int, str], dict[str, float]]) -> None:
-        """Per member-day and per community-day: the sums, and the members active for the
-        first time that day (the day's ``active`` grows by them), in the batch's transaction.
+        """Per member-day and per community-day (SQLite): the sums, and the members active for
+        the first time that day (the day's ``active`` grows by them).
 
-        PostgreSQL upserts the member-days in one statement that says which rows were inserted
-        (``xmax = 0``); SQLite inserts them empty first (``ON CONFLICT DO NOTHING``), finds the
-        new ones past the largest rowid, then adds the sums.
+        The member-days are inserted empty first (``ON CONFLICT DO NOTHING``), the new ones
+        found past the largest rowid, then the sums added.
         """
         if not members:
             return
-        member_rows = [(c, d, u, *(v[n] for n in COUNTS)) for (c, d, u), v in members.items()]
         fresh: Counter[tuple[str, int]] = Counter()
-        if self.pg:
-            self._fault("member_days")
-            found = await self.driver.fetch(
-                PG_UNNEST["member_days"] + " RETURNING community_id, day, (xmax = 0)",
-                *zip(*member_rows, strict=True),
-            )
-            fresh.update((f[0], f[1]) for f in found if f[2])
-        else:
-            async with self.driver.execute(
-                "SELECT coalesce(max(rowid), 0) FROM engagement_member_days"
-            ) as cursor:
-                (before,) = await cursor.fetchone()
-            await self.driver.executemany(SQL["member_days_seen"], list(members))
-            async with self.driver.execute(
-                "SELECT community_id, day, count(*) FROM engagement_member_days "
-                "WHERE rowid > ? GROUP BY community_id, day",
-                (before,),
-            ) as cursor:
-                for cid, day, n in await cursor.fetchall():
-                    fresh[(cid, day)] = n
-            await self._many("member_days", member_rows)
-        days: dict[tuple[str, int], dict[str, float]] = defaultdict(_zero)
-        for (cid, day, _user), v in members.items():
-            total = days[(cid, day)]
-            for name in COUNTS:
-                total[name] += v[name]
+        async with self.driver.execute(
+            "SELECT coalesce(max(rowid), 0) FROM engagement_member_days"
+        ) as cursor:
+            (before,) = await cursor.fetchone()
+        await self.driver.executemany(SQL["member_days_seen"], list(members))
+        async with self.driver.execute(
+            "SELECT community_id, day, count(*) FROM engagement_member_days "
+            "WHERE rowid > ? GROUP BY community_id, day",
+            (before,),
+        ) as cursor:
+            for cid, day, n in await cursor.fetchall():
+                fresh[(cid, day)] = n
+        await self._many("member_days", _member_day_rows(members))
         await self._many(
             "days",
-            [(c, d, fresh.get((c, d), 0), *(t[n] for n in COUNTS)) for (c, d), t in days.items()],
+            [(c, d, fresh.get((c, d), 0), *sums) for c, d, *sums in _day_rows(members)],
         )
 
     async def rollups(self, rows: list[dict[str, Any]]) -> None:
@@ -555,16 +635,14 @@ class _Writer:
         if not rows:
             return
         members, channels, edges = rollup_deltas(rows)
-        await self._days(members)
-        await self._many(
-            "channel_days",
-            [(c, ch, d, u, *(v[n] for n in COUNTS)) for (c, ch, d, u), v in channels.items()],
-        )
-        await self._many("edges", [(*k, n) for k, n in edges.items()])
-        await self._many("members", _member_spans(rows))
-        await self._many(
-            "questions",
-            [
+        parts: dict[str, list[tuple[Any, ...]]] = {
+            "member_days": _member_day_rows(members),
+            "channel_days": [
+                (c, ch, d, u, *(v[n] for n in COUNTS)) for (c, ch, d, u), v in channels.items()
+            ],
+            "edges": [(*k, n) for k, n in edges.items()],
+            "members": _member_spans(rows),
+            "questions": [
                 (
                     r["community_id"],
                     r["key"],
@@ -578,7 +656,20 @@ class _Writer:
                 for r in rows
                 if r["kind"] == "message" and r["is_question"]
             ],
-        )
+            "cursors": _cursors(rows),
+        }
+        if self.pg:
+            for name in ("days", *PG_ROLLUP_PARTS):
+                self._fault(name)
+            arrays: list[list[Any]] = []
+            for name in PG_ROLLUP_PARTS:
+                arrays += _columns(parts[name], len(PG_TYPES[name]))
+            arrays += _columns(_day_rows(members), 2 + len(COUNTS))
+            await self.driver.execute(PG_ROLLUPS, *arrays)
+        else:
+            await self._days(members)
+            for name in ("channel_days", "edges", "members", "questions"):
+                await self._many(name, parts[name])
         await self._many(
             "answers",
             [
@@ -595,7 +686,25 @@ class _Writer:
                 and r["target_user_id"] != r["user_id"]
             ],
         )
-        await self._many("cursors", _cursors(rows))
+        if not self.pg:
+            await self._many("cursors", parts["cursors"])
+
+
+def _member_day_rows(
+    members: dict[tuple[str, int, str], dict[str, float]],
+) -> list[tuple[Any, ...]]:
+    """The member-day increments as rows: (community, day, member, *COUNTS)."""
+    return [(c, d, u, *(v[n] for n in COUNTS)) for (c, d, u), v in members.items()]
+
+
+def _day_rows(members: dict[tuple[str, int, str], dict[str, float]]) -> list[tuple[Any, ...]]:
+    """The community-day increments (the member-days added up): (community, day, *COUNTS)."""
+    days: dict[tuple[str, int], dict[str, float]] = defaultdict(_zero)
+    for (cid, day, _user), v in members.items():
+        total = days[(cid, day)]
+        for name in COUNTS:
+            total[name] += v[name]
+    return [(c, d, *(t[n] for n in COUNTS)) for (c, d), t in days.items()]
 
 
 def _member_spans(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -181,8 +181,7 @@ async def serve(output: Any) -> None:
     db = Database(url)
     store = Store(db)
     try:
-        async with db.engine.connect():
-            pass  # connect now, not at the first batch
+        await store.connect()  # now, not at the first batch
     except Exception:
         # Each batch retries and, failing twice, is dropped and acknowledged: never a loop of
         # restarts, never a shutdown waiting for a database that is gone.
@@ -204,6 +203,7 @@ async def serve(output: Any) -> None:
             elif message[0] == "fault":
                 store.faults[message[1]] = message[2]
     finally:
+        await store.close()
         await db.dispose()
 
 

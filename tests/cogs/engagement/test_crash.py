@@ -160,7 +160,8 @@ async def test_a_flush_that_dies_mid_rollup_is_retried_whole(
     engagement = Engagement(flush_after=0, max_batch=25)
     async with Harness(database_url, [Steward(), engagement]) as h:
         events = week(h.community, h.clock.now())
-        # The database goes away after the raw rows and the member rollup are written.
+        # The database goes away mid-batch: after the raw rows (on SQLite, and the member
+        # rollup), before the channel rollup.
         await engagement.ingest.inject_fault("channel_days", times=1)
         for event in events:
             await h.app.dispatcher.publish(event)
