@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import discord
 
 from bot.adapters.discord.convert import channel_ref, community, message_ref, to_member
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, UserRef
 
+log = logging.getLogger("steward.discord")
 _SKIPPED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
@@ -49,18 +52,21 @@ async def reactions_of(
     me = client.user.id if client.user else None
     for reaction in message.reactions:
         emoji = str(reaction.emoji)
-        async for user in reaction.users(limit=None):
-            if user.id == me:
-                continue
-            found.append(
-                ReactionAdded(
-                    community=posted.community,
-                    at=posted.at,
-                    message=posted.message,
-                    user=UserRef(posted.community, str(user.id)),
-                    emoji=emoji,
+        try:
+            async for user in reaction.users(limit=None):
+                if user.id == me:
+                    continue
+                found.append(
+                    ReactionAdded(
+                        community=posted.community,
+                        at=posted.at,
+                        message=posted.message,
+                        user=UserRef(posted.community, str(user.id)),
+                        emoji=emoji,
+                    )
                 )
-            )
+        except discord.HTTPException as exc:  # deleted meanwhile, or no longer readable
+            log.warning("reactions of message %s not read back: %s", message.id, exc.status)
     return found
 
 
