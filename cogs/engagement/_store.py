@@ -132,11 +132,9 @@ class Store:
 
         Not a pooled SQLAlchemy connection: its checkout ping alone was three round trips a
         batch (BEGIN, a query, ROLLBACK), and the staging table is made once per connection.
-        A connection that failed is closed; the retry opens a new one.
+        A connection that failed is dropped; the retry opens a new one.
         """
-        driver = self._pg
-        if driver is None or driver.is_closed():
-            driver = self._pg = await _connect_pg(self.db.url)
+        driver = await self._connection()
         try:
             async with driver.transaction():
                 writer = _Writer(driver, "postgresql", self.faults)
@@ -149,11 +147,16 @@ class Store:
             raise
         return fresh
 
+    async def _connection(self) -> Any:
+        """The PostgreSQL connection, opened if there is none."""
+        if self._pg is None or self._pg.is_closed():
+            self._pg = await _connect_pg(self.db.url)
+        return self._pg
+
     async def connect(self) -> None:
         """Connect to the database now (the first batch would otherwise)."""
         if self.db.dialect == "postgresql":
-            if self._pg is None or self._pg.is_closed():
-                self._pg = await _connect_pg(self.db.url)
+            await self._connection()
             return
         async with self.db.engine.connect():
             pass
@@ -162,7 +165,7 @@ class Store:
         """Close the PostgreSQL connection, if one is open."""
         if self._pg is not None:
             driver, self._pg = self._pg, None
-            await driver.close()
+            await driver.close(timeout=5)
 
     def _remember(self, stored: list[dict[str, Any]]) -> None:
         """Keep the authors of messages just committed: most reactions and replies target them."""
