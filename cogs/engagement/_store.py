@@ -605,9 +605,14 @@ class _Writer:
                 new = {(f[0], f[1]) for f in await cursor.fetchall()}
         return [r for r in rows if (r["community_id"], r["key"]) in new]
 
-    async def _days(self, members: dict[tuple[str, int, str], dict[str, float]]) -> None:
-        """Per member-day and per community-day (SQLite): the sums, and the members active for
-        the first time that day (the day's ``active`` grows by them).
+    async def _days(
+        self,
+        members: dict[tuple[str, int, str], dict[str, float]],
+        member_rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Per member-day and per community-day (SQLite): the sums (``member_rows``, the
+        member-days as rows), and the members active for the first time that day (the day's
+        ``active`` grows by them).
 
         The member-days are inserted empty first (``ON CONFLICT DO NOTHING``), the new ones
         found past the largest rowid, then the sums added.
@@ -627,7 +632,7 @@ class _Writer:
         ) as cursor:
             for cid, day, n in await cursor.fetchall():
                 fresh[(cid, day)] = n
-        await self._many("member_days", _member_day_rows(members))
+        await self._many("member_days", member_rows)
         await self._many(
             "days",
             [(c, d, fresh.get((c, d), 0), *sums) for c, d, *sums in _day_rows(members)],
@@ -670,7 +675,7 @@ class _Writer:
             arrays += _columns(_day_rows(members), 2 + len(COUNTS))
             await self.driver.execute(PG_ROLLUPS, *arrays)
         else:
-            await self._days(members)
+            await self._days(members, parts["member_days"])
             for name in ("channel_days", "edges", "members", "questions"):
                 await self._many(name, parts[name])
         await self._many(
