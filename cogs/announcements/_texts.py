@@ -1,0 +1,36 @@
+"""What managers read about a feed, in Steward's words (plain text, no pings, no raw HTML)."""
+
+from __future__ import annotations
+
+from bot.core.templates import neutralize_pings
+from cogs.announcements._items import Feed, Item
+
+FORMATS = {"json": "JSON Feed", "rss-in-json": "RSS-in-JSON", "rss1": "RSS 1.0", "rss10": "RSS 1.0"}
+
+
+def format_name(feed: Feed) -> str:
+    """The feed's format as a manager would call it."""
+    if feed.format in FORMATS:
+        return FORMATS[feed.format]
+    if feed.format.startswith("atom"):
+        return "Atom"
+    return "RSS"
+
+
+def _line(item: Item) -> str:
+    title = item.title or "(untitled)"
+    when = f" ({item.published:%Y-%m-%d})" if item.published else ""
+    return f"• {title}{when}"
+
+
+def found_text(feed: Feed, url: str) -> str:
+    """What ``/announcements check`` shows: the feed, its item count and the newest titles."""
+    name = feed.title or url
+    lines = [f"{name}: a {format_name(feed)} feed with {len(feed.items)} items."]
+    if feed.recovered:
+        lines.append("It is not quite well-formed; this is what could be read.")
+    if feed.items:
+        lines.append("Newest:")
+        lines += [_line(item) for item in feed.items[:3]]
+    # Feed text is the publisher's, not the manager's: it never pings anyone.
+    return neutralize_pings("\n".join(lines))

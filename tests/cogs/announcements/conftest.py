@@ -1,0 +1,82 @@
+"""Loopback worlds for the feed relay: 127.0.0.2 plays the internet, 127.0.0.3 a canary."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+
+import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+from cogs.announcements._fetch import Fetcher, Limits
+from cogs.announcements._guard import AddressPolicy
+from sandbox.feeds import FeedServer
+from tests.conftest import shared_dir
+
+PUBLIC = "127.0.0.2"
+CANARY = "127.0.0.3"
+
+
+def feeds_dir() -> Path:
+    """../shared/data/feeds (skips, or fails in CI, without ../shared)."""
+    return shared_dir() / "data" / "feeds"
+
+
+class FakeDns(AbstractResolver):
+    """Names the tests invent; a list of answers is used in turn (DNS rebinding)."""
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.asked: dict[str, int] = {}
+        self.real = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host not in self.names:
+            return await self.real.resolve(host, port, family)
+        turn = self.asked.get(host, 0)
+        self.asked[host] = turn + 1
+        answers = self.names[host]
+        ip = answers[turn % len(answers)]
+        fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        return [
+            ResolveResult(
+                hostname=host, host=ip, port=port, family=fam, proto=0, flags=socket.AI_NUMERICHOST
+            )
+        ]
+
+    async def close(self) -> None:
+        await self.real.close()
+
+
+def fetcher_for(
+    allow: Iterable[str] = (PUBLIC + "/32",), dns: FakeDns | None = None, **limits: float
+) -> Fetcher:
+    """A fetcher that treats only ``allow`` (plus the public internet) as reachable."""
+    return Fetcher(
+        AddressPolicy.allowing(allow),
+        limits=Limits(**limits),  # type: ignore[arg-type]
+        resolver=dns,
+    )
+
+
+@pytest.fixture
+async def public() -> AsyncIterator[FeedServer]:
+    """A feed server on 127.0.0.2, the stand-in for the internet."""
+    server = FeedServer(PUBLIC)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def canary() -> AsyncIterator[FeedServer]:
+    """An internal service on 127.0.0.3 that counts every connection made to it."""
+    server = FeedServer(CANARY)
+    server.put("/secret", b"<rss><channel><item><title>INTERNAL</title></item></channel></rss>")
+    await server.start()
+    yield server
+    await server.stop()
