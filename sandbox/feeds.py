@@ -47,6 +47,8 @@ class FeedServer:
         self.host = host
         self.port = 0
         self.latency = latency
+        self.close_connections = False
+        """Answer with ``Connection: close``, so every request needs a new connection."""
         self.documents: dict[str, Document] = {}
         self.behaviours: dict[str, Handler] = {}
         self.requests: Counter[str] = Counter()
@@ -141,6 +143,8 @@ class FeedServer:
 
     def _document(self, request: web.Request, doc: Document) -> web.Response:
         headers = {"ETag": doc.etag, "Last-Modified": doc.last_modified}
+        if self.close_connections:
+            headers["Connection"] = "close"
         if doc.cache_control:
             headers["Cache-Control"] = doc.cache_control
         if request.headers.get("If-None-Match") == doc.etag:

@@ -18,6 +18,19 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+# Special-purpose blocks Python 3.11's is_global still calls global (the IANA registries say
+# "not globally reachable"); the SSRF sweep found 192.0.0.8 answering as public.
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "100::/64",
+        "fec0::/10",
+        "2001:db8::/32",
+    )
+)
 # Ports a feed lives on; anything else is more likely an internal service than a publisher.
 WEB_PORTS = frozenset({80, 443, 8080, 8443})
 
@@ -62,7 +75,7 @@ def refusal(ip: IP) -> str | None:
         return "a reserved address"
     if ip in ipaddress.ip_network("100.64.0.0/10"):
         return "a carrier-grade NAT address"
-    if ip.is_private or not ip.is_global:
+    if ip.is_private or not ip.is_global or any(ip in net for net in _NOT_GLOBAL):
         return "a private address"
     return None
 
@@ -72,12 +85,14 @@ class AddressPolicy:
     """The public internet, plus the networks an operator (or a test) explicitly allows."""
 
     allow: tuple[Network, ...] = ()
-    ports: frozenset[int] = WEB_PORTS
+    ports: frozenset[int] | None = WEB_PORTS
+    """The ports Steward connects to (None: any port, for tests on loopback)."""
 
     @classmethod
-    def allowing(cls, networks: Iterable[str]) -> AddressPolicy:
+    def allowing(cls, networks: Iterable[str], *, any_port: bool = False) -> AddressPolicy:
         """A policy that also allows the given networks (``127.0.0.2/32``, ``10.0.0.0/8``)."""
-        return cls(tuple(ipaddress.ip_network(n, strict=False) for n in networks))
+        allow = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+        return cls(allow, None if any_port else WEB_PORTS)
 
     def check(self, host: str, port: int) -> None:
         """Raise ``BlockedDestination`` unless Steward may connect to ``host`` on ``port``."""
@@ -90,7 +105,7 @@ class AddressPolicy:
         why = refusal(ip)
         if why:
             raise BlockedDestination(str(ip), why)
-        if port not in self.ports:
+        if self.ports is not None and port not in self.ports:
             raise BlockedDestination(f"{ip}:{port}", "not a web port")
 
     def socket_factory(self, addr_info: Any) -> socket.socket:

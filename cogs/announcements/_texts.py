@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.templates import neutralize_pings
+from cogs.announcements._fetch import FetchError, Problem
 from cogs.announcements._items import Feed, Item
 
 FORMATS = {"json": "JSON Feed", "rss-in-json": "RSS-in-JSON", "rss1": "RSS 1.0", "rss10": "RSS 1.0"}
@@ -34,3 +35,15 @@ def found_text(feed: Feed, url: str) -> str:
         lines += [_line(item) for item in feed.items[:3]]
     # Feed text is the publisher's, not the manager's: it never pings anyone.
     return neutralize_pings("\n".join(lines))
+
+
+def problem_text(url: str, error: FetchError | None) -> str:
+    """Why a feed could not be read, for the manager who asked (no exception text)."""
+    shown = url.strip()[:200]
+    if error is None or error.problem is Problem.NOT_A_FEED:
+        text = f"{shown} is not a feed I can read: I read RSS, Atom and JSON Feed."
+    elif error.problem is Problem.BAD_URL:
+        text = f"{shown} is not a web address I can fetch: give me an http:// or https:// link."
+    else:
+        text = f"I couldn't fetch {shown}: {error.explain()}."
+    return neutralize_pings(text)

@@ -7,10 +7,10 @@ from typing import Annotated
 from aiohttp.abc import AbstractResolver
 
 from bot.core import CommandContext, Feature, FeatureSettings, Level, UserError, command
-from cogs.announcements._fetch import Fetcher, FetchError, Limits
+from cogs.announcements._fetch import Fetcher, Limits
 from cogs.announcements._guard import AddressPolicy
-from cogs.announcements._parse import NotAFeed, parse_feed
-from cogs.announcements._texts import found_text
+from cogs.announcements._source import read_feed
+from cogs.announcements._texts import found_text, problem_text
 
 Ctx = CommandContext[FeatureSettings]
 
@@ -36,15 +36,7 @@ class Announcements(Feature, name="announcements"):
     @command("check", requires=Level.ADMIN)
     async def check(self, ctx: Ctx, url: Annotated[str, "The feed's web address"]) -> None:
         """Fetch a feed now and see privately what Steward finds in it."""
-        try:
-            fetched = await self.fetcher.get(url)
-        except FetchError as exc:
-            raise UserError(f"I couldn't fetch <{url.strip()[:200]}>: {exc.explain()}.") from exc
-        assert fetched.body is not None  # an unconditional GET is 200 or an error
-        try:
-            feed = parse_feed(fetched.body, fetched.url)
-        except NotAFeed as exc:
-            raise UserError(
-                f"<{url.strip()[:200]}> is not a feed I can read (RSS, Atom or JSON Feed)."
-            ) from exc
-        await ctx.reply(found_text(feed, fetched.url))
+        reading = await read_feed(self.fetcher, url)
+        if reading.error is not None or reading.feed is None or reading.fetched is None:
+            raise UserError(problem_text(url, reading.error))
+        await ctx.reply(found_text(reading.feed, reading.fetched.url))

@@ -53,11 +53,15 @@ class FakeDns(AbstractResolver):
 
 
 def fetcher_for(
-    allow: Iterable[str] = (PUBLIC + "/32",), dns: FakeDns | None = None, **limits: float
+    allow: Iterable[str] = (PUBLIC + "/32",),
+    dns: FakeDns | None = None,
+    *,
+    any_port: bool = True,
+    **limits: float,
 ) -> Fetcher:
     """A fetcher that treats only ``allow`` (plus the public internet) as reachable."""
     return Fetcher(
-        AddressPolicy.allowing(allow),
+        AddressPolicy.allowing(allow, any_port=any_port),
         limits=Limits(**limits),  # type: ignore[arg-type]
         resolver=dns,
     )
