@@ -47,3 +47,13 @@ def problem_text(url: str, error: FetchError | None) -> str:
     else:
         text = f"I couldn't fetch {shown}: {error.explain()}."
     return neutralize_pings(text)
+
+
+def paused_notice(url: str, failures: int, error: FetchError) -> str:
+    """What managers are told when a feed is paused after failing again and again."""
+    text = (
+        f"I paused the feed {url.strip()[:200]}: it failed {failures} times in a row, "
+        f"the last time because {error.explain()}. "
+        f"When it is fixed, resume it with `/announcements resume {url.strip()[:200]}`."
+    )
+    return neutralize_pings(text)
