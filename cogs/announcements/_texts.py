@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from bot.core import ChannelRef, mention
 from bot.core.templates import neutralize_pings
 from cogs.announcements._fetch import FetchError, Problem
+from cogs.announcements._identity import Verdict
 from cogs.announcements._items import Feed, Item
+from cogs.announcements._models import AnnouncementFeed, AnnouncementLog
 
 FORMATS = {"json": "JSON Feed", "rss-in-json": "RSS-in-JSON", "rss1": "RSS 1.0", "rss10": "RSS 1.0"}
 
@@ -27,7 +32,9 @@ def _line(item: Item) -> str:
 def found_text(feed: Feed, url: str) -> str:
     """What ``/announcements check`` shows: the feed, its item count and the newest titles."""
     name = feed.title or url
-    lines = [f"{name}: a {format_name(feed)} feed with {len(feed.items)} items."]
+    kind = format_name(feed)
+    article = "an" if kind[0] in "AR" else "a"
+    lines = [f"{name}: {article} {kind} feed with {len(feed.items)} items."]
     if feed.recovered:
         lines.append("It is not quite well-formed; this is what could be read.")
     if feed.items:
@@ -57,3 +64,85 @@ def paused_notice(url: str, failures: int, error: FetchError) -> str:
         f"When it is fixed, resume it with `/announcements resume {url.strip()[:200]}`."
     )
     return neutralize_pings(text)
+
+
+def clean_url(text: str) -> str:
+    """A URL as typed: Slack wraps links as ``<url>`` or ``<url|label>``; spaces trimmed."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].split("|", 1)[0]
+    return text.strip()
+
+
+def added_text(row: AnnouncementFeed, feed: Feed, channel: ChannelRef) -> str:
+    """What the manager sees after ``/announcements add``."""
+    name = feed.title or row.url
+    start = (
+        "I'll post only the newest item now, then each new one."
+        if row.first_fetch == "newest"
+        else f"The {len(feed.items)} items already there are not posted; new ones will be."
+    )
+    text = (
+        f"Following {name} ({format_name(feed)}) as feed {row.id}, into {mention(channel)}. "
+        f"{start} I check it every {_minutes(row)} minutes."
+    )
+    return neutralize_pings(text)
+
+
+def _minutes(row: AnnouncementFeed) -> int:
+    return (row.interval_s or 600) // 60
+
+
+def list_text(rows: Sequence[AnnouncementFeed]) -> str:
+    """The community's feeds, one line each, with their state."""
+    if not rows:
+        return "No feeds yet. Add one with `/announcements add <url> <#channel>`."
+    lines = []
+    for row in rows:
+        state = "paused" if row.paused else f"every {_minutes(row)} min"
+        if row.paused and row.paused_reason:
+            state += f" ({row.paused_reason})"
+        elif row.last_error:
+            state += f", last try failed: {row.last_error}"
+        lines.append(f"{row.id}. {row.title or row.url} <{row.url}>: {state}")
+    return neutralize_pings("\n".join(lines))
+
+
+def would_post_text(verdict: Verdict, log: Sequence[AnnouncementLog]) -> str:
+    """What a poll now would hand over, and the latest delivery-log lines."""
+    lines = []
+    if verdict.post or verdict.changed:
+        lines.append("Would post now:")
+        lines += [_line(i) for i in (*verdict.post, *verdict.changed)[:5]]
+    else:
+        lines.append("Nothing new to post.")
+    if log:
+        lines.append("Latest in the log:")
+        lines += [
+            f"• {r.title or '(untitled)'}: {r.outcome}" + (f" ({r.reason})" if r.reason else "")
+            for r in log[:5]
+        ]
+    return neutralize_pings("\n".join(lines))
+
+
+def import_plan(urls: Sequence[str], known: set[str], room: int) -> tuple[list[str], list[str]]:
+    """Which OPML feeds to add (http(s), new, within the limit) and which to leave out."""
+    added: list[str] = []
+    skipped: list[str] = []
+    for url in urls:
+        usable = url.lower().startswith(("http://", "https://")) and len(url) <= 2048
+        if usable and url not in known and url not in added and len(added) < room:
+            added.append(url)
+        else:
+            skipped.append(url)
+    return added, skipped
+
+
+def imported_text(added: Sequence[str], skipped: Sequence[str]) -> str:
+    """What the manager sees after ``/announcements import``."""
+    if not added:
+        return "No new feeds in that file (all known, not web addresses, or over my limit)."
+    text = f"Following {len(added)} new feeds; each starts quietly, posting only new items."
+    if skipped:
+        text += f" Left out {len(skipped)} (already followed, not web addresses, or over my limit)."
+    return text

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from aiohttp.abc import AbstractResolver
 
-from bot.core import CommandContext, Feature, FeatureSettings, Level, UserError, command
-from cogs.announcements._fetch import Fetcher, Limits
+from bot.core import (
+    Attachment,
+    ChannelRef,
+    CommandContext,
+    Feature,
+    FeatureSettings,
+    JobContext,
+    Level,
+    Message,
+    UserError,
+    command,
+    job,
+)
+from cogs.announcements import _texts as texts
+from cogs.announcements._fetch import Fetcher, FetchError, Limits, check_url
 from cogs.announcements._guard import AddressPolicy
+from cogs.announcements._identity import FirstFetch, decide
+from cogs.announcements._models import AnnouncementFeed
+from cogs.announcements._opml import export, feed_urls
+from cogs.announcements._repo import Repo
+from cogs.announcements._schedule import SchedulePolicy, first_poll
+from cogs.announcements._service import Poller, policy_of
 from cogs.announcements._source import read_feed
-from cogs.announcements._texts import found_text, problem_text
+from cogs.announcements._xmlsafe import UnsafeXml
 
 Ctx = CommandContext[FeatureSettings]
+MAX_FEEDS = 100
 
 
 class Announcements(Feature, name="announcements"):
@@ -24,19 +45,184 @@ class Announcements(Feature, name="announcements"):
         policy: AddressPolicy | None = None,
         limits: Limits | None = None,
         resolver: AbstractResolver | None = None,
+        schedule: SchedulePolicy | None = None,
     ) -> None:
         super().__init__()
         # One fetcher for every community: its per-host limit is politeness towards publishers.
         self.fetcher = Fetcher(policy, limits=limits, resolver=resolver)
+        self.schedule = schedule or SchedulePolicy()
 
     async def on_unload(self) -> None:
         """Close the fetcher's connections."""
         await self.fetcher.close()
 
+    @job(every=timedelta(minutes=1))
+    async def poll(self, ctx: JobContext[FeatureSettings]) -> None:
+        """Poll the community's feeds whose time has come."""
+        await Poller(ctx, self.fetcher, self.schedule).run()
+
+    @command("add", requires=Level.ADMIN)
+    async def add(
+        self,
+        ctx: Ctx,
+        url: Annotated[str, "The feed's web address"],
+        channel: Annotated[ChannelRef, "Where its items go"],
+        first: Annotated[str, "On the first fetch post: nothing (default) or newest"] = "nothing",
+    ) -> None:
+        """Follow a feed: its new items go to a channel."""
+        address = texts.clean_url(url)
+        check = _checked(address)
+        if first not in (FirstFetch.NOTHING, FirstFetch.NEWEST):
+            raise UserError("`first` is either `nothing` or `newest`.")
+        await _can_post(ctx, channel)
+        repo = Repo(ctx.uow.session, ctx.community)
+        if await repo.by_url(check) is not None:
+            raise UserError(f"I already follow {check}: see `/announcements list`.")
+        if await repo.count() >= MAX_FEEDS:
+            raise UserError(f"This community already follows {MAX_FEEDS} feeds, my limit.")
+        reading = await read_feed(self.fetcher, check)
+        if reading.feed is None or reading.fetched is None:
+            raise UserError(texts.problem_text(address, reading.error))
+        now = ctx.clock.now()
+        row = self._new_row(ctx, check, channel, reading.feed.title, first)
+        repo.add(row)
+        await ctx.uow.session.flush()
+        poller = Poller(ctx, self.fetcher, self.schedule)
+        await poller.apply(row, reading, now)
+        await ctx.reply(texts.added_text(row, reading.feed, channel))
+
+    @command("list", requires=Level.ADMIN)
+    async def list_feeds(self, ctx: Ctx) -> None:
+        """See the feeds this community follows and how each is doing."""
+        rows = await Repo(ctx.uow.session, ctx.community).feeds()
+        await ctx.reply(texts.list_text(rows))
+
+    @command("remove", requires=Level.ADMIN)
+    async def remove(self, ctx: Ctx, feed: Annotated[str, "The feed's number or address"]) -> None:
+        """Stop following a feed and forget what it had shown."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        row = await _find(repo, feed)
+        await repo.remove(row)
+        await ctx.reply(f"Removed feed {row.id} ({row.url}). Its items will not be posted anymore.")
+
+    @command("pause", requires=Level.ADMIN)
+    async def pause(self, ctx: Ctx, feed: Annotated[str, "The feed's number or address"]) -> None:
+        """Stop polling a feed for now; resume it when you like."""
+        row = await _find(Repo(ctx.uow.session, ctx.community), feed)
+        row.paused, row.paused_reason = True, f"paused by a manager on {ctx.clock.now():%Y-%m-%d}"
+        await ctx.reply(f"Paused feed {row.id}. `/announcements resume {row.id}` starts it again.")
+
+    @command("resume", requires=Level.ADMIN)
+    async def resume(self, ctx: Ctx, feed: Annotated[str, "The feed's number or address"]) -> None:
+        """Start polling a paused feed again (items that came meanwhile are posted)."""
+        row = await _find(Repo(ctx.uow.session, ctx.community), feed)
+        row.paused, row.paused_reason, row.failures = False, None, 0
+        row.next_poll_at = ctx.clock.now()
+        await ctx.reply(f"Resumed feed {row.id}: I'll check it within a minute.")
+
     @command("check", requires=Level.ADMIN)
-    async def check(self, ctx: Ctx, url: Annotated[str, "The feed's web address"]) -> None:
-        """Fetch a feed now and see privately what Steward finds in it."""
+    async def check(
+        self, ctx: Ctx, feed: Annotated[str, "A feed's number, or any feed address"]
+    ) -> None:
+        """Fetch a feed now and see privately what Steward finds and would post."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        row = await _find(repo, feed) if feed.strip().isdigit() else None
+        row = row or await repo.by_url(texts.clean_url(feed))
+        url = row.url if row else _checked(texts.clean_url(feed))
         reading = await read_feed(self.fetcher, url)
-        if reading.error is not None or reading.feed is None or reading.fetched is None:
-            raise UserError(problem_text(url, reading.error))
-        await ctx.reply(found_text(reading.feed, reading.fetched.url))
+        if reading.feed is None or reading.fetched is None:
+            raise UserError(texts.problem_text(url, reading.error))
+        text = texts.found_text(reading.feed, reading.fetched.url)
+        if row is not None:
+            verdict = decide(
+                reading.feed.items,
+                await repo.seen(row.id),
+                policy_of(row),
+                ctx.clock.now(),
+                first=not row.primed,
+            )
+            text += "\n" + texts.would_post_text(verdict, await repo.log_of(row.id))
+        await ctx.reply(text)
+
+    @command("export", requires=Level.ADMIN)
+    async def export_feeds(self, ctx: Ctx) -> None:
+        """Get the community's feeds as an OPML file, for a feed reader or another Steward."""
+        rows = await Repo(ctx.uow.session, ctx.community).feeds()
+        if not rows:
+            raise UserError("There are no feeds to export yet: add one with `/announcements add`.")
+        data = export("Steward announcements", [(r.title, r.url) for r in rows])
+        await ctx.reply(
+            Message(
+                text=f"{len(rows)} feeds, as OPML.",
+                files=(Attachment("announcements.opml", data, "Feeds as OPML"),),
+            )
+        )
+
+    @command("import", requires=Level.ADMIN)
+    async def import_feeds(
+        self,
+        ctx: Ctx,
+        opml: Annotated[str, "The web address of an OPML file"],
+        channel: Annotated[ChannelRef, "Where the feeds' items go"],
+    ) -> None:
+        """Follow every feed of an OPML file (each starts quietly: nothing old is posted)."""
+        await _can_post(ctx, channel)
+        try:
+            fetched = await self.fetcher.get(_checked(texts.clean_url(opml)))
+            urls = feed_urls(fetched.body or b"")
+        except FetchError as exc:
+            raise UserError(texts.problem_text(opml, exc)) from exc
+        except UnsafeXml as exc:
+            raise UserError(
+                f"{texts.clean_url(opml)[:200]} is not an OPML file I can read."
+            ) from exc
+        repo = Repo(ctx.uow.session, ctx.community)
+        known = {r.url for r in await repo.feeds()}
+        room = MAX_FEEDS - len(known)
+        added, skipped = texts.import_plan(urls, known, room)
+        for url in added:
+            repo.add(self._new_row(ctx, url, channel, "", FirstFetch.NOTHING))
+        await ctx.reply(texts.imported_text(added, skipped))
+
+    def _new_row(
+        self, ctx: Ctx, url: str, channel: ChannelRef, title: str, first: str
+    ) -> AnnouncementFeed:
+        now = ctx.clock.now()
+        return AnnouncementFeed(
+            community_id=ctx.community.key,
+            url=url,
+            channel_id=channel.id,
+            title=title[:256],
+            added_by=ctx.actor.ref.id,
+            added_at=now,
+            first_fetch=first,
+            compare="",
+            paused=False,
+            failures=0,
+            primed=False,
+            next_poll_at=first_poll(now, url, self.schedule.clamp(None)),
+        )
+
+
+def _checked(url: str) -> str:
+    try:
+        return str(check_url(url))
+    except FetchError as exc:
+        raise UserError(texts.problem_text(url, exc)) from exc
+
+
+async def _can_post(ctx: Ctx, channel: ChannelRef) -> None:
+    if channel.thread is not None:
+        raise UserError("Pick a channel, not a thread: each item will open its own discussion.")
+    visible = {c.id for c in await ctx.port.channels(ctx.community) if c.thread is None}
+    if channel.id not in visible:
+        raise UserError("I can't post in that channel: add me to it (or give me access) first.")
+
+
+async def _find(repo: Repo, feed: str) -> AnnouncementFeed:
+    wanted = feed.strip()
+    row = await repo.feed(int(wanted)) if wanted.isdigit() and len(wanted) < 12 else None
+    row = row or await repo.by_url(texts.clean_url(wanted))
+    if row is None:
+        raise UserError(f"I don't follow a feed {wanted[:200]!r}: see `/announcements list`.")
+    return row

@@ -142,6 +142,9 @@ def _command_json(fake: FakeDiscord, cmd: Command) -> JSON:
     out.setdefault("type", 1)
     out.setdefault("description", "")
     out.setdefault("default_member_permissions", None)
+    if isinstance(out["default_member_permissions"], int):
+        # discord.py sends the bit set as a number; Discord answers it as a string.
+        out["default_member_permissions"] = str(out["default_member_permissions"])
     if cmd.guild_id:
         out["guild_id"] = cmd.guild_id
     return out

@@ -1,0 +1,132 @@
+"""Reading and writing announcements' tables inside the handler's unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import CommunityRef
+from cogs.announcements._identity import item_key
+from cogs.announcements._items import Item
+from cogs.announcements._models import AnnouncementFeed, AnnouncementLog, AnnouncementSeen
+
+
+class Repo:
+    """Announcements' data for one community."""
+
+    def __init__(self, session: AsyncSession, community: CommunityRef) -> None:
+        self.session = session
+        self.key = community.key
+
+    async def feeds(self) -> list[AnnouncementFeed]:
+        """Every feed of the community, oldest first."""
+        rows = await self.session.scalars(
+            select(AnnouncementFeed)
+            .where(AnnouncementFeed.community_id == self.key)
+            .order_by(AnnouncementFeed.id)
+        )
+        return list(rows)
+
+    async def count(self) -> int:
+        """How many feeds the community follows."""
+        found = await self.session.scalar(
+            select(func.count()).where(AnnouncementFeed.community_id == self.key)
+        )
+        return int(found or 0)
+
+    async def feed(self, feed_id: int) -> AnnouncementFeed | None:
+        """One of the community's feeds by its number."""
+        row: AnnouncementFeed | None = await self.session.scalar(
+            select(AnnouncementFeed).where(
+                AnnouncementFeed.community_id == self.key, AnnouncementFeed.id == feed_id
+            )
+        )
+        return row
+
+    async def by_url(self, url: str) -> AnnouncementFeed | None:
+        """One of the community's feeds by its address."""
+        row: AnnouncementFeed | None = await self.session.scalar(
+            select(AnnouncementFeed).where(
+                AnnouncementFeed.community_id == self.key, AnnouncementFeed.url == url
+            )
+        )
+        return row
+
+    async def due(self, now: datetime, limit: int) -> list[AnnouncementFeed]:
+        """Feeds whose next poll has come, soonest first."""
+        rows = await self.session.scalars(
+            select(AnnouncementFeed)
+            .where(
+                AnnouncementFeed.community_id == self.key,
+                AnnouncementFeed.paused.is_(False),
+                AnnouncementFeed.next_poll_at <= now,
+            )
+            .order_by(AnnouncementFeed.next_poll_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    def add(self, row: AnnouncementFeed) -> None:
+        """Store a new feed."""
+        self.session.add(row)
+
+    async def remove(self, row: AnnouncementFeed) -> None:
+        """Forget a feed, its seen items and its log."""
+        for table in (AnnouncementSeen, AnnouncementLog):
+            await self.session.execute(delete(table).where(table.feed_id == row.id))
+        await self.session.delete(row)
+
+    async def seen(self, feed_id: int) -> dict[str, str]:
+        """Item key -> fingerprint of everything the feed has shown."""
+        rows = await self.session.execute(
+            select(AnnouncementSeen.item_key, AnnouncementSeen.fingerprint).where(
+                AnnouncementSeen.feed_id == feed_id
+            )
+        )
+        return {key: mark for key, mark in rows.all()}  # noqa: C416 (a Row is not a 2-tuple type)
+
+    async def remember(
+        self, feed_id: int, before: Mapping[str, str], after: Mapping[str, str], now: datetime
+    ) -> None:
+        """Store new keys and changed fingerprints (the verdict's seen map against the old)."""
+        for key, mark in after.items():
+            if key not in before:
+                self.session.add(
+                    AnnouncementSeen(feed_id=feed_id, item_key=key, fingerprint=mark, seen_at=now)
+                )
+            elif before[key] != mark:
+                await self.session.execute(
+                    update(AnnouncementSeen)
+                    .where(AnnouncementSeen.feed_id == feed_id, AnnouncementSeen.item_key == key)
+                    .values(fingerprint=mark, seen_at=now)
+                )
+
+    def log(
+        self, feed_id: int, items: Sequence[Item], outcome: str, now: datetime, reason: str = ""
+    ) -> None:
+        """Add one delivery-log row per item."""
+        for item in items:
+            self.session.add(
+                AnnouncementLog(
+                    feed_id=feed_id,
+                    item_key=item_key(item),
+                    title=item.title[:256],
+                    link=item.link,
+                    outcome=outcome,
+                    reason=reason or None,
+                    at=now,
+                )
+            )
+
+    async def log_of(self, feed_id: int, limit: int = 10) -> list[AnnouncementLog]:
+        """The feed's latest delivery-log rows, newest first."""
+        rows = await self.session.scalars(
+            select(AnnouncementLog)
+            .where(AnnouncementLog.feed_id == feed_id)
+            .order_by(AnnouncementLog.id.desc())
+            .limit(limit)
+        )
+        return list(rows)

@@ -1,0 +1,135 @@
+"""A manager follows, lists, checks, pauses, resumes, exports, imports and removes feeds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.builtin import Steward
+from cogs.announcements import Announcements
+from cogs.announcements._guard import AddressPolicy
+from cogs.announcements._schedule import SchedulePolicy
+from sandbox.feeds import FeedServer
+from sandbox.scenario import Community, open_community
+from tests.cogs.announcements.conftest import PUBLIC
+from tests.conftest import shared_dir
+
+
+def rss(*items: str) -> bytes:
+    """A feed whose items are titled and identified by ``items``, newest first."""
+    body = "".join(
+        f"<item><guid>{t}</guid><title>{t}</title><link>https://e.org/{t}</link></item>"
+        for t in items
+    )
+    return f"<rss version='2.0'><channel><title>Brand blog</title>{body}</channel></rss>".encode()
+
+
+@pytest.fixture(params=["discord", "slack"])
+async def community(
+    request: pytest.FixtureRequest, database_url: str, public: FeedServer
+) -> AsyncIterator[Community]:
+    """Steward with announcements; only 127.0.0.2 stands for the internet."""
+    shared_dir()
+    feature = Announcements(
+        policy=AddressPolicy.allowing([PUBLIC + "/32"], any_port=True),
+        schedule=SchedulePolicy(jitter=0, disable_after=3, backoff_cap=SchedulePolicy().backoff),
+    )
+    async with open_community(request.param, database_url, [Steward(), feature]) as running:
+        yield running
+        fake = running.fake  # type: ignore[attr-defined]
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+async def test_manager_follows_a_feed_and_new_items_are_handed_over(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    url = public.put("/blog.xml", rss("three", "two", "one"))
+    added = await community.slash(ada, "announcements add", url=url, channel="#general")
+    assert added.ephemeral
+    assert "Following Brand blog (RSS) as feed 1" in added.text
+    assert "The 3 items already there are not posted" in added.text
+    again = await community.slash(ada, "announcements add", url=url, channel="#general")
+    assert "I already follow" in again.text
+
+    public.put("/blog.xml", rss("four", "three", "two", "one"))
+    await community.advance(minutes=11)
+    checked = await community.slash(ada, "announcements check", feed="1")
+    assert checked.ephemeral and "Brand blog: an RSS feed with 4 items." in checked.text
+    assert "Nothing new to post." in checked.text
+    assert checked.text.endswith("Latest in the log:\n• four: pending")
+
+    listed = await community.slash(ada, "announcements list")
+    assert f"1. Brand blog <{url}>: every 10 min" in listed.text
+
+    paused = await community.slash(ada, "announcements pause", feed="1")
+    assert "Paused feed 1" in paused.text
+    before = public.requests["/blog.xml"]
+    public.put("/blog.xml", rss("five", "four", "three", "two", "one"))
+    await community.advance(minutes=30)
+    assert public.requests["/blog.xml"] == before  # a paused feed is not fetched
+    assert "paused (paused by a manager" in (await community.slash(ada, "announcements list")).text
+    await community.slash(ada, "announcements resume", feed=url)
+    await community.advance(minutes=1)
+    assert "• five: pending" in (await community.slash(ada, "announcements check", feed="1")).text
+
+    exported = await community.slash(ada, "announcements export")
+    assert "1 feeds, as OPML." in exported.text
+    opml = (
+        f'<opml version="2.0"><body><outline xmlUrl="{url}"/>'
+        f'<outline xmlUrl="{public.put("/news.json", b"{}")}"/>'
+        '<outline xmlUrl="file:///etc/passwd"/></body></opml>'
+    ).encode()
+    imported = await community.slash(
+        ada, "announcements import", opml=public.put("/feeds.opml", opml), channel="#general"
+    )
+    assert "Following 1 new feeds" in imported.text and "Left out 2" in imported.text
+    removed = await community.slash(ada, "announcements remove", feed="1")
+    assert "Removed feed 1" in removed.text
+    assert url not in (await community.slash(ada, "announcements list")).text
+
+
+async def test_every_bad_input_gets_a_plain_answer(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    page = public.put("/page.html", b"<html><body>Hello</body></html>", content_type="text/html")
+    cases = {
+        "not a url": "is not a web address I can fetch",
+        "ftp://example.org/feed": "is not a web address I can fetch",
+        f"http://127.0.0.3:{public.port}/feed": "the address is on a private or internal network",
+        "http://169.254.169.254/latest/meta-data/": "private or internal network",
+        page: "is not a feed I can read",
+        public.url("/missing.xml"): "the server answered with an error (HTTP 404)",
+    }
+    for url, words in cases.items():
+        seen = await community.slash(ada, "announcements add", url=url, channel="#general")
+        assert seen.ephemeral and words in seen.text, (url, seen.text)
+        assert "error " not in seen.text.lower().replace("with an error", "")
+    unknown = await community.slash(ada, "announcements pause", feed="42")
+    assert "I don't follow a feed '42'" in unknown.text
+    bad_first = await community.slash(
+        ada,
+        "announcements add",
+        url=public.put("/f.xml", rss("a")),
+        channel="#general",
+        first="all",
+    )
+    assert "`first` is either `nothing` or `newest`" in bad_first.text
+    assert "No feeds yet" in (await community.slash(ada, "announcements list")).text
+
+
+async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    url = public.put("/flaky.xml", rss("one"))
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    del public.documents["/flaky.xml"]
+    for _ in range(4):
+        await community.advance(minutes=11)
+    listed = await community.slash(ada, "announcements list")
+    assert "paused (I paused the feed" in listed.text
+    assert "failed 3 times in a row" in listed.text and "HTTP 404" in listed.text
+    assert f"/announcements resume {url}" in listed.text
