@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from cogs.announcements._discover import alternates, known_feed
 from cogs.announcements._fetch import Fetched, Fetcher, FetchError, Problem, Validators
 from cogs.announcements._items import Feed
 from cogs.announcements._parse import NotAFeed, parse_feed
@@ -43,3 +44,19 @@ async def read_feed(fetcher: Fetcher, url: str, validators: Validators | None = 
     except NotAFeed as exc:
         return Reading(fetched=fetched, error=FetchError(Problem.NOT_A_FEED, str(exc)))
     return Reading(fetched=fetched, feed=feed)
+
+
+async def find_feed(fetcher: Fetcher, url: str) -> tuple[str, Reading]:
+    """The feed behind what a manager pasted: a known site's feed, the URL itself, or the feed
+    its page advertises; returns the feed's address and its first reading."""
+    target = known_feed(url) or url
+    reading = await read_feed(fetcher, target)
+    problem = reading.error.problem if reading.error else None
+    if problem is not Problem.NOT_A_FEED or reading.fetched is None:
+        return target, reading
+    page = reading.fetched.body or b""
+    for candidate in alternates(page, reading.fetched.url)[:3]:
+        found = await read_feed(fetcher, candidate)
+        if found.feed is not None:
+            return candidate, found
+    return target, reading

@@ -21,6 +21,7 @@ from bot.core import (
     job,
 )
 from cogs.announcements import _texts as texts
+from cogs.announcements._discover import known_feed
 from cogs.announcements._fetch import Fetcher, FetchError, Limits, check_url
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._identity import FirstFetch, decide
@@ -29,7 +30,7 @@ from cogs.announcements._opml import export, feed_urls
 from cogs.announcements._repo import Repo
 from cogs.announcements._schedule import SchedulePolicy, first_poll
 from cogs.announcements._service import Poller, policy_of
-from cogs.announcements._source import read_feed
+from cogs.announcements._source import find_feed, read_feed
 from cogs.announcements._xmlsafe import UnsafeXml
 
 Ctx = CommandContext[FeatureSettings]
@@ -71,18 +72,18 @@ class Announcements(Feature, name="announcements"):
     ) -> None:
         """Follow a feed: its new items go to a channel."""
         address = texts.clean_url(url)
-        check = _checked(address)
+        _checked(known_feed(address) or address)
         if first not in (FirstFetch.NOTHING, FirstFetch.NEWEST):
             raise UserError("`first` is either `nothing` or `newest`.")
         await _can_post(ctx, channel)
         repo = Repo(ctx.uow.session, ctx.community)
-        if await repo.by_url(check) is not None:
-            raise UserError(f"I already follow {check}: see `/announcements list`.")
         if await repo.count() >= MAX_FEEDS:
             raise UserError(f"This community already follows {MAX_FEEDS} feeds, my limit.")
-        reading = await read_feed(self.fetcher, check)
+        check, reading = await find_feed(self.fetcher, address)
         if reading.feed is None or reading.fetched is None:
             raise UserError(texts.problem_text(address, reading.error))
+        if await repo.by_url(check) is not None:
+            raise UserError(f"I already follow {check}: see `/announcements list`.")
         now = ctx.clock.now()
         row = self._new_row(ctx, check, channel, reading.feed.title, first)
         repo.add(row)

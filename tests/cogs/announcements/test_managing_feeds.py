@@ -118,6 +118,15 @@ async def test_every_bad_input_gets_a_plain_answer(
     )
     assert "`first` is either `nothing` or `newest`" in bad_first.text
     assert "No feeds yet" in (await community.slash(ada, "announcements list")).text
+    feed = public.put("/blog/feed.xml", rss("a"))
+    home = public.put(
+        "/blog/",
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="feed.xml"></head>',
+        content_type="text/html",
+    )
+    found = await community.slash(ada, "announcements add", url=home, channel="#general")
+    assert "Following Brand blog (RSS) as feed" in found.text
+    assert f"<{feed}>" in (await community.slash(ada, "announcements list")).text
 
 
 async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
