@@ -11,7 +11,7 @@ from cogs.announcements import Announcements
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._schedule import SchedulePolicy
 from sandbox.feeds import FeedServer
-from sandbox.scenario import Community, open_community
+from sandbox.scenario import Community, open_community, start_steward, stop_steward
 from tests.cogs.announcements.conftest import PUBLIC
 from tests.conftest import shared_dir
 
@@ -25,17 +25,21 @@ def rss(*items: str) -> bytes:
     return f"<rss version='2.0'><channel><title>Brand blog</title>{body}</channel></rss>".encode()
 
 
+def announcements() -> Announcements:
+    """The feature as tests run it: 127.0.0.2 is public; three failures pause a feed."""
+    return Announcements(
+        policy=AddressPolicy.allowing([PUBLIC + "/32"], any_port=True),
+        schedule=SchedulePolicy(jitter=0, disable_after=3, backoff_cap=SchedulePolicy().backoff),
+    )
+
+
 @pytest.fixture(params=["discord", "slack"])
 async def community(
     request: pytest.FixtureRequest, database_url: str, public: FeedServer
 ) -> AsyncIterator[Community]:
     """Steward with announcements; only 127.0.0.2 stands for the internet."""
     shared_dir()
-    feature = Announcements(
-        policy=AddressPolicy.allowing([PUBLIC + "/32"], any_port=True),
-        schedule=SchedulePolicy(jitter=0, disable_after=3, backoff_cap=SchedulePolicy().backoff),
-    )
-    async with open_community(request.param, database_url, [Steward(), feature]) as running:
+    async with open_community(request.param, database_url, [Steward(), announcements()]) as running:
         yield running
         fake = running.fake  # type: ignore[attr-defined]
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)
@@ -142,3 +146,21 @@ async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
     assert "paused (I paused the feed" in listed.text
     assert "failed 3 times in a row" in listed.text and "HTTP 404" in listed.text
     assert f"/announcements resume {url}" in listed.text
+
+
+async def test_a_restart_posts_nothing_again(community: Community, public: FeedServer) -> None:
+    ada = community.people["ada"]
+    url = public.put("/blog.xml", rss("two", "one"))
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    public.put("/blog.xml", rss("three", "two", "one"))
+    await community.advance(minutes=11)
+    await stop_steward(community)
+    # New bytes, same ids: the new process must parse them and still find nothing new.
+    public.put("/blog.xml", rss("three", "two", "one") + b"\n<!-- rebuilt -->")
+    await start_steward(community, [Steward(), announcements()])
+    before = public.requests["/blog.xml"]
+    await community.advance(minutes=11)
+    assert public.requests["/blog.xml"] == before + 1
+    checked = await community.slash(ada, "announcements check", feed="1")
+    assert "Nothing new to post." in checked.text
+    assert checked.text.endswith("Latest in the log:\n• three: pending")
