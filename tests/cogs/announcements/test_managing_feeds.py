@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,16 @@ from bot.builtin import Steward
 from cogs.announcements import Announcements
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._schedule import SchedulePolicy
+from sandbox.discord.permissions import Permission
 from sandbox.feeds import FeedServer
-from sandbox.scenario import Community, open_community, start_steward, stop_steward
+from sandbox.scenario import (
+    Community,
+    DiscordCommunity,
+    SlackCommunity,
+    open_community,
+    start_steward,
+    stop_steward,
+)
 from tests.cogs.announcements.conftest import PUBLIC
 from tests.conftest import shared_dir
 
@@ -164,3 +173,22 @@ async def test_a_restart_posts_nothing_again(community: Community, public: FeedS
     checked = await community.slash(ada, "announcements check", feed="1")
     assert "Nothing new to post." in checked.text
     assert checked.text.endswith("Latest in the log:\n• three: pending")
+
+
+async def test_a_channel_steward_cannot_post_in_is_refused(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    fake: Any = getattr(community, "fake", None)
+    if isinstance(community, DiscordCommunity):
+        hidden = fake.add_channel(community.guild, "secret")
+        fake.set_overwrite(hidden, fake.bot, deny=Permission.VIEW_CHANNEL)
+    else:
+        assert isinstance(community, SlackCommunity)
+        hidden = fake.add_channel("secret", members=[ada.account], bot_member=False)
+        community.channels["secret"] = hidden
+    await community.settle()
+    url = public.put("/blog.xml", rss("one"))
+    refused = await community.slash(ada, "announcements add", url=url, channel="#secret")
+    assert refused.ephemeral and "I can't post in that channel" in refused.text
+    assert "No feeds yet" in (await community.slash(ada, "announcements list")).text
