@@ -187,10 +187,7 @@ class Fetcher:
         target = check_url(url)
         token = _blocked.set([])
         try:
-            async with asyncio.timeout(self.limits.total):
-                return await self._follow(target, validators or Validators())
-        except TimeoutError as exc:
-            raise FetchError(Problem.TIMEOUT) from exc
+            return await self._follow(target, validators or Validators())
         finally:
             _blocked.reset(token)
 
@@ -234,9 +231,14 @@ class Fetcher:
         if validators.last_modified:
             send["If-Modified-Since"] = validators.last_modified
         gate = self._hosts.setdefault(target.host or "", asyncio.Semaphore(self.limits.per_host))
+        # The clock starts once the host's turn comes: waiting behind its other feeds is
+        # politeness, not the server being slow.
         async with gate:
             try:
-                async with session.get(target, headers=send, allow_redirects=False) as resp:
+                async with (
+                    asyncio.timeout(self.limits.total),
+                    session.get(target, headers=send, allow_redirects=False) as resp,
+                ):
                     if resp.status != 200:
                         return resp.status, resp.headers, None
                     return 200, resp.headers, await self._read(resp)

@@ -56,3 +56,12 @@ async def test_servers_say_how_long_to_wait(public: FeedServer) -> None:
     assert fresh.fresh_for == 900
     assert caught.value.status == 429 and caught.value.retry_after == 120
     assert missing.value.problem is Problem.HTTP and "HTTP 404" in missing.value.explain()
+
+
+async def test_waiting_for_a_busy_hosts_turn_is_not_a_timeout(public: FeedServer) -> None:
+    public.latency = 0.2  # eight feeds, one at a time: 1.6 s in all, each well under its 1.5 s
+    urls = [public.put(f"/q{n}", FEED) for n in range(8)]
+    async with fetcher_for(per_host=1, total=1.5) as fetcher:
+        answers = await asyncio.gather(*(fetcher.get(u) for u in urls))
+    assert [a.status for a in answers] == [200] * 8
+    assert public.max_in_flight[f"{public.host}:{public.port}"] == 1
