@@ -166,13 +166,18 @@ async def test_a_restart_posts_nothing_again(community: Community, public: FeedS
     await stop_steward(community)
     # New bytes, same ids: the new process must parse them and still find nothing new.
     public.put("/blog.xml", rss("three", "two", "one") + b"\n<!-- rebuilt -->")
+    first = community.app
     await start_steward(community, [Steward(), announcements()])
-    before = public.requests["/blog.xml"]
-    await community.advance(minutes=11)
-    assert public.requests["/blog.xml"] == before + 1
-    checked = await community.slash(ada, "announcements check", feed="1")
-    assert "Nothing new to post." in checked.text
-    assert checked.text.endswith("Latest in the log:\n• three: pending")
+    try:
+        before = public.requests["/blog.xml"]
+        await community.advance(minutes=11)
+        assert public.requests["/blog.xml"] == before + 1
+        checked = await community.slash(ada, "announcements check", feed="1")
+        assert "Nothing new to post." in checked.text
+        assert checked.text.endswith("Latest in the log:\n• three: pending")
+    finally:
+        await community.app.stop()
+        community.app = first  # stopped already; the fixture stops it again, harmlessly
 
 
 async def test_a_channel_steward_cannot_post_in_is_refused(
