@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import ChannelRef, mention
+from bot.core import ChannelRef, UserError, mention
 from bot.core.templates import neutralize_pings
 from cogs.announcements._fetch import FetchError, Problem
-from cogs.announcements._identity import Verdict
+from cogs.announcements._identity import COMPARABLE, Verdict
 from cogs.announcements._items import Feed, Item
 from cogs.announcements._models import AnnouncementFeed, AnnouncementLog
 
@@ -146,3 +146,33 @@ def imported_text(added: Sequence[str], skipped: Sequence[str]) -> str:
     if skipped:
         text += f" Left out {len(skipped)} (already followed, not web addresses, or over my limit)."
     return text
+
+
+def compare_fields(text: str) -> list[str]:
+    """The fields a manager named for re-announcing (``none``: none); ``UserError`` if unknown."""
+    names = [n.strip().lower() for n in text.replace(" ", ",").split(",") if n.strip()]
+    if names in ([], ["none"]):
+        return []
+    unknown = [n for n in names if n not in COMPARABLE]
+    if unknown:
+        raise UserError(
+            f"I can't compare {', '.join(unknown)[:100]}: pick from {', '.join(COMPARABLE)}."
+        )
+    return sorted(set(names))
+
+
+def tuned_text(row: AnnouncementFeed) -> str:
+    """A feed's settings, after ``/announcements set``."""
+    parts = [f"Feed {row.id}: checked every {_minutes(row)} minutes"]
+    if row.max_age_s:
+        parts.append(f"new items older than {_span(row.max_age_s)} are skipped")
+    if row.compare:
+        parts.append(f"an item is posted again when its {row.compare.replace(',', ' or ')} changes")
+    return "; ".join(parts) + "."
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} seconds"

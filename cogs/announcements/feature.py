@@ -121,6 +121,29 @@ class Announcements(Feature, name="announcements"):
         row.next_poll_at = ctx.clock.now()
         await ctx.reply(f"Resumed feed {row.id}: I'll check it within a minute.")
 
+    @command("set", requires=Level.ADMIN)
+    async def tune(
+        self,
+        ctx: Ctx,
+        feed: Annotated[str, "The feed's number or address"],
+        every: Annotated[timedelta | None, "How often to check it, like 30m"] = None,
+        max_age: Annotated[timedelta | None, "Skip new items older than this, like 2d"] = None,
+        compare: Annotated[str | None, "Post an item again when these change, or none"] = None,
+    ) -> None:
+        """Tune a feed: how often it is checked, the oldest item worth posting, edits."""
+        row = await _find(Repo(ctx.uow.session, ctx.community), feed)
+        if every is not None:
+            if every < self.schedule.minimum:
+                least = int(self.schedule.minimum.total_seconds() // 60)
+                raise UserError(f"I check a feed at most every {least} minutes.")
+            row.interval_s = int(every.total_seconds())
+            row.next_poll_at = min(row.next_poll_at, ctx.clock.now() + every)
+        if max_age is not None:
+            row.max_age_s = int(max_age.total_seconds()) or None
+        if compare is not None:
+            row.compare = ",".join(texts.compare_fields(compare))
+        await ctx.reply(texts.tuned_text(row))
+
     @command("check", requires=Level.ADMIN)
     async def check(
         self, ctx: Ctx, feed: Annotated[str, "A feed's number, or any feed address"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -197,3 +199,49 @@ async def test_a_channel_steward_cannot_post_in_is_refused(
     refused = await community.slash(ada, "announcements add", url=url, channel="#secret")
     assert refused.ephemeral and "I can't post in that channel" in refused.text
     assert "No feeds yet" in (await community.slash(ada, "announcements list")).text
+
+
+def dated(now: datetime, *items: tuple[str, str, int]) -> bytes:
+    """A feed of (guid, title, days before ``now``) items."""
+    body = "".join(
+        f"<item><guid>{g}</guid><title>{t}</title><link>https://e.org/{g}</link>"
+        f"<pubDate>{format_datetime(now - timedelta(days=age))}</pubDate></item>"
+        for g, t, age in items
+    )
+    return f"<rss version='2.0'><channel><title>Brand blog</title>{body}</channel></rss>".encode()
+
+
+async def test_edits_are_re_announced_and_old_items_skipped_as_the_manager_sets(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    now = community.clock.now()
+    url = public.put("/blog.xml", dated(now, ("a", "First", 1)))
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    tuned = await community.slash(
+        ada,
+        "announcements set",
+        feed="1",
+        every=timedelta(minutes=30),
+        max_age=timedelta(days=2),
+        compare="title",
+    )
+    assert tuned.text == (
+        "Feed 1: checked every 30 minutes; new items older than 2 days are skipped; "
+        "an item is posted again when its title changes."
+    )
+    public.put(
+        "/blog.xml", dated(now, ("c", "Archive", 9), ("b", "Second", 0), ("a", "First, updated", 1))
+    )
+    await community.advance(minutes=31)
+    log = (await community.slash(ada, "announcements check", feed="1")).text
+    assert log.endswith(
+        "Latest in the log:\n• Archive: skipped (older than the feed's maximum age)\n"
+        "• First, updated: edited\n• Second: pending"
+    )
+    for bad, words in [
+        ({"every": timedelta(seconds=30)}, "I check a feed at most every 2 minutes."),
+        ({"compare": "colour"}, "I can't compare colour: pick from title, summary"),
+    ]:
+        refused = await community.slash(ada, "announcements set", feed="1", **bad)
+        assert refused.ephemeral and words in refused.text
