@@ -36,6 +36,8 @@ class Poller:
         self.fetcher = fetcher
         self.schedule = schedule
         self.rng = random.Random()
+        self.paused: list[tuple[str, str]] = []
+        """(manager id, notice) for feeds this run paused; told once the pause is committed."""
 
     async def run(self) -> int:
         """Poll every due feed (at most POLLS_PER_RUN); returns how many items were handed over."""
@@ -68,6 +70,7 @@ class Poller:
             if plan.disable:
                 row.paused = True
                 row.paused_reason = paused_notice(row.url, plan.failures, reading.error)
+                self.paused.append((row.added_by, row.paused_reason))
                 self.ctx.log.warning("feed %s paused after %s failures", row.id, plan.failures)
             return 0
         fetched = reading.fetched

@@ -17,6 +17,7 @@ from bot.core import (
     Level,
     Message,
     UserError,
+    UserRef,
     command,
     job,
 )
@@ -59,8 +60,14 @@ class Announcements(Feature, name="announcements"):
 
     @job(every=timedelta(minutes=1))
     async def poll(self, ctx: JobContext[FeatureSettings]) -> None:
-        """Poll the community's feeds whose time has come."""
-        await Poller(ctx, self.fetcher, self.schedule).run()
+        """Poll the community's feeds whose time has come; tell managers of feeds it paused."""
+        poller = Poller(ctx, self.fetcher, self.schedule)
+        await poller.run()
+        if poller.paused:
+            await ctx.commit()  # write, commit, then act: a failed DM never undoes the pause
+            # Until the core can alert the staff, the manager who added the feed hears it.
+            for manager, notice in poller.paused:
+                await ctx.port.dm(UserRef(ctx.community, manager), Message(text=notice))
 
     @command("add", requires=Level.ADMIN)
     async def add(

@@ -157,6 +157,8 @@ async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
     assert "paused (I paused the feed" in listed.text
     assert "failed 3 times in a row" in listed.text and "HTTP 404" in listed.text
     assert f"/announcements resume {url}" in listed.text
+    [told] = [m for m in community.dms_of(ada) if "I paused the feed" in m.text]
+    assert "failed 3 times in a row" in told.text and "HTTP 404" in told.text
 
 
 async def test_a_restart_posts_nothing_again(community: Community, public: FeedServer) -> None:
