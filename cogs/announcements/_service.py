@@ -43,6 +43,8 @@ class Poller:
         """Poll every due feed (at most POLLS_PER_RUN); returns how many items were handed over."""
         now = self.ctx.clock.now()
         due = await self.repo.due(now, POLLS_PER_RUN)
+        # No transaction stays open while the network answers (up to 30 s): rows stay usable.
+        await self.ctx.commit()
         # The network waits happen side by side; the fetcher's per-host limit keeps it polite.
         readings = await asyncio.gather(*(self._read(row) for row in due))
         handed = 0
