@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,24 @@ def test_what_is_not_a_feed_is_refused_without_being_opened(body: bytes) -> None
 def test_the_parser_takes_bytes_never_a_url() -> None:
     with pytest.raises(TypeError):
         parse_feed("http://127.0.0.3/secret")  # type: ignore[arg-type]
+
+
+def test_parsers_are_only_ever_handed_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fastfeedparser
+    import feedparser
+
+    seen: list[str] = []
+
+    def guard(name: str, real: Any) -> Any:
+        def parse(source: object, *args: object, **kwargs: object) -> Any:
+            assert not isinstance(source, str), f"{name} was handed a string: {source!r:.80}"
+            seen.append(name)
+            return real(source, *args, **kwargs)
+
+        return parse
+
+    monkeypatch.setattr(fastfeedparser, "parse", guard("fastfeedparser", fastfeedparser.parse))
+    monkeypatch.setattr(feedparser, "parse", guard("feedparser", feedparser.parse))
+    for name, _, _ in manifest():
+        parse_feed((feeds_dir() / name).read_bytes(), "https://example.org/")
+    assert {"fastfeedparser", "feedparser"} <= set(seen)
