@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from bot.core.feature import Feature
 from sandbox.scenario import PEOPLE, open_both
@@ -39,7 +40,8 @@ async def run(
     lines: Iterable[str] | None,
     out: Callable[[str], None] = print,
 ) -> int:
-    """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood."""
+    """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood,
+    2 if Steward sent a platform something its API description forbids (each is printed)."""
     async with open_both(database_url, features, validate=_specs_available()) as (
         on_discord,
         on_slack,
@@ -52,7 +54,7 @@ async def run(
                 out(f"steward sandbox: {exc}")
                 return 1
             await player.play(steps)
-            return 0
+            return _violations({"discord": on_discord, "slack": on_slack}, out)
         out(
             WELCOME.format(
                 people=", ".join(name for name, _ in PEOPLE),
@@ -64,7 +66,7 @@ async def run(
         while True:
             line = await loop.run_in_executor(None, _prompt)
             if line is None:
-                return 0
+                return _violations({"discord": on_discord, "slack": on_slack}, out)
             number += 1
             try:
                 step = parse_line(number, line)
@@ -73,6 +75,16 @@ async def run(
                 continue
             if step is not None:
                 await player.play([step])
+
+
+def _violations(communities: dict[str, Any], out: Callable[[str], None]) -> int:
+    """Print what each fake found against its platform's API description; 2 if anything."""
+    found = 0
+    for platform, community in communities.items():
+        for violation in community.fake.violations:
+            out(f"[{platform}] spec violation: {violation}")
+            found += 1
+    return 2 if found else 0
 
 
 def _prompt() -> str | None:

@@ -23,6 +23,8 @@ async def test_the_readme_rehearsal_plays_cleanly_on_both_platforms(tmp_path: Pa
     code = await run(
         f"sqlite:///{tmp_path / 'sandbox.db'}", load(["all"]), _rehearsal(), lines.append
     )
+    violations = [line for line in lines if "spec violation:" in line]
+    assert violations == [], "\n".join(violations)  # every request checked against the specs
     assert code == 0
     problems = [line for line in lines if re.match(r"^\[\w+\] line \d+:", line)]
     assert problems == []

@@ -37,6 +37,8 @@ async def test_script_plays_on_both_platforms(tmp_path: Path) -> None:
         SCRIPT.splitlines(),
         lines.append,
     )
+    violations = [line for line in lines if "spec violation:" in line]
+    assert violations == [], "\n".join(violations)  # every request checked against the specs
     assert code == 0
     for platform in ("discord", "slack"):
         mine = [line for line in lines if line.startswith(f"[{platform}]")]

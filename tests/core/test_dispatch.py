@@ -103,15 +103,21 @@ async def test_settings_apply_per_community(garden: Harness) -> None:
     admin = garden.member("ada", Level.ADMIN)
     await garden.run(admin, "steward settings set", feature="garden", key="greeting", value="Hi")
     other = garden.community.__class__("slack", "T1")
-    garden.app.dispatcher.add_port(garden.port.__class__("slack"))
+    slack_port = garden.port.__class__("slack")
+    garden.app.dispatcher.add_port(slack_port)
+    sam = UserRef(other, "U1")
     await garden.app.dispatcher.publish(
         MemberJoined(
             community=other,
             at=garden.clock.now(),
-            member=garden.member("sam").__class__(UserRef(other, "U1"), "sam"),
+            member=garden.member("sam").__class__(sam, "sam"),
         )
     )
-    assert garden.port.sent == []  # the slack port is a different recorder
+    # The Slack newcomer is greeted with the Slack community's (default) greeting, never with
+    # the Discord community's stored one; nothing reaches the Discord recorder.
+    greeted = [(sent.where, sent.message.text) for sent in slack_port.sent]
+    assert greeted == [(sam, "Welcome to the garden")]
+    assert garden.port.sent == []
     mine = await garden.run(garden.member("alice"), "garden plant", seed="fern")
     assert mine[0].text == "Hi: planted fern"
 
