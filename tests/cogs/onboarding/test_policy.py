@@ -6,14 +6,24 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.core import UserError
 from bot.core.templates import parse_template
 from cogs.onboarding._buddies import Candidate, choose_buddy
 from cogs.onboarding._funnel import Journey, cohorts
-from cogs.onboarding._ladder import DROP, SEND, Ladder, Progress, Quiet, Step, decide, plan
+from cogs.onboarding._ladder import (
+    DROP,
+    SEND,
+    Decision,
+    Ladder,
+    Progress,
+    Quiet,
+    Step,
+    decide,
+    plan,
+)
 from cogs.onboarding._texts import FIELDS, welcome_template, welcome_text
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -66,11 +76,23 @@ def test_a_step_already_nudged_never_sends_again(
 
 
 @given(st.integers(min_value=0, max_value=24 * 60 * 3))
-def test_nothing_is_sent_in_quiet_hours(minutes: int) -> None:
+@example(24 * 60)  # due at 09:00: goes out at once
+@example(24 * 60 + 13 * 60)  # 22:00, quiet hours begin
+@example(24 * 60 + 23 * 60 - 1)  # 07:59 the morning after
+def test_a_due_nudge_goes_out_exactly_when_awake_else_waits_for_morning(minutes: int) -> None:
     now = T0 + timedelta(minutes=minutes)
     decision = decide(Step.RULES, Progress(T0), LADDER, now, NIGHTS)
-    if decision is SEND:
-        assert time(8, 0) <= now.time() < time(22, 0)
+    due = T0 + timedelta(hours=24)  # 09:00, outside quiet hours
+    awake = time(8, 0) <= now.time() < time(22, 0)
+    if now < due:
+        assert decision == Decision("wait", due)
+    elif awake:
+        assert decision is SEND
+    else:
+        morning = datetime.combine(now.date(), time(8, 0), UTC)
+        if now.time() >= time(22, 0):
+            morning += timedelta(days=1)
+        assert decision == Decision("wait", morning)
 
 
 candidates = st.builds(
