@@ -155,9 +155,15 @@ async def _doctor(config: Config) -> int:
             line(check.ok, check.text)
     if config.slack_enabled:
         from bot.adapters.slack.doctor import check_slack
+        from bot.core.registry import Registry
+        from bot.features import load
 
         print("Slack")
-        for good, text_ in await check_slack(config):
+        try:
+            slack_checks = await check_slack(config, Registry(load(config.features)))
+        except ConfigError as exc:
+            slack_checks = [(False, f"cannot check Slack: {exc}")]
+        for good, text_ in slack_checks:
             line(good, text_)
     print("All good." if ok else "Some checks need attention.")
     return 0 if ok else 1

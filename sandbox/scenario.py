@@ -28,6 +28,7 @@ from bot.core.feature import Feature
 from bot.core.ids import Platform
 from bot.core.members import Level
 from bot.core.parsing import format_duration
+from bot.core.registry import Registry
 
 CHANNELS = ("general", "welcome", "intros", "mods")
 PEOPLE: tuple[tuple[str, Level], ...] = (
@@ -571,6 +572,13 @@ def _seed_slack(fake: Any) -> tuple[dict[str, Any], dict[str, Person], dict[str,
     return channels, people, settings
 
 
+def _manifest_scopes(features: Sequence[Feature]) -> list[str]:
+    """The bot scopes of the manifest `steward slack-manifest` prints for these features."""
+    from bot.adapters.slack.manifest import bot_scopes
+
+    return bot_scopes(Registry(features))
+
+
 async def _start(database_url: str, features: Sequence[Feature], **settings: Any) -> App:
     app = App(
         Config(_env_file=None, database_url=database_url, **settings),
@@ -629,6 +637,7 @@ async def open_slack(
         if fake is None:
             fake = await stack.enter_async_context(FakeSlack())
         channels, people, settings = _seed_slack(fake)
+        fake.grant_bot_scopes(_manifest_scopes(features))
         app = await _start(database_url, features, **settings)
         stack.push_async_callback(app.stop)
         community = await _slack(app, fake, channels, people)
@@ -653,6 +662,7 @@ async def open_both(
         slack_fake = await stack.enter_async_context(FakeSlack(validate=validate))
         guild, discord_people, discord_settings = _seed_discord(discord_fake)
         channels, slack_people, slack_settings = _seed_slack(slack_fake)
+        slack_fake.grant_bot_scopes(_manifest_scopes(features))
         app = await _start(database_url, features, **discord_settings, **slack_settings)
         stack.push_async_callback(app.stop)
         on_discord = _discord(app, discord_fake, guild, discord_people)

@@ -126,6 +126,10 @@ class Feature:
     description: ClassVar[str]
     Settings: ClassVar[type[FeatureSettings]] = FeatureSettings
     always_on: ClassVar[bool] = False
+    port_calls: ClassVar[frozenset[str]] = frozenset()
+    """The Port methods the feature calls beyond talking (send, reply, dm, forms): the platform
+    rights it needs follow from them (Discord permissions, Slack scopes); a test holds each
+    feature's declaration to the calls in its source."""
     command_specs: ClassVar[tuple[CommandSpec, ...]]
     listener_marks: ClassVar[tuple[tuple[str, type[Event]], ...]]
     inline_listeners: ClassVar[frozenset[str]]

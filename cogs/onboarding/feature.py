@@ -40,6 +40,7 @@ class Onboarding(Feature, name="onboarding"):
     """Welcome newcomers: rules, interests, intros, buddies, nudges and a funnel."""
 
     Settings = OnboardingSettings
+    port_calls = frozenset({"add_role", "remove_role", "add_to_channel", "count_members"})
 
     # -- what members do ---------------------------------------------------------------------
 

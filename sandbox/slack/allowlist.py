@@ -100,6 +100,10 @@ SUPPLEMENT_METHODS: dict[str, dict[str, Any]] = {
 EXTRA_ERRORS: dict[tuple[str, str], str] = {
     ("*", "ratelimited"): "the HTTP 429 body; the spec spells it rate_limited in a few enums only",
     ("*", "token_revoked"): "any method with a revoked token; several enums omit it",
+    ("*", "missing_scope"): (
+        "the token lacks the method's scope (docs.slack.dev/authentication/tokens: every method "
+        "answers it, with `needed` and `provided`); most enums omit it"
+    ),
     (
         "*",
         "not_allowed_token_type",
@@ -125,6 +129,14 @@ EXTRA_ERRORS: dict[tuple[str, str], str] = {
     ("usergroups.users.update", "no_such_subteam"): "an unknown user group",
     ("usergroups.users.update", "user_not_found"): "an unknown user",
     ("usergroups.create", "name_taken"): "a taken name or handle",
+}
+
+# Fields an error body carries beside `error`, for the codes that have them: (code) -> fields.
+ERROR_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "missing_scope": {
+        "needed": {"type": "string", "minLength": 1},
+        "provided": {"type": "string"},
+    },
 }
 
 # Properties that real Slack objects carry and the spec's closed (additionalProperties: false)

@@ -72,6 +72,9 @@ class SlackServer:
         self.response_urls: dict[str, ResponseTarget] = {}
         self.revoked: set[str] = set()
         self.socket_mode = False  # set by FakeSlack.use_socket_mode()
+        # Set by grant_bot_scopes(): the token holds the scopes of Steward's own manifest, so a
+        # missing_scope is Steward's defect (a test that takes scopes away on purpose unsets it).
+        self.scopes_are_steward_s = False
         self.api = WebApi(
             self.world, self.emit, lambda: self.base_url, echo_bot_messages=echo_bot_messages
         )
@@ -213,6 +216,12 @@ class SlackServer:
                     body = self.api.call(Call(method, args, who))
                 except ApiError as err:
                     body = {"ok": False, "error": err.code, **err.extra}
+                    if err.code == "missing_scope" and self.scopes_are_steward_s:
+                        self.violation(
+                            "scope",
+                            method,
+                            f"needs {err.extra['needed']}, which Steward's manifest lacks",
+                        )
         record.body = body
         if self.validator is not None:
             for problem in self.validator.check_response(method, body):

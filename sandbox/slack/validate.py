@@ -76,6 +76,9 @@ def _allow_extra_errors(method: str, schema: dict[str, Any]) -> dict[str, Any]:
     if isinstance(error, dict) and "enum" in error:
         extra = {code for (name, code) in allowlist.EXTRA_ERRORS if name in ("*", method)}
         error["enum"] = sorted(set(error["enum"]) | extra)
+    if isinstance(error, dict) and schema.get("additionalProperties") is False:
+        for fields in allowlist.ERROR_FIELDS.values():
+            schema["properties"].update(fields)
     return schema
 
 

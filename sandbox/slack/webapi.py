@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import scopes
 from .state import (
     APP_ID,
     Channel,
@@ -131,7 +132,21 @@ class WebApi:
             raise ApiError("invalid_auth")
         if call.method != "apps.connections.open" and call.who.kind == "app":
             raise ApiError("not_allowed_token_type")
+        if call.who.kind == "bot":
+            self._check_scopes(call)
         return handler(self, call)
+
+    def _check_scopes(self, call: Call) -> None:
+        """Slack refuses a call whose token lacks the method's documented scope."""
+        granted = {s.strip() for s in call.who.scopes.split(",")}
+
+        def kind_of(channel_id: str) -> str | None:
+            found = self.world.channels.get(channel_id)
+            return found.channel_type if found is not None else None
+
+        for scope in scopes.needed(call.method, call.args, kind_of):
+            if scope not in granted:
+                raise ApiError("missing_scope", needed=scope, provided=call.who.scopes)
 
     # ------------------------------------------------------------------ helpers
     def team(self, call: Call) -> Team:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from .delivery import Attempt, DeliveryConfig, sign
@@ -157,6 +158,15 @@ class Workspace(SlackServer):
         token = f"xoxp-{u.team_id}-{u.id}-{uuid.uuid4().hex[:16]}"
         self.world.tokens[token] = Identity(token, "user", u.team_id, u.id, None, scopes)
         return token
+
+    def grant_bot_scopes(self, scopes: Iterable[str], *, steward_s: bool = True) -> None:
+        """Install the app with exactly these bot scopes (Steward's manifest: ``steward_s``, so
+        a ``missing_scope`` answered to Steward is also recorded as a violation)."""
+        for team in self.world.teams.values():
+            who = self.world.tokens[team.bot_token]
+            granted = ",".join(sorted(scopes))
+            self.world.tokens[team.bot_token] = dataclasses.replace(who, scopes=granted)
+        self.scopes_are_steward_s = steward_s
 
     def revoke(self, token: str) -> None:
         """Make a token answer token_revoked from now on."""

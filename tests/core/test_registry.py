@@ -95,3 +95,24 @@ def test_unsupported_parameter_types_fail_at_class_creation() -> None:
 
     with pytest.raises(TypeError, match="unsupported parameter type"):
         _feature("types", {"x": command("x")(fn)})
+
+
+TALKING = {"send", "reply", "dm", "open_form", "open_thread", "fetch_member", "for_feature"}
+"""Port calls every feature may make; the rights for them are asked for whatever is loaded."""
+
+
+def test_each_feature_declares_the_port_calls_its_code_makes() -> None:
+    import importlib
+    import re
+    from pathlib import Path
+
+    for feature in load(["all"]):
+        package = Path(importlib.import_module(type(feature).__module__).__file__ or "").parent
+        if package.name != feature.name:
+            continue  # the built-in feature only talks
+        made = {
+            call
+            for source in package.glob("*.py")
+            for call in re.findall(r"\bport\.(\w+)\(", source.read_text(encoding="utf-8"))
+        }
+        assert made - TALKING == set(feature.port_calls), feature.name

@@ -5,11 +5,10 @@ person running ``steward doctor`` or ``steward discord-invite``):
 
 * every Steward bot talks: View Channels, Send Messages, Send Messages in Threads, Embed Links,
   Attach Files, Read Message History, Add Reactions, Create Public Threads;
-* a feature that listens for members joining (``@on(MemberJoined)``) may hand out roles on
-  arrival, so Manage Roles is asked for then;
-* a feature with a moderator command (``requires=Level.MOD``) acts on members, so Timeout
-  Members, Kick Members and Ban Members are asked for then. Admin-only commands (Steward's own
-  settings) change Steward, not members, and need nothing extra.
+* beyond that, each Port call a feature declares (``Feature.port_calls``) asks for what it
+  needs: ``add_role``/``remove_role`` Manage Roles, ``timeout`` Timeout Members, ``kick`` Kick
+  Members, ``ban`` Ban Members, ``delete_message`` Manage Messages. A moderator-only command
+  (a report, say) needs nothing extra by itself.
 """
 
 from __future__ import annotations
@@ -28,8 +27,6 @@ import discord.http
 from bot.adapters.discord.client import intents_for
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.config import Config, ConfigError
-from bot.core.events import MemberJoined
-from bot.core.members import Level
 from bot.core.registry import Registry
 
 INVITE_BASE = "https://discord.com/oauth2/authorize"
@@ -46,6 +43,16 @@ BASE_PERMISSIONS = discord.Permissions(
 )
 """What every Steward bot needs to talk in channels and threads."""
 
+PERMISSION_FOR_CALL = {
+    "add_role": "manage_roles",
+    "remove_role": "manage_roles",
+    "timeout": "moderate_members",
+    "kick": "kick_members",
+    "ban": "ban_members",
+    "delete_message": "manage_messages",
+}
+"""The permission each Port call beyond talking needs (discord.Permissions attribute names)."""
+
 PERMISSION_WORDS = {
     "view_channel": "View Channels",
     "send_messages": "Send Messages",
@@ -59,6 +66,7 @@ PERMISSION_WORDS = {
     "moderate_members": "Timeout Members",
     "kick_members": "Kick Members",
     "ban_members": "Ban Members",
+    "manage_messages": "Manage Messages",
 }
 """Permission attributes in the words Discord's server settings use."""
 
@@ -78,12 +86,10 @@ class Check:
 def needed_permissions(registry: Registry) -> discord.Permissions:
     """The guild permissions the loaded features need (the rules are in the module docstring)."""
     perms = discord.Permissions(BASE_PERMISSIONS.value)
-    if registry.listeners(MemberJoined):
-        perms.manage_roles = True
-    if any(spec.requires == Level.MOD for spec in registry.commands()):
-        perms.moderate_members = True
-        perms.kick_members = True
-        perms.ban_members = True
+    calls = {call for feature in registry.features for call in feature.port_calls}
+    for call, permission in PERMISSION_FOR_CALL.items():
+        if call in calls:
+            setattr(perms, permission, True)
     return perms
 
 

@@ -9,23 +9,22 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.manifest import BOT_SCOPES
+from bot.adapters.slack.manifest import bot_scopes
 from bot.config import Config
+from bot.core.registry import Registry
 
 SCOPE_WORDS = {
-    "app_mentions:read": "see messages that mention Steward",
     "channels:history": "read messages in public channels",
-    "channels:join": "join public channels",
+    "channels:manage": "add members to public channels (interests, rules)",
     "channels:read": "see public channels",
     "chat:write": "post messages",
     "commands": "receive slash commands",
     "files:write": "upload files",
     "groups:history": "read messages in private channels it was added to",
     "groups:read": "see private channels it was added to",
-    "im:history": "read its direct messages",
+    "groups:write": "add members to private channels it was added to (interests, rules)",
     "im:write": "send direct messages",
     "reactions:read": "see reactions",
-    "team:read": "read the workspace's name",
     "usergroups:read": "see user groups (Steward's roles on Slack)",
     "usergroups:write": "add and remove members of user groups",
     "users:read": "see members and whether they are admins",
@@ -39,8 +38,9 @@ def _error(exc: SlackApiError) -> str:
     return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
 
 
-async def check_slack(config: Config) -> list[Check]:
-    """Check the Slack side of a configuration; one (ok, sentence) per finding."""
+async def check_slack(config: Config, registry: Registry) -> list[Check]:
+    """Check the Slack side of a configuration against what the enabled features call; one
+    (ok, sentence) per finding."""
     if config.slack_bot_token is None or not config.slack_bot_token.get_secret_value():
         return [(False, "STEWARD_SLACK_BOT_TOKEN is not set (an xoxb-... bot token).")]
     checks: list[Check] = []
@@ -62,7 +62,7 @@ async def check_slack(config: Config) -> list[Check]:
         (True, f"bot token works: @{identity.get('user')} in workspace {identity.get('team')}")
     )
     granted = {s.strip() for s in str(identity.headers.get("x-oauth-scopes", "")).split(",")}
-    missing = [scope for scope in BOT_SCOPES if scope not in granted]
+    missing = [scope for scope in bot_scopes(registry) if scope not in granted]
     if missing:
         words = "; ".join(f"{scope} ({SCOPE_WORDS.get(scope, scope)})" for scope in missing)
         checks.append(
@@ -73,7 +73,7 @@ async def check_slack(config: Config) -> list[Check]:
             )
         )
     else:
-        checks.append((True, "the app has every scope Steward uses"))
+        checks.append((True, "the app has every scope the enabled features use"))
     if config.slack_mode == "socket":
         checks.append(await _check_socket(config))
     else:

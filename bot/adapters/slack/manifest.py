@@ -7,26 +7,6 @@ from typing import Any
 from bot.config import Config
 from bot.core.registry import Registry
 
-BOT_SCOPES = (
-    "app_mentions:read",
-    "channels:history",
-    "channels:join",
-    "channels:read",
-    "chat:write",
-    "commands",
-    "files:write",
-    "groups:history",
-    "groups:read",
-    "im:history",
-    "im:write",
-    "reactions:read",
-    "team:read",
-    "usergroups:read",
-    "usergroups:write",
-    "users:read",
-)
-"""What Steward's Port and bridge call: history for catch-up, groups for roles, im for DMs."""
-
 BOT_EVENTS = (
     "app_home_opened",
     "member_joined_channel",
@@ -40,6 +20,57 @@ BOT_EVENTS = (
     "team_join",
     "user_change",
 )
+
+
+# Scopes are granular bot scopes, each from the method's or event's page in Slack's reference
+# (docs.slack.dev/reference/methods/<method>, .../events/<event>): "Required scopes".
+CORE_SCOPES = {
+    "chat:write": "chat.postMessage, chat.postEphemeral, chat.delete: every answer and post",
+    "commands": "one slash command per feature",
+    "files:write": "files.getUploadURLExternal and files.completeUploadExternal: attachments",
+    "im:write": "conversations.open: direct messages",
+    "users:read": "users.info: who a member is and whether they are an admin",
+    "usergroups:read": "usergroups.list, usergroups.users.list: roles and the moderator group",
+}
+"""What Steward itself calls whatever features run (auth.test and views.* need no scope)."""
+
+EVENT_SCOPES = {
+    "app_home_opened": (),
+    "member_joined_channel": ("channels:read", "groups:read"),
+    "member_left_channel": ("channels:read", "groups:read"),
+    "message.channels": ("channels:history",),
+    "message.groups": ("groups:history",),
+    "reaction_added": ("reactions:read",),
+    "reaction_removed": ("reactions:read",),
+    "subteam_members_changed": ("usergroups:read",),
+    "subteam_updated": ("usergroups:read",),
+    "team_join": ("users:read",),
+    "user_change": ("users:read",),
+}
+"""The scope each subscribed event needs (public and private channels alike)."""
+
+PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
+    "add_role": ("usergroups:write",),  # usergroups.users.update
+    "remove_role": ("usergroups:write",),
+    # conversations.invite: channels:manage for public channels, groups:write for private ones.
+    "add_to_channel": ("channels:manage", "groups:write"),
+    "channels": ("channels:read", "groups:read"),  # conversations.list
+    "history": ("channels:history", "groups:history"),  # conversations.history, .replies
+    "count_members": ("users:read",),  # users.list
+    "delete_message": ("chat:write",),  # chat.delete
+}
+"""The scopes behind each Port call a feature declares (``Feature.port_calls``)."""
+
+
+def bot_scopes(registry: Registry) -> list[str]:
+    """Exactly the scopes Steward calls for these features, sorted."""
+    scopes = set(CORE_SCOPES)
+    for event in BOT_EVENTS:
+        scopes.update(EVENT_SCOPES[event])
+    for feature in registry.features:
+        for call in feature.port_calls:
+            scopes.update(PORT_CALL_SCOPES.get(call, ()))
+    return sorted(scopes)
 
 
 def manifest(registry: Registry, config: Config, *, request_url: str = "") -> dict[str, Any]:
@@ -87,6 +118,6 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
             "bot_user": {"display_name": "Steward", "always_online": True},
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": {"scopes": {"bot": bot_scopes(registry)}},
         "settings": settings,
     }

@@ -12,23 +12,24 @@ import pytest
 
 from bot import cli
 from bot.adapters.discord.doctor import (
-    BASE_PERMISSIONS,
     client_id_from_token,
     invite_url,
     missing_intents,
     missing_permissions,
     needed_intents,
     needed_permissions,
+    permission_names,
     run_checks,
 )
 from bot.adapters.discord.endpoints import reset_endpoints
 from bot.builtin import Steward
 from bot.config import Config, ConfigError
+from bot.core import Feature
 from bot.core.registry import Registry
+from bot.features import load
 from sandbox.discord import FakeDiscord, Intent, Permission
 from tests.adapters.desk import Desk
 from tests.adapters.discord.conftest import require_spec
-from tests.core.garden import Garden
 
 BOT_ID = 1234567890123456789
 TOKEN = base64.b64encode(str(BOT_ID).encode()).decode().rstrip("=") + ".GhIjKl.secret-part"
@@ -38,24 +39,58 @@ def _registry(*extra: object) -> Registry:
     return Registry([Steward(), *extra])  # type: ignore[list-item]
 
 
+REAL = Registry(load(["all"]))
+"""The features Steward really ships, as `STEWARD_FEATURES=all` loads them."""
+
+TALKING = [
+    "View Channels",
+    "Send Messages",
+    "Send Messages in Threads",
+    "Embed Links",
+    "Attach Files",
+    "Read Message History",
+    "Add Reactions",
+    "Create Public Threads",
+]
+# Written out by hand from Discord's permission bits: the eight above (1024, 2048, 1 << 38,
+# 16384, 32768, 65536, 64, 1 << 35) and Manage Roles (1 << 28).
+REAL_PERMISSIONS = 309506198592
+
+
+class Warden(Feature, name="warden"):
+    """A feature that acts on members and messages."""
+
+    port_calls = frozenset({"timeout", "kick", "ban", "delete_message"})
+
+
 # -- pure rules ------------------------------------------------------------------------------
 
 
 def test_a_talking_bot_needs_only_the_base_permissions() -> None:
-    assert needed_permissions(_registry()) == BASE_PERMISSIONS
-    assert not BASE_PERMISSIONS.manage_roles and not BASE_PERMISSIONS.kick_members
+    assert permission_names(needed_permissions(_registry())) == TALKING
 
 
-def test_welcoming_asks_for_manage_roles_and_moderator_commands_for_moderation() -> None:
-    welcome_only = needed_permissions(_registry(Desk()))
-    assert welcome_only.manage_roles and not welcome_only.ban_members
-    both = needed_permissions(_registry(Desk(), Garden()))  # Garden has a Level.MOD command
-    assert both.moderate_members and both.kick_members and both.ban_members
-    assert not both.administrator and not both.manage_guild and not both.mention_everyone
+def test_the_real_features_ask_for_manage_roles_and_nothing_for_members() -> None:
+    assert {f.name for f in REAL.features} >= {"steward", "onboarding", "engagement"}
+    needed = needed_permissions(REAL)
+    # Onboarding hands out roles; engagement's moderator-only report acts on nobody.
+    assert permission_names(needed) == [*TALKING, "Manage Roles"]
+    assert needed.value == REAL_PERMISSIONS
+
+
+def test_acting_on_members_asks_for_exactly_those_powers() -> None:
+    both = permission_names(needed_permissions(_registry(Warden())))
+    assert both == [
+        *TALKING,
+        "Timeout Members",
+        "Kick Members",
+        "Ban Members",
+        "Manage Messages",
+    ]
 
 
 def test_missing_permissions_are_named_in_discords_words() -> None:
-    needed = needed_permissions(_registry(Desk()))
+    needed = needed_permissions(REAL)
     have = discord.Permissions(view_channel=True, send_messages=True)
     missing = missing_permissions(needed, have)
     assert "Manage Roles" in missing and "Send Messages in Threads" in missing
@@ -80,10 +115,9 @@ def test_the_client_id_comes_from_the_tokens_first_segment() -> None:
 
 
 def test_the_invite_url_asks_for_exactly_the_needed_permissions() -> None:
-    perms = needed_permissions(_registry(Desk()))
-    assert invite_url(BOT_ID, perms) == (
+    assert invite_url(BOT_ID, needed_permissions(REAL)) == (
         f"https://discord.com/oauth2/authorize?client_id={BOT_ID}"
-        f"&scope=bot+applications.commands&permissions={perms.value}"
+        f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
     )
 
 
@@ -102,12 +136,15 @@ def test_discord_invite_prints_the_url(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("STEWARD_FEATURES", "")  # only the built-in feature, whatever cogs exist
+    monkeypatch.setenv("STEWARD_FEATURES", "all")
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", TOKEN)
     assert cli.main(["discord-invite"]) == 0
     out, err = capsys.readouterr()
-    assert out.strip() == invite_url(BOT_ID, BASE_PERMISSIONS)
-    assert "Send Messages in Threads" in err
+    assert out.strip() == (
+        f"https://discord.com/oauth2/authorize?client_id={BOT_ID}"
+        f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
+    )
+    assert err.strip() == "Permissions asked for: " + ", ".join([*TALKING, "Manage Roles"])
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "malformed")
     assert cli.main(["discord-invite"]) == 2
     assert "--client-id" in capsys.readouterr().err
@@ -141,7 +178,7 @@ def _config(fake: FakeDiscord, token: str | None = None, **kw: str) -> Config:
 async def test_doctor_names_what_each_server_and_the_application_lack(fake: FakeDiscord) -> None:
     fake.add_guild("Complete")
     fake.add_guild("Bare", bot_permissions=int(Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES))
-    checks = await run_checks(_config(fake), _registry(Desk()))
+    checks = await run_checks(_config(fake), REAL)
     by_text = {c.text: c.ok for c in checks}
     assert by_text[f"token works: logged in as Steward ({fake.bot.id})"]
     [intent] = [c for c in checks if c.text.startswith("Server Members Intent")]

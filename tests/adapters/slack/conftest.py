@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from bot.adapters.slack import SlackAdapter
+from bot.adapters.slack.manifest import bot_scopes
 from bot.app import App
 from bot.builtin import Steward
 from bot.config import Config
-from bot.core import FakeClock, Feature
+from bot.core import FakeClock, Feature, Registry
 from sandbox.slack import SESSION_LOG, FakeSlack, User
 from tests.adapters.desk import Desk
 from tests.core.garden import Garden
@@ -101,10 +102,12 @@ async def start_world(
             platform["slack_http_port"] = 0
         platform.update(settings)
         config = Config(_env_file=None, database_url=database_url, **platform)
+        loaded = list(features) if features is not None else [Steward(), Garden(), Desk()]
+        fake.grant_bot_scopes(bot_scopes(Registry(loaded)))  # installed from Steward's manifest
         app = App(
             config,
             clock=FakeClock(),
-            features=list(features) if features is not None else [Steward(), Garden(), Desk()],
+            features=loaded,
             slack_options={"http_host": "127.0.0.1"} if mode == "http" else None,
         )
         apps.append(app)

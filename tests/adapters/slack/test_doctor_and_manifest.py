@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,20 +9,43 @@ import pytest
 
 from bot.adapters.slack.app import LISTENED_EVENTS
 from bot.adapters.slack.doctor import check_slack
-from bot.adapters.slack.manifest import BOT_EVENTS, BOT_SCOPES, manifest
+from bot.adapters.slack.manifest import BOT_EVENTS, bot_scopes, manifest
 from bot.builtin import Steward
 from bot.config import Config
 from bot.core import Registry
+from bot.features import load
 from sandbox.slack import FakeSlack
 from tests.adapters.desk import Desk
 from tests.core.garden import Garden
 from tests.sandbox.slack.slack_support import require_validator
 
+REAL = Registry(load(["all"]))
+"""The features Steward really ships, as `STEWARD_FEATURES=all` loads them."""
+
+REAL_SCOPES = [
+    "channels:history",  # message.channels; engagement's catch-up (conversations.history)
+    "channels:manage",  # onboarding adds members to public channels (conversations.invite)
+    "channels:read",  # member_joined_channel; engagement lists channels (conversations.list)
+    "chat:write",
+    "commands",
+    "files:write",  # charts and the CSV export
+    "groups:history",
+    "groups:read",
+    "groups:write",  # onboarding adds members to private channels (conversations.invite)
+    "im:write",
+    "reactions:read",
+    "usergroups:read",
+    "usergroups:write",  # onboarding's roles are user groups (usergroups.users.update)
+    "users:read",
+]
+"""Written out from each method's and event's page in Slack's reference."""
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    """A validated fake Slack, no Steward."""
+    """A validated fake Slack, no Steward, the app installed with the real manifest's scopes."""
     async with FakeSlack(validate=require_validator()) as started:
+        started.grant_bot_scopes(REAL_SCOPES)
         yield started
     assert started.violations == []
 
@@ -39,11 +61,11 @@ def _config(fake: FakeSlack, **overrides: Any) -> Config:
 
 
 async def test_doctor_is_happy_with_a_good_socket_mode_setup(fake: FakeSlack) -> None:
-    checks = await check_slack(_config(fake))
+    checks = await check_slack(_config(fake), REAL)
     assert all(ok for ok, _ in checks), checks
     assert [text for _, text in checks] == [
         "bot token works: @steward in workspace Steward Test",
-        "the app has every scope Steward uses",
+        "the app has every scope the enabled features use",
         "the app token opens Socket Mode connections",
     ]
     assert len(fake.calls_to("apps.connections.open")) == 1
@@ -51,25 +73,31 @@ async def test_doctor_is_happy_with_a_good_socket_mode_setup(fake: FakeSlack) ->
 
 
 async def test_doctor_names_missing_scopes_in_plain_words(fake: FakeSlack) -> None:
-    identity = fake.world.tokens[fake.bot_token]
-    granted = [s for s in identity.scopes.split(",") if s not in ("chat:write", "usergroups:read")]
-    fake.world.tokens[fake.bot_token] = dataclasses.replace(identity, scopes=",".join(granted))
-    checks = await check_slack(_config(fake))
+    # An app made from an old manifest: it cannot add members to channels.
+    old = [s for s in REAL_SCOPES if s not in ("channels:manage", "groups:write")]
+    fake.grant_bot_scopes(old, steward_s=False)
+    checks = await check_slack(_config(fake), REAL)
     [problem] = [text for ok, text in checks if not ok]
-    assert "2 scope(s)" in problem
-    assert "chat:write (post messages)" in problem
-    assert "usergroups:read (see user groups (Steward's roles on Slack))" in problem
+    assert problem == (
+        "the app lacks 2 scope(s): channels:manage (add members to public channels (interests, "
+        "rules)); groups:write (add members to private channels it was added to (interests, "
+        "rules)). Add them under OAuth & Permissions (or recreate the app from "
+        "`steward slack-manifest`), then reinstall."
+    )
+    # With only the built-in feature enabled, nothing is missing.
+    checks = await check_slack(_config(fake), Registry([Steward()]))
+    assert all(ok for ok, _ in checks), checks
 
 
 async def test_doctor_reports_a_bad_token_without_printing_it(fake: FakeSlack) -> None:
     fake.revoke(fake.bot_token)
-    checks = await check_slack(_config(fake))
+    checks = await check_slack(_config(fake), REAL)
     assert checks == [(False, "Slack refused the bot token (token_revoked); copy it again.")]
     assert fake.bot_token not in repr(checks)
 
 
 async def test_doctor_reports_an_app_token_that_cannot_open_socket_mode(fake: FakeSlack) -> None:
-    checks = await check_slack(_config(fake, slack_app_token="xapp-1-A0-1-not-a-real-token"))
+    checks = await check_slack(_config(fake, slack_app_token="xapp-1-A0-1-not-a-real-token"), REAL)
     ok, text = checks[-1]
     assert not ok and text.startswith("the app token cannot open Socket Mode (invalid_auth)")
     assert "xapp-1-A0" not in text
@@ -77,7 +105,8 @@ async def test_doctor_reports_an_app_token_that_cannot_open_socket_mode(fake: Fa
 
 async def test_doctor_in_http_mode_checks_the_signing_secret(fake: FakeSlack) -> None:
     checks = await check_slack(
-        _config(fake, slack_mode="http", slack_app_token=None, slack_signing_secret="s3cret")
+        _config(fake, slack_mode="http", slack_app_token=None, slack_signing_secret="s3cret"),
+        REAL,
     )
     assert checks[-1] == (
         True,
@@ -105,7 +134,7 @@ def test_manifest_has_a_slash_command_per_feature_and_every_event(mode: str) -> 
         wanted = {"message.channels", "message.groups"} if event == "message" else {event}
         assert wanted <= subscribed, event
     assert subscribed <= set(BOT_EVENTS)
-    assert made["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
+    assert made["oauth_config"]["scopes"]["bot"] == bot_scopes(REGISTRY)
     assert settings["socket_mode_enabled"] is (mode == "socket")
     assert settings["interactivity"]["is_enabled"]
     if mode == "http":
@@ -116,3 +145,14 @@ def test_manifest_has_a_slash_command_per_feature_and_every_event(mode: str) -> 
     else:
         assert all("url" not in c for c in commands.values())
         assert "request_url" not in settings["event_subscriptions"]
+
+
+def test_the_real_manifest_asks_for_exactly_what_steward_calls() -> None:
+    made = manifest(REAL, Config(_env_file=None))
+    assert made["oauth_config"]["scopes"]["bot"] == REAL_SCOPES
+    talking = manifest(Registry([Steward()]), Config(_env_file=None))
+    assert set(REAL_SCOPES) - set(talking["oauth_config"]["scopes"]["bot"]) == {
+        "channels:manage",
+        "groups:write",
+        "usergroups:write",
+    }
