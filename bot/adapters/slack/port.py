@@ -43,8 +43,27 @@ class MissingPermission(UserError):
     """Slack refused: a scope, a plan limit or a workspace policy."""
 
 
+_FIXES = {
+    "not_in_channel": (
+        "I'm not a member of that channel. Add me to it first: type `/invite @Steward` in the "
+        "channel (a private channel needs one of its members to do it)."
+    ),
+    "missing_scope": (
+        "the app lacks a scope this needs. Run `steward doctor` to see which, add it (or "
+        "recreate the app from `steward slack-manifest`) and reinstall the app."
+    ),
+    "restricted_action": (
+        "the workspace's settings don't allow apps to do that. A workspace admin can change it "
+        "under Settings & administration."
+    ),
+}
+"""Slack refusals a manager can fix, with the fix in plain words."""
+
+
 def _refused(action: str, exc: SlackApiError) -> UserError:
     error = str(exc.response.get("error", ""))
+    if error in _FIXES:
+        return MissingPermission(f"Slack didn't let me {action}: {_FIXES[error]}")
     if error in _REFUSED:
         return MissingPermission(
             f"Slack didn't let me {action} ({error}). "
