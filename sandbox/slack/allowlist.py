@@ -112,6 +112,8 @@ EXTRA_ERRORS: dict[tuple[str, str], str] = {
         "chat.postMessage",
         "invalid_blocks",
     ): "malformed Block Kit (documented, absent from the enum)",
+    ("chat.postEphemeral", "invalid_blocks"): "malformed Block Kit (documented, not in the enum)",
+    ("chat.update", "invalid_blocks"): "malformed Block Kit (documented, absent from the enum)",
     (
         "chat.postEphemeral",
         "not_in_channel",

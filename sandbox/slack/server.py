@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import blockkit
 from .delivery import Delivery, DeliveryConfig, HttpDeliverer, SocketHub, Tracker
 from .faults import Faults
 from .outcomes import Outcome, Shown
@@ -21,6 +22,18 @@ from .validate import SpecValidator, Violation
 from .webapi import ApiError, Call, WebApi
 
 _FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+_MESSAGE_METHODS = {"chat.postMessage", "chat.postEphemeral", "chat.update"}
+_VIEW_METHODS = {"views.open", "views.push", "views.update", "views.publish"}
+
+
+def _structured(value: Any) -> Any:
+    """A JSON argument sent either as JSON or as a JSON string (form encoding)."""
+    if isinstance(value, str) and value:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 @dataclass(slots=True)
@@ -210,6 +223,8 @@ class SlackServer:
                 body = {"ok": False, "error": who}
             elif fault is not None and fault.kind == "error":
                 body = {"ok": False, "error": fault.error}
+            elif refusal := self._block_kit(method, args):
+                body = {"ok": False, "error": refusal}
             else:
                 headers["x-oauth-scopes"] = who.scopes
                 try:
@@ -227,6 +242,22 @@ class SlackServer:
             for problem in self.validator.check_response(method, body):
                 self.violation("response", method, problem)
         return web.json_response(body, status=record.status, headers=headers)
+
+    def _block_kit(self, method: str, args: dict[str, Any]) -> str | None:
+        """Check the Block Kit a call carries; the error code Slack answers, or None."""
+        if self.validator is None:
+            return None
+        if method in _MESSAGE_METHODS:
+            problems = blockkit.check_blocks(_structured(args.get("blocks")), "message")
+            code = "invalid_blocks"
+        elif method in _VIEW_METHODS:
+            problems = blockkit.check_view(_structured(args.get("view")))
+            code = "invalid_arguments"
+        else:
+            return None
+        for problem in problems:
+            self.violation("blocks", method, problem)
+        return code if problems else None
 
     async def _no_prefix_route(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]

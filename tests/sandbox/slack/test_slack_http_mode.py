@@ -104,6 +104,7 @@ async def test_click_and_view_submission_arrive_as_signed_payload_forms(
             "type": "modal",
             "callback_id": "intro",
             "title": {"type": "plain_text", "text": "Intro"},
+            "submit": {"type": "plain_text", "text": "Send"},
             "blocks": [_input("who", "team", element)],
         }
         await client.views_open(trigger_id=body["trigger_id"], view=view)

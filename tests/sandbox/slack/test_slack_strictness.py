@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -42,5 +44,126 @@ async def test_a_missing_scope_of_stewards_manifest_is_a_violation(fake_slack: F
         await _client(fake_slack).users_list()
     assert [str(v) for v in fake_slack.violations] == [
         "[scope] users.list: needs users:read, which Steward's manifest lacks"
+    ]
+    fake_slack.violations.clear()
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _button(i: int = 0, **extra: Any) -> dict[str, Any]:
+    return {"type": "button", "text": _plain("Go"), "action_id": f"go{i}", **extra}
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _options(n: int) -> list[dict[str, Any]]:
+    return [{"text": _plain(f"o{i}"), "value": str(i)} for i in range(n)]
+
+
+BAD_MESSAGES = [
+    pytest.param([_section("hi")] * 51, "blocks: 51, at most 50 in a message", id="51-blocks"),
+    pytest.param([_section("x" * 3001)], "blocks[0].text.text: 3001 characters", id="section"),
+    pytest.param(
+        [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f"}] * 11}],
+        "blocks[0].fields: 11, at most 10",
+        id="fields",
+    ),
+    pytest.param(
+        [{"type": "header", "text": _plain("h" * 151)}],
+        "blocks[0].text.text: 151 characters, at most 150",
+        id="header",
+    ),
+    pytest.param(
+        [{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}],
+        "blocks[0].text: type must be plain_text, got 'mrkdwn'",
+        id="header-mrkdwn",
+    ),
+    pytest.param(
+        [{"type": "actions", "elements": [_button(i) for i in range(26)]}],
+        "blocks[0].elements: 26, at most 25",
+        id="26-buttons",
+    ),
+    pytest.param(
+        [{"type": "actions", "elements": [_button(action_id="a" * 256)]}],
+        "blocks[0].elements[0].action_id: at most 255 characters",
+        id="action-id",
+    ),
+    pytest.param(
+        [{**_section("s"), "block_id": "b" * 256}],
+        "blocks[0].block_id: at most 255 characters",
+        id="block-id",
+    ),
+    pytest.param(
+        [{**_section("s"), "block_id": "b"}, {**_section("t"), "block_id": "b"}],
+        "blocks[1].block_id: 'b' is used twice",
+        id="block-id-twice",
+    ),
+    pytest.param(
+        [{"type": "actions", "elements": [_button(text=_plain("b" * 76))]}],
+        "blocks[0].elements[0].text.text: 76 characters, at most 75",
+        id="button-text",
+    ),
+    pytest.param(
+        [
+            {
+                "type": "actions",
+                "elements": [{"type": "static_select", "action_id": "s", "options": _options(101)}],
+            }
+        ],
+        "blocks[0].elements[0].options: 101, at most 100",
+        id="101-options",
+    ),
+    pytest.param(
+        [{"type": "carousel"}], "blocks[0]: block type 'carousel' is not allowed", id="type"
+    ),
+    pytest.param(
+        [{"type": "actions", "elements": [{"type": "button", "action_id": "x"}]}],
+        "blocks[0].elements[0].text: a text object is required",
+        id="button-no-text",
+    ),
+]
+
+
+@pytest.mark.parametrize(("blocks", "problem"), BAD_MESSAGES)
+async def test_block_kit_beyond_slacks_rules_is_refused_and_flagged(
+    fake_slack: FakeSlack, blocks: list[dict[str, Any]], problem: str
+) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        await _client(fake_slack).chat_postMessage(channel="general", text="t", blocks=blocks)
+    assert refused.value.response["error"] == "invalid_blocks"
+    assert fake_slack.messages_in("general") == []
+    found = [v.message for v in fake_slack.violations if v.kind == "blocks"]
+    assert any(problem in message for message in found), found
+    fake_slack.violations.clear()
+
+
+async def test_a_view_beyond_slacks_rules_is_refused_and_flagged(fake_slack: FakeSlack) -> None:
+    alice = fake_slack.add_user("alice")
+    input_block = {
+        "type": "input",
+        "label": _plain("Name"),
+        "element": {"type": "plain_text_input", "action_id": "n"},
+    }
+    view = {
+        "type": "modal",
+        "title": _plain("A title of more than 24 characters"),
+        "blocks": [input_block] + [_section("s")] * 100,
+    }
+    with pytest.raises(SlackApiError) as refused:
+        await _client(fake_slack).views_publish(user_id=alice.id, view=dict(view, type="home"))
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert [v.message for v in fake_slack.violations] == ["blocks: 101, at most 100 in a home"]
+    fake_slack.violations.clear()
+    trigger = fake_slack.api.issue_trigger(alice.id, fake_slack.team.id)
+    with pytest.raises(SlackApiError):
+        await _client(fake_slack).views_open(trigger_id=trigger, view=view)
+    assert [v.message for v in fake_slack.violations] == [
+        "view.title.text: 34 characters, at most 24",
+        "view.submit: required when the modal has input blocks",
+        "blocks: 101, at most 100 in a modal",
     ]
     fake_slack.violations.clear()
