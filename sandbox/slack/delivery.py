@@ -376,7 +376,7 @@ class SocketHub:
                 "envelope_id": eid,
                 "type": etype,
                 "payload": delivery.payload,
-                "accepts_response_payload": _accepts_response(delivery),
+                "accepts_response_payload": accepts_response(delivery),
             }
             if delivery.kind == "event":
                 frame.update(retry_attempt=number, retry_reason=reason)
@@ -418,7 +418,8 @@ class SocketHub:
                 await asyncio.sleep(self.config.retry_delays[number])
 
 
-def _accepts_response(delivery: Delivery) -> bool:
+def accepts_response(delivery: Delivery) -> bool:
+    """Whether Slack reads a payload in the answer (the envelope's accepts_response_payload)."""
     if delivery.kind == "slash":
         return True
     if delivery.kind == "interactive":

@@ -11,8 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from . import blockkit
-from .delivery import Delivery, DeliveryConfig, HttpDeliverer, SocketHub, Tracker
+from . import answers, blockkit
+from .delivery import (
+    Delivery,
+    DeliveryConfig,
+    HttpDeliverer,
+    SocketHub,
+    Tracker,
+    accepts_response,
+)
 from .faults import Faults
 from .outcomes import Outcome, Shown
 from .payloads import event_callback
@@ -306,6 +313,9 @@ class SlackServer:
             body = json.loads(await request.text())
         except ValueError:
             return web.Response(status=400, text="invalid_payload")
+        if self.validator is not None:
+            for problem in answers.check_response_url(body):
+                self.violation("response_url", "response_url", problem)
         self.apply_response(target, body, via="response_url")
         return web.Response(text="ok")
 
@@ -398,7 +408,20 @@ class SlackServer:
         finally:
             self.tracker.in_flight -= 1
             await self.tracker.changed()
+        self._check_answer(delivery)
         return delivery
+
+    def _check_answer(self, delivery: Delivery) -> None:
+        """Check the app's acknowledgement: the Socket Mode frame and the body Slack reads."""
+        answer = delivery.answer
+        if self.validator is None or answer is None:
+            return
+        subject = f"{delivery.kind} ack"
+        if answer.transport == "socket":
+            for problem in answers.check_socket_ack(answer.ack, accepts_response(delivery)):
+                self.violation("ack", subject, problem)
+        for problem in answers.check_ack(delivery.kind, delivery.payload, delivery.ack_body()):
+            self.violation("ack", subject, problem)
 
     def emit(self, team_id: str, event: dict[str, Any]) -> None:
         """Deliver an event caused by a Web API call in the background (settle() waits for it)."""

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from sandbox.slack import FakeSlack
+from sandbox.slack import FakeSlack, answers
+
+Connect = Callable[[AsyncApp], Awaitable[None]]
 
 
 def _client(fake: FakeSlack) -> AsyncWebClient:
@@ -167,3 +172,52 @@ async def test_a_view_beyond_slacks_rules_is_refused_and_flagged(fake_slack: Fak
         "blocks: 101, at most 100 in a modal",
     ]
     fake_slack.violations.clear()
+
+
+async def test_acks_and_response_url_posts_are_held_to_their_documented_fields(
+    fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
+) -> None:
+    app = make_app(process_before_response=False)
+
+    @app.command("/odd")
+    async def odd(ack: Any, respond: Any, body: dict[str, Any]) -> None:
+        await ack(text="fine", response_type="in_channel")
+        await respond(text="also fine", replace_original=False)
+        hook = AsyncWebhookClient(body["response_url"])
+        await hook.send_dict({"text": "not fine", "sparkle": True})  # not a response_url field
+
+    @app.command("/bad-ack")
+    async def bad_ack(ack: Any) -> None:
+        await ack(blocks=[{"type": "header", "text": _plain("h" * 151)}])
+
+    await socket_mode(app)
+    alice = fake_slack.add_user("alice")
+    await fake_slack.slash(alice, "/odd")
+    await fake_slack.settle()
+    assert [str(v) for v in fake_slack.violations] == [
+        "[response_url] response_url: <root>: Additional properties are not allowed "
+        "('sparkle' was unexpected)"
+    ]
+    fake_slack.violations.clear()
+    await fake_slack.slash(alice, "/bad-ack")
+    await fake_slack.settle()
+    assert [str(v) for v in fake_slack.violations] == [
+        "[ack] slash ack: blocks[0].text.text: 151 characters, at most 150"
+    ]
+    fake_slack.violations.clear()
+
+
+def test_a_view_submission_answer_and_a_socket_ack_follow_the_docs() -> None:
+    assert answers.check_ack(
+        "interactive", {"type": "view_submission"}, {"response_action": "errors"}
+    ) == ["<root>: 'errors' is a required property"]
+    assert answers.check_ack(
+        "interactive", {"type": "view_submission"}, {"response_action": "close"}
+    ) == ["response_action: 'close' is not one of ['errors', 'update', 'push', 'clear']"]
+    assert answers.check_ack("event", {}, {"text": "hi"}) == [
+        "event: Slack reads no answer body here"
+    ]
+    assert answers.check_socket_ack({"envelope_id": "e1", "payload": {"text": "x"}}, False) == [
+        "payload: this envelope does not accept a response payload"
+    ]
+    assert answers.check_socket_ack({"envelope_id": "e1", "payload": {}}, False) == []
