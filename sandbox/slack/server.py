@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class ResponseTarget:
     source_ephemeral: bool = False
     outcome: Outcome | None = None
     uses: int = 0
+    issued: float = field(default_factory=time.monotonic)
 
 
 class SlackServer:
@@ -95,6 +97,7 @@ class SlackServer:
         # Set by grant_bot_scopes(): the token holds the scopes of Steward's own manifest, so a
         # missing_scope is Steward's defect (a test that takes scopes away on purpose unsets it).
         self.scopes_are_steward_s = False
+        self.response_url_ttl = 30 * 60.0  # seconds; tests shorten it to see expiry
         self.api = WebApi(
             self.world, self.emit, lambda: self.base_url, echo_bot_messages=echo_bot_messages
         )
@@ -204,12 +207,19 @@ class SlackServer:
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else args.get("token")
         args.pop("token", None)
+        if json_keys and self.validator is not None and not self.validator.reads_json(method):
+            args = {k: v for k, v in args.items() if k not in json_keys}  # Slack ignores it
         record = ApiCall(method, args, token)
         self.calls.append(record)
         if self.method_log is not None and (self.validator is None or self.validator.knows(method)):
             self.method_log.add(method)
         if self.validator is not None:
             for problem in self.validator.check_request(method, args, json_keys):
+                self.violation("request", method, problem)
+            content_type = request.content_type if request.body_exists else ""
+            for problem in self.validator.check_transport(
+                method, request.method, content_type, json_keys
+            ):
                 self.violation("request", method, problem)
         headers: dict[str, str] = {}
         fault = self.faults.take(method)
@@ -244,6 +254,9 @@ class SlackServer:
                             method,
                             f"needs {err.extra['needed']}, which Steward's manifest lacks",
                         )
+                for defect in self.api.defects:
+                    self.violation("request", method, defect)
+                self.api.defects.clear()
         record.body = body
         if self.validator is not None:
             for problem in self.validator.check_response(method, body):
@@ -306,8 +319,14 @@ class SlackServer:
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         rid = request.match_info["rid"]
         target = self.response_urls.get(rid)
-        if target is None or target.uses >= 5:
-            return web.Response(status=404, text="used_url" if target else "no_such_url")
+        # "You can use a response_url five times within 30 minutes" (docs.slack.dev/
+        # interactivity/handling-user-interaction, "Message responses").
+        if target is None:
+            return web.Response(status=404, text="no_such_url")
+        if time.monotonic() - target.issued > self.response_url_ttl:
+            return web.Response(status=404, text="expired_url")
+        if target.uses >= 5:
+            return web.Response(status=404, text="used_url")
         target.uses += 1
         try:
             body = json.loads(await request.text())
@@ -337,6 +356,9 @@ class SlackServer:
                 k: v for k, v in body.items() if k in {"text", "blocks", "attachments", "thread_ts"}
             }
             self.api.post(Call("response_url", args, bot), ch, via=via)
+            for defect in self.api.defects:
+                self.violation("response_url", "response_url", defect)
+            self.api.defects.clear()
             return
         pings = self.world.compute_pings(ch, bot.user_id, text, blocks, body.get("attachments"))
         self.world.ephemerals.append(

@@ -140,6 +140,39 @@ class SpecValidator:
             return params
         return list(allowlist.SUPPLEMENT_METHODS[method]["parameters"])
 
+    def reads_json(self, method: str) -> bool:
+        """Whether Slack reads a JSON body for this method (its description's ``consumes``)."""
+        consumes = self._ops.get(method, {}).get("consumes", ["application/json"])
+        return "application/json" in consumes
+
+    def check_transport(
+        self, method: str, verb: str, content_type: str, json_keys: frozenset[str]
+    ) -> list[str]:
+        """Problems with how a call travelled: verb, body encoding, where the token went.
+
+        Slack takes GET or POST on every method, a form (or multipart) body on all of them, and
+        a JSON body only where the method's description lists application/json in ``consumes``
+        (docs.slack.dev/apis/web-api: "JSON-encoded bodies"; elsewhere the JSON is not read, so
+        the arguments are missing). A JSON body must carry the token in the Authorization
+        header, never in the body.
+        """
+        if not self.knows(method):
+            return []
+        problems = []
+        if verb not in ("GET", "POST"):
+            problems.append(f"HTTP {verb}: Slack's Web API takes GET or POST")
+        if content_type == "application/json":
+            if not self.reads_json(method):
+                problems.append("sent as JSON, which this method does not read: send a form")
+            if "token" in json_keys:
+                problems.append("token in a JSON body: send it as an Authorization header")
+        elif content_type and content_type not in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            problems.append(f"Content-Type {content_type!r}: send a form or JSON")
+        return problems
+
     def check_request(
         self, method: str, args: Mapping[str, Any], json_keys: frozenset[str]
     ) -> list[str]:

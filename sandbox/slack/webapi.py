@@ -122,6 +122,7 @@ class WebApi:
     triggers: dict[str, Trigger] = field(default_factory=dict)
     tickets: set[str] = field(default_factory=set)
     on_upload: Callable[[], Awaitable[None]] | None = None
+    defects: list[str] = field(default_factory=list)  # the server reports them as violations
 
     def call(self, call: Call) -> dict[str, Any]:
         """Run one method; unknown methods answer unknown_method like Slack does."""
@@ -277,9 +278,11 @@ class WebApi:
         thread_ts = call.get("thread_ts")
         if thread_ts is not None:
             parent = self.world.find_message(ch.id, str(thread_ts))
-            if (
-                parent is not None
-            ):  # Slack threads under the parent; a missing parent posts top-level
+            if parent is None:
+                # Slack does not thread it: a reply meant for a thread lands where nobody
+                # following the thread looks. For the app that sent it, that is a defect.
+                self.defects.append(f"thread_ts {thread_ts} names no message in {ch.id}")
+            else:
                 root = parent.thread_ts or parent.ts
                 parent = self.world.find_message(ch.id, root) or parent
                 data["thread_ts"] = root

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -221,3 +222,32 @@ def test_a_view_submission_answer_and_a_socket_ack_follow_the_docs() -> None:
         "payload: this envelope does not accept a response payload"
     ]
     assert answers.check_socket_ack({"envelope_id": "e1", "payload": {}}, False) == []
+
+
+async def test_a_reply_to_a_thread_that_does_not_exist_is_flagged(fake_slack: FakeSlack) -> None:
+    await _client(fake_slack).chat_postMessage(channel="general", text="t", thread_ts="1.000001")
+    assert [str(v) for v in fake_slack.violations] == [
+        f"[request] chat.postMessage: thread_ts 1.000001 names no message in "
+        f"{fake_slack.general().id}"
+    ]
+    fake_slack.violations.clear()
+
+
+async def test_verb_encoding_and_token_placement_are_checked(fake_slack: FakeSlack) -> None:
+    alice = fake_slack.add_user("alice")
+    url = f"{fake_slack.api_url}users.info"
+    auth = {"Authorization": f"Bearer {fake_slack.bot_token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, json={"user": alice.id}, headers=auth) as answer:
+            assert (await answer.json())["error"] == "user_not_found"  # the JSON is not read
+        async with http.put(url, data={"user": alice.id}, headers=auth) as answer:
+            await answer.read()
+        body = {"token": fake_slack.bot_token, "channel": "general", "text": "hi"}
+        async with http.post(f"{fake_slack.api_url}chat.postMessage", json=body) as answer:
+            await answer.read()
+    assert [v.message for v in fake_slack.violations] == [
+        "sent as JSON, which this method does not read: send a form",
+        "HTTP PUT: Slack's Web API takes GET or POST",
+        "token in a JSON body: send it as an Authorization header",
+    ]
+    fake_slack.violations.clear()
