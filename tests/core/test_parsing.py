@@ -169,8 +169,29 @@ def test_roles_and_user_groups(text: str, role: str) -> None:
         (parse_role, "is not a role; mention it, like @moderators."),
     ],
 )
-@pytest.mark.parametrize("text", ["alice", "<@>", "a", "<#C1", "x" * 33, "<@&abc>"])
+@pytest.mark.parametrize("text", ["alice", "<@>", "a", "<#C1", "x" * 33, "<@&abc>", "z" * 60])
 def test_what_is_not_a_mention_is_named(parse: object, what: str, text: str) -> None:
     with pytest.raises(UserError) as refused:
         parse(text, HERE)  # type: ignore[operator]
     assert refused.value.message == f"`{text[:40]}` {what}"
+
+
+@pytest.mark.parametrize(
+    ("parse", "ending"),
+    [
+        (parse_time, "is not a time of day; use a form like `22:00`."),
+        (parse_bool, "is not a yes/no value; use `on` or `off`."),
+        (parse_int, "is not a whole number."),
+        (parse_float, "is not a number."),
+    ],
+)
+def test_long_input_is_quoted_to_40_characters(parse: object, ending: str) -> None:
+    with pytest.raises(UserError) as refused:
+        parse("z" * 60)  # type: ignore[operator]
+    assert refused.value.message == f"`{'z' * 40}` {ending}"
+
+
+def test_ten_years_is_the_longest_duration() -> None:
+    assert parse_duration(f"{10 * 365}d") == timedelta(days=3650)
+    with pytest.raises(UserError):
+        parse_duration(f"{10 * 365 * 86400 + 1}s")
