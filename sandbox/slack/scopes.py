@@ -99,3 +99,32 @@ def needed(method: str, args: Mapping[str, Any], kind_of: Callable[[str], str | 
             _MANAGE["group" if str(args.get("is_private")).lower() in ("1", "true") else "channel"]
         ]
     return []
+
+
+_KIND_OF_CHANNEL_TYPE = {"channel": "channel", "group": "group", "im": "im", "mpim": "mpim"}
+EVENT_SCOPES: dict[str, str | ByKind | None] = {
+    "app_home_opened": None,
+    "app_mention": "app_mentions:read",
+    "member_joined_channel": _READ,
+    "member_left_channel": _READ,
+    "message": _HISTORY,
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+    "subteam_created": "usergroups:read",
+    "subteam_members_changed": "usergroups:read",
+    "subteam_updated": "usergroups:read",
+    "team_join": "users:read",
+    "user_change": "users:read",
+}
+"""The scope an app needs to be sent each event (docs.slack.dev/reference/events/<event>,
+"Required scopes"); for message and membership events it follows the conversation's kind."""
+
+
+def event_scope(event: Mapping[str, Any], kind_of: Callable[[str], str | None]) -> str | None:
+    """The scope the app needs to receive this event; None when none is documented."""
+    needed = EVENT_SCOPES.get(str(event.get("type")))
+    if needed is None or isinstance(needed, str):
+        return needed
+    kind = _KIND_OF_CHANNEL_TYPE.get(str(event.get("channel_type")))
+    kind = kind or kind_of(str(event.get("channel") or ""))
+    return needed.get(kind) if kind else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import answers, blockkit
+from . import answers, blockkit, scopes
 from .delivery import (
     Delivery,
     DeliveryConfig,
@@ -419,6 +419,8 @@ class SlackServer:
         self.deliveries.append(delivery)
         if kind == "event":
             self._check_event(payload)
+            if not self._may_receive(payload):
+                return delivery  # Slack sends no event the app lacks the scope for
         if self.http.url is None and not self.socket_mode:
             return delivery  # no app attached yet: recorded and validated, not sent
         self.tracker.in_flight += 1
@@ -432,6 +434,20 @@ class SlackServer:
             await self.tracker.changed()
         self._check_answer(delivery)
         return delivery
+
+    def _may_receive(self, envelope: dict[str, Any]) -> bool:
+        """Whether the installed app holds the scope Slack requires to send it this event."""
+        team = self.world.teams.get(str(envelope.get("team_id")))
+        if team is None:
+            return True
+
+        def kind_of(channel_id: str) -> str | None:
+            found = self.world.channels.get(channel_id)
+            return found.channel_type if found is not None else None
+
+        needed = scopes.event_scope(envelope.get("event") or {}, kind_of)
+        granted = {s.strip() for s in self.world.tokens[team.bot_token].scopes.split(",")}
+        return needed is None or needed in granted
 
     def _check_answer(self, delivery: Delivery) -> None:
         """Check the app's acknowledgement: the Socket Mode frame and the body Slack reads."""

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from sandbox.slack import FakeSlack, answers
+from sandbox.slack import FakeSlack, answers, scopes
 
 Connect = Callable[[AsyncApp], Awaitable[None]]
 
@@ -251,3 +251,37 @@ async def test_verb_encoding_and_token_placement_are_checked(fake_slack: FakeSla
         "token in a JSON body: send it as an Authorization header",
     ]
     fake_slack.violations.clear()
+
+
+async def test_an_event_is_sent_only_with_its_scope(
+    fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
+) -> None:
+    app = make_app()
+    seen: list[str] = []
+
+    @app.event("reaction_added")
+    async def reacted(event: dict[str, Any]) -> None:
+        seen.append(event["reaction"])
+
+    @app.event("message")
+    async def said(event: dict[str, Any]) -> None:
+        seen.append(event["text"])
+
+    await socket_mode(app)
+    alice = fake_slack.add_user("alice")
+    first = await fake_slack.user_says(alice, "general", "hello")
+    await fake_slack.react(alice, first, "tada")
+    fake_slack.grant_bot_scopes(["channels:history"], steward_s=False)
+    await fake_slack.react(alice, first, "eyes")
+    await fake_slack.user_says(alice, "general", "again")
+    await fake_slack.settle()
+    assert seen == ["hello", "tada", "again"]  # no reactions:read: no reaction_added
+    assert scopes.event_scope({"type": "reaction_added"}, lambda _: None) == "reactions:read"
+    assert (
+        scopes.event_scope({"type": "message", "channel_type": "group"}, lambda _: None)
+        == "groups:history"
+    )
+    kinds = {"C1": "channel"}
+    assert scopes.event_scope({"type": "member_joined_channel", "channel": "C1"}, kinds.get) == (
+        "channels:read"
+    )
