@@ -41,6 +41,8 @@ MAX_FEEDS = 100
 class Announcements(Feature, name="announcements"):
     """Bring a brand's feeds into the community, safely and cheaply."""
 
+    port_calls = frozenset({"channels"})
+
     def __init__(
         self,
         *,
