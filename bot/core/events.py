@@ -48,6 +48,8 @@ class MessagePosted(Event):
     in_thread: bool = False
     reply_to: MessageRef | None = None
     attachments: int = 0
+    parent_channel: str | None = None
+    """Discord: the channel a thread belongs to (a Slack thread keeps its channel's id)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -40,11 +40,9 @@ from bot.core import (
 )
 from bot.core.communities import ensure_community
 from bot.core.dispatch import Activity
-from bot.core.members import Level
 from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, SettingsStore
 from bot.db.engine import Database
-from cogs.engagement._keys import message_key, target_key
-from cogs.engagement._store import CID, USER, Item, Rules
+from cogs.engagement._rules import CID, USER, Item, Rules, item_of
 from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings
 
@@ -63,87 +61,6 @@ TRACKED = (
 def upsert(dialect: str, table: Table) -> Any:
     """The dialect's INSERT, which has ``on_conflict_do_*``."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def item_of(event: Event, at: datetime) -> Item | None:
-    """The queued form of an event, or None when it is not stored (bots, other events).
-
-    ``(community, at as a POSIX time, kind, key, user, channel, thread, message, target key,
-    text, attachments, author is a moderator, author's role ids)``; positions in ``_store``.
-    """
-    cid = event.community.key
-    ts = at.timestamp()
-    if isinstance(event, MessagePosted):
-        author = event.author
-        if author.is_bot:
-            return None
-        ref = event.message
-        channel = ref.channel
-        return (
-            cid,
-            ts,
-            "message",
-            "m:" + message_key(ref),
-            author.ref.id,
-            channel.id,
-            channel.thread or (channel.id if event.in_thread else None),
-            ref.id,
-            target_key(event),
-            event.text,
-            event.attachments,
-            author.level >= Level.MOD,
-            tuple(r.id for r in author.roles) if author.roles else (),
-        )
-    if isinstance(event, ReactionAdded | ReactionRemoved):
-        added = isinstance(event, ReactionAdded)
-        mkey = message_key(event.message)
-        suffix = "" if added else f":{at.isoformat()}"
-        return (
-            cid,
-            ts,
-            "reaction" if added else "unreaction",
-            f"{'r' if added else 'u'}:{mkey}:{event.user.id}:{event.emoji}{suffix}",
-            event.user.id,
-            event.message.channel.id,
-            None,
-            event.message.id,
-            mkey,
-            None,
-            0,
-            False,
-            (),
-        )
-    if isinstance(event, MessageEdited | MessageDeleted):
-        edited = isinstance(event, MessageEdited)
-        mkey = message_key(event.message)
-        editor = event.author if isinstance(event, MessageEdited) else None
-        return (
-            cid,
-            ts,
-            "edit" if edited else "delete",
-            f"{'e' if edited else 'd'}:{mkey}:{event.at.isoformat()}",
-            editor.id if editor is not None else "",
-            event.message.channel.id,
-            None,
-            event.message.id,
-            None,
-            event.text if isinstance(event, MessageEdited) else None,
-            0,
-            False,
-            (),
-        )
-    if isinstance(event, MemberJoined):
-        if event.member.is_bot:
-            return None
-        user = event.member.ref.id
-        return (cid, ts, "join", f"j:{user}:{event.at.isoformat()}", user, *_NOTHING)
-    if isinstance(event, MemberLeft):
-        user = event.user.id
-        return (cid, ts, "leave", f"l:{user}:{event.at.isoformat()}", user, *_NOTHING)
-    return None
-
-
-_NOTHING = (None, None, None, None, None, 0, False, ())
 
 
 class Ingest:
@@ -166,6 +83,9 @@ class Ingest:
         self.flush_after = flush_after
         self.max_in_flight = max_in_flight
         self.opted_out: dict[str, set[str]] = defaultdict(set)
+        self.parents: dict[str, str] = {}
+        """Discord thread id -> its parent channel, learnt from messages (reactions in a
+        thread count in the parent channel too)."""
         self.probe: Callable[[Sequence[float]], None] | None = None
         """Called with the arrival times (``perf_counter``) of each batch once it is on disk."""
         self.stored = 0
@@ -193,7 +113,9 @@ class Ingest:
 
     def offer(self, event: Event, at: datetime | None = None) -> None:
         """Queue an event; ``at`` is when it counts (default: now, on Steward's clock)."""
-        item = item_of(event, at or self.clock.now())
+        if isinstance(event, MessagePosted) and event.parent_channel:
+            self.parents[event.message.channel.id] = event.parent_channel
+        item = item_of(event, at or self.clock.now(), self.parents)
         if item is None:
             return
         out = self.opted_out.get(item[CID])

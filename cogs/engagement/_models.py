@@ -119,7 +119,11 @@ class EngagementQuestion(Base):
     """A question and its first answer by someone else: response rate and unanswered lists."""
 
     __tablename__ = "engagement_questions"
-    __table_args__ = (Index("ix_engagement_questions_open", "community_id", "answered_at"),)
+    __table_args__ = (
+        Index("ix_engagement_questions_open", "community_id", "answered_at"),
+        Index("ix_engagement_questions_thread", "community_id", "thread_id"),
+        Index("ix_engagement_questions_day", "community_id", "day"),
+    )
 
     community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
@@ -131,6 +135,8 @@ class EngagementQuestion(Base):
     day: Mapped[int]
     answered_at: Mapped[datetime | None]
     answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_by_staff: Mapped[bool | None]
+    """Whether the first answer came from staff (moderators, admins, the staff role)."""
 
 
 class EngagementChannel(Base):

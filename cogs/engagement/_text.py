@@ -76,6 +76,76 @@ def is_question(text: str) -> bool:
     return False
 
 
+_AGREEING = frozenset(
+    [
+        "+1",
+        "1",
+        "plus",
+        "one",
+        "same",
+        "here",
+        "too",
+        "me",
+        "also",
+        "following",
+        "follow",
+        "followed",
+        "watching",
+        "subscribing",
+        "subscribed",
+        "interested",
+        "ditto",
+        "likewise",
+        "bump",
+        "this",
+        "problem",
+        "issue",
+        "question",
+        "error",
+        "thing",
+        "i",
+        "we",
+        "have",
+        "having",
+        "got",
+        "getting",
+        "seeing",
+        "see",
+        "the",
+        "a",
+        "an",
+        "exact",
+        "exactly",
+        "for",
+        "am",
+        "is",
+        "it",
+        "same's",
+        "here's",
+        "also",
+        "+100",
+        "+1000",
+        "yep",
+        "agreed",
+        "agree",
+    ]
+)
+_SHORTCODE = re.compile(r"<a?:\w+:\d+>|:[\w+-]+:")
+_TOKEN = re.compile(r"\+\d+|[a-z0-9']+")
+
+
+def is_agreement(text: str) -> bool:
+    """Whether a message only agrees or follows ("+1", "same here", "following", an emoji).
+
+    Such a reply does not answer a question, however early it comes.
+    """
+    text = _SHORTCODE.sub(" ", text.lower())
+    words = _TOKEN.findall(text)
+    if not words:
+        return not any(ch.isdigit() for ch in text)  # only emoji and punctuation
+    return len(words) <= 8 and all(w in _AGREEING for w in words) and "?" not in text
+
+
 # -- sentiment ---------------------------------------------------------------------------------
 
 _NEGATIONS = frozenset(

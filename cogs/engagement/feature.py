@@ -130,9 +130,9 @@ class Engagement(Feature, name="engagement"):
 
         A channel with nothing stored yet is read from ``CATCH_UP_WINDOW`` ago, on both
         platforms (an empty Slack channel answers an empty history page). With ``threads`` (at
-        start and reconnect), Slack channels are read from ``CATCH_UP_WINDOW`` before their last
-        stored message, so replies posted meanwhile in threads started before it are found too
-        (Slack returns threads with their roots). Replays are harmless: every event has an
+        start and reconnect), channels are read again from ``CATCH_UP_WINDOW`` before their
+        last stored message, so replies posted meanwhile in older Slack threads and reactions
+        added to older messages are found too. Replays are harmless: every event has an
         idempotency key.
         """
         key = ctx.community.key
@@ -151,8 +151,10 @@ class Engagement(Feature, name="engagement"):
                 cursor = stored.get(channel.id)
                 if cursor is None:
                     starts = [window]
-                elif threads and platform == "slack":
-                    # What follows the cursor first, then the threads of the week before it.
+                elif threads:
+                    # What follows the cursor first, then the week before it again: replies in
+                    # older Slack threads, and reactions added meanwhile to older messages
+                    # (both platforms list a message's reactions with it).
                     back = time_of(platform, cursor) - CATCH_UP_WINDOW
                     starts = [cursor, position_at(platform, back)]
                 else:

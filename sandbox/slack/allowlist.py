@@ -162,6 +162,11 @@ RESPONSE_SCHEMA_PATCHES: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any],
         "the spec's two closed thread-message variants omit blocks, bot_id, reactions and "
         "client_msg_id, which real replies carry; validated against objs_message instead",
     ),
+    ("conversations.replies", ("properties", "response_metadata")): (
+        {"$ref": "#/definitions/objs_response_metadata"},
+        "Slack pages thread replies with response_metadata.next_cursor; the closed schema "
+        "omits it",
+    ),
     ("conversations.history", ("properties", "response_metadata")): (
         {"$ref": "#/definitions/objs_response_metadata"},
         "Slack pages history with response_metadata.next_cursor; the closed schema omits it",

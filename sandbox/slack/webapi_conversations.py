@@ -213,6 +213,9 @@ def _replies(api: WebApi, call: Call) -> dict[str, Any]:
         "messages": [dict(m.data) for m in page],
         "has_more": bool(cursor),
     }
+    if cursor:
+        # As Slack does: the next page is asked for with this cursor.
+        body["response_metadata"] = {"next_cursor": cursor}
     return body
 
 

@@ -29,7 +29,15 @@ def to_posted(message: discord.Message, guild_id: int) -> MessagePosted:
         in_thread=isinstance(message.channel, discord.Thread),
         reply_to=reply_to,
         attachments=len(message.attachments),
+        parent_channel=_parent_of(message.channel),
     )
+
+
+def _parent_of(channel: object) -> str | None:
+    """The id of the channel a thread belongs to (None outside threads)."""
+    if isinstance(channel, discord.Thread) and channel.parent_id is not None:
+        return str(channel.parent_id)
+    return None
 
 
 def readable_channels(client: discord.Client, where: CommunityRef) -> list[ChannelRef]:

@@ -87,6 +87,20 @@ async def readable_channels(port: SlackPort, where: CommunityRef) -> list[Channe
             return found
 
 
+async def _replies(port: SlackPort, channel: str, root: str, after: str | None) -> list[Any]:
+    """Every reply of a thread after ``after``, page by page (the root left out)."""
+    found: list[Any] = []
+    cursor = ""
+    while True:
+        page = await port.client.conversations_replies(
+            channel=channel, ts=root, oldest=after or "0", limit=PAGE, cursor=cursor or None
+        )
+        found.extend(m for m in page.get("messages") or [] if m.get("ts") != root)
+        cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor:
+            return found
+
+
 async def fetch_history(
     port: SlackPort, channel: ChannelRef, after: str | None, limit: int
 ) -> list[MessagePosted | ReactionAdded]:
@@ -119,10 +133,7 @@ async def fetch_history(
     replies: list[dict[str, Any]] = []
     for data in first:
         if data.get("reply_count"):
-            thread = await port.client.conversations_replies(
-                channel=channel.id, ts=str(data["ts"]), oldest=after or "0"
-            )
-            replies.extend(m for m in thread.get("messages") or [] if m.get("ts") != data["ts"])
+            replies.extend(await _replies(port, channel.id, str(data["ts"]), after))
     found: list[MessagePosted | ReactionAdded] = []
     for data in sorted([*first, *replies], key=lambda m: float(m["ts"]))[:limit]:
         posted = await to_posted(port, where, channel.id, data)

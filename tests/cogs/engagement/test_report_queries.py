@@ -18,7 +18,7 @@ from bot.db.engine import Database
 from cogs.engagement import _repo
 from cogs.engagement._metrics import Period, retention
 from cogs.engagement._models import CHANNEL_DAYS, DAYS, MEMBER_DAYS, MEMBERS
-from cogs.engagement._store import COUNTS
+from cogs.engagement._rules import COUNTS
 
 COMMUNITY = "discord:1"
 FIRST = 20_454  # 2026-01-01, a Thursday
