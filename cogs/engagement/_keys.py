@@ -38,11 +38,14 @@ def sequence(message_id: str) -> int:
         return 0
 
 
-def link(ref_platform: str, community_id: str, channel_id: str, message_id: str) -> str:
-    """A link that opens the message in the client."""
-    if ref_platform == "discord":
-        return f"https://discord.com/channels/{community_id}/{channel_id}/{message_id}"
-    return f"https://slack.com/archives/{channel_id}/p{message_id.replace('.', '')}"
+def link(
+    platform: str, community_id: str, channel_id: str, message_id: str, thread: str | None = None
+) -> str:
+    """A link that opens the message in the client (inside its thread, if it is in one)."""
+    if platform == "discord":
+        return f"https://discord.com/channels/{community_id}/{thread or channel_id}/{message_id}"
+    found = f"https://slack.com/archives/{channel_id}/p{message_id.replace('.', '')}"
+    return f"{found}?thread_ts={thread}&cid={channel_id}" if thread else found
 
 
 def position_at(platform: str, at: datetime) -> str:

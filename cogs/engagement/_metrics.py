@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 EPOCH = date(1970, 1, 1)
-RETENTION_DAYS = (1, 7, 30)
+RETENTION_WEEKS = (1, 2, 4)
+"""Retention is shown for the 1st, 2nd and 4th week after the join week."""
+COHORT_WEEKS = 13
+"""How many weekly cohorts a report shows (a quarter)."""
 
 
 def day_of(at: datetime) -> int:
@@ -102,43 +105,58 @@ def ratio(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Cohort:
-    """Members who joined in one week, and how many were still active N days later."""
+    """Members who joined in one week, and how many came back in later weeks."""
 
     week: int
     size: int
     retained: tuple[int | None, ...]
-    """Per RETENTION_DAYS: members active on or after join day + N (None: too early to tell)."""
+    """Per RETENTION_WEEKS: members active in week N after their join week (None: that week
+    is not over yet, so it is not shown)."""
     eligible: tuple[int, ...]
-    """Per RETENTION_DAYS: members whose join day + N is on or before today."""
+    """Per RETENTION_WEEKS: the cohort's size once week N after it is over, else 0."""
 
     def rate(self, index: int) -> float | None:
-        """Retention at RETENTION_DAYS[index] among the members old enough to measure."""
+        """Retention in RETENTION_WEEKS[index], once that week is over."""
         kept = self.retained[index]
         return None if kept is None else ratio(kept, self.eligible[index])
 
 
-def retention(members: Iterable[tuple[int, int | None]], today: int) -> list[Cohort]:
-    """Weekly cohorts from (join day, last active day) pairs.
+def cohort_weeks(last: int) -> tuple[int, int]:
+    """The first and last join weeks of the cohorts a report ending on day ``last`` shows."""
+    return week_of(last) - COHORT_WEEKS + 1, week_of(last)
 
-    A member is retained at day N when they were active on some day on or after join day + N
-    (unbounded retention); only members who joined at least N days ago are counted.
+
+def complete(week: int, n: int, last: int) -> bool:
+    """Whether week ``n`` after join week ``week`` is over by the end of day ``last``."""
+    return week_start(week + n) + 6 <= last
+
+
+def retention(members: Iterable[tuple[int, Iterable[int]]], last: int) -> list[Cohort]:
+    """Weekly cohorts from (join day, active days) pairs, as a report ending on ``last`` sees.
+
+    Retention by period after joining: a member counts in week N when they were active in the
+    N-th week after the week they joined (weeks start on Monday); a week still running, and
+    anything after ``last`` (a past report), does not count. Only members who joined by
+    ``last``, in the ``COHORT_WEEKS`` weeks up to it, are cohorts.
     """
-    by_week: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
-    for joined, last in members:
-        by_week[week_of(joined)].append((joined, last))
+    first_week, last_week = cohort_weeks(last)
+    by_week: dict[int, list[set[int]]] = defaultdict(list)
+    for joined, days in members:
+        week = week_of(joined)
+        if joined <= last and first_week <= week <= last_week:
+            by_week[week].append({week_of(d) - week for d in days if d <= last})
     cohorts = []
     for week in sorted(by_week):
         rows = by_week[week]
         retained: list[int | None] = []
         eligible: list[int] = []
-        for n in RETENTION_DAYS:
-            old_enough = [(j, last) for j, last in rows if j + n <= today]
-            eligible.append(len(old_enough))
-            retained.append(
-                sum(1 for j, last in old_enough if last is not None and last >= j + n)
-                if old_enough
-                else None
-            )
+        for n in RETENTION_WEEKS:
+            if complete(week, n, last):
+                eligible.append(len(rows))
+                retained.append(sum(1 for offsets in rows if n in offsets))
+            else:
+                eligible.append(0)
+                retained.append(None)
         cohorts.append(Cohort(week, len(rows), tuple(retained), tuple(eligible)))
     return cohorts
 

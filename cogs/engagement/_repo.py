@@ -2,45 +2,41 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 from sqlalchemy import (
     ColumnElement,
     Table,
     case,
-    delete,
     distinct,
     func,
     select,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import (
-    RETENTION_DAYS,
+    RETENTION_WEEKS,
     Cohort,
     Graph,
     Period,
+    cohort_weeks,
+    complete,
     date_of,
-    median,
     ratio,
     stickiness,
+    week_start,
 )
 from cogs.engagement._models import (
     CHANNEL_DAYS,
-    CHANNELS,
     DAYS,
     EDGES,
     EVENTS,
     MEMBER_DAYS,
     MEMBERS,
-    OPTOUTS,
-    QUESTIONS,
 )
+from cogs.engagement._questions import Answers, answers
 
 MD = MEMBER_DAYS
 CD = CHANNEL_DAYS
@@ -54,24 +50,29 @@ class Figures:
     channel: str | None
     daily_active: dict[int, int]
     active: int
-    wau: int
-    mau: int
+    communicators: int
+    wau: int | None
+    mau: int | None
     stickiness: float | None
     messages: int
     reactions: int
     replies: int
     p2p_ratio: float | None
     new_members: int
+    departures: int
+    never_posted: int
     cohorts: list[Cohort]
-    questions: int
-    answered: int
-    response_rate: float | None
-    median_response_s: float | None
+    answers: Answers
     connected: list[str]
     largest_group: int
     bridges: list[str]
     sentiment: dict[int, float] = field(default_factory=dict)
     daily_messages: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def net_growth(self) -> int:
+        """New members less departures."""
+        return self.new_members - self.departures
 
 
 def _rollup(channel: str | None) -> Table:
@@ -162,44 +163,74 @@ async def active_since(
     return [int(n) for n in found]
 
 
-async def retention_matrix(session: AsyncSession, community: str, today: int) -> list[Cohort]:
-    """Weekly cohorts of the last 13 weeks with day-1/7/30 retention, aggregated in SQL."""
-    m = MEMBERS.c
+async def retention_matrix(session: AsyncSession, community: str, last: int) -> list[Cohort]:
+    """The weekly cohorts a report ending on day ``last`` shows (``_metrics.retention``), in SQL.
+
+    Only the cohorts' members are read, with their member days up to ``last``: a quarter of
+    joiners, not the community's history.
+    """
+    m, d = MEMBERS.c, MD.c
+    first_week, _last_week = cohort_weeks(last)
     week = (m.joined_day + 3) // 7  # integer division: week_of (``/`` is NUMERIC on PostgreSQL)
-    columns: list[object] = [week, func.count()]
-    for n in RETENTION_DAYS:
-        old = m.joined_day + n <= today
-        columns.append(func.sum(case((old, 1), else_=0)))
-        columns.append(func.sum(case((old & (m.last_day >= m.joined_day + n), 1), else_=0)))
-    rows = await session.execute(
-        select(*columns)  # type: ignore[call-overload]
-        .where(m.community_id == community, m.joined_day.is_not(None))
-        .where(m.joined_day > today - 13 * 7)
-        .group_by(week)
-        .order_by(week)
-    )
-    cohorts = []
-    for row in rows:
-        eligible = tuple(int(row[2 + 2 * i]) for i in range(len(RETENTION_DAYS)))
-        kept = tuple(
-            int(row[3 + 2 * i]) if eligible[i] else None for i in range(len(RETENTION_DAYS))
+    joined = [
+        m.community_id == community,
+        m.joined_day.between(week_start(first_week), last),
+    ]
+    sizes = {
+        int(w): int(n)
+        for w, n in await session.execute(select(week, func.count()).where(*joined).group_by(week))
+    }
+    offset = (d.day + 3) // 7 - week
+    found = await session.execute(
+        select(week, offset, func.count(distinct(m.user_id)))
+        .select_from(
+            MEMBERS.join(MEMBER_DAYS, (d.community_id == m.community_id) & (d.user_id == m.user_id))
         )
-        cohorts.append(Cohort(int(row[0]), int(row[1]), kept, eligible))
+        .where(*joined, d.day > m.joined_day, d.day <= last, offset.in_(RETENTION_WEEKS))
+        .group_by(week, offset)
+    )
+    kept = {(int(w), int(n)): int(c) for w, n, c in found}
+    cohorts = []
+    for w in sorted(sizes):
+        done = [complete(w, n, last) for n in RETENTION_WEEKS]
+        cohorts.append(
+            Cohort(
+                w,
+                sizes[w],
+                tuple(
+                    kept.get((w, n), 0) if ok else None
+                    for n, ok in zip(RETENTION_WEEKS, done, strict=True)
+                ),
+                tuple(sizes[w] if ok else 0 for ok in done),
+            )
+        )
     return cohorts
 
 
 async def figures(
-    session: AsyncSession, community: str, period: Period, channel: str | None = None
+    session: AsyncSession,
+    community: str,
+    period: Period,
+    channel: str | None = None,
+    today: int | None = None,
 ) -> Figures:
-    """Every figure of the report for a period, read from the rollups only."""
+    """Every figure of the report for a period, read from the rollups (and questions).
+
+    WAU and MAU are for the 7 and 30 days ending with the period, or today when it runs into
+    the future (None when it starts after today); a channel report leaves out the community's
+    members figures (joins, departures, retention).
+    """
     t = _rollup(channel)
-    window = Period(period.last - 29, period.last)
-    dau = await daily_active(
-        session, community, min(period.first, window.first), period.last, channel
-    )
-    mau, wau, active = await active_since(
-        session, community, (window.first, period.last - 6, period.first), period.last, channel
-    )
+    end = period.last if today is None else min(period.last, today)
+    window = Period(end - 29, end)
+    dau = await daily_active(session, community, min(period.first, window.first), end, channel)
+    if end == period.last:
+        mau, wau, active = await active_since(
+            session, community, (window.first, end - 6, period.first), end, channel
+        )
+    else:  # the period runs past today: WAU and MAU end today
+        mau, wau = await active_since(session, community, (window.first, end - 6), end, channel)
+        active = await distinct_active(session, community, period.first, period.last, channel)
     totals = DAYS if channel is None else t
     sums = (
         await session.execute(
@@ -229,42 +260,42 @@ async def figures(
         daily_messages[int(day)] = int(messages or 0)
         if n:
             mood[int(day)] = float(total) / int(n)
-    m = MEMBERS.c
-    new_members = await session.scalar(
-        select(func.count()).where(
-            m.community_id == community, m.joined_day.between(period.first, period.last)
-        )
+    posters = select(t.c.user_id).where(
+        *_scope(t, community, channel, period.first, period.last), t.c.messages > 0
     )
-    q = QUESTIONS.c
-    where_q = [q.community_id == community, q.day.between(period.first, period.last)]
-    if channel is not None:
-        where_q.append(q.channel_id == channel)
-    asked = (await session.execute(select(q.asked_at, q.answered_at).where(*where_q))).all()
-    waits = [(a - s).total_seconds() for s, a in asked if a is not None]
+    communicators = await session.scalar(
+        select(func.count()).select_from(posters.distinct().subquery())
+    )
+    joins = departures = never = 0
+    cohorts: list[Cohort] = []
+    if channel is None:
+        joins, departures, never = await _arrivals(session, community, period)
+        cohorts = await retention_matrix(session, community, end)
     e = EDGES.c
     where_e = [e.community_id == community, e.day.between(period.first, period.last)]
     if channel is not None:
         where_e.append(e.channel_id == channel)
     pairs = (await session.execute(select(e.from_user, e.to_user).where(*where_e).distinct())).all()
     graph = Graph.of((a, b) for a, b in pairs)
+    future = end < period.first or (today is not None and period.first > today)
     return Figures(
         period=period,
         channel=channel,
         daily_active={d: n for d, n in dau.items() if period.first <= d <= period.last},
         active=active,
-        wau=wau,
-        mau=mau,
-        stickiness=stickiness(dau, window, mau),
+        communicators=int(communicators or 0),
+        wau=None if future else wau,
+        mau=None if future else mau,
+        stickiness=None if future else stickiness(dau, window, mau),
         messages=int(sums[0]),
         reactions=int(sums[1]),
         replies=int(sums[2]),
         p2p_ratio=ratio(int(sums[3]), int(sums[3]) + int(sums[4])),
-        new_members=int(new_members or 0),
-        cohorts=await retention_matrix(session, community, period.last),
-        questions=len(asked),
-        answered=len(waits),
-        response_rate=ratio(len(waits), len(asked)),
-        median_response_s=median(waits),
+        new_members=joins,
+        departures=departures,
+        never_posted=never,
+        cohorts=cohorts,
+        answers=await answers(session, community, period, channel),
         connected=graph.connected(3),
         largest_group=len(graph.largest_group()),
         bridges=graph.bridges(),
@@ -273,26 +304,30 @@ async def figures(
     )
 
 
-@dataclass(frozen=True)
-class OpenQuestion:
-    """A question nobody else has answered yet."""
-
-    channel_id: str
-    message_id: str
-    user_id: str
-    asked_at: datetime
-
-
-async def unanswered(session: AsyncSession, community: str, limit: int = 15) -> list[OpenQuestion]:
-    """Open questions, oldest first."""
-    q = QUESTIONS.c
-    rows = await session.execute(
-        select(q.channel_id, q.message_id, q.user_id, q.asked_at)
-        .where(q.community_id == community, q.answered_at.is_(None))
-        .order_by(q.asked_at)
-        .limit(limit)
+async def _arrivals(session: AsyncSession, community: str, period: Period) -> tuple[int, int, int]:
+    """Members who joined in a period, who left in it, and joiners who never posted."""
+    m, d, e = MEMBERS.c, MD.c, EVENTS.c
+    joined = [m.community_id == community, m.joined_day.between(period.first, period.last)]
+    joins = await session.scalar(select(func.count()).where(*joined))
+    posted = (
+        select(d.user_id)
+        .where(d.community_id == community, d.user_id == m.user_id, d.messages > 0)
+        .exists()
     )
-    return [OpenQuestion(*row) for row in rows]
+    never = await session.scalar(select(func.count()).where(*joined, ~posted))
+    left = (
+        select(e.user_id)
+        .where(
+            e.community_id == community,
+            e.kind == "leave",
+            e.at >= datetime.combine(date_of(period.first), time(), UTC),
+            e.at < datetime.combine(date_of(period.last + 1), time(), UTC),
+        )
+        .distinct()
+        .subquery()
+    )
+    departures = await session.scalar(select(func.count()).select_from(left))
+    return int(joins or 0), int(departures or 0), int(never or 0)
 
 
 @dataclass(frozen=True)
@@ -325,141 +360,3 @@ async def mine(session: AsyncSession, community: str, user: str, period: Period)
         )
     ).one()
     return Mine(*(int(v) for v in row))
-
-
-async def forget(session: AsyncSession, community: str, user: str, now: datetime) -> None:
-    """Opt a member out: record it and delete everything stored about them."""
-    from cogs.engagement._ingest import upsert
-
-    m = MEMBER_DAYS.c
-    counts = ("messages", "reactions", "replies", "questions", "p2p_replies", "staff_replies")
-    theirs = (
-        await session.execute(
-            select(m.day, *(m[c] for c in (*counts, "sentiment_sum", "sentiment_n"))).where(
-                m.community_id == community, m.user_id == user
-            )
-        )
-    ).all()
-    d = DAYS.c
-    for day, *values in theirs:
-        taken = dict(zip((*counts, "sentiment_sum", "sentiment_n"), values, strict=True))
-        await session.execute(
-            update(DAYS)
-            .where(d.community_id == community, d.day == day)
-            .values(active=d.active - 1, **{c: d[c] - v for c, v in taken.items()})
-        )
-    for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS):
-        await session.execute(
-            delete(table).where(table.c.community_id == community, table.c.user_id == user)
-        )
-    e = EDGES.c
-    await session.execute(
-        delete(EDGES).where(
-            e.community_id == community, (e.from_user == user) | (e.to_user == user)
-        )
-    )
-    q = QUESTIONS.c
-    await session.execute(delete(QUESTIONS).where(q.community_id == community, q.user_id == user))
-    await session.execute(
-        update(QUESTIONS)
-        .where(q.community_id == community, q.answered_by == user)
-        .values(answered_by=None)
-    )
-    ev = EVENTS.c
-    await session.execute(
-        update(EVENTS)
-        .where(ev.community_id == community, ev.target_user_id == user)
-        .values(target_user_id=None)
-    )
-    dialect = session.get_bind().dialect.name
-    await session.execute(
-        upsert(dialect, OPTOUTS).on_conflict_do_nothing(),
-        [{"community_id": community, "user_id": user, "at": now}],
-    )
-
-
-async def opt_in(session: AsyncSession, community: str, user: str) -> None:
-    """Track a member again from now on."""
-    o = OPTOUTS.c
-    await session.execute(delete(OPTOUTS).where(o.community_id == community, o.user_id == user))
-
-
-async def opted_out(session: AsyncSession) -> list[tuple[str, str]]:
-    """Every (community, member) who opted out."""
-    o = OPTOUTS.c
-    return [(c, u) for c, u in await session.execute(select(o.community_id, o.user_id))]
-
-
-async def export_csv(session: AsyncSession, community: str) -> bytes:
-    """Per day and channel: active members, messages, reactions, replies, questions, mood."""
-    t = CD.c
-    rows = await session.execute(
-        select(
-            t.day,
-            t.channel_id,
-            func.count(distinct(t.user_id)),
-            func.sum(t.messages),
-            func.sum(t.reactions),
-            func.sum(t.replies),
-            func.sum(t.questions),
-            func.sum(t.sentiment_sum),
-            func.sum(t.sentiment_n),
-        )
-        .where(t.community_id == community)
-        .group_by(t.day, t.channel_id)
-        .order_by(t.day, t.channel_id)
-    )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "date",
-            "channel",
-            "active_members",
-            "messages",
-            "reactions",
-            "replies",
-            "questions",
-            "mean_sentiment",
-        ]
-    )
-    for day, channel, active, messages, reactions, replies, questions, total, n in rows:
-        mood = f"{float(total) / int(n):.3f}" if n else ""
-        writer.writerow(
-            [
-                date_of(int(day)).isoformat(),
-                channel,
-                active,
-                messages,
-                reactions,
-                replies,
-                questions,
-                mood,
-            ]
-        )
-    return out.getvalue().encode()
-
-
-async def expire_raw(session: AsyncSession, community: str, before: datetime) -> int:
-    """Delete raw events older than ``before``; rollups stay."""
-    e = EVENTS.c
-    result = await session.execute(delete(EVENTS).where(e.community_id == community, e.at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def cursor(session: AsyncSession, community: str, channel: str) -> str | None:
-    """The last stored message of a channel, where catch-up resumes."""
-    c = CHANNELS.c
-    found = await session.scalar(
-        select(c.last_message_id).where(c.community_id == community, c.channel_id == channel)
-    )
-    return str(found) if found is not None else None
-
-
-async def cursors(session: AsyncSession, community: str) -> dict[str, str]:
-    """Every channel's last stored message in a community."""
-    c = CHANNELS.c
-    found = await session.execute(
-        select(c.channel_id, c.last_message_id).where(c.community_id == community)
-    )
-    return {str(channel): str(message) for channel, message in found}

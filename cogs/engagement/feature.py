@@ -23,14 +23,18 @@ from bot.core import (
     on,
 )
 from bot.core.dispatch import Dispatcher
-from cogs.engagement import _repo
+from cogs.engagement import _admin, _repo
 from cogs.engagement._ingest import TRACKED, Ingest
 from cogs.engagement._keys import link, position_at, time_of
 from cogs.engagement._metrics import Period, day_of, parse_period, week_of
 from cogs.engagement._models import EngagementDigest
+from cogs.engagement._questions import OpenQuestion, open_questions
 from cogs.engagement._report import (
+    RETENTION_HEADER,
     activity_chart,
-    pct,
+    digest_fields,
+    open_summary,
+    pages,
     question_lines,
     retention_lines,
     sentiment_chart,
@@ -96,7 +100,7 @@ class Engagement(Feature, name="engagement"):
     async def on_load(self) -> None:
         """Remember who opted out; start the writer process."""
         async with self.ingest.db.uow() as uow:
-            for community, user in await _repo.opted_out(uow.session):
+            for community, user in await _admin.opted_out(uow.session):
                 self.ingest.opted_out[community].add(user)
         await self.ingest.start()
 
@@ -146,7 +150,7 @@ class Engagement(Feature, name="engagement"):
             # lock: reading the settings may have begun one) while the flushes below write.
             await ctx.commit()
             async with self.ingest.db.uow() as uow:
-                stored = await _repo.cursors(uow.session, key)
+                stored = await _admin.cursors(uow.session, key)
             for channel in await ctx.port.channels(ctx.community):
                 cursor = stored.get(channel.id)
                 if cursor is None:
@@ -196,17 +200,17 @@ class Engagement(Feature, name="engagement"):
             raise UserError("Give a period like `7d`, `4w` or `2026-01-01..2026-01-31`.")
         return found
 
-    async def _links(self, ctx: Ctx | JobContext[EngagementSettings]) -> list[str]:
+    async def _open(
+        self, ctx: Ctx | JobContext[EngagementSettings]
+    ) -> tuple[list[OpenQuestion], list[str]]:
+        """Every open question, and a line with a link for each."""
         await self._flush(ctx)
-        found = await _repo.unanswered(ctx.uow.session, ctx.community.key)
-        lines = question_lines(
-            found,
-            [
-                link(ctx.community.platform, ctx.community.id, q.channel_id, q.message_id)
-                for q in found
-            ],
-        )
-        return lines
+        found = await open_questions(ctx.uow.session, ctx.community.key)
+        where = ctx.community
+        links = [
+            link(where.platform, where.id, q.channel_id, q.message_id, q.thread_id) for q in found
+        ]
+        return found, question_lines(found, links)
 
     @command("report", requires=Level.MOD)
     async def report(
@@ -219,25 +223,30 @@ class Engagement(Feature, name="engagement"):
         await self._flush(ctx)
         span = self._period(ctx, period)
         only = channel_id(channel) if channel else None
-        f = await _repo.figures(ctx.uow.session, ctx.community.key, span, only)
+        now = ctx.clock.now()
+        f = await _repo.figures(ctx.uow.session, ctx.community.key, span, only, day_of(now))
+        found = await open_questions(ctx.uow.session, ctx.community.key, only)
         where = f" in <#{only}>" if only else ""
-        text = "\n".join(["Retention by weekly cohort:", *retention_lines(f)]) if f.cohorts else ""
+        text = "\n".join([RETENTION_HEADER, *retention_lines(f)]) if f.cohorts else ""
         await ctx.reply(
             Message(
                 title=f"Engagement {span.label()}{where}",
                 text=text,
-                fields=tuple(summary(f)),
+                fields=tuple(summary(f, open_summary(found, now))),
                 files=(activity_chart(f), sentiment_chart(f)),
             )
         )
 
     @command("unanswered", requires=Level.MOD)
     async def unanswered(self, ctx: Ctx) -> None:
-        """Questions nobody has answered yet, with links."""
-        lines = await self._links(ctx)
-        await ctx.reply(
-            "\n".join(["Unanswered questions:", *lines]) if lines else "No open questions."
-        )
+        """Questions nobody has answered yet, with links (all of them, oldest first)."""
+        found, lines = await self._open(ctx)
+        if not found:
+            await ctx.reply("No open questions.")
+            return
+        head = f"Unanswered questions ({open_summary(found, ctx.clock.now())}):"
+        for text in pages([head, *lines]):
+            await ctx.reply(text)
 
     @command("me")
     async def me(
@@ -272,7 +281,7 @@ class Engagement(Feature, name="engagement"):
         community, user = ctx.community.key, ctx.actor.ref.id
         await ctx.commit()  # the writer needs the write lock on SQLite
         await self.ingest.forget(community, user)  # what is in flight lands before the delete
-        await _repo.forget(ctx.uow.session, community, user, ctx.clock.now())
+        await _admin.forget(ctx.uow.session, community, user, ctx.clock.now())
         await ctx.commit()
         await ctx.reply(
             "Done: your activity is no longer tracked and what was stored about you is deleted. "
@@ -283,7 +292,7 @@ class Engagement(Feature, name="engagement"):
     @command("optin")
     async def optin(self, ctx: Ctx) -> None:
         """Let your activity count in the community's figures again."""
-        await _repo.opt_in(ctx.uow.session, ctx.community.key, ctx.actor.ref.id)
+        await _admin.opt_in(ctx.uow.session, ctx.community.key, ctx.actor.ref.id)
         await ctx.commit()
         self.ingest.opted_out[ctx.community.key].discard(ctx.actor.ref.id)
         await ctx.reply("Your activity counts again from now on.", ephemeral=True)
@@ -292,7 +301,7 @@ class Engagement(Feature, name="engagement"):
     async def export(self, ctx: Ctx) -> None:
         """A CSV of the daily figures per channel (aggregates only)."""
         await self._flush(ctx)
-        data = await _repo.export_csv(ctx.uow.session, ctx.community.key)
+        data = await _admin.export_csv(ctx.uow.session, ctx.community.key)
         await ctx.reply(
             Message(text="Daily figures per channel.", files=(Attachment("engagement.csv", data),)),
             ephemeral=True,
@@ -320,30 +329,28 @@ class Engagement(Feature, name="engagement"):
         await self._flush(ctx)
         span = Period(today - 7, today - 1)
         this, last = (
-            await _repo.figures(session, ctx.community.key, span),
-            await _repo.figures(session, ctx.community.key, span.before()),
+            await _repo.figures(session, ctx.community.key, span, today=today),
+            await _repo.figures(session, ctx.community.key, span.before(), today=today),
         )
-        lines = await self._links(ctx)
-        fields = (
-            ("Active members", f"{this.active} (week before {last.active})"),
-            ("Messages", f"{this.messages} (week before {last.messages})"),
-            ("Reactions", f"{this.reactions} (week before {last.reactions})"),
-            ("New members", f"{this.new_members} (week before {last.new_members})"),
-            ("Response rate", f"{pct(this.response_rate)} (week before {pct(last.response_rate)})"),
-            ("Peer-to-peer replies", f"{pct(this.p2p_ratio)} (week before {pct(last.p2p_ratio)})"),
-        )
-        text = "\n".join(["Unanswered questions:", *lines]) if lines else "No open questions."
+        found, lines = await self._open(ctx)
+        head = f"Unanswered questions ({open_summary(found, now)}):"
+        texts = pages([head, *lines]) if found else ["No open questions."]
         message = Message(
             title=f"Weekly engagement {span.label()}",
-            text=text,
-            fields=fields,
+            text=texts[0],
+            fields=digest_fields(this, last),
             files=(activity_chart(this),),
         )
+        rest = [Message(text=t) for t in texts[1:]]
         if settings.digest_channel is not None:
-            await ctx.port.send(settings.digest_channel, message)
+            for part in (message, *rest):
+                await ctx.port.send(settings.digest_channel, part)
         for manager in settings.digest_dms:
             try:
                 sent = await ctx.port.dm(manager, message)
+                for part in rest:
+                    if sent is not None:
+                        await ctx.port.dm(manager, part)
             except Exception:
                 sent = None
                 ctx.log.exception("the digest DM to %s failed", manager.id)
@@ -354,4 +361,4 @@ class Engagement(Feature, name="engagement"):
     async def expire(self, ctx: JobContext[EngagementSettings]) -> None:
         """Delete raw events older than the retention setting (rollups are kept)."""
         before = ctx.clock.now() - timedelta(days=ctx.settings.raw_retention_days)
-        await _repo.expire_raw(ctx.uow.session, ctx.community.key, before)
+        await _admin.expire_raw(ctx.uow.session, ctx.community.key, before)

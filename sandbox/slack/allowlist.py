@@ -164,8 +164,7 @@ RESPONSE_SCHEMA_PATCHES: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any],
     ),
     ("conversations.replies", ("properties", "response_metadata")): (
         {"$ref": "#/definitions/objs_response_metadata"},
-        "Slack pages thread replies with response_metadata.next_cursor; the closed schema "
-        "omits it",
+        "Slack pages thread replies with response_metadata.next_cursor; the closed schema omits it",
     ),
     ("conversations.history", ("properties", "response_metadata")): (
         {"$ref": "#/definitions/objs_response_metadata"},

@@ -187,7 +187,9 @@ class SlackPort:
         wanted = mentioned_users(message.text) | {
             uid for _, value in message.fields for uid in mentioned_users(value)
         }
-        for user_id in sorted(wanted - {u.id for u in message.ping_users})[:10]:
+        # Every mentioned user is named (users.info is cached): a list of open questions names
+        # many askers, and "@someone" tells a manager nothing.
+        for user_id in sorted(wanted - {u.id for u in message.ping_users}):
             try:
                 info = await self.user(user_id)
             except SlackApiError:

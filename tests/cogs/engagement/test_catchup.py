@@ -149,7 +149,7 @@ async def assert_stored_exactly(community: Community, truth: list[Said]) -> None
     shown = await community.slash(community.people["ada"], "engagement report", period=period)
     assert field(shown.text, "Messages") == str(len(truth))
     active = len({x.author.id for x in truth})
-    assert field(shown.text, "Active members").startswith(f"{active} (")
+    assert field(shown.text, "Active members").startswith(f"{active} posted or reacted")
 
 
 # ------------------------------------------------------------------------------------- Discord
@@ -305,7 +305,7 @@ async def test_slack_channel_with_nothing_stored_is_caught_up_after_a_restart(
             ada = community.people["ada"]
             week = await community.slash(ada, "engagement report", period="7d")
             assert field(week.text, "Messages") == "3"  # hello is 8 days old
-            assert field(week.text, "Questions").startswith("1 asked, response rate 100%")
+            assert field(week.text, "Questions").startswith("1 asked, 1 answered (100%)")
             unanswered = await community.slash(ada, "engagement unanswered")
             assert unanswered.text == "No open questions."
 

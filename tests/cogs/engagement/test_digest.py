@@ -82,11 +82,17 @@ async def test_weekly_digest_at_local_time_against_the_week_before(community: Co
         assert field(text, "Active members") == "3 (week before 2)"
         assert field(text, "Messages") == "4 (week before 3)"
         assert field(text, "Reactions") == "1 (week before 0)"
+        assert field(text, "Communicators (posted)") == "3 (week before 2)"
         assert field(text, "New members") == "0 (week before 0)"
+        assert field(text, "Departures") == "0 (week before 0)"
+        assert field(text, "Net growth") == "+0 (week before +0)"
         assert field(text, "Response rate") == "0% (week before n/a)"
+        assert field(text, "Answered within 24 hours") == "0% (week before n/a)"
         assert field(text, "Peer-to-peer replies") == "100% (week before n/a)"
+        assert field(text, "Top helpers") == "nobody yet"
         lines = text.splitlines()
-        at = lines.index("Unanswered questions:")
+        at = next(i for i, line in enumerate(lines) if line.startswith("Unanswered questions ("))
+        assert lines[at].startswith("Unanswered questions (1 open, the oldest asked 6d 5h ago):")
         assert lines[at + 1].startswith("@bob in ")
     assert charts(community, [*posted, *dms]) == 2
 

@@ -1,0 +1,163 @@
+"""Privacy and upkeep beside the reports: opt-out and opt-in, the CSV export, expiry, cursors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cogs.engagement._metrics import date_of
+from cogs.engagement._models import (
+    CHANNEL_DAYS,
+    CHANNELS,
+    DAYS,
+    EDGES,
+    EVENTS,
+    MEMBER_DAYS,
+    MEMBERS,
+    OPTOUTS,
+    QUESTIONS,
+)
+
+CD = CHANNEL_DAYS
+
+
+async def forget(session: AsyncSession, community: str, user: str, now: datetime) -> None:
+    """Opt a member out: record it and delete everything stored about them."""
+    from cogs.engagement._ingest import upsert
+
+    m = MEMBER_DAYS.c
+    counts = ("messages", "reactions", "replies", "questions", "p2p_replies", "staff_replies")
+    theirs = (
+        await session.execute(
+            select(m.day, *(m[c] for c in (*counts, "sentiment_sum", "sentiment_n"))).where(
+                m.community_id == community, m.user_id == user
+            )
+        )
+    ).all()
+    d = DAYS.c
+    for day, *values in theirs:
+        taken = dict(zip((*counts, "sentiment_sum", "sentiment_n"), values, strict=True))
+        await session.execute(
+            update(DAYS)
+            .where(d.community_id == community, d.day == day)
+            .values(active=d.active - 1, **{c: d[c] - v for c, v in taken.items()})
+        )
+    for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS):
+        await session.execute(
+            delete(table).where(table.c.community_id == community, table.c.user_id == user)
+        )
+    e = EDGES.c
+    await session.execute(
+        delete(EDGES).where(
+            e.community_id == community, (e.from_user == user) | (e.to_user == user)
+        )
+    )
+    q = QUESTIONS.c
+    await session.execute(delete(QUESTIONS).where(q.community_id == community, q.user_id == user))
+    await session.execute(
+        update(QUESTIONS)
+        .where(q.community_id == community, q.answered_by == user)
+        .values(answered_by=None)
+    )
+    ev = EVENTS.c
+    await session.execute(
+        update(EVENTS)
+        .where(ev.community_id == community, ev.target_user_id == user)
+        .values(target_user_id=None)
+    )
+    dialect = session.get_bind().dialect.name
+    await session.execute(
+        upsert(dialect, OPTOUTS).on_conflict_do_nothing(),
+        [{"community_id": community, "user_id": user, "at": now}],
+    )
+
+
+async def opt_in(session: AsyncSession, community: str, user: str) -> None:
+    """Track a member again from now on."""
+    o = OPTOUTS.c
+    await session.execute(delete(OPTOUTS).where(o.community_id == community, o.user_id == user))
+
+
+async def opted_out(session: AsyncSession) -> list[tuple[str, str]]:
+    """Every (community, member) who opted out."""
+    o = OPTOUTS.c
+    return [(c, u) for c, u in await session.execute(select(o.community_id, o.user_id))]
+
+
+async def export_csv(session: AsyncSession, community: str) -> bytes:
+    """Per day and channel: active members, messages, reactions, replies, questions, mood."""
+    t = CD.c
+    rows = await session.execute(
+        select(
+            t.day,
+            t.channel_id,
+            func.count(distinct(t.user_id)),
+            func.sum(t.messages),
+            func.sum(t.reactions),
+            func.sum(t.replies),
+            func.sum(t.questions),
+            func.sum(t.sentiment_sum),
+            func.sum(t.sentiment_n),
+        )
+        .where(t.community_id == community)
+        .group_by(t.day, t.channel_id)
+        .order_by(t.day, t.channel_id)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "date",
+            "channel",
+            "active_members",
+            "messages",
+            "reactions",
+            "replies",
+            "questions",
+            "mean_sentiment",
+        ]
+    )
+    for day, channel, active, messages, reactions, replies, questions, total, n in rows:
+        mood = f"{float(total) / int(n):.3f}" if n else ""
+        writer.writerow(
+            [
+                date_of(int(day)).isoformat(),
+                channel,
+                active,
+                messages,
+                reactions,
+                replies,
+                questions,
+                mood,
+            ]
+        )
+    return out.getvalue().encode()
+
+
+async def expire_raw(session: AsyncSession, community: str, before: datetime) -> int:
+    """Delete raw events older than ``before``; rollups stay."""
+    e = EVENTS.c
+    result = await session.execute(delete(EVENTS).where(e.community_id == community, e.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def cursor(session: AsyncSession, community: str, channel: str) -> str | None:
+    """The last stored message of a channel, where catch-up resumes."""
+    c = CHANNELS.c
+    found = await session.scalar(
+        select(c.last_message_id).where(c.community_id == community, c.channel_id == channel)
+    )
+    return str(found) if found is not None else None
+
+
+async def cursors(session: AsyncSession, community: str) -> dict[str, str]:
+    """Every channel's last stored message in a community."""
+    c = CHANNELS.c
+    found = await session.execute(
+        select(c.channel_id, c.last_message_id).where(c.community_id == community)
+    )
+    return {str(channel): str(message) for channel, message in found}

@@ -1,0 +1,104 @@
+"""Question figures: who answers, how fast, what is still open (read from the questions table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cogs.engagement._metrics import Period, median, ratio
+from cogs.engagement._models import OPTOUTS, QUESTIONS
+
+HOUR = 3600.0
+TOP_HELPERS = 5
+
+
+@dataclass(frozen=True)
+class Answers:
+    """How the questions asked in a period were answered."""
+
+    asked: int
+    answered: int
+    median_s: float | None
+    by_staff: int
+    within_hour: int
+    within_day: int
+    helpers: list[tuple[str, int]]
+    """Members who answered others' questions first, most first (opted-out members never)."""
+
+    @property
+    def rate(self) -> float | None:
+        """Share of questions answered."""
+        return ratio(self.answered, self.asked)
+
+    def share(self, part: int) -> float | None:
+        """``part`` among the questions asked."""
+        return ratio(part, self.asked)
+
+
+def _where(community: str, channel: str | None) -> list[ColumnElement[bool]]:
+    q = QUESTIONS.c
+    where = [q.community_id == community]
+    if channel is not None:
+        where.append(q.channel_id == channel)
+    return where
+
+
+async def answers(
+    session: AsyncSession, community: str, period: Period, channel: str | None = None
+) -> Answers:
+    """The questions asked in a period and their first answers."""
+    q = QUESTIONS.c
+    where = [*_where(community, channel), q.day.between(period.first, period.last)]
+    rows = (
+        await session.execute(select(q.asked_at, q.answered_at, q.answered_by_staff).where(*where))
+    ).all()
+    waits = [(a - s).total_seconds() for s, a, _ in rows if a is not None]
+    o = OPTOUTS.c
+    helpers = await session.execute(
+        select(q.answered_by, func.count())
+        .where(*where, q.answered_by.is_not(None))
+        .where(
+            ~select(o.user_id)
+            .where(o.community_id == community, o.user_id == q.answered_by)
+            .exists()
+        )
+        .group_by(q.answered_by)
+        .order_by(func.count().desc(), q.answered_by)
+        .limit(TOP_HELPERS)
+    )
+    return Answers(
+        asked=len(rows),
+        answered=len(waits),
+        median_s=median(waits),
+        by_staff=sum(1 for _, a, staff in rows if a is not None and staff),
+        within_hour=sum(1 for w in waits if w <= HOUR),
+        within_day=sum(1 for w in waits if w <= 24 * HOUR),
+        helpers=[(str(u), int(n)) for u, n in helpers],
+    )
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    """A question nobody else has answered yet."""
+
+    channel_id: str
+    thread_id: str | None
+    message_id: str
+    user_id: str
+    asked_at: datetime
+
+
+async def open_questions(
+    session: AsyncSession, community: str, channel: str | None = None
+) -> list[OpenQuestion]:
+    """Every open question, oldest first."""
+    q = QUESTIONS.c
+    rows = await session.execute(
+        select(q.channel_id, q.thread_id, q.message_id, q.user_id, q.asked_at)
+        .where(*_where(community, channel), q.answered_at.is_(None))
+        .order_by(q.asked_at, q.key)
+    )
+    return [OpenQuestion(*row) for row in rows]
