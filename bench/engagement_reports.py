@@ -224,7 +224,7 @@ async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row
 
     from bot.db.engine import Database
     from cogs.engagement import _repo
-    from cogs.engagement._metrics import RETENTION_DAYS, Cohort, Period
+    from cogs.engagement._metrics import RETENTION_WEEKS, Cohort, Period, cohort_weeks, complete
     from cogs.engagement._models import EVENTS
 
     e = EVENTS.c
@@ -268,28 +268,42 @@ async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row
         return await _repo.retention_matrix(s, COMMUNITY, today)
 
     async def retention_raw(s: Any) -> Any:
+        first_week, _ = cohort_weeks(today)
         spans = (
-            select(e.user_id, func.min(e.day).label("j"), func.max(e.day).label("last"))
+            select(e.user_id, func.min(e.day).label("j"))
             .where(e.community_id == COMMUNITY, active)
             .group_by(e.user_id)
             .subquery()
         )
         week = (spans.c.j + 3) // 7  # integer division, as week_of
-        columns: list[Any] = [week, func.count()]
-        for d in RETENTION_DAYS:
-            old = spans.c.j + d <= today
-            columns.append(func.sum(case((old, 1), else_=0)))
-            columns.append(func.sum(case((old & (spans.c.last >= spans.c.j + d), 1), else_=0)))
+        cohort = [spans.c.j <= today, week >= first_week]
+        sizes = {
+            int(w): int(n)
+            for w, n in await s.execute(select(week, func.count()).where(*cohort).group_by(week))
+        }
+        offset = (e.day + 3) // 7 - week
         rows = await s.execute(
-            select(*columns).where(spans.c.j > today - 13 * 7).group_by(week).order_by(week)
+            select(week, offset, func.count(distinct(e.user_id)))
+            .select_from(spans.join(EVENTS, e.user_id == spans.c.user_id))
+            .where(*cohort, e.community_id == COMMUNITY, active, e.day <= today)
+            .where(offset.in_(RETENTION_WEEKS))
+            .group_by(week, offset)
         )
+        kept = {(int(w), int(n)): int(c) for w, n, c in rows}
         found = []
-        for row in rows:
-            eligible = tuple(int(row[2 + 2 * i]) for i in range(len(RETENTION_DAYS)))
-            kept = tuple(
-                int(row[3 + 2 * i]) if eligible[i] else None for i in range(len(RETENTION_DAYS))
+        for w in sorted(sizes):
+            done = [complete(w, n, today) for n in RETENTION_WEEKS]
+            found.append(
+                Cohort(
+                    w,
+                    sizes[w],
+                    tuple(
+                        kept.get((w, n), 0) if ok else None
+                        for n, ok in zip(RETENTION_WEEKS, done, strict=True)
+                    ),
+                    tuple(sizes[w] if ok else 0 for ok in done),
+                )
             )
-            found.append(Cohort(int(row[0]), int(row[1]), kept, eligible))
         return found
 
     async def report_rollup(s: Any) -> Any:
