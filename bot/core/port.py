@@ -91,6 +91,10 @@ class Port(Protocol):
         """The text channels (and open threads) of a community whose history Steward can read."""
         ...
 
+    async def channel_names(self, community: CommunityRef) -> dict[str, str]:
+        """Channel id -> name, for the channels ``channels`` lists (reports show names)."""
+        ...
+
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
     ) -> list[MessagePosted | ReactionAdded]:

@@ -88,9 +88,19 @@ async def opted_out(session: AsyncSession) -> list[tuple[str, str]]:
     return [(c, u) for c, u in await session.execute(select(o.community_id, o.user_id))]
 
 
-async def export_csv(session: AsyncSession, community: str) -> bytes:
-    """Per day and channel: active members, messages, reactions, replies, questions, mood."""
-    t = CD.c
+async def export_csv(session: AsyncSession, community: str, names: dict[str, str]) -> bytes:
+    """Per day and channel (by name; ``names``: id -> name): members who posted or reacted,
+    messages, reactions, replies, questions asked and answered since, and the mean sentiment.
+    Aggregates only: nobody is named."""
+    t, q = CD.c, QUESTIONS.c
+    answered = {
+        (int(day), str(channel)): (int(n), int(a or 0))
+        for day, channel, n, a in await session.execute(
+            select(q.day, q.channel_id, func.count(), func.count(q.answered_at))
+            .where(q.community_id == community)
+            .group_by(q.day, q.channel_id)
+        )
+    }
     rows = await session.execute(
         select(
             t.day,
@@ -99,7 +109,6 @@ async def export_csv(session: AsyncSession, community: str) -> bytes:
             func.sum(t.messages),
             func.sum(t.reactions),
             func.sum(t.replies),
-            func.sum(t.questions),
             func.sum(t.sentiment_sum),
             func.sum(t.sentiment_n),
         )
@@ -109,33 +118,36 @@ async def export_csv(session: AsyncSession, community: str) -> bytes:
     )
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "date",
-            "channel",
-            "active_members",
-            "messages",
-            "reactions",
-            "replies",
-            "questions",
-            "mean_sentiment",
-        ]
-    )
-    for day, channel, active, messages, reactions, replies, questions, total, n in rows:
-        mood = f"{float(total) / int(n):.3f}" if n else ""
+    writer.writerow(EXPORT_COLUMNS)
+    for day, channel, active, messages, reactions, replies, total, n in rows:
+        asked, done = answered.get((int(day), str(channel)), (0, 0))
         writer.writerow(
             [
                 date_of(int(day)).isoformat(),
-                channel,
+                f"#{names[channel]}" if channel in names else channel,
                 active,
                 messages,
                 reactions,
                 replies,
-                questions,
-                mood,
+                asked,
+                done,
+                f"{float(total) / int(n):.3f}" if n else "",
             ]
         )
     return out.getvalue().encode()
+
+
+EXPORT_COLUMNS = (
+    "date",
+    "channel",
+    "active_members",
+    "messages",
+    "reactions",
+    "replies",
+    "questions",
+    "questions_answered",
+    "mean_sentiment",
+)
 
 
 async def expire_raw(session: AsyncSession, community: str, before: datetime) -> int:

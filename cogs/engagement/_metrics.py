@@ -60,25 +60,6 @@ class Period:
         return f"{date_of(self.first).isoformat()} – {date_of(self.last).isoformat()}"
 
 
-def parse_period(text: str, today: int) -> Period | None:
-    """``7d``, ``4w``, ``30`` or ``2026-01-01..2026-01-31``; periods end today unless dated."""
-    text = text.strip().lower()
-    if ".." in text:
-        start, _, end = text.partition("..")
-        try:
-            first, last = date.fromisoformat(start), date.fromisoformat(end)
-        except ValueError:
-            return None
-        if last < first:
-            return None
-        return Period((first - EPOCH).days, (last - EPOCH).days)
-    unit = 7 if text.endswith("w") else 1
-    number = text.rstrip("dw")
-    if not number.isdigit() or not 1 <= int(number) * unit <= 3660:
-        return None
-    return Period(today - int(number) * unit + 1, today)
-
-
 def stickiness(daily_active: Mapping[int, int], period: Period, mau: int) -> float | None:
     """Mean DAU over the period (days without anyone count as 0) divided by MAU."""
     if mau == 0:

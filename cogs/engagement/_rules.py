@@ -26,7 +26,8 @@ from bot.core import (
 from bot.core.members import Level
 from cogs.engagement._keys import message_key, sequence, target_key
 from cogs.engagement._metrics import day_number
-from cogs.engagement._text import is_agreement, is_question, sentiment
+from cogs.engagement._sentiment import sentiment
+from cogs.engagement._text import is_agreement, is_question
 
 COUNTS = (
     "messages",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated
 
@@ -24,10 +23,12 @@ from bot.core import (
 )
 from bot.core.dispatch import Dispatcher
 from cogs.engagement import _admin, _repo
+from cogs.engagement._channels import channel_of
 from cogs.engagement._ingest import TRACKED, Ingest
 from cogs.engagement._keys import link, position_at, time_of
-from cogs.engagement._metrics import Period, day_of, parse_period, week_of
+from cogs.engagement._metrics import Period, day_of, week_of
 from cogs.engagement._models import EngagementDigest
+from cogs.engagement._periods import UNITS, PeriodError, parse_period
 from cogs.engagement._questions import OpenQuestion, open_questions
 from cogs.engagement._report import (
     RETENTION_HEADER,
@@ -50,20 +51,6 @@ channel's last stored message it looks again for replies in older threads (at st
 CATCH_UP_PAGES = 10
 """At most this many pages (of HISTORY_PAGE messages) per channel and pass; the next pass goes on
 from the last stored message."""
-_CHANNEL = re.compile(r"^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$|^([A-Za-z0-9]+)$")
-
-
-def channel_id(text: str) -> str:
-    """The id in a channel mention as either platform writes it (``<#id>``, ``<#id|name>``).
-
-    A string rather than a ChannelRef option: the Discord adapter offers channel options with
-    channel type 16 (media), which the Discord API description the fake validates against does
-    not know yet, so a ChannelRef option fails the command sync there.
-    """
-    found = _CHANNEL.match(text.strip())
-    if found is None:
-        raise UserError("Give the channel as a mention, like #general.")
-    return found.group(1) or found.group(2)
 
 
 class Engagement(Feature, name="engagement"):
@@ -195,10 +182,10 @@ class Engagement(Feature, name="engagement"):
     # -- reports -------------------------------------------------------------------------------
 
     def _period(self, ctx: Ctx, text: str) -> Period:
-        found = parse_period(text, day_of(ctx.clock.now()))
-        if found is None:
-            raise UserError("Give a period like `7d`, `4w` or `2026-01-01..2026-01-31`.")
-        return found
+        try:
+            return parse_period(text, day_of(ctx.clock.now()))
+        except PeriodError as exc:
+            raise UserError(str(exc)) from None
 
     async def _open(
         self, ctx: Ctx | JobContext[EngagementSettings]
@@ -216,13 +203,18 @@ class Engagement(Feature, name="engagement"):
     async def report(
         self,
         ctx: Ctx,
-        period: Annotated[str, "Like 7d, 4w or 2026-01-01..2026-01-31"] = "30d",
+        period: Annotated[str, "Like 7d, 4w, 3 months or 2026-01-01..2026-01-31"] = "30d",
         channel: Annotated[str | None, "Only this channel, like #general"] = None,
     ) -> None:
         """Community health for a period, with charts."""
         await self._flush(ctx)
+        if channel and channel.strip().isalpha() and channel.strip().lower() in UNITS:
+            # Slack splits `report 3 months` into a period and a "channel".
+            period, channel = f"{period} {channel}", None
         span = self._period(ctx, period)
-        only = channel_id(channel) if channel else None
+        only = None
+        if channel:
+            only = channel_of(channel, await ctx.port.channel_names(ctx.community))
         now = ctx.clock.now()
         f = await _repo.figures(ctx.uow.session, ctx.community.key, span, only, day_of(now))
         found = await open_questions(ctx.uow.session, ctx.community.key, only)
@@ -301,9 +293,13 @@ class Engagement(Feature, name="engagement"):
     async def export(self, ctx: Ctx) -> None:
         """A CSV of the daily figures per channel (aggregates only)."""
         await self._flush(ctx)
-        data = await _admin.export_csv(ctx.uow.session, ctx.community.key)
+        names = await ctx.port.channel_names(ctx.community)
+        data = await _admin.export_csv(ctx.uow.session, ctx.community.key, names)
         await ctx.reply(
-            Message(text="Daily figures per channel.", files=(Attachment("engagement.csv", data),)),
+            Message(
+                text="Daily figures per channel (members counted, nobody named).",
+                files=(Attachment("engagement.csv", data),),
+            ),
             ephemeral=True,
         )
 

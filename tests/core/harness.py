@@ -140,6 +140,10 @@ class RecordingPort:
         """One channel, with the history recorded in ``histories``."""
         return [ChannelRef(community, "200")]
 
+    async def channel_names(self, community: CommunityRef) -> dict[str, str]:
+        """The one channel's name."""
+        return {"200": "general"}
+
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
     ) -> list[MessagePosted | ReactionAdded]:

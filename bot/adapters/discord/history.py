@@ -51,6 +51,16 @@ def readable_channels(client: discord.Client, where: CommunityRef) -> list[Chann
     return [channel_ref(guild.id, c.id) for c in readable]
 
 
+def channel_names(client: discord.Client, where: CommunityRef) -> dict[str, str]:
+    """Channel id -> name for the guild's text channels and threads (discord.py's cache)."""
+    guild = client.get_guild(int(where.id))
+    if guild is None:
+        return {}
+    names = {str(c.id): c.name for c in guild.text_channels}
+    names.update((str(t.id), t.name) for t in guild.threads)
+    return names
+
+
 async def reactions_of(
     client: discord.Client, message: discord.Message, posted: MessagePosted
 ) -> list[ReactionAdded]:

@@ -169,6 +169,10 @@ class DiscordPort:
         """Text channels and active threads Steward can read the history of."""
         return history.readable_channels(self.client, community)
 
+    async def channel_names(self, community: CommunityRef) -> dict[str, str]:
+        """Names of the guild's text channels and threads, from discord.py's cache."""
+        return history.channel_names(self.client, community)
+
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
     ) -> list[MessagePosted | ReactionAdded]:

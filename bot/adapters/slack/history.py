@@ -71,20 +71,28 @@ def reactions_of(posted: MessagePosted, data: dict[str, Any]) -> list[ReactionAd
     ]
 
 
-async def readable_channels(port: SlackPort, where: CommunityRef) -> list[ChannelRef]:
-    """Public and private channels the app is a member of."""
-    found: list[ChannelRef] = []
+async def _member_channels(port: SlackPort) -> list[dict[str, Any]]:
+    """Public and private channels the app is a member of, as conversations.list gives them."""
+    found: list[dict[str, Any]] = []
     cursor = ""
     while True:
         response = await port.client.conversations_list(
             types="public_channel,private_channel", exclude_archived=True, limit=PAGE, cursor=cursor
         )
-        for channel in response.get("channels") or []:
-            if channel.get("is_member"):
-                found.append(ChannelRef(where, str(channel["id"])))
+        found.extend(c for c in response.get("channels") or [] if c.get("is_member"))
         cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
         if not cursor:
             return found
+
+
+async def readable_channels(port: SlackPort, where: CommunityRef) -> list[ChannelRef]:
+    """Public and private channels the app is a member of."""
+    return [ChannelRef(where, str(c["id"])) for c in await _member_channels(port)]
+
+
+async def channel_names(port: SlackPort) -> dict[str, str]:
+    """Channel id -> name for the channels the app is a member of."""
+    return {str(c["id"]): str(c.get("name") or c["id"]) for c in await _member_channels(port)}
 
 
 async def _replies(port: SlackPort, channel: str, root: str, after: str | None) -> list[Any]:

@@ -374,6 +374,10 @@ class SlackPort:
         """Channels the app is a member of (conversations.list)."""
         return await history.readable_channels(self, community)
 
+    async def channel_names(self, community: CommunityRef) -> dict[str, str]:
+        """Names of the channels the app is a member of (conversations.list)."""
+        return await history.channel_names(self)
+
     async def history(
         self, channel: ChannelRef, after: str | None, limit: int
     ) -> list[MessagePosted | ReactionAdded]:

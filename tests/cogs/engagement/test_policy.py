@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cogs.engagement._keys import sequence
-from cogs.engagement._metrics import Graph, median, parse_period, retention, week_of
-from cogs.engagement._text import is_question, sentiment
+from cogs.engagement._metrics import Graph, Period, median, retention, week_of
+from cogs.engagement._periods import PeriodError, parse_period
+from cogs.engagement._sentiment import sentiment
+from cogs.engagement._text import is_question
 
 
 def test_questions_are_recognised_and_links_are_not() -> None:
@@ -30,10 +35,30 @@ def test_sentiment_stays_in_range(text: str) -> None:
     assert -1.0 <= sentiment(text) <= 1.0
 
 
-def test_periods() -> None:
-    assert parse_period("7d", 100) is not None and parse_period("7d", 100).first == 94  # type: ignore[union-attr]
-    assert parse_period("2w", 100).days == 14  # type: ignore[union-attr]
-    assert parse_period("soon", 100) is None
+def test_periods_as_managers_type_them() -> None:
+    today = 20458 + 26  # Saturday 2026-01-31
+    assert parse_period("7d", today).first == today - 6
+    assert parse_period("2w", today).days == 14
+    assert parse_period("30", today).days == 30
+    assert parse_period("3 months", today).first == 20454 - 61  # from 2025-11-01
+    assert parse_period("1 month", today).first == 20454  # from 2026-01-01
+    assert parse_period("1y", today).days == 365
+    assert parse_period(" 2026-01-05..2026-01-11 ", today) == Period(20458, 20464)
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("soon", "I don't understand the period `soon`"),
+        ("0d", "at least one day"),
+        ("99999d", "longer than 10 years: give at most 3660 days"),
+        ("2026-01-31..2026-01-01", "ends (2026-01-01) before it starts (2026-01-31)"),
+        ("2026-13-01..2026-01-01", "is not two dates"),
+    ],
+)
+def test_each_bad_period_gets_its_own_reason(typed: str, said: str) -> None:
+    with pytest.raises(PeriodError, match=re.escape(said)):
+        parse_period(typed, 20458)
 
 
 def test_slack_and_discord_ids_order_within_a_channel() -> None:
@@ -41,16 +66,22 @@ def test_slack_and_discord_ids_order_within_a_channel() -> None:
     assert sequence("1234567890123456789") > sequence("1234567890123456788")
 
 
-def test_retention_counts_members_active_on_or_after_day_n() -> None:
-    monday = 20454  # 2026-01-05
+def test_retention_counts_members_active_in_week_n_after_their_join_week() -> None:
+    monday = 20458  # 2026-01-05
     cohorts = retention(
-        [(monday, monday), (monday, monday + 1), (monday + 2, monday + 40)], monday + 35
+        [
+            (monday, [monday, monday + 8]),  # back in week 1
+            (monday, [monday + 15]),  # back in week 2
+            (monday + 2, [monday + 30, monday + 40]),  # week 4; Feb 14 is after the report
+        ],
+        monday + 35,  # Monday 2026-02-09: the 4th week after (Feb 2-8) is over
     )
     assert len(cohorts) == 1 and cohorts[0].size == 3 and cohorts[0].week == week_of(monday)
-    assert cohorts[0].retained == (2, 1, 1)
+    assert cohorts[0].retained == (1, 1, 1)
     assert cohorts[0].eligible == (3, 3, 3)
-    early = retention([(monday, None)], monday + 3)[0]
-    assert early.retained == (0, None, None) and early.rate(1) is None
+    early = retention([(monday, [monday + 8])], monday + 10)[0]  # week 1 still running
+    assert early.retained == (None, None, None) and early.rate(0) is None
+    assert retention([(monday + 11, [])], monday + 10) == []  # joined after the report
 
 
 def test_median() -> None:

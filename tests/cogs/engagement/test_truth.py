@@ -191,3 +191,93 @@ async def test_retention_of_a_past_period_counts_nothing_after_it(community: Com
         "week of 2026-01-05: 2 joined; week 1 50%, week 2 50%, week 4 0%",
         "week of 2026-01-19: 1 joined; week 1 0%, week 2 0%, week 4 not over yet",
     ]
+
+
+def attachment(community: Community, seen: Any, name: str) -> bytes:
+    """The bytes of a file shown with an answer, as the person would download them."""
+    fake: Any = community.fake  # type: ignore[attr-defined]
+    if isinstance(community, DiscordCommunity):
+        for message in seen.messages:
+            for a in message.attachments:
+                if a["filename"] == name:
+                    return bytes(fake.attachments[a["id"]])
+        raise AssertionError(f"no {name} shown")
+    found = [f for f in fake.world.files.values() if f.name == name]
+    assert found, f"no {name} uploaded"
+    return bytes(found[-1].data)
+
+
+async def test_the_export_holds_the_daily_figures_per_channel_by_name(community: Community) -> None:
+    ada, alice, bob = community.people["ada"], community.people["alice"], community.people["bob"]
+    asked = await community.says(alice, "how do I export the figures?")
+    await community.advance(minutes=3)
+    await in_thread(community, bob, asked, "engagement export, as an admin")
+    await community.reacts(alice, asked, emoji(community, "thumbsup"))
+    await community.says(bob, "hello intros", channel="intros")
+    await community.advance(days=1)
+    await community.says(alice, "thanks!", channel="intros")
+
+    shown = await community.slash(ada, "engagement export")
+    assert shown.ephemeral
+    rows = attachment(community, shown, "engagement.csv").decode().splitlines()
+    general = _mood(["how do I export the figures?", "engagement export, as an admin"])
+    assert rows == [
+        "date,channel,active_members,messages,reactions,replies,questions,"
+        "questions_answered,mean_sentiment",
+        # alice asked and reacted, bob answered in the thread (counted in #general).
+        f"2026-01-05,#general,2,2,1,1,1,1,{general}",
+        f"2026-01-05,#intros,1,1,0,0,0,0,{_mood(['hello intros'])}",
+        f"2026-01-06,#intros,1,1,0,0,0,0,{_mood(['thanks!'])}",
+    ]
+    for person in (alice, bob, ada):
+        assert person.id not in "\n".join(rows)  # nobody is named
+
+
+def _mood(texts: list[str]) -> str:
+    from cogs.engagement._sentiment import sentiment
+
+    return f"{sum(sentiment(t) for t in texts) / len(texts):.3f}"
+
+
+async def test_opting_back_in_counts_again_from_then_on(community: Community) -> None:
+    bob = community.people["bob"]
+    await community.says(bob, "counted")
+    out = await community.slash(bob, "engagement optout")
+    assert out.ephemeral and "optin" in out.text
+    await community.says(bob, "not counted")
+    back = await community.slash(bob, "engagement optin")
+    assert back.ephemeral and back.text == "Your activity counts again from now on."
+    await community.says(bob, "counted again")
+    await community.reacts(
+        bob,
+        await community.says(community.people["alice"], "hi"),
+        "👍" if community.platform == "discord" else "thumbsup",
+    )
+    mine = await community.slash(bob, "engagement me", period="7d")
+    assert mine.ephemeral
+    # What was stored before the opt-out was deleted; only what followed the opt-in counts.
+    assert field(mine.text, "Messages") == "1"
+    assert field(mine.text, "Reactions") == "1"
+
+
+async def test_periods_and_channels_are_understood_as_typed(community: Community) -> None:
+    ada, alice = community.people["ada"], community.people["alice"]
+    await community.says(alice, "hello general")
+    await community.says(alice, "hello intros", channel="intros")
+
+    quarter = await community.slash(ada, "engagement report", period="3 months")
+    assert quarter.text.startswith("Engagement 2025-10-06 – 2026-01-05\n"), quarter.text
+    assert field(quarter.text, "Messages") == "2"
+    by_name = await community.slash(ada, "engagement report", period="7d", channel="general")
+    assert field(by_name.text, "Messages") == "1"
+    assert field(by_name.text, "Active members").startswith("1 posted or reacted")
+    unknown = await community.slash(ada, "engagement report", period="7d", channel="nowhere")
+    assert unknown.ephemeral and "I don't know a channel called `nowhere`" in unknown.text
+    for typed, said in (
+        ("0d", "A period needs at least one day"),
+        ("99999d", "give at most 3660 days"),
+        ("2026-01-31..2026-01-01", "ends (2026-01-01) before it starts (2026-01-31)"),
+        ("soon", "I don't understand the period `soon`"),
+    ):
+        refused = await community.slash(ada, "engagement report", period=typed)
+        assert refused.ephemeral and said in refused.text, refused.text

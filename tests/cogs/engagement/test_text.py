@@ -1,0 +1,53 @@
+"""The text scores against labelled chat messages and against the reference VADER."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
+
+from bench.engagement_text import QUESTION_CORPORA, detection, labelled, sentences
+from cogs.engagement._sentiment import sentiment
+from cogs.engagement._text import is_question
+
+REFERENCE = SentimentIntensityAnalyzer()
+_MODIFIERS = (
+    "but BUT not no very VERY kind of least at never so this without doubt the a is "
+    "GOOD Bad don't isn't nor or shit ass yeah right sort kinda :) 😁 💘 ! ?? LOL"
+)
+_WORDS = [*sorted(REFERENCE.lexicon)[::7], *_MODIFIERS.split()]
+
+
+@pytest.mark.parametrize("corpus", QUESTION_CORPORA)
+def test_question_detection_meets_its_goal_on_labelled_chat(corpus: str) -> None:
+    found = detection(corpus)
+    assert found.n >= 90 and sum(1 for label, _ in labelled(corpus) if not label) >= 40
+    assert found.precision >= 0.9, found.wrong
+    assert found.recall >= 0.85, found.missed
+
+
+def test_questions_without_a_question_mark_are_found_and_rhetoric_is_not() -> None:
+    for asked in (
+        "Does the free plan include webhooks",
+        "any update on the release",
+        "anyone around",
+    ):
+        assert is_question(asked), asked
+    for said in ("who doesn't love a good refactor?", "see https://example.com/?page=2", "`a ? b`"):
+        assert not is_question(said), said
+
+
+def test_sentiment_matches_vader_on_every_message_of_the_corpora() -> None:
+    texts = sentences()
+    assert len(texts) >= 500
+    gaps = {t: abs(REFERENCE.polarity_scores(t)["compound"] - sentiment(t)) for t in texts}
+    worst = max(gaps, key=gaps.__getitem__)
+    assert gaps[worst] <= 0.02, worst
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=14), st.sampled_from(["", "!", "??"]))
+def test_sentiment_matches_vader_on_any_mix_of_its_rules(words: list[str], end: str) -> None:
+    text = " ".join(words) + end
+    assert abs(REFERENCE.polarity_scores(text)["compound"] - sentiment(text)) <= 0.02
