@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import re
 
+
+def _words(text: str) -> frozenset[str]:
+    """The words of a space-separated list."""
+    return frozenset(text.split())
+
+
 _WH = frozenset(["how", "what", "where", "when", "why", "which", "who", "whose", "whom"])
 _AUX = frozenset(
     [
@@ -48,14 +54,10 @@ _AUX = frozenset(
         "haven't",
     ]
 )
-_PRONOUNS = frozenset(
-    ("i", "you", "we", "they", "he", "she", "it", "there", "there's", "it's", "i'm", "you're")
-    + ("we're",)
-)
-_SUBJECTS = _PRONOUNS | frozenset(
-    ("this", "that", "these", "those", "anyone", "anybody", "someone", "somebody", "everyone")
-    + ("everybody", "u", "y'all", "the", "a", "an", "my", "your", "our", "their", "his", "her")
-    + ("its", "any", "some")
+_PRONOUNS = _words("i you we they he she it there there's it's i'm you're we're")
+_SUBJECTS = _PRONOUNS | _words(
+    "this that these those anyone anybody someone somebody everyone everybody u y'all the a an "
+    "my your our their his her its any some"
 )
 _HOW_MUCH = frozenset(
     ["long", "many", "much", "often", "far", "come", "soon", "old", "big", "about"]
