@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
-from bot.core import Attachment
-from cogs.engagement._metrics import RETENTION_WEEKS, Period, date_of, ratio, week_start
+from cogs.engagement._metrics import RETENTION_WEEKS, date_of, ratio, week_start
 from cogs.engagement._questions import OpenQuestion
 from cogs.engagement._repo import Figures
 
@@ -180,57 +178,3 @@ def pages(lines: list[str], limit: int = PAGE) -> list[str]:
     if current:
         found.append(current)
     return found
-
-
-def _days(period: Period) -> list[int]:
-    return list(range(period.first, period.last + 1))
-
-
-def activity_chart(f: Figures) -> Attachment:
-    """Daily active members and messages over the period."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    days = _days(f.period)
-    labels = [date_of(d).strftime("%m-%d") for d in days]
-    fig = Figure(figsize=(8, 3.5), dpi=100)
-    ax = fig.add_subplot()
-    ax.bar(labels, [f.daily_messages.get(d, 0) for d in days], color="#c7d2fe", label="messages")
-    ax.plot(
-        labels, [f.daily_active.get(d, 0) for d in days], color="#4338ca", label="active members"
-    )
-    ax.set_title("Activity per day")
-    ax.legend(loc="upper left")
-    fig.autofmt_xdate()
-    return Attachment("activity.png", _png(fig), "Daily active members and messages")
-
-
-def sentiment_chart(f: Figures) -> Attachment:
-    """The mean sentiment of each day's messages."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    days = [d for d in _days(f.period) if d in f.sentiment]
-    fig = Figure(figsize=(8, 2.5), dpi=100)
-    ax = fig.add_subplot()
-    ax.axhline(0, color="#9ca3af", linewidth=0.8)
-    ax.plot(
-        [date_of(d).strftime("%m-%d") for d in days],
-        [f.sentiment[d] for d in days],
-        marker="o",
-        color="#059669",
-    )
-    ax.set_ylim(-1, 1)
-    ax.set_title("Sentiment per day")
-    fig.autofmt_xdate()
-    return Attachment("sentiment.png", _png(fig), "Mean sentiment per day")
-
-
-def _png(fig: object) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")  # type: ignore[attr-defined]
-    return buffer.getvalue()

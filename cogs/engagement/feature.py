@@ -24,6 +24,7 @@ from bot.core import (
 from bot.core.dispatch import Dispatcher
 from cogs.engagement import _admin, _repo
 from cogs.engagement._channels import channel_of
+from cogs.engagement._charts import activity_chart, sentiment_chart
 from cogs.engagement._ingest import TRACKED, Ingest
 from cogs.engagement._keys import link, position_at, time_of
 from cogs.engagement._metrics import Period, day_of, week_of
@@ -32,13 +33,11 @@ from cogs.engagement._periods import UNITS, PeriodError, parse_period
 from cogs.engagement._questions import OpenQuestion, open_questions
 from cogs.engagement._report import (
     RETENTION_HEADER,
-    activity_chart,
     digest_fields,
     open_summary,
     pages,
     question_lines,
     retention_lines,
-    sentiment_chart,
     summary,
 )
 from cogs.engagement.settings import EngagementSettings
