@@ -30,7 +30,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ COMMUNITY = "discord:1"
 USERS, DAYS, CHANNELS = 50_000, 90, 30
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
 CACHE = Path(os.environ.get("STEWARD_BENCH_CACHE", "/tmp/steward-bench"))
-VERSION = 2
+VERSION = 3
 """Bumped when the schema or the generator changes, so old cached databases are not reused."""
 
 
@@ -106,9 +106,17 @@ ROLLUPS = [
     reactions, replies, questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
     SELECT community_id, channel_id, day, user_id, {_COUNTS} FROM engagement_events
     WHERE kind IN ('message', 'reaction') GROUP BY community_id, channel_id, day, user_id""",
-    """INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day)
-    SELECT community_id, user_id, min(day), min(day), max(day) FROM engagement_member_days
+    """INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day,
+    posted_day) SELECT community_id, user_id, min(day), min(day), max(day),
+    min(CASE WHEN messages > 0 THEN day END) FROM engagement_member_days
     GROUP BY community_id, user_id""",
+    """INSERT INTO engagement_member_blocks (community_id, block, user_id, active, posted)
+    SELECT community_id, day / 60, user_id, sum(CAST(1 AS BIGINT) << (day % 60)),
+    sum(CASE WHEN messages > 0 THEN CAST(1 AS BIGINT) << (day % 60) ELSE 0 END)
+    FROM engagement_member_days GROUP BY community_id, day / 60, user_id""",
+    """INSERT INTO engagement_questions (community_id, key, channel_id, thread_id, message_id,
+    user_id, asked_at, day) SELECT community_id, key, channel_id, NULL, key, user_id, at, day
+    FROM engagement_events WHERE kind = 'message' AND is_question""",
     """INSERT INTO engagement_days (community_id, day, active, messages, reactions, replies,
     questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
     SELECT community_id, day, count(*), sum(messages), sum(reactions), sum(replies),
@@ -218,143 +226,80 @@ def _p99(values: list[float]) -> float:
     return max(values) if len(values) < 100 else statistics.quantiles(values, n=100)[98]
 
 
-async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row]:
-    """Each question from the rollups and from the raw events, on one database."""
-    from sqlalchemy import case, distinct, func, select
+async def raw_retention(s: Any, community: str, last: int) -> list[Any]:
+    """The weekly cohorts from the raw events: members join on their first active day."""
+    from sqlalchemy import distinct, func, select
 
-    from bot.db.engine import Database
-    from cogs.engagement import _repo
-    from cogs.engagement._metrics import RETENTION_WEEKS, Cohort, Period, cohort_weeks, complete
+    from cogs.engagement._metrics import RETENTION_WEEKS, Cohort, cohort_weeks, complete
     from cogs.engagement._models import EVENTS
 
     e = EVENTS.c
-    today = _first_day() + DAYS - 1
-    month = Period(today - 29, today)
-    start = FIRST + timedelta(days=DAYS - 30)
-    end = FIRST + timedelta(days=DAYS)
     active = e.kind.in_(["message", "reaction"])
-    in_month = [e.community_id == COMMUNITY, e.at >= start, e.at < end, active]
-
-    async def dau_rollup(s: Any) -> Any:
-        return await _repo.daily_active(s, COMMUNITY, month.first, month.last)
-
-    async def dau_raw(s: Any) -> Any:
-        rows = await s.execute(
-            select(e.day, func.count(distinct(e.user_id))).where(*in_month).group_by(e.day)
-        )
-        return {int(d): int(k) for d, k in rows}
-
-    async def mau_rollup(s: Any) -> Any:
-        return await _repo.distinct_active(s, COMMUNITY, month.first, month.last)
-
-    async def mau_raw(s: Any) -> Any:
-        return int(await s.scalar(select(func.count(distinct(e.user_id))).where(*in_month)) or 0)
-
-    before = Period(month.first - 30, month.first - 1)
-    in_before = [
-        e.community_id == COMMUNITY,
-        e.at >= start - timedelta(days=30),
-        e.at < start,
-        active,
-    ]
-
-    async def mau_before_rollup(s: Any) -> Any:
-        return await _repo.distinct_active(s, COMMUNITY, before.first, before.last)
-
-    async def mau_before_raw(s: Any) -> Any:
-        return int(await s.scalar(select(func.count(distinct(e.user_id))).where(*in_before)) or 0)
-
-    async def retention_rollup(s: Any) -> Any:
-        return await _repo.retention_matrix(s, COMMUNITY, today)
-
-    async def retention_raw(s: Any) -> Any:
-        first_week, _ = cohort_weeks(today)
-        spans = (
-            select(e.user_id, func.min(e.day).label("j"))
-            .where(e.community_id == COMMUNITY, active)
-            .group_by(e.user_id)
-            .subquery()
-        )
-        week = (spans.c.j + 3) // 7  # integer division, as week_of
-        cohort = [spans.c.j <= today, week >= first_week]
-        sizes = {
-            int(w): int(n)
-            for w, n in await s.execute(select(week, func.count()).where(*cohort).group_by(week))
-        }
-        offset = (e.day + 3) // 7 - week
-        rows = await s.execute(
-            select(week, offset, func.count(distinct(e.user_id)))
-            .select_from(spans.join(EVENTS, e.user_id == spans.c.user_id))
-            .where(*cohort, e.community_id == COMMUNITY, active, e.day <= today)
-            .where(offset.in_(RETENTION_WEEKS))
-            .group_by(week, offset)
-        )
-        kept = {(int(w), int(n)): int(c) for w, n, c in rows}
-        found = []
-        for w in sorted(sizes):
-            done = [complete(w, n, today) for n in RETENTION_WEEKS]
-            found.append(
-                Cohort(
-                    w,
-                    sizes[w],
-                    tuple(
-                        kept.get((w, n), 0) if ok else None
-                        for n, ok in zip(RETENTION_WEEKS, done, strict=True)
-                    ),
-                    tuple(sizes[w] if ok else 0 for ok in done),
-                )
-            )
-        return found
-
-    async def report_rollup(s: Any) -> Any:
-        f = await _repo.figures(s, COMMUNITY, month)
-        return (f.daily_active, f.active, f.wau, f.mau, f.messages, f.reactions, f.cohorts)
-
-    async def report_raw(s: Any) -> Any:
-        dau = await dau_raw(s)
-        mau = await mau_raw(s)
-        week_start = FIRST + timedelta(days=DAYS - 7)
-        wau = await s.scalar(
-            select(func.count(distinct(e.user_id))).where(
-                e.community_id == COMMUNITY, e.at >= week_start, e.at < end, active
+    first_week, _ = cohort_weeks(last)
+    spans = (
+        select(e.user_id, func.min(e.day).label("j"))
+        .where(e.community_id == community, active)
+        .group_by(e.user_id)
+        .subquery()
+    )
+    week = (spans.c.j + 3) // 7  # integer division, as week_of
+    cohort = [spans.c.j <= last, week >= first_week]
+    sizes = {
+        int(w): int(n)
+        for w, n in await s.execute(select(week, func.count()).where(*cohort).group_by(week))
+    }
+    offset = (e.day + 3) // 7 - week
+    rows = await s.execute(
+        select(week, offset, func.count(distinct(e.user_id)))
+        .select_from(spans.join(EVENTS, e.user_id == spans.c.user_id))
+        .where(*cohort, e.community_id == community, active, e.day <= last)
+        .where(offset.in_(RETENTION_WEEKS))
+        .group_by(week, offset)
+    )
+    kept = {(int(w), int(n)): int(c) for w, n, c in rows}
+    found = []
+    for w in sorted(sizes):
+        done = [complete(w, n, last) for n in RETENTION_WEEKS]
+        found.append(
+            Cohort(
+                w,
+                sizes[w],
+                tuple(
+                    kept.get((w, n), 0) if ok else None
+                    for n, ok in zip(RETENTION_WEEKS, done, strict=True)
+                ),
+                tuple(sizes[w] if ok else 0 for ok in done),
             )
         )
-        sums = (
-            await s.execute(
-                select(
-                    func.sum(case((e.kind == "message", 1), else_=0)),
-                    func.sum(case((e.kind == "reaction", 1), else_=0)),
-                ).where(*in_month)
-            )
-        ).one()
-        return (dau, mau, int(wau or 0), mau, int(sums[0]), int(sums[1]), await retention_raw(s))
+    return found
 
-    questions: list[tuple[str, Any, Any, float | None]] = [
-        ("DAU per day, 30 days", dau_rollup, dau_raw, 40.0 if engine == "sqlite" else 15.0),
-        ("MAU, 30 days", mau_rollup, mau_raw, None),
-        ("MAU, the 30 days before", mau_before_rollup, mau_before_raw, None),
-        ("retention matrix, 13 weekly cohorts", retention_rollup, retention_raw, 100.0),
-        ("whole health report, 30 days", report_rollup, report_raw, None),
-    ]
+
+async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row]:
+    """Each question from the rollups and from the raw events, on one database."""
+    from bench._report_questions import questions
+    from bot.db.engine import Database
+
+    today = _first_day() + DAYS - 1
     db = Database(url)
     rows: list[Row] = []
     try:
-        for label, rollup, raw, goal in questions:
+        for label, rollup, raw, goal in questions(
+            COMMUNITY, today, 40.0 if engine == "sqlite" else 15.0
+        ):
             async with db.uow() as uow:
                 raw_spent, raw_answer = await _timed(uow.session, raw, raw_times)
                 spent, answer = await _timed(uow.session, rollup, 20)
-            if label.startswith("whole"):
-                same = answer[:2] == (raw_answer[0], raw_answer[1]) and answer[3:] == raw_answer[3:]
-            else:
-                same = answer == raw_answer
+            same = answer == raw_answer
             p50 = statistics.median(spent) * 1e3
             raw_p50 = statistics.median(raw_spent) * 1e3
             met = "met" if goal is not None and p50 <= goal else "MISSED"
             verdict = "" if goal is None else f", goal ≤{goal:g} ms {met}"
+            fast = "≥50x" if raw_p50 / p50 >= 50 else "UNDER 50x"
             rows.append(
                 Row(
                     "engagement_reports",
-                    f"{engine}: {label} from rollups ({'= raw' if same else 'DIFFERS'}{verdict})",
+                    f"{engine}: {label} from rollups "
+                    f"({'= raw' if same else 'DIFFERS'}, {fast}{verdict})",
                     n,
                     p50,
                     _p99(spent) * 1e3,

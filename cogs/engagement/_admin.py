@@ -16,6 +16,7 @@ from cogs.engagement._models import (
     DAYS,
     EDGES,
     EVENTS,
+    MEMBER_BLOCKS,
     MEMBER_DAYS,
     MEMBERS,
     OPTOUTS,
@@ -46,7 +47,7 @@ async def forget(session: AsyncSession, community: str, user: str, now: datetime
             .where(d.community_id == community, d.day == day)
             .values(active=d.active - 1, **{c: d[c] - v for c, v in taken.items()})
         )
-    for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS):
+    for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS, MEMBER_BLOCKS):
         await session.execute(
             delete(table).where(table.c.community_id == community, table.c.user_id == user)
         )

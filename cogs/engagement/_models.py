@@ -104,15 +104,46 @@ class EngagementEdge(Base):
 
 
 class EngagementMember(Base):
-    """A member's join day and first and last active days: new members and retention."""
+    """A member's join, first and last active, first posting and last leaving days."""
 
     __tablename__ = "engagement_members"
+    __table_args__ = (
+        Index("ix_engagement_members_joined", "community_id", "joined_day"),
+        Index("ix_engagement_members_left", "community_id", "left_day"),
+    )
 
     community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     joined_day: Mapped[int | None]
     first_day: Mapped[int | None]
     last_day: Mapped[int | None]
+    posted_day: Mapped[int | None]
+    """Their first day with a message (None: never posted)."""
+    left_day: Mapped[int | None]
+    """The last day they left the community (None: never left)."""
+
+
+BLOCK_DAYS = 60
+"""Days per row of ``engagement_member_blocks`` (one bit a day, in a 64-bit integer)."""
+
+
+class EngagementMemberBlock(Base):
+    """A member's active days in one block of ``BLOCK_DAYS`` days, one bit a day.
+
+    Members active in any period, read as one row per member and block rather than one per
+    member and day: a 30-day window is two blocks at most, whatever day it ends on.
+    """
+
+    __tablename__ = "engagement_member_blocks"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    block: Mapped[int] = mapped_column(primary_key=True)
+    """``day // BLOCK_DAYS``; bit ``day % BLOCK_DAYS`` is that day."""
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    active: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The days they posted or reacted."""
+    posted: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The days they posted."""
 
 
 class EngagementQuestion(Base):
@@ -180,6 +211,7 @@ DAYS = _table(EngagementDay)
 CHANNEL_DAYS = _table(EngagementChannelDay)
 EDGES = _table(EngagementEdge)
 MEMBERS = _table(EngagementMember)
+MEMBER_BLOCKS = _table(EngagementMemberBlock)
 QUESTIONS = _table(EngagementQuestion)
 CHANNELS = _table(EngagementChannel)
 OPTOUTS = _table(EngagementOptOut)

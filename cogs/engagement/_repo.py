@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Table,
     case,
     distinct,
     func,
+    literal,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,16 +24,16 @@ from cogs.engagement._metrics import (
     Period,
     cohort_weeks,
     complete,
-    date_of,
     ratio,
     stickiness,
     week_start,
 )
 from cogs.engagement._models import (
+    BLOCK_DAYS,
     CHANNEL_DAYS,
     DAYS,
     EDGES,
-    EVENTS,
+    MEMBER_BLOCKS,
     MEMBER_DAYS,
     MEMBERS,
 )
@@ -126,29 +127,39 @@ async def active_since(
     firsts: Sequence[int],
     last: int,
     channel: str | None = None,
+    *,
+    posted: bool = False,
 ) -> list[int]:
-    """Per day in ``firsts``: distinct members active in ``first .. last`` (WAU, MAU, period).
+    """Per day in ``firsts``: distinct members active in ``first .. last`` (WAU, MAU, period);
+    with ``posted``, members who posted (communicators).
 
     Community-wide, a member's ``last_day`` is their latest row in the member days, so while
     nobody was active after ``last`` (a period ending today) a member was active since ``first``
-    exactly when ``last_day >= first``: one pass over one row a member. Otherwise, and per
-    channel, one pass over the days' rows, each member's latest day within them.
+    exactly when ``last_day >= first``: one pass over one row a member. Otherwise, from the
+    member blocks: one row per member and 60-day block, a bit per day, so a window ending on
+    any day is read alike. Per channel, one pass over the channel days, each member's latest
+    day within the window.
     """
-    since = min(firsts)
-    if channel is None:
+    if channel is None and not posted:
         m = MEMBERS.c
         later, *counts = (
             await session.execute(
                 select(
                     func.count(case((m.last_day > last, 1))),
                     *(func.count(case((m.last_day >= first, 1))) for first in firsts),
-                ).where(m.community_id == community, m.last_day >= since)
+                ).where(m.community_id == community, m.last_day >= min(firsts))
             )
         ).one()
         if not later:
             return [int(n) for n in counts]
+    if channel is None:
+        return await _from_blocks(
+            session, community, [(first, last) for first in firsts], posted=posted
+        )
     t = _rollup(channel)
-    scope = _scope(t, community, channel, since, last)
+    scope = _scope(t, community, channel, min(firsts), last)
+    if posted:
+        scope.append(t.c.messages > 0)
     if len(set(firsts)) == 1:
         # COUNT over a DISTINCT subquery: PostgreSQL hashes it, where COUNT(DISTINCT) sorts (3x).
         members = select(t.c.user_id).where(*scope).distinct().subquery()
@@ -161,6 +172,38 @@ async def active_since(
         )
     ).one()
     return [int(n) for n in found]
+
+
+def _mask(first: int, last: int, block: int) -> int:
+    """The bits of the days ``first`` .. ``last`` that fall in ``block``."""
+    start = block * BLOCK_DAYS
+    lo, hi = max(first, start), min(last, start + BLOCK_DAYS - 1)
+    return 0 if hi < lo else ((1 << (hi - lo + 1)) - 1) << (lo - start)
+
+
+async def _from_blocks(
+    session: AsyncSession, community: str, windows: list[tuple[int, int]], *, posted: bool
+) -> list[int]:
+    """Per window: distinct members with a bit set in it (one query each, on the blocks it
+    spans; a window inside one block is one row a member, counted without DISTINCT)."""
+    b = MEMBER_BLOCKS.c
+    bits = b.posted if posted else b.active
+    found = []
+    for first, last in windows:
+        low, high = first // BLOCK_DAYS, last // BLOCK_DAYS
+        masks = [(k, _mask(first, last, k)) for k in range(low, high + 1)]
+        mask = case(
+            *((b.block == k, literal(m, BigInteger)) for k, m in masks),
+            else_=literal(0, BigInteger),
+        )
+        where = [b.community_id == community, b.block.between(low, high), bits.op("&")(mask) != 0]
+        if low == high:
+            count = await session.scalar(select(func.count()).where(*where))
+        else:
+            members = select(b.user_id).where(*where).distinct().subquery()
+            count = await session.scalar(select(func.count()).select_from(members))
+        found.append(int(count or 0))
+    return found
 
 
 async def retention_matrix(session: AsyncSession, community: str, last: int) -> list[Cohort]:
@@ -260,16 +303,13 @@ async def figures(
         daily_messages[int(day)] = int(messages or 0)
         if n:
             mood[int(day)] = float(total) / int(n)
-    posters = select(t.c.user_id).where(
-        *_scope(t, community, channel, period.first, period.last), t.c.messages > 0
-    )
-    communicators = await session.scalar(
-        select(func.count()).select_from(posters.distinct().subquery())
+    (communicators,) = await active_since(
+        session, community, (period.first,), period.last, channel, posted=True
     )
     joins = departures = never = 0
     cohorts: list[Cohort] = []
     if channel is None:
-        joins, departures, never = await _arrivals(session, community, period)
+        joins, departures, never = await arrivals(session, community, period)
         cohorts = await retention_matrix(session, community, end)
     e = EDGES.c
     where_e = [e.community_id == community, e.day.between(period.first, period.last)]
@@ -304,29 +344,20 @@ async def figures(
     )
 
 
-async def _arrivals(session: AsyncSession, community: str, period: Period) -> tuple[int, int, int]:
-    """Members who joined in a period, who left in it, and joiners who never posted."""
-    m, d, e = MEMBERS.c, MD.c, EVENTS.c
-    joined = [m.community_id == community, m.joined_day.between(period.first, period.last)]
-    joins = await session.scalar(select(func.count()).where(*joined))
-    posted = (
-        select(d.user_id)
-        .where(d.community_id == community, d.user_id == m.user_id, d.messages > 0)
-        .exists()
-    )
-    never = await session.scalar(select(func.count()).where(*joined, ~posted))
-    left = (
-        select(e.user_id)
-        .where(
-            e.community_id == community,
-            e.kind == "leave",
-            e.at >= datetime.combine(date_of(period.first), time(), UTC),
-            e.at < datetime.combine(date_of(period.last + 1), time(), UTC),
+async def arrivals(session: AsyncSession, community: str, period: Period) -> tuple[int, int, int]:
+    """Members who joined in a period, who left in it (their last leaving), and joiners who
+    have never posted."""
+    m = MEMBERS.c
+    joined = m.joined_day.between(period.first, period.last)
+    left = m.left_day.between(period.first, period.last)
+    joins, never = (
+        await session.execute(
+            select(func.count(), func.count(case((m.posted_day.is_(None), 1)))).where(
+                m.community_id == community, joined
+            )
         )
-        .distinct()
-        .subquery()
-    )
-    departures = await session.scalar(select(func.count()).select_from(left))
+    ).one()
+    departures = await session.scalar(select(func.count()).where(m.community_id == community, left))
     return int(joins or 0), int(departures or 0), int(never or 0)
 
 

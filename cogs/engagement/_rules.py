@@ -285,21 +285,42 @@ def day_rows(members: dict[tuple[str, int, str], dict[str, float]]) -> list[tupl
     return [(c, d, *(t[n] for n in COUNTS)) for (c, d), t in days.items()]
 
 
+_SLOTS = {"join": (0,), "reaction": (1, 2), "message": (1, 2, 3), "leave": (4,)}
+"""Which span days a kind of row may move: joined, first active, last active, first posted,
+last left."""
+_LATEST = (False, False, True, False, True)
+"""Per span day: the latest wins (else the earliest)."""
+
+
 def member_spans(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Per member: the earliest join day, the first and the last active day in these rows."""
+    """Per member in these rows: (community, member, earliest join day, first and last active
+    days, first day they posted, last day they left)."""
     spans: dict[tuple[str, str], list[int | None]] = {}
     for r in rows:
-        kind = r["kind"]
-        if kind not in ("message", "reaction", "join"):
+        slots = _SLOTS.get(r["kind"])
+        if slots is None:
             continue
-        span = spans.setdefault((r["community_id"], r["user_id"]), [None, None, None])
+        span = spans.setdefault((r["community_id"], r["user_id"]), [None] * 5)
         day = r["day"]
-        slot = (0,) if kind == "join" else (1, 2)
-        for i in slot:
+        for i in slots:
             current = span[i]
-            if current is None or (day > current if i == 2 else day < current):
+            if current is None or (day > current if _LATEST[i] else day < current):
                 span[i] = day
-    return [(c, u, j, f, la) for (c, u), (j, f, la) in spans.items()]
+    return [(c, u, *span) for (c, u), span in spans.items()]
+
+
+def block_rows(
+    members: dict[tuple[str, int, str], dict[str, float]], block_days: int
+) -> list[tuple[Any, ...]]:
+    """The member-days as bits: (community, block, member, active days, posting days)."""
+    bits: dict[tuple[str, int, str], list[int]] = {}
+    for (cid, day, user), counts in members.items():
+        block, bit = divmod(day, block_days)
+        found = bits.setdefault((cid, block, user), [0, 0])
+        found[0] |= 1 << bit
+        if counts["messages"] > 0:
+            found[1] |= 1 << bit
+    return [(c, b, u, a, p) for (c, b, u), (a, p) in bits.items()]
 
 
 def cursor_rows(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

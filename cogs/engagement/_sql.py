@@ -92,7 +92,13 @@ def _keep(column: str, newer_wins: bool) -> str:
     return f"{column} = CASE WHEN {_moves(column, newer_wins)} THEN excluded.{column} ELSE {t} END"
 
 
-_SPANS = (("joined_day", False), ("first_day", False), ("last_day", True))
+_SPANS = (
+    ("joined_day", False),
+    ("first_day", False),
+    ("last_day", True),
+    ("posted_day", False),
+    ("left_day", True),
+)
 
 
 SQL = {
@@ -120,13 +126,23 @@ SQL = {
         ("count",),
     ),
     "members": (
-        "INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (community_id, user_id) DO UPDATE SET "
+        "INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day, "
+        "posted_day, left_day) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (community_id, user_id) DO UPDATE SET "
         + ", ".join(_keep(c, newer) for c, newer in _SPANS)
         # Most members of a batch were seen already that day: leave their rows alone rather
         # than write a new version of each (on PostgreSQL, a third of the server's work).
         + " WHERE "
         + " OR ".join(f"({_moves(c, newer)})" for c, newer in _SPANS)
+    ),
+    "blocks": (
+        "INSERT INTO engagement_member_blocks (community_id, block, user_id, active, posted) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (community_id, block, user_id) DO UPDATE SET "
+        "active = engagement_member_blocks.active | excluded.active, "
+        "posted = engagement_member_blocks.posted | excluded.posted "
+        # Most members of a batch were active that day already: no new row version for them.
+        "WHERE (excluded.active & ~engagement_member_blocks.active) <> 0 "
+        "OR (excluded.posted & ~engagement_member_blocks.posted) <> 0"
     ),
     "questions": (
         "INSERT INTO engagement_questions (community_id, key, channel_id, thread_id, message_id, "
@@ -162,7 +178,8 @@ PG_TYPES: dict[str, tuple[str, ...]] = {
     "member_days": (_V, _I, _V, *_COUNT_TYPES),
     "channel_days": (_V, _V, _I, _V, *_COUNT_TYPES),
     "edges": (_V, _I, _V, _V, _V, _I),
-    "members": (_V, _V, _I, _I, _I),
+    "members": (_V, _V, _I, _I, _I, _I, _I),
+    "blocks": (_V, _I, _V, "bigint", "bigint"),
     "questions": (_V, _V, _V, _V, _V, _V, "timestamptz", _I),
     "cursors": (_V, _V, "bigint", _V),
 }
@@ -178,7 +195,15 @@ def _unnest(sql: str, types: Sequence[str], first: int = 1) -> str:
     return f"{head} SELECT * FROM unnest({arrays}){tail}"
 
 
-PG_ROLLUP_PARTS = ("member_days", "channel_days", "edges", "members", "questions", "cursors")
+PG_ROLLUP_PARTS = (
+    "member_days",
+    "channel_days",
+    "edges",
+    "members",
+    "blocks",
+    "questions",
+    "cursors",
+)
 """The rollups PostgreSQL writes in one statement, a data-modifying ``WITH`` each, in the order
 of their arrays; the community-days come last, ``active`` counted from the member-days that
 statement inserted (``xmax = 0``)."""

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db.engine import Database
-from cogs.engagement._models import EVENTS
+from cogs.engagement._models import BLOCK_DAYS, EVENTS
 from cogs.engagement._rules import (
     CID,
     COUNTS,
@@ -29,6 +29,7 @@ from cogs.engagement._rules import (
     Item,
     Rules,
     answers_of,
+    block_rows,
     cursor_rows,
     day_rows,
     deleted_questions,
@@ -393,6 +394,7 @@ class _Writer:
             ],
             "edges": [(*k, n) for k, n in edges.items()],
             "members": member_spans(rows),
+            "blocks": block_rows(members, BLOCK_DAYS),
             "questions": [
                 (
                     r["community_id"],
@@ -419,7 +421,7 @@ class _Writer:
             await self.driver.execute(PG_ROLLUPS, *arrays)
         else:
             await self._days(members, parts["member_days"])
-            for name in ("channel_days", "edges", "members", "questions"):
+            for name in ("channel_days", "edges", "members", "blocks", "questions"):
                 await self._many(name, parts[name])
         await self._many(
             "answers",

@@ -17,8 +17,15 @@ from sqlalchemy import insert
 from bot.db.engine import Database
 from cogs.engagement import _repo
 from cogs.engagement._metrics import Period, retention
-from cogs.engagement._models import CHANNEL_DAYS, DAYS, MEMBER_DAYS, MEMBERS
-from cogs.engagement._rules import COUNTS
+from cogs.engagement._models import (
+    BLOCK_DAYS,
+    CHANNEL_DAYS,
+    DAYS,
+    MEMBER_BLOCKS,
+    MEMBER_DAYS,
+    MEMBERS,
+)
+from cogs.engagement._rules import COUNTS, block_rows
 
 COMMUNITY = "discord:1"
 FIRST = 20_454  # 2026-01-01, a Thursday
@@ -76,8 +83,14 @@ async def db(database_url: str) -> AsyncIterator[tuple[Database, Activity]]:
                 "last_day": max(days, default=None),
             }
         )
+    deltas = {(COMMUNITY, r["day"], r["user_id"]): r for r in member_days}
+    blocks = [
+        dict(zip(("community_id", "block", "user_id", "active", "posted"), row, strict=True))
+        for row in block_rows(deltas, BLOCK_DAYS)
+    ]
     async with database.uow() as uow:
         s = uow.session
+        await s.execute(insert(MEMBER_BLOCKS), blocks)
         await s.execute(insert(MEMBER_DAYS), member_days)
         await s.execute(insert(CHANNEL_DAYS), channel_days)
         await s.execute(insert(MEMBERS), members)
@@ -130,6 +143,7 @@ async def test_report_actives_match_the_member_days(
     assert f.mau == _truth(activity, period.last - 29, period.last)
     assert f.wau == _truth(activity, period.last - 6, period.last)
     assert f.active == _truth(activity, period.first, period.last)
+    assert f.communicators == f.active  # everyone active here posted
 
 
 @pytest.mark.parametrize("today", [LAST, LAST - 20, FIRST + 40])
