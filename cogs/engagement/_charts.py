@@ -4,7 +4,9 @@ rather than over it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.core import Attachment
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
 
 LABELLED_BARS = 31
 """Bars carry their value up to this many days (beyond, the numbers would touch)."""
+BARS = 92
+"""Messages are bars up to this many days, an area beyond."""
 
 
 def _figure(height: float) -> tuple[Figure, Axes]:
@@ -47,9 +51,12 @@ def activity_figure(f: Figures) -> Figure:
     days = list(range(f.period.first, f.period.last + 1))
     fig, ax = _figure(3.5)
     messages = [f.daily_messages.get(d, 0) for d in days]
-    bars = ax.bar(days, messages, color="#c7d2fe", label="messages")
-    if len(days) <= LABELLED_BARS:
-        ax.bar_label(bars, labels=[str(n) for n in messages], fontsize=7, padding=1)
+    if len(days) <= BARS:
+        bars = ax.bar(days, messages, color="#c7d2fe", label="messages")
+        if len(days) <= LABELLED_BARS:
+            ax.bar_label(bars, labels=[str(n) for n in messages], fontsize=7, padding=1)
+    else:  # hundreds of bars are slow to draw and read as an area anyway
+        ax.fill_between(days, messages, step="mid", color="#c7d2fe", label="messages")
     ax.plot(days, [f.daily_active.get(d, 0) for d in days], color="#4338ca", label="active members")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max([*messages, *f.daily_active.values(), 1]) * 1.15)
@@ -80,6 +87,12 @@ def activity_chart(f: Figures) -> Attachment:
 def sentiment_chart(f: Figures) -> Attachment:
     """The mean sentiment of each day's messages, as a PNG."""
     return Attachment("sentiment.png", _png(sentiment_figure(f)), "Mean sentiment per day")
+
+
+async def charts(f: Figures, *draw: Callable[[Figures], Attachment]) -> tuple[Attachment, ...]:
+    """The charts drawn in a worker thread: a year of days takes a second or more to draw,
+    which would hold up every other event (and the command's own acknowledgement)."""
+    return await asyncio.to_thread(lambda: tuple(d(f) for d in draw))
 
 
 def _png(fig: Figure) -> bytes:

@@ -40,6 +40,11 @@ def open_summary(found: list[OpenQuestion], now: datetime) -> str:
     return f"{len(found)} open, the oldest asked {duration(oldest)} ago"
 
 
+def _members(n: int, one: str, many: str) -> str:
+    """``1 member talks``, ``3 members talk``."""
+    return f"1 member {one}" if n == 1 else f"{n} members {many}"
+
+
 def _helpers(f: Figures) -> str:
     top = f.answers.helpers
     return ", ".join(f"<@{u}> {n}" for u, n in top) if top else "nobody yet"
@@ -68,7 +73,8 @@ def summary(f: Figures, open_now: str | None = None) -> list[tuple[str, str]]:
             (
                 "Members",
                 f"{f.new_members} joined, {f.departures} left, net {f.net_growth:+d}; "
-                f"{f.never_posted} of those who joined have never posted",
+                f"{f.never_posted} of those who joined "
+                f"{'has' if f.never_posted == 1 else 'have'} never posted",
             )
         )
     fields += [
@@ -96,9 +102,10 @@ def summary(f: Figures, open_now: str | None = None) -> list[tuple[str, str]]:
         ),
         (
             "Reply graph",
-            f"{len(f.connected)} members talk with 3+ others; the largest group talking "
-            f"together has {f.largest_group}; {len(f.bridges)} members bridge groups "
-            "(without them a group would split)",
+            f"{_members(len(f.connected), 'talks', 'talk')} with 3+ others; the largest group "
+            f"talking together has {f.largest_group}; "
+            f"{_members(len(f.bridges), 'bridges', 'bridge')} groups (without them a group "
+            "would split)",
         ),
     ]
     if f.sentiment:

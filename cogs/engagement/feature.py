@@ -24,7 +24,7 @@ from bot.core import (
 from bot.core.dispatch import Dispatcher
 from cogs.engagement import _admin, _repo
 from cogs.engagement._channels import channel_of
-from cogs.engagement._charts import activity_chart, sentiment_chart
+from cogs.engagement._charts import activity_chart, charts, sentiment_chart
 from cogs.engagement._ingest import TRACKED, Ingest
 from cogs.engagement._keys import link, position_at, time_of
 from cogs.engagement._metrics import Period, day_of, week_of
@@ -224,7 +224,7 @@ class Engagement(Feature, name="engagement"):
                 title=f"Engagement {span.label()}{where}",
                 text=text,
                 fields=tuple(summary(f, open_summary(found, now))),
-                files=(activity_chart(f), sentiment_chart(f)),
+                files=await charts(f, activity_chart, sentiment_chart),
             )
         )
 
@@ -334,7 +334,7 @@ class Engagement(Feature, name="engagement"):
             title=f"Weekly engagement {span.label()}",
             text=texts[0],
             fields=digest_fields(this, last),
-            files=(activity_chart(this),),
+            files=await charts(this, activity_chart),
         )
         rest = [Message(text=t) for t in texts[1:]]
         if settings.digest_channel is not None:

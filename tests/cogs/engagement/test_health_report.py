@@ -94,8 +94,8 @@ async def test_report_matches_what_happened(community: Community) -> None:
     # alice talked with bob, ada and olivia: one member with 3 partners, one group of 4,
     # and alice bridges it.
     assert field(text, "Reply graph") == (
-        "1 members talk with 3+ others; the largest group talking together has 4; "
-        "1 members bridge groups (without them a group would split)"
+        "1 member talks with 3+ others; the largest group talking together has 4; "
+        "1 member bridges groups (without them a group would split)"
     )
     # nina joined in the week of Jan 5; the week after it is still running on Jan 13.
     assert "week of 2026-01-05: 1 joined; week 1 not over yet, week 2 not over yet" in text
