@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from cogs.engagement._models import EVENTS
 from sandbox.discord import payloads
 from sandbox.discord.state import PUBLIC_THREAD
-from sandbox.scenario import Community, DiscordCommunity, Person, Posted, SlackCommunity, replies
-from tests.cogs.engagement.test_health_report import emoji, field
+from sandbox.scenario import (
+    Community,
+    DiscordCommunity,
+    Person,
+    Posted,
+    SlackCommunity,
+    replies,
+    start_steward,
+    stop_steward,
+)
+from tests.cogs.engagement.conftest import features
+from tests.cogs.engagement.test_health_report import _count, _says_while_down, emoji, field
 
 
 async def in_thread(community: Community, person: Person, root: Posted, text: str) -> Posted:
@@ -115,14 +128,15 @@ async def test_threads_agreement_deletions_and_leavers_are_counted_as_they_happe
     await community.advance(days=1)
     nina = await community.member_joins("nina")
     await community.member_joins("sam")
+    await community.says(nina, "hi all")
     await community.advance(hours=1)
     await leaves(community, nina)
 
     shown = await community.slash(ada, "engagement report", period="7d")
     text = community.readable(shown.text)
     # Messages: 3 asked in general (the deleted one was posted), 4 in threads under them,
-    # alice's "+1" (agreement still counts as a message).
-    assert field(text, "Messages") == "8"
+    # alice's "+1" (agreement still counts as a message), nina's hello.
+    assert field(text, "Messages") == "9"
     assert field(text, "Reactions") == "1"
     assert field(text, "Questions") == (
         "3 asked, 2 answered (67%); median first answer 1h 5m; 33% answered within 1 hour, "
@@ -132,13 +146,13 @@ async def test_threads_agreement_deletions_and_leavers_are_counted_as_they_happe
     assert field(text, "Top helpers") == "@ada 1, @bob 1 (first answers to others' questions)"
     assert field(text, "Open questions") == "1 open, the oldest asked 25h 0m ago"
     assert field(text, "Members") == (
-        "2 joined, 1 left, net +1; 2 of those who joined have never posted"
+        "2 joined, 1 left, net +1; 1 of those who joined has never posted"
     )
     # The threads count in #general: one channel holds every message.
     general = await community.slash(
         ada, "engagement report", period="7d", channel=community.channel_mention("general")
     )
-    assert field(general.text, "Messages") == "8"
+    assert field(general.text, "Messages") == "9"
     assert "Members:" not in general.text and "Retention" not in general.text
 
     listed = community.readable((await community.slash(ada, "engagement unanswered")).text)
@@ -281,3 +295,21 @@ async def test_periods_and_channels_are_understood_as_typed(community: Community
     ):
         refused = await community.slash(ada, "engagement report", period=typed)
         assert refused.ephemeral and said in refused.text, refused.text
+
+
+async def test_a_long_slack_thread_is_read_back_page_by_page(
+    community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not isinstance(community, SlackCommunity):
+        pytest.skip("conversations.replies pages are Slack's")
+    from bot.adapters.slack import history
+
+    monkeypatch.setattr(history, "PAGE", 5)  # pages of 5 rather than 200: 12 replies, 3 pages
+    alice, bob = community.people["alice"], community.people["bob"]
+    root = await community.says(alice, "what's everyone working on?")
+    await community.says(alice, "the last message stored before the outage")
+    await stop_steward(community)
+    for i in range(12):
+        await _says_while_down(community, bob, f"reply {i}", to=root.raw)
+    await start_steward(community, features())
+    assert await _count(community, EVENTS, kind="message", user_id=bob.id) == 12
