@@ -229,7 +229,8 @@ async def retention_matrix(session: AsyncSession, community: str, last: int) -> 
         .select_from(
             MEMBERS.join(MEMBER_DAYS, (d.community_id == m.community_id) & (d.user_id == m.user_id))
         )
-        .where(*joined, d.day > m.joined_day, d.day <= last, offset.in_(RETENTION_WEEKS))
+        .where(*joined, d.day.between(week_start(first_week + 1), last), d.day > m.joined_day)
+        .where(offset.in_(RETENTION_WEEKS))
         .group_by(week, offset)
     )
     kept = {(int(w), int(n)): int(c) for w, n, c in found}
