@@ -26,6 +26,10 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
 )
 
 _NEGATE = frozenset(NEGATE)
+_IDIOM_WORDS = frozenset(
+    word for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for word in phrase.split()
+)
+"""Every word of a multi-word special case or booster: the n-grams ``_idioms`` compares."""
 _PUNCTUATION = string.punctuation
 
 
@@ -60,9 +64,9 @@ def sentiment(text: str) -> float:
     low = text.lower()
     # Punctuation has no case: stripping the lowercased tokens strips the same characters.
     lower = [t if len(s := t.strip(p)) <= 2 else s for t in low.split()]
-    found = lexicon.keys() & set(lower)
-    if not found:
+    if lexicon.keys().isdisjoint(lower):
         return 0.0
+    found = lexicon.keys() & set(lower)
     n = len(lower)
     if low == text:  # nothing in capitals
         words, cap_diff = lower, False
@@ -132,7 +136,8 @@ def _valence(
                 scalar *= 0.9
         valence += scalar
         valence = _negation(valence, lower, start, i)
-        if start == 2:
+        if start == 2 and not _IDIOM_WORDS.isdisjoint(lower[max(0, i - 3) : i + 3]):
+            # Only a window holding a word of an idiom can match one.
             valence = _idioms(valence, lower, i)
     if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
         if lower[i - 2] not in ("at", "very"):
