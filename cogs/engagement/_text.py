@@ -56,11 +56,11 @@ _AUX = frozenset(
 )
 _PRONOUNS = _words("i you we they he she it there there's it's i'm you're we're")
 _SUBJECTS = _PRONOUNS | _words(
-    "this that these those anyone anybody someone somebody everyone everybody u y'all the a an "
-    "my your our their his her its any some"
+    "code this that these those anyone anybody someone somebody everyone everybody u y'all "
+    "the a an my your our their his her its any some"
 )
 _HOW_MUCH = frozenset(
-    ["long", "many", "much", "often", "far", "come", "soon", "old", "big", "about"]
+    ["long", "many", "much", "often", "far", "come", "soon", "old", "big"]
 )
 _ASKING_NOUNS = frozenset(
     [
@@ -124,7 +124,8 @@ _RHETORICAL = re.compile(
 )
 _CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 _LINK = re.compile(r"<[^>]*>|https?://\S+")
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]*")
+"""Up to ``.``, ``!`` or ``?`` followed by a space or the end (not the dots of ``2.4.1``)."""
 _CLAUSE = re.compile(r"[,;:()]")
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -140,7 +141,8 @@ def is_question(text: str) -> bool:
     and mentions are set aside (``?`` in a URL is not a question).
     """
     if "`" in text:
-        text = _CODE.sub(" it ", text)  # "is `--force` safe" asks about it
+        # A word of its own: "is `--force` safe" asks about it, "`cmd` how do I ..." asks how.
+        text = _CODE.sub(" code ", text)
     if "<" in text or "://" in text:
         text = _LINK.sub(" , ", text)
     for sentence in _SENTENCE.findall(text.lower()):
@@ -149,6 +151,8 @@ def is_question(text: str) -> bool:
             if not _RHETORICAL.match(" ".join(_WORD.findall(stripped))):
                 return True
             continue
+        if stripped.endswith(("!", ".")):
+            continue  # "how do you do that!" exclaims, "how do you know." tells
         for clause in _CLAUSE.split(stripped):
             if _asks(_WORD.findall(clause)):
                 return True
@@ -159,6 +163,8 @@ def _asks(words: list[str]) -> bool:
     """Whether a clause without ``?`` opens like a question (``words``: lowercase)."""
     while words and words[0] in _FILLERS:
         words = words[1:]
+    if len(words) > 1 and words[0] == "code" and words[1].removesuffix("'s") in _WH:
+        words = words[1:]  # "`cmd` how do I run it": the question follows the code
     if not words:
         return False
     joined = " ".join(words)

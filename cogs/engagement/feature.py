@@ -56,7 +56,7 @@ class Engagement(Feature, name="engagement"):
     """Engagement tracking and community health reports."""
 
     Settings = EngagementSettings
-    port_calls = frozenset({"channels", "history"})
+    port_calls = frozenset({"channels", "channel_names", "history"})
 
     def __init__(self, *, flush_after: float = 0.1, max_batch: int = 5000) -> None:
         """``flush_after``: the longest an event waits in the buffer while the writer is busy

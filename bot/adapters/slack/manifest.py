@@ -55,6 +55,7 @@ PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
     # conversations.invite: channels:manage for public channels, groups:write for private ones.
     "add_to_channel": ("channels:manage", "groups:write"),
     "channels": ("channels:read", "groups:read"),  # conversations.list
+    "channel_names": ("channels:read", "groups:read"),  # conversations.list
     "history": ("channels:history", "groups:history"),  # conversations.history, .replies
     "count_members": ("users:read",),  # users.list
     "delete_message": ("chat:write",),  # chat.delete

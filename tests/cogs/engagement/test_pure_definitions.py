@@ -16,14 +16,15 @@ from cogs.engagement._metrics import (
     day_number,
     day_of,
     median,
-    parse_period,
     ratio,
     retention,
     stickiness,
     week_of,
     week_start,
 )
-from cogs.engagement._text import is_question, sentiment
+from cogs.engagement._periods import PeriodError, parse_period
+from cogs.engagement._sentiment import sentiment
+from cogs.engagement._text import is_question
 
 MONDAY = 20458  # 2026-01-05
 
@@ -44,7 +45,8 @@ def test_periods_as_managers_write_them() -> None:
     assert parse_period("1", MONDAY) == Period(MONDAY, MONDAY)
     assert parse_period("3660d", MONDAY) == Period(MONDAY - 3659, MONDAY)
     for bad in ("0d", "3661", "523w", "soon", "", "-3d", "2026-01-05..2026-01-04", "x..y"):
-        assert parse_period(bad, MONDAY) is None, bad
+        with pytest.raises(PeriodError):
+            parse_period(bad, MONDAY)
     dated = parse_period("2026-01-05..2026-01-11", 0)
     assert dated == Period(MONDAY, MONDAY + 6)
     assert parse_period("2026-01-05..2026-01-05", 0) == Period(MONDAY, MONDAY)
@@ -66,23 +68,23 @@ def test_stickiness_ratio_and_median() -> None:
     assert median([10, 1, 2, 3, 4]) == 3
 
 
-def test_retention_cohorts_by_week_and_day() -> None:
+def test_retention_cohorts_by_week_after_joining() -> None:
     members = [
-        (MONDAY, MONDAY),  # gone the first day
-        (MONDAY, MONDAY + 1),  # back on day 1
-        (MONDAY + 6, MONDAY + 13),  # back a week later (Sunday: same week)
-        (MONDAY + 7, MONDAY + 40),  # next week's cohort
-        (MONDAY + 7, None),  # never active
+        (MONDAY, [MONDAY]),  # gone the first day
+        (MONDAY, [MONDAY + 7]),  # back in week 1
+        (MONDAY + 6, [MONDAY + 13, MONDAY + 29]),  # Sunday joiner: week 1 and week 4
+        (MONDAY + 7, [MONDAY + 40]),  # next week's cohort, back in week 4
+        (MONDAY + 7, []),  # never active
     ]
-    first, second = retention(members, MONDAY + 37)
+    first, second = retention(members, MONDAY + 39)  # Friday 2026-02-13: Feb 9-15 still running
     assert (first.week, first.size) == (week_of(MONDAY), 3)
-    assert first.retained == (2, 1, 0) and first.eligible == (3, 3, 3)
-    assert first.rate(0) == pytest.approx(2 / 3) and first.rate(2) == 0.0
+    assert first.retained == (2, 0, 1) and first.eligible == (3, 3, 3)
+    assert first.rate(0) == pytest.approx(2 / 3) and first.rate(1) == 0.0
     assert (second.week, second.size) == (week_of(MONDAY) + 1, 2)
-    assert second.retained == (1, 1, 1) and second.eligible == (2, 2, 2)
-    young = retention([(MONDAY, MONDAY + 1), (MONDAY + 5, None)], MONDAY + 7)[0]
-    assert young.eligible == (2, 1, 0) and young.retained == (1, 0, None)
-    assert young.rate(1) == 0.0 and young.rate(2) is None
+    assert second.retained == (0, 0, None) and second.eligible == (2, 2, 0)
+    young = retention([(MONDAY, [MONDAY + 8]), (MONDAY + 5, [])], MONDAY + 13)[0]
+    assert young.eligible == (2, 0, 0) and young.retained == (1, None, None)
+    assert young.rate(0) == 0.5 and young.rate(2) is None
     assert Cohort(1, 1, (None, 0, 0), (0, 0, 0)).rate(1) is None
     assert retention([], MONDAY) == []
 
@@ -210,7 +212,8 @@ def test_finer_rules_of_sentiment() -> None:
 
 
 def test_finer_rules_of_periods_groups_and_bridges() -> None:
-    assert parse_period("7x", MONDAY) is None
+    with pytest.raises(PeriodError, match="I don't understand the period `7x`"):
+        parse_period("7x", MONDAY)
     week = Period(MONDAY, MONDAY + 6)
     daily = {MONDAY - 1: 100, MONDAY + 6: 7, MONDAY + 7: 100}
     assert stickiness(daily, week, 1) == pytest.approx(1.0)
