@@ -59,9 +59,7 @@ _SUBJECTS = _PRONOUNS | _words(
     "code this that these those anyone anybody someone somebody everyone everybody u y'all "
     "the a an my your our their his her its any some"
 )
-_HOW_MUCH = frozenset(
-    ["long", "many", "much", "often", "far", "come", "soon", "old", "big"]
-)
+_HOW_MUCH = frozenset(["long", "many", "much", "often", "far", "come", "soon", "old", "big"])
 _ASKING_NOUNS = frozenset(
     [
         "eta",
