@@ -35,13 +35,16 @@ async def test_export_holds_the_days_figures_per_channel(community: Community) -
     exported = await community.slash(ada, "engagement export")
     assert exported.ephemeral
     rows = downloaded_csv(community, exported)
-    by_channel = {community.channel_name(row["channel"]): row for row in rows}
-    assert sorted(by_channel) == ["general", "intros"]
-    general = by_channel["general"]
+    by_channel = {row["channel"]: row for row in rows}
+    assert sorted(by_channel) == ["#general", "#intros"]  # channels by name, not raw ids
+    general = by_channel["#general"]
     assert general["date"] == "2026-01-05"
     assert (general["active_members"], general["messages"]) == ("2", "2")
     assert (general["reactions"], general["replies"], general["questions"]) == ("1", "1", "1")
-    assert (by_channel["intros"]["active_members"], by_channel["intros"]["messages"]) == ("1", "1")
+    assert (by_channel["#intros"]["active_members"], by_channel["#intros"]["messages"]) == (
+        "1",
+        "1",
+    )
     # Aggregates only: nobody's id is in the file.
     assert not any(person.id in str(row.values()) for row in rows for person in (alice, bob))
 
