@@ -1,0 +1,180 @@
+"""Forming a round's groups (pure): heavy pairs first, then swaps, never a repeat or a blocked pair.
+
+Pairs: a greedy matching over each member's best candidates (heaviest pair first), improved by
+swaps ``(a,b),(c,d) -> (a,c),(b,d)`` while any gains, then leftovers paired with whoever they may
+still meet (breaking a pair when that places two people), and an odd member joins a pair as a trio.
+Larger groups grow around a seed, adding the member who weighs most with everyone already in it.
+A member who may meet nobody (all repeats or blocked) is left out rather than forced.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from cogs.introductions._weights import Affinity, Person, Weigher
+
+Group = tuple[str, ...]
+MIN_SIZE, MAX_SIZE = 2, 8
+
+
+class _Rules:
+    """Who may meet whom, by index: not met within the history, not blocked."""
+
+    def __init__(self, weigher: Weigher, *avoid: Collection[frozenset[str]]) -> None:
+        index, n = weigher.index, len(weigher.people)
+        self.n = n
+        self.forbidden: set[int] = set()
+        for pairs in avoid:
+            for pair in pairs:
+                ids = [index[u] for u in pair if u in index]
+                if len(ids) == 2:
+                    self.forbidden.add(min(ids) * n + max(ids))
+
+    def ok(self, i: int, j: int) -> bool:
+        """Whether ``i`` and ``j`` may be put together."""
+        return i != j and (min(i, j) * self.n + max(i, j)) not in self.forbidden
+
+
+def make_groups(
+    people: Sequence[Person],
+    history: Collection[frozenset[str]],
+    blocked: Collection[frozenset[str]],
+    affinity: Affinity,
+    rng: random.Random,
+) -> list[Group]:
+    """This round's groups: everyone who can be placed exactly once, no pair from ``history``
+    or ``blocked``, sizes from 2 to 8 (``affinity.group_size``, an odd member making a trio)."""
+    if not MIN_SIZE <= affinity.group_size <= MAX_SIZE:
+        raise ValueError(f"group size must be {MIN_SIZE} to {MAX_SIZE}")
+    order = list(dict.fromkeys(p.user_id for p in people))
+    by_id = {p.user_id: p for p in people}
+    shuffled = [by_id[u] for u in order]
+    rng.shuffle(shuffled)  # ties go to a different pair each round
+    weigher = Weigher(shuffled, affinity)
+    rules = _Rules(weigher, history, blocked)
+    if len(shuffled) < MIN_SIZE:
+        return []
+    lo, hi = weigher.candidates(rng.getrandbits(63))
+    if rules.forbidden:
+        keep = ~np.isin(lo * rules.n + hi, np.fromiter(rules.forbidden, np.int64))
+        lo, hi = lo[keep], hi[keep]
+    edges = list(zip(weigher.weights(lo, hi).tolist(), lo.tolist(), hi.tolist(), strict=True))
+    if affinity.group_size == 2:
+        groups = _pairs(weigher, rules, edges)
+    else:
+        groups = _larger(weigher, rules, edges, affinity.group_size)
+    return [tuple(shuffled[i].user_id for i in g) for g in groups]
+
+
+def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -> list[list[int]]:
+    """Pairs by greedy matching and swaps, then leftovers placed, then an odd one in a trio."""
+    n = rules.n
+    mate = [-1] * n
+    edges.sort(key=lambda e: -e[0])
+    for _, a, b in edges:
+        if mate[a] < 0 and mate[b] < 0:
+            mate[a], mate[b] = b, a
+    _improve(weigher, rules, edges, mate)
+    _place_leftovers(weigher, rules, mate)
+    groups = [[a, b] for a, b in enumerate(mate) if a < b]
+    for u in (u for u in range(n) if mate[u] < 0):
+        trios = [g for g in groups if len(g) == 2 and all(rules.ok(u, m) for m in g)]
+        if trios:
+            best = max(trios, key=lambda g: sum(weigher.weight(u, m) for m in g))
+            best.append(u)
+    return groups
+
+
+def _improve(
+    weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]], mate: list[int]
+) -> None:
+    """Swap partners between two pairs while that raises the total weight."""
+    near: dict[int, list[tuple[int, int]]] = {}
+    for w, a, b in edges:  # heaviest first, so a member's scan stops at their partner's weight
+        near.setdefault(a, []).append((w, b))
+        near.setdefault(b, []).append((w, a))
+    for _ in range(3):
+        gained = False
+        for a in range(rules.n):
+            b = mate[a]
+            if b < 0:
+                continue
+            w_ab = weigher.weight(a, b)
+            for w_ac, c in near.get(a, ()):
+                if w_ac <= w_ab:
+                    break
+                d = mate[c]
+                if c == b or d < 0 or d == a or not rules.ok(b, d):
+                    continue
+                if w_ac + weigher.weight(b, d) > w_ab + weigher.weight(c, d):
+                    mate[a], mate[c], mate[b], mate[d] = c, a, d, b
+                    b, w_ab, gained = c, w_ac, True
+        if not gained:
+            return
+
+
+def _place_leftovers(weigher: Weigher, rules: _Rules, mate: list[int]) -> None:
+    """Pair unmatched members together, or break a pair when that places two more people."""
+    alone = [u for u in range(rules.n) if mate[u] < 0]
+    for u in alone:
+        if mate[u] >= 0:
+            continue
+        partner = next((v for v in alone if v != u and mate[v] < 0 and rules.ok(u, v)), None)
+        if partner is not None:
+            mate[u], mate[partner] = partner, u
+    alone = [u for u in range(rules.n) if mate[u] < 0]
+    while len(alone) >= 2:
+        u = alone.pop()
+        for a in range(rules.n):
+            b = mate[a]
+            if b < 0 or not rules.ok(u, a):
+                continue
+            v = next((v for v in alone if rules.ok(v, b)), None)
+            if v is not None:
+                alone.remove(v)
+                mate[u], mate[a], mate[b], mate[v] = a, u, v, b
+                break
+
+
+def _larger(
+    weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]], size: int
+) -> list[list[int]]:
+    """Groups of about ``size`` grown around seeds, never over MAX_SIZE."""
+    n = rules.n
+    count = max(1, n // size)
+    if -(-n // count) > MAX_SIZE:
+        count += 1
+    near: dict[int, set[int]] = {}
+    for _, a, b in edges:
+        near.setdefault(a, set()).add(b)
+        near.setdefault(b, set()).add(a)
+    free = set(range(n))
+    groups: list[list[int]] = []
+    for g in range(count):
+        target = n // count + (1 if g < n % count else 0)
+        seed = min(free, key=lambda u: (len(near.get(u, ())), u))
+        group = [seed]
+        free.discard(seed)
+        while len(group) < target:
+            pool = set().union(*(near.get(m, set()) for m in group)) & free or free
+            fits = [v for v in pool if all(rules.ok(v, m) for m in group)]
+            if not fits:
+                break
+            best = max(fits, key=lambda v: (sum(weigher.weight(v, m) for m in group), -v))
+            group.append(best)
+            free.discard(best)
+        groups.append(group)
+    for u in sorted(free):
+        room = [g for g in groups if len(g) < MAX_SIZE and all(rules.ok(u, m) for m in g)]
+        if room:
+            min(room, key=len).append(u)
+    singles = [g[0] for g in groups if len(g) == 1]
+    groups = [g for g in groups if len(g) >= MIN_SIZE]
+    for u in singles:
+        room = [g for g in groups if len(g) < MAX_SIZE and all(rules.ok(u, m) for m in g)]
+        if room:
+            min(room, key=len).append(u)
+    return groups

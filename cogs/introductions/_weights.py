@@ -1,0 +1,225 @@
+"""How much a pair would gain from meeting (pure): shared interests, sides, and distance apart.
+
+The weight of a pair is ``base * distance`` where ``base`` depends on the mode (interest mode:
+1 + ⌊100·Jaccard⌋ of their interests; cross mode: 8 for a newcomer with a veteran, else 1; random
+mode: 1) and ``distance`` is the number of hops between them in the who-talked-to-whom graph,
+capped at 4 (no path counts as 4). Multiplying rather than adding keeps ratios between matchings
+unchanged when nobody has talked yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Mode = Literal["random", "interest", "cross"]
+MODES: tuple[Mode, ...] = ("random", "interest", "cross")
+FAR = 4
+"""Hops at which two members count as strangers (and the factor a pair with no path gets)."""
+CROSS_BONUS = 8
+"""How much more a newcomer-veteran pair is worth than a same-side pair in cross mode."""
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A member of this round's pool as the matcher sees them."""
+
+    user_id: str
+    interests: frozenset[int] = frozenset()
+    newcomer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Affinity:
+    """What the round prefers: the mode, the group size and who has already talked to whom."""
+
+    mode: Mode = "random"
+    group_size: int = 2
+    talked: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    candidates: int = 15
+
+
+class Weigher:
+    """Pair weights for one pool, by index; built once per round."""
+
+    def __init__(self, people: Sequence[Person], affinity: Affinity) -> None:
+        self.people = people
+        self.affinity = affinity
+        self.index = {p.user_id: i for i, p in enumerate(people)}
+        self.bits = [sum(1 << t for t in p.interests) for p in people]
+        self.sizes = [len(p.interests) for p in people]
+        self.matrix = _interest_matrix(people)
+        self.words = _pack(self.matrix)
+        self.newcomer = np.array([p.newcomer for p in people], dtype=bool)
+        self._near: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
+        self._graph = {
+            self.index[u]: frozenset(self.index[v] for v in vs if v in self.index and v != u)
+            for u, vs in affinity.talked.items()
+            if u in self.index
+        }
+
+    def base(self, i: int, j: int) -> int:
+        """The mode's part of the weight of pair ``(i, j)``."""
+        mode = self.affinity.mode
+        if mode == "interest":
+            inter = (self.bits[i] & self.bits[j]).bit_count()
+            union = self.sizes[i] + self.sizes[j] - inter
+            return 1 + (100 * inter) // union if union else 1
+        if mode == "cross":
+            return CROSS_BONUS if self.people[i].newcomer != self.people[j].newcomer else 1
+        return 1
+
+    def _ball(self, i: int) -> tuple[frozenset[int], frozenset[int]]:
+        """The members within one hop and within two hops of ``i``."""
+        found = self._near.get(i)
+        if found is None:
+            one = self._graph.get(i, frozenset())
+            two = one.union(*(self._graph.get(k, frozenset()) for k in one)) - {i}
+            found = self._near[i] = (one, two)
+        return found
+
+    def distance(self, i: int, j: int) -> int:
+        """Hops between ``i`` and ``j`` in the talk graph, capped at FAR."""
+        if not self._graph:
+            return FAR
+        one_i, two_i = self._ball(i)
+        if j in one_i:
+            return 1
+        if j in two_i:
+            return 2
+        one_j = self._ball(j)[0]
+        return 3 if not two_i.isdisjoint(one_j) else FAR
+
+    def weight(self, i: int, j: int) -> int:
+        """The weight of pair ``(i, j)``."""
+        return self.base(i, j) * self.distance(i, j)
+
+    def weights(self, lo: Ints, hi: Ints) -> Ints:
+        """The weights of pairs ``(lo[e], hi[e])``, vectorised (same values as ``weight``)."""
+        mode = self.affinity.mode
+        if mode == "interest":
+            a, b = self.words[lo], self.words[hi]
+            inter = np.bitwise_count(a & b).sum(axis=1, dtype=np.int64)
+            union = np.bitwise_count(a | b).sum(axis=1, dtype=np.int64)
+            base = 1 + (100 * inter) // np.maximum(union, 1)
+        elif mode == "cross":
+            base = np.where(self.newcomer[lo] != self.newcomer[hi], CROSS_BONUS, 1)
+        else:
+            base = np.ones(len(lo), dtype=np.int64)
+        factor = np.full(len(lo), FAR, dtype=np.int64)
+        if self._graph:
+            talks = np.zeros(len(self.people), dtype=bool)
+            talks[list(self._graph)] = True
+            for e in np.flatnonzero(talks[lo] & talks[hi]):
+                factor[e] = self.distance(int(lo[e]), int(hi[e]))
+        result: Ints = np.multiply(base, factor, dtype=np.int64)
+        return result
+
+    def candidates(self, seed: int) -> tuple[Ints, Ints]:
+        """Each member's best few partners for the mode, as two arrays of indices (lo < hi)."""
+        n = len(self.people)
+        k = max(1, min(self.affinity.candidates, n - 1))
+        gen = np.random.default_rng(seed)
+        found = [_random_others(gen, n, k if self.affinity.mode == "random" else 3)]
+        if self.affinity.mode == "interest":
+            found.extend(_minhash_neighbours(gen, self.matrix))
+        elif self.affinity.mode == "cross":
+            found.append(_random_on_side(gen, self.newcomer, k))
+        lo, hi = _unique(n, *found)
+        if self.affinity.mode == "random":
+            return lo, hi
+        w = self.weights(lo, hi)
+        # Keep each member's k heaviest: an edge stays when it is in either end's top k.
+        rows = np.concatenate([lo, hi])
+        cols = np.concatenate([hi, lo])
+        ww = np.concatenate([w, w])
+        order = np.lexsort((-ww, rows))
+        rows, cols = rows[order], cols[order]
+        starts = np.searchsorted(rows, rows, side="left")
+        rank = np.arange(len(rows)) - starts
+        top = rank < k
+        return _unique(n, (rows[top], cols[top]))
+
+
+Ints = npt.NDArray[np.int64]
+
+
+def _interest_matrix(people: Sequence[Person]) -> npt.NDArray[np.bool_]:
+    """One row per member, one column per interest anyone has."""
+    columns = {t: c for c, t in enumerate(sorted({t for p in people for t in p.interests}))}
+    matrix = np.zeros((len(people), max(1, len(columns))), dtype=bool)
+    for i, p in enumerate(people):
+        matrix[i, [columns[t] for t in p.interests]] = True
+    return matrix
+
+
+def _pack(matrix: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
+    """The interest matrix as 64-bit words per member, for popcounts."""
+    n, width = matrix.shape
+    words = -(-width // 64)
+    padded = np.zeros((n, words * 64), dtype=bool)
+    padded[:, :width] = matrix
+    packed = np.packbits(padded, axis=1, bitorder="little")
+    return packed.view(np.uint64).reshape(n, words)
+
+
+def _unique(n: int, *edges: tuple[Ints, Ints]) -> tuple[Ints, Ints]:
+    """Edges without self-loops or duplicates, as (lo, hi) with lo < hi."""
+    r = np.concatenate([e[0] for e in edges])
+    c = np.concatenate([e[1] for e in edges])
+    keep = r != c
+    keys = np.sort(np.minimum(r[keep], c[keep]) * n + np.maximum(r[keep], c[keep]))
+    if len(keys):
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    return keys // n, keys % n
+
+
+def _minhash_neighbours(
+    gen: np.random.Generator, matrix: npt.NDArray[np.bool_], bands: int = 40, rows: int = 3
+) -> list[tuple[Ints, Ints]]:
+    """Members likely to share most interests: neighbours in buckets of MinHash bands."""
+    n, width = matrix.shape
+    out: list[tuple[Ints, Ints]] = []
+    idx = np.arange(n, dtype=np.int64)
+    empty = ~matrix.any(axis=1)
+    for _ in range(bands):
+        key = np.zeros(n, dtype=np.int64)
+        for _ in range(rows):
+            rank = gen.permutation(width)
+            key = key * (width + 1) + np.where(matrix, rank, width).min(axis=1)
+        key[empty] = -1 - idx[empty]  # members with no interest bucket alone
+        order = np.lexsort((gen.permutation(n), key))
+        sorted_key = key[order]
+        for step in (1, 2):
+            same = sorted_key[step:] == sorted_key[:-step]
+            out.append((order[step:][same], order[:-step][same]))
+    return out
+
+
+def _random_others(gen: np.random.Generator, n: int, k: int) -> tuple[Ints, Ints]:
+    """``k`` random partners per member, never the member itself."""
+    own = np.repeat(np.arange(n, dtype=np.int64), k)
+    if n < 2:
+        return own, own
+    shift = gen.integers(1, n, size=n * k, dtype=np.int64)
+    return own, (own + shift) % n
+
+
+def _random_on_side(
+    gen: np.random.Generator, side: npt.NDArray[np.bool_], k: int
+) -> tuple[Ints, Ints]:
+    """``k`` random members of the other side per member (none when a side is empty)."""
+    rows: list[Ints] = []
+    cols: list[Ints] = []
+    for flag in (True, False):
+        mine = np.flatnonzero(side == flag)
+        theirs = np.flatnonzero(side != flag)
+        if len(mine) and len(theirs):
+            rows.append(np.repeat(mine, k))
+            cols.append(theirs[gen.integers(0, len(theirs), size=len(mine) * k)])
+    empty = np.zeros(0, dtype=np.int64)
+    return (np.concatenate(rows), np.concatenate(cols)) if rows else (empty, empty)
