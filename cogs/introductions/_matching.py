@@ -72,12 +72,12 @@ def make_groups(
 def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -> list[list[int]]:
     """Pairs by greedy matching and swaps, then leftovers placed, then an odd one in a trio."""
     n = rules.n
-    mate = [-1] * n
+    mate, held = [-1] * n, [0] * n
     edges.sort(key=lambda e: -e[0])
-    for _, a, b in edges:
+    for w, a, b in edges:
         if mate[a] < 0 and mate[b] < 0:
-            mate[a], mate[b] = b, a
-    _improve(weigher, rules, edges, mate)
+            mate[a], mate[b], held[a], held[b] = b, a, w, w
+    _improve(weigher, rules, edges, mate, held)
     _place_leftovers(weigher, rules, mate)
     groups = [[a, b] for a, b in enumerate(mate) if a < b]
     for u in (u for u in range(n) if mate[u] < 0):
@@ -89,9 +89,14 @@ def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -
 
 
 def _improve(
-    weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]], mate: list[int]
+    weigher: Weigher,
+    rules: _Rules,
+    edges: list[tuple[int, int, int]],
+    mate: list[int],
+    held: list[int],
 ) -> None:
-    """Swap partners between two pairs while that raises the total weight."""
+    """Swap partners between two pairs while that raises the total weight (``held[x]`` is the
+    weight of the pair ``x`` is in)."""
     near: dict[int, list[tuple[int, int]]] = {}
     for w, a, b in edges:  # heaviest first, so a member's scan stops at their partner's weight
         near.setdefault(a, []).append((w, b))
@@ -102,15 +107,17 @@ def _improve(
             b = mate[a]
             if b < 0:
                 continue
-            w_ab = weigher.weight(a, b)
+            w_ab = held[a]
             for w_ac, c in near.get(a, ()):
                 if w_ac <= w_ab:
                     break
                 d = mate[c]
                 if c == b or d < 0 or d == a or not rules.ok(b, d):
                     continue
-                if w_ac + weigher.weight(b, d) > w_ab + weigher.weight(c, d):
+                w_bd = weigher.weight(b, d)
+                if w_ac + w_bd > w_ab + held[c]:
                     mate[a], mate[c], mate[b], mate[d] = c, a, d, b
+                    held[a], held[c], held[b], held[d] = w_ac, w_ac, w_bd, w_bd
                     b, w_ab, gained = c, w_ac, True
         if not gained:
             return

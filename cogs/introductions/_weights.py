@@ -40,7 +40,7 @@ class Affinity:
     mode: Mode = "random"
     group_size: int = 2
     talked: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    candidates: int = 15
+    candidates: int = 20
 
 
 class Weigher:
@@ -56,6 +56,7 @@ class Weigher:
         self.words = _pack(self.matrix)
         self.newcomer = np.array([p.newcomer for p in people], dtype=bool)
         self._near: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
+        self._csr: _Csr | None = None
         self._graph = {
             self.index[u]: frozenset(self.index[v] for v in vs if v in self.index and v != u)
             for u, vs in affinity.talked.items()
@@ -100,6 +101,12 @@ class Weigher:
 
     def weights(self, lo: Ints, hi: Ints) -> Ints:
         """The weights of pairs ``(lo[e], hi[e])``, vectorised (same values as ``weight``)."""
+        factor = self._hops(lo, hi) if self._graph else np.full(len(lo), FAR, dtype=np.int64)
+        result: Ints = np.multiply(self._bases(lo, hi), factor, dtype=np.int64)
+        return result
+
+    def _bases(self, lo: Ints, hi: Ints) -> Ints:
+        """The mode's part of each pair's weight, vectorised."""
         mode = self.affinity.mode
         if mode == "interest":
             a, b = self.words[lo], self.words[hi]
@@ -110,17 +117,34 @@ class Weigher:
             base = np.where(self.newcomer[lo] != self.newcomer[hi], CROSS_BONUS, 1)
         else:
             base = np.ones(len(lo), dtype=np.int64)
-        factor = np.full(len(lo), FAR, dtype=np.int64)
-        if self._graph:
-            talks = np.zeros(len(self.people), dtype=bool)
-            talks[list(self._graph)] = True
-            for e in np.flatnonzero(talks[lo] & talks[hi]):
-                factor[e] = self.distance(int(lo[e]), int(hi[e]))
-        result: Ints = np.multiply(base, factor, dtype=np.int64)
+        result: Ints = base.astype(np.int64, copy=False)
         return result
 
+    def _hops(self, lo: Ints, hi: Ints) -> Ints:
+        """Hops between each pair, capped at FAR, from the talk graph held as sorted arrays."""
+        if self._csr is None:
+            self._csr = _Csr(len(self.people), self._graph)
+        g = self._csr
+        n = len(self.people)
+        keys = np.minimum(lo, hi) * n + np.maximum(lo, hi)
+        hops = np.full(len(lo), FAR, dtype=np.int64)
+        within_two = _member(g.near, keys)
+        hops[within_two] = 2
+        hops[_member(g.one, keys)] = 1
+        rest = np.flatnonzero(~within_two)
+        # Three hops: one of hi's neighbours is within two hops of lo.
+        owner, neighbour = g.expand(hi[rest])
+        a = lo[rest][owner]
+        hit = _member(g.near, np.minimum(a, neighbour) * n + np.maximum(a, neighbour))
+        three = np.bincount(owner, weights=hit, minlength=len(rest)) > 0
+        hops[rest[three]] = 3
+        return hops
+
     def candidates(self, seed: int) -> tuple[Ints, Ints]:
-        """Each member's best few partners for the mode, as two arrays of indices (lo < hi)."""
+        """Each member's best few partners for the mode, as two arrays of indices (lo < hi).
+
+        Partners are ranked by the mode's part of the weight only: the talk graph is sparse, so
+        the hops are worked out for the kept pairs alone (a tenth of them)."""
         n = len(self.people)
         k = max(1, min(self.affinity.candidates, n - 1))
         gen = np.random.default_rng(seed)
@@ -132,7 +156,7 @@ class Weigher:
         lo, hi = _unique(n, *found)
         if self.affinity.mode == "random":
             return lo, hi
-        w = self.weights(lo, hi)
+        w = self._bases(lo, hi)
         # Keep each member's k heaviest: an edge stays when it is in either end's top k.
         rows = np.concatenate([lo, hi])
         cols = np.concatenate([hi, lo])
@@ -146,6 +170,40 @@ class Weigher:
 
 
 Ints = npt.NDArray[np.int64]
+
+
+class _Csr:
+    """The talk graph as neighbour arrays, with the sorted keys of pairs one and two hops apart."""
+
+    def __init__(self, n: int, graph: Mapping[int, frozenset[int]]) -> None:
+        src = np.array([u for u, vs in graph.items() for _ in vs], dtype=np.int64)
+        dst = np.array([v for vs in graph.values() for v in vs], dtype=np.int64)
+        both = np.unique(np.concatenate([src * n + dst, dst * n + src]))
+        self.src, self.dst = both // n, both % n
+        self.indptr = np.concatenate(([0], np.cumsum(np.bincount(self.src, minlength=n))))
+        self.one = np.unique(np.minimum(self.src, self.dst) * n + np.maximum(self.src, self.dst))
+        # Two hops: any two neighbours of the same member.
+        owner, other = self.expand(self.src)
+        a, b = self.dst[owner], other
+        two = a[a < b] * n + b[a < b]
+        self.near = np.unique(np.concatenate([self.one, two]))
+
+    def expand(self, nodes: Ints) -> tuple[Ints, Ints]:
+        """Every neighbour of each of ``nodes``: (position in ``nodes``, neighbour)."""
+        counts = self.indptr[nodes + 1] - self.indptr[nodes]
+        owner = np.repeat(np.arange(len(nodes), dtype=np.int64), counts)
+        starts = np.cumsum(counts) - counts
+        within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
+        return owner, self.dst[np.repeat(self.indptr[nodes], counts) + within]
+
+
+def _member(sorted_keys: Ints, keys: Ints) -> npt.NDArray[np.bool_]:
+    """Whether each of ``keys`` is in ``sorted_keys``."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    found: npt.NDArray[np.bool_] = sorted_keys[at] == keys
+    return found
 
 
 def _interest_matrix(people: Sequence[Person]) -> npt.NDArray[np.bool_]:
@@ -179,7 +237,11 @@ def _unique(n: int, *edges: tuple[Ints, Ints]) -> tuple[Ints, Ints]:
 
 
 def _minhash_neighbours(
-    gen: np.random.Generator, matrix: npt.NDArray[np.bool_], bands: int = 40, rows: int = 3
+    gen: np.random.Generator,
+    matrix: npt.NDArray[np.bool_],
+    bands: int = 50,
+    rows: int = 2,
+    steps: int = 3,
 ) -> list[tuple[Ints, Ints]]:
     """Members likely to share most interests: neighbours in buckets of MinHash bands."""
     n, width = matrix.shape
@@ -194,7 +256,7 @@ def _minhash_neighbours(
         key[empty] = -1 - idx[empty]  # members with no interest bucket alone
         order = np.lexsort((gen.permutation(n), key))
         sorted_key = key[order]
-        for step in (1, 2):
+        for step in range(1, steps + 1):
             same = sorted_key[step:] == sorted_key[:-step]
             out.append((order[step:][same], order[:-step][same]))
     return out
