@@ -8,8 +8,10 @@ n/50 pairs) and a who-talked-to-whom graph (each member talked with three others
 odd, so a trio is needed. The round runs in interest mode: weight = (1 + ⌊100·Jaccard⌋) × hops
 apart in the talk graph (capped at 4), the weights `make_groups` itself maximises.
 
-Rows: ``ms`` is the median wall time over ``--repeat`` runs; ``weight`` sums one pair per group
-(a trio counts its heaviest pair only, so the odd member is not a bonus the matching cannot get);
+Rows: ``ms`` is the median wall time over ``--repeat`` runs and ``cpu ms`` the median CPU time
+of this process, which other jobs on a shared machine disturb less; ``weight`` sums one pair per
+group (a trio counts its heaviest pair only, so the odd member is not a bonus the matching cannot
+get);
 ``of max`` is that total over networkx's maximum-weight matching (``maxcardinality=True``) on the
 same weights. The exact matching runs on the sample only: on 10,000 members even its sparse
 top-15 graph took 291 s in performance-study.md section 4, and the complete graph is ~50M edges.
@@ -120,12 +122,14 @@ def measure(
 ) -> dict[str, object]:
     """Time ``form`` and judge its last round: weight, mean affinity, repeats, blocked pairs."""
     times: list[float] = []
+    cpu: list[float] = []
     groups: list[Group] = []
     for r in range(repeat):
         rng = random.Random(r)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         groups = form(c, rng)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     weigher = Weigher(c.people, c.affinity)
     ix = weigher.index
 
@@ -140,6 +144,7 @@ def measure(
         "n": len(c.people),
         "placed": placed,
         "ms": statistics.median(times) * 1000,
+        "cpu ms": statistics.median(cpu) * 1000,
         "weight": sum(best),
         "mean": sum(best) / max(1, len(best)),
         "repeats": len(met & c.history),
@@ -177,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             m["x random"] = float(m["mean"]) / float(floor)  # type: ignore[arg-type]
             m["of max"] = float(m["weight"]) / float(ceiling) if ceiling else None  # type: ignore[arg-type]
         rows.extend(measured)
-    header = ["variant", "n", "placed", "ms", "weight", "of max", "mean", "x random"]
+    header = ["variant", "n", "placed", "ms", "cpu ms", "weight", "of max", "mean", "x random"]
     header += ["repeats", "blocked"]
     cells = [header]
     for m in rows:

@@ -160,8 +160,8 @@ class Weigher:
         # Keep each member's k heaviest: an edge stays when it is in either end's top k.
         rows = np.concatenate([lo, hi])
         cols = np.concatenate([hi, lo])
-        ww = np.concatenate([w, w])
-        order = np.lexsort((-ww, rows))
+        heaviest = int(w.max()) + 1
+        order = np.argsort(rows * heaviest + (heaviest - 1 - np.concatenate([w, w])))
         rows, cols = rows[order], cols[order]
         starts = np.searchsorted(rows, rows, side="left")
         rank = np.arange(len(rows)) - starts
@@ -248,11 +248,19 @@ def _minhash_neighbours(
     out: list[tuple[Ints, Ints]] = []
     idx = np.arange(n, dtype=np.int64)
     empty = ~matrix.any(axis=1)
-    for _ in range(bands):
+    # Each member's interests as a padded list of columns (the pad ranks after every interest).
+    most = max(1, int(matrix.sum(axis=1).max()))
+    held = np.full((n, most), width, dtype=np.int64)
+    rows_of, cols_of = np.nonzero(matrix)
+    slot = np.arange(len(rows_of)) - np.searchsorted(rows_of, rows_of)
+    held[rows_of, slot] = cols_of
+    ranks = np.argsort(gen.random((bands * rows, width)), axis=1)
+    ranks = np.concatenate([ranks, np.full((bands * rows, 1), width)], axis=1)
+    hashes = np.take_along_axis(ranks[:, None, :], held[None, :, :], axis=2).min(axis=2)
+    for band in range(bands):
         key = np.zeros(n, dtype=np.int64)
-        for _ in range(rows):
-            rank = gen.permutation(width)
-            key = key * (width + 1) + np.where(matrix, rank, width).min(axis=1)
+        for h in hashes[band * rows : (band + 1) * rows]:
+            key = key * (width + 1) + h
         key[empty] = -1 - idx[empty]  # members with no interest bucket alone
         order = np.lexsort((gen.permutation(n), key))
         sorted_key = key[order]
