@@ -161,7 +161,8 @@ class Weigher:
         rows = np.concatenate([lo, hi])
         cols = np.concatenate([hi, lo])
         heaviest = int(w.max()) + 1
-        order = np.argsort(rows * heaviest + (heaviest - 1 - np.concatenate([w, w])))
+        key = rows * heaviest + (heaviest - 1 - np.concatenate([w, w]))
+        order = np.argsort(key.astype(_narrowest(len(self.people) * heaviest)))
         rows, cols = rows[order], cols[order]
         starts = np.searchsorted(rows, rows, side="left")
         rank = np.arange(len(rows)) - starts
@@ -230,10 +231,17 @@ def _unique(n: int, *edges: tuple[Ints, Ints]) -> tuple[Ints, Ints]:
     r = np.concatenate([e[0] for e in edges])
     c = np.concatenate([e[1] for e in edges])
     keep = r != c
-    keys = np.sort(np.minimum(r[keep], c[keep]) * n + np.maximum(r[keep], c[keep]))
+    narrow = _narrowest(n * n)  # smaller keys sort faster
+    keys = np.sort((np.minimum(r[keep], c[keep]) * n + np.maximum(r[keep], c[keep])).astype(narrow))
     if len(keys):
         keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    return keys // n, keys % n
+    wide = keys.astype(np.int64)
+    return wide // n, wide % n
+
+
+def _narrowest(top: int) -> type[np.int32] | type[np.int64]:
+    """The smallest integer type holding values below ``top``."""
+    return np.int32 if top < 2**31 else np.int64
 
 
 def _minhash_neighbours(
@@ -250,17 +258,18 @@ def _minhash_neighbours(
     empty = ~matrix.any(axis=1)
     # Each member's interests as a padded list of columns (the pad ranks after every interest).
     most = max(1, int(matrix.sum(axis=1).max()))
+    small = np.uint8 if width < 255 else np.int64
     held = np.full((n, most), width, dtype=np.int64)
     rows_of, cols_of = np.nonzero(matrix)
     slot = np.arange(len(rows_of)) - np.searchsorted(rows_of, rows_of)
     held[rows_of, slot] = cols_of
-    ranks = np.argsort(gen.random((bands * rows, width)), axis=1)
-    ranks = np.concatenate([ranks, np.full((bands * rows, 1), width)], axis=1)
+    ranks = np.argsort(gen.random((bands * rows, width)), axis=1).astype(small)
+    ranks = np.concatenate([ranks, np.full((bands * rows, 1), width, dtype=small)], axis=1)
     hashes = np.take_along_axis(ranks[:, None, :], held[None, :, :], axis=2).min(axis=2)
     for band in range(bands):
         key = np.zeros(n, dtype=np.int64)
         for h in hashes[band * rows : (band + 1) * rows]:
-            key = key * (width + 1) + h
+            key = key * (width + 1) + h.astype(np.int64)
         key[empty] = -1 - idx[empty]  # members with no interest bucket alone
         order = np.lexsort((gen.permutation(n), key))
         sorted_key = key[order]
