@@ -61,7 +61,10 @@ def make_groups(
     if rules.forbidden:
         keep = ~np.isin(lo * rules.n + hi, np.fromiter(rules.forbidden, np.int64))
         lo, hi = lo[keep], hi[keep]
-    edges = list(zip(weigher.weights(lo, hi).tolist(), lo.tolist(), hi.tolist(), strict=True))
+    w = weigher.weights(lo, hi)
+    heaviest_first = np.argsort(-w, kind="stable")
+    lo, hi, w = lo[heaviest_first], hi[heaviest_first], w[heaviest_first]
+    edges = list(zip(w.tolist(), lo.tolist(), hi.tolist(), strict=True))
     if affinity.group_size == 2:
         groups = _pairs(weigher, rules, edges)
     else:
@@ -73,8 +76,7 @@ def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -
     """Pairs by greedy matching and swaps, then leftovers placed, then an odd one in a trio."""
     n = rules.n
     mate, held = [-1] * n, [0] * n
-    edges.sort(key=lambda e: -e[0])
-    for w, a, b in edges:
+    for w, a, b in edges:  # heaviest first
         if mate[a] < 0 and mate[b] < 0:
             mate[a], mate[b], held[a], held[b] = b, a, w, w
     _improve(weigher, rules, edges, mate, held)
@@ -97,10 +99,16 @@ def _improve(
 ) -> None:
     """Swap partners between two pairs while that raises the total weight (``held[x]`` is the
     weight of the pair ``x`` is in)."""
-    near: dict[int, list[tuple[int, int]]] = {}
-    for w, a, b in edges:  # heaviest first, so a member's scan stops at their partner's weight
-        near.setdefault(a, []).append((w, b))
-        near.setdefault(b, []).append((w, a))
+    if not edges:
+        return
+    # Each member's candidates, heaviest first, so a scan stops at their partner's weight.
+    w, lo, hi = (
+        np.array(column, dtype=np.int64).reshape(-1) for column in zip(*edges, strict=True)
+    )
+    rows, cols, ws = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([w, w])
+    order = np.lexsort((-ws, rows))
+    cols_by, ws_by = cols[order].tolist(), ws[order].tolist()
+    ptr = np.searchsorted(rows[order], np.arange(rules.n + 1)).tolist()
     for _ in range(3):
         gained = False
         for a in range(rules.n):
@@ -108,7 +116,8 @@ def _improve(
             if b < 0:
                 continue
             w_ab = held[a]
-            for w_ac, c in near.get(a, ()):
+            for at in range(ptr[a], ptr[a + 1]):
+                w_ac, c = ws_by[at], cols_by[at]
                 if w_ac <= w_ab:
                     break
                 d = mate[c]

@@ -164,7 +164,8 @@ class Weigher:
         key = rows * heaviest + (heaviest - 1 - np.concatenate([w, w]))
         order = np.argsort(key.astype(_narrowest(len(self.people) * heaviest)))
         rows, cols = rows[order], cols[order]
-        starts = np.searchsorted(rows, rows, side="left")
+        first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
+        starts = np.repeat(first, np.diff(np.concatenate((first, [len(rows)]))))
         rank = np.arange(len(rows)) - starts
         top = rank < k
         return _unique(n, (rows[top], cols[top]))
