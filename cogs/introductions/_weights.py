@@ -40,7 +40,7 @@ class Affinity:
     mode: Mode = "random"
     group_size: int = 2
     talked: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    candidates: int = 20
+    candidates: int = 25
 
 
 class Weigher:
