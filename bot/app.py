@@ -14,8 +14,9 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.dispatch import Dispatcher
 from bot.core.feature import Feature
 from bot.core.registry import Registry
+from bot.core.runtime import Runtime
 from bot.core.scheduler import JobService, TimerService
-from bot.core.settings import SettingsCache
+from bot.core.settings import SettingsCache, use_cache
 from bot.db import schema
 from bot.db.engine import Database
 from bot.features import load
@@ -50,15 +51,22 @@ class App:
         self.config = config
         self.clock = clock or SystemClock()
         self.db = Database(config.database_url)
-        self.db.settings_cache = SettingsCache()
+        use_cache(self.db.engine, SettingsCache())
         loaded = list(features) if features is not None else load(config.features)
         self.registry = Registry(loaded)
         for feature in loaded:
             if isinstance(feature, Steward):
                 feature.registry = self.registry
         self.dispatcher = Dispatcher(self.registry, self.db, self.clock)
+        runtime = Runtime(
+            self.db,
+            self.clock,
+            self.dispatcher.activity,
+            self.dispatcher.publish,
+            self.dispatcher.communities,
+        )
         for feature in loaded:
-            feature.attach(self.dispatcher)
+            feature.attach(runtime)
         self.timers = TimerService(self.dispatcher, self.db, self.clock)
         self.jobs = JobService(self.dispatcher, self.clock)
         self.platforms: list[PlatformAdapter] = []
@@ -117,6 +125,7 @@ class App:
                 log.exception("a platform failed to stop cleanly")
         await self.jobs.stop()
         await self.timers.stop()
+        await self.dispatcher.deliverer.close()
         for feature in self.registry.features:
             try:
                 await feature.on_unload()

@@ -13,15 +13,9 @@ from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
 from bot.core.message import mention
 from bot.core.parsing import (
+    PARSERS,
     format_duration,
-    parse_bool,
-    parse_channel,
-    parse_duration,
-    parse_float,
-    parse_int,
-    parse_role,
-    parse_time,
-    parse_user,
+    parse_value,
 )
 from bot.core.settings import FeatureSettings
 
@@ -77,21 +71,9 @@ def _parse_one(base: Any, text: str, community: CommunityRef) -> Any:
         inner = get_args(base)[0]
         items = [part for part in (p.strip() for p in text.split(",")) if part]
         return [_parse_one(inner, item, community) for item in items]
-    parsers: dict[Any, Any] = {
-        bool: parse_bool,
-        int: parse_int,
-        float: parse_float,
-        str: lambda t: t.strip(),
-        timedelta: parse_duration,
-        time: parse_time,
-        ChannelRef: lambda t: parse_channel(t, community),
-        RoleRef: lambda t: parse_role(t, community),
-        UserRef: lambda t: parse_user(t, community),
-    }
-    parser = parsers.get(base)
-    if parser is None:
+    if base not in PARSERS:
         raise UserError("That setting can't be changed from a command yet.")
-    return parser(text)
+    return parse_value(base, text, community)
 
 
 def parse_setting(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from bot.builtin._fields import expected_form, parse_setting, settable, show_value
-from bot.core.context import CommandContext
+from bot.core.context import CommandContext, Context
 from bot.core.errors import UserError
+from bot.core.events import ForgetRequested
 from bot.core.feature import Feature, command
-from bot.core.members import Level
-from bot.core.message import Message
+from bot.core.ids import UserRef
+from bot.core.members import Level, Member
+from bot.core.message import Message, mention
 from bot.core.registry import Registry
 from bot.core.settings import CommunitySettings, FeatureSettings, SettingsStore
 
@@ -169,6 +171,34 @@ class Steward(Feature, name="steward"):
         if not fields:
             raise UserError("There is nothing you can run here yet.")
         await ctx.reply(Message(title="Steward help", fields=tuple(fields)))
+
+    # -- forgetting --------------------------------------------------------------------------
+
+    @command("forget me")
+    async def forget_me(self, ctx: CommandContext[FeatureSettings]) -> None:
+        """Delete what Steward stores about you here, in every feature."""
+        self._forget(ctx, ctx.actor.ref)
+        await ctx.reply(
+            "Done: every feature deletes what it stored about you here. Steward keeps "
+            "nothing about you beyond what you do from now on."
+        )
+
+    @command("forget member", requires=Level.ADMIN)
+    async def forget_someone(
+        self,
+        ctx: CommandContext[FeatureSettings],
+        member: Annotated[Member, "Whose data to delete (a deletion request)"],
+    ) -> None:
+        """Delete what Steward stores about a member, in every feature."""
+        self._forget(ctx, member.ref)
+        await ctx.reply(f"Done: every feature deletes what it stored about {mention(member.ref)}.")
+
+    @staticmethod
+    def _forget(ctx: CommandContext[FeatureSettings], user: UserRef) -> None:
+        ctx.publish(ForgetRequested(community=ctx.community, at=ctx.clock.now(), user=user))
+
+    async def forget_member(self, ctx: Context[Any], user: UserRef) -> None:
+        """Steward's own settings name roles and channels, never members: nothing to forget."""
 
 
 def _chunks(lines: list[str], limit: int) -> list[str]:

@@ -3,10 +3,10 @@
 from bot.core.clock import Clock, FakeClock, SystemClock
 from bot.core.commands import CommandSpec, ParamKind, ParamSpec
 from bot.core.context import CommandContext, Context, JobContext, Responder
-from bot.core.dispatch import Dispatcher, Invocation, Press
 from bot.core.errors import NotFound, NotSupported, PermissionDenied, StewardError, UserError
 from bot.core.events import (
     Event,
+    ForgetRequested,
     MemberJoined,
     MemberLeft,
     MemberUpdated,
@@ -32,7 +32,8 @@ from bot.core.message import (
     mention,
 )
 from bot.core.port import Capability, Port
-from bot.core.registry import Registry
+from bot.core.pressed import Pressed
+from bot.core.runtime import Runtime
 from bot.core.settings import FeatureSettings
 
 __all__ = [
@@ -45,13 +46,12 @@ __all__ = [
     "CommandSpec",
     "CommunityRef",
     "Context",
-    "Dispatcher",
     "Event",
     "FakeClock",
     "Feature",
     "FeatureSettings",
+    "ForgetRequested",
     "Form",
-    "Invocation",
     "JobContext",
     "Level",
     "Member",
@@ -72,12 +72,12 @@ __all__ = [
     "Platform",
     "PlatformReady",
     "Port",
-    "Press",
+    "Pressed",
     "ReactionAdded",
     "ReactionRemoved",
-    "Registry",
     "Responder",
     "RoleRef",
+    "Runtime",
     "Select",
     "StewardError",
     "SystemClock",

@@ -6,11 +6,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Generic, Protocol
 
+from bot.core import staff
 from bot.core.clock import Clock
 from bot.core.events import Event
-from bot.core.ids import ChannelRef, CommunityRef, MessageRef
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
+from bot.core.outbox import Delivery, Outbox
 from bot.core.port import Port
 from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, S, SettingsStore
 from bot.core.timers import Timers
@@ -41,7 +43,21 @@ class Context(Generic[S]):
     clock: Clock
     timers: Timers
     log: logging.LoggerAdapter[logging.Logger]
+    outbox: Outbox
     published: list[Event] = field(default_factory=list)
+
+    async def deliver(self, target: ChannelRef | UserRef, message: Message, *, key: str) -> bool:
+        """Send ``message`` to a channel, thread or member (by DM) exactly once per ``key``.
+
+        The delivery is written in this handler's transaction and sent once it commits, after
+        the deliveries written before it to the same place; a failure that may pass is tried
+        again later. False when this key was delivered (or queued) already.
+        """
+        return await self.outbox.deliver(target, message, key=key)
+
+    async def delivery(self, key: str) -> Delivery | None:
+        """What became of the delivery with this key: pending, sent (where) or failed (why)."""
+        return await self.outbox.delivery(key)
 
     def publish(self, event: Event) -> None:
         """Publish a domain event; it is delivered after this handler's work commits."""
@@ -52,9 +68,15 @@ class Context(Generic[S]):
         await self.uow.commit()
 
     async def community_settings(self) -> CommunitySettings:
-        """The whole community's settings: time zone, quiet hours, moderator role."""
+        """The whole community's settings: time zone, quiet hours, moderator role, staff."""
         store = SettingsStore.of(self.uow)
         return await store.get(self.community, CommunitySettings, COMMUNITY_FEATURE)
+
+    # Acting in the open (bot.core.staff): ``ctx.alert_staff(text, key=...)``,
+    # ``ctx.attempt(what, call, key=...)`` and ``ctx.reach(user, message, about=...)``.
+    alert_staff = staff.alert_staff
+    attempt = staff.attempt
+    reach = staff.reach
 
 
 @dataclass(kw_only=True)

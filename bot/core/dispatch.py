@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.commands import CommandSpec
-from bot.core.communities import active_communities, ensure_community
+from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
 from bot.core.errors import (
     NotSupported,
     PermissionDenied,
     UserError,
-    new_error_id,
+    log_failure,
     render_error,
 )
-from bot.core.events import Event
+from bot.core.events import Event, ForgetRequested
 from bot.core.feature import Feature, JobSpec
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
 from bot.core.members import Level, Member
 from bot.core.message import Message
+from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
 from bot.core.registry import Registry
 from bot.core.settings import (
@@ -56,6 +57,9 @@ class Invocation:
     channel: ChannelRef
     args: Mapping[str, Any]
     responder: Responder
+    problem: UserError | None = None
+    """What was wrong with the arguments as typed; told only once the actor may run the command
+    (a member asking for a moderator command hears it is not theirs, not its usage)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,42 +78,6 @@ class Press:
     responder: Responder
 
 
-class Activity:
-    """Counts work in flight, so a sandbox or a test can wait until Steward is quiet."""
-
-    def __init__(self) -> None:
-        self.busy = 0
-        self.generation = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def enter(self) -> None:
-        """One more piece of work in flight (pair with :meth:`leave`)."""
-        self.busy += 1
-        self.generation += 1
-        if self.busy == 1:
-            self._idle.clear()
-
-    def leave(self) -> None:
-        """A piece of work started with :meth:`enter` is done."""
-        self.busy -= 1
-        if self.busy == 0:
-            self._idle.set()
-
-    @contextlib.asynccontextmanager
-    async def track(self) -> AsyncIterator[None]:
-        """Mark the enclosed work as in flight."""
-        self.enter()
-        try:
-            yield
-        finally:
-            self.leave()
-
-    async def wait_idle(self) -> None:
-        """Return once nothing is in flight."""
-        await self._idle.wait()
-
-
 class Dispatcher:
     """Routes events, commands, components, jobs and timers to feature handlers, safely."""
 
@@ -121,7 +89,8 @@ class Dispatcher:
         self.failures = 0
         self.wake_timers: Callable[[datetime], None] = lambda _at: None
         self.activity = Activity()
-        self._known: set[str] = set()
+        self.communities = KnownCommunities()
+        self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity)
 
     def add_port(self, port: Port) -> None:
         """Serve a platform through this port."""
@@ -137,16 +106,7 @@ class Dispatcher:
     async def _prepare(
         self, uow: UnitOfWork, feature: Feature, community: CommunityRef
     ) -> FeatureSettings:
-        if community.key not in self._known:
-            # In the handler's own transaction (a second one would wait on SQLite's write lock
-            # held by this one); remembered only once it is committed.
-            await ensure_community(uow.session, community, self.clock.now())
-            key = community.key
-
-            async def known() -> None:
-                self._known.add(key)
-
-            uow.after_commit(known)
+        await self.communities.ensure(uow, community, self.clock.now())
         return await SettingsStore.of(uow).get(community, feature.Settings, feature.name)
 
     def _logger(
@@ -166,6 +126,7 @@ class Dispatcher:
             "settings": settings,
             "clock": self.clock,
             "timers": Timers(uow, community, feature.name, self.clock, self.wake_timers),
+            "outbox": Outbox(uow, community, feature.name, self.clock, self.deliverer),
         }
 
     @staticmethod
@@ -177,10 +138,8 @@ class Dispatcher:
             await self.publish(event)
 
     def _failed(self, what: str, exc: BaseException) -> str:
-        error_id = new_error_id()
         self.failures += 1
-        log.error("%s failed [error %s]", what, error_id, exc_info=exc)
-        return error_id
+        return log_failure(log, what, exc)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -218,7 +177,8 @@ class Dispatcher:
         try:
             async with self.db.uow() as uow:
                 settings = await self._prepare(uow, feature, event.community)
-                if not self._enabled(feature, settings):
+                # What a switched-off feature stored is forgotten all the same.
+                if not self._enabled(feature, settings) and not isinstance(event, ForgetRequested):
                     return
                 ctx: Context[Any] = Context(
                     **self._base(uow, feature, event.community, settings),
@@ -256,7 +216,8 @@ class Dispatcher:
             what=f"/{spec.feature} {spec.name}",
             ephemeral=spec.ephemeral,
             message=None,
-            precheck=(
+            precheck=call.problem
+            or (
                 UserError(f"Missing {', '.join(missing)}. Usage: `{spec.usage}`")
                 if missing
                 else None

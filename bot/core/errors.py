@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from bot.core.members import Level
@@ -41,9 +42,21 @@ class NotSupported(StewardError):
         self.platform = platform
 
 
+class Unavailable(StewardError):
+    """The platform failed in a way that may pass (5xx, network): worth trying again later."""
+
+
 def new_error_id() -> str:
     """A short id that ties what a user saw to a log line."""
     return secrets.token_hex(3)
+
+
+def log_failure(log: logging.Logger, what: str, exc: BaseException) -> str:
+    """Log an unexpected failure with a fresh error id (the one place ids are minted); the id
+    is what the person sees, so a manager can find the details in the log."""
+    error_id = new_error_id()
+    log.error("%s failed [error %s]", what, error_id, exc_info=exc)
+    return error_id
 
 
 def render_error(exc: BaseException, *, error_id: str) -> Message:

@@ -32,6 +32,14 @@ class MemberLeft(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForgetRequested(Event):
+    """A member opted out of Steward or asked for their data to be deleted: every feature's
+    ``forget_member`` runs (switched off or not)."""
+
+    user: UserRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MemberUpdated(Event):
     """A member's name, roles or level changed."""
 
@@ -50,6 +58,9 @@ class MessagePosted(Event):
     attachments: int = 0
     parent_channel: str | None = None
     """Discord: the channel a thread belongs to (a Slack thread keeps its channel's id)."""
+    mentions: frozenset[UserRef] = frozenset()
+    """The members the message mentions (read by the adapter, so no feature parses platform
+    mention syntax)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,9 @@ from bot.core.members import Level
 from bot.core.settings import FeatureSettings
 
 if TYPE_CHECKING:
-    from bot.core.dispatch import Dispatcher
+    from bot.core.context import Context
+    from bot.core.ids import UserRef
+    from bot.core.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,8 +187,16 @@ class Feature:
         cls.component_marks = components
         cls.component_methods = component_methods
 
-    def attach(self, dispatcher: Dispatcher) -> None:
+    def attach(self, runtime: Runtime) -> None:
         """Called once by the App before ``on_load``; features with background work keep it."""
+
+    async def forget_member(self, ctx: Context[Any], user: UserRef) -> None:
+        """Delete what this feature stores about a member (opt-out or deletion request).
+
+        Every feature implements it, even to say it stores nothing; it runs in its own unit of
+        work when ``ForgetRequested`` is published, whether the feature is on or off.
+        """
+        raise NotImplementedError(f"{self.name} does not say how it forgets a member")
 
     async def on_load(self) -> None:
         """Called once when the process starts, before any event arrives."""

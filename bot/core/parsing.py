@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time, timedelta
+from typing import Any
 
 from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
@@ -124,3 +126,28 @@ def parse_role(text: str, community: CommunityRef) -> RoleRef:
     if _RAW_ID.match(word) and not word.isalpha():
         return RoleRef(community, word)
     raise UserError(f"`{word[:40]}` is not a role; mention it, like @moderators.")
+
+
+Parser = Callable[[str, CommunityRef], Any]
+
+PARSERS: dict[Any, Parser] = {
+    str: lambda text, _where: text.strip(),
+    bool: lambda text, _where: parse_bool(text),
+    int: lambda text, _where: parse_int(text),
+    float: lambda text, _where: parse_float(text),
+    timedelta: lambda text, _where: parse_duration(text),
+    time: lambda text, _where: parse_time(text),
+    ChannelRef: parse_channel,
+    RoleRef: parse_role,
+    UserRef: parse_user,
+}
+"""The one table that turns typed text into values, by type: command arguments and settings
+are read by it alike (a member comes back as a UserRef, for the adapter to look up)."""
+
+
+def parse_value(kind: Any, text: str, where: CommunityRef) -> Any:
+    """``text`` as a value of type ``kind``; UserError with the expected form when it isn't."""
+    parser = PARSERS.get(kind)
+    if parser is None:
+        raise UserError("That can't be typed in a command yet.")
+    return parser(text, where)

@@ -39,16 +39,26 @@ class Port(Protocol):
         """This port as one feature uses it (its buttons come back to that feature)."""
         ...
 
-    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
-        """Post a message in a channel (or thread)."""
+    async def send(
+        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef:
+        """Post a message in a channel (or thread).
+
+        ``key`` makes the post idempotent (Discord: a nonce; Slack: message metadata);
+        ``resend=True`` says an earlier attempt with that key may have gone out, so the
+        message already posted is returned instead of posting it again.
+        """
         ...
 
     async def reply(self, to: MessageRef, message: Message) -> MessageRef:
         """Reply to a message (Slack: in its thread)."""
         ...
 
-    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
-        """Send a direct message; None when the member's DMs are closed."""
+    async def dm(
+        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
+        """Send a direct message; None when the member's DMs are closed (``key``, ``resend``:
+        as for :meth:`send`)."""
         ...
 
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.commands import NAME_RE, CommandSpec
-from bot.core.events import Event
+from bot.core.events import Event, ForgetRequested
 from bot.core.feature import ComponentMark, Feature, JobSpec
 
 Handler = Callable[..., Awaitable[Any]]
@@ -112,6 +112,8 @@ class Registry:
 
     def _find_listeners(self, event: type[Event]) -> list[Listener]:
         found: list[Listener] = []
+        if issubclass(event, ForgetRequested):
+            found += [Listener(f, ForgetRequested, _forgetting(f)) for f in self._features.values()]
         for feature in self._features.values():
             for method, wanted in feature.listener_marks:
                 if issubclass(event, wanted):
@@ -149,3 +151,12 @@ class Registry:
             return None
         handler: Handler = getattr(owner, owner.component_methods[action])
         return owner.component_marks[action], handler
+
+
+def _forgetting(feature: Feature) -> Handler:
+    """A feature's ``forget_member`` as a listener of ``ForgetRequested``."""
+
+    async def forget_member(ctx: Any, event: ForgetRequested) -> None:
+        await feature.forget_member(ctx, event.user)
+
+    return forget_member

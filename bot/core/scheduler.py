@@ -33,6 +33,9 @@ class TimerService:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         dispatcher.wake_timers = self.wake
+        # Outbox retries are due by the same clock: one loop runs both.
+        self.outbox = dispatcher.deliverer
+        self.outbox.wake = self.wake
 
     def wake(self, _at: datetime) -> None:
         """A timer was added: look again at when the next one is due."""
@@ -52,17 +55,19 @@ class TimerService:
         ran = 0
         for timer_id in ids:
             ran += await self.dispatcher.run_timer(timer_id)
+        async with self.dispatcher.activity.track():
+            await self.outbox.run_due()
         return ran
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending timer is due."""
+        """When the earliest pending timer (or outbox retry) is due."""
         async with self.db.uow() as uow:
             result: datetime | None = await uow.session.scalar(
                 select(func.min(Timer.due_at)).where(Timer.done_at.is_(None))
             )
-        if result is not None and result.tzinfo is None:
-            result = result.replace(tzinfo=UTC)
-        return result
+        outbox = await self.outbox.next_due()
+        due = [d if d.tzinfo else d.replace(tzinfo=UTC) for d in (result, outbox) if d is not None]
+        return min(due, default=None)
 
     async def _loop(self) -> None:
         while True:

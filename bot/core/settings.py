@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime, time
 from time import monotonic as time_monotonic
 from typing import TypeVar
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.ids import CommunityRef, RoleRef
+from bot.core.ids import ChannelRef, CommunityRef, RoleRef
 from bot.core.localtime import is_zone
 from bot.db.models import CommunitySetting
 from bot.db.uow import UnitOfWork
@@ -46,6 +47,13 @@ class CommunitySettings(FeatureSettings):
 
     moderator_role: RoleRef | None = None
     """Members with this role (Discord) or in this user group (Slack) count as moderators."""
+
+    staff_channel: ChannelRef | None = None
+    """Where Steward tells the staff what it can't fix itself (a missing permission, someone
+    it can't reach); each problem is told once."""
+
+    staff_role: RoleRef | None = None
+    """Pinged with every staff alert: a Discord role or a Slack user group (none: nobody)."""
 
     @field_validator("timezone")
     @classmethod
@@ -95,6 +103,19 @@ class SettingsCache:
         self._entries.pop(key, None)
 
 
+_CACHES: WeakKeyDictionary[object, SettingsCache] = WeakKeyDictionary()
+
+
+def use_cache(engine: object, cache: SettingsCache) -> None:
+    """Share ``cache`` among every unit of work on this engine (the App does it once)."""
+    _CACHES[engine] = cache
+
+
+def cache_of(engine: object) -> SettingsCache | None:
+    """The settings cache shared on this engine, if the App set one."""
+    return _CACHES.get(engine)
+
+
 class SettingsStore:
     """Reads and writes one feature's settings for one community inside a unit of work."""
 
@@ -105,7 +126,7 @@ class SettingsStore:
     @classmethod
     def of(cls, uow: UnitOfWork) -> SettingsStore:
         """The store for a unit of work, with the process's settings cache."""
-        return cls(uow.session, uow.settings_cache)
+        return cls(uow.session, _CACHES.get(uow.session.bind))
 
     async def get(self, community: CommunityRef, cls: type[S], feature: str) -> S:
         """The stored settings merged over the model's defaults."""

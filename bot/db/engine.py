@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.db.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from bot.core.settings import SettingsCache
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -68,8 +65,6 @@ class Database:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.settings_cache: SettingsCache | None = None
-        """Set by the App to a SettingsCache shared by every unit of work."""
 
     @property
     def dialect(self) -> str:
@@ -78,7 +73,7 @@ class Database:
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
-        return UnitOfWork(self.sessions(), self.settings_cache)
+        return UnitOfWork(self.sessions())
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

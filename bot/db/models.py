@@ -75,23 +75,35 @@ class Timer(Base):
 
 
 class OutboxItem(Base):
-    """A delivery to a platform, keyed so a crash never posts twice and never loses a post."""
+    """A delivery to a platform, keyed so a crash never posts twice and never loses a post.
+
+    ``status`` is ``pending`` until the platform took it (``sent``, with ``message_id``) or it
+    kept failing (``failed``, with ``last_error``). ``attempted_at`` set on a pending row means
+    an attempt began and may have gone out: the next one looks before sending again. Rows of one
+    lane (community, kind, channel) go out in ``id`` order.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
-        Index("ix_outbox_pending", "sent_at", "created_at"),
+        Index("ix_outbox_due", "status", "due_at"),
+        Index("ix_outbox_lane", "community_id", "channel_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     feature: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8), default="channel")
     channel_id: Mapped[str] = mapped_column(String(64))
     thread: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(8), default="pending")
     created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    attempted_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    message_channel_id: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))

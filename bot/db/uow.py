@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
-
-if TYPE_CHECKING:
-    from bot.core.settings import SettingsCache
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -17,9 +14,8 @@ AfterCommit = Callable[[], Awaitable[None]]
 class UnitOfWork:
     """One transaction. Rolls back on exit unless ``commit()`` was called."""
 
-    def __init__(self, session: AsyncSession, settings_cache: SettingsCache | None = None) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.settings_cache = settings_cache
         self._after_commit: list[AfterCommit] = []
 
     async def __aenter__(self) -> Self:

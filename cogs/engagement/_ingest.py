@@ -38,10 +38,10 @@ from bot.core import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.core.activity import Activity
 from bot.core.communities import ensure_community
-from bot.core.dispatch import Activity
-from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, SettingsStore
-from bot.db.engine import Database
+from bot.core.runtime import Storage
+from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, SettingsStore, cache_of
 from cogs.engagement._rules import CID, USER, Item, Rules, item_of
 from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings
@@ -68,7 +68,7 @@ class Ingest:
 
     def __init__(
         self,
-        db: Database,
+        db: Storage,
         clock: Clock,
         activity: Activity,
         *,
@@ -300,7 +300,7 @@ class Ingest:
         the bot waits a turn of the event loop per query, and every batch behind it would wait.
         """
         rules: Rules = {}
-        cache = self.db.settings_cache
+        cache = cache_of(self.db.engine)
         missing: list[str] = []
         stale: list[str] = []
         for key in communities:

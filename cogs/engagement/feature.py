@@ -16,12 +16,13 @@ from bot.core import (
     Level,
     Message,
     PlatformReady,
+    Runtime,
     UserError,
+    UserRef,
     command,
     job,
     on,
 )
-from bot.core.dispatch import Dispatcher
 from cogs.engagement import _admin, _repo
 from cogs.engagement._channels import channel_of
 from cogs.engagement._charts import activity_chart, charts, sentiment_chart
@@ -29,6 +30,7 @@ from cogs.engagement._ingest import TRACKED, Ingest
 from cogs.engagement._keys import link, position_at, time_of
 from cogs.engagement._metrics import Period, day_of, week_of
 from cogs.engagement._models import EngagementDigest
+from cogs.engagement._newcomers import point_at_intro
 from cogs.engagement._periods import UNITS, PeriodError, parse_period
 from cogs.engagement._questions import OpenQuestion, open_questions
 from cogs.engagement._report import (
@@ -41,6 +43,7 @@ from cogs.engagement._report import (
     summary,
 )
 from cogs.engagement.settings import EngagementSettings
+from cogs.onboarding.events import StepCompleted
 
 Ctx = CommandContext[EngagementSettings]
 HISTORY_PAGE = 200
@@ -73,12 +76,12 @@ class Engagement(Feature, name="engagement"):
             raise RuntimeError("the engagement feature is not attached to an App")
         return self._ingest
 
-    def attach(self, dispatcher: Dispatcher) -> None:
+    def attach(self, runtime: Runtime) -> None:
         """Build the ingest buffer on the App's database, clock and activity counter."""
         self._ingest = Ingest(
-            dispatcher.db,
-            dispatcher.clock,
-            dispatcher.activity,
+            runtime.db,
+            runtime.clock,
+            runtime.activity,
             max_batch=self.max_batch,
             flush_after=self.flush_after,
         )
@@ -102,6 +105,11 @@ class Engagement(Feature, name="engagement"):
         """Buffer a tracked event; the writer stores it within ``flush_after``."""
         if isinstance(event, TRACKED):
             self.ingest.offer(event)
+
+    @on(StepCompleted)
+    async def newcomer_step(self, ctx: Context[EngagementSettings], event: StepCompleted) -> None:
+        """Point members at a newcomer's intro (``greet_intros``)."""
+        await point_at_intro(ctx, event)
 
     @on(PlatformReady)
     async def ready(self, ctx: Context[EngagementSettings], event: PlatformReady) -> None:
@@ -269,16 +277,20 @@ class Engagement(Feature, name="engagement"):
     @command("optout")
     async def optout(self, ctx: Ctx) -> None:
         """Stop tracking your activity and delete what is stored about you."""
-        community, user = ctx.community.key, ctx.actor.ref.id
-        await ctx.commit()  # the writer needs the write lock on SQLite
-        await self.ingest.forget(community, user)  # what is in flight lands before the delete
-        await _admin.forget(ctx.uow.session, community, user, ctx.clock.now())
-        await ctx.commit()
+        await self.forget_member(ctx, ctx.actor.ref)
         await ctx.reply(
             "Done: your activity is no longer tracked and what was stored about you is deleted. "
             "`/engagement optin` turns tracking back on.",
             ephemeral=True,
         )
+
+    async def forget_member(self, ctx: Context[EngagementSettings], user: UserRef) -> None:
+        """Opt the member out and delete what is stored about them (events, rollups)."""
+        community = ctx.community.key
+        await ctx.commit()  # the writer needs the write lock on SQLite
+        await self.ingest.forget(community, user.id)  # what is in flight lands before the delete
+        await _admin.forget(ctx.uow.session, community, user.id, ctx.clock.now())
+        await ctx.commit()
 
     @command("optin")
     async def optin(self, ctx: Ctx) -> None:

@@ -14,6 +14,10 @@ class EngagementSettings(FeatureSettings):
     digest_channel: ChannelRef | None = None
     """Where the weekly digest is posted (none: no channel post)."""
 
+    greet_intros: bool = False
+    """Point members at each newcomer's intro in the digest channel, so someone answers it
+    (needs onboarding)."""
+
     digest_dms: tuple[UserRef, ...] = ()
     """Managers who get the weekly digest as a direct message (none: no DMs)."""
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
@@ -16,7 +14,6 @@ from cogs.onboarding._models import (
     OnboardingInterest,
     OnboardingMember,
     OnboardingPick,
-    OnboardingReport,
 )
 
 
@@ -173,14 +170,3 @@ class Repo:
             )
         )
         return list(rows)
-
-    async def first_report(self, key: str, now: datetime) -> bool:
-        """Record that managers were told about ``key``; True only the first time, races too."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        result = await self.session.execute(
-            insert(OnboardingReport)
-            .values(community_id=self.key, key=key[:200], reported_at=now)
-            .on_conflict_do_nothing()
-        )
-        return bool(getattr(result, "rowcount", 0))

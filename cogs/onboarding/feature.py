@@ -17,8 +17,9 @@ from bot.core import (
     MemberUpdated,
     Message,
     MessagePosted,
-    Press,
+    Pressed,
     UserError,
+    UserRef,
     command,
     component,
     mention,
@@ -26,8 +27,11 @@ from bot.core import (
     timer,
 )
 from cogs.onboarding import _admin
+from cogs.onboarding._arrivals import Arrivals
 from cogs.onboarding._ladder import Step
+from cogs.onboarding._reminders import Reminders
 from cogs.onboarding._service import Flow
+from cogs.onboarding._steps import Steps
 from cogs.onboarding._texts import interest_label, interests_select
 from cogs.onboarding.settings import OnboardingSettings
 
@@ -47,12 +51,12 @@ class Onboarding(Feature, name="onboarding"):
     @on(MemberJoined)
     async def joined(self, ctx: Listen, event: MemberJoined) -> None:
         """Welcome a newcomer, or a member who came back."""
-        await Flow(ctx).join(event.member)
+        await Arrivals(ctx).join(event.member)
 
     @on(MemberUpdated)
     async def reactivated(self, ctx: Listen, event: MemberUpdated) -> None:
         """Slack brings a deactivated member back as an update: that is a rejoin."""
-        flow = Flow(ctx)
+        flow = Arrivals(ctx)
         row = await flow.repo.member(event.member.ref.id)
         if row is not None and row.left_at is not None:
             await flow.join(event.member)
@@ -60,15 +64,19 @@ class Onboarding(Feature, name="onboarding"):
     @on(MemberLeft)
     async def left(self, ctx: Listen, event: MemberLeft) -> None:
         """Stop a leaver's nudges; keep their progress for a possible return."""
-        await Flow(ctx).leave(event.user.id)
+        await Arrivals(ctx).leave(event.user.id)
+
+    async def forget_member(self, ctx: Listen, user: UserRef) -> None:
+        """Delete the member's onboarding record, interests, buddy entry and pending nudges."""
+        await Arrivals(ctx).forget(user.id)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
         """Intros, first replies, buddy talks and day-7 activity."""
-        await Flow(ctx).posted(event)
+        await Steps(ctx).posted(event)
 
     @component("start")
-    async def start_pressed(self, ctx: Ctx, press: Press) -> None:
+    async def start_pressed(self, ctx: Ctx, press: Pressed) -> None:
         """Show the presser their own onboarding, privately."""
         await self.start(ctx)
 
@@ -81,24 +89,24 @@ class Onboarding(Feature, name="onboarding"):
         await ctx.reply(await flow.private_onboarding(row, text, in_dm=False))
 
     @component("agree")
-    async def agree(self, ctx: Ctx, press: Press) -> None:
+    async def agree(self, ctx: Ctx, press: Pressed) -> None:
         """The presser agrees to the rules."""
-        if await Flow(ctx).agree(ctx.actor):
+        if await Steps(ctx).agree(ctx.actor):
             await ctx.reply("Thanks for agreeing to the rules! The rest of the community is open.")
         else:
             await ctx.reply("You've already agreed to the rules. Thanks!")
 
     @component("pick")
-    async def pick(self, ctx: Ctx, press: Press) -> None:
+    async def pick(self, ctx: Ctx, press: Pressed) -> None:
         """The presser picked interests."""
-        picked = await Flow(ctx).pick(ctx.actor, press.values)
+        picked = await Steps(ctx).pick(ctx.actor, press.values)
         names = ", ".join(interest_label(i) for i in picked) or "nothing"
         await ctx.reply(f"Got it! Your interests: {names}.")
 
     @component("talked")
-    async def talked(self, ctx: Ctx, press: Press) -> None:
+    async def talked(self, ctx: Ctx, press: Pressed) -> None:
         """A newcomer or their buddy says they talked."""
-        if not await Flow(ctx).talked(ctx.actor, press.value):
+        if not await Steps(ctx).talked(ctx.actor, press.value):
             raise UserError("That button is for a newcomer and their buddy.")
         await ctx.reply("Lovely, noted that you two talked!")
 
@@ -199,12 +207,12 @@ class Onboarding(Feature, name="onboarding"):
         await _admin.preview(ctx, 1)
 
     @component("preview", requires=Level.ADMIN)
-    async def preview_next(self, ctx: Ctx, press: Press) -> None:
+    async def preview_next(self, ctx: Ctx, press: Pressed) -> None:
         """The next page of the preview."""
         await _admin.preview(ctx, int(press.value or "1"))
 
     @component("preview_agree", requires=Level.ADMIN)
-    async def preview_agree(self, ctx: Ctx, press: Press) -> None:
+    async def preview_agree(self, ctx: Ctx, press: Pressed) -> None:
         """What agreeing would do, without doing it."""
         s = ctx.settings
         gives = [f"the role {mention(s.rules_role)}"] if s.rules_role else []
@@ -212,7 +220,7 @@ class Onboarding(Feature, name="onboarding"):
         await ctx.reply(f"(Preview) Agreeing would give: {', '.join(gives) or 'nothing yet'}.")
 
     @component("preview_pick", requires=Level.ADMIN)
-    async def preview_pick(self, ctx: Ctx, press: Press) -> None:
+    async def preview_pick(self, ctx: Ctx, press: Pressed) -> None:
         """What picking would do, without doing it."""
         await ctx.reply(f"(Preview) Picked {len(press.values)} interests; nothing was stored.")
 
@@ -221,17 +229,17 @@ class Onboarding(Feature, name="onboarding"):
     @timer("nudge")
     async def nudge(self, ctx: Job, payload: dict[str, Any]) -> None:
         """A nudge on the ladder came due."""
-        await Flow(ctx).nudge(str(payload["user"]), Step(payload["step"]))
+        await Reminders(ctx).nudge(str(payload["user"]), Step(payload["step"]))
 
     @timer("intro_reply")
     async def intro_reply(self, ctx: Job, payload: dict[str, Any]) -> None:
         """An intro waited for a reply long enough."""
-        await Flow(ctx).unanswered_intro(str(payload["user"]))
+        await Reminders(ctx).unanswered_intro(str(payload["user"]))
 
     @timer("buddy_check")
     async def buddy_check(self, ctx: Job, payload: dict[str, Any]) -> None:
         """The buddy week is over."""
-        await Flow(ctx).buddy_check(str(payload["user"]))
+        await Reminders(ctx).buddy_check(str(payload["user"]))
 
 
 __all__ = ["Onboarding"]

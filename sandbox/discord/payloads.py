@@ -205,6 +205,8 @@ def message(world: World, m: Message, *, with_member: bool = False, depth: int =
         "type": m.type,
         "flags": m.flags,
     }
+    if m.nonce is not None:
+        out["nonce"] = m.nonce
     if m.webhook_id:
         out["webhook_id"] = m.webhook_id
     if m.application_id:

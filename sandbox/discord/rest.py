@@ -127,6 +127,9 @@ class Faults:
     server_error_status: int = 500
     delay: float = 0.0
     delay_count: int = 0  # 0 with delay > 0 means every request
+    # operation id -> awaited after the fake handled the next such request, before it answers
+    # (a client that dies meanwhile never learns the outcome: "crash between send and record")
+    stall_after: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     def take(self) -> tuple[str | None, float]:
         """Consume one request's worth of faults: (kind | None, delay seconds)."""
@@ -263,6 +266,9 @@ class RestApi:
             reply = await handler(self.fake, call)
         except RestError as exc:
             reply = Reply(exc.status, exc.body())
+        stall = self.faults.stall_after.pop(op.operation_id, None)
+        if stall is not None:
+            await stall()
         return self._respond(record, reply.status, reply.body, op, bucket_key)
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[JSON], bool]:

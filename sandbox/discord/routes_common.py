@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import payloads
@@ -13,6 +14,8 @@ from .state import DM, JSON, Channel, Guild, Member, Message
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
+NONCE_WINDOW = 180.0
+"""Seconds a nonce is remembered ("a few minutes", Discord's Create Message)."""
 MESSAGE_FIELDS = ("content", "embeds", "components", "flags", "attachments", "allowed_mentions")
 
 
@@ -168,6 +171,12 @@ def create_message(
                 )
             ref_msg = None
     author = author or payloads.user(fake.bot)
+    nonce = body.get("nonce")
+    nonce = None if nonce is None else str(nonce)
+    if nonce is not None and body.get("enforce_nonce"):
+        earlier = nonce_message(fake, str(author["id"]), nonce)
+        if earlier is not None:
+            return earlier
     pings = compute_pings(
         fake.world,
         content=body.get("content") or "",
@@ -202,10 +211,27 @@ def create_message(
         interaction_metadata=interaction_metadata,
         visible_to=visible_to,
         tts=bool(body.get("tts")),
+        nonce=nonce,
     )
     fake.world.add_message(msg)
+    if nonce is not None:
+        fake.world.nonces[(msg.author_id, nonce)] = (time.monotonic(), msg.id)
     fake.message_event(msg)
     return msg
+
+
+def nonce_message(fake: FakeDiscord, author_id: str, nonce: str) -> Message | None:
+    """The message this author created with this nonce in the last few minutes, if any.
+
+    Discord: with ``enforce_nonce``, "the nonce will be checked for uniqueness in the past few
+    minutes. If another message was created by the same author with the same nonce, that
+    message will be returned and no new message will be created" (Create Message). The fake
+    keeps a nonce for ``NONCE_WINDOW`` seconds.
+    """
+    found = fake.world.nonces.get((author_id, nonce))
+    if found is None or time.monotonic() - found[0] > NONCE_WINDOW:
+        return None
+    return fake.world.messages.get(found[1])
 
 
 def edit_message(fake: FakeDiscord, msg: Message, body: JSON, files: list[JSON]) -> Message:

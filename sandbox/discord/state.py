@@ -210,6 +210,7 @@ class Message:
     pinned: bool = False
     tts: bool = False
     deleted: bool = False
+    nonce: str | None = None
 
     @property
     def author_id(self) -> str:
@@ -281,6 +282,8 @@ class World:
         self.channel_messages: dict[str, list[str]] = {}
         self.webhooks: dict[str, Webhook] = {}
         self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
+        # (author id, nonce) -> (time.monotonic() when created, message id), for enforce_nonce
+        self.nonces: dict[tuple[str, str], tuple[float, str]] = {}
 
     def new_id(self) -> str:
         """Return a fresh snowflake."""

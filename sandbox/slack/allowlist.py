@@ -24,6 +24,12 @@ EXTRA_PARAMS: dict[str, dict[str, str]] = {
     "chat.update": {
         "metadata": "message metadata (2022), sent by chat_update(metadata=...)",
     },
+    "conversations.history": {
+        "include_all_metadata": "message metadata (2022): return the messages' metadata",
+    },
+    "conversations.replies": {
+        "include_all_metadata": "message metadata (2022): return the messages' metadata",
+    },
 }
 
 # Parameter types the spec gets wrong against what Slack documents and slack_sdk sends.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -9,13 +10,14 @@ from dataclasses import dataclass
 class ApiFault:
     """One queued fault; it applies to the next `remaining` matching calls."""
 
-    kind: str  # ratelimit | status | error | delay
+    kind: str  # ratelimit | status | error | delay | stall
     remaining: int
     method: str | None = None  # None: any method
     retry_after: int = 0
     status: int = 500
     error: str = ""
     seconds: float = 0.0
+    then: Callable[[], Awaitable[None]] | None = None
 
 
 class Faults:
@@ -41,6 +43,11 @@ class Faults:
     def delay(self, seconds: float, *, times: int = 1, method: str | None = None) -> None:
         """Hold the next `times` answers for `seconds` (to test client timeouts)."""
         self.queue.append(ApiFault("delay", times, method, seconds=seconds))
+
+    def stall_after(self, method: str, then: Callable[[], Awaitable[None]]) -> None:
+        """Handle the next call to `method`, then await `then()` before answering it (a client
+        that dies meanwhile never learns the outcome)."""
+        self.queue.append(ApiFault("stall", 1, method, then=then))
 
     def take(self, method: str) -> ApiFault | None:
         """Consume and return the first fault that matches this call."""

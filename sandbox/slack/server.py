@@ -223,9 +223,12 @@ class SlackServer:
                 self.violation("request", method, problem)
         headers: dict[str, str] = {}
         fault = self.faults.take(method)
+        stall = None
         if fault is not None and fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
             fault = None
+        elif fault is not None and fault.kind == "stall":
+            stall, fault = fault.then, None
         body: dict[str, Any]
         if fault is not None and fault.kind == "ratelimit":
             record.status = 429
@@ -261,6 +264,8 @@ class SlackServer:
         if self.validator is not None:
             for problem in self.validator.check_response(method, body):
                 self.violation("response", method, problem)
+        if stall is not None:
+            await stall()
         return web.json_response(body, status=record.status, headers=headers)
 
     def _block_kit(self, method: str, args: dict[str, Any]) -> str | None:

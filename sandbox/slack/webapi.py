@@ -273,7 +273,7 @@ class WebApi:
             data["attachments"] = attachments
         metadata = call.json_arg("metadata")
         if metadata:
-            data["metadata"] = metadata
+            data["metadata"] = checked_metadata(metadata)
         parent = None
         thread_ts = call.get("thread_ts")
         if thread_ts is not None:
@@ -384,6 +384,29 @@ def paginate(items: list[Any], call: Call, default: int = 100) -> tuple[list[Any
     page = items[start : start + limit]
     more = start + limit < len(items)
     return page, (f"dXNlcjo{start + limit}" if more else "")
+
+
+def checked_metadata(metadata: Any) -> dict[str, Any]:
+    """Message metadata as Slack takes it: ``{"event_type": str, "event_payload": object}``.
+
+    Slack refuses other shapes with ``invalid_metadata_format`` (chat.postMessage errors).
+    """
+    if (
+        not isinstance(metadata, dict)
+        or set(metadata) != {"event_type", "event_payload"}
+        or not isinstance(metadata["event_type"], str)
+        or not metadata["event_type"]
+        or not isinstance(metadata["event_payload"], dict)
+    ):
+        raise ApiError("invalid_metadata_format")
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
+
+
+def readable(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as history returns it: metadata only with ``include_all_metadata``."""
+    if "metadata" in data and not call.flag("include_all_metadata"):
+        return {k: v for k, v in data.items() if k != "metadata"}
+    return dict(data)
 
 
 # Handlers for the other method families register themselves on import.

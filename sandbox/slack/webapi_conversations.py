@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .state import Channel, StoredMessage
-from .webapi import _CHANNEL_NAME, ApiError, Call, WebApi, method, paginate
+from .webapi import _CHANNEL_NAME, ApiError, Call, WebApi, method, paginate, readable
 
 _TYPES = {"public_channel", "private_channel", "im", "mpim"}
 
@@ -187,7 +187,7 @@ def _history(api: WebApi, call: Call) -> dict[str, Any]:
     page, cursor = paginate(msgs, call)
     body: dict[str, Any] = {
         "ok": True,
-        "messages": [dict(m.data) for m in page],
+        "messages": [readable(call, m.data) for m in page],
         "has_more": bool(cursor),
         "pin_count": 0,
         "channel_actions_ts": None,
@@ -210,7 +210,7 @@ def _replies(api: WebApi, call: Call) -> dict[str, Any]:
     page, cursor = paginate(_history_window(call, msgs), call, default=1000)
     body: dict[str, Any] = {
         "ok": True,
-        "messages": [dict(m.data) for m in page],
+        "messages": [readable(call, m.data) for m in page],
         "has_more": bool(cursor),
     }
     if cursor:

@@ -14,7 +14,7 @@ from bot.core import (
     MemberJoined,
     Message,
     Option,
-    Press,
+    Pressed,
     Select,
     TextInput,
     command,
@@ -44,12 +44,12 @@ class Desk(Feature, name="desk"):
         )
 
     @component("yes")
-    async def yes(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def yes(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """The button."""
         await ctx.reply(f"You pressed yes ({press.value})")
 
     @component("pick")
-    async def pick(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def pick(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """The select."""
         await ctx.reply(f"You picked {', '.join(press.values)}")
 
@@ -61,7 +61,7 @@ class Desk(Feature, name="desk"):
         )
 
     @component("feedback")
-    async def feedback_sent(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def feedback_sent(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """The form was submitted."""
         await ctx.reply(f"Thanks for: {press.fields['text']}")
 

@@ -20,7 +20,6 @@ from bot.core import (
     FakeClock,
     Feature,
     Form,
-    Invocation,
     Level,
     Member,
     Message,
@@ -30,6 +29,7 @@ from bot.core import (
     RoleRef,
     UserRef,
 )
+from bot.core.dispatch import Invocation
 from bot.core.ids import Platform
 
 
@@ -91,7 +91,9 @@ class RecordingPort:
         self._next += 1
         return MessageRef(channel, str(self._next))
 
-    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
+    async def send(
+        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef:
         """Record a post."""
         self.sent.append(Sent(channel, message))
         return self._ref(channel)
@@ -101,7 +103,9 @@ class RecordingPort:
         self.sent.append(Sent(to, message))
         return self._ref(to.channel)
 
-    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
+    async def dm(
+        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         """Record a DM."""
         self.sent.append(Sent(user, message))
         return self._ref(ChannelRef(user.community, f"dm-{user.id}"))

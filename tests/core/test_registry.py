@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 import pytest
 
-from bot.core import CommandContext, Feature, Level, Registry, command
+from bot.core import CommandContext, Feature, Level, command
 from bot.core.commands import NAME_RE, ParamKind
-from bot.core.registry import RegistryError
+from bot.core.registry import Registry, RegistryError
 from bot.features import load
 from tests.core.garden import Garden
 
@@ -29,10 +29,11 @@ def test_every_loaded_command_is_valid_on_both_platforms() -> None:
             assert 1 <= len(param.description) <= 100, (spec.name, param.name)
 
 
-def test_steward_commands_are_admin_only_except_help() -> None:
+def test_steward_commands_are_admin_only_except_help_and_forget_me() -> None:
     registry = Registry(load(["all"]))
     levels = {spec.name: spec.requires for spec in registry.commands("steward")}
     assert levels.pop("help") == Level.MEMBER
+    assert levels.pop("forget me") == Level.MEMBER  # anyone may ask to be forgotten
     assert set(levels.values()) == {Level.ADMIN}
 
 

@@ -26,7 +26,7 @@ from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
 from bot.config import Config
 from bot.core.commands import CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
-from bot.core.errors import UserError, new_error_id, render_error
+from bot.core.errors import UserError, log_failure, render_error
 from bot.core.events import (
     MemberJoined,
     MemberLeft,
@@ -283,6 +283,7 @@ class DiscordAdapter:
                 raise UserError("Steward's commands work inside a server.")
             where = community(guild_id)
             args: dict[str, Any] = {}
+            problem: UserError | None = None
             for param in spec.params:
                 value = values.get(param.name)
                 if value is None:
@@ -294,7 +295,11 @@ class DiscordAdapter:
                 elif param.kind is ParamKind.ROLE:
                     value = RoleRef(where, str(value.id))
                 elif param.kind is ParamKind.DURATION:
-                    value = parse_duration(str(value))
+                    try:
+                        value = parse_duration(str(value))
+                    except UserError as exc:
+                        problem = problem or exc  # told after the permission check
+                        continue
                 args[param.name] = value
             channel_id = interaction.channel_id or 0
             await self.dispatcher.invoke(
@@ -305,6 +310,7 @@ class DiscordAdapter:
                     channel=channel_ref(guild_id, channel_id),
                     args=args,
                     responder=responder,
+                    problem=problem,
                 )
             )
         except UserError as exc:
@@ -399,8 +405,7 @@ class DiscordAdapter:
         if isinstance(error, app_commands.TransformerError):
             text = f"I couldn't understand `{error.value!s:.40}`. Check the option and try again."
         else:
-            error_id = new_error_id()
-            log.error("slash command failed [error %s]", error_id, exc_info=error)
+            error_id = log_failure(log, "slash command", error)
             text = render_error(error, error_id=error_id).text
         with contextlib.suppress(discord.HTTPException):
             if interaction.response.is_done():

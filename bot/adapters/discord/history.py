@@ -30,6 +30,7 @@ def to_posted(message: discord.Message, guild_id: int) -> MessagePosted:
         reply_to=reply_to,
         attachments=len(message.attachments),
         parent_channel=_parent_of(message.channel),
+        mentions=frozenset(UserRef(community(guild_id), str(u.id)) for u in message.mentions),
     )
 
 

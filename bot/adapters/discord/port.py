@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 
 from bot.adapters.discord import history
 from bot.adapters.discord.convert import channel_ref, message_ref, to_member
 from bot.adapters.discord.render import render
-from bot.core.errors import NotFound, NotSupported, UserError
+from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
@@ -36,6 +37,20 @@ async def _call(action: str, call: Awaitable[T]) -> T:
         ) from exc
     except discord.NotFound as exc:
         raise NotFound(f"I couldn't {action}: it no longer exists.") from exc
+    except discord.DiscordServerError as exc:
+        raise Unavailable(f"Discord answered {exc.status} when I tried to {action}") from exc
+
+
+def _nonce(key: str | None) -> dict[str, Any]:
+    """discord.py's ``nonce`` for an idempotency key (it sends ``enforce_nonce`` with it).
+
+    Discord keeps a nonce for a few minutes: the same nonce from Steward again answers with the
+    message already created. At most 25 characters, so the key is hashed to a decimal.
+    """
+    if key is None:
+        return {}
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return {"nonce": str(int.from_bytes(digest, "big") >> 1)}
 
 
 class DiscordPort:
@@ -58,11 +73,13 @@ class DiscordPort:
             int(channel.id), guild_id=int(channel.community.id)
         )
 
-    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
-        """Post in a channel or thread."""
+    async def send(
+        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef:
+        """Post in a channel or thread; with a key, once (Discord's nonce, enforced)."""
         sent = await _call(
             "post there",
-            self._messageable(channel).send(**render(self.feature, message)),
+            self._messageable(channel).send(**(render(self.feature, message) | _nonce(key))),
         )
         return message_ref(int(channel.community.id), sent.channel.id, sent.id)
 
@@ -72,15 +89,20 @@ class DiscordPort:
         sent = await _call("reply there", partial.reply(**render(self.feature, message)))
         return message_ref(int(to.channel.community.id), sent.channel.id, sent.id)
 
-    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
+    async def dm(
+        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         """Send a DM; None when the member doesn't accept DMs from the server.
 
         Its buttons and selects name the community, so presses in the DM find their way back."""
         try:
             channel = await self.client.create_dm(discord.Object(int(user.id)))
-            sent = await channel.send(**render(self.feature, message, scope=int(user.community.id)))
+            rendered = render(self.feature, message, scope=int(user.community.id))
+            sent = await channel.send(**(rendered | _nonce(key)))
         except discord.Forbidden:
             return None
+        except discord.DiscordServerError as exc:
+            raise Unavailable(f"Discord answered {exc.status}") from exc
         dm_channel = ChannelRef(user.community, str(sent.channel.id))
         return MessageRef(dm_channel, str(sent.id))
 

@@ -7,44 +7,32 @@ import contextlib
 import functools
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack import commands, history
+from bot.adapters.slack import commands
 from bot.adapters.slack.home import home_view
-from bot.adapters.slack.port import SlackPort, to_member
+from bot.adapters.slack.port import SlackPort
 from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
-from bot.adapters.slack.text import unescape
+from bot.adapters.slack.signed import Seen, SignedRequests
+from bot.adapters.slack.translate import Translator
 from bot.config import Config
 from bot.core.commands import ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
-from bot.core.errors import UserError, new_error_id, render_error
+from bot.core.errors import UserError, log_failure, render_error
 from bot.core.events import (
     Event,
-    MemberJoined,
-    MemberLeft,
-    MemberUpdated,
-    MessageDeleted,
-    MessageEdited,
     PlatformReady,
-    ReactionAdded,
-    ReactionRemoved,
 )
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
@@ -54,9 +42,6 @@ from bot.core.registry import Registry
 log = logging.getLogger("steward.slack")
 _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
-_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
-_SIGNATURE = re.compile(r"^v0=[0-9a-f]{64}$")
-SEEN_LIMIT = 20_000
 DRAIN_SECONDS = 10.0
 LISTENED_EVENTS = (
     "message",
@@ -71,30 +56,6 @@ LISTENED_EVENTS = (
     "subteam_updated",
 )
 """The Events API events the adapter subscribes to (the manifest must list them all)."""
-
-
-class _Seen:
-    """A bounded memory of ids already handled (event ids, request signatures)."""
-
-    def __init__(self, limit: int = SEEN_LIMIT) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._limit = limit
-
-    def first_time(self, key: str) -> bool:
-        """True the first time a key is seen."""
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self._limit:
-            self._ids.popitem(last=False)
-        return True
-
-
-def _ts_time(ts: str | None) -> datetime:
-    try:
-        return datetime.fromtimestamp(float(ts or ""), UTC)
-    except ValueError:
-        return datetime.now(UTC)
 
 
 class SlackAdapter:
@@ -126,11 +87,11 @@ class SlackAdapter:
         dispatcher.add_port(self.port)
         self.team_id = ""
         self.bot_user_id = ""
-        self._events = _Seen()
-        self._requests = _Seen()
+        self._events = Seen()
         self._running: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
-        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+        self.signed = SignedRequests(self.app, secret.get_secret_value() if secret else None)
+        self.translate = Translator(self.port, self._community, self._publish)
         self._socket: AsyncSocketModeHandler | None = None
         self._hellos = 0
         self._runner: web.AppRunner | None = None
@@ -171,11 +132,11 @@ class SlackAdapter:
         app.view(_STEWARD_ID)(self._tracked(self._view))
         app.action(_LINK_ID)(self._ack_only)
         listeners: dict[str, Callable[..., Awaitable[None]]] = {
-            "message": self._message,
-            "team_join": self._team_join,
-            "user_change": self._user_change,
-            "reaction_added": self._reaction,
-            "reaction_removed": self._reaction,
+            "message": self.translate.message,
+            "team_join": self.translate.team_join,
+            "user_change": self.translate.user_change,
+            "reaction_added": self.translate.reaction,
+            "reaction_removed": self.translate.reaction,
             "app_home_opened": self._home,
             "member_joined_channel": self._ignore,
             "member_left_channel": self._ignore,
@@ -252,10 +213,15 @@ class SlackAdapter:
                     f"There's no `/{feature} {tokens[0].value[:32]}`. You can run:\n{listing}"
                 )
             spec, used = found
-            args = commands.parse_args(spec, text, tokens[used:], community)
-            for param in spec.params:
-                if param.kind is ParamKind.MEMBER and isinstance(args.get(param.name), UserRef):
-                    args[param.name] = await self.member(community, args[param.name].id)
+            args: dict[str, Any] = {}
+            problem: UserError | None = None
+            try:
+                args = commands.parse_args(spec, text, tokens[used:], community)
+                for param in spec.params:
+                    if param.kind is ParamKind.MEMBER and isinstance(args.get(param.name), UserRef):
+                        args[param.name] = await self.member(community, args[param.name].id)
+            except UserError as exc:
+                problem = exc  # told after the permission check, by the dispatcher
             await self.dispatcher.invoke(
                 Invocation(
                     spec=spec,
@@ -264,6 +230,7 @@ class SlackAdapter:
                     channel=channel,
                     args=args,
                     responder=responder,
+                    problem=problem,
                 )
             )
         except Exception as exc:
@@ -273,8 +240,7 @@ class SlackAdapter:
         """Tell the member what went wrong; a bug is logged with an id and never shown."""
         error_id = ""
         if not isinstance(exc, UserError):
-            error_id = new_error_id()
-            log.error("%s failed before its handler [error %s]", what, error_id, exc_info=exc)
+            error_id = log_failure(log, f"{what} (before its handler)", exc)
         try:
             await responder.send(render_error(exc, error_id=error_id), ephemeral=True)
         except Exception:
@@ -382,94 +348,6 @@ class SlackAdapter:
 
     # -- events ------------------------------------------------------------------------------
 
-    async def _message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        subtype = event.get("subtype")
-        if event.get("channel_type") == "im":
-            return
-        community = self._community(body.get("team_id"))
-        channel_id = str(event.get("channel", ""))
-        if subtype == "message_changed":
-            changed = event.get("message") or {}
-            thread = (
-                changed.get("thread_ts") if changed.get("thread_ts") != changed.get("ts") else None
-            )
-            ref = MessageRef(ChannelRef(community, channel_id, thread), str(changed.get("ts")))
-            author = changed.get("user")
-            await self._publish(
-                MessageEdited(
-                    community=community,
-                    at=_ts_time(event.get("event_ts")),
-                    message=ref,
-                    author=UserRef(community, str(author)) if author else None,
-                    text=unescape(str(changed.get("text", ""))),
-                )
-            )
-            return
-        if subtype == "message_deleted":
-            await self._publish(
-                MessageDeleted(
-                    community=community,
-                    at=_ts_time(event.get("event_ts")),
-                    message=MessageRef(
-                        ChannelRef(community, channel_id), str(event.get("deleted_ts"))
-                    ),
-                )
-            )
-            return
-        if event.get("ts") is None:
-            return
-        posted = await history.to_posted(self.port, community, channel_id, event)
-        if posted is not None:
-            await self._publish(posted)
-
-    async def _team_join(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        user = event.get("user") or {}
-        community = self._community(body.get("team_id"))
-        self.port.forget(str(user.get("id")))
-        await self._publish(
-            MemberJoined(
-                community=community,
-                at=_ts_time(body.get("event_time")),
-                member=to_member(user, community),
-            )
-        )
-
-    async def _user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        user = event.get("user") or {}
-        community = self._community(body.get("team_id"))
-        self.port.forget(str(user.get("id")))
-        at = _ts_time(body.get("event_time"))
-        if user.get("deleted"):
-            await self._publish(
-                MemberLeft(community=community, at=at, user=UserRef(community, str(user["id"])))
-            )
-        else:
-            await self._publish(
-                MemberUpdated(
-                    community=community,
-                    at=at,
-                    member=to_member(user, community, await self.port.groups_of(str(user["id"]))),
-                )
-            )
-
-    async def _reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        item = event.get("item") or {}
-        if item.get("type") != "message":
-            return
-        community = self._community(body.get("team_id"))
-        kind = ReactionAdded if event.get("type") == "reaction_added" else ReactionRemoved
-        await self._publish(
-            kind(
-                community=community,
-                at=_ts_time(event.get("event_ts")),
-                message=MessageRef(
-                    ChannelRef(community, str(item.get("channel"))), str(item.get("ts"))
-                ),
-                user=UserRef(community, str(event.get("user"))),
-                emoji=str(event.get("reaction", "")),
-            )
-        )
-
     async def _home(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):
             return
@@ -492,54 +370,6 @@ class SlackAdapter:
         """A link button opens its URL in the client; Slack still sends the click: ack it."""
         await ack()
 
-    # -- HTTP mode ---------------------------------------------------------------------------
-
-    def _verified(self, raw: bytes, timestamp: str, signature: str) -> str | None:
-        """The body as text when the request is signed by Slack and fresh; else None.
-
-        The header formats are checked first, so nothing malformed reaches a parser (Bolt
-        answers 500 to a non-numeric timestamp) and Bolt never logs a forged body.
-        """
-        if self._verifier is None:
-            return None
-        if not _TIMESTAMP.match(timestamp) or not _SIGNATURE.match(signature):
-            return None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None  # Slack signs UTF-8; anything else is not from Slack
-        return text if self._verifier.is_valid(text, timestamp, signature) else None
-
-    async def _http(self, request: web.Request) -> web.Response:
-        """Verify, de-duplicate and dispatch one signed request from Slack."""
-        raw = await request.read()
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        signature = request.headers.get("X-Slack-Signature", "")
-        text = self._verified(raw, timestamp, signature)
-        if text is None:
-            return web.Response(status=401, text="invalid request")
-        # The signature proves origin, not uniqueness: an exact replay is acked, not run again.
-        if not self._requests.first_time(f"{timestamp}:{signature}"):
-            return web.Response(status=200, text="")
-        headers: dict[str, str | Sequence[str]] = {
-            key.lower(): request.headers.getall(key) for key in request.headers
-        }
-        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
-        content_type = request.headers.get("Content-Type", "")
-        if "x-www-form-urlencoded" in content_type and "payload" in text:
-            form = dict(parse_qsl(text, keep_blank_values=True))
-            if "payload" not in form:
-                # Bolt takes any form body containing the word "payload" for interactivity;
-                # a slash command such as "/desk echo the payload" would be lost.
-                bolt_request.body = form
-                bolt_request.context = build_async_context(AsyncBoltContext({}), form)
-        response = await self.app.async_dispatch(bolt_request)
-        return web.Response(
-            status=response.status,
-            body=response.body,
-            headers={k: v[0] for k, v in response.headers.items() if v and k != "content-length"},
-        )
-
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -557,7 +387,7 @@ class SlackAdapter:
             self._ready_soon()
             return
         web_app = web.Application()
-        web_app.router.add_post("/slack/events", self._http)
+        web_app.router.add_post("/slack/events", self.signed.handle)
         self._runner = web.AppRunner(
             web_app, handle_signals=False, access_log=None, shutdown_timeout=2.0
         )

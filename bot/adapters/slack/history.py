@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack.text import unescape
+from bot.adapters.slack.text import mentioned_users, unescape
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
@@ -50,6 +50,7 @@ async def to_posted(
         in_thread=in_thread,
         reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
         attachments=len(data.get("files") or []),
+        mentions=frozenset(UserRef(where, u) for u in mentioned_users(str(data.get("text", "")))),
     )
 
 

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import history, render
 from bot.adapters.slack.text import escape, mentioned_users, to_mrkdwn
-from bot.core.errors import NotFound, NotSupported, UserError
+from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
@@ -20,6 +20,17 @@ from bot.core.message import Form, Message
 from bot.core.port import Capability
 
 MEMBER_TTL = 300.0
+LOOKBACK = 200
+"""How many of a channel's latest messages are searched for a delivery that may have gone out."""
+DELIVERY_EVENT = "steward_delivery"
+"""The metadata event type that carries a delivery's idempotency key."""
+_PASSING = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
 _NO_DM = {
     "cannot_dm_bot",
     "user_disabled",
@@ -60,8 +71,11 @@ _FIXES = {
 """Slack refusals a manager can fix, with the fix in plain words."""
 
 
-def _refused(action: str, exc: SlackApiError) -> UserError:
-    error = str(exc.response.get("error", ""))
+def _refused(action: str, exc: SlackApiError) -> UserError | Unavailable:
+    data = exc.response.data
+    error = str(data.get("error", "")) if isinstance(data, dict) else ""
+    if exc.response.status_code >= 500 or error in _PASSING:
+        return Unavailable(f"Slack answered {exc.response.status_code} ({error or 'no error'})")
     if error in _FIXES:
         return MissingPermission(f"Slack didn't let me {action}: {_FIXES[error]}")
     if error in _REFUSED:
@@ -215,8 +229,21 @@ class SlackPort:
             kwargs["blocks"] = render.blocks(self.feature, message, mrkdwn, fields)
         return kwargs
 
-    async def _post(self, channel: ChannelRef, message: Message, thread: str | None) -> MessageRef:
+    async def _post(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        thread: str | None,
+        key: str | None = None,
+        resend: bool = False,
+    ) -> MessageRef:
+        if key is not None and resend:
+            found = await self.find_sent(channel, thread, key)
+            if found is not None:
+                return found
         kwargs = await self.render(message)
+        if key is not None:
+            kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}}
         try:
             response = await self.client.chat_postMessage(
                 channel=channel.id,
@@ -232,6 +259,29 @@ class SlackPort:
             await self.upload(channel.id, message, thread or ts)
         return MessageRef(channel, ts)
 
+    async def find_sent(
+        self, channel: ChannelRef, thread: str | None, key: str
+    ) -> MessageRef | None:
+        """The message Steward posted with this delivery key among the channel's (or thread's)
+        latest messages, found by its metadata; None when it never went out."""
+        try:
+            if thread is None:
+                response = await self.client.conversations_history(
+                    channel=channel.id, limit=LOOKBACK, include_all_metadata=True
+                )
+            else:
+                response = await self.client.conversations_replies(
+                    channel=channel.id, ts=thread, limit=LOOKBACK, include_all_metadata=True
+                )
+        except SlackApiError as exc:
+            raise _refused("read that channel", exc) from exc
+        for found in response.get("messages") or []:
+            metadata = found.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
+                return MessageRef(channel, str(found["ts"]))
+        return None
+
     async def upload(self, channel_id: str, message: Message, thread: str | None) -> None:
         """Upload a message's files into a channel or thread."""
         try:
@@ -246,9 +296,11 @@ class SlackPort:
         except SlackApiError as exc:
             raise _refused("upload that file", exc) from exc
 
-    async def send(self, channel: ChannelRef, message: Message) -> MessageRef:
-        """Post in a channel, or in a thread when the ref carries one."""
-        return await self._post(channel, message, channel.thread)
+    async def send(
+        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef:
+        """Post in a channel, or in a thread when the ref carries one; with a key, once."""
+        return await self._post(channel, message, channel.thread, key, resend)
 
     async def reply(self, to: MessageRef, message: Message) -> MessageRef:
         """Reply in the message's thread."""
@@ -256,7 +308,9 @@ class SlackPort:
         ref = await self._post(ChannelRef(to.channel.community, to.channel.id), message, thread)
         return MessageRef(ChannelRef(to.channel.community, to.channel.id, thread), ref.id)
 
-    async def dm(self, user: UserRef, message: Message) -> MessageRef | None:
+    async def dm(
+        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+    ) -> MessageRef | None:
         """Send a DM through the app's messages tab; None when the member can't receive it."""
         try:
             opened = await self.client.conversations_open(users=user.id)
@@ -266,7 +320,9 @@ class SlackPort:
             raise
         channel = ChannelRef(user.community, str(opened["channel"]["id"]))
         try:
-            return await self._post(channel, message, None)
+            return await self._post(channel, message, None, key, resend)
+        except Unavailable:
+            raise
         except UserError:
             return None
 

@@ -15,7 +15,7 @@ from bot.core import (
     Form,
     Message,
     Option,
-    Press,
+    Pressed,
     Select,
     TextInput,
     command,
@@ -27,7 +27,7 @@ from tests.adapters.discord.conftest import StartWorld
 from tests.adapters.discord.world import World
 
 
-def _who(ctx: CommandContext[Any], press: Press) -> str:
+def _who(ctx: CommandContext[Any], press: Pressed) -> str:
     return f"{press.community.key} {ctx.actor.ref.id} {ctx.actor.level.name} in {press.channel.id}"
 
 
@@ -52,25 +52,25 @@ class Postbox(Feature, name="postbox"):
         await ctx.reply("Sent.")
 
     @component("open")
-    async def open(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def open(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """The button."""
         Postbox.pressed += 1
         await ctx.reply(f"open {press.value} by {_who(ctx, press)}")
 
     @component("pick")
-    async def pick(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def pick(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """The select."""
         await ctx.reply(f"picked {','.join(press.values)} by {_who(ctx, press)}")
 
     @component("write")
-    async def write(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def write(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """Open a form from the DM."""
         await ctx.open_form(
             Form("letter", "Write back", inputs=(TextInput("text", "Your letter"),))
         )
 
     @component("letter")
-    async def letter(self, ctx: CommandContext[Any], press: Press) -> None:
+    async def letter(self, ctx: CommandContext[Any], press: Pressed) -> None:
         """The form came back."""
         await ctx.reply(f"letter {press.fields['text']!r} by {_who(ctx, press)}")
 

@@ -8,8 +8,9 @@ import pytest
 
 from bot.adapters.slack.commands import match, parse_args, tokenize, usage
 from bot.builtin import Steward
-from bot.core import ChannelRef, CommunityRef, Level, Registry, UserRef
+from bot.core import ChannelRef, CommunityRef, Level, UserRef
 from bot.core.errors import UserError
+from bot.core.registry import Registry
 from cogs.onboarding import Onboarding
 from tests.adapters.desk import Desk
 from tests.core.garden import Garden
@@ -116,5 +117,8 @@ def test_mistakes_explain_themselves_with_usage(feature: str, text: str, message
 def test_usage_lists_only_what_the_level_allows() -> None:
     member = usage(REGISTRY.commands("steward"), Level.MEMBER)
     admin = usage(REGISTRY.commands("steward"), Level.ADMIN)
-    assert member == "`/steward help [feature]`: What you can do with Steward here."
+    assert member == (
+        "`/steward forget me`: Delete what Steward stores about you here, in every feature.\n"
+        "`/steward help [feature]`: What you can do with Steward here."
+    )
     assert "`/steward settings set <feature> <key> <value>`: Change one setting" in admin

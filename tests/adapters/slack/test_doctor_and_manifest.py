@@ -12,7 +12,7 @@ from bot.adapters.slack.doctor import check_slack
 from bot.adapters.slack.manifest import BOT_EVENTS, bot_scopes, manifest
 from bot.builtin import Steward
 from bot.config import Config
-from bot.core import Registry
+from bot.core.registry import Registry
 from bot.features import load
 from sandbox.slack import FakeSlack
 from tests.adapters.desk import Desk

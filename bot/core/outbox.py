@@ -1,0 +1,480 @@
+"""Deliveries through the outbox: written with the handler's change, sent after it commits.
+
+A handler calls ``ctx.deliver(target, message, key=...)``: one ``outbox`` row in its own
+transaction. Once that commits, the :class:`Deliverer` sends it, records where it landed, and on
+a failure that may pass (5xx, network) tries again later with backoff. Rows of one lane (a
+channel, or one member's DMs) go out in the order they were written: a row waiting for a retry
+holds back the rows behind it. A refusal (missing permission, DMs closed, unknown channel), or
+a failure that lasts ``MAX_ATTEMPTS`` tries, ends the row as ``failed`` with its reason.
+
+A crash between the platform taking a message and the record: the row stays pending with
+``attempted_at`` set, and the next attempt is a *resend*: Discord gets the same ``nonce`` with
+``enforce_nonce`` (it answers with the message already posted), Slack is searched for the key
+in the channel's recent messages' metadata before anything is posted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, func, select, update
+
+from bot.core.activity import Activity
+from bot.core.clock import Clock
+from bot.core.errors import NotSupported, UserError
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
+from bot.core.message import Message
+from bot.core.port import Port
+from bot.core.wire import decode, encode
+from bot.db.inserts import insert_ignore
+from bot.db.models import OutboxItem
+from bot.db.uow import UnitOfWork
+
+log = logging.getLogger("steward.outbox")
+MAX_ATTEMPTS = 6
+CLAIM_BATCH = 20
+FIRST_RETRY = timedelta(seconds=2)
+LAST_RETRY = timedelta(minutes=10)
+Status = Literal["pending", "sent", "failed"]
+Lane = tuple[str, str, str]
+"""(community key, ``channel`` or ``dm``, channel or user id): rows that keep their order."""
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th try: 2 s, 4 s, 8 s ... at most 10 minutes."""
+    factor: int = 2 ** max(attempts - 1, 0)
+    return min(FIRST_RETRY * factor, LAST_RETRY)
+
+
+def row_key(community: CommunityRef, feature: str, key: str) -> str:
+    """The stored idempotency key: unique per community and feature, at most 200 characters."""
+    full = f"{community.key}|{feature}|{key}"
+    if len(full) <= 200:
+        return full
+    return full[:150] + "#" + hashlib.sha256(full.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of a delivery: pending, sent (where it landed) or failed (why)."""
+
+    status: Status
+    message: MessageRef | None
+    reason: str | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row taken for one attempt, with all that sending it needs."""
+
+    key: str
+    community: CommunityRef
+    feature: str
+    kind: str
+    channel_id: str
+    thread: str | None
+    payload: dict[str, Any]
+    attempt: int
+    resend: bool
+    """An earlier try may have gone out (it began and was never recorded): look first."""
+    due: datetime
+    """When the next try is due if this one is never recorded."""
+
+    @property
+    def lane(self) -> Lane:
+        """The lane the row goes out in."""
+        return (self.community.key, self.kind, self.channel_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What one try came to: sent (where), failed for good (why), or to be tried again."""
+
+    claimed: Claimed
+    status: Status
+    landed: MessageRef | None
+    reason: str | None
+
+    @classmethod
+    def of(
+        cls, claimed: Claimed, landed: MessageRef | None, error: str | None, final: bool
+    ) -> Sent:
+        """The outcome of a try: a refusal (``final``) or the last allowed try fails it."""
+        if error is None and landed is not None:
+            return cls(claimed, "sent", landed, None)
+        error = error or "unknown"
+        if final:
+            return cls(claimed, "failed", None, error[:200])
+        if claimed.attempt >= MAX_ATTEMPTS:
+            return cls(
+                claimed, "failed", None, f"gave up after {claimed.attempt} tries: {error}"[:200]
+            )
+        return cls(claimed, "pending", None, error[:200])
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        """The row's columns after this try."""
+        values: dict[str, Any] = {
+            "attempts": self.claimed.attempt,
+            "status": self.status,
+            "last_error": self.reason,
+        }
+        if self.landed is not None:
+            values |= {
+                "sent_at": now,
+                "message_channel_id": self.landed.channel.id,
+                "message_id": self.landed.id,
+            }
+        return values
+
+    @property
+    def delivery(self) -> Delivery:
+        """The outcome as a feature reads it."""
+        return Delivery(self.status, self.landed, self.reason, self.claimed.attempt)
+
+
+class Outbox:
+    """The outbox as one handler call sees it (``ctx.deliver`` and ``ctx.delivery``)."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        community: CommunityRef,
+        feature: str,
+        clock: Clock,
+        deliverer: Deliverer | None,
+    ) -> None:
+        self.uow = uow
+        self.community = community
+        self.feature = feature
+        self.clock = clock
+        self.deliverer = deliverer
+        self.outcomes: dict[str, Delivery] = {}
+
+    async def deliver(self, target: ChannelRef | UserRef, message: Message, *, key: str) -> bool:
+        """Queue ``message`` for ``target`` once per ``key``; False when the key was used."""
+        now = self.clock.now()
+        kind = "dm" if isinstance(target, UserRef) else "channel"
+        stored = row_key(self.community, self.feature, key)
+        lane = (self.community.key, kind, target.id)
+        # Nothing ahead in its lane: this process takes the first attempt now, in the same
+        # transaction, and makes it right after the commit (no claim transaction of its own).
+        first = self.deliverer is not None and not await _pending_in(self.uow, lane)
+        values: dict[str, Any] = {
+            "community_id": self.community.key,
+            "idempotency_key": stored,
+            "feature": self.feature,
+            "kind": kind,
+            "channel_id": target.id,
+            "thread": target.thread if isinstance(target, ChannelRef) else None,
+            "payload": encode(message),
+            "status": "pending",
+            "created_at": now,
+            "due_at": now + backoff(1) if first else now,
+            "attempted_at": now if first else None,
+            "attempts": 0,
+        }
+        if not await insert_ignore(self.uow.session, OutboxItem, values):
+            return False
+        if self.deliverer is not None:
+            deliverer, outcomes = self.deliverer, self.outcomes
+            claimed = Claimed(
+                stored,
+                self.community,
+                self.feature,
+                kind,
+                target.id,
+                values["thread"],
+                values["payload"],
+                1,
+                False,
+                values["due_at"],
+            )
+
+            async def send() -> None:
+                if first:
+                    outcomes[stored] = await deliverer.send_claimed(claimed)
+                else:
+                    await deliverer.drain(lane)
+
+            self.uow.after_commit(send)
+        return True
+
+    async def delivery(self, key: str) -> Delivery | None:
+        """What became of the delivery with this key (None: there is none).
+
+        A delivery this handler made is answered from memory; others are read in a short
+        transaction of their own, so asking after a commit takes no lock the handler would then
+        hold while it talks to the platform.
+        """
+        stored = row_key(self.community, self.feature, key)
+        if stored in self.outcomes:
+            return self.outcomes[stored]
+        noted = self.deliverer.known(stored) if self.deliverer is not None else None
+        if noted is not None:
+            return noted
+        if self.deliverer is None:
+            return await _read(self.uow, self.community, stored)
+        async with self.deliverer.sessions() as uow:
+            return await _read(uow, self.community, stored)
+
+
+def _lane(lane: Lane) -> Any:
+    community_id, kind, channel_id = lane
+    return and_(
+        OutboxItem.community_id == community_id,
+        OutboxItem.kind == kind,
+        OutboxItem.channel_id == channel_id,
+        OutboxItem.status == "pending",
+    )
+
+
+async def _pending_in(uow: UnitOfWork, lane: Lane) -> bool:
+    found = await uow.session.scalar(select(OutboxItem.id).where(_lane(lane)).limit(1))
+    return found is not None
+
+
+async def _read(uow: UnitOfWork, community: CommunityRef, stored: str) -> Delivery | None:
+    row = await uow.session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == stored))
+    return None if row is None else _delivery(row, community)
+
+
+def _delivery(row: OutboxItem, community: CommunityRef) -> Delivery:
+    landed = None
+    if row.message_id is not None:
+        channel = ChannelRef(community, row.message_channel_id or row.channel_id)
+        landed = MessageRef(channel, row.message_id)
+    status: Status = "pending"
+    if row.status in ("sent", "failed"):
+        status = "sent" if row.status == "sent" else "failed"
+    return Delivery(status, landed, row.last_error, row.attempts)
+
+
+class Deliverer:
+    """Sends pending outbox rows, lane by lane, in order; one per process."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], UnitOfWork],
+        ports: Mapping[Platform, Port],
+        clock: Clock,
+        activity: Activity | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.ports = ports
+        self.clock = clock
+        self.activity = activity or Activity()
+        self.wake: Callable[[datetime], None] = lambda _at: None
+        self._locks: dict[Lane, asyncio.Lock] = {}
+        self._waiting: set[Lane] = set()
+        # Outcomes known here and not yet written: recorded together, a few at a time.
+        self._unflushed: dict[str, Sent] = {}
+        self._flushing: asyncio.Task[None] | None = None
+
+    def known(self, key: str) -> Delivery | None:
+        """An outcome this process knows and has not written yet."""
+        sent = self._unflushed.get(key)
+        return None if sent is None else sent.delivery
+
+    async def run_due(self) -> int:
+        """Drain every lane whose first pending row is due; return how many rows went out."""
+        now = self.clock.now()
+        async with self.sessions() as uow:
+            heads = (
+                select(
+                    OutboxItem.community_id,
+                    OutboxItem.kind,
+                    OutboxItem.channel_id,
+                    func.min(OutboxItem.id).label("head"),
+                )
+                .where(OutboxItem.status == "pending")
+                .group_by(OutboxItem.community_id, OutboxItem.kind, OutboxItem.channel_id)
+                .subquery()
+            )
+            lanes = list(
+                await uow.session.execute(
+                    select(heads.c.community_id, heads.c.kind, heads.c.channel_id)
+                    .join(OutboxItem, and_(OutboxItem.id == heads.c.head))
+                    .where(OutboxItem.due_at <= now)
+                    .order_by(heads.c.head)
+                )
+            )
+        sent = 0
+        for community_id, kind, channel_id in lanes:
+            sent += await self.drain((community_id, kind, channel_id))
+        return sent
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending row is due."""
+        async with self.sessions() as uow:
+            found: datetime | None = await uow.session.scalar(
+                select(func.min(OutboxItem.due_at)).where(OutboxItem.status == "pending")
+            )
+        return found
+
+    async def drain(self, lane: Lane) -> int:
+        """Send a lane's pending rows in order until one must wait; return how many went out.
+
+        Requests coalesce: while one drain waits for the lane, another request returns at once
+        (the waiting drain will see its row), so a storm of deliveries to one channel costs one
+        pass, not one per delivery.
+        """
+        if lane in self._waiting:
+            return 0
+        self._waiting.add(lane)
+        async with self._locks.setdefault(lane, asyncio.Lock()):
+            self._waiting.discard(lane)
+            return await self._drain(lane)
+
+    async def send_claimed(self, claimed: Claimed) -> Delivery:
+        """Make the attempt a handler took with its row.
+
+        Rows queued behind it in this process drain once this returns (their handlers wait on
+        the lane's lock); rows another process queued go out with its next pass.
+        """
+        async with self._locks.setdefault(claimed.lane, asyncio.Lock()):
+            done = await self._send(claimed)
+            return await self._record([done])
+
+    async def _drain(self, lane: Lane) -> int:
+        sent = 0
+        while True:
+            batch = await self._claim(lane)
+            if not batch:
+                return sent
+            done: list[Sent] = []
+            for claimed in batch:
+                done.append(await self._send(claimed))
+                if done[-1].status == "pending":
+                    break
+            # One transaction records the batch; a crash before it leaves rows marked "may
+            # have gone out", which costs a look (Slack) or a nonce (Discord), never a repeat.
+            await self._record(done)
+            sent += sum(1 for d in done if d.status != "pending")
+            if done[-1].status == "pending":
+                # The rest of the batch waits behind it.
+                return sent
+
+    async def _claim(self, lane: Lane) -> list[Claimed]:
+        """Take the lane's first pending rows that are due (at most ``CLAIM_BATCH``), in order.
+
+        Each is marked as attempted before anything is sent, so a crash leaves it to be resent
+        with a look first; the rows are locked while they are marked (PostgreSQL), so two
+        processes never take the same ones.
+        """
+        now = self.clock.now()
+        claimed: list[Claimed] = []
+        async with self.sessions() as uow:
+            rows = await uow.session.scalars(
+                select(OutboxItem)
+                .where(_lane(lane))
+                .order_by(OutboxItem.id)
+                .limit(CLAIM_BATCH)
+                .with_for_update()
+            )
+            for row in rows:
+                noted = self._unflushed.get(row.idempotency_key)
+                if noted is not None and noted.status != "pending":
+                    continue  # sent or failed already; only not written yet
+                if noted is not None or row.due_at > now:
+                    break
+                resend = row.attempted_at is not None
+                row.attempted_at = now
+                row.due_at = now + backoff(row.attempts + 1)
+                claimed.append(
+                    Claimed(
+                        row.idempotency_key,
+                        CommunityRef.from_key(row.community_id),
+                        row.feature,
+                        row.kind,
+                        row.channel_id,
+                        row.thread,
+                        dict(row.payload),
+                        row.attempts + 1,
+                        resend,
+                        row.due_at,
+                    )
+                )
+            if claimed:
+                await uow.commit()
+        return claimed
+
+    async def _send(self, claimed: Claimed) -> Sent:
+        """Send one claimed row; what happened, to be recorded."""
+        community = claimed.community
+        served = self.ports.get(community.platform)
+        if served is None:
+            error = f"{community.platform} is not served by this process"
+            return Sent.of(claimed, None, error, False)
+        landed: MessageRef | None = None
+        error_text: str | None = None
+        final = False
+        try:
+            port = served.for_feature(claimed.feature)
+            message = decode(claimed.payload, community)
+            resend = claimed.resend
+            if claimed.kind == "dm":
+                user = UserRef(community, claimed.channel_id)
+                landed = await port.dm(user, message, key=claimed.key, resend=resend)
+                if landed is None:
+                    error_text, final = "their DMs are closed", True
+            else:
+                channel = ChannelRef(community, claimed.channel_id, claimed.thread)
+                landed = await port.send(channel, message, key=claimed.key, resend=resend)
+        except UserError as exc:
+            error_text, final = exc.message, True
+        except NotSupported as exc:
+            error_text, final = str(exc), True
+        except Exception as exc:
+            error_text = f"{type(exc).__name__}: {exc}"
+            log.warning("delivery %s failed (try %d): %s", claimed.key, claimed.attempt, error_text)
+        return Sent.of(claimed, landed, error_text, final)
+
+    async def _record(self, done: list[Sent]) -> Delivery:
+        """Note what became of each row (written soon, with others: one transaction for many
+        deliveries); the last one's outcome."""
+        for sent in done:
+            self._unflushed[sent.claimed.key] = sent
+        if done and done[-1].status == "pending":
+            self.wake(done[-1].claimed.due)
+        if self._flushing is None or self._flushing.done():
+            self.activity.enter()
+            self._flushing = asyncio.create_task(self._flush(), name="steward-outbox-record")
+        return done[-1].delivery if done else Delivery("failed", None, "nothing was sent", 0)
+
+    async def _flush(self) -> None:
+        """Write the noted outcomes until none is left (a crash before leaves them "may have
+        gone out": a look or a nonce on the next try, never a second post)."""
+        try:
+            while self._unflushed:
+                batch = dict(self._unflushed)
+                now = self.clock.now()
+                async with self.sessions() as uow:
+                    for key, sent in batch.items():
+                        await uow.session.execute(
+                            update(OutboxItem)
+                            .where(
+                                OutboxItem.idempotency_key == key, OutboxItem.status == "pending"
+                            )
+                            .values(sent.values(now))
+                        )
+                    await uow.commit()
+                for key, sent in batch.items():
+                    if self._unflushed.get(key) is sent:
+                        del self._unflushed[key]
+        except Exception:
+            log.exception("recording deliveries failed; they are tried again, looking first")
+            self._unflushed.clear()
+        finally:
+            self.activity.leave()
+
+    async def close(self) -> None:
+        """Write what is still noted (the App calls it when it stops)."""
+        if self._flushing is not None:
+            await self._flushing

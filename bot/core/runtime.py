@@ -1,0 +1,51 @@
+"""What a feature with background work keeps from the App: the runtime ``attach`` receives."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.activity import Activity
+from bot.core.clock import Clock
+from bot.core.communities import KnownCommunities
+from bot.core.events import Event
+from bot.db.uow import UnitOfWork
+
+
+class Storage(Protocol):
+    """The database as background work sees it (the App's ``Database``)."""
+
+    url: str
+    engine: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        ...
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work (one transaction)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Units of work, time, the activity counter, the event publisher and the communities
+    already registered; nothing else.
+
+    Handlers get all they need from their context; only a feature with work of its own beside
+    the handlers (engagement's ingest buffer) keeps this, from ``Feature.attach``.
+    """
+
+    db: Storage
+    clock: Clock
+    activity: Activity
+    publish: Callable[[Event], Awaitable[None]]
+    communities: KnownCommunities
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work (one transaction)."""
+        return self.db.uow()

@@ -1,0 +1,116 @@
+"""Onboarding's arrivals and departures: welcome once, leave, come back, be forgotten."""
+
+from __future__ import annotations
+
+from bot.core import (
+    Button,
+    Capability,
+    Member,
+    Message,
+    mention,
+)
+from cogs.onboarding._ladder import Step
+from cogs.onboarding._models import OnboardingMember
+from cogs.onboarding._service import Flow
+
+
+class Arrivals(Flow):
+    """Joining, welcoming, leaving and forgetting."""
+
+    async def join(self, member: Member) -> None:
+        """Welcome a newcomer (or a member back) exactly once, assign a buddy, plan nudges."""
+        if member.is_bot:
+            return
+        row = await self.repo.member(member.ref.id)
+        back = False
+        if row is not None:
+            if row.left_at is None and row.newcomer:
+                return  # the same join delivered twice: welcomed once already
+            if row.newcomer and row.left_at and self.now - row.left_at <= self.s.rejoin_window:
+                back = True
+                row.left_at = None
+                row.rejoins += 1
+                row.returned_at = self.now
+            else:
+                await self.ctx.uow.session.delete(row)
+                await self.repo.set_picks(member.ref.id, set(), self.now)
+                row = None
+        if row is None:
+            row = self.new_row(member)
+            self.ctx.uow.session.add(row)
+            await self.ctx.uow.session.flush()
+        new_buddy = False
+        if row.buddy_id is None and not await self.repo.interests():
+            # With interests to pick, the buddy waits for the picks (see ``pick``).
+            new_buddy = await self.assign_buddy(row)
+        await self.schedule_nudges(row)
+        await self.ctx.commit()
+        await self.welcome(row, back=back, new_buddy=new_buddy)
+        row.welcomed_at = self.now
+        await self.ctx.commit()
+
+    async def welcome(self, row: OnboardingMember, *, back: bool, new_buddy: bool) -> None:
+        """Post and send the welcome; introduce the buddy."""
+        s = self.s
+        user = self.user(row.user_id)
+        if back:
+            text = f"Welcome back, {mention(user)}! Your progress is just as you left it."
+        else:
+            count = await self.ctx.port.count_members(self.ctx.community)
+            text = await self.welcome_for(row, count)
+        private = await self.private_onboarding(row, text, in_dm=True)
+        # Everything is read: end the transaction before talking to the platform, so a join
+        # storm's writers never wait on another member's welcome being delivered.
+        await self.ctx.commit()
+        if s.newcomer_role is not None and row.rules_at is None:
+            await self.grant_role(row.user_id, s.newcomer_role, "new member")
+        if Capability.CHANNEL_INVITE in self.ctx.port.capabilities:
+            # Slack newcomers start in #general only: bring them where onboarding happens.
+            for channel in {c for c in (s.welcome_channel, s.intro_channel) if c is not None}:
+                await self.invite(row.user_id, channel, "onboarding")
+        # Through the outbox: each welcome goes out once, even if Steward stops half-way.
+        key = f"welcome:{row.user_id}:{(row.returned_at or row.joined_at).timestamp():.0f}"
+        posted = False
+        if s.welcome_where in ("both", "channel") and s.welcome_channel is not None:
+            public = Message(
+                text=text,
+                buttons=(Button("start", "Get started", style="primary"),),
+                ping_users=frozenset({user}),
+            )
+            await self.ctx.deliver(s.welcome_channel, public, key=f"{key}:public")
+            posted = True
+        wants_dm = s.welcome_where in ("both", "dm") or not posted
+        if wants_dm:
+            await self.ctx.deliver(user, private, key=f"{key}:dm")
+        await self.ctx.commit()
+        dm = await self.ctx.delivery(f"{key}:dm") if wants_dm else None
+        if dm is not None and dm.status == "failed":
+            row.dm_open = False
+            if not posted:  # the public welcome, when there is one, already reached them
+                await self.reach(row, private, "their welcome")
+        if new_buddy and row.buddy_id:
+            await self.introduce_buddy(row)
+
+    async def leave(self, user_id: str) -> None:
+        """A member left: keep their progress for a while, stop their nudges."""
+        row = await self.repo.member(user_id)
+        if row is not None and row.left_at is None:
+            row.left_at = self.now
+            for step in Step:
+                await self.step_done(row, step)
+        entry = await self.repo.buddy(user_id)
+        if entry is not None:
+            await self.ctx.uow.session.delete(entry)
+
+    async def forget(self, user_id: str) -> None:
+        """Delete what onboarding stores about a member; newcomers they looked after keep going
+        without a buddy."""
+        await self.leave(user_id)
+        row = await self.repo.member(user_id)
+        if row is not None:
+            for key in (f"buddy:{user_id}", f"reply:{user_id}"):
+                await self.ctx.timers.cancel(key)
+            await self.ctx.uow.session.delete(row)
+        await self.repo.set_picks(user_id, set(), self.now)
+        for newcomer in await self.repo.buddied_by(user_id):
+            newcomer.buddy_id = None

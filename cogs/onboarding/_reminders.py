@@ -1,0 +1,95 @@
+"""Onboarding's timers: nudges, unanswered intros and the end of the buddy week."""
+
+from __future__ import annotations
+
+from bot.core import (
+    ChannelRef,
+    Message,
+    MessageRef,
+    UserError,
+    mention,
+)
+from cogs.onboarding._ladder import SEND, Step, decide
+from cogs.onboarding._service import Flow, nudge_key
+from cogs.onboarding._texts import (
+    nudge_text,
+)
+
+
+class Reminders(Flow):
+    """What comes due later."""
+
+    async def unanswered_intro(self, user_id: str) -> None:
+        """Nobody answered an intro in time: ping the buddy and the greeters under it."""
+        row = await self.repo.member(user_id)
+        if row is None or row.first_reply_at is not None or row.left_at is not None:
+            return
+        if row.intro_message_id is None or row.intro_channel_id is None:
+            return
+        user = self.user(user_id)
+        buddy = self.user(row.buddy_id) if row.buddy_id else None
+        who = [f"{mention(buddy)} (their buddy)"] if buddy else []
+        if self.s.greeter_role is not None:
+            who.append(mention(self.s.greeter_role))
+        text = (
+            f"{mention(user)}'s intro hasn't had a reply yet. "
+            f"{' and '.join(who) or 'Greeters'}, could one of you say hello?"
+        )
+        message = Message(
+            text=text,
+            ping_users=frozenset({buddy}) if buddy else frozenset(),
+            ping_roles=frozenset({self.s.greeter_role}) if self.s.greeter_role else frozenset(),
+        )
+        intro = MessageRef(
+            ChannelRef(self.ctx.community, row.intro_channel_id), row.intro_message_id
+        )
+        try:
+            await self.ctx.port.reply(intro, message)
+        except UserError:
+            if self.s.greeters_channel is not None:
+                await self.ctx.port.send(self.s.greeters_channel, message)
+
+    async def nudge(self, user_id: str, step: Step) -> None:
+        """A nudge came due: send it once, unless the step is done or it is quiet time."""
+        row = await self.repo.member(user_id)
+        if row is None:
+            return
+        quiet = await self.quiet()
+        decision = decide(step, self.progress(row), await self.ladder(), self.now, quiet)
+        if decision.action == "wait" and decision.at is not None:
+            await self.ctx.timers.schedule(
+                "nudge",
+                at=decision.at,
+                key=nudge_key(user_id, step),
+                payload={"user": user_id, "step": step.value},
+            )
+            return
+        if decision is not SEND:
+            return
+        row.nudged = {**row.nudged, step.value: self.now.isoformat()}
+        new_buddy = step is Step.INTERESTS and row.buddy_id is None and await self.assign_buddy(row)
+        await self.ctx.commit()
+        if new_buddy:
+            await self.introduce_buddy(row)
+        user = self.user(user_id)
+        if step is Step.SILENT:
+            days = (self.now - (row.returned_at or row.joined_at)).days
+            text = (
+                f"{mention(user)} joined {days} days ago and hasn't said anything yet. "
+                "A friendly hello might help!"
+            )
+            if self.s.greeters_channel is not None:
+                await self.ctx.port.send(self.s.greeters_channel, self.greeters_message(text))
+            return
+        text = nudge_text(step, self.intro_mention())
+        message = await self.private_onboarding(row, text, in_dm=True)
+        if step is Step.INTRO:
+            message = Message(text=text)
+        await self.reach(row, message, f"a reminder about {step.value}")
+        await self.ctx.commit()
+
+    async def buddy_check(self, user_id: str) -> None:
+        """The buddy week is over: record whether they talked."""
+        row = await self.repo.member(user_id)
+        if row is not None and row.buddy_talked_at is None:
+            row.buddy_missed = True

@@ -1,0 +1,39 @@
+"""A test feature that delivers through the outbox: ``relay a b c`` posts a, b and c back."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from bot.core import CommandContext, Context, Feature, Message, MessagePosted, command, on
+
+
+class Courier(Feature, name="courier"):
+    """Relays words through the outbox and tells what became of each."""
+
+    always_on = True
+
+    @on(MessagePosted)
+    async def relay(self, ctx: Context[Any], event: MessagePosted) -> None:
+        """``relay a b c`` in a channel: a, b and c are delivered there, in that order;
+        ``relay-dm a``: a is delivered to the author by DM; ``trouble``: the staff hear of it."""
+        verb, _, rest = event.text.partition(" ")
+        if verb == "trouble" and not event.author.is_bot:
+            await ctx.alert_staff(f"The courier lost a parcel ({rest}).", key="lost")
+        if event.author.is_bot or verb not in ("relay", "relay-dm"):
+            return
+        for word in rest.split():
+            target = event.author.ref if verb == "relay-dm" else event.message.channel
+            await ctx.deliver(target, Message(text=f"relayed {word}"), key=f"relay:{word}")
+
+    @command("outcome")
+    async def outcome(
+        self, ctx: CommandContext[Any], word: Annotated[str, "A relayed word"]
+    ) -> None:
+        """What became of a relayed word."""
+        found = await ctx.delivery(f"relay:{word}")
+        if found is None:
+            await ctx.reply(f"{word}: never relayed")
+        elif found.status == "failed":
+            await ctx.reply(f"{word}: failed after {found.attempts} tries ({found.reason})")
+        else:
+            await ctx.reply(f"{word}: {found.status} after {found.attempts} tries")

@@ -1,0 +1,110 @@
+"""Outbox deliveries on both platforms: order kept through retries, failures end with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.builtin import Steward
+from sandbox.scenario import Community, DiscordCommunity, Person, open_community
+from tests.conftest import shared_dir
+from tests.core.courier import Courier
+
+
+@pytest.fixture(params=["discord", "slack"])
+async def community(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Community]:
+    """Steward with the courier, on each platform and database; spec violations fail the test."""
+    shared_dir()
+    async with open_community(request.param, database_url, [Steward(), Courier()]) as running:
+        yield running
+        fake = running.fake  # type: ignore[attr-defined]
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+def fail_posts(community: Community, times: int) -> None:
+    """The platform answers the next ``times`` posts with a server error (HTTP 503)."""
+    fake = community.fake  # type: ignore[attr-defined]
+    if isinstance(community, DiscordCommunity):
+        fake.fail_next(times, status=503)
+    else:
+        fake.faults.server_error(times, status=503, method="chat.postMessage")
+
+
+async def says_quietly(community: Community, person: Person, text: str) -> None:
+    """A person posts in #general, without waiting for Steward to handle it."""
+    fake = community.fake  # type: ignore[attr-defined]
+    if isinstance(community, DiscordCommunity):
+        await fake.user_says(person.account, community.guild.channel_named("general"), text)
+    else:
+        await fake.user_says(person.account, fake.general(), text)
+
+
+def relayed(community: Community) -> list[str]:
+    """The relayed words in #general, in the order people see them."""
+    return [
+        m.text.removeprefix("relayed ")
+        for m in community.messages_in("general")
+        if m.text.startswith("relayed ")
+    ]
+
+
+async def test_a_channel_keeps_its_order_while_a_post_is_retried(community: Community) -> None:
+    alice, ada = community.people["alice"], community.people["ada"]
+    fail_posts(community, 1)
+    await community.says(alice, "relay one two three")
+    assert relayed(community) == []  # "one" waits for its retry, and the others wait for it
+    shown = await community.slash(ada, "courier outcome", word="two")
+    assert shown.text == "two: pending after 0 tries"
+    await community.advance(seconds=3)
+    assert relayed(community) == ["one", "two", "three"]
+    shown = await community.slash(ada, "courier outcome", word="one")
+    assert shown.text == "one: sent after 2 tries"
+    await community.says(alice, "relay one four")  # "one" was delivered already: once per key
+    assert relayed(community) == ["one", "two", "three", "four"]
+
+
+async def test_a_delivery_that_keeps_failing_ends_failed_with_its_reason(
+    community: Community,
+) -> None:
+    alice, ada = community.people["alice"], community.people["ada"]
+    fail_posts(community, 6)
+    await community.says(alice, "relay doomed")
+    for _ in range(5):
+        await community.advance(minutes=1)
+    assert relayed(community) == []
+    shown = await community.slash(ada, "courier outcome", word="doomed")
+    assert shown.text.startswith("doomed: failed after 6 tries (gave up after 6 tries: ")
+    assert "503" in shown.text
+    await community.says(alice, "relay next")  # a failed row no longer holds the channel
+    assert relayed(community) == ["next"]
+
+
+async def test_a_refused_delivery_fails_at_once_with_the_reason(community: Community) -> None:
+    alice, ada = community.people["alice"], community.people["ada"]
+    community.close_dms(alice)
+    await community.says(alice, "relay-dm secret")
+    shown = await community.slash(ada, "courier outcome", word="secret")
+    assert shown.text == "secret: failed after 1 tries (their DMs are closed)"
+    assert community.dms_of(alice) == []
+
+
+async def test_the_same_problem_reported_by_fifty_events_is_told_once(
+    community: Community,
+) -> None:
+    alice, ada = community.people["alice"], community.people["ada"]
+    await community.says(alice, "trouble first")  # no staff channel yet: only logged
+    assert [m for m in community.messages_in("mods") if "courier" in m.text] == []
+    shown = await community.slash(
+        ada,
+        "steward settings set",
+        feature="steward",
+        key="staff_channel",
+        value=community.channel_mention("mods"),
+    )
+    assert "staff_channel" in shown.text, shown.text
+    for n in range(50):  # 50 events at once, racing each other; one wait at the end
+        await says_quietly(community, alice, f"trouble number {n}")
+    await community.settle()
+    told = [m.text for m in community.messages_in("mods") if "courier" in m.text]
+    assert len(told) == 1 and told[0].startswith("The courier lost a parcel (number ")

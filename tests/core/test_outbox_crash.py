@@ -1,0 +1,177 @@
+"""A crash between the platform taking a message and Steward recording it posts nothing twice.
+
+Steward runs as a real process (``python -m bot run``) against the fake platform in this test's
+process. The fake takes the newcomer's welcome DM, then, before it answers, the test kills the
+Steward process (SIGKILL: no cleanup, no exception handler). A new Steward process on the same
+database finds the delivery pending, attempted, and sends it again: Discord answers the same
+nonce with the message it already has, Slack's recent messages already carry the delivery's key.
+The newcomer has exactly one welcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.db.engine import Database
+from bot.db.models import OutboxItem
+from sandbox.scenario import _seed_discord, _seed_slack
+from tests.conftest import ROOT, shared_dir
+
+
+async def _steward(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    """Start ``python -m bot run`` and return once it says it is running."""
+    out = log.open("ab")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env={**os.environ, **env, "STEWARD_NO_BOOTSTRAP": "1", "PYTHONPATH": str(ROOT)},
+        cwd=log.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=out,
+    )
+    assert process.stdout is not None
+    while True:
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        if not line:
+            raise AssertionError(f"Steward exited early; its log is {log}")
+        if b"Steward is running" in line:
+            return process
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _welcome_rows(url: str) -> list[OutboxItem]:
+    db = Database(url)
+    try:
+        async with db.uow() as uow:
+            rows = list(await uow.session.scalars(select(OutboxItem)))
+            uow.session.expunge_all()
+            return rows
+    finally:
+        await db.dispose()
+
+
+async def _crash_then_restart(
+    url: str,
+    env: dict[str, str],
+    log: Path,
+    stall: Callable[[Callable[[], Awaitable[None]]], None],
+    join: Callable[[], Awaitable[Any]],
+    welcomes: Callable[[], int],
+) -> None:
+    first = await _steward(env, log)
+    killed = asyncio.Event()
+
+    async def kill() -> None:
+        first.kill()  # SIGKILL while the platform holds the answer
+        await first.wait()
+        killed.set()
+
+    stall(kill)
+    await join()
+    await asyncio.wait_for(killed.wait(), 30)
+    assert welcomes() == 1  # the platform took it; Steward never heard back
+    [row] = await _welcome_rows(url)
+    assert row.status == "pending" and row.attempted_at is not None
+
+    second = await _steward(env, log)
+    try:
+
+        async def recorded() -> bool:
+            return (await _welcome_rows(url))[0].status == "sent"
+
+        await _until(recorded, "the restarted Steward to record the welcome")
+        await asyncio.sleep(0.5)  # time for a wrong second post to land
+        assert welcomes() == 1
+        [row] = await _welcome_rows(url)
+        # Recorded once: the try the crash cut short never was.
+        assert row.message_id is not None and row.attempts == 1
+    finally:
+        second.terminate()
+        await second.wait()
+
+
+async def test_discord_welcome_survives_a_crash_between_send_and_record(
+    database_url: str, tmp_path: Path
+) -> None:
+    shared_dir()
+    from sandbox.discord import FakeDiscord
+
+    async with FakeDiscord() as fake:
+        guild, _people, settings = _seed_discord(fake)
+        env = {
+            "STEWARD_DATABASE_URL": database_url,
+            "STEWARD_FEATURES": "onboarding",
+            "STEWARD_DISCORD_TOKEN": settings["discord_token"],
+            "STEWARD_DISCORD_API_BASE": settings["discord_api_base"],
+            "STEWARD_DISCORD_GATEWAY_URL": settings["discord_gateway_url"],
+        }
+        nina = fake.add_user("nina")
+
+        def stall(then: Callable[[], Awaitable[None]]) -> None:
+            fake.rest.faults.stall_after["create_message"] = then
+
+        async def join() -> None:
+            await fake.member_joins(guild, nina)
+
+        def welcomes() -> int:
+            return len(fake.dms_of(nina))
+
+        log = tmp_path / "steward.log"
+        await _crash_then_restart(database_url, env, log, stall, join, welcomes)
+        assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+async def test_slack_welcome_survives_a_crash_between_send_and_record(
+    database_url: str, tmp_path: Path
+) -> None:
+    shared_dir()
+    from sandbox.slack import FakeSlack
+
+    async with FakeSlack() as fake:
+        _channels, _people, settings = _seed_slack(fake)
+        env = {
+            "STEWARD_DATABASE_URL": database_url,
+            "STEWARD_FEATURES": "onboarding",
+            "STEWARD_SLACK_BOT_TOKEN": settings["slack_bot_token"],
+            "STEWARD_SLACK_APP_TOKEN": settings["slack_app_token"],
+            "STEWARD_SLACK_API_BASE": settings["slack_api_base"],
+        }
+        joined: list[Any] = []
+
+        def stall(then: Callable[[], Awaitable[None]]) -> None:
+            fake.faults.stall_after("chat.postMessage", then)
+
+        async def join() -> None:
+            joined.append(await fake.member_joins("nina"))
+
+        def welcomes() -> int:
+            return len(fake.dms_of(joined[0]))
+
+        log = tmp_path / "steward.log"
+        await _crash_then_restart(database_url, env, log, stall, join, welcomes)
+        assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Steward processes read only what the test gives them."""
+    for name in list(os.environ):
+        if name.startswith("STEWARD_") and name != "STEWARD_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
