@@ -21,6 +21,14 @@ class Repo:
         self.session = session
         self.key = community.key
 
+    async def forget_manager(self, user_id: str) -> None:
+        """Feeds a member added no longer name them (the feeds themselves stay)."""
+        await self.session.execute(
+            update(AnnouncementFeed)
+            .where(AnnouncementFeed.community_id == self.key, AnnouncementFeed.added_by == user_id)
+            .values(added_by="")
+        )
+
     async def feeds(self) -> list[AnnouncementFeed]:
         """Every feed of the community, oldest first."""
         rows = await self.session.scalars(

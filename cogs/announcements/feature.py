@@ -11,6 +11,7 @@ from bot.core import (
     Attachment,
     ChannelRef,
     CommandContext,
+    Context,
     Feature,
     FeatureSettings,
     JobContext,
@@ -60,6 +61,10 @@ class Announcements(Feature, name="announcements"):
         """Close the fetcher's connections."""
         await self.fetcher.close()
 
+    async def forget_member(self, ctx: Context[FeatureSettings], user: UserRef) -> None:
+        """The feeds a member added stop naming them."""
+        await Repo(ctx.uow.session, ctx.community).forget_manager(user.id)
+
     @job(every=timedelta(minutes=1))
     async def poll(self, ctx: JobContext[FeatureSettings]) -> None:
         """Poll the community's feeds whose time has come; tell managers of feeds it paused."""
@@ -69,7 +74,8 @@ class Announcements(Feature, name="announcements"):
             await ctx.commit()  # write, commit, then act: a failed DM never undoes the pause
             # Until the core can alert the staff, the manager who added the feed hears it.
             for manager, notice in poller.paused:
-                await ctx.port.dm(UserRef(ctx.community, manager), Message(text=notice))
+                if manager:  # empty once that manager asked to be forgotten
+                    await ctx.port.dm(UserRef(ctx.community, manager), Message(text=notice))
 
     @command("add", requires=Level.ADMIN)
     async def add(
