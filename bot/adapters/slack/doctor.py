@@ -23,6 +23,7 @@ SCOPE_WORDS = {
     "groups:history": "read messages in private channels it was added to",
     "groups:read": "see private channels it was added to",
     "groups:write": "add members to private channels it was added to (interests, rules)",
+    "im:history": "look for a direct message it may have sent already, so it never sends it twice",
     "im:write": "send direct messages",
     "reactions:read": "see reactions",
     "usergroups:read": "see user groups (Steward's roles on Slack)",

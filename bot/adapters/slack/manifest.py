@@ -29,6 +29,10 @@ CORE_SCOPES = {
     "commands": "one slash command per feature",
     "files:write": "files.getUploadURLExternal and files.completeUploadExternal: attachments",
     "im:write": "conversations.open: direct messages",
+    "im:history": (
+        "conversations.history in a DM: before re-sending a delivery that may have gone out, "
+        "Steward looks for it (message metadata) instead of posting it twice"
+    ),
     "users:read": "users.info: who a member is and whether they are an admin",
     "usergroups:read": "usergroups.list, usergroups.users.list: roles and the moderator group",
 }

@@ -14,7 +14,8 @@ from bot.adapters.slack.manifest import bot_scopes
 from bot.app import App
 from bot.builtin import Steward
 from bot.config import Config
-from bot.core import FakeClock, Feature, Registry
+from bot.core import FakeClock, Feature
+from bot.core.registry import Registry
 from sandbox.slack import SESSION_LOG, FakeSlack, User
 from tests.adapters.desk import Desk
 from tests.core.garden import Garden

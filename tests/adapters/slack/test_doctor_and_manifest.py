@@ -32,6 +32,7 @@ REAL_SCOPES = [
     "groups:history",
     "groups:read",
     "groups:write",  # onboarding adds members to private channels (conversations.invite)
+    "im:history",  # the outbox looks for a DM that may have gone out before sending it again
     "im:write",
     "reactions:read",
     "usergroups:read",
