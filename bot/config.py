@@ -29,6 +29,8 @@ class Config(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `NAME=` (as config.example.env has them) means unset, for every variable.
+        env_ignore_empty=True,
         use_attribute_docstrings=True,
     )
 

@@ -123,3 +123,16 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith("steward ")
+
+
+def test_an_empty_value_means_unset(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(
+        "STEWARD_DISCORD_DEV_GUILD_ID=\nSTEWARD_SLACK_HTTP_PORT=\nSTEWARD_DATABASE_URL=\n"
+        "STEWARD_LOG_LEVEL=\nSTEWARD_DISCORD_TOKEN=\n"
+    )
+    config = Config()
+    assert config.discord_dev_guild_id is None
+    assert config.slack_http_port == 3000
+    assert config.database_url == "sqlite+aiosqlite:///steward.db"
+    assert config.log_level == "INFO"
+    assert not config.discord_enabled
