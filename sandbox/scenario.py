@@ -159,6 +159,14 @@ class Community:
         """The name of a channel, from its id."""
         raise NotImplementedError
 
+    def channel_names(self) -> list[str]:
+        """The community's channels (not threads), by name."""
+        raise NotImplementedError
+
+    def name_of(self, user_id: str) -> str:
+        """Who wrote something, as people read it: a person's name, else Steward."""
+        return next((p.name for p in self.people.values() if p.id == user_id), "Steward")
+
     async def _fake_settle(self) -> None:
         raise NotImplementedError
 
@@ -251,6 +259,10 @@ class DiscordCommunity(Community):
     def channel_name(self, channel_id: str) -> str:
         """The guild channel's name."""
         return str(self.fake.world.channels[channel_id].name)
+
+    def channel_names(self) -> list[str]:
+        """The guild's text channels."""
+        return [str(c.name) for c in self.guild.channels.values() if c.type == 0]
 
     async def member_joins(self, name: str, *, dms_open: bool = True) -> Person:
         """GUILD_MEMBER_ADD for a new user."""
@@ -396,6 +408,10 @@ class SlackCommunity(Community):
     def channel_name(self, channel_id: str) -> str:
         """The channel's name."""
         return next((n for n, c in self.channels.items() if c.id == channel_id), channel_id)
+
+    def channel_names(self) -> list[str]:
+        """The channels the sandbox made."""
+        return list(self.channels)
 
     def mention(self, person: Person) -> str:
         """``<@U…>``."""
@@ -590,8 +606,19 @@ async def _start(database_url: str, features: Sequence[Feature], **settings: Any
     return app
 
 
+def _watch_discord_client(app: App, fake: Any) -> None:
+    """Let the fake see how far Steward's discord.py has read, so settling sends nothing."""
+
+    def sequence() -> int | None:
+        ws = app.discord.bot.ws
+        return None if ws is None else ws.sequence
+
+    fake.client_sequence = sequence
+
+
 def _discord(app: App, fake: Any, guild: Any, people: dict[str, Person]) -> DiscordCommunity:
     assert isinstance(app.clock, FakeClock)
+    _watch_discord_client(app, fake)
     community = DiscordCommunity(app, app.clock, fake, guild)
     community.people.update(people)
     return community
@@ -726,6 +753,8 @@ async def start_steward(community: Community, features: Sequence[Feature]) -> Ap
     )
     await app.start(background=False)
     community.app = app
+    if isinstance(community, DiscordCommunity):
+        _watch_discord_client(app, fake)
     if isinstance(community, SlackCommunity):
         await fake.wait_for(lambda: fake.socket.connected)
     await community.settle()

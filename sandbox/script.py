@@ -28,8 +28,10 @@ from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, UserRef
 from sandbox.scenario import Community, Person, Seen
 
-_WAIT = re.compile(r"^wait\s+(\d+)\s*(minute|minutes|min|m|hour|hours|h|day|days|d)$", re.I)
-_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days"}
+_WAIT = re.compile(
+    r"^wait\s+(\d+)\s*(minute|minutes|min|m|hour|hours|h|day|days|d|week|weeks|w)$", re.I
+)
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class ScriptError(ValueError):
@@ -95,6 +97,9 @@ class Player:
             if step.verb == "on":
                 self._switch(step)
                 continue
+            if step.verb == "wait":
+                await self._wait(step)
+                continue
             for platform in self.active:
                 try:
                     await self._do(platform, self.communities[platform], step)
@@ -125,30 +130,47 @@ class Player:
             scope = "only " + who + " sees" if seen.ephemeral else "everyone sees"
             self.out(f"[{platform}] {scope}: {community.readable(text)}")
 
+    async def _wait(self, step: Step) -> None:
+        """Time passes once for everyone: communities served by one Steward share its clock, so
+        the clock moves once, then each platform prints what each person got meanwhile."""
+        match_ = _WAIT.match(step.rest)
+        assert match_ is not None
+        count, unit = int(match_.group(1)), match_.group(2).lower()
+        unit = _UNITS.get(unit, unit if unit.endswith("s") else unit + "s")
+        clocks = {id(self.communities[p].clock) for p in self.active}
+        touched = {p: c for p, c in self.communities.items() if id(c.clock) in clocks}
+        before = {p: _inbox(c) for p, c in touched.items()}
+        moved: set[int] = set()
+        for community in touched.values():
+            if id(community.clock) not in moved:
+                moved.add(id(community.clock))
+                await community.advance(**{unit: float(count)})
+        for community in touched.values():
+            await community.settle()
+        said = f"{count} {unit[:-1]} passes" if count == 1 else f"{count} {unit} pass"
+        for platform, community in touched.items():
+            self.out(f"[{platform}] {said}")
+            self._report_new(platform, community, before[platform])
+
+    def _report_new(self, platform: str, community: Community, before: dict[str, int]) -> None:
+        """Print the DMs each person got, and the channel posts, since ``before``."""
+        for name, person in community.people.items():
+            for message in community.dms_of(person)[before.get("@" + name, 0) :]:
+                self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
+        for channel in community.channel_names():
+            for message in community.messages_in(channel)[before.get("#" + channel, 0) :]:
+                author = community.name_of(message.author_id)
+                self.out(f"[{platform}] {author} in #{channel}: {community.readable(message.text)}")
+
     async def _do(self, platform: str, community: Community, step: Step) -> None:
-        if step.verb == "wait":
-            match_ = _WAIT.match(step.rest)
-            assert match_ is not None
-            unit = match_.group(2).lower()
-            unit = _UNITS.get(unit, unit if unit.endswith("s") else unit + "s")
-            before = {name: len(community.dms_of(p)) for name, p in community.people.items()}
-            await community.advance(**{unit: float(match_.group(1))})
-            self.out(f"[{platform}] {match_.group(1)} {unit} pass")
-            for name, person in community.people.items():
-                for message in community.dms_of(person)[before.get(name, 0) :]:
-                    self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
-            return
         if step.verb == "show":
             self._show_what(platform, community, step.rest)
             return
         if step.verb == "joins":
-            before = {name: len(community.dms_of(p)) for name, p in community.people.items()}
-            person = await community.member_joins(step.who)
+            before = _inbox(community)
+            await community.member_joins(step.who)
             self.out(f"[{platform}] {step.who} joined")
-            for name, someone in community.people.items():
-                for message in community.dms_of(someone)[before.get(name, 0) :]:
-                    self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
-            del person
+            self._report_new(platform, community, before)
             return
         person = self._person(community, step.who)
         if step.verb == "says":
@@ -252,3 +274,11 @@ class Player:
             raise ScriptError("show takes 'dms of <name>' or '#channel'")
         for message in messages:
             self.out(f"[{platform}]   {community.readable(message.text)}")
+
+
+def _inbox(community: Community) -> dict[str, int]:
+    """How many DMs each person (``@name``) and posts each channel (``#name``) hold now."""
+    counts = {"@" + name: len(community.dms_of(p)) for name, p in community.people.items()}
+    for channel in community.channel_names():
+        counts["#" + channel] = len(community.messages_in(channel))
+    return counts

@@ -75,3 +75,45 @@ def test_a_line_it_cannot_read_is_named() -> None:
         )
     else:
         raise AssertionError("the bad line was accepted")
+
+
+async def _play(tmp_path: Path, script: str) -> tuple[int, list[str]]:
+    from bot.features import load
+
+    lines: list[str] = []
+    code = await run(
+        f"sqlite:///{tmp_path / 'sandbox.db'}", load(["all"]), script.splitlines(), lines.append
+    )
+    return code, lines
+
+
+async def test_a_long_script_runs_to_the_end_on_both_platforms(tmp_path: Path) -> None:
+    # discord.py sends at most 120 gateway frames a minute: settling must not spend them.
+    script = "\n".join(f"alice says Hello number {n} in #general" for n in range(1, 301))
+    code, lines = await _play(tmp_path, script)
+    assert code == 0
+    assert "[discord] alice in #general: Hello number 300" in lines
+    assert "[slack] alice in #general: Hello number 300" in lines
+
+
+WAITS = """\
+ada runs /onboarding rules set Be kind.
+nina joins
+wait 13 hours
+wait 12 hours
+wait 1 week
+"""
+
+
+async def test_a_wait_passes_once_for_both_platforms_and_shows_what_people_got(
+    tmp_path: Path,
+) -> None:
+    code, lines = await _play(tmp_path, WAITS)
+    assert code == 0
+    reminder = "nina gets a DM: A gentle reminder: please read the rules"
+    for platform in ("discord", "slack"):
+        first = lines.index(f"[{platform}] 13 hours pass")
+        second = lines.index(f"[{platform}] 12 hours pass")
+        after = lines.index(f"[{platform}] 1 week passes")
+        mine = [i for i, line in enumerate(lines) if line.startswith(f"[{platform}] {reminder}")]
+        assert mine and first < second < mine[0] < after, (platform, lines)

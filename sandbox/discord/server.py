@@ -79,6 +79,10 @@ class FakeDiscord:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
+        # The last sequence the client has handled, when it runs in this process (the sandbox
+        # and the scenario driver set it): lets settle() wait without spending gateway sends,
+        # which discord.py rate-limits to 120 a minute.
+        self.client_sequence: Callable[[], int | None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> FakeDiscord:
@@ -172,8 +176,10 @@ class FakeDiscord:
     async def barrier(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
         """Return once the client has parsed every dispatch sent so far.
 
-        Sends op 1; discord.py answers from its receive loop with ``d`` = last sequence, after
-        handling every earlier frame in order. Survives reconnects by asking again.
+        With ``client_sequence`` set (a client in this process), it is read until it reaches
+        the last sequence dispatched: no gateway send. Otherwise sends op 1; discord.py answers
+        from its receive loop with ``d`` = last sequence, after handling every earlier frame in
+        order. Survives reconnects by asking again.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -183,6 +189,10 @@ class FakeDiscord:
             assert session is not None
             target, mark = session.seq, len(self.gateway.client_frames)
             connection = self.gateway.connections
+            if self.client_sequence is not None:
+                if await self._client_reached(target, connection, deadline):
+                    return
+                continue
             self.gateway.send_op(1, session.seq)
 
             def answered(target: int = target, mark: int = mark, conn: int = connection) -> bool:
@@ -193,6 +203,25 @@ class FakeDiscord:
             got = self.gateway.last_heartbeat_seq(mark)
             if got is not None and got >= target:
                 return
+
+    async def _client_reached(self, target: int, connection: int, deadline: float) -> bool:
+        """Poll ``client_sequence`` until it reaches ``target``; False if the connection changed.
+
+        Polling, because reading a frame changes nothing the fake can wait on; each poll lets
+        the loop read the socket, so a frame in flight arrives within a poll or two.
+        """
+        assert self.client_sequence is not None
+        loop = asyncio.get_running_loop()
+        pause = 0.0
+        while self.gateway.connections == connection:
+            seen = self.client_sequence()
+            if seen is not None and seen >= target:
+                return True
+            if loop.time() > deadline:
+                raise TimeoutError(f"the client never read dispatch {target} (it is at {seen})")
+            await asyncio.sleep(pause)
+            pause = min(pause + 0.0005, 0.005)
+        return False
 
     def _busy_tasks(self) -> list[asyncio.Task[Any]]:
         current = asyncio.current_task()
