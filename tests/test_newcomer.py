@@ -65,3 +65,17 @@ def test_the_example_config_copied_as_is_works(tmp_path: Path) -> None:
     ran = steward(tmp_path, "run", stdin="ada runs /steward features\n")
     assert ran.returncode == 0, ran.stderr
     assert "[slack] only ada sees: Features" in ran.stdout
+
+
+def test_an_unreachable_discord_ends_run_with_a_sentence_not_a_traceback(tmp_path: Path) -> None:
+    import base64
+
+    token = base64.b64encode(b"1234567890123456789").decode().rstrip("=") + ".GhIjKl.secret"
+    (tmp_path / ".env").write_text(
+        f"STEWARD_DISCORD_TOKEN={token}\nSTEWARD_DISCORD_API_BASE=http://127.0.0.1:9/api/v10\n"
+    )
+    done = steward(tmp_path, "run")
+    assert done.returncode == 2, done.stderr
+    assert "cannot reach Discord at 127.0.0.1" in done.stderr
+    for noise in ("Traceback", "Unclosed", "BrokenPipeError", "voice will NOT be supported"):
+        assert noise not in done.stderr, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -54,7 +55,7 @@ class FakeDiscord:
     def __init__(
         self,
         *,
-        token: str = "fake-bot-token",
+        token: str | None = None,
         bot_name: str = "Steward",
         validate: bool = True,
         spec: Spec | None = None,
@@ -62,9 +63,12 @@ class FakeDiscord:
         privileged_intents: int = Intent.PRIVILEGED,
         interaction_deadline: float = 30.0,
     ) -> None:
-        self.token = token
         self.world = World()
         self.bot = self.world.add_user(bot_name, bot=True)
+        # Shaped like Discord's: the bot's id in base64, then two more parts.
+        self.token = (
+            token or f"{base64.b64encode(self.bot.id.encode()).decode().rstrip('=')}.F4k3.t0ken"
+        )
         self.owner = self.world.add_user("owner")
         self.app = Application(self.bot.id, bot_name, self.owner.id, privileged_intents)
         self.interaction_deadline = interaction_deadline

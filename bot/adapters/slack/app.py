@@ -22,6 +22,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -31,7 +32,7 @@ from bot.adapters.slack.home import home_view
 from bot.adapters.slack.port import SlackPort, to_member
 from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
 from bot.adapters.slack.text import unescape
-from bot.config import Config
+from bot.config import Config, PlatformProblem
 from bot.core.commands import ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
 from bot.core.errors import UserError, new_error_id, render_error
@@ -544,7 +545,18 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token, then connect over Socket Mode or start the HTTP endpoint."""
-        identity = await self.client.auth_test()
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise PlatformProblem(
+                f"Slack refused STEWARD_SLACK_BOT_TOKEN ({exc.response.get('error')}): copy the "
+                "Bot User OAuth Token again (OAuth & Permissions). `steward doctor` checks it."
+            ) from None
+        except (aiohttp.ClientError, OSError):
+            raise PlatformProblem(
+                f"cannot reach Slack at {self.config.slack_api_base}: check this machine's "
+                "network and firewall."
+            ) from None
         self.team_id = str(identity["team_id"])
         self.bot_user_id = str(identity["user_id"])
         if self.config.slack_mode == "socket":
