@@ -64,7 +64,7 @@ def _bootstrap() -> None:
         target = f"{ROOT}[dev]" if wanted == "dev" else str(ROOT)
         what = "dependencies and test tools" if wanted == "dev" else "dependencies"
         print(f"steward: installing {what} (first run only) ...", file=sys.stderr)
-        quiet = ["--quiet", "--disable-pip-version-check"]
+        quiet = ["-qq", "--disable-pip-version-check"]  # errors still show
         subprocess.run(
             [str(python), "-m", "pip", "install", *quiet, "--upgrade", "pip"], check=True
         )
