@@ -1,4 +1,5 @@
-"""``steward``: run, migrate, doctor, sandbox, discord-invite, slack-manifest."""
+"""``steward``: run, migrate, doctor, discord-invite, slack-manifest, and the subcommands that
+installed packages add (``steward sandbox``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,11 @@ nothing to serve yet. Set at least one of these in the environment or in a .env 
 Then run the same command again. `steward doctor` checks what you have set.
 Meanwhile, here is Steward in a local sandbox (`steward sandbox` starts it directly).
 """
-SANDBOX_DATABASE = "sqlite+aiosqlite:///steward-sandbox.db"
+COMMANDS_GROUP = "steward.commands"
+"""Entry points that add subcommands (the sandbox adds ``steward sandbox``): each names a
+``register(subparsers)`` that adds its parser with ``set_defaults(handler=fn)``, where
+``fn(args, config) -> int``."""
+NO_SANDBOX = "The sandbox is not installed here (it comes with a clone of the repository)."
 
 
 def _version() -> str:
@@ -69,10 +74,6 @@ async def _migrate(config: Config) -> None:
 async def _run(config: Config) -> int:
     from bot.app import App
 
-    if not (config.discord_enabled or config.slack_enabled):
-        await _migrate(config)
-        print(NO_PLATFORM.format(db=safe_url(config.database_url)), flush=True)
-        return await _sandbox(config, None, SANDBOX_DATABASE)
     if config.discord_enabled:
         from bot.adapters.discord.doctor import token_problem
 
@@ -99,25 +100,6 @@ async def _run(config: Config) -> int:
     finally:
         await app.stop()
     return 0
-
-
-def _script(path: str | None) -> list[str] | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the script {path}: {exc.strerror}") from None
-
-
-async def _sandbox(config: Config, lines: list[str] | None, database_url: str) -> int:
-    from bot.features import load
-    from sandbox.demo import run
-
-    # The console is the sandbox's screen: keep the logs to warnings and errors.
-    root = logging.getLogger()
-    root.setLevel(max(root.level, logging.WARNING))
-    return await run(database_url, load(config.features), lines)
 
 
 async def _doctor(config: Config) -> int:
@@ -296,21 +278,28 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument(
         "--request-url", default="", help="HTTP mode: the public URL of /slack/events"
     )
-    box = sub.add_parser(
-        "sandbox", help="run Steward against a local fake Discord and Slack, to try or rehearse"
-    )
-    box.add_argument("--script", help="play this script and print what each person saw")
-    box.add_argument(
-        "--database",
-        default=SANDBOX_DATABASE,
-        help="where the sandbox keeps its data (default: steward-sandbox.db, not your real one)",
-    )
+    for entry in entry_points(group=COMMANDS_GROUP):
+        entry.load()(sub)
     return parser
+
+
+def _no_platform(parser: argparse.ArgumentParser, config: Config) -> int:
+    """``steward run`` with nothing to serve: set up, say what to set, open the sandbox."""
+    asyncio.run(_migrate(config))
+    print(NO_PLATFORM.format(db=safe_url(config.database_url)), flush=True)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "sandbox" not in commands.choices:
+        print(NO_SANDBOX)
+        return 0
+    args = parser.parse_args(["sandbox"])
+    code: int = args.handler(args, config)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``steward`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         config = _load_config()
         setup_logging(config)
@@ -324,8 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _discord_invite(config, args.client_id)
         if args.command == "slack-manifest":
             return _slack_manifest(config, args.request_url)
-        if args.command == "sandbox":
-            return asyncio.run(_sandbox(config, _script(args.script), args.database))
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            code: int = handler(args, config)
+            return code
+        if not (config.discord_enabled or config.slack_enabled):
+            return _no_platform(parser, config)
         return asyncio.run(_run(config))
     except ConfigError as exc:
         print(f"steward: {exc}", file=sys.stderr)
