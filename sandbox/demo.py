@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -54,7 +55,8 @@ async def run(
                 out(f"steward sandbox: {exc}")
                 return 1
             await player.play(steps)
-            return _violations({"discord": on_discord, "slack": on_slack}, out)
+            violations = _violations({"discord": on_discord, "slack": on_slack}, out)
+            return violations or (1 if player.failures else 0)
         out(
             WELCOME.format(
                 people=", ".join(name for name, _ in PEOPLE),
@@ -62,9 +64,9 @@ async def run(
             )
         )
         number = 0
-        loop = asyncio.get_running_loop()
+        lines_typed = _read_prompt_lines()
         while True:
-            line = await loop.run_in_executor(None, _prompt)
+            line = await lines_typed.get()
             if line is None:
                 return _violations({"discord": on_discord, "slack": on_slack}, out)
             number += 1
@@ -85,6 +87,23 @@ def _violations(communities: dict[str, Any], out: Callable[[str], None]) -> int:
             out(f"[{platform}] spec violation: {violation}")
             found += 1
     return 2 if found else 0
+
+
+def _read_prompt_lines() -> asyncio.Queue[str | None]:
+    """Lines typed at the prompt, read by a daemon thread: on Ctrl+C the process leaves at once
+    instead of waiting for a thread blocked in ``input()`` (the default executor would)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = _prompt()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if line is None:
+                return
+
+    threading.Thread(target=read, name="sandbox-prompt", daemon=True).start()
+    return queue
 
 
 def _prompt() -> str | None:

@@ -90,28 +90,38 @@ class Player:
         self.out = out
         self.seen: dict[tuple[str, str], list[Seen]] = {}
         self.public: dict[str, list[Seen]] = {}
+        self.failures = 0
 
     async def play(self, steps: Iterable[Step]) -> None:
         """Run every step; a step that fails is reported and the script goes on."""
         for step in steps:
-            if step.verb == "on":
-                self._switch(step)
-                continue
-            if step.verb == "wait":
-                await self._wait(step)
+            if step.verb in ("on", "wait"):
+                try:
+                    await (self._wait(step) if step.verb == "wait" else self._switch(step))
+                except ScriptError as exc:
+                    self._failed(str(exc))
                 continue
             for platform in self.active:
                 try:
                     await self._do(platform, self.communities[platform], step)
                 except (UserError, ScriptError, LookupError, AssertionError) as exc:
                     message = exc.message if isinstance(exc, UserError) else str(exc)
-                    self.out(f"[{platform}] line {step.number}: {message}")
+                    self._failed(f"[{platform}] line {step.number}: {message}")
+                except PermissionError as exc:  # the fake refused what the client wouldn't allow
+                    self._failed(f"[{platform}] line {step.number}: {exc}")
 
-    def _switch(self, step: Step) -> None:
+    def _failed(self, message: str) -> None:
+        self.failures += 1
+        self.out(message)
+
+    async def _switch(self, step: Step) -> None:
         wanted = list(self.communities) if step.rest == "both" else [step.rest]
         unknown = [p for p in wanted if p not in self.communities]
         if unknown:
-            raise ScriptError(f"line {step.number}: 'on' takes discord, slack or both")
+            raise ScriptError(
+                f"line {step.number}: there is no '{step.rest}' here; "
+                "'on' takes discord, slack or both"
+            )
         self.active = wanted
 
     def _person(self, community: Community, name: str) -> Person:

@@ -79,3 +79,39 @@ def test_an_unreachable_discord_ends_run_with_a_sentence_not_a_traceback(tmp_pat
     assert "cannot reach Discord at 127.0.0.1" in done.stderr
     for noise in ("Traceback", "Unclosed", "BrokenPipeError", "voice will NOT be supported"):
         assert noise not in done.stderr, done.stderr
+
+
+def test_a_typo_at_the_prompt_is_explained_and_the_sandbox_goes_on(tmp_path: Path) -> None:
+    done = steward(tmp_path, "sandbox", stdin="on mars\nbob dances\nada runs /steward features\n")
+    assert done.returncode == 0, done.stderr
+    assert "there is no 'mars' here; 'on' takes discord, slack or both" in done.stdout
+    assert "I don't know how to 'dances'" in done.stdout
+    assert "[slack] only ada sees: Features" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_leaves_the_sandbox_quietly(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEWARD_")}
+    box = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sandbox"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    assert box.stdin is not None and box.stdout is not None
+    box.stdin.write("ada runs /steward features\n")
+    box.stdin.flush()
+    deadline = time.monotonic() + 60
+    while "[slack] only ada sees" not in (line := box.stdout.readline()):
+        assert line and time.monotonic() < deadline, "the sandbox never answered"
+    os.killpg(box.pid, signal.SIGINT)  # Ctrl+C reaches the whole group, the writer too
+    _, err = box.communicate(timeout=30)
+    assert box.returncode == 130
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err

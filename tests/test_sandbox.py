@@ -117,3 +117,11 @@ async def test_a_wait_passes_once_for_both_platforms_and_shows_what_people_got(
         after = lines.index(f"[{platform}] 1 week passes")
         mine = [i for i, line in enumerate(lines) if line.startswith(f"[{platform}] {reminder}")]
         assert mine and first < second < mine[0] < after, (platform, lines)
+
+
+async def test_a_script_with_failed_lines_goes_on_and_exits_non_zero(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, "on mars\nzed says hi\nada runs /steward features\n")
+    assert code == 1
+    assert "there is no 'mars' here; 'on' takes discord, slack or both" in " ".join(lines)
+    assert any("nobody called zed here" in line for line in lines)
+    assert any(line.startswith("[slack] only ada sees: Features") for line in lines)
