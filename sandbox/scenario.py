@@ -29,6 +29,7 @@ from bot.core.ids import Platform
 from bot.core.members import Level
 from bot.core.parsing import format_duration
 from bot.core.registry import Registry
+from sandbox.controls import discord_option, option_values
 
 CHANNELS = ("general", "welcome", "intros", "mods")
 PEOPLE: tuple[tuple[str, Level], ...] = (
@@ -39,6 +40,9 @@ PEOPLE: tuple[tuple[str, Level], ...] = (
 )
 DISCORD_MANAGE_GUILD = 1 << 5
 _FIELD = re.compile(r"^\*(.+?)\*\n", re.DOTALL)
+_CHANNEL_LINK = re.compile(r"<#(\w+)(?:\|[^>]*)?>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_GROUP_MENTION = re.compile(r"<!subteam\^(\w+)(?:\|@?([^>]*))?>")
 
 
 @dataclass
@@ -74,13 +78,6 @@ class Seen:
     def text(self) -> str:
         """Everything shown, one message per line."""
         return "\n".join(self.texts)
-
-
-def _option_values(options: list[tuple[str, str]], wanted: Sequence[str]) -> list[str]:
-    """The values of the options a person names, by value or by the label they read."""
-    by_label = {label.strip().lower(): value for label, value in options}
-    known = {value for _, value in options}
-    return [w if w in known else by_label.get(w.strip().lower(), w) for w in wanted]
 
 
 class Community:
@@ -132,10 +129,16 @@ class Community:
         raise NotImplementedError
 
     def readable(self, text: str) -> str:
-        """Text with the people's mentions shown as @name, as a client displays them."""
+        """Text with mentions of people, channels and roles shown by name, as a client does."""
         for person in self.people.values():
             text = re.sub(rf"<@!?{re.escape(person.id)}(\|[^>]*)?>", "@" + person.name, text)
-        return text
+        text = _CHANNEL_LINK.sub(lambda m: "#" + self.channel_name(m.group(1)), text)
+        text = _ROLE_MENTION.sub(lambda m: "@" + self.role_name(m.group(1)), text)
+        return _GROUP_MENTION.sub(lambda m: "@" + (m.group(2) or self.role_name(m.group(1))), text)
+
+    def role_name(self, role_id: str) -> str:
+        """The name of a role (Discord) or user group (Slack), from its id."""
+        return role_id
 
     def option_text(self, value: Any) -> str:
         """How a value is typed in a one-line command."""
@@ -258,11 +261,17 @@ class DiscordCommunity(Community):
 
     def channel_name(self, channel_id: str) -> str:
         """The guild channel's name."""
-        return str(self.fake.world.channels[channel_id].name)
+        channel = self.fake.world.channels.get(channel_id)
+        return str(channel.name) if channel is not None else channel_id
 
     def channel_names(self) -> list[str]:
         """The guild's text channels."""
         return [str(c.name) for c in self.guild.channels.values() if c.type == 0]
+
+    def role_name(self, role_id: str) -> str:
+        """The guild role's name."""
+        role = self.guild.roles.get(role_id)
+        return str(role.name) if role is not None else role_id
 
     async def member_joins(self, name: str, *, dms_open: bool = True) -> Person:
         """GUILD_MEMBER_ADD for a new user."""
@@ -342,8 +351,8 @@ class DiscordCommunity(Community):
             item = stack.pop()
             stack += item.get("components", [])
             if item.get("custom_id") == custom_id:
-                options = [(o["label"], o["value"]) for o in item.get("options", [])]
-        picked = _option_values(options, values)
+                options = [(discord_option(o), o["value"]) for o in item.get("options", [])]
+        picked = option_values(options, list(values))
         result = await self.fake.select(person.account, message, custom_id, picked)
         return await self._seen(result)
 
@@ -507,7 +516,7 @@ class SlackCommunity(Community):
                 if element.get("action_id") != action_id:
                     continue
                 options = [(o["text"]["text"], o["value"]) for o in element.get("options", [])]
-                values = _option_values(options, values)
+                values = option_values(options, values)
                 picked = values if element["type"].startswith("multi") else values[0]
         return await self._seen(
             person, await self.fake.select(person.account, source, action_id, picked)

@@ -26,7 +26,8 @@ from typing import Any
 from bot.adapters.slack.commands import match, parse_args, tokenize
 from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, UserRef
-from sandbox.scenario import Community, Person, Seen
+from sandbox.controls import controls_of
+from sandbox.scenario import Community, Person, Posted, Seen
 
 _WAIT = re.compile(
     r"^wait\s+(\d+)\s*(minute|minutes|min|m|hour|hours|h|day|days|d|week|weeks|w)$", re.I
@@ -139,6 +140,13 @@ class Player:
         for text in seen.texts:
             scope = "only " + who + " sees" if seen.ephemeral else "everyone sees"
             self.out(f"[{platform}] {scope}: {community.readable(text)}")
+        for message in seen.messages:
+            self._controls(platform, message)
+
+    def _controls(self, platform: str, raw: Any) -> None:
+        """Print the buttons and menus on a message, with the words that act on them."""
+        for control in controls_of(raw):
+            self.out(f"[{platform}]   {control.describe()}")
 
     async def _wait(self, step: Step) -> None:
         """Time passes once for everyone: communities served by one Steward share its clock, so
@@ -167,10 +175,12 @@ class Player:
         for name, person in community.people.items():
             for message in community.dms_of(person)[before.get("@" + name, 0) :]:
                 self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
+                self._controls(platform, message.raw)
         for channel in community.channel_names():
             for message in community.messages_in(channel)[before.get("#" + channel, 0) :]:
                 author = community.name_of(message.author_id)
                 self.out(f"[{platform}] {author} in #{channel}: {community.readable(message.text)}")
+                self._controls(platform, message.raw)
 
     async def _do(self, platform: str, community: Community, step: Step) -> None:
         if step.verb == "show":
@@ -215,12 +225,20 @@ class Player:
             self.public.setdefault(platform, []).append(seen)
         self._show(platform, community, step.who, seen)
 
-    def _showing(self, platform: str, who: str, action: str) -> Seen:
-        """The latest thing the person can see that has a component with this action."""
+    def _showing(self, platform: str, who: str, action: str) -> Seen | Posted:
+        """The latest thing the person can see with a component with this action: what they
+        were shown, then their DMs, then the channels' messages."""
+        community = self.communities[platform]
         mine = self.seen.get((platform, who), [])
-        for seen in [*reversed(mine), *reversed(self.public.get(platform, []))]:
-            if self.communities[platform].offers(seen, action):
-                return seen
+        places: list[Seen | Posted] = [*reversed(mine), *reversed(self.public.get(platform, []))]
+        person = community.people.get(who)
+        if person is not None:
+            places += reversed(community.dms_of(person))
+        for channel in community.channel_names():
+            places += reversed(community.messages_in(channel))
+        for place in places:
+            if community.offers(place, action):
+                return place
         raise ScriptError(f"{who} can't see anything with '{action}' to act on")
 
     def _last(self, platform: str, who: str) -> Seen:
@@ -278,12 +296,16 @@ class Player:
             messages = community.dms_of(person)
             self.out(f"[{platform}] DMs of {person.name}: {len(messages)}")
         elif what.startswith("#"):
+            if what[1:] not in community.channel_names():
+                known = " ".join("#" + name for name in community.channel_names())
+                raise ScriptError(f"there is no channel {what} here (channels: {known})")
             messages = community.messages_in(what[1:])
             self.out(f"[{platform}] #{what[1:]}: {len(messages)} messages")
         else:
             raise ScriptError("show takes 'dms of <name>' or '#channel'")
         for message in messages:
             self.out(f"[{platform}]   {community.readable(message.text)}")
+            self._controls(platform, message.raw)
 
 
 def _inbox(community: Community) -> dict[str, int]:

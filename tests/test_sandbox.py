@@ -125,3 +125,33 @@ async def test_a_script_with_failed_lines_goes_on_and_exits_non_zero(tmp_path: P
     assert "there is no 'mars' here; 'on' takes discord, slack or both" in " ".join(lines)
     assert any("nobody called zed here" in line for line in lines)
     assert any(line.startswith("[slack] only ada sees: Features") for line in lines)
+
+
+REHEARSAL_UI = """\
+ada runs /onboarding rules set Be kind.
+ada runs /onboarding interest add python 🐍
+ada runs /steward settings set onboarding welcome_channel #welcome
+nina joins
+nina clicks start
+nina picks python in pick
+show #nowhere
+"""
+
+
+async def test_people_see_what_they_can_act_on_and_act_on_it_by_name(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, REHEARSAL_UI)
+    assert code == 1  # show #nowhere failed
+    for platform in ("discord", "slack"):
+        said = [line for line in lines if line.startswith(f"[{platform}]")]
+        assert f"[{platform}] only ada sees: onboarding `welcome_channel` is now #welcome." in said
+        assert f"[{platform}]   [button 'Get started': clicks start]" in said
+        assert f"[{platform}]   [menu 'Pick your interests': picks 🐍 python in pick]" in said
+        # the welcome's button in #welcome, pressed by name
+        assert any(
+            line.startswith(f"[{platform}] only nina sees: Here's how to get st") for line in said
+        )
+        assert f"[{platform}] only nina sees: Got it! Your interests: 🐍 python." in said
+        assert (
+            f"[{platform}] line 7: there is no channel #nowhere here "
+            "(channels: #general #welcome #intros #mods)" in said
+        )
