@@ -10,7 +10,10 @@ import asyncio
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+    """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed, 2 if
+    Steward sent a platform something its API description forbids (each is printed).
+
+    Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed."""
 
 from bot.core.feature import Feature
 from sandbox.scenario import PEOPLE, open_both
@@ -40,14 +43,21 @@ async def run(
     features: Sequence[Feature],
     lines: Iterable[str] | None,
     out: Callable[[str], None] = print,
+    files_dir: Path = Path("sandbox-files"),
 ) -> int:
+<<<<<<< HEAD
     """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood,
     2 if Steward sent a platform something its API description forbids (each is printed)."""
+=======
+    """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed.
+
+    Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed."""
+>>>>>>> 01f3420 (sandbox: files people receive (charts, exports) are saved to ./sandbox-files and their paths printed; after each action, the DMs and channel posts it caused are printed (Slack thread replies and files sent to DMs included); a DM without text says so)
     async with open_both(database_url, features, validate=_specs_available()) as (
         on_discord,
         on_slack,
     ):
-        player = Player({"discord": on_discord, "slack": on_slack}, out)
+        player = Player({"discord": on_discord, "slack": on_slack}, out, files_dir)
         if lines is not None:
             try:
                 steps = parse(lines)

@@ -140,6 +140,10 @@ class Community:
         """The name of a role (Discord) or user group (Slack), from its id."""
         return role_id
 
+    def files_of(self, raw: Any) -> list[tuple[str, bytes]]:
+        """The files attached to a message (name and bytes), as a person could download them."""
+        return []
+
     def option_text(self, value: Any) -> str:
         """How a value is typed in a one-line command."""
         if isinstance(value, Person):
@@ -272,6 +276,13 @@ class DiscordCommunity(Community):
         """The guild role's name."""
         role = self.guild.roles.get(role_id)
         return str(role.name) if role is not None else role_id
+
+    def files_of(self, raw: Any) -> list[tuple[str, bytes]]:
+        """The message's attachments."""
+        return [
+            (str(a.get("filename") or "file"), self.fake.attachments.get(str(a.get("id")), b""))
+            for a in getattr(raw, "attachments", None) or []
+        ]
 
     async def member_joins(self, name: str, *, dms_open: bool = True) -> Person:
         """GUILD_MEMBER_ADD for a new user."""
@@ -421,6 +432,13 @@ class SlackCommunity(Community):
     def channel_names(self) -> list[str]:
         """The channels the sandbox made."""
         return list(self.channels)
+
+    def files_of(self, raw: Any) -> list[tuple[str, bytes]]:
+        """The files shared in the message."""
+        data = getattr(raw, "data", None)
+        shared = data.get("files", []) if isinstance(data, dict) else []
+        found = [self.fake.world.files.get(str(f.get("id"))) for f in shared]
+        return [(f.name, f.data or b"") for f in found if f is not None]
 
     def mention(self, person: Person) -> str:
         """``<@U…>``."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.adapters.slack.commands import match, parse_args, tokenize
@@ -85,8 +86,15 @@ def parse(lines: Iterable[str]) -> list[Step]:
 class Player:
     """Plays steps in one or more communities and reports what each person saw."""
 
-    def __init__(self, communities: dict[str, Community], out: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        communities: dict[str, Community],
+        out: Callable[[str], None],
+        files_dir: Path = Path("sandbox-files"),
+    ) -> None:
         self.communities = communities
+        self.files_dir = files_dir
+        self.saved = 0
         self.active = list(communities)
         self.out = out
         self.seen: dict[tuple[str, str], list[Seen]] = {}
@@ -144,9 +152,16 @@ class Player:
             self._controls(platform, message)
 
     def _controls(self, platform: str, raw: Any) -> None:
-        """Print the buttons and menus on a message, with the words that act on them."""
+        """Print the buttons and menus on a message, with the words that act on them, and save
+        its files to the files folder, printing where."""
         for control in controls_of(raw):
             self.out(f"[{platform}]   {control.describe()}")
+        for name, data in self.communities[platform].files_of(raw):
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            self.saved += 1
+            path = self.files_dir / f"{self.saved:03d}-{platform}-{Path(name).name}"
+            path.write_bytes(data)
+            self.out(f"[{platform}]   [file {name}: saved to {path}]")
 
     async def _wait(self, step: Step) -> None:
         """Time passes once for everyone: communities served by one Steward share its clock, so
@@ -170,14 +185,27 @@ class Player:
             self.out(f"[{platform}] {said}")
             self._report_new(platform, community, before[platform])
 
-    def _report_new(self, platform: str, community: Community, before: dict[str, int]) -> None:
-        """Print the DMs each person got, and the channel posts, since ``before``."""
+    def _report_new(
+        self,
+        platform: str,
+        community: Community,
+        before: dict[str, int],
+        shown: Iterable[Any] = (),
+    ) -> None:
+        """Print the DMs each person got, and the channel posts, since ``before`` (but not the
+        messages in ``shown``, already printed)."""
+        skip = {id(raw) for raw in shown}
         for name, person in community.people.items():
             for message in community.dms_of(person)[before.get("@" + name, 0) :]:
-                self.out(f"[{platform}] {name} gets a DM: {community.readable(message.text)}")
+                if id(message.raw) in skip:
+                    continue
+                text = community.readable(message.text) or "(no text)"
+                self.out(f"[{platform}] {name} gets a DM: {text}")
                 self._controls(platform, message.raw)
         for channel in community.channel_names():
             for message in community.messages_in(channel)[before.get("#" + channel, 0) :]:
+                if id(message.raw) in skip:
+                    continue
                 author = community.name_of(message.author_id)
                 self.out(f"[{platform}] {author} in #{channel}: {community.readable(message.text)}")
                 self._controls(platform, message.raw)
@@ -193,6 +221,7 @@ class Player:
             self._report_new(platform, community, before)
             return
         person = self._person(community, step.who)
+        before = _inbox(community)
         if step.verb == "says":
             text, channel = step.rest, "general"
             found = re.search(r"\s+in\s+#([\w-]+)$", text)
@@ -200,6 +229,7 @@ class Player:
                 text, channel = text[: found.start()], found.group(1)
             posted = await community.says(person, self._mentions(community, text), channel)
             self.out(f"[{platform}] {step.who} in #{channel}: {community.readable(posted.text)}")
+            self._report_new(platform, community, before, [posted.raw])
             return
         if step.verb == "runs":
             seen = await self._run(community, person, step.rest)
@@ -224,6 +254,7 @@ class Player:
         if not seen.ephemeral and seen.texts:
             self.public.setdefault(platform, []).append(seen)
         self._show(platform, community, step.who, seen)
+        self._report_new(platform, community, before, seen.messages)
 
     def _showing(self, platform: str, who: str, action: str) -> Seen | Posted:
         """The latest thing the person can see with a component with this action: what they

@@ -82,7 +82,11 @@ async def _play(tmp_path: Path, script: str) -> tuple[int, list[str]]:
 
     lines: list[str] = []
     code = await run(
-        f"sqlite:///{tmp_path / 'sandbox.db'}", load(["all"]), script.splitlines(), lines.append
+        f"sqlite:///{tmp_path / 'sandbox.db'}",
+        load(["all"]),
+        script.splitlines(),
+        lines.append,
+        tmp_path / "files",
     )
     return code, lines
 
@@ -155,3 +159,19 @@ async def test_people_see_what_they_can_act_on_and_act_on_it_by_name(tmp_path: P
             f"[{platform}] line 7: there is no channel #nowhere here "
             "(channels: #general #welcome #intros #mods)" in said
         )
+
+
+async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, "alice says Hello\nada runs /engagement report 7d\n")
+    assert code == 0
+    for platform in ("discord", "slack"):
+        saved = [line for line in lines if line.startswith(f"[{platform}]   [file ")]
+        assert saved, lines
+        for line in saved:
+            path = Path(line.rsplit(": saved to ", 1)[1].rstrip("]"))
+            assert path.parent == tmp_path / "files"
+            assert _starts(path) == b"\x89PNG"  # the charts, as a person downloads them
+
+
+def _starts(path: Path) -> bytes:
+    return path.read_bytes()[:4]
