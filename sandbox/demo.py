@@ -10,20 +10,20 @@ import asyncio
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-    """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed, 2 if
-    Steward sent a platform something its API description forbids (each is printed).
-
-    Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed."""
+from pathlib import Path
+from typing import Any
 
 from bot.core.feature import Feature
 from sandbox.scenario import PEOPLE, open_both
 from sandbox.script import Player, ScriptError, parse, parse_line
 
+ROLES = ("mods", "greeters")  # a Discord role and a Slack user group each
 WELCOME = """\
 Steward sandbox: a fake Discord server and a fake Slack workspace on this machine, both served
 by one Steward through the real discord.py and slack-bolt. Nothing is sent anywhere.
 
 People: {people} (olivia owns it, ada is an admin). Channels: #general #welcome #intros #mods.
+Roles (user groups on Slack): @mods @greeters ('bob gets @mods', 'bob loses @mods').
 Features: {features}.
 
 Try, one per line (Ctrl+D to stop):
@@ -45,18 +45,17 @@ async def run(
     out: Callable[[str], None] = print,
     files_dir: Path = Path("sandbox-files"),
 ) -> int:
-<<<<<<< HEAD
-    """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood,
-    2 if Steward sent a platform something its API description forbids (each is printed)."""
-=======
-    """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed.
+    """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed, 2 if
+    Steward sent a platform something its API description forbids (each is printed).
 
     Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed."""
->>>>>>> 01f3420 (sandbox: files people receive (charts, exports) are saved to ./sandbox-files and their paths printed; after each action, the DMs and channel posts it caused are printed (Slack thread replies and files sent to DMs included); a DM without text says so)
     async with open_both(database_url, features, validate=_specs_available()) as (
         on_discord,
         on_slack,
     ):
+        for role in ROLES:
+            on_discord.add_role(role)
+            on_slack.add_role(role)
         player = Player({"discord": on_discord, "slack": on_slack}, out, files_dir)
         if lines is not None:
             try:

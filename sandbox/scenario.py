@@ -30,6 +30,7 @@ from bot.core.members import Level
 from bot.core.parsing import format_duration
 from bot.core.registry import Registry
 from sandbox.controls import discord_option, option_values
+from sandbox.discord.payloads import member as member_payload
 
 CHANNELS = ("general", "welcome", "intros", "mods")
 PEOPLE: tuple[tuple[str, Level], ...] = (
@@ -40,6 +41,12 @@ PEOPLE: tuple[tuple[str, Level], ...] = (
 )
 DISCORD_MANAGE_GUILD = 1 << 5
 _FIELD = re.compile(r"^\*(.+?)\*\n", re.DOTALL)
+# Slack reacts by emoji name; the emoji people type most, by the names Slack gives them.
+_SLACK_EMOJI = {
+    "👍": "+1", "👎": "-1", "❤️": "heart", "🎉": "tada", "😄": "smile", "😂": "joy",
+    "👋": "wave", "🙏": "pray", "🔥": "fire", "👀": "eyes", "✅": "white_check_mark",
+    "💯": "100", "🙌": "raised_hands", "👏": "clap", "🚀": "rocket",
+}  # fmt: skip
 _CHANNEL_LINK = re.compile(r"<#(\w+)(?:\|[^>]*)?>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _GROUP_MENTION = re.compile(r"<!subteam\^(\w+)(?:\|@?([^>]*))?>")
@@ -134,7 +141,7 @@ class Community:
             text = re.sub(rf"<@!?{re.escape(person.id)}(\|[^>]*)?>", "@" + person.name, text)
         text = _CHANNEL_LINK.sub(lambda m: "#" + self.channel_name(m.group(1)), text)
         text = _ROLE_MENTION.sub(lambda m: "@" + self.role_name(m.group(1)), text)
-        return _GROUP_MENTION.sub(lambda m: "@" + (m.group(2) or self.role_name(m.group(1))), text)
+        return _GROUP_MENTION.sub(lambda m: "@" + self.role_name(m.group(1)), text)
 
     def role_name(self, role_id: str) -> str:
         """The name of a role (Discord) or user group (Slack), from its id."""
@@ -143,6 +150,39 @@ class Community:
     def files_of(self, raw: Any) -> list[tuple[str, bytes]]:
         """The files attached to a message (name and bytes), as a person could download them."""
         return []
+
+    def add_role(self, name: str) -> None:
+        """A role (Discord) or user group (Slack) that managers can choose in settings."""
+        raise NotImplementedError
+
+    def role_names(self) -> list[str]:
+        """The roles (user groups) the sandbox made."""
+        return []
+
+    def everything_in(self, channel: str) -> list[Posted]:
+        """A channel's messages with its thread replies, as someone reading it all sees them."""
+        return self.messages_in(channel)
+
+    def posted_order(self, message: Posted) -> str:
+        """A key that sorts messages by when they were posted."""
+        raw = message.raw
+        return str(getattr(raw, "ts", None) or int(getattr(raw, "id", 0))).zfill(24)
+
+    def role_mention(self, name: str) -> str:
+        """How the platform writes a mention of the role or user group."""
+        raise NotImplementedError
+
+    async def set_role(self, person: Person, name: str, *, has: bool) -> None:
+        """Give the person the role (or user group), or take it away."""
+        raise NotImplementedError
+
+    async def leaves(self, person: Person) -> None:
+        """The person leaves the community."""
+        raise LookupError(f"leaving is not something the fake {self.platform} can play yet")
+
+    async def deletes(self, person: Person, message: Posted) -> None:
+        """The person deletes their message."""
+        raise LookupError(f"deleting is not something the fake {self.platform} can play yet")
 
     def option_text(self, value: Any) -> str:
         """How a value is typed in a one-line command."""
@@ -255,6 +295,7 @@ class DiscordCommunity(Community):
         super().__init__(app, clock)
         self.fake = fake
         self.guild = guild
+        self.roles: dict[str, Any] = {}
 
     async def _fake_settle(self) -> None:
         await self.fake.settle()
@@ -276,6 +317,39 @@ class DiscordCommunity(Community):
         """The guild role's name."""
         role = self.guild.roles.get(role_id)
         return str(role.name) if role is not None else role_id
+
+    def add_role(self, name: str) -> None:
+        """A mentionable guild role."""
+        self.roles[name] = self.fake.add_role(self.guild, name, mentionable=True, position=1)
+
+    def role_names(self) -> list[str]:
+        """The roles made for the sandbox."""
+        return list(self.roles)
+
+    def role_mention(self, name: str) -> str:
+        """``<@&id>``."""
+        return f"<@&{self.roles[name].id}>"
+
+    async def set_role(self, person: Person, name: str, *, has: bool) -> None:
+        """GUILD_MEMBER_UPDATE with the role added or removed."""
+        member = self.guild.members[person.id]
+        role_id = self.roles[name].id
+        member.roles = [r for r in member.roles if r != role_id] + ([role_id] if has else [])
+        self.fake.dispatch(
+            "GUILD_MEMBER_UPDATE",
+            {**member_payload(self.fake.world, member), "guild_id": self.guild.id},
+        )
+        await self.settle()
+
+    async def leaves(self, person: Person) -> None:
+        """GUILD_MEMBER_REMOVE."""
+        await self.fake.member_leaves(self.guild, person.account)
+        await self.settle()
+
+    async def deletes(self, person: Person, message: Posted) -> None:
+        """MESSAGE_DELETE."""
+        await self.fake.user_deletes(message.raw)
+        await self.settle()
 
     def files_of(self, raw: Any) -> list[tuple[str, bytes]]:
         """The message's attachments."""
@@ -317,6 +391,8 @@ class DiscordCommunity(Community):
                 converted[name] = format_duration(value)
             elif isinstance(value, str) and value.startswith("#") and " " not in value:
                 converted[name] = self.guild.channel_named(value[1:])
+            elif isinstance(value, str) and value.startswith("@") and value[1:] in self.roles:
+                converted[name] = self.roles[value[1:]]
             else:
                 converted[name] = value
         return converted
@@ -417,6 +493,54 @@ class SlackCommunity(Community):
         super().__init__(app, clock)
         self.fake = fake
         self.channels: dict[str, Any] = {"general": fake.general()}
+        self.groups: dict[str, Any] = {}
+
+    def add_role(self, name: str) -> None:
+        """A user group (Slack's roles)."""
+        self.groups[name] = self.fake.add_usergroup(name, [])
+
+    def role_names(self) -> list[str]:
+        """The user groups made for the sandbox."""
+        return list(self.groups)
+
+    def everything_in(self, channel: str) -> list[Posted]:
+        """Top-level messages and thread replies, oldest first."""
+        return [self._posted(m) for m in self.fake.world.messages[self.channels[channel].id]]
+
+    def role_mention(self, name: str) -> str:
+        """``<!subteam^S…|@handle>``."""
+        return f"<!subteam^{self.groups[name].id}|@{name}>"
+
+    def role_name(self, role_id: str) -> str:
+        """The user group's handle."""
+        return next((n for n, g in self.groups.items() if g.id == role_id), role_id)
+
+    async def set_role(self, person: Person, name: str, *, has: bool) -> None:
+        """The person joins or leaves the user group."""
+        group = self.groups[name]
+        before = list(group.users)
+        if person.id in group.users:
+            group.users.remove(person.id)
+        if has:
+            group.users.append(person.id)
+        added = [u for u in group.users if u not in before]
+        removed = [u for u in before if u not in group.users]
+        await self.fake.deliver_event(
+            person.account.team_id,
+            {
+                "type": "subteam_members_changed",
+                "subteam_id": group.id,
+                "team_id": person.account.team_id,
+                "date_previous_update": 0,
+                "date_update": 0,
+                "added_users": added,
+                "added_users_count": str(len(added)),
+                "removed_users": removed,
+                "removed_users_count": str(len(removed)),
+                "event_ts": self.fake.world.next_ts(),
+            },
+        )
+        await self.settle()
 
     async def _fake_settle(self) -> None:
         await self.fake.settle()
@@ -463,8 +587,11 @@ class SlackCommunity(Community):
         return Posted(html.unescape(message.text), person.id, message)
 
     async def reacts(self, person: Person, message: Posted, emoji: str) -> None:
-        """reaction_added."""
-        await self.fake.react(person.account, message.raw, emoji)
+        """reaction_added (Slack names emoji: ``thumbsup``; the common ones are translated)."""
+        name = _SLACK_EMOJI.get(emoji, emoji).strip(":")
+        if not re.fullmatch(r"[a-z0-9_+'-]+", name):
+            raise LookupError(f"on Slack, write the emoji's name (like thumbsup), not {emoji}")
+        await self.fake.react(person.account, message.raw, name)
         await self.settle()
 
     def _command_text(self, command: str, options: dict[str, Any]) -> tuple[str, str]:
@@ -481,6 +608,8 @@ class SlackCommunity(Community):
             value = options[param.name]
             if isinstance(value, str) and value.startswith("#") and value[1:] in self.channels:
                 typed = self.channel_mention(value[1:])
+            elif isinstance(value, str) and value.startswith("@") and value[1:] in self.groups:
+                typed = self.role_mention(value[1:])
             else:
                 typed = self.option_text(value)
             if skipped:

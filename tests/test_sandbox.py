@@ -71,7 +71,8 @@ def test_a_line_it_cannot_read_is_named() -> None:
     except ScriptError as exc:
         assert str(exc) == (
             "line 2: I don't know how to 'dances'. "
-            "Use joins, says, runs, clicks, picks, fills, wait, show or on."
+            "Use joins, says, replies, reacts, deletes, leaves, runs, clicks, picks, fills, "
+            "gets, loses, wait, show or on."
         )
     else:
         raise AssertionError("the bad line was accepted")
@@ -175,3 +176,34 @@ async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: 
 
 def _starts(path: Path) -> bytes:
     return path.read_bytes()[:4]
+
+
+VERBS = """\
+ada runs /steward settings set steward moderator_role @mods
+bob runs /engagement unanswered
+bob gets @mods
+bob runs /engagement unanswered
+alice says Anyone here?
+bob replies Yes, welcome! to alice
+alice reacts 👍 to bob
+wait 3 weeks
+on discord
+alice deletes
+alice leaves
+"""
+
+
+async def test_members_reply_react_get_roles_and_leave(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, VERBS)
+    assert code == 0, lines
+    for platform in ("discord", "slack"):
+        said = [line for line in lines if line.startswith(f"[{platform}]")]
+        refused = f"[{platform}] only bob sees: Sorry, you need to be a moderator"
+        assert said[1].startswith(refused)
+        assert f"[{platform}] bob now has @mods" in said
+        assert f"[{platform}] only bob sees: No open questions." in said  # mods is moderator
+        assert f"[{platform}] bob replied to alice: Yes, welcome!" in said
+        assert f"[{platform}] alice reacted 👍 to bob" in said
+        assert f"[{platform}] 3 weeks pass" in said
+    assert "[discord] alice deleted: Anyone here?" in lines
+    assert "[discord] alice left" in lines
