@@ -11,8 +11,8 @@ The format, one action per line (``#`` starts a comment)::
     alice fills text=Lovely, more=yes      the form alice has open (``key=value``, comma-separated)
     bob replies Welcome! to nina           a reply to nina's last message (a thread on Slack)
     bob reacts 👍 to nina                  a reaction on nina's last message
-    nina deletes                           nina deletes her last message (Discord)
-    nina leaves                            nina leaves the server (Discord)
+    nina deletes                           nina deletes her last message
+    nina leaves                            nina leaves (on Slack: her account is deactivated)
     bob gets @mods / bob loses @mods       a role on Discord, a user group on Slack
     wait 3 days                            time passes once for both (minutes ... weeks)
     show dms of nina                       print the DMs Steward sent nina

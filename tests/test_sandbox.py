@@ -187,7 +187,6 @@ alice says Anyone here?
 bob replies Yes, welcome! to alice
 alice reacts 👍 to bob
 wait 3 weeks
-on discord
 alice deletes
 alice leaves
 """
@@ -205,5 +204,5 @@ async def test_members_reply_react_get_roles_and_leave(tmp_path: Path) -> None:
         assert f"[{platform}] bob replied to alice: Yes, welcome!" in said
         assert f"[{platform}] alice reacted 👍 to bob" in said
         assert f"[{platform}] 3 weeks pass" in said
-    assert "[discord] alice deleted: Anyone here?" in lines
-    assert "[discord] alice left" in lines
+        assert f"[{platform}] alice deleted: Anyone here?" in said
+        assert f"[{platform}] alice left" in said

@@ -69,6 +69,37 @@ class SlackCommunity(Community):
         """The user group's handle."""
         return next((n for n, g in self.groups.items() if g.id == role_id), role_id)
 
+    async def leaves(self, person: Person) -> None:
+        """A workspace admin deactivates the account: ``user_change`` with ``deleted``."""
+        user = person.account
+        user.deleted = True
+        await self.fake.deliver_event(
+            user.team_id,
+            {"type": "user_change", "user": user.to_api(), "event_ts": self.fake.world.next_ts()},
+        )
+        await self.settle()
+
+    async def deletes(self, person: Person, message: Posted) -> None:
+        """The author deletes the message: ``message`` with subtype ``message_deleted``."""
+        raw = message.raw
+        stored = self.fake.world.messages[raw.channel]
+        stored.remove(raw)
+        self.fake.world.deleted.append(raw)
+        await self.fake.deliver_event(
+            person.account.team_id,
+            {
+                "type": "message",
+                "subtype": "message_deleted",
+                "hidden": True,
+                "channel": raw.channel,
+                "ts": self.fake.world.next_ts(),
+                "deleted_ts": raw.ts,
+                "previous_message": dict(raw.data),
+                "event_ts": self.fake.world.next_ts(),
+            },
+        )
+        await self.settle()
+
     async def set_role(self, person: Person, name: str, *, has: bool) -> None:
         """The person joins or leaves the user group."""
         group = self.groups[name]
