@@ -11,6 +11,7 @@ The format, one action per line (``#`` starts a comment)::
     alice fills text=Lovely, more=yes      the form alice has open (``key=value``, comma-separated)
     bob replies Welcome! to nina           a reply to nina's last message (a thread on Slack)
     bob reacts 👍 to nina                  a reaction on nina's last message
+    bob starts a thread Plans on nina      a thread on nina's last message (Slack: a first reply)
     nina deletes                           nina deletes her last message
     nina leaves                            nina leaves (on Slack: her account is deactivated)
     bob gets @mods / bob loses @mods       a role on Discord, a user group on Slack
@@ -44,10 +45,11 @@ _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "wee
 VERBS = frozenset(
     {
         "joins", "says", "replies", "reacts", "deletes", "leaves", "runs", "clicks", "picks",
-        "fills", "gets", "loses",
+        "fills", "gets", "loses", "starts",
     }
 )  # fmt: skip
 _REPLY = re.compile(r"^(?P<text>.+?)\s+to\s+@?(?P<whom>[\w-]+)$")
+_THREAD = re.compile(r"^a thread\s+(?P<name>.+?)\s+on\s+@?(?P<whom>[\w-]+)$")
 _REACT = re.compile(r"^(?P<emoji>\S+)\s+to\s+@?(?P<whom>[\w-]+)$")
 
 
@@ -83,8 +85,8 @@ def parse_line(number: int, line: str) -> Step | None:
     if verb not in VERBS:
         raise ScriptError(
             f"line {number}: I don't know how to '{verb or text}'. "
-            "Use joins, says, replies, reacts, deletes, leaves, runs, clicks, picks, fills, "
-            "gets, loses, wait, show or on."
+            "Use joins, says, replies, reacts, starts, deletes, leaves, runs, clicks, picks, "
+            "fills, gets, loses, wait, show or on."
         )
     return Step(number, verb, who.lower(), rest.strip())
 
@@ -239,7 +241,7 @@ class Player:
             return
         person = self._person(community, step.who)
         before = _inbox(community)
-        if step.verb in ("replies", "reacts", "deletes", "leaves", "gets", "loses"):
+        if step.verb in ("replies", "reacts", "starts", "deletes", "leaves", "gets", "loses"):
             posted = await self._act(platform, community, person, step)
             self._report_new(platform, community, before, posted)
             return
@@ -297,6 +299,15 @@ class Player:
             message = self._latest_by(community, person.name)
             await community.deletes(person, message)
             self.out(f"[{platform}] {person.name} deleted: {community.readable(message.text)}")
+        elif step.verb == "starts":
+            found = _THREAD.match(step.rest)
+            if found is None:
+                raise ScriptError(
+                    f"line {step.number}: write '{person.name} starts a thread Plans on bob'"
+                )
+            message = self._latest_by(community, found["whom"])
+            what = await community.starts_thread(person, message, found["name"])
+            self.out(f"[{platform}] {person.name} started a {what}")
         elif step.verb == "reacts":
             found = _REACT.match(step.rest)
             if found is None:

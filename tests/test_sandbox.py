@@ -71,8 +71,8 @@ def test_a_line_it_cannot_read_is_named() -> None:
     except ScriptError as exc:
         assert str(exc) == (
             "line 2: I don't know how to 'dances'. "
-            "Use joins, says, replies, reacts, deletes, leaves, runs, clicks, picks, fills, "
-            "gets, loses, wait, show or on."
+            "Use joins, says, replies, reacts, starts, deletes, leaves, runs, clicks, picks, "
+            "fills, gets, loses, wait, show or on."
         )
     else:
         raise AssertionError("the bad line was accepted")
@@ -186,6 +186,7 @@ bob runs /engagement unanswered
 alice says Anyone here?
 bob replies Yes, welcome! to alice
 alice reacts 👍 to bob
+bob starts a thread Weekend plans on alice
 wait 3 weeks
 alice deletes
 alice leaves
@@ -204,5 +205,6 @@ async def test_members_reply_react_get_roles_and_leave(tmp_path: Path) -> None:
         assert f"[{platform}] bob replied to alice: Yes, welcome!" in said
         assert f"[{platform}] alice reacted 👍 to bob" in said
         assert f"[{platform}] 3 weeks pass" in said
+        assert any(x.startswith(f"[{platform}] bob started a thread") for x in said)
         assert f"[{platform}] alice deleted: Anyone here?" in said
         assert f"[{platform}] alice left" in said

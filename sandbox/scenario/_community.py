@@ -162,6 +162,10 @@ class Community:
         """Give the person the role (or user group), or take it away."""
         raise NotImplementedError
 
+    async def starts_thread(self, person: Person, on: Posted, name: str) -> str:
+        """The person starts a thread on a message; returns how the thread is named."""
+        raise NotImplementedError
+
     async def leaves(self, person: Person) -> None:
         """The person leaves the community."""
         raise LookupError(f"leaving is not something the fake {self.platform} can play yet")

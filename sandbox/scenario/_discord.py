@@ -78,6 +78,13 @@ class DiscordCommunity(Community):
         )
         await self.settle()
 
+    async def starts_thread(self, person: Person, on: Posted, name: str) -> str:
+        """A public thread under the message's channel (THREAD_CREATE)."""
+        parent = self.fake.world.channels[on.raw.channel_id]
+        self.fake.add_channel(self.guild, name, type=11, parent=parent, owner=person.account)
+        await self.settle()
+        return f"thread '{name}' in #{parent.name}"
+
     async def leaves(self, person: Person) -> None:
         """GUILD_MEMBER_REMOVE."""
         await self.fake.member_leaves(self.guild, person.account)

@@ -69,6 +69,15 @@ class SlackCommunity(Community):
         """The user group's handle."""
         return next((n for n, g in self.groups.items() if g.id == role_id), role_id)
 
+    async def starts_thread(self, person: Person, on: Posted, name: str) -> str:
+        """On Slack a thread starts with the first reply under the message."""
+        raw = on.raw
+        await self.fake.user_says(
+            person.account, raw.channel, name, thread_ts=raw.thread_ts or raw.ts
+        )
+        await self.settle()
+        return f"thread under {self.name_of(on.author_id)}'s message, starting '{name}'"
+
     async def leaves(self, person: Person) -> None:
         """A workspace admin deactivates the account: ``user_change`` with ``deleted``."""
         user = person.account
