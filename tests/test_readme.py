@@ -44,7 +44,12 @@ def test_every_command_the_readme_shows_exists() -> None:
     from bot.core.registry import Registry
 
     registry = Registry(load(["all"]))
-    shown = set(re.findall(r"`/([a-z]+)((?: [^`<\[|]*)?)(?=[`<\[|])", _readme()))
+    readme = _readme()
+    shown = {
+        (found.group(1), found.group(2))
+        for found in re.finditer(r"`/([a-z]+)((?: [^`<\[|]*)?)(?=[`<\[|])", readme)
+        if "not built yet" not in readme[found.end() : found.end() + 40]  # said to be coming
+    }
     assert len(shown) > 10, "the README shows no commands"
     for feature, rest in sorted(shown):
         example = f"/{feature}{rest}"
