@@ -20,8 +20,8 @@ async def test_interests_are_listed_and_removed(community: Community) -> None:
     lines = community.readable(listed.text).splitlines()
     assert listed.ephemeral and lines[0] == "Interests"
     assert "♟ Chess: nothing granted" in lines
-    where = f"role {role}" if role else f"channel <#{community.channels['go'].id}>"
-    granted = f"Go: {where}"  # a mention the client shows as the role's or channel's name
+    where = "role @go" if role else "channel #go"
+    granted = f"Go: {where}"  # the role's or channel's name, as the client shows the mention
     assert granted in lines
 
     removed = await community.slash(ada, "onboarding interest remove", name="Chess")
