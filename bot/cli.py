@@ -1,4 +1,5 @@
-"""``steward``: run, migrate, doctor, sandbox, discord-invite, slack-manifest."""
+"""``steward``: run, migrate, doctor, discord-invite, slack-manifest, and the subcommands that
+installed packages add (``steward sandbox``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,11 @@ nothing to serve yet. Set at least one of these in the environment or in a .env 
 Then run the same command again. `steward doctor` checks what you have set.
 Meanwhile, here is Steward in a local sandbox (`steward sandbox` starts it directly).
 """
-SANDBOX_DATABASE = "sqlite+aiosqlite:///steward-sandbox.db"
+COMMANDS_GROUP = "steward.commands"
+"""Entry points that add subcommands (the sandbox adds ``steward sandbox``): each names a
+``register(subparsers)`` that adds its parser with ``set_defaults(handler=fn)``, where
+``fn(args, config) -> int``."""
+NO_SANDBOX = "The sandbox is not installed here (it comes with a clone of the repository)."
 
 
 def _version() -> str:
@@ -55,24 +60,39 @@ def _load_config() -> Config:
 
 async def _migrate(config: Config) -> None:
     from bot.db import schema
+    from bot.db.problems import CONNECT_ERRORS, DatabaseProblem, connect_problem, url_problem
 
-    await schema.upgrade(config.database_url)
+    problem = url_problem(config.database_url)
+    if problem is not None:
+        raise DatabaseProblem(problem)
+    try:
+        await schema.upgrade(config.database_url)
+    except CONNECT_ERRORS as exc:
+        raise DatabaseProblem(connect_problem(exc, config.database_url)) from None
 
 
 async def _run(config: Config) -> int:
     from bot.app import App
 
-    if not (config.discord_enabled or config.slack_enabled):
-        await _migrate(config)
-        print(NO_PLATFORM.format(db=safe_url(config.database_url)), flush=True)
-        return await _sandbox(config, None, SANDBOX_DATABASE)
+    if config.discord_enabled:
+        from bot.adapters.discord.doctor import token_problem
+
+        assert config.discord_token is not None
+        problem = token_problem(config.discord_token.get_secret_value())
+        if problem is not None:
+            raise ConfigError(problem)
+    await _migrate(config)
     app = App(config)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await app.start()
+    try:
+        await app.start()
+    except BaseException:
+        await app.stop()  # close what did start (sessions, the writer process) before saying why
+        raise
     app.freeze_startup_heap()
     print("Steward is running. Press Ctrl+C to stop.", flush=True)
     try:
@@ -82,32 +102,12 @@ async def _run(config: Config) -> int:
     return 0
 
 
-def _script(path: str | None) -> list[str] | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read the script {path}: {exc.strerror}") from None
-
-
-async def _sandbox(config: Config, lines: list[str] | None, database_url: str) -> int:
+async def _doctor(config: Config) -> int:
     from bot.features import load
-    from sandbox.demo import run
 
-    # The console is the sandbox's screen: keep the logs to warnings and errors.
+    # The report is the output: libraries' progress lines (slack_sdk's retries) stay out of it.
     root = logging.getLogger()
     root.setLevel(max(root.level, logging.WARNING))
-    return await run(database_url, load(config.features), lines)
-
-
-async def _doctor(config: Config) -> int:
-    from sqlalchemy import text
-
-    from bot.db import schema
-    from bot.db.engine import Database
-    from bot.features import load
-
     ok = True
 
     def line(good: bool, message: str) -> None:
@@ -116,39 +116,16 @@ async def _doctor(config: Config) -> int:
         print(f"  [{'ok' if good else '!!'}] {message}")
 
     print("Configuration")
-    line(True, f"database: {safe_url(config.database_url)}")
-    line(
-        config.discord_enabled or config.slack_enabled,
-        "platforms: "
-        + (
-            ", ".join(
-                p
-                for p, on in (("Discord", config.discord_enabled), ("Slack", config.slack_enabled))
-                if on
-            )
-            or "none configured (set STEWARD_DISCORD_TOKEN or STEWARD_SLACK_BOT_TOKEN)"
-        ),
-    )
+    for good, message in _configuration_checks(config):
+        line(good, message)
     try:
         features = load(config.features)
         line(True, "features: " + ", ".join(f.name for f in features))
     except ConfigError as exc:
         line(False, str(exc))
     print("Database")
-    db = Database(config.database_url)
-    try:
-        async with db.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        line(True, f"reachable ({db.dialect})")
-        try:
-            await schema.check(config.database_url)
-            line(True, "schema is up to date")
-        except Exception:
-            line(False, "schema is not up to date: run `steward migrate`")
-    except Exception as exc:
-        line(False, f"cannot connect: {type(exc).__name__}")
-    finally:
-        await db.dispose()
+    for good, message in await _database_checks(config):
+        line(good, message)
     if config.discord_enabled:
         print("Discord")
         for check in await _discord_checks(config):
@@ -167,6 +144,69 @@ async def _doctor(config: Config) -> int:
             line(good, text_)
     print("All good." if ok else "Some checks need attention.")
     return 0 if ok else 1
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return None if Path(database).exists() or database.startswith("file:") else database
+
+
+def _configuration_checks(config: Config) -> list[tuple[bool, str]]:
+    from bot.db.problems import url_problem
+
+    problem = url_problem(config.database_url)
+    database = (problem is None, f"database: {safe_url(config.database_url)}")
+    platforms = [
+        name
+        for name, on in (("Discord", config.discord_enabled), ("Slack", config.slack_enabled))
+        if on
+    ]
+    return [
+        database if problem is None else (False, f"database: {problem}"),
+        (
+            bool(platforms),
+            "platforms: "
+            + (
+                ", ".join(platforms)
+                or "none configured (set STEWARD_DISCORD_TOKEN or STEWARD_SLACK_BOT_TOKEN)"
+            ),
+        ),
+    ]
+
+
+async def _database_checks(config: Config) -> list[tuple[bool, str]]:
+    from sqlalchemy import text
+
+    from bot.db import schema
+    from bot.db.engine import Database
+    from bot.db.problems import CONNECT_ERRORS, connect_problem, url_problem
+
+    if url_problem(config.database_url) is not None:
+        return [(False, "not checked: fix STEWARD_DATABASE_URL first (see above)")]
+    missing = _missing_sqlite_file(config.database_url)
+    if missing is not None:  # connecting would create it; the doctor only looks
+        return [(False, f"{missing} does not exist yet: `steward migrate` creates it")]
+    db = Database(config.database_url)
+    try:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except CONNECT_ERRORS as exc:
+        return [(False, connect_problem(exc, config.database_url))]
+    finally:
+        await db.dispose()
+    try:
+        await schema.check(config.database_url)
+    except Exception:
+        return [
+            (True, f"reachable ({db.dialect})"),
+            (False, "schema is not up to date: run `steward migrate`"),
+        ]
+    return [(True, f"reachable ({db.dialect})"), (True, "schema is up to date")]
 
 
 async def _discord_checks(config: Config) -> list[Any]:
@@ -238,21 +278,28 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument(
         "--request-url", default="", help="HTTP mode: the public URL of /slack/events"
     )
-    box = sub.add_parser(
-        "sandbox", help="run Steward against a local fake Discord and Slack, to try or rehearse"
-    )
-    box.add_argument("--script", help="play this script and print what each person saw")
-    box.add_argument(
-        "--database",
-        default=SANDBOX_DATABASE,
-        help="where the sandbox keeps its data (default: steward-sandbox.db, not your real one)",
-    )
+    for entry in entry_points(group=COMMANDS_GROUP):
+        entry.load()(sub)
     return parser
+
+
+def _no_platform(parser: argparse.ArgumentParser, config: Config) -> int:
+    """``steward run`` with nothing to serve: set up, say what to set, open the sandbox."""
+    asyncio.run(_migrate(config))
+    print(NO_PLATFORM.format(db=safe_url(config.database_url)), flush=True)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "sandbox" not in commands.choices:
+        print(NO_SANDBOX)
+        return 0
+    args = parser.parse_args(["sandbox"])
+    code: int = args.handler(args, config)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``steward`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         config = _load_config()
         setup_logging(config)
@@ -266,8 +313,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _discord_invite(config, args.client_id)
         if args.command == "slack-manifest":
             return _slack_manifest(config, args.request_url)
-        if args.command == "sandbox":
-            return asyncio.run(_sandbox(config, _script(args.script), args.database))
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            code: int = handler(args, config)
+            return code
+        if not (config.discord_enabled or config.slack_enabled):
+            return _no_platform(parser, config)
         return asyncio.run(_run(config))
     except ConfigError as exc:
         print(f"steward: {exc}", file=sys.stderr)

@@ -21,6 +21,10 @@ class ConfigError(Exception):
     """The configuration is incomplete or contradicts itself; the text says what to set."""
 
 
+class PlatformProblem(ConfigError):
+    """A platform refused Steward or can't be reached at start; the text says what to do."""
+
+
 class Config(BaseSettings):
     """Everything the process needs to start. Variables are ``STEWARD_<NAME>``."""
 
@@ -29,6 +33,8 @@ class Config(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        # `NAME=` (as config.example.env has them) means unset, for every variable.
+        env_ignore_empty=True,
         use_attribute_docstrings=True,
     )
 
@@ -36,7 +42,7 @@ class Config(BaseSettings):
     """SQLAlchemy URL: a SQLite file by default, or postgresql://user@host/db."""
 
     features: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all"])
-    """Comma-separated features to run, or `all`."""
+    """Comma-separated features to run, `all`, or `none` (only Steward's own commands)."""
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """How much to log."""
@@ -78,7 +84,8 @@ class Config(BaseSettings):
     @classmethod
     def _split_features(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            return [] if parts == ["none"] else parts  # `none`: only Steward's own commands
         return value
 
     @property

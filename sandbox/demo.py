@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot.core.feature import Feature
 from sandbox.scenario import PEOPLE, open_both
 from sandbox.script import Player, ScriptError, parse, parse_line
 
+ROLES = ("mods", "greeters")  # a Discord role and a Slack user group each
 WELCOME = """\
 Steward sandbox: a fake Discord server and a fake Slack workspace on this machine, both served
 by one Steward through the real discord.py and slack-bolt. Nothing is sent anywhere.
 
 People: {people} (olivia owns it, ada is an admin). Channels: #general #welcome #intros #mods.
+Roles (user groups on Slack): @mods @greeters ('bob gets @mods', 'bob loses @mods').
 Features: {features}.
 
 Try, one per line (Ctrl+D to stop):
@@ -39,14 +43,20 @@ async def run(
     features: Sequence[Feature],
     lines: Iterable[str] | None,
     out: Callable[[str], None] = print,
+    files_dir: Path = Path("sandbox-files"),
 ) -> int:
-    """Play a script (or read the prompt when ``lines`` is None); 1 if a line was not understood,
-    2 if Steward sent a platform something its API description forbids (each is printed)."""
+    """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed, 2 if
+    Steward sent a platform something its API description forbids (each is printed).
+
+    Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed."""
     async with open_both(database_url, features, validate=_specs_available()) as (
         on_discord,
         on_slack,
     ):
-        player = Player({"discord": on_discord, "slack": on_slack}, out)
+        for role in ROLES:
+            on_discord.add_role(role)
+            on_slack.add_role(role)
+        player = Player({"discord": on_discord, "slack": on_slack}, out, files_dir)
         if lines is not None:
             try:
                 steps = parse(lines)
@@ -54,7 +64,8 @@ async def run(
                 out(f"steward sandbox: {exc}")
                 return 1
             await player.play(steps)
-            return _violations({"discord": on_discord, "slack": on_slack}, out)
+            violations = _violations({"discord": on_discord, "slack": on_slack}, out)
+            return violations or (1 if player.failures else 0)
         out(
             WELCOME.format(
                 people=", ".join(name for name, _ in PEOPLE),
@@ -62,9 +73,9 @@ async def run(
             )
         )
         number = 0
-        loop = asyncio.get_running_loop()
+        lines_typed = _read_prompt_lines()
         while True:
-            line = await loop.run_in_executor(None, _prompt)
+            line = await lines_typed.get()
             if line is None:
                 return _violations({"discord": on_discord, "slack": on_slack}, out)
             number += 1
@@ -85,6 +96,23 @@ def _violations(communities: dict[str, Any], out: Callable[[str], None]) -> int:
             out(f"[{platform}] spec violation: {violation}")
             found += 1
     return 2 if found else 0
+
+
+def _read_prompt_lines() -> asyncio.Queue[str | None]:
+    """Lines typed at the prompt, read by a daemon thread: on Ctrl+C the process leaves at once
+    instead of waiting for a thread blocked in ``input()`` (the default executor would)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            line = _prompt()
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+            if line is None:
+                return
+
+    threading.Thread(target=read, name="sandbox-prompt", daemon=True).start()
+    return queue
 
 
 def _prompt() -> str | None:

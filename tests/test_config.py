@@ -123,3 +123,61 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out.startswith("steward ")
+
+
+def test_an_empty_value_means_unset(clean_env: Path) -> None:
+    (clean_env / ".env").write_text(
+        "STEWARD_DISCORD_DEV_GUILD_ID=\nSTEWARD_SLACK_HTTP_PORT=\nSTEWARD_DATABASE_URL=\n"
+        "STEWARD_LOG_LEVEL=\nSTEWARD_DISCORD_TOKEN=\n"
+    )
+    config = Config()
+    assert config.discord_dev_guild_id is None
+    assert config.slack_http_port == 3000
+    assert config.database_url == "sqlite+aiosqlite:///steward.db"
+    assert config.log_level == "INFO"
+    assert not config.discord_enabled
+
+
+BAD_DATABASES = {
+    "not-a-url": "is not a database URL",
+    "mysql://u@localhost/db": "uses mysql, which Steward does not support",
+    "postgresql://postgres@127.0.0.1:1/steward": "nothing accepts connections at 127.0.0.1:1",
+    "sqlite:////no/such/folder/steward.db": "/no/such/folder, does not exist",
+}
+
+
+@pytest.mark.parametrize("url", list(BAD_DATABASES))
+def test_a_bad_database_url_is_explained_not_traced(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STEWARD_DATABASE_URL", url)
+    assert main(["migrate"]) == 2
+    out, err = capsys.readouterr()
+    assert BAD_DATABASES[url] in err and "Traceback" not in out + err
+    assert main(["doctor"]) == 1
+    out, err = capsys.readouterr()
+    assert BAD_DATABASES[url] in out and "Traceback" not in out + err
+    if not url.startswith("postgresql"):  # the URL itself is the problem
+        assert "[ok] database" not in out
+    assert "Error" not in out  # no bare exception names
+
+
+def test_a_malformed_discord_token_stops_run_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "abc")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "does not look like a Discord bot token" in err and "Reset Token" in err
+
+
+def test_slack_manifest_in_http_mode_needs_the_request_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STEWARD_SLACK_MODE", "http")
+    assert main(["slack-manifest"]) == 2
+    assert "--request-url https://your.host/slack/events" in capsys.readouterr().err
+    assert main(["slack-manifest", "--request-url", "notaurl"]) == 2
+    assert "not a public https address" in capsys.readouterr().err
+    assert main(["slack-manifest", "--request-url", "https://bot.example.net/slack/events"]) == 0
+    assert "https://bot.example.net/slack/events" in capsys.readouterr().out

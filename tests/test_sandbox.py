@@ -71,7 +71,140 @@ def test_a_line_it_cannot_read_is_named() -> None:
     except ScriptError as exc:
         assert str(exc) == (
             "line 2: I don't know how to 'dances'. "
-            "Use joins, says, runs, clicks, picks, fills, wait, show or on."
+            "Use joins, says, replies, reacts, starts, deletes, leaves, runs, clicks, picks, "
+            "fills, gets, loses, wait, show or on."
         )
     else:
         raise AssertionError("the bad line was accepted")
+
+
+async def _play(tmp_path: Path, script: str) -> tuple[int, list[str]]:
+    from bot.features import load
+
+    lines: list[str] = []
+    code = await run(
+        f"sqlite:///{tmp_path / 'sandbox.db'}",
+        load(["all"]),
+        script.splitlines(),
+        lines.append,
+        tmp_path / "files",
+    )
+    return code, lines
+
+
+async def test_a_long_script_runs_to_the_end_on_both_platforms(tmp_path: Path) -> None:
+    # discord.py sends at most 120 gateway frames a minute: settling must not spend them.
+    script = "\n".join(f"alice says Hello number {n} in #general" for n in range(1, 301))
+    code, lines = await _play(tmp_path, script)
+    assert code == 0
+    assert "[discord] alice in #general: Hello number 300" in lines
+    assert "[slack] alice in #general: Hello number 300" in lines
+
+
+WAITS = """\
+ada runs /onboarding rules set Be kind.
+nina joins
+wait 13 hours
+wait 12 hours
+wait 1 week
+"""
+
+
+async def test_a_wait_passes_once_for_both_platforms_and_shows_what_people_got(
+    tmp_path: Path,
+) -> None:
+    code, lines = await _play(tmp_path, WAITS)
+    assert code == 0
+    reminder = "nina gets a DM: A gentle reminder: please read the rules"
+    for platform in ("discord", "slack"):
+        first = lines.index(f"[{platform}] 13 hours pass")
+        second = lines.index(f"[{platform}] 12 hours pass")
+        after = lines.index(f"[{platform}] 1 week passes")
+        mine = [i for i, line in enumerate(lines) if line.startswith(f"[{platform}] {reminder}")]
+        assert mine and first < second < mine[0] < after, (platform, lines)
+
+
+async def test_a_script_with_failed_lines_goes_on_and_exits_non_zero(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, "on mars\nzed says hi\nada runs /steward features\n")
+    assert code == 1
+    assert "there is no 'mars' here; 'on' takes discord, slack or both" in " ".join(lines)
+    assert any("nobody called zed here" in line for line in lines)
+    assert any(line.startswith("[slack] only ada sees: Features") for line in lines)
+
+
+REHEARSAL_UI = """\
+ada runs /onboarding rules set Be kind.
+ada runs /onboarding interest add python 🐍
+ada runs /steward settings set onboarding welcome_channel #welcome
+nina joins
+nina clicks start
+nina picks python in pick
+show #nowhere
+"""
+
+
+async def test_people_see_what_they_can_act_on_and_act_on_it_by_name(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, REHEARSAL_UI)
+    assert code == 1  # show #nowhere failed
+    for platform in ("discord", "slack"):
+        said = [line for line in lines if line.startswith(f"[{platform}]")]
+        assert f"[{platform}] only ada sees: onboarding `welcome_channel` is now #welcome." in said
+        assert f"[{platform}]   [button 'Get started': clicks start]" in said
+        assert f"[{platform}]   [menu 'Pick your interests': picks 🐍 python in pick]" in said
+        # the welcome's button in #welcome, pressed by name
+        assert any(
+            line.startswith(f"[{platform}] only nina sees: Here's how to get st") for line in said
+        )
+        assert f"[{platform}] only nina sees: Got it! Your interests: 🐍 python." in said
+        assert (
+            f"[{platform}] line 7: there is no channel #nowhere here "
+            "(channels: #general #welcome #intros #mods)" in said
+        )
+
+
+async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, "alice says Hello\nada runs /engagement report 7d\n")
+    assert code == 0
+    for platform in ("discord", "slack"):
+        saved = [line for line in lines if line.startswith(f"[{platform}]   [file ")]
+        assert saved, lines
+        for line in saved:
+            path = Path(line.rsplit(": saved to ", 1)[1].rstrip("]"))
+            assert path.parent == tmp_path / "files"
+            assert _starts(path) == b"\x89PNG"  # the charts, as a person downloads them
+
+
+def _starts(path: Path) -> bytes:
+    return path.read_bytes()[:4]
+
+
+VERBS = """\
+ada runs /steward settings set steward moderator_role @mods
+bob runs /engagement unanswered
+bob gets @mods
+bob runs /engagement unanswered
+alice says Anyone here?
+bob replies Yes, welcome! to alice
+alice reacts 👍 to bob
+bob starts a thread Weekend plans on alice
+wait 3 weeks
+alice deletes
+alice leaves
+"""
+
+
+async def test_members_reply_react_get_roles_and_leave(tmp_path: Path) -> None:
+    code, lines = await _play(tmp_path, VERBS)
+    assert code == 0, lines
+    for platform in ("discord", "slack"):
+        said = [line for line in lines if line.startswith(f"[{platform}]")]
+        refused = f"[{platform}] only bob sees: Sorry, you need to be a moderator"
+        assert said[1].startswith(refused)
+        assert f"[{platform}] bob now has @mods" in said
+        assert f"[{platform}] only bob sees: No open questions." in said  # mods is moderator
+        assert f"[{platform}] bob replied to alice: Yes, welcome!" in said
+        assert f"[{platform}] alice reacted 👍 to bob" in said
+        assert f"[{platform}] 3 weeks pass" in said
+        assert any(x.startswith(f"[{platform}] bob started a thread") for x in said)
+        assert f"[{platform}] alice deleted: Anyone here?" in said
+        assert f"[{platform}] alice left" in said

@@ -58,8 +58,10 @@ async def downgrade(url: str, revision: str) -> None:
 
 
 def _check_quietly(url: str) -> None:
+    config = alembic_config(url)
+    config.stdout = io.StringIO()  # Alembic prints "No new upgrade operations detected."
     with contextlib.redirect_stdout(io.StringIO()):
-        command.check(alembic_config(url))
+        command.check(config)
 
 
 async def check(url: str) -> None:

@@ -111,6 +111,9 @@ class WriterLink:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
+            # Steward's process owns this one (it sends "stop", or closes the pipe): Ctrl+C in
+            # the terminal must reach Steward only, not leave a traceback from the writer.
+            start_new_session=True,
         )
         _widen(self.process.stdin)
         self._reader = asyncio.create_task(self._read(self.process), name="engagement-acks")
@@ -212,4 +215,5 @@ def main() -> None:
     output = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(output))
+    with contextlib.suppress(BrokenPipeError):  # Steward is gone: nobody to acknowledge to
+        asyncio.run(serve(output))

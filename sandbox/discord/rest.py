@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
-from .validate import Operation, SpecValidator, Violation
+from .validate import Operation, Spec, SpecValidator, Violation
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -88,17 +88,37 @@ class Call:
 
 Handler = Callable[["FakeDiscord", Call], Awaitable[Reply]]
 HANDLERS: dict[str, Handler] = {}
+# operationId -> "METHOD /template", as the spec writes them (a test keeps the two in step), so
+# the fake routes requests without the spec: the sandbox runs on a machine without ../shared.
+ROUTES: dict[str, str] = {}
+# Routes authenticated by the token in their path (webhooks, interactions) or not at all.
+_ANONYMOUS_PREFIXES = ("/webhooks/", "/interactions/")
 
 
-def route(*operation_ids: str) -> Callable[[Handler], Handler]:
-    """Register a handler for one or more spec operationIds."""
+def route(**operations: str) -> Callable[[Handler], Handler]:
+    """Register a handler for spec operationIds, each with its ``"METHOD /template"``."""
 
     def deco(fn: Handler) -> Handler:
-        for op_id in operation_ids:
+        for op_id, where in operations.items():
             HANDLERS[op_id] = fn
+            ROUTES[op_id] = where
         return fn
 
     return deco
+
+
+def builtin_spec() -> Spec:
+    """A route table of the operations the fake implements, for running without the spec."""
+    paths: dict[str, dict[str, Any]] = {}
+    for op_id, where in ROUTES.items():
+        method, template = where.split(" ", 1)
+        anonymous = template.startswith(_ANONYMOUS_PREFIXES) or template == "/gateway"
+        security: list[dict[str, list[str]]] = [{}] if anonymous else [{"BotToken": []}]
+        paths.setdefault(template, {})[method.lower()] = {
+            "operationId": op_id,
+            "security": security,
+        }
+    return Spec({"paths": paths, "components": {"schemas": {}}})
 
 
 @dataclass
@@ -168,6 +188,9 @@ class RestApi:
     def __init__(self, fake: FakeDiscord, validator: SpecValidator | None) -> None:
         self.fake = fake
         self.validator = validator
+        # With the spec, every operation it describes is routed (unimplemented ones are named
+        # as such); without it, only the operations the fake implements.
+        self.routes = validator.spec if validator is not None else builtin_spec()
         self.faults = Faults()
         self.inflight = 0
         self.log: list[RequestRecord] = []
@@ -199,7 +222,7 @@ class RestApi:
         if delay:
             await asyncio.sleep(delay)
 
-        matched = self.validator.spec.match(request.method, path) if self.validator else None
+        matched = self.routes.match(request.method, path)
         if matched is None and self.validator is not None:
             self.fake.add_violation(
                 Violation("unknown-route", request.method, path, None, "no such operation in spec")

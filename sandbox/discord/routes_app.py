@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"^[-_\w]{1,32}$")
 
 
-@route("get_my_user")
+@route(get_my_user="GET /users/@me")
 async def get_my_user(fake: FakeDiscord, call: Call) -> Reply:
     """GET /users/@me."""
     return Reply(200, payloads.me(fake.bot))
 
 
-@route("get_user")
+@route(get_user="GET /users/{user_id}")
 async def get_user(fake: FakeDiscord, call: Call) -> Reply:
     """GET /users/{user_id}."""
     user = fake.world.users.get(call.params["user_id"])
@@ -31,7 +31,10 @@ async def get_user(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, payloads.user(user))
 
 
-@route("get_my_oauth2_application", "get_my_application")
+@route(
+    get_my_oauth2_application="GET /oauth2/applications/@me",
+    get_my_application="GET /applications/@me",
+)
 async def get_application(fake: FakeDiscord, call: Call) -> Reply:
     """GET /oauth2/applications/@me (and /applications/@me)."""
     owner = fake.world.users[fake.app.owner_id]
@@ -67,13 +70,13 @@ async def get_application(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, body)
 
 
-@route("get_gateway")
+@route(get_gateway="GET /gateway")
 async def get_gateway(fake: FakeDiscord, call: Call) -> Reply:
     """GET /gateway."""
     return Reply(200, {"url": fake.gateway_url})
 
 
-@route("get_bot_gateway")
+@route(get_bot_gateway="GET /gateway/bot")
 async def get_bot_gateway(fake: FakeDiscord, call: Call) -> Reply:
     """GET /gateway/bot (used by AutoShardedClient)."""
     limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
@@ -150,7 +153,12 @@ def _command_json(fake: FakeDiscord, cmd: Command) -> JSON:
     return out
 
 
-@route("bulk_set_application_commands", "bulk_set_guild_application_commands")
+@route(
+    bulk_set_application_commands="PUT /applications/{application_id}/commands",
+    bulk_set_guild_application_commands=(
+        "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+    ),
+)
 async def bulk_set_commands(fake: FakeDiscord, call: Call) -> Reply:
     """PUT /applications/{app}/[guilds/{g}/]commands: replace the whole scope."""
     scope = _scope(fake, call)
@@ -179,14 +187,22 @@ async def bulk_set_commands(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, [_command_json(fake, c) for c in stored])
 
 
-@route("list_application_commands", "list_guild_application_commands")
+@route(
+    list_application_commands="GET /applications/{application_id}/commands",
+    list_guild_application_commands="GET /applications/{application_id}/guilds/{guild_id}/commands",
+)
 async def list_commands(fake: FakeDiscord, call: Call) -> Reply:
     """GET /applications/{app}/[guilds/{g}/]commands."""
     scope = _scope(fake, call)
     return Reply(200, [_command_json(fake, c) for c in fake.app.commands.get(scope, [])])
 
 
-@route("create_application_command", "create_guild_application_command")
+@route(
+    create_application_command="POST /applications/{application_id}/commands",
+    create_guild_application_command=(
+        "POST /applications/{application_id}/guilds/{guild_id}/commands"
+    ),
+)
 async def create_command(fake: FakeDiscord, call: Call) -> Reply:
     """POST a single command (upsert by name and type)."""
     scope = _scope(fake, call)
@@ -203,7 +219,12 @@ async def create_command(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(201, _command_json(fake, cmd))
 
 
-@route("delete_application_command", "delete_guild_application_command")
+@route(
+    delete_application_command="DELETE /applications/{application_id}/commands/{command_id}",
+    delete_guild_application_command=(
+        "DELETE /applications/{application_id}/guilds/{guild_id}/commands/{command_id}"
+    ),
+)
 async def delete_command(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE a single command."""
     scope = _scope(fake, call)

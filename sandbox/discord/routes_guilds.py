@@ -43,7 +43,7 @@ def _check_role(fake: FakeDiscord, guild: Guild, role_id: str) -> None:
         raise missing_permissions()
 
 
-@route("get_guild")
+@route(get_guild="GET /guilds/{guild_id}")
 async def get_guild(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -86,7 +86,7 @@ async def get_guild(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, body)
 
 
-@route("get_guild_member")
+@route(get_guild_member="GET /guilds/{guild_id}/members/{user_id}")
 async def get_member(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}/members/{u}."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -94,7 +94,7 @@ async def get_member(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, payloads.member(fake.world, member))
 
 
-@route("list_guild_members")
+@route(list_guild_members="GET /guilds/{guild_id}/members")
 async def list_members(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}/members?limit&after (ordered by user id)."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -105,7 +105,10 @@ async def list_members(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, [payloads.member(fake.world, m) for m in members])
 
 
-@route("add_guild_member_role", "delete_guild_member_role")
+@route(
+    add_guild_member_role="PUT /guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+    delete_guild_member_role="DELETE /guilds/{guild_id}/members/{user_id}/roles/{role_id}",
+)
 async def member_role(fake: FakeDiscord, call: Call) -> Reply:
     """PUT/DELETE /guilds/{g}/members/{u}/roles/{r}: MANAGE_ROLES and role below the bot's top."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -127,7 +130,7 @@ async def member_role(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("update_guild_member")
+@route(update_guild_member="PATCH /guilds/{guild_id}/members/{user_id}")
 async def update_member(fake: FakeDiscord, call: Call) -> Reply:
     """PATCH /guilds/{g}/members/{u}: nick, roles, timeout (each with its permission)."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -169,7 +172,7 @@ async def update_member(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, payloads.member(fake.world, member))
 
 
-@route("delete_guild_member")
+@route(delete_guild_member="DELETE /guilds/{guild_id}/members/{user_id}")
 async def kick(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE /guilds/{g}/members/{u}: kick (KICK_MEMBERS, hierarchy)."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -182,7 +185,7 @@ async def kick(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("ban_user_from_guild")
+@route(ban_user_from_guild="PUT /guilds/{guild_id}/bans/{user_id}")
 async def ban(fake: FakeDiscord, call: Call) -> Reply:
     """PUT /guilds/{g}/bans/{u} (BAN_MEMBERS, hierarchy); delete_message_seconds query or body."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -203,7 +206,7 @@ async def ban(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("unban_user_from_guild")
+@route(unban_user_from_guild="DELETE /guilds/{guild_id}/bans/{user_id}")
 async def unban(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE /guilds/{g}/bans/{u}."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -216,7 +219,7 @@ async def unban(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("get_guild_ban")
+@route(get_guild_ban="GET /guilds/{guild_id}/bans/{user_id}")
 async def get_ban(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}/bans/{u}."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -229,7 +232,7 @@ async def get_ban(fake: FakeDiscord, call: Call) -> Reply:
     )
 
 
-@route("list_guild_bans")
+@route(list_guild_bans="GET /guilds/{guild_id}/bans")
 async def list_bans(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}/bans."""
     guild = guild_or_404(fake, call.params["guild_id"])
@@ -241,14 +244,14 @@ async def list_bans(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, out)
 
 
-@route("list_guild_roles")
+@route(list_guild_roles="GET /guilds/{guild_id}/roles")
 async def list_roles(fake: FakeDiscord, call: Call) -> Reply:
     """GET /guilds/{g}/roles."""
     guild = guild_or_404(fake, call.params["guild_id"])
     return Reply(200, [payloads.role(r) for r in guild.roles.values()])
 
 
-@route("list_my_guilds")
+@route(list_my_guilds="GET /users/@me/guilds")
 async def list_my_guilds(fake: FakeDiscord, call: Call) -> Reply:
     """GET /users/@me/guilds?before&after&limit: the bot's guilds with its base permissions."""
     limit = min(max(as_int(call.q("limit"), 200), 1), 200)

@@ -102,7 +102,9 @@ def _interaction(fake: FakeDiscord, call: Call) -> InteractionResult:
     return it
 
 
-@route("create_interaction_response")
+@route(
+    create_interaction_response="POST /interactions/{interaction_id}/{interaction_token}/callback",
+)
 async def callback(fake: FakeDiscord, call: Call) -> Reply:
     """POST /interactions/{id}/{token}/callback: exactly one, valid for the interaction type."""
     it = _interaction(fake, call)
@@ -176,7 +178,7 @@ def _original(fake: FakeDiscord, it: InteractionResult) -> Message:
     return msg
 
 
-@route("get_original_webhook_message")
+@route(get_original_webhook_message="GET /webhooks/{webhook_id}/{webhook_token}/messages/@original")
 async def get_original(fake: FakeDiscord, call: Call) -> Reply:
     """GET /webhooks/{app}/{token}/messages/@original."""
     it = _app_interaction(fake, call)
@@ -185,7 +187,11 @@ async def get_original(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, message_json(fake, _original(fake, it)))
 
 
-@route("update_original_webhook_message")
+@route(
+    update_original_webhook_message=(
+        "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original"
+    ),
+)
 async def edit_original(fake: FakeDiscord, call: Call) -> Reply:
     """PATCH @original: edits the response (completing a deferral)."""
     it = _app_interaction(fake, call)
@@ -202,7 +208,11 @@ async def edit_original(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, message_json(fake, msg))
 
 
-@route("delete_original_webhook_message")
+@route(
+    delete_original_webhook_message=(
+        "DELETE /webhooks/{webhook_id}/{webhook_token}/messages/@original"
+    ),
+)
 async def delete_original(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE @original."""
     it = _app_interaction(fake, call)
@@ -219,7 +229,7 @@ async def delete_original(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("execute_webhook")
+@route(execute_webhook="POST /webhooks/{webhook_id}/{webhook_token}")
 async def execute_webhook(fake: FakeDiscord, call: Call) -> Reply:
     """POST /webhooks/{id}/{token}: a followup for interactions, else a channel webhook post."""
     it = _app_interaction(fake, call)
@@ -257,14 +267,14 @@ def _followup(fake: FakeDiscord, call: Call) -> tuple[InteractionResult, Message
     return it, fake.world.messages[mid]
 
 
-@route("get_webhook_message")
+@route(get_webhook_message="GET /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
 async def get_followup(fake: FakeDiscord, call: Call) -> Reply:
     """GET /webhooks/{app}/{token}/messages/{m}."""
     _, msg = _followup(fake, call)
     return Reply(200, message_json(fake, msg))
 
 
-@route("update_webhook_message")
+@route(update_webhook_message="PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
 async def edit_followup(fake: FakeDiscord, call: Call) -> Reply:
     """PATCH /webhooks/{app}/{token}/messages/{m}."""
     _, msg = _followup(fake, call)
@@ -272,7 +282,7 @@ async def edit_followup(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, message_json(fake, msg))
 
 
-@route("delete_webhook_message")
+@route(delete_webhook_message="DELETE /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}")
 async def delete_followup(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE /webhooks/{app}/{token}/messages/{m}."""
     _, msg = _followup(fake, call)

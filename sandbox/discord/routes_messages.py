@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 SEND = Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES
 
 
-@route("get_channel")
+@route(get_channel="GET /channels/{channel_id}")
 async def get_channel(fake: FakeDiscord, call: Call) -> Reply:
     """GET /channels/{c}."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -33,7 +33,7 @@ async def get_channel(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, payloads.channel(fake.world, channel))
 
 
-@route("trigger_typing_indicator")
+@route(trigger_typing_indicator="POST /channels/{channel_id}/typing")
 async def typing(fake: FakeDiscord, call: Call) -> Reply:
     """POST /channels/{c}/typing."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -41,7 +41,7 @@ async def typing(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("create_message")
+@route(create_message="POST /channels/{channel_id}/messages")
 async def post_message(fake: FakeDiscord, call: Call) -> Reply:
     """POST /channels/{c}/messages."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -53,7 +53,7 @@ async def post_message(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, message_json(fake, msg))
 
 
-@route("get_message")
+@route(get_message="GET /channels/{channel_id}/messages/{message_id}")
 async def get_message(fake: FakeDiscord, call: Call) -> Reply:
     """GET /channels/{c}/messages/{m}."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -62,7 +62,7 @@ async def get_message(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, message_json(fake, msg))
 
 
-@route("list_messages")
+@route(list_messages="GET /channels/{channel_id}/messages")
 async def list_messages(fake: FakeDiscord, call: Call) -> Reply:
     """GET /channels/{c}/messages (newest first; before/after/around/limit)."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -79,7 +79,7 @@ async def list_messages(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, [message_json(fake, m) for m in msgs])
 
 
-@route("update_message")
+@route(update_message="PATCH /channels/{channel_id}/messages/{message_id}")
 async def patch_message(fake: FakeDiscord, call: Call) -> Reply:
     """PATCH /channels/{c}/messages/{m}: only the author may change content."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -92,7 +92,7 @@ async def patch_message(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, message_json(fake, msg))
 
 
-@route("delete_message")
+@route(delete_message="DELETE /channels/{channel_id}/messages/{message_id}")
 async def delete_message(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE /channels/{c}/messages/{m}: others' messages need MANAGE_MESSAGES."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -116,7 +116,11 @@ def _emoji(raw: str) -> JSON:
     return {"id": None, "name": raw}
 
 
-@route("add_my_message_reaction")
+@route(
+    add_my_message_reaction=(
+        "PUT /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me"
+    ),
+)
 async def add_reaction(fake: FakeDiscord, call: Call) -> Reply:
     """PUT /channels/{c}/messages/{m}/reactions/{emoji}/@me."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -135,7 +139,11 @@ async def add_reaction(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("list_message_reactions_by_emoji")
+@route(
+    list_message_reactions_by_emoji=(
+        "GET /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}"
+    ),
+)
 async def list_reactions(fake: FakeDiscord, call: Call) -> Reply:
     """GET /channels/{c}/messages/{m}/reactions/{emoji}: who reacted, by user id (after/limit).
 
@@ -156,7 +164,14 @@ async def list_reactions(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, [payloads.user(fake.world.users[u]) for u in ids])
 
 
-@route("delete_my_message_reaction", "delete_user_message_reaction")
+@route(
+    delete_my_message_reaction=(
+        "DELETE /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me"
+    ),
+    delete_user_message_reaction=(
+        "DELETE /channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/{user_id}"
+    ),
+)
 async def remove_reaction(fake: FakeDiscord, call: Call) -> Reply:
     """DELETE a reaction (the bot's own, or another user's with MANAGE_MESSAGES)."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -173,7 +188,7 @@ async def remove_reaction(fake: FakeDiscord, call: Call) -> Reply:
     return Reply.empty()
 
 
-@route("create_dm")
+@route(create_dm="POST /users/@me/channels")
 async def create_dm(fake: FakeDiscord, call: Call) -> Reply:
     """POST /users/@me/channels: one DM channel per user (opening never fails; sending may)."""
     rid = str(call.json.get("recipient_id", ""))
@@ -183,7 +198,7 @@ async def create_dm(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(200, payloads.channel(fake.world, fake.world.dm_channel(user)))
 
 
-@route("create_thread_from_message")
+@route(create_thread_from_message="POST /channels/{channel_id}/messages/{message_id}/threads")
 async def thread_from_message(fake: FakeDiscord, call: Call) -> Reply:
     """POST /channels/{c}/messages/{m}/threads: the thread id equals the message id."""
     channel = channel_or_404(fake, call.params["channel_id"])
@@ -212,7 +227,7 @@ async def thread_from_message(fake: FakeDiscord, call: Call) -> Reply:
     return Reply(201, body)
 
 
-@route("create_webhook")
+@route(create_webhook="POST /channels/{channel_id}/webhooks")
 async def create_webhook(fake: FakeDiscord, call: Call) -> Reply:
     """POST /channels/{c}/webhooks (needs MANAGE_WEBHOOKS)."""
     channel = channel_or_404(fake, call.params["channel_id"])

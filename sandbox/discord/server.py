@@ -1,9 +1,11 @@
-"""FakeDiscord: the server lifecycle and the test API (people acting in the client)."""
+"""FakeDiscord: the server lifecycle, the world it keeps, what people read, and faults.
+
+Waiting for the bot is in ``settling.py``, people acting in the client in ``acting.py``."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import base64
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
@@ -11,13 +13,13 @@ from typing import Any
 from aiohttp import web
 
 from . import payloads, routes_app, routes_guilds, routes_interactions, routes_messages
+from .acting import PeopleActing
 from .gateway import Gateway, Intent, Session, required_intent
-from .ids import interaction_token
-from .interactions import InteractionResult, Resolver, build_options, find_command
-from .mentions import compute_pings
-from .permissions import ALL_PERMISSIONS, Permission, channel_permissions, has
+from .interactions import InteractionResult
+from .permissions import ALL_PERMISSIONS, Permission, channel_permissions
 from .recording import OperationLog, default_operation_log
 from .rest import API_PREFIX, RestApi
+from .settling import Settling
 from .state import (
     DM,
     JSON,
@@ -29,32 +31,24 @@ from .state import (
     Member,
     Message,
     Overwrite,
-    Reaction,
     Role,
     User,
     World,
 )
 from .validate import Spec, SpecValidator, Violation, load_spec
 
-# Tasks discord.py creates for handlers; settle() waits for them.
-BOT_TASK_PREFIXES = (
-    "discord.py: ",
-    "CommandTree-invoker",
-    "discord-ui-view-dispatch",
-    "discord-ui-modal-dispatch",
-)
 BOT_ROLE_PERMISSIONS = ALL_PERMISSIONS & ~Permission.ADMINISTRATOR
 # Importing the route modules registers their handlers by operationId.
 ROUTE_MODULES = (routes_app, routes_guilds, routes_interactions, routes_messages)
 
 
-class FakeDiscord:
+class FakeDiscord(Settling, PeopleActing):
     """A protocol-faithful Discord (REST + gateway) on 127.0.0.1, validated against the spec."""
 
     def __init__(
         self,
         *,
-        token: str = "fake-bot-token",
+        token: str | None = None,
         bot_name: str = "Steward",
         validate: bool = True,
         spec: Spec | None = None,
@@ -62,9 +56,12 @@ class FakeDiscord:
         privileged_intents: int = Intent.PRIVILEGED,
         interaction_deadline: float = 30.0,
     ) -> None:
-        self.token = token
         self.world = World()
         self.bot = self.world.add_user(bot_name, bot=True)
+        # Shaped like Discord's: the bot's id in base64, then two more parts.
+        self.token = (
+            token or f"{base64.b64encode(self.bot.id.encode()).decode().rstrip('=')}.F4k3.t0ken"
+        )
         self.owner = self.world.add_user("owner")
         self.app = Application(self.bot.id, bot_name, self.owner.id, privileged_intents)
         self.interaction_deadline = interaction_deadline
@@ -79,6 +76,10 @@ class FakeDiscord:
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
+        # The last sequence the client has handled, when it runs in this process (the sandbox
+        # and the scenario driver set it): lets settle() wait without spending gateway sends,
+        # which discord.py rate-limits to 120 a minute.
+        self.client_sequence: Callable[[], int | None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> FakeDiscord:
@@ -148,85 +149,6 @@ class FakeDiscord:
     def requests(self) -> list[Any]:
         """Return the REST log (RequestRecord objects, oldest first)."""
         return self.rest.log
-
-    # ------------------------------------------------------------------ waiting
-    def notify(self) -> None:
-        """Wake up waiters; called on every state change."""
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
-        """Wait (without polling) until ``predicate()`` holds after some state change."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
-            self._changed.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                if not predicate():
-                    raise TimeoutError(f"condition not met within {timeout}s") from None
-
-    async def barrier(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
-        """Return once the client has parsed every dispatch sent so far.
-
-        Sends op 1; discord.py answers from its receive loop with ``d`` = last sequence, after
-        handling every earlier frame in order. Survives reconnects by asking again.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            await self.wait_for(lambda: self.gateway.connected, max(deadline - loop.time(), 0.01))
-            session = self.gateway.session
-            assert session is not None
-            target, mark = session.seq, len(self.gateway.client_frames)
-            connection = self.gateway.connections
-            self.gateway.send_op(1, session.seq)
-
-            def answered(target: int = target, mark: int = mark, conn: int = connection) -> bool:
-                got = self.gateway.last_heartbeat_seq(mark)
-                return (got is not None and got >= target) or self.gateway.connections != conn
-
-            await self.wait_for(answered, max(deadline - loop.time(), 0.01))
-            got = self.gateway.last_heartbeat_seq(mark)
-            if got is not None and got >= target:
-                return
-
-    def _busy_tasks(self) -> list[asyncio.Task[Any]]:
-        current = asyncio.current_task()
-        return [
-            t
-            for t in asyncio.all_tasks()
-            if t is not current and not t.done() and t.get_name().startswith(BOT_TASK_PREFIXES)
-        ]
-
-    async def settle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a deadline is part of this test-facing API
-        """Wait until the bot has handled everything: gateway barrier, handler tasks, REST calls."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            session = self.gateway.session
-            seq = session.seq if session else 0
-            if session is not None:
-                await self.barrier(max(deadline - loop.time(), 0.01))
-            tasks = self._busy_tasks()
-            if tasks:
-                await asyncio.wait(tasks, timeout=max(deadline - loop.time(), 0.01))
-            if self.rest.inflight:
-                await self.wait_for(
-                    lambda: self.rest.inflight == 0, max(deadline - loop.time(), 0.01)
-                )
-            session = self.gateway.session
-            if (
-                not self._busy_tasks()
-                and self.rest.inflight == 0
-                and (session.seq if session else 0) == seq
-            ):
-                return
-            if loop.time() > deadline:
-                raise TimeoutError("bot did not settle")
 
     # ------------------------------------------------------------------ gateway host
     def enabled_privileged_intents(self) -> int:
@@ -422,264 +344,6 @@ class FakeDiscord:
         guild.members[user.id] = member
         return member
 
-    # ------------------------------------------------------------------ people acting
-    async def member_joins(self, guild: Guild, user: User, *, roles: Iterable[Role] = ()) -> Member:
-        """A user joins the guild (GUILD_MEMBER_ADD)."""
-        member = self.add_member(guild, user, roles=roles)
-        self.dispatch(
-            "GUILD_MEMBER_ADD", {**payloads.member(self.world, member), "guild_id": guild.id}
-        )
-        return member
-
-    async def member_leaves(self, guild: Guild, user: User) -> None:
-        """A member leaves the guild (GUILD_MEMBER_REMOVE)."""
-        guild.members.pop(user.id, None)
-        self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": guild.id, "user": payloads.user(user)})
-
-    async def user_says(
-        self, user: User, channel: Channel, text: str, *, reply_to: Message | None = None
-    ) -> Message:
-        """A user posts a message in a channel (mentions parsed as the client would)."""
-        guild = self.world.guild_of(channel)
-        if guild is not None:
-            perms = channel_permissions(guild, channel, user.id)
-            if not has(perms, Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES):
-                raise PermissionError(f"{user.username} cannot post in #{channel.name}")
-        elif channel.type == DM and channel.recipient_id != user.id:
-            raise PermissionError(f"{user.username} is not in that DM")
-        pings = compute_pings(
-            self.world,
-            content=text,
-            author_id=user.id,
-            channel=channel,
-            allowed_mentions=None,
-            replied_to=reply_to,
-        )
-        msg = Message(
-            id=self.world.new_id(),
-            channel_id=channel.id,
-            guild_id=channel.guild_id,
-            author=payloads.user(user),
-            content=text,
-            mentions=pings.users,
-            mention_roles=pings.roles,
-            mention_everyone=pings.everyone,
-            type=19 if reply_to else 0,
-            reference=_reference(reply_to) if reply_to else None,
-        )
-        self.world.add_message(msg)
-        self.message_event(msg)
-        return msg
-
-    async def user_dms_bot(self, user: User, text: str) -> Message:
-        """A user writes to the bot in DMs."""
-        return await self.user_says(user, self.world.dm_channel(user), text)
-
-    async def react(self, user: User, message: Message, emoji: str) -> None:
-        """A user adds a unicode reaction."""
-        emoji_obj = {"id": None, "name": emoji}
-        reaction = next((r for r in message.reactions if r.emoji == emoji_obj), None)
-        if reaction is None:
-            reaction = Reaction(emoji_obj)
-            message.reactions.append(reaction)
-        if user.id not in reaction.users:
-            reaction.users.append(user.id)
-            event = payloads.reaction_event(self.world, message, user.id, emoji_obj, add=True)
-            self.dispatch("MESSAGE_REACTION_ADD", event, dm=message.guild_id is None)
-
-    async def unreact(self, user: User, message: Message, emoji: str) -> None:
-        """A user removes their reaction."""
-        emoji_obj = {"id": None, "name": emoji}
-        for r in message.reactions:
-            if r.emoji == emoji_obj and user.id in r.users:
-                r.users.remove(user.id)
-                event = payloads.reaction_event(self.world, message, user.id, emoji_obj, add=False)
-                self.dispatch("MESSAGE_REACTION_REMOVE", event, dm=message.guild_id is None)
-
-    async def user_edits(self, message: Message, text: str) -> None:
-        """The author edits their message."""
-        message.content = text
-        message.edited_timestamp = payloads.timestamp()
-        self.message_event(message, "MESSAGE_UPDATE")
-
-    async def user_deletes(self, message: Message) -> None:
-        """The author deletes their message."""
-        message.deleted = True
-        d: JSON = {"id": message.id, "channel_id": message.channel_id}
-        if message.guild_id:
-            d["guild_id"] = message.guild_id
-        self.dispatch("MESSAGE_DELETE", d, dm=message.guild_id is None)
-
-    # ------------------------------------------------------------------ interactions
-    async def invoke_slash(
-        self, user: User, where: Guild | Channel, command: str, /, **options: Any
-    ) -> InteractionResult:
-        """A user runs ``/command [group] [sub]`` with options; returns what they saw."""
-        channel, guild = self._where(user, where)
-        name, *path = command.split()
-        cmd = find_command(self.app.commands, guild.id if guild else None, name, 1)
-        self._check_can_use(user, guild, channel, cmd)
-        resolver = Resolver(self.world, guild, channel)
-        data: JSON = {
-            "id": cmd.id,
-            "name": cmd.name,
-            "type": 1,
-            "options": build_options(resolver, cmd, path, options, user.id),
-        }
-        if resolver.resolved:
-            data["resolved"] = resolver.resolved
-        if cmd.guild_id:
-            data["guild_id"] = cmd.guild_id
-        return await self._interact(2, user, channel, guild, data)
-
-    async def invoke_user_command(
-        self, user: User, where: Guild | Channel, name: str, target: User
-    ) -> InteractionResult:
-        """A user runs a user context-menu command on another user."""
-        channel, guild = self._where(user, where)
-        cmd = find_command(self.app.commands, guild.id if guild else None, name, 2)
-        self._check_can_use(user, guild, channel, cmd)
-        resolver = Resolver(self.world, guild, channel)
-        resolver.add_user(target)
-        data: JSON = {"id": cmd.id, "name": cmd.name, "type": 2, "target_id": target.id}
-        data["resolved"] = resolver.resolved
-        if cmd.guild_id:
-            data["guild_id"] = cmd.guild_id
-        return await self._interact(2, user, channel, guild, data)
-
-    async def click(self, user: User, message: Message, custom_id: str) -> InteractionResult:
-        """A user presses a button on a message they can see."""
-        return await self._component(user, message, custom_id, {"component_type": 2})
-
-    async def select(
-        self, user: User, message: Message, custom_id: str, values: list[str]
-    ) -> InteractionResult:
-        """A user picks values in a string select."""
-        return await self._component(
-            user, message, custom_id, {"component_type": 3, "values": list(values)}
-        )
-
-    async def submit_modal(
-        self, user: User, opened: InteractionResult, values: dict[str, str]
-    ) -> InteractionResult:
-        """A user fills in and submits the modal the bot opened for them."""
-        if opened.modal is None:
-            raise AssertionError("the bot did not open a modal for this interaction")
-        if opened.user_id != user.id:
-            raise PermissionError("only the user who opened the modal can submit it")
-        rows = _fill_modal(opened.modal.get("components", []), values)
-        data = {"custom_id": opened.modal["custom_id"], "components": rows}
-        channel = self.world.channels[opened.channel_id]
-        guild = self.world.guild_of(channel)
-        message = self.world.messages.get(opened.source_message_id or "")
-        return await self._interact(
-            5, user, channel, guild, data, message=message, triggered_by=opened
-        )
-
-    async def _component(
-        self, user: User, message: Message, custom_id: str, data: JSON
-    ) -> InteractionResult:
-        if message.visible_to not in (None, user.id) or message.deleted:
-            raise PermissionError(f"{user.username} cannot see that message")
-        if custom_id not in message.custom_ids():
-            raise ValueError(f"no component {custom_id!r} on the message: {message.custom_ids()}")
-        channel = self.world.channels[message.channel_id]
-        guild = self.world.guild_of(channel)
-        return await self._interact(
-            3, user, channel, guild, {**data, "custom_id": custom_id}, message=message
-        )
-
-    def _where(self, user: User, where: Guild | Channel) -> tuple[Channel, Guild | None]:
-        if isinstance(where, Guild):
-            visible = [
-                c
-                for c in where.channels.values()
-                if c.type == TEXT
-                and channel_permissions(where, c, user.id) & Permission.VIEW_CHANNEL
-            ]
-            if not visible:
-                raise PermissionError(f"{user.username} sees no text channel in {where.name}")
-            return visible[0], where
-        return where, self.world.guild_of(where)
-
-    def _check_can_use(self, user: User, guild: Guild | None, channel: Channel, cmd: Any) -> None:
-        if guild is None:
-            return
-        if user.id not in guild.members:
-            raise PermissionError(f"{user.username} is not a member of {guild.name}")
-        perms = channel_permissions(guild, channel, user.id)
-        if not perms & Permission.USE_APPLICATION_COMMANDS:
-            raise PermissionError(f"{user.username} cannot use application commands here")
-        needed = cmd.payload.get("default_member_permissions")
-        if needed is not None and not has(perms, int(needed)):
-            raise PermissionError(f"Discord hides /{cmd.name} from {user.username} (permissions)")
-
-    async def _interact(
-        self,
-        type_: int,
-        user: User,
-        channel: Channel,
-        guild: Guild | None,
-        data: JSON,
-        *,
-        message: Message | None = None,
-        triggered_by: InteractionResult | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline is part of this test-facing API
-    ) -> InteractionResult:
-        iid, token = self.world.new_id(), interaction_token()
-        payload: JSON = {
-            "id": iid,
-            "application_id": self.app.id,
-            "type": type_,
-            "token": token,
-            "version": 1,
-            "data": data,
-            "channel_id": channel.id,
-            "channel": payloads.resolved_channel(self.world, channel, user.id),
-            "locale": "en-US",
-            "entitlements": [],
-            "attachment_size_limit": 10 * 1024 * 1024,
-        }
-        if guild is not None:
-            member = payloads.member(self.world, guild.members[user.id])
-            member["permissions"] = str(channel_permissions(guild, channel, user.id))
-            payload.update(
-                guild_id=guild.id,
-                guild={"id": guild.id, "locale": "en-US", "features": []},
-                member=member,
-                guild_locale="en-US",
-                app_permissions=str(channel_permissions(guild, channel, self.bot.id)),
-                authorizing_integration_owners={"0": guild.id},
-                context=0,
-            )
-        else:
-            payload.update(
-                user=payloads.user(user),
-                app_permissions=str(int(Permission.VIEW_CHANNEL | Permission.SEND_MESSAGES)),
-                authorizing_integration_owners={"1": user.id},
-                context=1,
-            )
-        if message is not None:
-            payload["message"] = payloads.message(self.world, message, with_member=False)
-        result = InteractionResult(
-            self,
-            id=iid,
-            token=token,
-            type=type_,
-            user_id=user.id,
-            channel_id=channel.id,
-            guild_id=guild.id if guild else None,
-            payload=payload,
-            created=time.monotonic(),
-            source_message_id=message.id if message else None,
-            triggered_by=triggered_by,
-        )
-        self.interactions[token] = result
-        self.gateway.dispatch("INTERACTION_CREATE", payload)
-        await result.wait(timeout)
-        await self.settle(timeout)
-        return result
-
     # ------------------------------------------------------------------ reading
     def messages_in(self, channel: Channel) -> list[Message]:
         """Return the channel's public messages, oldest first."""
@@ -754,34 +418,3 @@ class FakeDiscord:
     def invalidate_session(self, *, resumable: bool = False) -> None:
         """Send op 9 INVALID_SESSION."""
         self.gateway.invalidate_session(resumable)
-
-
-def _reference(msg: Message) -> JSON:
-    ref: JSON = {"type": 0, "message_id": msg.id, "channel_id": msg.channel_id}
-    if msg.guild_id:
-        ref["guild_id"] = msg.guild_id
-    return ref
-
-
-def _fill_modal(components: list[JSON], values: dict[str, str]) -> list[JSON]:
-    """Build MODAL_SUBMIT rows from the modal the bot sent, filling text inputs with values."""
-    missing = set(values)
-    rows: list[JSON] = []
-    for comp in components:
-        inner = comp.get("components") or ([comp["component"]] if "component" in comp else [])
-        filled = []
-        for item in inner:
-            if item.get("type") != 4:
-                continue
-            cid = item["custom_id"]
-            if item.get("required", True) and cid not in values:
-                raise ValueError(f"modal field {cid!r} is required")
-            filled.append({"type": 4, "custom_id": cid, "value": values.get(cid, "")})
-            missing.discard(cid)
-        if comp.get("type") == 18 and filled:
-            rows.append({"type": 18, "component": filled[0]})
-        elif filled:
-            rows.append({"type": 1, "components": filled})
-    if missing:
-        raise ValueError(f"the modal has no fields {sorted(missing)}")
-    return rows

@@ -8,6 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -23,7 +24,7 @@ from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.port import DiscordPort
 from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
-from bot.config import Config
+from bot.config import Config, PlatformProblem
 from bot.core.commands import CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
 from bot.core.errors import UserError, log_failure, render_error
@@ -46,6 +47,10 @@ from bot.core.parsing import parse_duration
 from bot.core.registry import Registry
 
 log = logging.getLogger("steward.discord")
+
+# Steward never joins voice: discord.py's start-up warnings about voice libraries are noise.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 _MEMBER_EVENTS = (MemberJoined, MemberLeft, MemberUpdated)
 _MESSAGE_EVENTS = (MessagePosted, MessageEdited)
@@ -422,8 +427,23 @@ class DiscordAdapter:
         done, _ = await asyncio.wait({self._task, ready}, return_when=asyncio.FIRST_COMPLETED)
         if self._task in done:
             ready.cancel()
-            self._task.result()  # raises the login or connection error
-            raise RuntimeError("the Discord connection ended before it was ready")
+            try:
+                self._task.result()
+            except discord.LoginFailure:
+                raise PlatformProblem(
+                    "Discord refused STEWARD_DISCORD_TOKEN: copy it again from the Developer "
+                    "Portal (Bot → Reset Token)."
+                ) from None
+            except discord.PrivilegedIntentsRequired:
+                raise PlatformProblem(
+                    "Discord refused the connection: a privileged intent the features need is "
+                    "off. `steward doctor` names it; switch it on in Developer Portal → Bot."
+                ) from None
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                from bot.adapters.discord.doctor import unreachable
+
+                raise PlatformProblem(unreachable(self.config, exc) + ".") from None
+            raise PlatformProblem("the Discord connection ended before it was ready; try again.")
 
     async def stop(self) -> None:
         """Disconnect."""

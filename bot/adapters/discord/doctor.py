@@ -19,8 +19,9 @@ import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+import aiohttp
 import discord
 import discord.http
 
@@ -125,25 +126,41 @@ def missing_intents(needed: Iterable[str], application_flags: int) -> list[str]:
     return [name for name in needed if not enabled.get(name, False)]
 
 
-def client_id_from_token(token: str) -> int:
-    """The bot's user id, which a token's first dot-separated segment holds in base64.
+TOKEN_SHAPE = (
+    "STEWARD_DISCORD_TOKEN does not look like a Discord bot token (three parts separated by "
+    "dots, the first being the bot's id in base64). Copy it again from the Developer Portal "
+    "(Bot → Reset Token)"
+)
 
-    For every application made since 2020 the bot's user id is also the application's client id.
-    """
+
+def _token_bot_id(token: str) -> int | None:
+    """The bot's id from a token's first part, or None when the token is not in that form."""
     first = token.strip().split(".", 1)[0]
     try:
         padded = first + "=" * (-len(first) % 4)
         decoded = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError):
-        decoded = ""
-    if "." not in token or not decoded.isdigit():
+        return None
+    return int(decoded) if "." in token and decoded.isdigit() else None
+
+
+def token_problem(token: str) -> str | None:
+    """Why a token can't be a Discord bot token, or None."""
+    return None if _token_bot_id(token) is not None else TOKEN_SHAPE + "."
+
+
+def client_id_from_token(token: str) -> int:
+    """The bot's user id, which a token's first dot-separated segment holds in base64.
+
+    For every application made since 2020 the bot's user id is also the application's client id.
+    """
+    bot_id = _token_bot_id(token)
+    if bot_id is None:
         raise ConfigError(
-            "STEWARD_DISCORD_TOKEN does not look like a Discord bot token (three parts separated "
-            "by dots, the first being the bot's id in base64). Copy it again from the Developer "
-            "Portal (Bot → Reset Token), or pass --client-id (the Application ID on the "
-            "General Information page)."
+            TOKEN_SHAPE + ", or pass --client-id (the Application ID on the General "
+            "Information page)."
         )
-    return int(decoded)
+    return bot_id
 
 
 def invite_url(client_id: int, permissions: discord.Permissions) -> str:
@@ -162,6 +179,9 @@ def invite_url(client_id: int, permissions: discord.Permissions) -> str:
 async def run_checks(config: Config, registry: Registry) -> list[Check]:
     """Log in with the token and compare what Discord grants with what the features need."""
     assert config.discord_token is not None
+    shape = token_problem(config.discord_token.get_secret_value())
+    if shape is not None:
+        return [Check(False, shape)]
     configure_endpoints(config.discord_api_base, config.discord_gateway_url)
     http = discord.http.HTTPClient(asyncio.get_running_loop())
     checks: list[Check] = []
@@ -170,8 +190,8 @@ async def run_checks(config: Config, registry: Registry) -> list[Check]:
             me = await http.static_login(config.discord_token.get_secret_value())
         except discord.LoginFailure:
             return [Check(False, "token rejected by Discord: copy it again from the Bot page")]
-        except (discord.HTTPException, OSError) as exc:
-            return [Check(False, f"cannot reach Discord ({type(exc).__name__})")]
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            return [Check(False, unreachable(config, exc))]
         checks.append(Check(True, f"token works: logged in as {me['username']} ({me['id']})"))
         app: dict[str, Any] = dict(await http.application_info())
         checks.extend(_intent_checks(registry, int(app.get("flags") or 0)))
@@ -226,3 +246,13 @@ async def _guild_checks(http: discord.http.HTTPClient, registry: Registry) -> li
         else:
             checks.append(Check(True, f"{name}: every permission the features need"))
     return checks
+
+
+def unreachable(config: Config, exc: BaseException) -> str:
+    """Why Discord could not be reached, in plain words."""
+    host = urlsplit(config.discord_api_base).hostname or config.discord_api_base
+    if isinstance(exc, discord.HTTPException):
+        return f"Discord answered {exc.status} at {host}: try again in a minute"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return f"cannot reach Discord: {host} was not found (is this machine online?)"
+    return f"cannot reach Discord at {host}: check this machine's network and firewall"

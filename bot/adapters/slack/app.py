@@ -17,6 +17,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,7 +27,7 @@ from bot.adapters.slack.port import SlackPort
 from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
 from bot.adapters.slack.signed import Seen, SignedRequests
 from bot.adapters.slack.translate import Translator
-from bot.config import Config
+from bot.config import Config, PlatformProblem
 from bot.core.commands import ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
 from bot.core.errors import UserError, log_failure, render_error
@@ -374,7 +375,18 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token, then connect over Socket Mode or start the HTTP endpoint."""
-        identity = await self.client.auth_test()
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise PlatformProblem(
+                f"Slack refused STEWARD_SLACK_BOT_TOKEN ({exc.response.get('error')}): copy the "
+                "Bot User OAuth Token again (OAuth & Permissions). `steward doctor` checks it."
+            ) from None
+        except (aiohttp.ClientError, OSError):
+            raise PlatformProblem(
+                f"cannot reach Slack at {self.config.slack_api_base}: check this machine's "
+                "network and firewall."
+            ) from None
         self.team_id = str(identity["team_id"])
         self.bot_user_id = str(identity["user_id"])
         if self.config.slack_mode == "socket":

@@ -6,6 +6,7 @@ Nothing here connects for real: Socket Mode is checked by asking for a connectio
 
 from __future__ import annotations
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -56,7 +57,7 @@ async def check_slack(config: Config, registry: Registry) -> list[Check]:
         return checks
     except Exception as exc:
         checks.append(
-            (False, f"cannot reach Slack at {config.slack_api_base} ({type(exc).__name__})")
+            (False, f"cannot reach Slack at {config.slack_api_base}: {_network_words(exc)}")
         )
         return checks
     checks.append(
@@ -107,7 +108,16 @@ async def _check_socket(config: Config) -> Check:
         )
         return (False, f"the app token cannot open Socket Mode ({_error(exc)}){hint}.")
     except Exception as exc:
-        return (False, f"cannot reach Slack for Socket Mode ({type(exc).__name__})")
+        return (False, f"cannot reach Slack for Socket Mode: {_network_words(exc)}")
     if not opened.get("url"):
         return (False, "Slack gave no Socket Mode URL; is Socket Mode enabled for the app?")
     return (True, "the app token opens Socket Mode connections")
+
+
+def _network_words(exc: Exception) -> str:
+    """What went wrong reaching Slack, in plain words rather than an exception's name."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "the host was not found (is this machine online?)"
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return "check this machine's network and firewall"
+    return "an unexpected answer; try again in a minute"

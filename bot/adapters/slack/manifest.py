@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.core.registry import Registry
 
 BOT_EVENTS = (
@@ -78,10 +79,32 @@ def bot_scopes(registry: Registry) -> list[str]:
     return sorted(scopes)
 
 
+def request_url_problem(url: str) -> str | None:
+    """Why Slack could not use this request URL (HTTP mode), or None."""
+    if not url:
+        return (
+            "HTTP mode needs the public address Slack sends requests to: "
+            "steward slack-manifest --request-url https://your.host/slack/events"
+        )
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname:
+        return (
+            f"--request-url {url} is not a public https address; Slack only calls https URLs, "
+            "like https://your.host/slack/events"
+        )
+    return None
+
+
 def manifest(registry: Registry, config: Config, *, request_url: str = "") -> dict[str, Any]:
-    """The app manifest: one slash command per feature, the scopes and the events it uses."""
+    """The app manifest: one slash command per feature, the scopes and the events it uses.
+
+    In HTTP mode ``request_url`` must be a public https URL (``request_url_problem`` says why
+    not); Socket Mode needs none."""
     http = config.slack_mode == "http"
-    url = request_url or "https://steward.example.org/slack/events"
+    problem = request_url_problem(request_url) if http else None
+    if problem is not None:
+        raise ConfigError(problem)
+    url = request_url
     commands: list[dict[str, Any]] = []
     for feature in registry.features:
         specs = registry.commands(feature.name)
@@ -111,7 +134,7 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
             "name": "Steward",
-            "description": "Welcomes, moderates, introduces, relays and measures your community.",
+            "description": "Welcomes newcomers and shows community managers how members talk.",
             "background_color": "#2f4f6f",
         },
         "features": {

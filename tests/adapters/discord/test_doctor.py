@@ -194,10 +194,17 @@ async def test_doctor_names_what_each_server_and_the_application_lack(fake: Fake
 
 
 async def test_doctor_reports_a_rejected_token(fake: FakeDiscord) -> None:
-    checks = await run_checks(_config(fake, token="not-the-token"), _registry())
+    checks = await run_checks(_config(fake, token=TOKEN), _registry())
     assert [(c.ok, c.text) for c in checks] == [
         (False, "token rejected by Discord: copy it again from the Bot page")
     ]
+
+
+async def test_doctor_flags_a_malformed_token_without_asking_discord(fake: FakeDiscord) -> None:
+    checks = await run_checks(_config(fake, token="abc"), _registry())
+    assert [c.ok for c in checks] == [False]
+    assert "does not look like a Discord bot token" in checks[0].text
+    assert fake.requests == []
 
 
 async def test_steward_doctor_prints_the_discord_section(

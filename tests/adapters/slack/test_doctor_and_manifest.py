@@ -11,7 +11,7 @@ from bot.adapters.slack.app import LISTENED_EVENTS
 from bot.adapters.slack.doctor import check_slack
 from bot.adapters.slack.manifest import BOT_EVENTS, bot_scopes, manifest
 from bot.builtin import Steward
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.core.registry import Registry
 from bot.features import load
 from sandbox.slack import FakeSlack
@@ -157,3 +157,10 @@ def test_the_real_manifest_asks_for_exactly_what_steward_calls() -> None:
         "groups:write",
         "usergroups:write",
     }
+
+
+@pytest.mark.parametrize("url", ["", "notaurl", "http://bot.example.org/slack/events", "https://x"])
+def test_http_mode_needs_a_real_https_request_url(url: str) -> None:
+    config = Config(_env_file=None, slack_mode="http")
+    with pytest.raises(ConfigError, match="https"):
+        manifest(REGISTRY, config, request_url=url)

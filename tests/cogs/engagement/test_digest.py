@@ -8,16 +8,6 @@ from tests.cogs.engagement.test_health_report import emoji, field
 TITLE = "Weekly engagement 2026-01-12 – 2026-01-18"
 
 
-async def configure(community: Community, feature: str, **values: str) -> None:
-    """An admin changes settings with /steward settings set."""
-    ada = community.people["ada"]
-    for key, value in values.items():
-        done = await community.slash(
-            ada, "steward settings set", feature=feature, key=key, value=value
-        )
-        assert "is now" in done.text, done.text
-
-
 def digests(community: Community) -> tuple[list[Posted], list[Posted]]:
     """Digests posted in #mods, and digests ada got by DM."""
     ada = community.people["ada"]
@@ -44,9 +34,8 @@ async def test_weekly_digest_at_local_time_against_the_week_before(community: Co
     ada, olivia = community.people["ada"], community.people["olivia"]
     alice, bob = community.people["alice"], community.people["bob"]
     # The clock starts on Monday 2026-01-05 at 09:00 UTC, 04:00 in New York.
-    await configure(community, "steward", timezone="America/New_York")
-    await configure(
-        community,
+    await community.configure("steward", timezone="America/New_York")
+    await community.configure(
         "engagement",
         digest_channel=community.channel_mention("mods"),
         digest_dms=community.mention(ada),

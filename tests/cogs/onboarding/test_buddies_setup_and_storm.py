@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sandbox.scenario import Community
 from tests.cogs.onboarding.world import (
-    configure,
     grantable,
     option_values,
     out_of_reach,
@@ -58,7 +57,7 @@ async def test_missing_permission_is_told_once_and_newcomers_go_on(community: Co
     ada = community.people["ada"]
     await standard_setup(community)
     key, value = out_of_reach(community, "vip")
-    await configure(community, **{key: value})
+    await community.configure("onboarding", **{key: value})
     for name in ("pia", "quinn"):
         newcomer = await community.member_joins(name)
         started = await community.slash(newcomer, "onboarding start")
@@ -90,7 +89,7 @@ async def test_missing_permission_is_told_once_and_newcomers_go_on(community: Co
 
 
 async def test_a_join_storm_welcomes_everyone_exactly_once(community: Community) -> None:
-    await configure(community, welcome_channel=community.channel_mention("welcome"))
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
     people = await storm(community, [f"guest{n}" for n in range(60)])
     welcomes = [m for m in community.messages_in("welcome") if "Welcome to" in m.text]
     assert len(welcomes) == 60

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.scenario import Community, DiscordCommunity, Person, SlackCommunity
-from tests.cogs.onboarding.world import configure, grantable, option_values, standard_setup
+from tests.cogs.onboarding.world import grantable, option_values, standard_setup
 
 
 async def test_interests_are_listed_and_removed(community: Community) -> None:
@@ -20,8 +20,8 @@ async def test_interests_are_listed_and_removed(community: Community) -> None:
     lines = community.readable(listed.text).splitlines()
     assert listed.ephemeral and lines[0] == "Interests"
     assert "♟ Chess: nothing granted" in lines
-    where = f"role {role}" if role else f"channel <#{community.channels['go'].id}>"
-    granted = f"Go: {where}"  # a mention the client shows as the role's or channel's name
+    where = "role @go" if role else "channel #go"
+    granted = f"Go: {where}"  # the role's or channel's name, as the client shows the mention
     assert granted in lines
 
     removed = await community.slash(ada, "onboarding interest remove", name="Chess")
@@ -59,7 +59,7 @@ async def _deliver_join_again(community: Community, person: Person) -> None:
 
 async def test_a_join_delivered_twice_is_welcomed_once(community: Community) -> None:
     await standard_setup(community)
-    await configure(community, welcome_channel=community.channel_mention("welcome"))
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
     nina = await community.member_joins("nina")
     await _deliver_join_again(community, nina)
     welcomes = [m for m in community.messages_in("welcome") if "Welcome to" in m.text]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sandbox.scenario import Community
 from tests.cogs.onboarding.world import (
     comes_back,
-    configure,
     leaves,
     option_values,
     standard_setup,
@@ -23,8 +22,8 @@ async def test_ladder_fires_once_per_step_in_waking_hours_and_a_returner_keeps_p
     await standard_setup(community, greeters=["alice"])
     await community.slash(ada, "onboarding interest add", name="Music", emoji="🎵")
     # Quiet from 22:00 to 08:00 UTC; the rules reminder (14h after a 09:00 join) lands at 23:00.
-    await configure(community, feature="steward", quiet_start="22:00", quiet_end="08:00")
-    await configure(community, nudge_rules_after="14h")
+    await community.configure("steward", quiet_start="22:00", quiet_end="08:00")
+    await community.configure("onboarding", nudge_rules_after="14h")
 
     pia = await community.member_joins("pia")
     quinn = await community.member_joins("quinn")

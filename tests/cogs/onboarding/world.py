@@ -8,21 +8,11 @@ from bot.core import Level
 from sandbox.scenario import Community, DiscordCommunity, Person, Posted, Seen, SlackCommunity
 
 
-async def configure(community: Community, feature: str = "onboarding", **values: str) -> None:
-    """An admin sets onboarding settings with /steward settings set."""
-    ada = community.people["ada"]
-    for key, value in values.items():
-        done = await community.slash(
-            ada, "steward settings set", feature=feature, key=key, value=value
-        )
-        assert "is now" in done.text, done.text
-
-
 async def standard_setup(community: Community, *, greeters: list[str] | None = None) -> str:
     """Welcome, intro and greeters channels, a greeter role, rules; returns the role's mention."""
     role = greeter_role(community, [community.people[n] for n in (greeters or ["alice"])])
-    await configure(
-        community,
+    await community.configure(
+        "onboarding",
         community_name="Sandbox",
         welcome_channel=community.channel_mention("welcome"),
         intro_channel=community.channel_mention("intros"),

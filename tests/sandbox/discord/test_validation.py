@@ -43,3 +43,15 @@ async def test_fake_reports_unknown_route_and_bad_body() -> None:
                 assert resp.status == 200 and "X-RateLimit-Bucket" in resp.headers
     kinds = [v.kind for v in fake.violations]
     assert kinds == ["unknown-route", "request-body"]
+
+
+def test_the_routes_the_fake_knows_without_the_spec_are_the_specs() -> None:
+    from sandbox.discord.rest import ROUTES, builtin_spec
+
+    spec = require_spec()
+    own = builtin_spec()
+    for op_id, where in ROUTES.items():
+        method, template = where.split(" ", 1)
+        official = spec.by_id[op_id]
+        assert (official.method, official.template) == (method, template), op_id
+        assert own.by_id[op_id].needs_bot_token == official.needs_bot_token, op_id

@@ -1,0 +1,77 @@
+"""``steward sandbox``: the subcommand the sandbox adds to ``steward`` (an entry point in the
+``steward.commands`` group, declared in pyproject.toml), so ``bot`` never imports ``sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError
+
+DEFAULT_FILE = "steward-sandbox.db"
+
+
+def register(sub: Any) -> None:
+    """Add ``steward sandbox`` to the command line (``sub`` is argparse's subparsers)."""
+    box = sub.add_parser(
+        "sandbox", help="run Steward against a local fake Discord and Slack, to try or rehearse"
+    )
+    box.add_argument("--script", help="play this script and print what each person saw")
+    box.add_argument(
+        "--database",
+        default=DEFAULT_FILE,
+        help=f"the file the sandbox keeps its data in (default: {DEFAULT_FILE}, never your "
+        "real database), or a database URL",
+    )
+    box.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep what the last sandbox stored (by default each sandbox starts fresh)",
+    )
+    box.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace, config: Config) -> int:
+    """Run the sandbox for ``steward sandbox`` (and ``steward run`` with no platform)."""
+    from bot.features import load
+    from sandbox.demo import run
+
+    lines = _script(getattr(args, "script", None))
+    url = database_url(getattr(args, "database", DEFAULT_FILE), keep=getattr(args, "keep", False))
+    # The console is the sandbox's screen: keep the logs to warnings and errors.
+    root = logging.getLogger()
+    root.setLevel(max(root.level, logging.WARNING))
+    try:
+        return asyncio.run(run(url, load(config.features), lines))
+    except KeyboardInterrupt:
+        print()  # Ctrl+C: leave the prompt's line, then go quietly
+        return 130
+
+
+def database_url(where: str, *, keep: bool) -> str:
+    """A URL for a plain path (the file is emptied first unless ``keep``), or the URL given."""
+    if "://" in where:
+        return where
+    path = Path(where).expanduser()
+    if path.is_dir():
+        raise ConfigError(
+            f"--database {where} is a folder; name a file, like {path / DEFAULT_FILE}"
+        )
+    if not path.parent.is_dir():
+        raise ConfigError(f"--database {where}: the folder {path.parent} does not exist")
+    if not keep:
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+    return f"sqlite+aiosqlite:///{path.resolve()}"
+
+
+def _script(path: str | None) -> list[str] | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the script {path}: {exc.strerror}") from None
