@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.db.engine import Database
 from bot.db.models import OutboxItem
-from sandbox.scenario import _seed_discord, _seed_slack
+from sandbox.scenario._open import _seed_discord, _seed_slack
 from tests.conftest import ROOT, shared_dir
 
 

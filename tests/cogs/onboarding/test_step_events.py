@@ -10,7 +10,6 @@ from bot.builtin import Steward
 from cogs.engagement import Engagement
 from cogs.onboarding import Onboarding
 from sandbox.scenario import Community, open_community
-from tests.cogs.onboarding.world import configure
 from tests.conftest import shared_dir
 
 
@@ -26,12 +25,12 @@ async def both(request: pytest.FixtureRequest, database_url: str) -> AsyncIterat
 
 
 async def test_a_newcomers_intro_is_pointed_out_once_where_members_talk(both: Community) -> None:
-    await configure(both, intro_channel=both.channel_mention("intros"))
+    await both.configure("onboarding", intro_channel=both.channel_mention("intros"))
     nina = await both.member_joins("nina")
     await both.says(nina, "Hi, I'm Nina and I like kites.", "intros")
     assert not [m for m in both.messages_in("general") if "introduced" in m.text]  # not asked
-    await configure(
-        both, "engagement", digest_channel=both.channel_mention("general"), greet_intros="on"
+    await both.configure(
+        "engagement", digest_channel=both.channel_mention("general"), greet_intros="on"
     )
     omar = await both.member_joins("omar")
     await both.says(omar, "Hello! Omar here.", "intros")
