@@ -209,10 +209,11 @@ async def _from_blocks(
 async def retention_matrix(session: AsyncSession, community: str, last: int) -> list[Cohort]:
     """The weekly cohorts a report ending on day ``last`` shows (``_metrics.retention``), in SQL.
 
-    Only the cohorts' members are read, with their member days up to ``last``: a quarter of
-    joiners, not the community's history.
+    Only the cohorts' members are read, with their member blocks from the week after the first
+    cohort's to ``last``: two or three rows a member whatever the community's activity, where
+    their member days were one row per active day.
     """
-    m, d = MEMBERS.c, MD.c
+    m, b = MEMBERS.c, MEMBER_BLOCKS.c
     first_week, _last_week = cohort_weeks(last)
     week = (m.joined_day + 3) // 7  # integer division: week_of (``/`` is NUMERIC on PostgreSQL)
     joined = [
@@ -223,16 +224,54 @@ async def retention_matrix(session: AsyncSession, community: str, last: int) -> 
         int(w): int(n)
         for w, n in await session.execute(select(week, func.count()).where(*joined).group_by(week))
     }
-    offset = (d.day + 3) // 7 - week
-    found = await session.execute(
-        select(week, offset, func.count(distinct(m.user_id)))
-        .select_from(
-            MEMBERS.join(MEMBER_DAYS, (d.community_id == m.community_id) & (d.user_id == m.user_id))
+    # A week's bits are only read once the week is over (``complete``), so all of it is <= last.
+    # Each block row is shifted once so that bit 0 is the first day of the week after joining;
+    # week N after joining is then bits 7(N-1) .. 7N-1 (a 28-day span, inside two blocks).
+    shift = (week + 1) * 7 - 3 - b.block * BLOCK_DAYS
+    span = 7 * max(RETENTION_WEEKS)
+    aligned = (
+        select(
+            m.user_id,
+            week.label("week"),
+            case(
+                (shift.between(0, BLOCK_DAYS - 1), b.active.op(">>")(shift)),
+                (shift.between(1 - span, -1), b.active.op("<<")(-shift)),
+                else_=literal(0, BigInteger),
+            ).label("bits"),
         )
-        .where(*joined, d.day.between(week_start(first_week + 1), last), d.day > m.joined_day)
-        .where(offset.in_(RETENTION_WEEKS))
-        .group_by(week, offset)
+        .select_from(
+            MEMBERS.join(
+                MEMBER_BLOCKS, (b.community_id == m.community_id) & (b.user_id == m.user_id)
+            )
+        )
+        .where(
+            *joined,
+            b.block.between(week_start(first_week + 1) // BLOCK_DAYS, last // BLOCK_DAYS),
+        )
+        .subquery()
     )
+    a = aligned.c
+    per_member = (
+        select(
+            a.week,
+            *(
+                func.max(
+                    case((a.bits.op("&")(literal(127 << 7 * (n - 1), BigInteger)) != 0, 1), else_=0)
+                ).label(f"n{n}")
+                for n in RETENTION_WEEKS
+            ),
+        )
+        .group_by(a.user_id, a.week)
+        .subquery()
+    )
+    p = per_member.c
+    found = [
+        (w, n, c)
+        for w, *counts in await session.execute(
+            select(p.week, *(func.sum(p[f"n{n}"]) for n in RETENTION_WEEKS)).group_by(p.week)
+        )
+        for n, c in zip(RETENTION_WEEKS, counts, strict=True)
+    ]
     kept = {(int(w), int(n)): int(c) for w, n, c in found}
     cohorts = []
     for w in sorted(sizes):
