@@ -140,7 +140,7 @@ async def active_since(
     any day is read alike. Per channel, one pass over the channel days, each member's latest
     day within the window.
     """
-    if channel is None and not posted:
+    if channel is None and not posted and not await _active_after(session, community, last):
         m = MEMBERS.c
         later, *counts = (
             await session.execute(
@@ -174,6 +174,14 @@ async def active_since(
     return [int(n) for n in found]
 
 
+async def _active_after(session: AsyncSession, community: str, last: int) -> bool:
+    """Whether anyone was active after day ``last``: a past period, which the members' last
+    days cannot answer (one row of the day rollup, rather than a pass over the members)."""
+    d = DAYS.c
+    later = select(d.day).where(d.community_id == community, d.day > last, d.active > 0).limit(1)
+    return await session.scalar(later) is not None
+
+
 def _mask(first: int, last: int, block: int) -> int:
     """The bits of the days ``first`` .. ``last`` that fall in ``block``."""
     start = block * BLOCK_DAYS
@@ -192,9 +200,13 @@ async def _from_blocks(
     for first, last in windows:
         low, high = first // BLOCK_DAYS, last // BLOCK_DAYS
         masks = [(k, _mask(first, last, k)) for k in range(low, high + 1)]
-        mask = case(
-            *((b.block == k, literal(m, BigInteger)) for k, m in masks),
-            else_=literal(0, BigInteger),
+        mask: ColumnElement[int] = (
+            literal(masks[0][1], BigInteger)
+            if low == high
+            else case(
+                *((b.block == k, literal(m, BigInteger)) for k, m in masks),
+                else_=literal(0, BigInteger),
+            )
         )
         where = [b.community_id == community, b.block.between(low, high), bits.op("&")(mask) != 0]
         if low == high:
