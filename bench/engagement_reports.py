@@ -1,7 +1,8 @@
 """Engagement reports: the health report read from the rollups against the same questions asked
 as plain SQL over the raw events table, on SQLite and PostgreSQL.
 
-``python -m bench.engagement_reports [--n 10000000] [--quick]``; ``run(n)`` for bench/run.py.
+``python -m bench.engagement_reports [--n 10000000] [--quick] [--only retention]``;
+``run(n)`` for bench/run.py.
 
 The data: one community, 50,000 members with Zipf-like activity (a member's id is drawn
 log-uniformly, so a few post a lot and most rarely), 90 days, 85% messages and 15% reactions,
@@ -274,7 +275,7 @@ async def raw_retention(s: Any, community: str, last: int) -> list[Any]:
     return found
 
 
-async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row]:
+async def measure_one(engine: str, url: str, n: int, raw_times: int, only: str = "") -> list[Row]:
     """Each question from the rollups and from the raw events, on one database."""
     from bench._report_questions import questions
     from bot.db.engine import Database
@@ -286,6 +287,8 @@ async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row
         for label, rollup, raw, goal in questions(
             COMMUNITY, today, 40.0 if engine == "sqlite" else 15.0
         ):
+            if only not in label:
+                continue
             async with db.uow() as uow:
                 raw_spent, raw_answer = await _timed(uow.session, raw, raw_times)
                 spent, answer = await _timed(uow.session, rollup, 20)
@@ -323,19 +326,19 @@ async def measure_one(engine: str, url: str, n: int, raw_times: int) -> list[Row
     return rows
 
 
-async def measure(n: int, raw_times: int = 3) -> list[Row]:
-    """Every question on both databases."""
-    rows = await measure_one("sqlite", await sqlite_database(n), n, raw_times)
+async def measure(n: int, raw_times: int = 3, only: str = "") -> list[Row]:
+    """Every question (or those whose label holds ``only``) on both databases."""
+    rows = await measure_one("sqlite", await sqlite_database(n), n, raw_times, only)
     pg = await pg_database(n)
     if pg is not None:
-        rows += await measure_one("postgres", pg, n, raw_times)
+        rows += await measure_one("postgres", pg, n, raw_times, only)
     return rows
 
 
-def run(n: int = 10_000_000) -> list[Row]:
+def run(n: int = 10_000_000, only: str = "") -> list[Row]:
     """For bench/run.py: ``n`` events (at least 100,000)."""
     logging.getLogger("discord").setLevel(logging.ERROR)
-    return asyncio.run(measure(max(n, 100_000)))
+    return asyncio.run(measure(max(n, 100_000), only=only))
 
 
 def main() -> None:
@@ -343,10 +346,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.engagement_reports")
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--quick", action="store_true", help="1,000,000 events")
+    parser.add_argument("--only", default="", help="only the figures whose label holds this")
     args = parser.parse_args()
     from bench.run import print_table
 
-    print_table(run(1_000_000 if args.quick else args.n))
+    print_table(run(1_000_000 if args.quick else args.n, args.only))
 
 
 if __name__ == "__main__":

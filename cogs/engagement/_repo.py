@@ -140,7 +140,7 @@ async def active_since(
     any day is read alike. Per channel, one pass over the channel days, each member's latest
     day within the window.
     """
-    if channel is None and not posted:
+    if channel is None and not posted and not await _active_after(session, community, last):
         m = MEMBERS.c
         later, *counts = (
             await session.execute(
@@ -174,6 +174,14 @@ async def active_since(
     return [int(n) for n in found]
 
 
+async def _active_after(session: AsyncSession, community: str, last: int) -> bool:
+    """Whether anyone was active after day ``last``: a past period, which the members' last
+    days cannot answer (one row of the day rollup, rather than a pass over the members)."""
+    d = DAYS.c
+    later = select(d.day).where(d.community_id == community, d.day > last, d.active > 0).limit(1)
+    return await session.scalar(later) is not None
+
+
 def _mask(first: int, last: int, block: int) -> int:
     """The bits of the days ``first`` .. ``last`` that fall in ``block``."""
     start = block * BLOCK_DAYS
@@ -192,9 +200,13 @@ async def _from_blocks(
     for first, last in windows:
         low, high = first // BLOCK_DAYS, last // BLOCK_DAYS
         masks = [(k, _mask(first, last, k)) for k in range(low, high + 1)]
-        mask = case(
-            *((b.block == k, literal(m, BigInteger)) for k, m in masks),
-            else_=literal(0, BigInteger),
+        mask: ColumnElement[int] = (
+            literal(masks[0][1], BigInteger)
+            if low == high
+            else case(
+                *((b.block == k, literal(m, BigInteger)) for k, m in masks),
+                else_=literal(0, BigInteger),
+            )
         )
         where = [b.community_id == community, b.block.between(low, high), bits.op("&")(mask) != 0]
         if low == high:
@@ -209,10 +221,11 @@ async def _from_blocks(
 async def retention_matrix(session: AsyncSession, community: str, last: int) -> list[Cohort]:
     """The weekly cohorts a report ending on day ``last`` shows (``_metrics.retention``), in SQL.
 
-    Only the cohorts' members are read, with their member days up to ``last``: a quarter of
-    joiners, not the community's history.
+    Only the cohorts' members are read, with their member blocks from the week after the first
+    cohort's to ``last``: two or three rows a member whatever the community's activity, where
+    their member days were one row per active day.
     """
-    m, d = MEMBERS.c, MD.c
+    m, b = MEMBERS.c, MEMBER_BLOCKS.c
     first_week, _last_week = cohort_weeks(last)
     week = (m.joined_day + 3) // 7  # integer division: week_of (``/`` is NUMERIC on PostgreSQL)
     joined = [
@@ -223,16 +236,54 @@ async def retention_matrix(session: AsyncSession, community: str, last: int) -> 
         int(w): int(n)
         for w, n in await session.execute(select(week, func.count()).where(*joined).group_by(week))
     }
-    offset = (d.day + 3) // 7 - week
-    found = await session.execute(
-        select(week, offset, func.count(distinct(m.user_id)))
-        .select_from(
-            MEMBERS.join(MEMBER_DAYS, (d.community_id == m.community_id) & (d.user_id == m.user_id))
+    # A week's bits are only read once the week is over (``complete``), so all of it is <= last.
+    # Each block row is shifted once so that bit 0 is the first day of the week after joining;
+    # week N after joining is then bits 7(N-1) .. 7N-1 (a 28-day span, inside two blocks).
+    shift = (week + 1) * 7 - 3 - b.block * BLOCK_DAYS
+    span = 7 * max(RETENTION_WEEKS)
+    aligned = (
+        select(
+            m.user_id,
+            week.label("week"),
+            case(
+                (shift.between(0, BLOCK_DAYS - 1), b.active.op(">>")(shift)),
+                (shift.between(1 - span, -1), b.active.op("<<")(-shift)),
+                else_=literal(0, BigInteger),
+            ).label("bits"),
         )
-        .where(*joined, d.day.between(week_start(first_week + 1), last), d.day > m.joined_day)
-        .where(offset.in_(RETENTION_WEEKS))
-        .group_by(week, offset)
+        .select_from(
+            MEMBERS.join(
+                MEMBER_BLOCKS, (b.community_id == m.community_id) & (b.user_id == m.user_id)
+            )
+        )
+        .where(
+            *joined,
+            b.block.between(week_start(first_week + 1) // BLOCK_DAYS, last // BLOCK_DAYS),
+        )
+        .subquery()
     )
+    a = aligned.c
+    per_member = (
+        select(
+            a.week,
+            *(
+                func.max(
+                    case((a.bits.op("&")(literal(127 << 7 * (n - 1), BigInteger)) != 0, 1), else_=0)
+                ).label(f"n{n}")
+                for n in RETENTION_WEEKS
+            ),
+        )
+        .group_by(a.user_id, a.week)
+        .subquery()
+    )
+    p = per_member.c
+    found = [
+        (w, n, c)
+        for w, *counts in await session.execute(
+            select(p.week, *(func.sum(p[f"n{n}"]) for n in RETENTION_WEEKS)).group_by(p.week)
+        )
+        for n, c in zip(RETENTION_WEEKS, counts, strict=True)
+    ]
     kept = {(int(w), int(n)): int(c) for w, n, c in found}
     cohorts = []
     for w in sorted(sizes):
