@@ -25,6 +25,7 @@ _HOST = re.compile(r"(?i)(?:https?://|\bwww\.)([a-z0-9.-]+\.[a-z]{2,})")
 _INVITE = re.compile(
     r"(?i)\b(?:discord(?:app)?\.com/invite|discord\.gg|dsc\.gg|join\.slack\.com/t)/[\w-]+"
 )
+_INVITE_HOSTS = ("discord", "dsc.gg", "slack.com")
 _UPPER = bytes(range(65, 91))
 _LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _NOT_UPPER = bytes(b for b in range(256) if b not in _UPPER)
@@ -145,13 +146,12 @@ class Screen:
         matcher.Compile()
         return matcher
 
-    def pattern_hits(self, text: str) -> list[Rule]:
+    def pattern_hits(self, text: str, folded: str) -> list[Rule]:
         """The word and regex rules the text fires (one RE2 pass per form of the text)."""
         hits: list[Rule] = []
         if self._word_set is not None:
             # Leetspeak is read only as a second chance: "hello!" must still end in a word
             # boundary, while "h3ll0" must still be found.
-            folded = fold(text)
             found = set(self._word_set.Match(folded) or ())
             leet = unleet(folded)
             if leet != folded:
@@ -164,25 +164,28 @@ class Screen:
     def screen(self, message: Posted, recent: Recent | None = None) -> Verdict:
         """The rules ``message`` fires; flood and repeat rules count in ``recent`` (None: skip)."""
         text = message.text
-        hits = self.pattern_hits(text)
+        folded = fold(text)
+        hits = self.pattern_hits(text, folded)
         if self._links:
-            hits.extend(self._link_hits(text))
+            hits.extend(self._link_hits(text, folded))
         if message.mentions:
             hits.extend(self._mentions.crossed(message.mentions))
         if self._newlines.rules:
             hits.extend(self._newlines.crossed(text.count("\n") + 1))
-        if self._caps.rules and len(text) >= CAPS_MIN_LETTERS:
+        # Folding lower-cases, so a text equal to its folded form has no capitals to count.
+        if self._caps.rules and len(text) >= CAPS_MIN_LETTERS and folded != text:
             hits.extend(self._caps.crossed(caps_percent(text)))
         if self._stateful and recent is not None:
-            hits.extend(self._rate_hits(message, recent))
+            hits.extend(self._rate_hits(message, folded.strip(), recent))
         if not hits:
             return CLEAN
         return self._verdict(hits, message)
 
-    def _link_hits(self, text: str) -> list[Rule]:
+    def _link_hits(self, text: str, folded: str) -> list[Rule]:
         """Invite and domain rules fired by the links in ``text``."""
         hits: list[Rule] = []
-        if self._invites and _INVITE.search(text):
+        # The substring tests are there to spare most messages a regular-expression search.
+        if self._invites and any(s in folded for s in _INVITE_HOSTS) and _INVITE.search(text):
             hits.extend(self._invites)
         if "://" not in text and "www." not in text:
             return hits
@@ -199,10 +202,9 @@ class Screen:
                 hits.append(rule)
         return hits
 
-    def _rate_hits(self, message: Posted, recent: Recent) -> list[Rule]:
-        """Flood and repeat rules fired by this message and the author's recent ones."""
-        history = recent.record(message.author, message.at, fold(message.text).strip(),
-                                self._flood_depth)  # fmt: skip
+    def _rate_hits(self, message: Posted, key: str, recent: Recent) -> list[Rule]:
+        """Flood and repeat rules fired by this message (``key``: its folded text)."""
+        history = recent.record(message.author, message.at, key, self._flood_depth)
         hits = [r for r in self._floods if history.count_within(r.seconds, r.limit) >= r.limit]
         hits.extend(r for r in self._repeats if history.repeats_within(r.seconds) >= r.limit)
         return hits

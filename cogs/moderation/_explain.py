@@ -81,6 +81,7 @@ def explain(screen: Screen, message: Posted) -> list[str]:
         f"#{r.id} {r.kind.value}: {reason(r, message)} → {consequence(r)}" for r in verdict.fired
     ]
     paced = [r for r in screen.rules if r.kind in (RuleKind.FLOOD, RuleKind.REPEAT)]
-    lines.extend(f"#{r.id} {r.kind.value}: not judged on one text ({reason(r, message)})"
-                 for r in paced)  # fmt: skip
+    lines.extend(
+        f"#{r.id} {r.kind.value}: not judged on one text ({reason(r, message)})" for r in paced
+    )
     return lines
