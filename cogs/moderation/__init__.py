@@ -1,1 +1,7 @@
-"""Moderation: automod screening, numbered cases, the escalation ladder and who may act on whom."""
+"""Moderation: numbered cases, warnings and notes; automod, the ladder and who may act on whom."""
+
+from cogs.moderation.feature import Moderation
+
+FEATURE = Moderation
+
+__all__ = ["FEATURE", "Moderation"]

@@ -1,0 +1,18 @@
+"""Moderation settings, per community."""
+
+from __future__ import annotations
+
+from bot.core import ChannelRef, FeatureSettings
+
+
+class ModerationSettings(FeatureSettings):
+    """Where cases are logged and what a member is told."""
+
+    modlog_channel: ChannelRef | None = None
+    """Where a post is made for each case and each change to it (none: no mod-log)."""
+
+    warn_points: int = 1
+    """Points a warning carries on the escalation ladder."""
+
+    appeal_hint: str = "If you think this is a mistake, reply to the moderators."
+    """The last line of every notice a member gets about an action on them."""
