@@ -15,7 +15,7 @@ from cogs.moderation.settings import ModerationSettings
 Ctx = CommandContext[ModerationSettings]
 # Until the core tells role positions, a member's level stands for their place in the hierarchy;
 # Steward sits above every level it can act on.
-_STEWARD = Standing("steward", Level.ADMIN, top_role=int(Level.OWNER), is_bot=True)
+STEWARD = Standing("steward", Level.ADMIN, top_role=int(Level.OWNER), is_bot=True)
 
 
 def standing(member: Member) -> Standing:
@@ -25,14 +25,14 @@ def standing(member: Member) -> Standing:
     )
 
 
-def _key() -> str:
+def audit_key() -> str:
     """An audit key for a command (each run of a command is one request)."""
     return f"cmd:{uuid.uuid4().hex}"
 
 
 async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> ModerationCase:
     """Open an actioned case for ``act`` on ``member``; tell them; post it in the mod-log."""
-    why = refusal(act, standing(ctx.actor), standing(member), _STEWARD)
+    why = refusal(act, standing(ctx.actor), standing(member), STEWARD)
     if why is not None:
         raise UserError(why)
     reason = reason.strip()
@@ -56,7 +56,7 @@ async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> M
         after=Status.ACTIONED,
         actor=ctx.actor.ref.id,
         at=now,
-        key=_key(),
+        key=audit_key(),
     )
     await ctx.uow.commit()  # the case exists before anything is sent
     if act is Act.WARN:
@@ -111,7 +111,7 @@ async def amend(
         after=case.status,
         actor=ctx.actor.ref.id,
         at=ctx.clock.now(),
-        key=_key(),
+        key=audit_key(),
         note=text,
     )
     await ctx.uow.commit()

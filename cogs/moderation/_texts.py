@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core import Message
+from bot.core.parsing import format_duration
 from cogs.moderation._models import ModerationCase, ModerationCaseEvent
 
-_DONE = {"warn": "warned", "note": "noted"}
+DONE = {
+    "warn": "warned",
+    "note": "noted",
+    "timeout": "timed out",
+    "kick": "removed from the community",
+    "ban": "banned",
+}
 
 
 def _who(user_id: str) -> str:
@@ -13,10 +22,11 @@ def _who(user_id: str) -> str:
     return user_id if ":" in user_id else f"<@{user_id}>"
 
 
-def notice(case: ModerationCase, hint: str) -> Message:
+def notice(case: ModerationCase, hint: str, duration: timedelta | None = None) -> Message:
     """The private notice a member gets about an action on them: what, why, how to appeal."""
+    length = f" for {format_duration(duration)}" if duration is not None else ""
     return Message(
-        title=f"You were {_DONE.get(case.kind, case.kind)} by the moderators",
+        title=f"You were {DONE.get(case.kind, case.kind)}{length} by the moderators",
         text=f"Reason: {case.reason}\nThis is case #{case.number}. {hint}",
     )
 

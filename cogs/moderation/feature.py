@@ -1,11 +1,12 @@
-"""The moderation feature: numbered cases, warnings and notes, from chat on both platforms."""
+"""The moderation feature: numbered cases, warnings, timeouts, kicks and bans, from chat."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from bot.core import CommandContext, Feature, Level, Member, command
-from cogs.moderation import _cases, _texts
+from cogs.moderation import _actions, _cases, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
 from cogs.moderation.settings import ModerationSettings
@@ -28,6 +29,40 @@ class Moderation(Feature, name="moderation"):
         """Warn a member: they are told why, and the warning counts on the ladder."""
         case = await _cases.act(ctx, Act.WARN, member, reason, ctx.settings.warn_points)
         await ctx.reply(f"Case #{case.number}: warned <@{member.ref.id}>.{_texts.delivered(case)}")
+
+    @command("timeout", requires=Level.MOD)
+    async def timeout(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to time out"],
+        duration: Annotated[timedelta, "How long, like 30m, 1d (at most 28d)"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Stop a member talking for a while; they are told why first."""
+        _case, said = await _actions.sanction(ctx, Act.TIMEOUT, member, reason, duration)
+        await ctx.reply(said)
+
+    @command("kick", requires=Level.MOD)
+    async def kick(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to remove"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Remove a member (they can come back); they are told why before they go."""
+        _case, said = await _actions.sanction(ctx, Act.KICK, member, reason)
+        await ctx.reply(said)
+
+    @command("ban", requires=Level.MOD)
+    async def ban(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to ban"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Ban a member; they are told why before they go."""
+        _case, said = await _actions.sanction(ctx, Act.BAN, member, reason)
+        await ctx.reply(said)
 
     @command("note", requires=Level.MOD)
     async def note(
