@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from bot.core import CommandContext, Level, Member, UserError
 from cogs.moderation import _texts
@@ -30,9 +31,18 @@ def audit_key() -> str:
     return f"cmd:{uuid.uuid4().hex}"
 
 
-async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> ModerationCase:
-    """Open an actioned case for ``act`` on ``member``; tell them; post it in the mod-log."""
-    why = refusal(act, standing(ctx.actor), standing(member), STEWARD)
+async def open_case(
+    ctx: Ctx,
+    act: Act,
+    member: Member,
+    reason: str,
+    points: int,
+    *,
+    duration: timedelta | None = None,
+    actioned: bool = True,
+) -> ModerationCase:
+    """Check who acts on whom, then write the case (actioned: with its audited move) and commit."""
+    why = refusal(act, standing(ctx.actor), standing(member), STEWARD, duration=duration)
     if why is not None:
         raise UserError(why)
     reason = reason.strip()
@@ -40,25 +50,33 @@ async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> M
         raise UserError("Please give a reason; the member and the other moderators will read it.")
     repo = Repo(ctx.uow.session, ctx.community)
     now = ctx.clock.now()
+    status = Status.ACTIONED if actioned else Status.OPEN
     case = await repo.open(
         kind=act.value,
         target=member.ref.id,
         actor=ctx.actor.ref.id,
         reason=reason,
         points=points,
-        status=Status.ACTIONED,
+        status=status,
         at=now,
     )
-    await repo.record(
-        case,
-        move=Move.ACTION,
-        before=Status.OPEN,
-        after=Status.ACTIONED,
-        actor=ctx.actor.ref.id,
-        at=now,
-        key=audit_key(),
-    )
-    await ctx.uow.commit()  # the case exists before anything is sent
+    if actioned:
+        await repo.record(
+            case,
+            move=Move.ACTION,
+            before=Status.OPEN,
+            after=Status.ACTIONED,
+            actor=ctx.actor.ref.id,
+            at=now,
+            key=audit_key(),
+        )
+    await ctx.uow.commit()  # the case exists before anything is sent or done
+    return case
+
+
+async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> ModerationCase:
+    """Open an actioned case for ``act`` on ``member``; tell them; post it in the mod-log."""
+    case = await open_case(ctx, act, member, reason, points)
     if act is Act.WARN:
         sent = await ctx.port.dm(member.ref, _texts.notice(case, ctx.settings.appeal_hint))
         case.dm_sent = sent is not None

@@ -8,7 +8,8 @@ import pytest
 
 from bot.builtin import Steward
 from cogs.moderation import Moderation
-from sandbox.scenario import Community, open_community
+from sandbox.scenario import Community, Person, open_community
+from tests.cogs.moderation.world import make_moderator
 from tests.conftest import shared_dir
 
 
@@ -20,3 +21,11 @@ async def community(request: pytest.FixtureRequest, database_url: str) -> AsyncI
         yield running
         fake = running.fake  # type: ignore[attr-defined]
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+@pytest.fixture
+async def alice(community: Community) -> Person:
+    """Alice moderates the community."""
+    person = community.people["alice"]
+    await make_moderator(community, person)
+    return person

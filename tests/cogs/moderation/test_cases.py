@@ -5,16 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.scenario import Community, DiscordCommunity, Person
-from tests.cogs.moderation.world import make_moderator
 from tests.cogs.onboarding.world import configure
-
-
-@pytest.fixture
-async def alice(community: Community) -> Person:
-    """Alice moderates the community."""
-    person = community.people["alice"]
-    await make_moderator(community, person)
-    return person
 
 
 async def test_a_warned_member_is_told_why_and_the_case_is_numbered(

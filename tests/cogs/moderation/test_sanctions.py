@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from sandbox.scenario import Community, DiscordCommunity, Person
-from tests.cogs.moderation.world import make_moderator
-
-
-@pytest.fixture
-async def alice(community: Community) -> Person:
-    """Alice moderates the community."""
-    person = community.people["alice"]
-    await make_moderator(community, person)
-    return person
 
 
 async def test_a_ban_is_announced_to_the_member_before_it_happens(
