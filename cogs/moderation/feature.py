@@ -18,6 +18,7 @@ class Moderation(Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
+    port_calls = frozenset({"timeout", "kick", "ban"})
 
     @command("warn", requires=Level.MOD)
     async def warn(
