@@ -65,7 +65,7 @@ def consequence(rule: Rule) -> str:
     if rule.dry_run:
         return "dry run: recorded only"
     if rule.action is Action.WARN:
-        return f"warn ({rule.points} points)"
+        return f"warn ({rule.points} point{'' if rule.points == 1 else 's'})"
     if rule.action is Action.TIMEOUT and rule.timeout is not None:
         return f"timeout ({rule.timeout})"
     return {Action.DELETE: "delete", Action.ALERT: "alert the staff"}.get(rule.action, "timeout")

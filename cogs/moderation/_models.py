@@ -57,3 +57,24 @@ class ModerationCaseEvent(Base):
     at: Mapped[datetime]
     key: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ModerationAutomodRule(Base):
+    """One automod rule of a community (see ``_rules.Rule`` for what each field means)."""
+
+    __tablename__ = "moderation_automod_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    pattern: Mapped[str] = mapped_column(Text, default="")
+    """The word or regular expression; for link rules, the domains separated by spaces."""
+    limit: Mapped[int] = mapped_column(default=0)
+    seconds: Mapped[int] = mapped_column(default=0)
+    action: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(default=0)
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from bot.core import CommandContext, Feature, Level, Member, command
-from cogs.moderation import _actions, _cases, _texts
+from cogs.moderation import _actions, _automod_admin, _cases, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
+from cogs.moderation._rules import Action, RuleKind
 from cogs.moderation.settings import ModerationSettings
 
 Ctx = CommandContext[ModerationSettings]
+Kind = Literal[
+    "word",
+    "regex",
+    "invite",
+    "link_deny",
+    "link_allow",
+    "mentions",
+    "flood",
+    "repeat",
+    "caps",
+    "newlines",
+]
+Does = Literal["alert", "delete", "warn", "timeout"]
 
 
 class Moderation(Feature, name="moderation"):
@@ -116,3 +130,55 @@ class Moderation(Feature, name="moderation"):
         """Void a case: it stays on record but no longer counts."""
         case = await _cases.amend(ctx, number, void=why)
         await ctx.reply(f"Case #{case.number} is void; it stays on record but no longer counts.")
+
+    # -- automod rules -----------------------------------------------------------------------
+
+    @command("automod add", requires=Level.ADMIN)
+    async def automod_add(
+        self,
+        ctx: Ctx,
+        kind: Annotated[Kind, "What the rule looks for"],
+        value: Annotated[
+            str, "The word, pattern, domains, limit (5) or rate (5 in 10s); - for invites"
+        ],
+        action: Annotated[Does, "What it does when it fires"] = "alert",
+        points: Annotated[int, "Points a warning carries"] = 1,
+    ) -> None:
+        """Add an automod rule; it starts in dry run, recording what it would do."""
+        rule = await _automod_admin.add(ctx, RuleKind(kind), value, Action(action), points)
+        await ctx.reply(
+            f"Saved {_automod_admin.describe(rule)}. It starts in dry run; "
+            f"`/moderation automod dryrun {rule.id} off` makes it act."
+        )
+
+    @command("automod list", requires=Level.MOD)
+    async def automod_list(self, ctx: Ctx) -> None:
+        """The automod rules, with what each does."""
+        rows = await _automod_admin.rules(ctx)
+        lines = [_automod_admin.describe(_automod_admin.to_rule(r)) for r in rows]
+        await ctx.reply("\n".join(lines) or "No automod rules yet.")
+
+    @command("automod remove", requires=Level.ADMIN)
+    async def automod_remove(self, ctx: Ctx, rule: Annotated[int, "The rule's number"]) -> None:
+        """Remove an automod rule."""
+        row = await _automod_admin.find(ctx, rule)
+        await ctx.uow.session.delete(row)
+        await ctx.reply(f"Rule #{rule} removed.")
+
+    @command("automod dryrun", requires=Level.ADMIN)
+    async def automod_dryrun(
+        self,
+        ctx: Ctx,
+        rule: Annotated[int, "The rule's number"],
+        state: Annotated[Literal["on", "off"], "on: record only; off: act"],
+    ) -> None:
+        """Switch a rule between dry run (it only records) and acting."""
+        row = await _automod_admin.find(ctx, rule)
+        row.dry_run = state == "on"
+        await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row)))
+
+    @command("automod test", requires=Level.MOD)
+    async def automod_test(self, ctx: Ctx, text: Annotated[str, "A message to try"]) -> None:
+        """Which rules a message would fire, and why (nothing is recorded)."""
+        lines = await _automod_admin.test(ctx, text)
+        await ctx.reply("\n".join(lines) or "No rule would fire on that.")

@@ -25,7 +25,7 @@ async def community(request: pytest.FixtureRequest, database_url: str) -> AsyncI
 
 @pytest.fixture
 async def alice(community: Community) -> Person:
-    """Alice moderates the community."""
+    """Alice moderates the community (and Ada, an admin, holds the moderator role too)."""
     person = community.people["alice"]
-    await make_moderator(community, person)
+    await make_moderator(community, person, community.people["ada"])
     return person
