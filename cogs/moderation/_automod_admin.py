@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core import UserError
+from bot.core import Context, UserError
 from cogs.moderation._automod import Posted, Screen
 from cogs.moderation._cases import Ctx
 from cogs.moderation._explain import consequence, explain
 from cogs.moderation._models import ModerationAutomodRule
 from cogs.moderation._rules import Action, Rule, RuleKind, RuleRefused, check_rule
+from cogs.moderation.settings import ModerationSettings
 
 MAX_RULES = 1000
 _NUMBER_KINDS = (RuleKind.MENTIONS, RuleKind.NEWLINES, RuleKind.CAPS)
@@ -48,7 +49,7 @@ def parse(kind: RuleKind, value: str) -> tuple[str, int, int]:
     return ("" if kind is RuleKind.INVITE else value), 0, 0
 
 
-async def rules(ctx: Ctx) -> list[ModerationAutomodRule]:
+async def rules(ctx: Context[ModerationSettings]) -> list[ModerationAutomodRule]:
     """The community's rules, oldest first."""
     found = await ctx.uow.session.scalars(
         select(ModerationAutomodRule)

@@ -14,6 +14,7 @@ DONE = {
     "timeout": "timed out",
     "kick": "removed from the community",
     "ban": "banned",
+    "automod": "warned",
 }
 
 
@@ -76,3 +77,8 @@ def modlog(case: ModerationCase, change: str | None = None) -> Message:
     if change is not None:
         return Message(text=f"Case #{case.number}: {change}")
     return Message(title=f"Case #{case.number}: {case.kind}", text=summary(case))
+
+
+def plain(text: str) -> Message:
+    """A message that pings nobody."""
+    return Message(text=text)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from bot.core import CommandContext, Feature, Level, Member, command
+from bot.core import CommandContext, Context, Feature, Level, Member, MessagePosted, command, on
 from cogs.moderation import _actions, _automod_admin, _cases, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, RuleKind
+from cogs.moderation._screening import Screening
 from cogs.moderation.settings import ModerationSettings
 
 Ctx = CommandContext[ModerationSettings]
+Listen = Context[ModerationSettings]
 Kind = Literal[
     "word",
     "regex",
@@ -32,7 +34,15 @@ class Moderation(Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
-    port_calls = frozenset({"timeout", "kick", "ban"})
+    port_calls = frozenset({"timeout", "kick", "ban", "delete_message"})
+
+    def __init__(self) -> None:
+        self.screening = Screening()
+
+    @on(MessagePosted)
+    async def posted(self, ctx: Listen, event: MessagePosted) -> None:
+        """Screen a member's message against the community's automod rules."""
+        await self.screening.screen(ctx, event)
 
     @command("warn", requires=Level.MOD)
     async def warn(
@@ -146,6 +156,7 @@ class Moderation(Feature, name="moderation"):
     ) -> None:
         """Add an automod rule; it starts in dry run, recording what it would do."""
         rule = await _automod_admin.add(ctx, RuleKind(kind), value, Action(action), points)
+        self.screening.forget(ctx.community.key)
         await ctx.reply(
             f"Saved {_automod_admin.describe(rule)}. It starts in dry run; "
             f"`/moderation automod dryrun {rule.id} off` makes it act."
@@ -163,6 +174,7 @@ class Moderation(Feature, name="moderation"):
         """Remove an automod rule."""
         row = await _automod_admin.find(ctx, rule)
         await ctx.uow.session.delete(row)
+        self.screening.forget(ctx.community.key)
         await ctx.reply(f"Rule #{rule} removed.")
 
     @command("automod dryrun", requires=Level.ADMIN)
@@ -175,6 +187,7 @@ class Moderation(Feature, name="moderation"):
         """Switch a rule between dry run (it only records) and acting."""
         row = await _automod_admin.find(ctx, rule)
         row.dry_run = state == "on"
+        self.screening.forget(ctx.community.key)
         await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row)))
 
     @command("automod test", requires=Level.MOD)

@@ -54,8 +54,9 @@ TALKING = [
 ]
 # Written out by hand from Discord's permission bits: the eight above (1024, 2048, 1 << 38,
 # 16384, 32768, 65536, 64, 1 << 35), Manage Roles (1 << 28), and moderation's Timeout, Kick
-# and Ban Members (1 << 40, 2, 4).
-REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4
+# and Ban Members and Manage Messages (1 << 40, 2, 4, 8192).
+REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4 | 8192
+MODERATION = ["Timeout Members", "Kick Members", "Ban Members", "Manage Messages"]
 
 
 class Warden(Feature, name="warden"):
@@ -76,8 +77,7 @@ def test_the_real_features_ask_for_manage_roles_and_the_moderation_rights() -> N
     needed = needed_permissions(REAL)
     # Onboarding hands out roles; moderation times out, kicks and bans; engagement's
     # moderator-only report acts on nobody.
-    moderation = ["Timeout Members", "Kick Members", "Ban Members"]
-    assert permission_names(needed) == [*TALKING, "Manage Roles", *moderation]
+    assert permission_names(needed) == [*TALKING, "Manage Roles", *MODERATION]
     assert needed.value == REAL_PERMISSIONS
 
 
@@ -148,7 +148,7 @@ def test_discord_invite_prints_the_url(
         f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
     )
     assert err.strip() == "Permissions asked for: " + ", ".join(
-        [*TALKING, "Manage Roles", "Timeout Members", "Kick Members", "Ban Members"]
+        [*TALKING, "Manage Roles", *MODERATION]
     )
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "malformed")
     assert cli.main(["discord-invite"]) == 2
@@ -194,7 +194,8 @@ async def test_doctor_names_what_each_server_and_the_application_lack(fake: Fake
     # @everyone's defaults cover talking; only the role for welcomes is missing.
     assert (
         not bare.ok
-        and "lacks Manage Roles, Timeout Members, Kick Members, Ban Members;" in bare.text
+        and "lacks Manage Roles, Timeout Members, Kick Members, Ban Members, Manage Messages;"
+        in bare.text
     )
     assert "steward discord-invite" in bare.text
     used = {r.operation_id for r in fake.requests}
