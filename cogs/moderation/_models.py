@@ -36,6 +36,8 @@ class ModerationCase(Base):
     """Whether the member's notice arrived (None: none was due, or not yet tried)."""
     modlog_channel_id: Mapped[str | None] = mapped_column(String(64))
     modlog_message_id: Mapped[str | None] = mapped_column(String(64))
+    ladder_step: Mapped[int | None]
+    """For a case the escalation ladder opened: the threshold of the step it carried out."""
 
 
 class ModerationCaseEvent(Base):

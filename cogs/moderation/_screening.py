@@ -8,6 +8,7 @@ from bot.core import Capability, Context, MessagePosted
 from cogs.moderation import _texts
 from cogs.moderation._automod import Posted, Screen, Verdict
 from cogs.moderation._automod_admin import rules, to_rule
+from cogs.moderation._climb import climb
 from cogs.moderation._explain import consequence, reason
 from cogs.moderation._flood import Recent
 from cogs.moderation._lifecycle import Move, Status
@@ -117,6 +118,7 @@ async def _enforce(ctx: Listen, rule: Rule, posted: Posted, event: MessagePosted
         sent = await ctx.port.dm(event.author.ref, _texts.notice(case, ctx.settings.appeal_hint))
         case.dm_sent = sent is not None
         done = "warned the member"
+        await climb(ctx, event.author.ref)
     channel = ctx.settings.modlog_channel
     if channel is not None:
         await ctx.port.send(channel, _texts.plain(f"{_texts.summary(case)} Automod {done}."))

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from bot.core import CommandContext, Context, Feature, Level, Member, MessagePosted, command, on
-from cogs.moderation import _actions, _automod_admin, _cases, _texts
+from cogs.moderation import _actions, _automod_admin, _cases, _climb, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, RuleKind
@@ -53,7 +53,11 @@ class Moderation(Feature, name="moderation"):
     ) -> None:
         """Warn a member: they are told why, and the warning counts on the ladder."""
         case = await _cases.act(ctx, Act.WARN, member, reason, ctx.settings.warn_points)
-        await ctx.reply(f"Case #{case.number}: warned <@{member.ref.id}>.{_texts.delivered(case)}")
+        said = f"Case #{case.number}: warned <@{member.ref.id}>.{_texts.delivered(case)}"
+        step = await _climb.climb(ctx, member.ref)
+        if step is not None:
+            said += f" The escalation ladder opened case #{step.number}: {step.kind}."
+        await ctx.reply(said)
 
     @command("timeout", requires=Level.MOD)
     async def timeout(

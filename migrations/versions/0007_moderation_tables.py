@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('dm_sent', sa.Boolean(), nullable=True),
     sa.Column('modlog_channel_id', sa.String(length=64), nullable=True),
     sa.Column('modlog_message_id', sa.String(length=64), nullable=True),
+    sa.Column('ladder_step', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_moderation_cases_community_id_communities'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_cases')),
     sa.UniqueConstraint('community_id', 'number', name='uq_moderation_cases_number')
