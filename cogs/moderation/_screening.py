@@ -36,6 +36,12 @@ class Screening:
         """Drop a community's compiled rules (they changed)."""
         self._screens.pop(community, None)
 
+    def forget_author(self, community: str, author: str) -> None:
+        """Drop what is held in memory about one member's recent messages."""
+        recent = self._recent.get(community)
+        if recent is not None:
+            recent.forget(author)
+
     async def screen(self, ctx: Listen, event: MessagePosted) -> Verdict | None:
         """The verdict on a member's message (None: bots and communities without rules)."""
         if event.author.is_bot:

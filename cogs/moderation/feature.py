@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from bot.core import CommandContext, Context, Feature, Level, Member, MessagePosted, command, on
+from bot.core import (
+    CommandContext,
+    Context,
+    Feature,
+    Level,
+    Member,
+    MessagePosted,
+    UserRef,
+    command,
+    on,
+)
 from cogs.moderation import _actions, _automod_admin, _cases, _climb, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
@@ -38,6 +48,11 @@ class Moderation(Feature, name="moderation"):
 
     def __init__(self) -> None:
         self.screening = Screening()
+
+    async def forget_member(self, ctx: Listen, user: UserRef) -> None:
+        """Forget the member's recent pace; their cases stay, as the community's record of what
+        was done and why (voiding, not deleting, is how a case stops counting)."""
+        self.screening.forget_author(ctx.community.key, user.id)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
