@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from sandbox.scenario import Community, DiscordCommunity, Person
-from tests.cogs.onboarding.world import configure
 
 
 async def test_a_warned_member_is_told_why_and_the_case_is_numbered(
@@ -71,7 +70,7 @@ async def test_void_and_reason_keep_the_record_and_its_history(
     community: Community, alice: Person
 ) -> None:
     bob = community.people["bob"]
-    await configure(community, "moderation", modlog_channel=community.channel_mention("mods"))
+    await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
     await community.slash(alice, "moderation warn", member=bob, reason="sapm")
     await community.slash(alice, "moderation reason", number=1, text="spam")
     voided = await community.slash(alice, "moderation void", number=1, why="it was a bot test")

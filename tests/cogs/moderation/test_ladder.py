@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from sandbox.scenario import Community, DiscordCommunity, Person
-from tests.cogs.onboarding.world import configure
 
 
 async def test_the_third_warning_times_the_member_out_once(
     community: Community, alice: Person
 ) -> None:
     bob = community.people["bob"]
-    await configure(community, "moderation", modlog_channel=community.channel_mention("mods"))
+    await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
     for why in ("rude", "rude again"):
         done = await community.slash(alice, "moderation warn", member=bob, reason=why)
         assert "ladder" not in done.text
