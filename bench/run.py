@@ -25,6 +25,7 @@ BENCHMARKS = [
     "onboarding_joinstorm",
     "engagement_ingest",
     "engagement_reports",
+    "automod_screen",
 ]
 """Module names under bench/, run in this order."""
 

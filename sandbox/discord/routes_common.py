@@ -158,7 +158,13 @@ def create_message(
     validate_message_body(body, files=len(files), partial=allow_empty)
     if channel.type == DM and channel.recipient_id is not None:
         recipient = fake.world.users[channel.recipient_id]
-        if not recipient.dms_open and visible_to is None:
+        # Discord lets a bot DM only people it shares a server with (a kicked or banned
+        # member is out of reach), and only when their DMs are open.
+        shared = any(
+            recipient.id in g.members and fake.bot.id in g.members
+            for g in fake.world.guilds.values()
+        )
+        if (not recipient.dms_open or not shared) and visible_to is None:
             raise RestError(403, 50007, "Cannot send messages to this user")
     ref_msg: Message | None = None
     ref = body.get("message_reference")

@@ -53,8 +53,10 @@ TALKING = [
     "Create Public Threads",
 ]
 # Written out by hand from Discord's permission bits: the eight above (1024, 2048, 1 << 38,
-# 16384, 32768, 65536, 64, 1 << 35) and Manage Roles (1 << 28).
-REAL_PERMISSIONS = 309506198592
+# 16384, 32768, 65536, 64, 1 << 35), Manage Roles (1 << 28), and moderation's Timeout, Kick
+# and Ban Members and Manage Messages (1 << 40, 2, 4, 8192).
+REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4 | 8192
+MODERATION = ["Timeout Members", "Kick Members", "Ban Members", "Manage Messages"]
 
 
 class Warden(Feature, name="warden"):
@@ -70,11 +72,12 @@ def test_a_talking_bot_needs_only_the_base_permissions() -> None:
     assert permission_names(needed_permissions(_registry())) == TALKING
 
 
-def test_the_real_features_ask_for_manage_roles_and_nothing_for_members() -> None:
+def test_the_real_features_ask_for_manage_roles_and_the_moderation_rights() -> None:
     assert {f.name for f in REAL.features} >= {"steward", "onboarding", "engagement"}
     needed = needed_permissions(REAL)
-    # Onboarding hands out roles; engagement's moderator-only report acts on nobody.
-    assert permission_names(needed) == [*TALKING, "Manage Roles"]
+    # Onboarding hands out roles; moderation times out, kicks and bans; engagement's
+    # moderator-only report acts on nobody.
+    assert permission_names(needed) == [*TALKING, "Manage Roles", *MODERATION]
     assert needed.value == REAL_PERMISSIONS
 
 
@@ -144,7 +147,9 @@ def test_discord_invite_prints_the_url(
         f"https://discord.com/oauth2/authorize?client_id={BOT_ID}"
         f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
     )
-    assert err.strip() == "Permissions asked for: " + ", ".join([*TALKING, "Manage Roles"])
+    assert err.strip() == "Permissions asked for: " + ", ".join(
+        [*TALKING, "Manage Roles", *MODERATION]
+    )
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "malformed")
     assert cli.main(["discord-invite"]) == 2
     assert "--client-id" in capsys.readouterr().err
@@ -187,7 +192,11 @@ async def test_doctor_names_what_each_server_and_the_application_lack(fake: Fake
     assert complete.ok
     [bare] = [c for c in checks if "server Bare" in c.text]
     # @everyone's defaults cover talking; only the role for welcomes is missing.
-    assert not bare.ok and "lacks Manage Roles;" in bare.text
+    assert (
+        not bare.ok
+        and "lacks Manage Roles, Timeout Members, Kick Members, Ban Members, Manage Messages;"
+        in bare.text
+    )
     assert "steward discord-invite" in bare.text
     used = {r.operation_id for r in fake.requests}
     assert {"get_my_user", "get_my_oauth2_application", "list_my_guilds"} <= used

@@ -1,0 +1,251 @@
+"""The automod screen: every rule of a community compiled once, each message checked fast (pure).
+
+Word and regular-expression rules become two RE2 sets (one pass over the folded text for every
+blocked word, one over the text as written for every pattern), so the cost of a message barely
+grows with the number of rules and no pattern can backtrack. Threshold rules (mentions, lines,
+capitals) are sorted so a message finds the ones it crosses by bisection; link rules look hosts up
+in dictionaries. Flood and repeat rules read the author's recent messages from ``Recent``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import re2
+
+from cogs.moderation._flood import Recent
+from cogs.moderation._fold import fold, unleet
+from cogs.moderation._rules import CAPS_MIN_LETTERS, Rule, RuleKind, re2_options
+
+# A host after a scheme or "www."; Slack wraps links as <https://host/path|label>.
+_HOST = re.compile(r"(?i)(?:https?://|\bwww\.)([a-z0-9.-]+\.[a-z]{2,})")
+_INVITE = re.compile(
+    r"(?i)\b(?:discord(?:app)?\.com/invite|discord\.gg|dsc\.gg|join\.slack\.com/t)/[\w-]+"
+)
+_INVITE_HOSTS = ("discord", "dsc.gg", "slack.com")
+_UPPER = bytes(range(65, 91))
+_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+_NOT_UPPER = bytes(b for b in range(256) if b not in _UPPER)
+_NOT_LETTER = bytes(b for b in range(256) if b not in _LETTERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A message to screen, as plain values (its text is never stored by the screen)."""
+
+    text: str
+    author: str
+    channel: str
+    at: float  # seconds, from the feature's clock
+    roles: frozenset[str] = frozenset()
+    mentions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The rules a message fired: those that act, and those in dry run (recorded only)."""
+
+    enforced: tuple[Rule, ...] = ()
+    dry_run: tuple[Rule, ...] = ()
+
+    @property
+    def fired(self) -> tuple[Rule, ...]:
+        """Every rule that fired, acting or not."""
+        return self.enforced + self.dry_run
+
+
+CLEAN = Verdict()
+
+
+def _word_pattern(word: str) -> str:
+    """A whole-word pattern for a blocked word, on folded text."""
+    folded = " ".join(unleet(fold(word)).split())
+    body = re.escape(folded).replace(r"\ ", r"\s+")
+    head = r"\b" if folded[:1].isalnum() else ""
+    tail = r"\b" if folded[-1:].isalnum() else ""
+    return f"{head}{body}{tail}"
+
+
+@dataclass
+class _Thresholds:
+    """Rules of one threshold kind, sorted by limit, so a value finds its rules by bisection."""
+
+    limits: list[int] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+
+    def add(self, rule: Rule) -> None:
+        """File a rule at its limit."""
+        at = bisect.bisect_right(self.limits, rule.limit)
+        self.limits.insert(at, rule.limit)
+        self.rules.insert(at, rule)
+
+    def crossed(self, value: int) -> list[Rule]:
+        """The rules whose limit ``value`` reaches."""
+        return self.rules[: bisect.bisect_right(self.limits, value)]
+
+
+class Screen:
+    """One community's rules, compiled; ``screen`` judges a message, ``explain`` says why."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = tuple(rules)
+        self._words: list[Rule] = []
+        self._regexes: list[Rule] = []
+        self._invites: list[Rule] = []
+        self._deny: dict[str, list[Rule]] = {}
+        self._allow: list[tuple[Rule, frozenset[str]]] = []
+        self._mentions = _Thresholds()
+        self._newlines = _Thresholds()
+        self._caps = _Thresholds()
+        self._floods: list[Rule] = []
+        self._repeats: list[Rule] = []
+        for rule in self.rules:
+            self._file(rule)
+        self._word_set = self._compile([_word_pattern(r.pattern) for r in self._words])
+        self._regex_set = self._compile([r.pattern for r in self._regexes])
+        self._links = bool(self._invites or self._deny or self._allow)
+        self._stateful = bool(self._floods or self._repeats)
+        self._flood_depth = max((r.limit for r in self._floods), default=0)
+
+    def _file(self, rule: Rule) -> None:
+        """Put a rule where its kind is checked."""
+        kind = rule.kind
+        if kind is RuleKind.WORD:
+            self._words.append(rule)
+        elif kind is RuleKind.REGEX:
+            self._regexes.append(rule)
+        elif kind is RuleKind.INVITE:
+            self._invites.append(rule)
+        elif kind is RuleKind.LINK_DENY:
+            for domain in rule.domains:
+                self._deny.setdefault(domain.lower(), []).append(rule)
+        elif kind is RuleKind.LINK_ALLOW:
+            self._allow.append((rule, frozenset(d.lower() for d in rule.domains)))
+        elif kind is RuleKind.MENTIONS:
+            self._mentions.add(rule)
+        elif kind is RuleKind.NEWLINES:
+            self._newlines.add(rule)
+        elif kind is RuleKind.CAPS:
+            self._caps.add(rule)
+        elif kind is RuleKind.FLOOD:
+            self._floods.append(rule)
+        else:
+            self._repeats.append(rule)
+
+    @staticmethod
+    def _compile(patterns: Sequence[str]) -> re2.Set | None:
+        """One RE2 set for many patterns (None when there are none)."""
+        if not patterns:
+            return None
+        matcher = re2.Set.SearchSet(re2_options())
+        for pattern in patterns:
+            matcher.Add(pattern)
+        matcher.Compile()
+        return matcher
+
+    def pattern_hits(self, text: str, folded: str) -> list[Rule]:
+        """The word and regex rules the text fires (one RE2 pass per form of the text)."""
+        hits: list[Rule] = []
+        if self._word_set is not None:
+            # Leetspeak is read only as a second chance: "hello!" must still end in a word
+            # boundary, while "h3ll0" must still be found.
+            found = set(self._word_set.Match(folded) or ())
+            leet = unleet(folded)
+            if leet != folded:
+                found.update(self._word_set.Match(leet) or ())
+            hits.extend(self._words[i] for i in sorted(found))
+        if self._regex_set is not None:
+            hits.extend(self._regexes[i] for i in self._regex_set.Match(text) or ())
+        return hits
+
+    def screen(self, message: Posted, recent: Recent | None = None) -> Verdict:
+        """The rules ``message`` fires; flood and repeat rules count in ``recent`` (None: skip)."""
+        text = message.text
+        folded = fold(text)
+        hits = self.pattern_hits(text, folded)
+        if self._links:
+            hits.extend(self._link_hits(text, folded))
+        if message.mentions:
+            hits.extend(self._mentions.crossed(message.mentions))
+        if self._newlines.rules:
+            hits.extend(self._newlines.crossed(text.count("\n") + 1))
+        # Folding lower-cases, so a text equal to its folded form has no capitals to count.
+        if self._caps.rules and len(text) >= CAPS_MIN_LETTERS and folded != text:
+            hits.extend(self._caps.crossed(caps_percent(text)))
+        if self._stateful and recent is not None:
+            hits.extend(self._rate_hits(message, folded.strip(), recent))
+        if not hits:
+            return CLEAN
+        return self._verdict(hits, message)
+
+    def _link_hits(self, text: str, folded: str) -> list[Rule]:
+        """Invite and domain rules fired by the links in ``text``."""
+        hits: list[Rule] = []
+        # The substring tests are there to spare most messages a regular-expression search.
+        if self._invites and any(s in folded for s in _INVITE_HOSTS) and _INVITE.search(text):
+            hits.extend(self._invites)
+        if "://" not in text and "www." not in text:
+            return hits
+        hosts = [h.lower().rstrip(".") for h in _HOST.findall(text)]
+        seen: set[int] = set()
+        for host in hosts:
+            for suffix in _suffixes(host):
+                for rule in self._deny.get(suffix, ()):
+                    if rule.id not in seen:
+                        seen.add(rule.id)
+                        hits.append(rule)
+        for rule, allowed in self._allow:
+            if any(not (allowed & set(_suffixes(h))) for h in hosts):
+                hits.append(rule)
+        return hits
+
+    def _rate_hits(self, message: Posted, key: str, recent: Recent) -> list[Rule]:
+        """Flood and repeat rules fired by this message (``key``: its folded text)."""
+        history = recent.record(message.author, message.at, key, self._flood_depth)
+        hits = [r for r in self._floods if history.count_within(r.seconds, r.limit) >= r.limit]
+        hits.extend(r for r in self._repeats if history.repeats_within(r.seconds) >= r.limit)
+        return hits
+
+    @staticmethod
+    def _verdict(hits: list[Rule], message: Posted) -> Verdict:
+        """Split fired rules into acting and dry run, leaving out the exempt ones."""
+        enforced: list[Rule] = []
+        dry: list[Rule] = []
+        seen: set[int] = set()
+        for rule in hits:
+            if rule.id in seen or message.channel in rule.exempt_channels:
+                continue
+            if rule.exempt_roles and rule.exempt_roles & message.roles:
+                continue
+            seen.add(rule.id)
+            (dry if rule.dry_run else enforced).append(rule)
+        key = _rule_order
+        return Verdict(tuple(sorted(enforced, key=key)), tuple(sorted(dry, key=key)))
+
+
+def _rule_order(rule: Rule) -> int:
+    """Rules are reported in the order they were made."""
+    return rule.id
+
+
+def _suffixes(host: str) -> list[str]:
+    """``a.b.example.com`` -> itself, ``b.example.com``, ``example.com``, ``com``."""
+    parts = host.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def caps_percent(text: str) -> int:
+    """The share of letters that are capitals, in whole percent (0 with too few letters)."""
+    if text.isascii():
+        raw = text.encode()
+        letters = len(raw.translate(None, _NOT_LETTER))
+        upper = len(raw.translate(None, _NOT_UPPER))
+    else:
+        letters = sum(c.isalpha() for c in text)
+        upper = sum(c.isupper() for c in text)
+    if letters < CAPS_MIN_LETTERS:
+        return 0
+    return upper * 100 // letters

@@ -1,0 +1,137 @@
+"""Opening and changing cases: check, write, commit, tell the member, record, log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from bot.core import CommandContext, Level, Member, UserError
+from cogs.moderation import _texts
+from cogs.moderation._authority import Act, Standing, refusal
+from cogs.moderation._lifecycle import Move, Status
+from cogs.moderation._models import ModerationCase
+from cogs.moderation._repo import Repo
+from cogs.moderation.settings import ModerationSettings
+
+Ctx = CommandContext[ModerationSettings]
+# Until the core tells role positions, a member's level stands for their place in the hierarchy;
+# Steward sits above every level it can act on.
+STEWARD = Standing("steward", Level.ADMIN, top_role=int(Level.OWNER), is_bot=True)
+
+
+def standing(member: Member) -> Standing:
+    """A member's place in the community, as the authorization policy takes it."""
+    return Standing(
+        member.ref.id, member.level, int(member.level), member.is_bot, member.level is Level.OWNER
+    )
+
+
+def audit_key() -> str:
+    """An audit key for a command (each run of a command is one request)."""
+    return f"cmd:{uuid.uuid4().hex}"
+
+
+async def open_case(
+    ctx: Ctx,
+    act: Act,
+    member: Member,
+    reason: str,
+    points: int,
+    *,
+    duration: timedelta | None = None,
+    actioned: bool = True,
+) -> ModerationCase:
+    """Check who acts on whom, then write the case (actioned: with its audited move) and commit."""
+    why = refusal(act, standing(ctx.actor), standing(member), STEWARD, duration=duration)
+    if why is not None:
+        raise UserError(why)
+    reason = reason.strip()
+    if not reason:
+        raise UserError("Please give a reason; the member and the other moderators will read it.")
+    repo = Repo(ctx.uow.session, ctx.community)
+    now = ctx.clock.now()
+    status = Status.ACTIONED if actioned else Status.OPEN
+    case = await repo.open(
+        kind=act.value,
+        target=member.ref.id,
+        actor=ctx.actor.ref.id,
+        reason=reason,
+        points=points,
+        status=status,
+        at=now,
+    )
+    if actioned:
+        await repo.record(
+            case,
+            move=Move.ACTION,
+            before=Status.OPEN,
+            after=Status.ACTIONED,
+            actor=ctx.actor.ref.id,
+            at=now,
+            key=audit_key(),
+        )
+    await ctx.uow.commit()  # the case exists before anything is sent or done
+    return case
+
+
+async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> ModerationCase:
+    """Open an actioned case for ``act`` on ``member``; tell them; post it in the mod-log."""
+    case = await open_case(ctx, act, member, reason, points)
+    if act is Act.WARN:
+        sent = await ctx.port.dm(member.ref, _texts.notice(case, ctx.settings.appeal_hint))
+        case.dm_sent = sent is not None
+        await ctx.uow.commit()
+    await post_modlog(ctx, case)
+    return case
+
+
+async def post_modlog(ctx: Ctx, case: ModerationCase, change: str | None = None) -> None:
+    """Post a case, or a change to it, in the mod-log channel (when there is one)."""
+    channel = ctx.settings.modlog_channel
+    if channel is None:
+        return
+    posted = await ctx.port.send(channel, _texts.modlog(case, change))
+    if change is None:
+        case.modlog_channel_id, case.modlog_message_id = channel.id, posted.id
+
+
+async def find(ctx: Ctx, number: int) -> ModerationCase:
+    """Case ``number`` of this community, or a friendly refusal."""
+    case = await Repo(ctx.uow.session, ctx.community).case(number)
+    if case is None:
+        raise UserError(f"There is no case #{number} here. `/moderation cases` lists them.")
+    return case
+
+
+async def amend(
+    ctx: Ctx, number: int, *, reason: str | None = None, void: str | None = None
+) -> ModerationCase:
+    """Change a case's reason, or void it (never delete it); each change is audited and logged."""
+    case = await find(ctx, number)
+    text = (reason if reason is not None else void or "").strip()
+    if not text:
+        raise UserError("Please say what the new text is." if void is None else "Please say why.")
+    repo = Repo(ctx.uow.session, ctx.community)
+    if void is not None:
+        if case.voided:
+            raise UserError(f"Case #{number} is already void.")
+        case.voided, case.void_reason = True, text
+        change = f"voided by <@{ctx.actor.ref.id}>: {text}"
+        move = "void"
+    else:
+        case.reason = text
+        change = f"reason changed by <@{ctx.actor.ref.id}>: {text}"
+        move = "reason"
+    await repo.record(
+        case,
+        move=move,
+        before=case.status,
+        after=case.status,
+        actor=ctx.actor.ref.id,
+        at=ctx.clock.now(),
+        key=audit_key(),
+        note=text,
+    )
+    await ctx.uow.commit()
+    await post_modlog(ctx, case, change)
+    return case

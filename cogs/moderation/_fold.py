@@ -1,0 +1,71 @@
+"""Folding text before blocked words are looked for: case, accents, look-alikes, leetspeak."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Letters from other scripts that look like Latin ones; each maps to the letter it imitates.
+_LOOKALIKES = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "к": "k",
+        "м": "m",
+        "т": "t",
+        "в": "b",
+        "н": "h",
+        "α": "a",
+        "ε": "e",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+    }
+)
+# Digits and signs people put in place of letters to slip past a word list.
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+        "+": "t",
+        "€": "e",
+        "£": "l",
+    }
+)
+_LEET_CHARS = frozenset("0134578 9@$!|+€£".replace(" ", ""))
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased, accents dropped, look-alike letters mapped to plain ones."""
+    if text.isascii():
+        return text.lower()
+    # NFKD splits "é" into "e" and a combining accent, and full-width or styled letters
+    # ("𝐬𝐩𝐚𝐦") into plain ones; the marks are then dropped.
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return plain.casefold().translate(_LOOKALIKES)
+
+
+def unleet(folded: str) -> str:
+    """Folded text with leetspeak read as letters ("5p@m" -> "spam"); itself when there is none."""
+    return folded.translate(_LEET)

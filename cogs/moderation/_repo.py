@@ -1,0 +1,107 @@
+"""Reading and writing cases and their audit rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import CommunityRef
+from cogs.moderation._models import ModerationCase, ModerationCaseEvent
+
+
+class Repo:
+    """One community's cases."""
+
+    def __init__(self, session: AsyncSession, community: CommunityRef) -> None:
+        self.session = session
+        self.community = community
+
+    async def open(
+        self,
+        *,
+        kind: str,
+        target: str,
+        actor: str,
+        reason: str,
+        points: int,
+        status: str,
+        at: datetime,
+    ) -> ModerationCase:
+        """A new case with the community's next number (the unique constraint guards races)."""
+        last = await self.session.scalar(
+            select(func.max(ModerationCase.number)).where(
+                ModerationCase.community_id == self.community.key
+            )
+        )
+        row = ModerationCase(
+            community_id=self.community.key,
+            number=(last or 0) + 1,
+            kind=kind,
+            target_id=target,
+            actor_id=actor,
+            reason=reason,
+            points=points,
+            status=status,
+            created_at=at,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def record(
+        self,
+        case: ModerationCase,
+        *,
+        move: str,
+        before: str,
+        after: str,
+        actor: str,
+        at: datetime,
+        key: str,
+        note: str | None = None,
+    ) -> None:
+        """Add an audit row to ``case``: its versions count every row."""
+        version = await self.session.scalar(
+            select(func.count()).where(ModerationCaseEvent.case_id == case.id)
+        )
+        self.session.add(
+            ModerationCaseEvent(
+                case_id=case.id,
+                version=(version or 0) + 1,
+                move=move,
+                before=before,
+                after=after,
+                actor_id=actor,
+                at=at,
+                key=key,
+                note=note,
+            )
+        )
+        await self.session.flush()
+
+    async def case(self, number: int) -> ModerationCase | None:
+        """Case ``number``, or None."""
+        return await self.session.scalar(
+            select(ModerationCase).where(
+                ModerationCase.community_id == self.community.key, ModerationCase.number == number
+            )
+        )
+
+    async def cases(self, target: str | None = None, limit: int = 15) -> list[ModerationCase]:
+        """The newest cases, of one member when ``target`` is given."""
+        query = select(ModerationCase).where(ModerationCase.community_id == self.community.key)
+        if target is not None:
+            query = query.where(ModerationCase.target_id == target)
+        rows = await self.session.scalars(query.order_by(ModerationCase.number.desc()).limit(limit))
+        return list(rows)
+
+    async def history(self, case: ModerationCase) -> list[ModerationCaseEvent]:
+        """The case's audit rows, oldest first."""
+        rows = await self.session.scalars(
+            select(ModerationCaseEvent)
+            .where(ModerationCaseEvent.case_id == case.id)
+            .order_by(ModerationCaseEvent.version)
+        )
+        return list(rows)

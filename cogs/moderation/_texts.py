@@ -1,0 +1,84 @@
+"""What moderation says, to members, to moderators and in the mod-log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core import Message
+from bot.core.parsing import format_duration
+from cogs.moderation._models import ModerationCase, ModerationCaseEvent
+
+DONE = {
+    "warn": "warned",
+    "note": "noted",
+    "timeout": "timed out",
+    "kick": "removed from the community",
+    "ban": "banned",
+    "automod": "warned",
+}
+
+
+def _who(user_id: str) -> str:
+    """A mention, or the rule that acted."""
+    return user_id if ":" in user_id else f"<@{user_id}>"
+
+
+def notice(case: ModerationCase, hint: str, duration: timedelta | None = None) -> Message:
+    """The private notice a member gets about an action on them: what, why, how to appeal."""
+    length = f" for {format_duration(duration)}" if duration is not None else ""
+    return Message(
+        title=f"You were {DONE.get(case.kind, case.kind)}{length} by the moderators",
+        text=f"Reason: {case.reason}\nThis is case #{case.number}. {hint}",
+    )
+
+
+def summary(case: ModerationCase) -> str:
+    """One line per case, for lists and answers."""
+    void = " (void)" if case.voided else ""
+    points = f", {case.points} pt" if case.points else ""
+    return (
+        f"#{case.number} {case.kind} {_who(case.target_id)} by {_who(case.actor_id)}"
+        f"{points}: {case.reason} [{case.status}]{void}"
+    )
+
+
+def delivered(case: ModerationCase) -> str:
+    """Whether the member was told, for the moderator."""
+    if case.dm_sent is None:
+        return ""
+    if case.dm_sent:
+        return " They were told by direct message."
+    return " Their direct messages are closed, so they were not told."
+
+
+def detail(case: ModerationCase, history: list[ModerationCaseEvent]) -> Message:
+    """A case in full, with every move made on it."""
+    lines = [
+        f"{e.at:%Y-%m-%d %H:%M} UTC {e.move} by {_who(e.actor_id)}: {e.before} → {e.after}"
+        + (f" ({e.note})" if e.note else "")
+        for e in history
+    ]
+    dm = {None: "not due", True: "delivered", False: "not delivered (DMs closed)"}[case.dm_sent]
+    fields = [
+        ("Member", _who(case.target_id)),
+        ("By", _who(case.actor_id)),
+        ("Reason", case.reason),
+        ("Status", case.status + (f" (void: {case.void_reason})" if case.voided else "")),
+        ("Points", str(case.points)),
+        ("Notice", dm),
+    ]
+    return Message(
+        title=f"Case #{case.number}: {case.kind}", fields=tuple(fields), text="\n".join(lines)
+    )
+
+
+def modlog(case: ModerationCase, change: str | None = None) -> Message:
+    """The mod-log post for a case, or for a change to it."""
+    if change is not None:
+        return Message(text=f"Case #{case.number}: {change}")
+    return Message(title=f"Case #{case.number}: {case.kind}", text=summary(case))
+
+
+def plain(text: str) -> Message:
+    """A message that pings nobody."""
+    return Message(text=text)

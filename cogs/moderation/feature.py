@@ -1,0 +1,216 @@
+"""The moderation feature: numbered cases, warnings, timeouts, kicks and bans, from chat."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from bot.core import (
+    CommandContext,
+    Context,
+    Feature,
+    Level,
+    Member,
+    MessagePosted,
+    UserRef,
+    command,
+    on,
+)
+from cogs.moderation import _actions, _automod_admin, _cases, _climb, _texts
+from cogs.moderation._authority import Act
+from cogs.moderation._repo import Repo
+from cogs.moderation._rules import Action, RuleKind
+from cogs.moderation._screening import Screening
+from cogs.moderation.settings import ModerationSettings
+
+Ctx = CommandContext[ModerationSettings]
+Listen = Context[ModerationSettings]
+Kind = Literal[
+    "word",
+    "regex",
+    "invite",
+    "link_deny",
+    "link_allow",
+    "mentions",
+    "flood",
+    "repeat",
+    "caps",
+    "newlines",
+]
+Does = Literal["alert", "delete", "warn", "timeout"]
+
+
+class Moderation(Feature, name="moderation"):
+    """Cases for every action, with the member told and the moderators' log kept."""
+
+    Settings = ModerationSettings
+    port_calls = frozenset({"timeout", "kick", "ban", "delete_message"})
+
+    def __init__(self) -> None:
+        self.screening = Screening()
+
+    async def forget_member(self, ctx: Listen, user: UserRef) -> None:
+        """Forget the member's recent pace; their cases stay, as the community's record of what
+        was done and why (voiding, not deleting, is how a case stops counting)."""
+        self.screening.forget_author(ctx.community.key, user.id)
+
+    @on(MessagePosted)
+    async def posted(self, ctx: Listen, event: MessagePosted) -> None:
+        """Screen a member's message against the community's automod rules."""
+        await self.screening.screen(ctx, event)
+
+    @command("warn", requires=Level.MOD)
+    async def warn(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to warn"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Warn a member: they are told why, and the warning counts on the ladder."""
+        case = await _cases.act(ctx, Act.WARN, member, reason, ctx.settings.warn_points)
+        said = f"Case #{case.number}: warned <@{member.ref.id}>.{_texts.delivered(case)}"
+        step = await _climb.climb(ctx, member.ref)
+        if step is not None:
+            said += f" The escalation ladder opened case #{step.number}: {step.kind}."
+        await ctx.reply(said)
+
+    @command("timeout", requires=Level.MOD)
+    async def timeout(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to time out"],
+        duration: Annotated[timedelta, "How long, like 30m, 1d (at most 28d)"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Stop a member talking for a while; they are told why first."""
+        _case, said = await _actions.sanction(ctx, Act.TIMEOUT, member, reason, duration)
+        await ctx.reply(said)
+
+    @command("kick", requires=Level.MOD)
+    async def kick(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to remove"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Remove a member (they can come back); they are told why before they go."""
+        _case, said = await _actions.sanction(ctx, Act.KICK, member, reason)
+        await ctx.reply(said)
+
+    @command("ban", requires=Level.MOD)
+    async def ban(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who to ban"],
+        reason: Annotated[str, "Why (they will read it)"],
+    ) -> None:
+        """Ban a member; they are told why before they go."""
+        _case, said = await _actions.sanction(ctx, Act.BAN, member, reason)
+        await ctx.reply(said)
+
+    @command("note", requires=Level.MOD)
+    async def note(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who the note is about"],
+        text: Annotated[str, "The note (only moderators read it)"],
+    ) -> None:
+        """Keep a note about a member; they are not told and it carries no points."""
+        case = await _cases.act(ctx, Act.NOTE, member, text, 0)
+        await ctx.reply(f"Case #{case.number}: note about <@{member.ref.id}> kept.")
+
+    @command("case", requires=Level.MOD)
+    async def case(self, ctx: Ctx, number: Annotated[int, "The case number"]) -> None:
+        """Show one case in full, with everything done on it."""
+        found = await _cases.find(ctx, number)
+        history = await Repo(ctx.uow.session, ctx.community).history(found)
+        await ctx.reply(_texts.detail(found, history))
+
+    @command("cases", requires=Level.MOD)
+    async def cases(
+        self, ctx: Ctx, member: Annotated[Member | None, "Only this member's cases"] = None
+    ) -> None:
+        """List the newest cases, or one member's."""
+        target = member.ref.id if member is not None else None
+        rows = await Repo(ctx.uow.session, ctx.community).cases(target)
+        if not rows:
+            await ctx.reply("No cases yet.")
+            return
+        await ctx.reply("\n".join(_texts.summary(r) for r in rows))
+
+    @command("reason", requires=Level.MOD)
+    async def reason(
+        self,
+        ctx: Ctx,
+        number: Annotated[int, "The case number"],
+        text: Annotated[str, "The new reason"],
+    ) -> None:
+        """Change a case's reason (the old one stays in its history)."""
+        case = await _cases.amend(ctx, number, reason=text)
+        await ctx.reply(f"Case #{case.number}: reason changed.")
+
+    @command("void", requires=Level.MOD)
+    async def void(
+        self,
+        ctx: Ctx,
+        number: Annotated[int, "The case number"],
+        why: Annotated[str, "Why it no longer counts"],
+    ) -> None:
+        """Void a case: it stays on record but no longer counts."""
+        case = await _cases.amend(ctx, number, void=why)
+        await ctx.reply(f"Case #{case.number} is void; it stays on record but no longer counts.")
+
+    # -- automod rules -----------------------------------------------------------------------
+
+    @command("automod add", requires=Level.ADMIN)
+    async def automod_add(
+        self,
+        ctx: Ctx,
+        kind: Annotated[Kind, "What the rule looks for"],
+        value: Annotated[
+            str, "The word, pattern, domains, limit (5) or rate (5 in 10s); - for invites"
+        ],
+        action: Annotated[Does, "What it does when it fires"] = "alert",
+        points: Annotated[int, "Points a warning carries"] = 1,
+    ) -> None:
+        """Add an automod rule; it starts in dry run, recording what it would do."""
+        rule = await _automod_admin.add(ctx, RuleKind(kind), value, Action(action), points)
+        self.screening.forget(ctx.community.key)
+        await ctx.reply(
+            f"Saved {_automod_admin.describe(rule)}. It starts in dry run; "
+            f"`/moderation automod dryrun {rule.id} off` makes it act."
+        )
+
+    @command("automod list", requires=Level.MOD)
+    async def automod_list(self, ctx: Ctx) -> None:
+        """The automod rules, with what each does."""
+        rows = await _automod_admin.rules(ctx)
+        lines = [_automod_admin.describe(_automod_admin.to_rule(r)) for r in rows]
+        await ctx.reply("\n".join(lines) or "No automod rules yet.")
+
+    @command("automod remove", requires=Level.ADMIN)
+    async def automod_remove(self, ctx: Ctx, rule: Annotated[int, "The rule's number"]) -> None:
+        """Remove an automod rule."""
+        row = await _automod_admin.find(ctx, rule)
+        await ctx.uow.session.delete(row)
+        self.screening.forget(ctx.community.key)
+        await ctx.reply(f"Rule #{rule} removed.")
+
+    @command("automod dryrun", requires=Level.ADMIN)
+    async def automod_dryrun(
+        self,
+        ctx: Ctx,
+        rule: Annotated[int, "The rule's number"],
+        state: Annotated[Literal["on", "off"], "on: record only; off: act"],
+    ) -> None:
+        """Switch a rule between dry run (it only records) and acting."""
+        row = await _automod_admin.find(ctx, rule)
+        row.dry_run = state == "on"
+        self.screening.forget(ctx.community.key)
+        await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row)))
+
+    @command("automod test", requires=Level.MOD)
+    async def automod_test(self, ctx: Ctx, text: Annotated[str, "A message to try"]) -> None:
+        """Which rules a message would fire, and why (nothing is recorded)."""
+        lines = await _automod_admin.test(ctx, text)
+        await ctx.reply("\n".join(lines) or "No rule would fire on that.")

@@ -1,0 +1,22 @@
+"""Moderation settings, per community."""
+
+from __future__ import annotations
+
+from bot.core import ChannelRef, FeatureSettings
+
+
+class ModerationSettings(FeatureSettings):
+    """Where cases are logged and what a member is told."""
+
+    modlog_channel: ChannelRef | None = None
+    """Where a post is made for each case and each change to it (none: no mod-log)."""
+
+    warn_points: int = 1
+    """Points a warning carries on the escalation ladder."""
+
+    points_decay_days: int = 30
+    """How long a case's points count on the escalation ladder (3 -> 1-day timeout, 5 -> kick,
+    8 -> ban)."""
+
+    appeal_hint: str = "If you think this is a mistake, reply to the moderators."
+    """The last line of every notice a member gets about an action on them."""

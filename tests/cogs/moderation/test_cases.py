@@ -1,0 +1,100 @@
+"""Numbered cases from chat: warn, note, case, cases, reason, void, and the mod-log."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.scenario import Community, DiscordCommunity, Person
+
+
+async def test_a_warned_member_is_told_why_and_the_case_is_numbered(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    done = await community.slash(alice, "moderation warn", member=bob, reason="spamming invites")
+    assert done.ephemeral
+    assert (
+        community.readable(done.text) == "Case #1: warned @bob. They were told by direct message."
+    )
+    notice = community.dms_of(bob)[-1]
+    assert "You were warned by the moderators" in notice.text
+    assert "Reason: spamming invites" in notice.text and "case #1" in notice.text
+    second = await community.slash(alice, "moderation note", member=bob, text="seems to calm down")
+    assert community.readable(second.text) == "Case #2: note about @bob kept."
+    assert len(community.dms_of(bob)) == 1  # a note is not sent to the member
+    listed = await community.slash(alice, "moderation cases", member=bob)
+    assert listed.ephemeral
+    assert community.readable(listed.text).splitlines() == [
+        "#2 note @bob by @alice: seems to calm down [actioned]",
+        "#1 warn @bob by @alice, 1 pt: spamming invites [actioned]",
+    ]
+
+
+async def test_closed_dms_are_recorded_on_the_case(community: Community, alice: Person) -> None:
+    bob = community.people["bob"]
+    community.close_dms(bob)
+    done = await community.slash(alice, "moderation warn", member=bob, reason="rude")
+    assert "direct messages are closed, so they were not told" in community.readable(done.text)
+    shown = await community.slash(alice, "moderation case", number=1)
+    assert "not delivered (DMs closed)" in community.readable(shown.text)
+
+
+async def test_refusals_are_private_and_open_no_case(community: Community, alice: Person) -> None:
+    bob, ada = community.people["bob"], community.people["ada"]
+    carl = await community.member_joins("carl")
+    if isinstance(community, DiscordCommunity):
+        # Discord hides moderator commands from members (a hint; the dispatcher checks anyway).
+        with pytest.raises(PermissionError, match="hides /moderation"):
+            await community.slash(bob, "moderation warn", member=carl, reason="meh")
+    else:
+        by_member = await community.slash(bob, "moderation warn", member=carl, reason="meh")
+        assert by_member.ephemeral and "moderator" in community.readable(by_member.text)
+    on_self = await community.slash(alice, "moderation warn", member=alice, reason="oops")
+    assert (
+        on_self.ephemeral and community.readable(on_self.text) == "You cannot have yourself warned."
+    )
+    on_admin = await community.slash(alice, "moderation warn", member=ada, reason="x")
+    assert "level with you or above" in community.readable(on_admin.text)
+    on_owner = await community.slash(
+        alice, "moderation warn", member=community.people["olivia"], reason="x"
+    )
+    assert "owner" in community.readable(on_owner.text)
+    assert (
+        community.readable((await community.slash(alice, "moderation cases")).text)
+        == "No cases yet."
+    )
+    assert not [m for m in community.dms_of(carl) if "warned" in m.text]
+
+
+async def test_void_and_reason_keep_the_record_and_its_history(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
+    await community.slash(alice, "moderation warn", member=bob, reason="sapm")
+    await community.slash(alice, "moderation reason", number=1, text="spam")
+    voided = await community.slash(alice, "moderation void", number=1, why="it was a bot test")
+    assert (
+        community.readable(voided.text)
+        == "Case #1 is void; it stays on record but no longer counts."
+    )
+    shown = await community.slash(alice, "moderation case", number=1)
+    assert "spam" in community.readable(
+        shown.text
+    ) and "void: it was a bot test" in community.readable(shown.text)
+    moves = [
+        line.split(" UTC ")[1]
+        for line in community.readable(shown.text).splitlines()
+        if " UTC " in line
+    ]
+    assert moves == [
+        "action by @alice: open → actioned",
+        "reason by @alice: actioned → actioned (spam)",
+        "void by @alice: actioned → actioned (it was a bot test)",
+    ]
+    log = [community.readable(m.text) for m in community.messages_in("mods")]
+    assert any("#1 warn @bob by @alice, 1 pt: sapm" in t for t in log)
+    assert "Case #1: reason changed by @alice: spam" in log
+    assert "Case #1: voided by @alice: it was a bot test" in log
+    missing = await community.slash(alice, "moderation case", number=9)
+    assert missing.ephemeral and "There is no case #9 here" in community.readable(missing.text)
