@@ -111,10 +111,14 @@ async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
     community: Community, public: FeedServer
 ) -> None:
     ada = community.people["ada"]
+    mods = community.channel_mention("mods")
+    await community.slash(
+        ada, "steward settings set", feature="steward", key="staff_channel", value=mods
+    )
     url = public.put("/flaky.xml", rss("one"))
     await community.slash(ada, "announcements add", url=url, channel="#general")
     del public.documents["/flaky.xml"]
-    for _ in range(4):
+    for _ in range(6):
         await community.advance(minutes=11)
     listed = await community.slash(ada, "announcements list")
     assert "paused (I paused the feed" in listed.text
@@ -122,6 +126,9 @@ async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
     assert f"/announcements resume {url}" in listed.text
     [told] = [m for m in community.dms_of(ada) if "I paused the feed" in m.text]
     assert "failed 3 times in a row" in told.text and "HTTP 404" in told.text
+    [alert] = [m for m in community.messages_in("mods") if "I paused the feed" in m.text]
+    assert alert.text.startswith("Announcements: I paused the feed")
+    assert f"/announcements resume {url}" in alert.text
 
 
 async def test_a_restart_posts_nothing_again(community: Community, public: FeedServer) -> None:
@@ -142,6 +149,8 @@ async def test_a_restart_posts_nothing_again(community: Community, public: FeedS
         checked = await community.slash(ada, "announcements check", feed="1")
         assert "Nothing new to post." in checked.text
         assert checked.text.endswith("Latest in the log:\n• three: posted")
+        posts = [m.text for m in community.messages_in("general") if "e.org/" in m.text]
+        assert posts == ["three\nhttps://e.org/three"]  # posted before the restart, not again
     finally:
         await community.app.stop()
         community.app = first  # stopped already; the fixture stops it again, harmlessly
@@ -204,6 +213,8 @@ async def test_edits_are_re_announced_and_old_items_skipped_as_the_manager_sets(
         "Latest in the log:\n• Archive: skipped (older than the feed's maximum age)\n"
         "• First, updated: posted (edited)\n• Second: posted"
     )
+    posts = [m.text for m in community.messages_in("general") if "e.org/" in m.text]
+    assert posts == ["Second\nhttps://e.org/b", "Updated: First, updated\nhttps://e.org/a"]
     for bad, words in [
         ({"every": timedelta(seconds=30)}, "I check a feed at most every 2 minutes."),
         ({"compare": "colour"}, "I can't compare colour: pick from title, summary"),
