@@ -10,6 +10,8 @@ from cogs.announcements._repo import Repo
 WAITING = ("pending", "edited")
 """Log outcomes of items handed to the outbox whose fate the log does not know yet."""
 TITLE_CHARS = 300
+LINK_CHARS = 1500
+"""Longer links are left out: cut short they would lead nowhere, whole they break Discord's 2000."""
 
 
 def delivery_key(entry: AnnouncementLog) -> str:
@@ -23,7 +25,8 @@ def post_message(entry: AnnouncementLog) -> Message:
     title = entry.title.strip()[:TITLE_CHARS] or "New post"
     if entry.outcome == "edited":
         title = f"Updated: {title}"
-    lines = [title] + ([entry.link] if entry.link else [])
+    link = entry.link if entry.link and len(entry.link) <= LINK_CHARS else None
+    lines = [title] + ([link] if link else [])
     return Message(text=neutralize_pings("\n".join(lines)))
 
 

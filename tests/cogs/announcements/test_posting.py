@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from xml.sax.saxutils import escape
 
+from cogs.announcements._deliver import post_message
+from cogs.announcements._models import AnnouncementLog
 from sandbox.discord.permissions import Permission
 from sandbox.feeds import FeedServer
 from sandbox.scenario import Community, DiscordCommunity, Posted
@@ -75,3 +77,19 @@ async def test_a_post_the_platform_refuses_is_logged_as_failed(
     assert relayed(community) == []
     checked = await community.slash(ada, "announcements check", feed="1")
     assert "• two: failed (" in checked.text, checked.text
+
+
+def test_a_post_fits_every_platform_however_long_the_item() -> None:
+    huge = AnnouncementLog(
+        feed_id=1,
+        item_key="k",
+        title="T" * 256,
+        link="https://e.org/" + "x" * 2030,
+        outcome="pending",
+    )
+    text = post_message(huge).text
+    assert len(text) <= 2000 and text == "T" * 256  # a cut link would lead nowhere: left out
+    fair = AnnouncementLog(
+        feed_id=1, item_key="k", title=" ", link="https://e.org/a", outcome="edited"
+    )
+    assert post_message(fair).text == "Updated: New post\nhttps://e.org/a"
