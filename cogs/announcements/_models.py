@@ -68,6 +68,6 @@ class AnnouncementLog(Base):
     title: Mapped[str] = mapped_column(String(256))
     link: Mapped[str | None] = mapped_column(String(2048))
     outcome: Mapped[str] = mapped_column(String(16))
-    """``pending`` (waiting for delivery), ``posted``, ``edited`` or ``skipped``."""
+    """``pending``/``edited`` (handed to the outbox), ``posted``, ``failed`` or ``skipped``."""
     reason: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime]

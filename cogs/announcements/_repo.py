@@ -114,20 +114,33 @@ class Repo:
 
     def log(
         self, feed_id: int, items: Sequence[Item], outcome: str, now: datetime, reason: str = ""
-    ) -> None:
-        """Add one delivery-log row per item."""
-        for item in items:
-            self.session.add(
-                AnnouncementLog(
-                    feed_id=feed_id,
-                    item_key=item_key(item),
-                    title=item.title[:256],
-                    link=item.link,
-                    outcome=outcome,
-                    reason=reason or None,
-                    at=now,
-                )
+    ) -> list[AnnouncementLog]:
+        """Add one delivery-log row per item; returns the rows."""
+        rows = [
+            AnnouncementLog(
+                feed_id=feed_id,
+                item_key=item_key(item),
+                title=item.title[:256],
+                link=item.link,
+                outcome=outcome,
+                reason=reason or None,
+                at=now,
             )
+            for item in items
+        ]
+        self.session.add_all(rows)
+        return rows
+
+    async def waiting(self, outcomes: Sequence[str], limit: int = 200) -> list[AnnouncementLog]:
+        """Log rows of the community's feeds still waiting on their delivery, oldest first."""
+        rows = await self.session.scalars(
+            select(AnnouncementLog)
+            .join(AnnouncementFeed, AnnouncementFeed.id == AnnouncementLog.feed_id)
+            .where(AnnouncementFeed.community_id == self.key, AnnouncementLog.outcome.in_(outcomes))
+            .order_by(AnnouncementLog.id)
+            .limit(limit)
+        )
+        return list(rows)
 
     async def log_of(self, feed_id: int, limit: int = 10) -> list[AnnouncementLog]:
         """The feed's latest delivery-log rows, newest first."""

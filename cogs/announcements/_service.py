@@ -6,7 +6,8 @@ import asyncio
 import random
 from datetime import datetime, timedelta
 
-from bot.core import Context, FeatureSettings
+from bot.core import Context, FeatureSettings, Message, UserRef
+from cogs.announcements._deliver import hand_over
 from cogs.announcements._fetch import Fetcher, Validators
 from cogs.announcements._identity import FirstFetch, Policy, Verdict, decide
 from cogs.announcements._models import AnnouncementFeed
@@ -36,8 +37,6 @@ class Poller:
         self.fetcher = fetcher
         self.schedule = schedule
         self.rng = random.Random()
-        self.paused: list[tuple[str, str]] = []
-        """(manager id, notice) for feeds this run paused; told once the pause is committed."""
 
     async def run(self) -> int:
         """Poll every due feed (at most POLLS_PER_RUN); returns how many items were handed over."""
@@ -72,7 +71,7 @@ class Poller:
             if plan.disable:
                 row.paused = True
                 row.paused_reason = paused_notice(row.url, plan.failures, reading.error)
-                self.paused.append((row.added_by, row.paused_reason))
+                await self.tell_paused(row, now)
                 self.ctx.log.warning("feed %s paused after %s failures", row.id, plan.failures)
             return 0
         fetched = reading.fetched
@@ -89,6 +88,16 @@ class Poller:
         verdict = await self.judge(row, reading, now)
         return len(verdict.post) + len(verdict.changed)
 
+    async def tell_paused(self, row: AnnouncementFeed, now: datetime) -> None:
+        """The staff (and the manager who added the feed) hear of a pause, in its transaction."""
+        notice = row.paused_reason or ""
+        # Written with the pause itself: told once per pause, even if Steward stops right after.
+        key = f"paused:{row.id}:{now:%Y%m%dT%H%M%S}"
+        await self.ctx.alert_staff(f"Announcements: {notice}", key=key)
+        if row.added_by:  # empty once that manager asked to be forgotten
+            manager = UserRef(self.ctx.community, row.added_by)
+            await self.ctx.deliver(manager, Message(text=notice), key=f"{key}:dm")
+
     async def judge(self, row: AnnouncementFeed, reading: Reading, now: datetime) -> Verdict:
         """Decide what is new, store the seen map and the delivery log, hand items over."""
         assert reading.feed is not None
@@ -96,9 +105,11 @@ class Poller:
         verdict = decide(reading.feed.items, before, policy_of(row), now, first=not row.primed)
         await self.repo.remember(row.id, before, verdict.seen, now)
         row.primed = True
-        # "pending": handed over for delivery. Part 2 (and the core outbox) posts them.
-        self.repo.log(row.id, verdict.post, "pending", now)
-        self.repo.log(row.id, verdict.changed, "edited", now)
+        # Handed to the outbox in this transaction: posted once it commits, never twice.
+        handed = self.repo.log(row.id, verdict.post, "pending", now)
+        handed += self.repo.log(row.id, verdict.changed, "edited", now)
+        await self.ctx.uow.session.flush()  # an edit's delivery key names its log row
+        await hand_over(self.ctx, row, handed)
         for item, why in verdict.skipped:
             if why.name != "FIRST_FETCH":  # the first fetch's backlog is summarised, not logged
                 self.repo.log(row.id, [item], "skipped", now, why.value)

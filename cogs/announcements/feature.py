@@ -23,6 +23,7 @@ from bot.core import (
     job,
 )
 from cogs.announcements import _texts as texts
+from cogs.announcements._deliver import record_outcomes
 from cogs.announcements._discover import known_feed
 from cogs.announcements._fetch import Fetcher, FetchError, Limits, check_url
 from cogs.announcements._guard import AddressPolicy
@@ -67,15 +68,10 @@ class Announcements(Feature, name="announcements"):
 
     @job(every=timedelta(minutes=1))
     async def poll(self, ctx: JobContext[FeatureSettings]) -> None:
-        """Poll the community's feeds whose time has come; tell managers of feeds it paused."""
-        poller = Poller(ctx, self.fetcher, self.schedule)
-        await poller.run()
-        if poller.paused:
-            await ctx.commit()  # write, commit, then act: a failed DM never undoes the pause
-            # Until the core can alert the staff, the manager who added the feed hears it.
-            for manager, notice in poller.paused:
-                if manager:  # empty once that manager asked to be forgotten
-                    await ctx.port.dm(UserRef(ctx.community, manager), Message(text=notice))
+        """Poll the community's due feeds, post what is new, log what became of earlier posts."""
+        await Poller(ctx, self.fetcher, self.schedule).run()
+        await ctx.commit()  # the posts go out once this commits; then the log learns their fate
+        await record_outcomes(ctx)
 
     @command("add", requires=Level.ADMIN)
     async def add(

@@ -10,9 +10,13 @@ import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from bot.builtin import Steward
+from cogs.announcements import Announcements
 from cogs.announcements._fetch import Fetcher, Limits
 from cogs.announcements._guard import AddressPolicy
+from cogs.announcements._schedule import SchedulePolicy
 from sandbox.feeds import FeedServer
+from sandbox.scenario import Community, open_community
 from tests.conftest import shared_dir
 
 PUBLIC = "127.0.0.2"
@@ -84,3 +88,32 @@ async def canary() -> AsyncIterator[FeedServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+def rss(*items: str) -> bytes:
+    """A feed whose items are titled and identified by ``items``, newest first."""
+    body = "".join(
+        f"<item><guid>{t}</guid><title>{t}</title><link>https://e.org/{t}</link></item>"
+        for t in items
+    )
+    return f"<rss version='2.0'><channel><title>Brand blog</title>{body}</channel></rss>".encode()
+
+
+def announcements() -> Announcements:
+    """The feature as tests run it: 127.0.0.2 is public; three failures pause a feed."""
+    return Announcements(
+        policy=AddressPolicy.allowing([PUBLIC + "/32"], any_port=True),
+        schedule=SchedulePolicy(jitter=0, disable_after=3, backoff_cap=SchedulePolicy().backoff),
+    )
+
+
+@pytest.fixture(params=["discord", "slack"])
+async def community(
+    request: pytest.FixtureRequest, database_url: str, public: FeedServer
+) -> AsyncIterator[Community]:
+    """Steward with announcements; only 127.0.0.2 stands for the internet."""
+    shared_dir()
+    async with open_community(request.param, database_url, [Steward(), announcements()]) as running:
+        yield running
+        fake = running.fake  # type: ignore[attr-defined]
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)

@@ -2,61 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-import pytest
-
 from bot.builtin import Steward
-from cogs.announcements import Announcements
-from cogs.announcements._guard import AddressPolicy
-from cogs.announcements._schedule import SchedulePolicy
 from sandbox.discord.permissions import Permission
 from sandbox.feeds import FeedServer
 from sandbox.scenario import (
     Community,
     DiscordCommunity,
     SlackCommunity,
-    open_community,
     start_steward,
     stop_steward,
 )
-from tests.cogs.announcements.conftest import PUBLIC
-from tests.conftest import shared_dir
+from tests.cogs.announcements.conftest import announcements, rss
 
 
-def rss(*items: str) -> bytes:
-    """A feed whose items are titled and identified by ``items``, newest first."""
-    body = "".join(
-        f"<item><guid>{t}</guid><title>{t}</title><link>https://e.org/{t}</link></item>"
-        for t in items
-    )
-    return f"<rss version='2.0'><channel><title>Brand blog</title>{body}</channel></rss>".encode()
-
-
-def announcements() -> Announcements:
-    """The feature as tests run it: 127.0.0.2 is public; three failures pause a feed."""
-    return Announcements(
-        policy=AddressPolicy.allowing([PUBLIC + "/32"], any_port=True),
-        schedule=SchedulePolicy(jitter=0, disable_after=3, backoff_cap=SchedulePolicy().backoff),
-    )
-
-
-@pytest.fixture(params=["discord", "slack"])
-async def community(
-    request: pytest.FixtureRequest, database_url: str, public: FeedServer
-) -> AsyncIterator[Community]:
-    """Steward with announcements; only 127.0.0.2 stands for the internet."""
-    shared_dir()
-    async with open_community(request.param, database_url, [Steward(), announcements()]) as running:
-        yield running
-        fake = running.fake  # type: ignore[attr-defined]
-    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
-
-
-async def test_manager_follows_a_feed_and_new_items_are_handed_over(
+async def test_manager_follows_a_feed_and_new_items_are_posted(
     community: Community, public: FeedServer
 ) -> None:
     ada = community.people["ada"]
@@ -73,7 +36,7 @@ async def test_manager_follows_a_feed_and_new_items_are_handed_over(
     checked = await community.slash(ada, "announcements check", feed="1")
     assert checked.ephemeral and "Brand blog: an RSS feed with 4 items." in checked.text
     assert "Nothing new to post." in checked.text
-    assert checked.text.endswith("Latest in the log:\n• four: pending")
+    assert checked.text.endswith("Latest in the log:\n• four: posted")
 
     listed = await community.slash(ada, "announcements list")
     assert f"1. Brand blog <{url}>: every 10 min" in listed.text
@@ -87,7 +50,7 @@ async def test_manager_follows_a_feed_and_new_items_are_handed_over(
     assert "paused (paused by a manager" in (await community.slash(ada, "announcements list")).text
     await community.slash(ada, "announcements resume", feed=url)
     await community.advance(minutes=1)
-    assert "• five: pending" in (await community.slash(ada, "announcements check", feed="1")).text
+    assert "• five: posted" in (await community.slash(ada, "announcements check", feed="1")).text
 
     exported = await community.slash(ada, "announcements export")
     assert "1 feeds, as OPML." in exported.text
@@ -148,10 +111,14 @@ async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
     community: Community, public: FeedServer
 ) -> None:
     ada = community.people["ada"]
+    mods = community.channel_mention("mods")
+    await community.slash(
+        ada, "steward settings set", feature="steward", key="staff_channel", value=mods
+    )
     url = public.put("/flaky.xml", rss("one"))
     await community.slash(ada, "announcements add", url=url, channel="#general")
     del public.documents["/flaky.xml"]
-    for _ in range(4):
+    for _ in range(6):
         await community.advance(minutes=11)
     listed = await community.slash(ada, "announcements list")
     assert "paused (I paused the feed" in listed.text
@@ -159,6 +126,9 @@ async def test_a_feed_that_keeps_failing_is_paused_with_the_reason(
     assert f"/announcements resume {url}" in listed.text
     [told] = [m for m in community.dms_of(ada) if "I paused the feed" in m.text]
     assert "failed 3 times in a row" in told.text and "HTTP 404" in told.text
+    [alert] = [m for m in community.messages_in("mods") if "I paused the feed" in m.text]
+    assert alert.text.startswith("Announcements: I paused the feed")
+    assert f"/announcements resume {url}" in alert.text
 
 
 async def test_a_restart_posts_nothing_again(community: Community, public: FeedServer) -> None:
@@ -178,7 +148,9 @@ async def test_a_restart_posts_nothing_again(community: Community, public: FeedS
         assert public.requests["/blog.xml"] == before + 1
         checked = await community.slash(ada, "announcements check", feed="1")
         assert "Nothing new to post." in checked.text
-        assert checked.text.endswith("Latest in the log:\n• three: pending")
+        assert checked.text.endswith("Latest in the log:\n• three: posted")
+        posts = [m.text for m in community.messages_in("general") if "e.org/" in m.text]
+        assert posts == ["three\nhttps://e.org/three"]  # posted before the restart, not again
     finally:
         await community.app.stop()
         community.app = first  # stopped already; the fixture stops it again, harmlessly
@@ -239,8 +211,10 @@ async def test_edits_are_re_announced_and_old_items_skipped_as_the_manager_sets(
     log = (await community.slash(ada, "announcements check", feed="1")).text
     assert log.endswith(
         "Latest in the log:\n• Archive: skipped (older than the feed's maximum age)\n"
-        "• First, updated: edited\n• Second: pending"
+        "• First, updated: posted (edited)\n• Second: posted"
     )
+    posts = [m.text for m in community.messages_in("general") if "e.org/" in m.text]
+    assert posts == ["Second\nhttps://e.org/b", "Updated: First, updated\nhttps://e.org/a"]
     for bad, words in [
         ({"every": timedelta(seconds=30)}, "I check a feed at most every 2 minutes."),
         ({"compare": "colour"}, "I can't compare colour: pick from title, summary"),
