@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.inserts import insert_ignore
 from cogs.engagement._metrics import date_of
 from cogs.engagement._models import (
     CHANNEL_DAYS,
@@ -28,8 +29,6 @@ CD = CHANNEL_DAYS
 
 async def forget(session: AsyncSession, community: str, user: str, now: datetime) -> None:
     """Opt a member out: record it and delete everything stored about them."""
-    from cogs.engagement._ingest import upsert
-
     m = MEMBER_DAYS.c
     counts = ("messages", "reactions", "replies", "questions", "p2p_replies", "staff_replies")
     theirs = (
@@ -70,11 +69,7 @@ async def forget(session: AsyncSession, community: str, user: str, now: datetime
         .where(ev.community_id == community, ev.target_user_id == user)
         .values(target_user_id=None)
     )
-    dialect = session.get_bind().dialect.name
-    await session.execute(
-        upsert(dialect, OPTOUTS).on_conflict_do_nothing(),
-        [{"community_id": community, "user_id": user, "at": now}],
-    )
+    await insert_ignore(session, OPTOUTS, {"community_id": community, "user_id": user, "at": now})
 
 
 async def opt_in(session: AsyncSession, community: str, user: str) -> None:

@@ -23,9 +23,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-
 from bot.core import (
     Clock,
     CommunityRef,
@@ -39,7 +36,7 @@ from bot.core import (
     ReactionRemoved,
 )
 from bot.core.activity import Activity
-from bot.core.communities import ensure_community
+from bot.core.communities import KnownCommunities
 from bot.core.runtime import Storage
 from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, SettingsStore, cache_of
 from cogs.engagement._rules import CID, USER, Item, Rules, item_of
@@ -58,11 +55,6 @@ TRACKED = (
 )
 
 
-def upsert(dialect: str, table: Table) -> Any:
-    """The dialect's INSERT, which has ``on_conflict_do_*``."""
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 class Ingest:
     """The queue and the link to the writer process, shared by every community of the process."""
 
@@ -71,6 +63,7 @@ class Ingest:
         db: Storage,
         clock: Clock,
         activity: Activity,
+        communities: KnownCommunities,
         *,
         max_batch: int = 5000,
         flush_after: float = 0.1,
@@ -79,6 +72,8 @@ class Ingest:
         self.db = db
         self.clock = clock
         self.activity = activity
+        self.communities = communities
+        """The process's one set of registered communities (the dispatcher's)."""
         self.max_batch = max_batch
         self.flush_after = flush_after
         self.max_in_flight = max_in_flight
@@ -96,7 +91,6 @@ class Ingest:
         self._wake = asyncio.Event()
         """Set when a batch should leave without waiting any longer (full, or an ack came)."""
         self._task: asyncio.Task[None] | None = None
-        self._known: set[str] = set()
         self._renewing: asyncio.Task[Rules] | None = None
         """Renews expired rules in the background."""
         self._seq = 0
@@ -306,7 +300,7 @@ class Ingest:
         for key in communities:
             mine = cache.peek((key, "engagement"), EngagementSettings) if cache else None
             shared = cache.peek((key, COMMUNITY_FEATURE), CommunitySettings) if cache else None
-            if key not in self._known or mine is None or shared is None:
+            if key not in self.communities or mine is None or shared is None:
                 missing.append(key)
                 continue
             rules[key] = _rule(mine[0], shared[0])
@@ -332,11 +326,10 @@ class Ingest:
             store = SettingsStore.of(uow)
             for key in communities:
                 ref = CommunityRef.from_key(key)
-                if key not in self._known:
+                if key not in self.communities:
                     # Jobs (catch-up, digest) run for the communities Steward knows about.
-                    await ensure_community(uow.session, ref, self.clock.now())
+                    await self.communities.ensure(uow, ref, self.clock.now())
                     await uow.commit()
-                    self._known.add(key)
                 mine = await store.get(ref, EngagementSettings, "engagement")
                 shared = await store.get(ref, CommunitySettings, COMMUNITY_FEATURE)
                 rules[key] = _rule(mine, shared)

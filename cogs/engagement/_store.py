@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.db.engine import Database
+from bot.core.runtime import Storage
 from cogs.engagement._models import BLOCK_DAYS, EVENTS
 from cogs.engagement._rules import (
     CID,
@@ -62,7 +62,7 @@ AUTHOR_CACHE = 200_000
 class Store:
     """Writes batches of items; remembers recent authors so replies and reactions find theirs."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Storage) -> None:
         self.db = db
         self.stored = 0
         self.failures = 0

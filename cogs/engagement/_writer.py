@@ -13,7 +13,8 @@ from the same code, over an anonymous pipe nobody else can reach. Bot → writer
 ``("done", seq, stored, failures)`` after each batch's commit (or after it was dropped). The
 writer exits when its stdin closes, so it never outlives the bot.
 
-``WriterLink`` starts it (``python -c 'from cogs.engagement._writer import main; main()'``).
+``WriterLink`` starts it (``python -m bot.writer``: that process's composition root, which builds
+the database from the URL and hands it to ``serve`` here).
 """
 
 from __future__ import annotations
@@ -27,16 +28,28 @@ import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 try:
     import fcntl
 except ImportError:  # Windows: the default pipe size
     fcntl = None  # type: ignore[assignment]
 
+from bot.core.runtime import Storage
+
 log = logging.getLogger("steward.engagement")
 _LENGTH = struct.Struct(">I")
 ROOT = Path(__file__).resolve().parents[2]
+ENTRY = "bot.writer"
+"""The writer process's entry module (outside cogs: it composes the database and this module)."""
+
+
+class WriterDatabase(Storage, Protocol):
+    """The database the writer process is given: Steward's, plus closing it at the end."""
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        ...
 
 
 def frame(message: tuple[Any, ...]) -> bytes:
@@ -106,8 +119,8 @@ class WriterLink:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-c",
-            "from cogs.engagement._writer import main; main()",
+            "-m",
+            ENTRY,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
@@ -163,10 +176,11 @@ class WriterLink:
 # -- the writer process ------------------------------------------------------------------------
 
 
-async def serve(output: Any) -> None:
-    """Read frames from stdin until ``stop`` or the end, store batches, ack each on ``output``."""
-    from bot.config import RedactSecrets
-    from bot.db.engine import Database
+async def serve(output: Any, open_db: Callable[[str], WriterDatabase]) -> None:
+    """Read frames from stdin until ``stop`` or the end, store batches, ack each on ``output``.
+
+    ``open_db`` builds the database from the URL the bot sends first (never on the command line).
+    """
     from cogs.engagement._store import Store
 
     loop = asyncio.get_running_loop()
@@ -175,13 +189,7 @@ async def serve(output: Any) -> None:
     hello = await read_frame(reader)
     if hello is None or hello[0] != "hello":
         return
-    url: str = hello[1]
-    from sqlalchemy.engine import make_url
-
-    password = make_url(url).password
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactSecrets([password] if password else []))
-    db = Database(url)
+    db = open_db(hello[1])
     store = Store(db)
     try:
         await store.connect()  # now, not at the first batch
@@ -208,12 +216,3 @@ async def serve(output: Any) -> None:
     finally:
         await store.close()
         await db.dispose()
-
-
-def main() -> None:
-    """The process entry: acks go to a private copy of stdout; anything printed goes to stderr."""
-    output = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    with contextlib.suppress(BrokenPipeError):  # Steward is gone: nobody to acknowledge to
-        asyncio.run(serve(output))
