@@ -16,6 +16,7 @@ from bot.core import (
     RoleRef,
     UserError,
     mention,
+    plural,
 )
 from bot.core.parsing import parse_channel, parse_role
 from bot.core.templates import parse_template
@@ -159,7 +160,8 @@ async def buddy(ctx: Ctx, action: str, capacity: int | None) -> None:
         entry.capacity = capacity if capacity is not None else entry.capacity
         size = entry.capacity or flow.s.buddy_capacity
         await ctx.reply(
-            f"Thanks! You're in the buddy pool and will look after up to {size} newcomers at once."
+            "Thanks! You're in the buddy pool and will look after up to "
+            f"{plural(size, 'newcomer')} at once."
         )
         return
     if entry is None:
@@ -290,4 +292,4 @@ async def preview(ctx: Ctx, page: int) -> None:
 
 def _span(delay: timedelta) -> str:
     hours = int(delay.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
+    return plural(hours // 24, "day") if hours >= 48 else plural(hours, "hour")
