@@ -62,17 +62,19 @@ async def set_welcome(ctx: Ctx, template: str) -> None:
     config = await flow.repo.config(flow.now)
     config.welcome_template = parsed.source
     config.updated_at = flow.now
-    sample = sample_welcome(flow, ctx.actor, parsed.source, config.rules_text)
+    sample = await sample_welcome(flow, ctx.actor, parsed.source, config.rules_text)
     await ctx.reply(f"Welcome saved. A newcomer would see:\n{sample}")
 
 
-def sample_welcome(flow: Flow, member: Member, source: str | None, rules: str | None) -> str:
-    """The welcome rendered for ``member`` (no ping: it is only shown to a manager)."""
+async def sample_welcome(flow: Flow, member: Member, source: str | None, rules: str | None) -> str:
+    """The welcome rendered for ``member`` (no ping: it is only shown to a manager), with the
+    community's real head count."""
+    count = await flow.ctx.port.count_members(flow.ctx.community)
     return welcome_text(
         welcome_template(source),
         member=member.display_name,
         community=flow.s.community_name,
-        member_count=None,
+        member_count=count,
         rules=rules,
         intro_channel=flow.intro_mention(),
         buddy=None,
@@ -243,7 +245,9 @@ async def preview(ctx: Ctx, page: int) -> None:
     config = await flow.repo.peek_config()
     rules = config.rules_text if config else None
     interests = await flow.repo.interests()
-    welcome = sample_welcome(flow, ctx.actor, config.welcome_template if config else None, rules)
+    welcome = await sample_welcome(
+        flow, ctx.actor, config.welcome_template if config else None, rules
+    )
     nxt = (Button("preview", "Next ▸", value=str(page + 1), style="primary"),)
     if page <= 1:
         where = {
