@@ -5,9 +5,10 @@ from __future__ import annotations
 import types
 from datetime import time, timedelta
 from enum import Enum
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
@@ -33,8 +34,30 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
     if origin is Union or origin is types.UnionType:
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0], len(args) != len(get_args(annotation))
+            return _unwrap(args[0])[0], len(args) != len(get_args(annotation))
+    if origin is Annotated:
+        return get_args(annotation)[0], False
     return annotation, False
+
+
+def _limits(field: FieldInfo) -> dict[str, Any]:
+    """The field's bounds (ge, le, min_length, max_length), wherever pydantic keeps them."""
+    metadata = list(field.metadata)
+    for arg in get_args(field.annotation):
+        if get_origin(arg) is Annotated:
+            metadata += [m for a in get_args(arg)[1:] for m in getattr(a, "metadata", [a])]
+    names = ("ge", "le", "min_length", "max_length")
+    return {n: getattr(m, n) for m in metadata for n in names if getattr(m, n, None) is not None}
+
+
+def _range(field: FieldInfo) -> str:
+    """The allowed range in words, or '' when the field has none."""
+    limits = _limits(field)
+    if "max_length" in limits:
+        return f"at most {limits['max_length']} characters"
+    if "ge" in limits and "le" in limits:
+        return f"from {show_value(limits['ge'])} to {show_value(limits['le'])}"
+    return ""
 
 
 def expected_form(annotation: Any) -> str:
@@ -87,6 +110,9 @@ def parse_setting(
     field = cls.model_fields[key]
     base, optional = _unwrap(field.annotation)
     form = expected_form(field.annotation)
+    bounds = _range(field)
+    if bounds:
+        form = f"{form}, {bounds}"
     if optional and text.strip().lower() in CLEAR_WORDS:
         value: Any = None
     else:
@@ -99,8 +125,23 @@ def parse_setting(
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        detail = exc.errors()[0].get("msg", "") if exc.errors() else ""
-        raise UserError(f"`{key}` expects {form}. {detail}".strip()) from None
+        raise UserError(_refusal(key, form, text, exc)) from None
+
+
+def _refusal(key: str, form: str, text: str, exc: ValidationError) -> str:
+    """Why the model refused the value, in Steward's words rather than pydantic's."""
+    typed = text.strip()
+    shown = typed if len(typed) <= 40 else typed[:39] + "…"
+    errors = exc.errors()
+    error: dict[str, Any] = dict(errors[0]) if errors else {}
+    cause = (error.get("ctx") or {}).get("error")
+    if error.get("type") == "value_error" and cause is not None:
+        return f"`{shown}` is {cause}."
+    if error.get("type") in ("string_too_long", "string_too_short"):
+        return f"`{key}` expects {form}; that was {len(typed)}."
+    if error.get("type") == "literal_error":
+        return f"`{key}` expects {form}; `{shown}` isn't one."
+    return f"`{key}` expects {form}; `{shown}` is out of range."
 
 
 def show_value(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from bot.builtin._fields import expected_form, parse_setting, settable, show_value
+from bot.core.commands import CommandSpec
 from bot.core.context import CommandContext, Context
 from bot.core.errors import UserError
 from bot.core.events import ForgetRequested
@@ -165,9 +166,7 @@ class Steward(Feature, name="steward"):
                 for spec in self.registry.commands(target.name)
                 if ctx.actor.level >= spec.requires
             ]
-            lines = [f"`{spec.usage}`: {spec.description}" for spec in usable]
-            for number, body in enumerate(_chunks(lines, FIELD_LIMIT)):
-                fields.append((target.name if number == 0 else f"{target.name} (more)", body))
+            fields += _audience_fields(target.name, usable)
         if not fields:
             raise UserError("There is nothing you can run here yet.")
         await ctx.reply(Message(title="Steward help", fields=tuple(fields)))
@@ -199,6 +198,22 @@ class Steward(Feature, name="steward"):
 
     async def forget_member(self, ctx: Context[Any], user: UserRef) -> None:
         """Steward's own settings name roles and channels, never members: nothing to forget."""
+
+
+def _audience_fields(name: str, specs: list[CommandSpec]) -> list[tuple[str, str]]:
+    """A feature's commands as help fields: everyone's apart from the staff's, so a manager
+    sees which are theirs; a group too long for one field continues under the same title."""
+    everyone = [s for s in specs if s.requires is Level.MEMBER]
+    staff = [s for s in specs if s.requires is not Level.MEMBER]
+    groups = [(name, everyone)] if not staff else [(f"{name}: everyone", everyone)]
+    if staff:
+        groups.append((f"{name}: staff", staff))
+    fields = []
+    for title, group in groups:
+        lines = [f"`{spec.usage}`: {spec.description}" for spec in group]
+        for number, body in enumerate(_chunks(lines, FIELD_LIMIT)):
+            fields.append((title if number == 0 else f"{title} (continued)", body))
+    return fields
 
 
 def _chunks(lines: list[str], limit: int) -> list[str]:

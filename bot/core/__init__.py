@@ -30,6 +30,7 @@ from bot.core.message import (
     Select,
     TextInput,
     mention,
+    plural,
 )
 from bot.core.port import Capability, Port
 from bot.core.pressed import Pressed
@@ -90,5 +91,6 @@ __all__ = [
     "job",
     "mention",
     "on",
+    "plural",
     "timer",
 ]

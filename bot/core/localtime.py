@@ -24,9 +24,19 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+@functools.cache
+def _by_folded() -> dict[str, str]:
+    return {name.casefold(): name for name in _zones() | {"UTC"}}
+
+
 def is_zone(name: str) -> bool:
     """Whether ``name`` is a known IANA time zone."""
     return name == "UTC" or name in _zones()
+
+
+def canonical_zone(name: str) -> str | None:
+    """The IANA name ``name`` means in any case (``europe/paris`` is Europe/Paris), or None."""
+    return _by_folded().get(name.strip().casefold())
 
 
 def in_quiet_hours(at: datetime, tz: ZoneInfo, start: time | None, end: time | None) -> bool:

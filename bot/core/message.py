@@ -123,3 +123,8 @@ def mention(ref: UserRef | ChannelRef | RoleRef) -> str:
     if isinstance(ref, ChannelRef):
         return f"<#{ref.id}>"
     return f"<@&{ref.id}>"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``count`` and the word for it: "1 hour", "2 hours", "1 newcomer" (``many`` if irregular)."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"

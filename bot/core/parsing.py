@@ -37,10 +37,12 @@ def parse_duration(text: str) -> timedelta:
             break
         seconds += int(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
         pos = match.end()
-    if pos != len(cleaned) or seconds <= 0:
+    if pos != len(cleaned):
         raise UserError(
             f"`{text.strip()[:40]}` is not a duration; use a form like `10m`, `2h` or `3d`."
         )
+    if seconds <= 0:
+        raise UserError(f"`{text.strip()[:40]}` is no time at all.")
     if seconds > 10 * 365 * 86400:
         raise UserError("That duration is too long; keep it under ten years.")
     return timedelta(seconds=seconds)

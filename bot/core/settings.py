@@ -8,11 +8,11 @@ from typing import TypeVar
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef
-from bot.core.localtime import is_zone
+from bot.core.localtime import canonical_zone
 from bot.db.models import CommunitySetting
 from bot.db.uow import UnitOfWork
 
@@ -36,7 +36,7 @@ COMMUNITY_FEATURE = "steward"
 class CommunitySettings(FeatureSettings):
     """Settings of the whole community, kept by the built-in ``steward`` feature."""
 
-    timezone: str = "UTC"
+    timezone: str = Field("UTC", max_length=64)
     """The community's time zone, such as Europe/Paris; digests and quiet hours use it."""
 
     quiet_start: time | None = None
@@ -58,9 +58,10 @@ class CommunitySettings(FeatureSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        if not is_zone(value):
+        found = canonical_zone(value)
+        if found is None:
             raise ValueError("not a time zone; use a name such as Europe/Paris or UTC")
-        return value
+        return found
 
     def tz(self) -> ZoneInfo:
         """The community's time zone."""

@@ -193,6 +193,13 @@ class Engagement(Feature, name="engagement"):
     @command("optout")
     async def optout(self, ctx: Ctx) -> None:
         """Stop tracking your activity and delete what is stored about you."""
+        if ctx.actor.ref.id in self.ingest.opted_out.get(ctx.community.key, ()):
+            await ctx.reply(
+                "You are already opted out: nothing is tracked about you. "
+                "`/engagement optin` turns tracking back on.",
+                ephemeral=True,
+            )
+            return
         await self.forget_member(ctx, ctx.actor.ref)
         await ctx.reply(
             "Done: your activity is no longer tracked and what was stored about you is deleted. "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from bot.core import ChannelRef, FeatureSettings, RoleRef, UserRef
 
 
@@ -21,11 +23,11 @@ class EngagementSettings(FeatureSettings):
     digest_dms: tuple[UserRef, ...] = ()
     """Managers who get the weekly digest as a direct message (none: no DMs)."""
 
-    digest_weekday: int = 0
+    digest_weekday: int = Field(0, ge=0, le=6)
     """The digest's day of the week in the community's time zone (0 Monday .. 6 Sunday)."""
 
-    digest_hour: int = 9
+    digest_hour: int = Field(9, ge=0, le=23)
     """The digest's hour in the community's time zone (0-23)."""
 
-    raw_retention_days: int = 400
+    raw_retention_days: int = Field(400, ge=30, le=3650)
     """How long raw events are kept; the daily rollups are kept longer."""

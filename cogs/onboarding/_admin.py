@@ -16,6 +16,7 @@ from bot.core import (
     RoleRef,
     UserError,
     mention,
+    plural,
 )
 from bot.core.parsing import parse_channel, parse_role
 from bot.core.templates import parse_template
@@ -61,17 +62,19 @@ async def set_welcome(ctx: Ctx, template: str) -> None:
     config = await flow.repo.config(flow.now)
     config.welcome_template = parsed.source
     config.updated_at = flow.now
-    sample = sample_welcome(flow, ctx.actor, parsed.source, config.rules_text)
+    sample = await sample_welcome(flow, ctx.actor, parsed.source, config.rules_text)
     await ctx.reply(f"Welcome saved. A newcomer would see:\n{sample}")
 
 
-def sample_welcome(flow: Flow, member: Member, source: str | None, rules: str | None) -> str:
-    """The welcome rendered for ``member`` (no ping: it is only shown to a manager)."""
+async def sample_welcome(flow: Flow, member: Member, source: str | None, rules: str | None) -> str:
+    """The welcome rendered for ``member`` (no ping: it is only shown to a manager), with the
+    community's real head count."""
+    count = await flow.ctx.port.count_members(flow.ctx.community)
     return welcome_text(
         welcome_template(source),
         member=member.display_name,
         community=flow.s.community_name,
-        member_count=None,
+        member_count=count,
         rules=rules,
         intro_channel=flow.intro_mention(),
         buddy=None,
@@ -159,7 +162,8 @@ async def buddy(ctx: Ctx, action: str, capacity: int | None) -> None:
         entry.capacity = capacity if capacity is not None else entry.capacity
         size = entry.capacity or flow.s.buddy_capacity
         await ctx.reply(
-            f"Thanks! You're in the buddy pool and will look after up to {size} newcomers at once."
+            "Thanks! You're in the buddy pool and will look after up to "
+            f"{plural(size, 'newcomer')} at once."
         )
         return
     if entry is None:
@@ -241,7 +245,9 @@ async def preview(ctx: Ctx, page: int) -> None:
     config = await flow.repo.peek_config()
     rules = config.rules_text if config else None
     interests = await flow.repo.interests()
-    welcome = sample_welcome(flow, ctx.actor, config.welcome_template if config else None, rules)
+    welcome = await sample_welcome(
+        flow, ctx.actor, config.welcome_template if config else None, rules
+    )
     nxt = (Button("preview", "Next ▸", value=str(page + 1), style="primary"),)
     if page <= 1:
         where = {
@@ -290,4 +296,4 @@ async def preview(ctx: Ctx, page: int) -> None:
 
 def _span(delay: timedelta) -> str:
     hours = int(delay.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
+    return plural(hours // 24, "day") if hours >= 48 else plural(hours, "hour")

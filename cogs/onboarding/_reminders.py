@@ -8,6 +8,7 @@ from bot.core import (
     MessageRef,
     UserError,
     mention,
+    plural,
 )
 from cogs.onboarding._ladder import SEND, Step, decide
 from cogs.onboarding._service import Flow, nudge_key
@@ -75,7 +76,7 @@ class Reminders(Flow):
         if step is Step.SILENT:
             days = (self.now - (row.returned_at or row.joined_at)).days
             text = (
-                f"{mention(user)} joined {days} days ago and hasn't said anything yet. "
+                f"{mention(user)} joined {plural(days, 'day')} ago and hasn't said anything yet. "
                 "A friendly hello might help!"
             )
             if self.s.greeters_channel is not None:

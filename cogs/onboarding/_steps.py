@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.core import (
     ChannelRef,
     Member,
@@ -128,7 +126,7 @@ class Steps(Flow):
         await self.step_done(row, Step.INTRO)
         await self.ctx.timers.schedule(
             "intro_reply",
-            at=self.now + timedelta(minutes=max(self.s.intro_reply_minutes, 1)),
+            at=self.now + self.s.intro_reply_after,
             key=f"reply:{row.user_id}",
             payload={"user": row.user_id},
         )

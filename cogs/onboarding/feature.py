@@ -24,6 +24,7 @@ from bot.core import (
     component,
     mention,
     on,
+    plural,
     timer,
 )
 from cogs.onboarding import _admin
@@ -222,7 +223,9 @@ class Onboarding(Feature, name="onboarding"):
     @component("preview_pick", requires=Level.ADMIN)
     async def preview_pick(self, ctx: Ctx, press: Pressed) -> None:
         """What picking would do, without doing it."""
-        await ctx.reply(f"(Preview) Picked {len(press.values)} interests; nothing was stored.")
+        await ctx.reply(
+            f"(Preview) Picked {plural(len(press.values), 'interest')}; nothing was stored."
+        )
 
     # -- timers ------------------------------------------------------------------------------
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
 
 from bot.core import ChannelRef, FeatureSettings, RoleRef
+
+_MINUTE = timedelta(minutes=1)
+Wait = Annotated[timedelta, Field(ge=_MINUTE, le=timedelta(weeks=52))]
+"""A delay a manager sets: at least a minute, at most a year."""
 
 
 class OnboardingSettings(FeatureSettings):
     """Where onboarding happens, who greets, and when nudges come."""
 
-    community_name: str = "our community"
+    community_name: str = Field("our community", min_length=1, max_length=100)
     """The community's name as welcome messages say it (the `{community}` field)."""
 
     welcome_channel: ChannelRef | None = None
@@ -38,26 +44,37 @@ class OnboardingSettings(FeatureSettings):
     greeters_channel: ChannelRef | None = None
     """Where greeters (and managers) are alerted: silent members, closed DMs, setup problems."""
 
-    intro_reply_minutes: int = 60
-    """Minutes an intro may wait for a reply before the buddy and greeters are pinged."""
+    intro_reply_after: Wait = timedelta(hours=1)
+    """How long an intro may wait for a reply before the buddy and greeters are pinged."""
 
-    nudge_rules_after: timedelta | None = timedelta(hours=24)
+    nudge_rules_after: Wait | None = timedelta(hours=24)
     """Nudge a member who hasn't agreed to the rules after this long (none: never)."""
 
-    nudge_interests_after: timedelta | None = timedelta(days=2)
+    nudge_interests_after: Wait | None = timedelta(days=2)
     """Nudge a member who hasn't picked interests after this long (none: never)."""
 
-    nudge_intro_after: timedelta | None = timedelta(days=3)
+    nudge_intro_after: Wait | None = timedelta(days=3)
     """Nudge a member who hasn't introduced themselves after this long (none: never)."""
 
-    silent_alert_after: timedelta | None = timedelta(days=7)
+    silent_alert_after: Wait | None = timedelta(days=7)
     """Alert the greeters about a member who hasn't said anything after this long (none: never)."""
 
-    buddy_capacity: int = 3
+    buddy_capacity: int = Field(3, ge=1, le=50)
     """How many newcomers a buddy looks after at once, unless they chose their own number."""
 
-    buddy_check_after: timedelta = timedelta(days=7)
+    buddy_check_after: Wait = timedelta(days=7)
     """How long a newcomer and their buddy have to talk before it counts as missed."""
 
-    rejoin_window: timedelta = timedelta(days=30)
+    rejoin_window: Wait = timedelta(days=30)
     """A member back within this long keeps their progress and is welcomed back."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_minutes(cls, data: Any) -> Any:
+        # Rows written before intro_reply_after replaced intro_reply_minutes keep their value.
+        if isinstance(data, dict) and "intro_reply_minutes" in data:
+            data = dict(data)
+            minutes = data.pop("intro_reply_minutes")
+            if isinstance(minutes, int) and "intro_reply_after" not in data:
+                data["intro_reply_after"] = timedelta(minutes=max(minutes, 1))
+        return data

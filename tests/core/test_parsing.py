@@ -52,7 +52,7 @@ def test_durations_people_type(text: str, seconds: int) -> None:
         ("10", "`10` is not a duration; use a form like `10m`, `2h` or `3d`."),
         ("x10m", "`x10m` is not a duration; use a form like `10m`, `2h` or `3d`."),
         ("10mx", "`10mx` is not a duration; use a form like `10m`, `2h` or `3d`."),
-        ("0m", "`0m` is not a duration; use a form like `10m`, `2h` or `3d`."),
+        ("0m", "`0m` is no time at all."),
         ("3651d", "That duration is too long; keep it under ten years."),
         ("x" * 60, f"`{'x' * 40}` is not a duration; use a form like `10m`, `2h` or `3d`."),
     ],

@@ -52,7 +52,7 @@ async def test_set_then_show(garden: Harness, key: str, typed: str, shown: str) 
     [
         ("limit", "lots", "`limit` expects a whole number."),
         ("cooldown", "soon", "`cooldown` expects a duration such as `30m`, `2h` or `3d`."),
-        ("mode", "shouty", "`mode` expects one of `quiet`, `loud`."),
+        ("mode", "shouty", "`mode` expects one of `quiet`, `loud`; `shouty` isn't one."),
         ("channel", "general", "`channel` expects a channel, like #general (or `none` to clear)."),
     ],
 )

@@ -206,6 +206,8 @@ class DiscordPort:
         raise NotSupported(Capability.CHANNEL_INVITE, self.platform)
 
     async def count_members(self, community: CommunityRef) -> int | None:
-        """The guild's member count as the gateway last reported it."""
+        """People in the guild, bots left out (as on Slack), from the gateway's count."""
         guild = self.client.get_guild(int(community.id))
-        return None if guild is None else guild.member_count
+        if guild is None or guild.member_count is None:
+            return None
+        return guild.member_count - sum(1 for m in guild.members if m.bot)

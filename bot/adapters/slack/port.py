@@ -166,6 +166,10 @@ class SlackPort:
         """Drop a cached user (they changed)."""
         self._users.pop(user_id, None)
 
+    def forget_count(self) -> None:
+        """Drop the cached head count (someone joined)."""
+        self._count.clear()
+
     def forget_groups(self) -> None:
         """Drop the cached user-group membership (a group changed)."""
         self._groups.clear()

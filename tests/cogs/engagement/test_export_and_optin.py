@@ -66,3 +66,15 @@ async def test_opting_back_in_counts_again(community: Community) -> None:
     shown = await community.slash(ada, "engagement report", period="7d")
     assert field(shown.text, "Messages") == "2"
     assert field(shown.text, "Active members").startswith("1 ")
+
+
+async def test_opting_out_twice_says_so(community: Community) -> None:
+    bob = community.people["bob"]
+    first = await community.slash(bob, "engagement optout")
+    assert first.ephemeral and first.text.startswith("Done:")
+    again = await community.slash(bob, "engagement optout")
+    assert again.ephemeral
+    assert again.text == (
+        "You are already opted out: nothing is tracked about you. "
+        "`/engagement optin` turns tracking back on."
+    )

@@ -98,3 +98,20 @@ async def test_newcomer_is_welcomed_agrees_picks_introduces_and_is_answered(
         " · got a reply 1 · active on day 7 1"
     ) in funnel.text
     assert chart_sent(community, funnel)
+
+
+async def test_member_count_is_the_humans_in_the_preview_and_for_each_join(
+    community: Community,
+) -> None:
+    ada = community.people["ada"]
+    await standard_setup(community)
+    humans = len(community.people)
+    shown = await community.slash(
+        ada, "onboarding welcome set", template="{member}, you are member number {member_count}."
+    )
+    assert shown.text.endswith(f"A newcomer would see:\nada, you are member number {humans}.")
+    await community.member_joins("nina")
+    await community.member_joins("omar")
+    said = [community.readable(m.text) for m in community.messages_in("welcome")]
+    assert f"@nina, you are member number {humans + 1}." in said
+    assert f"@omar, you are member number {humans + 2}." in said
