@@ -370,13 +370,19 @@ class Deliverer:
         """
         now = self.clock.now()
         claimed: list[Claimed] = []
+        # Rows sent or failed whose outcome is not written yet still read as pending: leave them
+        # out of the query, or a lane with more than a batch of them would look empty.
+        settled = [
+            key
+            for key, sent in self._unflushed.items()
+            if sent.status != "pending" and sent.claimed.lane == lane
+        ]
+        query = select(OutboxItem).where(_lane(lane))
+        if settled:
+            query = query.where(OutboxItem.idempotency_key.not_in(settled))
         async with self.sessions() as uow:
             rows = await uow.session.scalars(
-                select(OutboxItem)
-                .where(_lane(lane))
-                .order_by(OutboxItem.id)
-                .limit(CLAIM_BATCH)
-                .with_for_update()
+                query.order_by(OutboxItem.id).limit(CLAIM_BATCH).with_for_update()
             )
             for row in rows:
                 noted = self._unflushed.get(row.idempotency_key)
