@@ -14,12 +14,13 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.dispatch import Dispatcher
 from bot.core.feature import Feature
 from bot.core.registry import Registry
-from bot.core.runtime import Runtime
+from bot.core.runtime import ProcessOptions, Runtime
 from bot.core.scheduler import JobService, TimerService
 from bot.core.settings import SettingsCache, use_cache
 from bot.db import schema
 from bot.db.engine import Database
 from bot.features import load
+from bot.web import WebServer, routes
 
 log = logging.getLogger("steward")
 
@@ -64,7 +65,9 @@ class App:
             self.dispatcher.activity,
             self.dispatcher.publish,
             self.dispatcher.communities,
+            ProcessOptions(tuple(config.feeds_allow), config.feeds_min_interval),
         )
+        self.runtime = runtime
         for feature in loaded:
             feature.attach(runtime)
         self.timers = TimerService(self.dispatcher, self.db, self.clock)
@@ -84,6 +87,12 @@ class App:
                 config, self.dispatcher, self.registry, **(slack_options or {})
             )
             self.platforms.append(self.slack)
+        self.web: WebServer | None = None
+        endpoints = routes(self.registry, self.dispatcher)
+        if endpoints and config.slack_enabled and config.slack_mode == "http":
+            self.slack.extra_routes = endpoints
+        elif endpoints and config.http_port is not None:
+            self.web = WebServer(endpoints, config.http_host, config.http_port)
         self._stopped = asyncio.Event()
 
     async def migrate(self) -> None:
@@ -98,9 +107,21 @@ class App:
             await feature.on_load()
         for platform in self.platforms:
             await platform.start()
+        await self._start_web()
         if background:
             self.timers.start()
             self.jobs.start()
+
+    async def _start_web(self) -> None:
+        """Start Steward's own HTTP endpoint if configured; tell features where it is reached."""
+        local: str | None = None
+        if self.web is not None:
+            await self.web.start()
+            local = f"http://{self.web.host}:{self.web.port}"
+        elif self.config.slack_enabled and self.config.slack_mode == "http":
+            local = f"http://{self.slack.http_host}:{self.slack.http_port}"
+        if local is not None:
+            self.runtime.web.base_url = self.config.public_url or local
 
     @staticmethod
     def freeze_startup_heap() -> None:
@@ -118,6 +139,9 @@ class App:
 
     async def stop(self) -> None:
         """Stop everything and close the database."""
+        if self.web is not None:
+            await self.web.stop()
+        self.runtime.web.base_url = None
         for platform in reversed(self.platforms):
             try:
                 await platform.stop()

@@ -6,8 +6,10 @@ Per-community choices (channels, roles, templates) are not here: managers set th
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -80,6 +82,50 @@ class Config(BaseSettings):
     slack_api_base: str = "https://slack.com/api/"
     """Slack's Web API base URL (the sandbox points it at the local fake)."""
 
+    http_port: int | None = None
+    """Steward's own HTTP endpoint (inbound webhooks, WebSub) when Slack is not in HTTP mode;
+    off unless set. In Slack's HTTP mode the endpoints share Slack's port."""
+
+    http_host: str = "127.0.0.1"
+    """The address Steward's own HTTP endpoint listens on (put a TLS proxy in front of it)."""
+
+    public_url: str | None = None
+    """The public address that reaches Steward's HTTP endpoint, like https://steward.example.org;
+    webhook and WebSub addresses are built from it (default: the local address)."""
+
+    feeds_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated networks feeds may be fetched from although they are private (an
+    intranet's 10.0.0.0/8); any port. Empty: the public internet only, on web ports."""
+
+    feeds_min_interval: timedelta = timedelta(minutes=2)
+    """The shortest interval a manager may set between two polls of a feed (seconds)."""
+
+    @field_validator("feeds_allow", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("feeds_allow")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"STEWARD_FEEDS_ALLOW: {network!r} is not a network like 10.0.0.0/8"
+                ) from None
+        return value
+
+    @field_validator("feeds_min_interval", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
+
     @field_validator("features", mode="before")
     @classmethod
     def _split_features(cls, value: object) -> object:
@@ -113,6 +159,8 @@ class Config(BaseSettings):
                 )
         elif _set(self.slack_app_token) or _set(self.slack_signing_secret):
             raise ConfigError("Slack secrets are set but STEWARD_SLACK_BOT_TOKEN is missing.")
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ConfigError("STEWARD_PUBLIC_URL is an address like https://steward.example.org.")
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for key, value in super().__repr_args__():

@@ -181,3 +181,27 @@ def test_slack_manifest_in_http_mode_needs_the_request_url(
     assert "not a public https address" in capsys.readouterr().err
     assert main(["slack-manifest", "--request-url", "https://bot.example.net/slack/events"]) == 0
     assert "https://bot.example.net/slack/events" in capsys.readouterr().out
+
+
+def test_the_feed_allow_list_and_minimum_interval_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.app import App
+    from bot.builtin import Steward
+    from cogs.announcements import Announcements
+    from cogs.announcements._guard import BlockedDestination
+
+    monkeypatch.setenv("STEWARD_FEEDS_ALLOW", "10.0.0.0/8, 127.0.0.2/32")
+    monkeypatch.setenv("STEWARD_FEEDS_MIN_INTERVAL", "300")
+    feature = Announcements()
+    App(Config(), features=[Steward(), feature])
+    assert feature.schedule.minimum.total_seconds() == 300
+    feature.fetcher.policy.check("10.1.2.3", 8000)  # allowed, on any port
+    feature.fetcher.policy.check("127.0.0.2", 41234)
+    with pytest.raises(BlockedDestination):
+        feature.fetcher.policy.check("127.0.0.3", 80)
+    with pytest.raises(BlockedDestination):
+        feature.fetcher.policy.check("93.184.216.34", 22)  # public, but not a web port
+    monkeypatch.setenv("STEWARD_FEEDS_ALLOW", "intranet")
+    with pytest.raises(ValueError, match="not a network like 10.0.0.0/8"):
+        Config()

@@ -18,7 +18,8 @@ from bot.core.events import (
     ReactionRemoved,
     ThreadOpened,
 )
-from bot.core.feature import Feature, command, component, job, on, timer
+from bot.core.feature import Feature, command, component, endpoint, job, on, timer
+from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
 from bot.core.message import (
@@ -53,6 +54,9 @@ __all__ = [
     "FeatureSettings",
     "ForgetRequested",
     "Form",
+    "HttpContext",
+    "HttpRequest",
+    "HttpResponse",
     "JobContext",
     "Level",
     "Member",
@@ -88,6 +92,7 @@ __all__ = [
     "UserRef",
     "command",
     "component",
+    "endpoint",
     "job",
     "mention",
     "on",

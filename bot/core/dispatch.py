@@ -26,6 +26,7 @@ from bot.core.errors import (
 )
 from bot.core.events import Event, ForgetRequested
 from bot.core.feature import Feature, JobSpec
+from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
 from bot.core.members import Level, Member
 from bot.core.message import Message
@@ -189,6 +190,48 @@ class Dispatcher:
             await self._deliver(ctx.published)
         except Exception as exc:
             self._failed(f"listener {name} on {type(event).__name__}", exc)
+
+    # -- HTTP endpoints ----------------------------------------------------------------------
+
+    async def serve(
+        self,
+        feature: Feature,
+        handler: Callable[[HttpContext, HttpRequest], Awaitable[HttpResponse]],
+        request: HttpRequest,
+    ) -> HttpResponse:
+        """Run an endpoint handler in one unit of work; a failure answers 500 with an error id."""
+        async with self.activity.track():
+            name = getattr(handler, "__name__", "endpoint")
+            try:
+                async with self.db.uow() as uow:
+
+                    async def enter(community: CommunityRef) -> Context[Any] | None:
+                        if community.platform not in self.ports:
+                            return None
+                        settings = await self._prepare(uow, feature, community)
+                        if not self._enabled(feature, settings):
+                            return None
+                        ctx: Context[Any] = Context(
+                            **self._base(uow, feature, community, settings),
+                            log=self._logger(community, feature.name, name),
+                        )
+                        http.entered.append(ctx)
+                        return ctx
+
+                    http = HttpContext(
+                        uow=uow,
+                        clock=self.clock,
+                        log=logging.LoggerAdapter(logging.getLogger(f"steward.{feature.name}")),
+                        enter=enter,
+                    )
+                    response = await handler(http, request)
+                    await uow.commit()
+                for ctx in http.entered:
+                    await self._deliver(ctx.published)
+                return response
+            except Exception as exc:
+                error_id = self._failed(f"endpoint {feature.name}.{name}", exc)
+                return HttpResponse(500, f"error {error_id}")
 
     # -- commands and components -------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bot.core.commands import NAME_RE, CommandSpec, params_from_signature
 from bot.core.events import Event
+from bot.core.http import METHODS, EndpointMark
 from bot.core.members import Level
 from bot.core.settings import FeatureSettings
 
@@ -116,6 +117,19 @@ def timer(name: str) -> Callable[[F], F]:
     return _mark(TimerMark(name))
 
 
+def endpoint(method: str, path: str) -> Callable[[F], F]:
+    """Declare an HTTP endpoint, served at ``/<feature><path>`` on Steward's HTTP endpoint.
+
+    The handler takes ``(ctx: HttpContext, request: HttpRequest)`` and returns an
+    ``HttpResponse``; it runs in one unit of work, committed when it returns.
+    """
+    if method not in METHODS or not path.startswith("/"):
+        raise TypeError(
+            f"an endpoint is GET or POST on a path starting with /, not {method} {path}"
+        )
+    return _mark(EndpointMark(method, path))
+
+
 def component(action: str, *, requires: Level = Level.MEMBER) -> Callable[[F], F]:
     """Declare the handler for a button, select or form with this action."""
     return _mark(ComponentMark(action, requires))
@@ -139,6 +153,7 @@ class Feature:
     timer_marks: ClassVar[dict[str, str]]
     component_marks: ClassVar[dict[str, ComponentMark]]
     component_methods: ClassVar[dict[str, str]]
+    endpoint_marks: ClassVar[tuple[tuple[str, EndpointMark], ...]]
 
     def __init_subclass__(cls, *, name: str, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -153,6 +168,7 @@ class Feature:
         timers: dict[str, str] = {}
         components: dict[str, ComponentMark] = {}
         component_methods: dict[str, str] = {}
+        endpoints: list[tuple[str, EndpointMark]] = []
         for attr, value in inspect.getmembers(cls, inspect.isfunction):
             mark = getattr(value, _MARK, None)
             if isinstance(mark, CommandMark):
@@ -179,6 +195,8 @@ class Feature:
             elif isinstance(mark, ComponentMark):
                 components[mark.action] = mark
                 component_methods[mark.action] = attr
+            elif isinstance(mark, EndpointMark):
+                endpoints.append((attr, mark))
         cls.command_specs = tuple(commands)
         cls.listener_marks = tuple(listeners)
         cls.inline_listeners = frozenset(inline)
@@ -186,6 +204,7 @@ class Feature:
         cls.timer_marks = timers
         cls.component_marks = components
         cls.component_methods = component_methods
+        cls.endpoint_marks = tuple(endpoints)
 
     def attach(self, runtime: Runtime) -> None:
         """Called once by the App before ``on_load``; features with background work keep it."""

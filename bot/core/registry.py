@@ -144,6 +144,14 @@ class Registry:
         handler: Handler = getattr(owner, owner.timer_marks[name])
         return handler
 
+    def endpoints(self) -> list[tuple[Feature, str, str, Handler]]:
+        """Every HTTP endpoint: its feature, method, full path (``/<feature><path>``), handler."""
+        return [
+            (f, mark.method, f"/{f.name}{mark.path}", getattr(f, method))
+            for f in self._features.values()
+            for method, mark in f.endpoint_marks
+        ]
+
     def component(self, feature: str, action: str) -> tuple[ComponentMark, Handler] | None:
         """The mark and bound handler for a component action, or None."""
         owner = self._features.get(feature)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +33,27 @@ class Storage(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessOptions:
+    """The few process-wide choices features follow (from the App's config)."""
+
+    fetch_allow: tuple[str, ...] = ()
+    """Networks Steward may fetch from although they are private (any port)."""
+    min_poll_interval: timedelta = timedelta(minutes=2)
+    """The shortest interval between two polls of one feed."""
+
+
+@dataclass(slots=True)
+class WebAddress:
+    """Where Steward's HTTP endpoint is reached: set by the App once it listens, else None."""
+
+    base_url: str | None = None
+
+    def url(self, path: str) -> str | None:
+        """The full address of one endpoint path, or None while Steward has no endpoint."""
+        return None if self.base_url is None else self.base_url.rstrip("/") + path
+
+
+@dataclass(frozen=True, slots=True)
 class Runtime:
     """Units of work, time, the activity counter, the event publisher and the communities
     already registered; nothing else.
@@ -45,6 +67,8 @@ class Runtime:
     activity: Activity
     publish: Callable[[Event], Awaitable[None]]
     communities: KnownCommunities
+    options: ProcessOptions = field(default_factory=ProcessOptions)
+    web: WebAddress = field(default_factory=WebAddress)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""

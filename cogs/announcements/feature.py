@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from bot.core import (
     JobContext,
     Level,
     Message,
+    Runtime,
     UserError,
     UserRef,
     command,
@@ -48,15 +50,22 @@ class Announcements(Feature, name="announcements"):
     def __init__(
         self,
         *,
-        policy: AddressPolicy | None = None,
         limits: Limits | None = None,
         resolver: AbstractResolver | None = None,
         schedule: SchedulePolicy | None = None,
     ) -> None:
         super().__init__()
         # One fetcher for every community: its per-host limit is politeness towards publishers.
-        self.fetcher = Fetcher(policy, limits=limits, resolver=resolver)
+        # The public internet only, until ``attach`` adds the networks the config allows.
+        self.fetcher = Fetcher(AddressPolicy(), limits=limits, resolver=resolver)
         self.schedule = schedule or SchedulePolicy()
+
+    def attach(self, runtime: Runtime) -> None:
+        """Follow the process config: the networks allowed besides the public internet, and
+        the minimum poll interval."""
+        self.runtime = runtime
+        self.fetcher.policy = AddressPolicy.allowing(runtime.options.fetch_allow)
+        self.schedule = replace(self.schedule, minimum=runtime.options.min_poll_interval)
 
     async def on_unload(self) -> None:
         """Close the fetcher's connections."""

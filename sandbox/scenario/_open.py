@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from bot.app import App
@@ -23,6 +23,9 @@ from sandbox.scenario._community import (
 )
 from sandbox.scenario._discord import DiscordCommunity
 from sandbox.scenario._slack import SlackCommunity
+
+KEPT_ON_RESTART = ("feeds_allow", "feeds_min_interval", "http_host", "http_port", "public_url")
+"""Process settings a restarted Steward keeps (the platform's are set afresh)."""
 
 
 def _seed_discord(fake: Any) -> tuple[Any, dict[str, Person], dict[str, Any]]:
@@ -112,7 +115,11 @@ async def _slack(
 
 @contextlib.asynccontextmanager
 async def open_discord(
-    database_url: str, features: Sequence[Feature], *, fake: Any = None
+    database_url: str,
+    features: Sequence[Feature],
+    *,
+    fake: Any = None,
+    config: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[DiscordCommunity]:
     """A Discord server with channels and people, and Steward connected to it."""
     from sandbox.discord import FakeDiscord
@@ -121,7 +128,7 @@ async def open_discord(
         if fake is None:
             fake = await stack.enter_async_context(FakeDiscord())
         guild, people, settings = _seed_discord(fake)
-        app = await _start(database_url, features, **settings)
+        app = await _start(database_url, features, **settings, **(config or {}))
         stack.push_async_callback(app.stop)
         community = _discord(app, fake, guild, people)
         await community.settle()
@@ -130,7 +137,11 @@ async def open_discord(
 
 @contextlib.asynccontextmanager
 async def open_slack(
-    database_url: str, features: Sequence[Feature], *, fake: Any = None
+    database_url: str,
+    features: Sequence[Feature],
+    *,
+    fake: Any = None,
+    config: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[SlackCommunity]:
     """A Slack workspace with channels and people, and Steward connected over Socket Mode."""
     from sandbox.slack import FakeSlack
@@ -140,7 +151,7 @@ async def open_slack(
             fake = await stack.enter_async_context(FakeSlack())
         channels, people, settings = _seed_slack(fake)
         fake.grant_bot_scopes(_manifest_scopes(features))
-        app = await _start(database_url, features, **settings)
+        app = await _start(database_url, features, **settings, **(config or {}))
         stack.push_async_callback(app.stop)
         community = await _slack(app, fake, channels, people)
         await community.settle()
@@ -175,13 +186,21 @@ async def open_both(
 
 
 def open_community(
-    platform: str, database_url: str, features: Sequence[Feature], *, fake: Any = None
+    platform: str,
+    database_url: str,
+    features: Sequence[Feature],
+    *,
+    fake: Any = None,
+    config: Mapping[str, Any] | None = None,
 ) -> contextlib.AbstractAsyncContextManager[Community]:
-    """A community on ``platform`` ("discord" or "slack") with Steward running in it."""
+    """A community on ``platform`` ("discord" or "slack") with Steward running in it.
+
+    ``config`` adds process settings (``feeds_allow``, ``http_port``, ...) to the platform's.
+    """
     if platform == "discord":
-        return open_discord(database_url, features, fake=fake)
+        return open_discord(database_url, features, fake=fake, config=config)
     if platform == "slack":
-        return open_slack(database_url, features, fake=fake)
+        return open_slack(database_url, features, fake=fake, config=config)
     raise ValueError(f"unknown platform {platform!r}")
 
 
@@ -220,8 +239,10 @@ async def start_steward(community: Community, features: Sequence[Feature]) -> Ap
             "slack_app_token": fake.app_token,
             "slack_api_base": fake.api_url,
         }
+    old = community.app.config
+    kept = {k: getattr(old, k) for k in KEPT_ON_RESTART}
     app = App(
-        Config(_env_file=None, database_url=community.app.config.database_url, **settings),
+        Config(_env_file=None, database_url=old.database_url, **settings, **kept),
         clock=community.clock,
         features=features,
         discord_options={"guild_ready_timeout": 0.05},

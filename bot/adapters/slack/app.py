@@ -97,6 +97,7 @@ class SlackAdapter:
         self._hellos = 0
         self._runner: web.AppRunner | None = None
         self.http_port = config.slack_http_port
+        self.extra_routes: list[web.RouteDef] = []
         self._register()
 
     # -- wiring ------------------------------------------------------------------------------
@@ -400,6 +401,7 @@ class SlackAdapter:
             return
         web_app = web.Application()
         web_app.router.add_post("/slack/events", self.signed.handle)
+        web_app.add_routes(self.extra_routes)  # features' endpoints share Slack's port
         self._runner = web.AppRunner(
             web_app, handle_signals=False, access_log=None, shutdown_timeout=2.0
         )

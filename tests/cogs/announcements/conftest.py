@@ -99,10 +99,13 @@ def rss(*items: str) -> bytes:
     return f"<rss version='2.0'><channel><title>Brand blog</title>{body}</channel></rss>".encode()
 
 
+CONFIG = {"feeds_allow": [PUBLIC + "/32"]}
+"""The process config of these tests: 127.0.0.2 (any port) is allowed, as an operator would."""
+
+
 def announcements() -> Announcements:
-    """The feature as tests run it: 127.0.0.2 is public; three failures pause a feed."""
+    """The feature as tests run it: three failures pause a feed."""
     return Announcements(
-        policy=AddressPolicy.allowing([PUBLIC + "/32"], any_port=True),
         schedule=SchedulePolicy(jitter=0, disable_after=3, backoff_cap=SchedulePolicy().backoff),
     )
 
@@ -113,7 +116,9 @@ async def community(
 ) -> AsyncIterator[Community]:
     """Steward with announcements; only 127.0.0.2 stands for the internet."""
     shared_dir()
-    async with open_community(request.param, database_url, [Steward(), announcements()]) as running:
+    async with open_community(
+        request.param, database_url, [Steward(), announcements()], config=CONFIG
+    ) as running:
         yield running
         fake = running.fake  # type: ignore[attr-defined]
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)
