@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -9,6 +10,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.db.uow import UnitOfWork
+
+# aiosqlite logs every statement with its parameters at DEBUG, and parameters include secrets
+# (webhook secrets, tokens): STEWARD_LOG_LEVEL=DEBUG must not write them to the log.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

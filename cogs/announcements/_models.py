@@ -41,6 +41,49 @@ class AnnouncementFeed(Base):
     last_modified: Mapped[str | None] = mapped_column(String(128))
     primed: Mapped[bool] = mapped_column(default=False)
     """False until the first fetch stored what was already there."""
+    kind: Mapped[str] = mapped_column(String(16), default="feed", server_default="feed")
+    """``feed`` (polled) or ``webhook`` (items arrive signed at Steward's HTTP endpoint)."""
+
+
+class AnnouncementHook(Base):
+    """What signs a source's pushes: a webhook's scheme and secrets, or a WebSub subscription.
+
+    The address path holds ``token`` (not a secret: the signature is what is checked).
+    """
+
+    __tablename__ = "announcements_hooks"
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements_feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    scheme: Mapped[str] = mapped_column(String(16))
+    """``github``, ``standard`` or ``websub``."""
+    secret: Mapped[str] = mapped_column(String(128))
+    old_secret: Mapped[str | None] = mapped_column(String(128))
+    """The secret before the last rotation, still accepted until ``old_until``."""
+    old_until: Mapped[datetime | None]
+    mapping: Mapped[str] = mapped_column(Text, default="")
+    """JSON: item field -> dotted path in the payload (empty: the scheme's defaults)."""
+    hub_url: Mapped[str | None] = mapped_column(String(2048))
+    """WebSub: the hub the feed named."""
+    pending: Mapped[str | None] = mapped_column(String(16))
+    """WebSub: the mode (subscribe/unsubscribe) Steward asked the hub for, awaiting its check."""
+    lease_until: Mapped[datetime | None]
+    """WebSub: when the hub's subscription ends unless renewed."""
+
+
+class AnnouncementReplay(Base):
+    """A delivery id accepted from a webhook, kept for the replay horizon, then purged."""
+
+    __tablename__ = "announcements_replays"
+    __table_args__ = (Index("ix_announcements_replays_seen", "seen_at"),)
+
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements_feeds.id", ondelete="CASCADE"), primary_key=True
+    )
+    delivery_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime]
 
 
 class AnnouncementSeen(Base):

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
+from bot.db.inserts import insert_ignore
 from cogs.announcements._identity import item_key
 from cogs.announcements._items import Item
-from cogs.announcements._models import AnnouncementFeed, AnnouncementLog, AnnouncementSeen
+from cogs.announcements._models import (
+    AnnouncementFeed,
+    AnnouncementHook,
+    AnnouncementLog,
+    AnnouncementReplay,
+    AnnouncementSeen,
+)
 
 
 class Repo:
@@ -70,6 +77,7 @@ class Repo:
             .where(
                 AnnouncementFeed.community_id == self.key,
                 AnnouncementFeed.paused.is_(False),
+                AnnouncementFeed.kind == "feed",
                 AnnouncementFeed.next_poll_at <= now,
             )
             .order_by(AnnouncementFeed.next_poll_at)
@@ -83,7 +91,7 @@ class Repo:
 
     async def remove(self, row: AnnouncementFeed) -> None:
         """Forget a feed, its seen items and its log."""
-        for table in (AnnouncementSeen, AnnouncementLog):
+        for table in (AnnouncementSeen, AnnouncementLog, AnnouncementHook, AnnouncementReplay):
             await self.session.execute(delete(table).where(table.feed_id == row.id))
         await self.session.delete(row)
 
@@ -151,3 +159,41 @@ class Repo:
             .limit(limit)
         )
         return list(rows)
+
+    async def hooks(self, kind: str = "webhook") -> list[tuple[AnnouncementFeed, AnnouncementHook]]:
+        """The community's sources of one kind with their hooks, oldest first."""
+        rows = await self.session.execute(
+            select(AnnouncementFeed, AnnouncementHook)
+            .join(AnnouncementHook, AnnouncementHook.feed_id == AnnouncementFeed.id)
+            .where(AnnouncementFeed.community_id == self.key, AnnouncementFeed.kind == kind)
+            .order_by(AnnouncementFeed.id)
+        )
+        return [(feed, hook) for feed, hook in rows.all()]
+
+
+async def hook_by_token(
+    session: AsyncSession, token: str
+) -> tuple[AnnouncementFeed, AnnouncementHook] | None:
+    """The source a pushed delivery's address names, whichever community it belongs to."""
+    row = (
+        await session.execute(
+            select(AnnouncementFeed, AnnouncementHook)
+            .join(AnnouncementHook, AnnouncementHook.feed_id == AnnouncementFeed.id)
+            .where(AnnouncementHook.token == token)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def first_delivery(
+    session: AsyncSession, feed_id: int, delivery_id: str, now: datetime, horizon: timedelta
+) -> bool:
+    """Remember a delivery id (ids older than ``horizon`` are forgotten first); False when it
+    was accepted before. Safe when the same delivery arrives twice at once."""
+    await session.execute(
+        delete(AnnouncementReplay).where(
+            AnnouncementReplay.feed_id == feed_id, AnnouncementReplay.seen_at < now - horizon
+        )
+    )
+    values = {"feed_id": feed_id, "delivery_id": delivery_id, "seen_at": now}
+    return await insert_ignore(session, AnnouncementReplay, values)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.core import Context, FeatureSettings, Message, UserRef
 from cogs.announcements._deliver import hand_over
 from cogs.announcements._fetch import Fetcher, Validators
 from cogs.announcements._identity import FirstFetch, Policy, Verdict, decide
+from cogs.announcements._items import Item
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._repo import Repo
 from cogs.announcements._schedule import SchedulePolicy, after_failure, after_success
@@ -101,16 +103,25 @@ class Poller:
     async def judge(self, row: AnnouncementFeed, reading: Reading, now: datetime) -> Verdict:
         """Decide what is new, store the seen map and the delivery log, hand items over."""
         assert reading.feed is not None
-        before = await self.repo.seen(row.id)
-        verdict = decide(reading.feed.items, before, policy_of(row), now, first=not row.primed)
-        await self.repo.remember(row.id, before, verdict.seen, now)
-        row.primed = True
-        # Handed to the outbox in this transaction: posted once it commits, never twice.
-        handed = self.repo.log(row.id, verdict.post, "pending", now)
-        handed += self.repo.log(row.id, verdict.changed, "edited", now)
-        await self.ctx.uow.session.flush()  # an edit's delivery key names its log row
-        await hand_over(self.ctx, row, handed)
-        for item, why in verdict.skipped:
-            if why.name != "FIRST_FETCH":  # the first fetch's backlog is summarised, not logged
-                self.repo.log(row.id, [item], "skipped", now, why.value)
-        return verdict
+        return await take_items(self.ctx, row, reading.feed.items, now)
+
+
+async def take_items(
+    ctx: Context[FeatureSettings], row: AnnouncementFeed, items: Sequence[Item], now: datetime
+) -> Verdict:
+    """Decide which of a source's items are new, store the seen map and the delivery log, and
+    hand the new ones over (polled feeds and pushed webhooks alike)."""
+    repo = Repo(ctx.uow.session, ctx.community)
+    before = await repo.seen(row.id)
+    verdict = decide(items, before, policy_of(row), now, first=not row.primed)
+    await repo.remember(row.id, before, verdict.seen, now)
+    row.primed = True
+    # Handed to the outbox in this transaction: posted once it commits, never twice.
+    handed = repo.log(row.id, verdict.post, "pending", now)
+    handed += repo.log(row.id, verdict.changed, "edited", now)
+    await ctx.uow.session.flush()  # an edit's delivery key names its log row
+    await hand_over(ctx, row, handed)
+    for item, why in verdict.skipped:
+        if why.name != "FIRST_FETCH":  # the first fetch's backlog is summarised, not logged
+            repo.log(row.id, [item], "skipped", now, why.value)
+    return verdict

@@ -99,6 +99,9 @@ def list_text(rows: Sequence[AnnouncementFeed]) -> str:
         return "No feeds yet. Add one with `/announcements add <url> <#channel>`."
     lines = []
     for row in rows:
+        if row.kind == "webhook":
+            lines.append(f"{row.id}. {row.title} (webhook{', paused' if row.paused else ''})")
+            continue
         state = "paused" if row.paused else f"every {_minutes(row)} min"
         if row.paused and row.paused_reason:
             state += f" ({row.paused_reason})"

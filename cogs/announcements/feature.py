@@ -25,6 +25,9 @@ from bot.core import (
     job,
 )
 from cogs.announcements import _texts as texts
+from cogs.announcements._checks import MAX_FEEDS
+from cogs.announcements._checks import can_post as _can_post
+from cogs.announcements._checks import find_source as _find
 from cogs.announcements._deliver import record_outcomes
 from cogs.announcements._discover import known_feed
 from cogs.announcements._fetch import Fetcher, FetchError, Limits, check_url
@@ -36,13 +39,13 @@ from cogs.announcements._repo import Repo
 from cogs.announcements._schedule import SchedulePolicy, first_poll
 from cogs.announcements._service import Poller, policy_of
 from cogs.announcements._source import find_feed, read_feed
+from cogs.announcements._webhooks import WebhookCommands
 from cogs.announcements._xmlsafe import UnsafeXml
 
 Ctx = CommandContext[FeatureSettings]
-MAX_FEEDS = 100
 
 
-class Announcements(Feature, name="announcements"):
+class Announcements(WebhookCommands, Feature, name="announcements"):
     """Bring a brand's feeds into the community, safely and cheaply."""
 
     port_calls = frozenset({"channels"})
@@ -253,20 +256,3 @@ def _checked(url: str) -> str:
         return str(check_url(url))
     except FetchError as exc:
         raise UserError(texts.problem_text(url, exc)) from exc
-
-
-async def _can_post(ctx: Ctx, channel: ChannelRef) -> None:
-    if channel.thread is not None:
-        raise UserError("Pick a channel, not a thread: each item will open its own discussion.")
-    visible = {c.id for c in await ctx.port.channels(ctx.community) if c.thread is None}
-    if channel.id not in visible:
-        raise UserError("I can't post in that channel: add me to it (or give me access) first.")
-
-
-async def _find(repo: Repo, feed: str) -> AnnouncementFeed:
-    wanted = feed.strip()
-    row = await repo.feed(int(wanted)) if wanted.isdigit() and len(wanted) < 12 else None
-    row = row or await repo.by_url(texts.clean_url(wanted))
-    if row is None:
-        raise UserError(f"I don't follow a feed {wanted[:200]!r}: see `/announcements list`.")
-    return row

@@ -41,6 +41,9 @@ from bot.core.message import Message, parse_component_id
 from bot.core.registry import Registry
 
 log = logging.getLogger("steward.slack")
+# slack_sdk logs every request and response body at DEBUG: private replies (a webhook's secret,
+# shown once) and members' messages would land in the log with STEWARD_LOG_LEVEL=DEBUG.
+logging.getLogger("slack_sdk").setLevel(logging.INFO)
 _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
 DRAIN_SECONDS = 10.0

@@ -1,0 +1,188 @@
+"""Signed webhooks: a manager makes one, a sender posts to Steward's real HTTP endpoint, members
+see each announcement once; forgeries, downgrades, stale and replayed deliveries are refused."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from bot.builtin import Steward
+from sandbox.scenario import Community, Posted, open_community
+from tests.cogs.announcements.conftest import CONFIG, announcements
+
+RELEASE_URL = "https://github.com/brand/app/releases/tag/v"
+
+
+@pytest.fixture(params=["discord", "slack"])
+async def hooked(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Community]:
+    """Steward with announcements and its own HTTP endpoint on a free loopback port."""
+    config = {**CONFIG, "http_port": 0}
+    async with open_community(
+        request.param, database_url, [Steward(), announcements()], config=config
+    ) as running:
+        yield running
+        fake = running.fake  # type: ignore[attr-defined]
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+def shown(text: str) -> tuple[str, str]:
+    """The address and the secret a manager was shown."""
+    url = re.search(r"Address: (\S+)", text)
+    secret = re.search(r"Secret: `([^`]+)`", text)
+    assert url and secret, text
+    return url.group(1), secret.group(1)
+
+
+def release(version: str, title: str = "") -> bytes:
+    """GitHub's `release` event body, published."""
+    doc = {
+        "action": "published",
+        "release": {
+            "id": hash(version) & 0xFFFFFF,
+            "tag_name": f"v{version}",
+            "name": title or f"v{version}",
+            "html_url": RELEASE_URL + version,
+            "draft": False,
+            "body": "Notes",
+            "published_at": "2026-12-06T12:00:00Z",
+            "author": {"login": "octo"},
+        },
+        "repository": {"full_name": "brand/app"},
+    }
+    return json.dumps(doc).encode()
+
+
+def github_headers(body: bytes, secret: str, delivery: str) -> dict[str, str]:
+    mac = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": "release",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={mac}",
+    }
+
+
+def standard_headers(body: bytes, secret: str, delivery: str, stamp: int) -> dict[str, str]:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{delivery}.{stamp}.".encode() + body
+    sig = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": delivery,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": f"v1,{sig}",
+    }
+
+
+def relayed(community: Community, marker: str = RELEASE_URL) -> list[Posted]:
+    return [m for m in community.messages_in("general") if marker in m.text]
+
+
+async def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as http, http.post(url, data=body, headers=headers) as r:
+        return r.status, await r.text()
+
+
+async def test_a_github_release_is_posted_once_and_forgeries_are_refused(
+    hooked: Community, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ada, alice = hooked.people["ada"], hooked.people["alice"]
+    made = await hooked.slash(ada, "announcements webhook create", channel="#general")
+    assert made.ephemeral and "shown once" in made.text
+    url, secret = shown(made.text)
+    assert url.startswith("http://127.0.0.1:") and "/announcements/hooks/" in url
+    pings = {name: len(hooked.pings_of(p)) for name, p in hooked.people.items()}
+
+    body = release("1.0", f"Big news @everyone @here <@{alice.id}> <!channel>")
+    assert await post(url, body, github_headers(body, secret, "d-1")) == (
+        202,
+        "accepted, 1 to post",
+    )
+    await hooked.settle()
+    [first] = relayed(hooked)
+    assert first.text.startswith("brand/app Big news") and first.text.endswith(RELEASE_URL + "1.0")
+    assert {name: len(hooked.pings_of(p)) for name, p in hooked.people.items()} == pings
+
+    for _ in range(5):  # the same delivery again: accepted once, never posted twice
+        status, _text = await post(url, body, github_headers(body, secret, "d-1"))
+        assert status == 200
+    flipped = bytearray(body)
+    flipped[10] ^= 1
+    sha1 = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    forged = [
+        (body, github_headers(body, "wrong secret", "d-2")),
+        (bytes(flipped), github_headers(body, secret, "d-3")),
+        (body, {"X-GitHub-Delivery": "d-4", "X-Hub-Signature": f"sha1={sha1}"}),  # downgrade
+        (body, {"X-GitHub-Delivery": "d-5", "X-Hub-Signature-256": "sha256=zz"}),
+        (body, {"X-GitHub-Delivery": "d-6"}),
+    ]
+    for forged_body, headers in forged:
+        assert (await post(url, forged_body, headers))[0] == 401
+    assert (await post(url + "x", body, github_headers(body, secret, "d-7")))[0] == 404
+    await hooked.settle()
+    assert len(relayed(hooked)) == 1
+
+    listed = await hooked.slash(ada, "announcements webhook list")
+    assert "GitHub webhook (GitHub)" in listed.text and secret not in listed.text
+    everything = [m.text for c in hooked.channel_names() for m in hooked.everything_in(c)]
+    assert not any(secret in text for text in everything)
+    assert secret not in caplog.text and url.rsplit("/", 1)[1] not in caplog.text
+
+    gone = await hooked.slash(ada, "announcements webhook remove", hook="1")
+    assert "refuses deliveries" in gone.text
+    body = release("2.0")
+    assert (await post(url, body, github_headers(body, secret, "d-8")))[0] == 404
+
+
+async def test_standard_webhooks_check_time_and_keep_the_old_secret_while_rotating(
+    hooked: Community,
+) -> None:
+    ada = hooked.people["ada"]
+    made = await hooked.slash(
+        ada,
+        "announcements webhook create",
+        channel="#general",
+        scheme="standard",
+        name="CMS",
+        mapping="title=post.title, link=post.url, guid=post.id",
+    )
+    url, old = shown(made.text)
+    assert old.startswith("whsec_")
+    now = int(hooked.clock.now().timestamp())
+
+    def news(n: int) -> bytes:
+        return json.dumps(
+            {"post": {"id": n, "title": f"Post {n}", "url": f"https://e.org/{n}"}}
+        ).encode()
+
+    stale = news(1)
+    assert (await post(url, stale, standard_headers(stale, old, "m-1", now - 301)))[0] == 401
+    assert (await post(url, stale, standard_headers(stale, old, "m-1", now + 301)))[0] == 401
+    assert (await post(url, stale, standard_headers(stale, old, "m-1", now)))[0] == 202
+    assert (await post(url, stale, standard_headers(stale, old, "m-1", now)))[0] == 200
+
+    rotated = await hooked.slash(
+        ada, "announcements webhook rotate", hook="1", keep=timedelta(hours=2)
+    )
+    _, new = shown(rotated.text)
+    assert new != old and "old secret works until" in rotated.text
+    second, third = news(2), news(3)
+    assert (await post(url, second, standard_headers(second, old, "m-2", now)))[0] == 202
+    assert (await post(url, third, standard_headers(third, new, "m-3", now)))[0] == 202
+    await hooked.advance(hours=3)  # the old secret has expired
+    later = int(hooked.clock.now().timestamp())
+    fourth = news(4)
+    assert (await post(url, fourth, standard_headers(fourth, old, "m-4", later)))[0] == 401
+    await hooked.settle()
+    posts = [m.text for m in relayed(hooked, "https://e.org/")]
+    assert posts == [f"Post {n}\nhttps://e.org/{n}" for n in (1, 2, 3)]
