@@ -203,5 +203,5 @@ def test_the_feed_allow_list_and_minimum_interval_come_from_the_environment(
     with pytest.raises(BlockedDestination):
         feature.fetcher.policy.check("93.184.216.34", 22)  # public, but not a web port
     monkeypatch.setenv("STEWARD_FEEDS_ALLOW", "intranet")
-    with pytest.raises(ValueError, match="not a network like 10.0.0.0/8"):
+    with pytest.raises(ValueError, match=r"not a network like 10\.0\.0\.0/8"):
         Config()

@@ -191,6 +191,29 @@ class Fetcher:
         finally:
             _blocked.reset(token)
 
+    async def post_form(self, url: str, form: Mapping[str, str]) -> int:
+        """POST a form (a request to a WebSub hub) where the policy allows; the status, or
+        ``FetchError``. Redirects are not followed: a hub answers where it is asked."""
+        target = check_url(url)
+        token = _blocked.set([])
+        session = self._open()
+        try:
+            async with (
+                asyncio.timeout(self.limits.total),
+                session.post(target, data=dict(form), allow_redirects=False) as resp,
+            ):
+                return resp.status
+        except aiohttp.ClientConnectorDNSError as exc:
+            raise FetchError(Problem.DNS, target.host or "") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise self._connect_error(exc) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise FetchError(Problem.TIMEOUT) from exc
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise FetchError(Problem.CONNECTION, type(exc).__name__) from exc
+        finally:
+            _blocked.reset(token)
+
     async def _follow(self, target: URL, validators: Validators) -> Fetched:
         for _hop in range(MAX_REDIRECTS + 1):
             status, headers, body = await self._request(target, validators)

@@ -67,6 +67,8 @@ class AnnouncementHook(Base):
     """JSON: item field -> dotted path in the payload (empty: the scheme's defaults)."""
     hub_url: Mapped[str | None] = mapped_column(String(2048))
     """WebSub: the hub the feed named."""
+    topic: Mapped[str | None] = mapped_column(String(2048))
+    """WebSub: the topic subscribed to (the feed's ``rel="self"`` address)."""
     pending: Mapped[str | None] = mapped_column(String(16))
     """WebSub: the mode (subscribe/unsubscribe) Steward asked the hub for, awaiting its check."""
     lease_until: Mapped[datetime | None]

@@ -35,6 +35,7 @@ from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._identity import FirstFetch, decide
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._opml import export, feed_urls
+from cogs.announcements._push import WebSubSubscriptions
 from cogs.announcements._repo import Repo
 from cogs.announcements._schedule import SchedulePolicy, first_poll
 from cogs.announcements._service import Poller, policy_of
@@ -45,7 +46,7 @@ from cogs.announcements._xmlsafe import UnsafeXml
 Ctx = CommandContext[FeatureSettings]
 
 
-class Announcements(WebhookCommands, Feature, name="announcements"):
+class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announcements"):
     """Bring a brand's feeds into the community, safely and cheaply."""
 
     port_calls = frozenset({"channels"})
@@ -113,7 +114,8 @@ class Announcements(WebhookCommands, Feature, name="announcements"):
         await ctx.uow.session.flush()
         poller = Poller(ctx, self.fetcher, self.schedule)
         await poller.apply(row, reading, now)
-        await ctx.reply(texts.added_text(row, reading.feed, channel))
+        pushed = await self.subscribe_if_hub(ctx, row, reading.fetched.body or b"", check)
+        await ctx.reply(texts.added_text(row, reading.feed, channel) + pushed)
 
     @command("list", requires=Level.ADMIN)
     async def list_feeds(self, ctx: Ctx) -> None:

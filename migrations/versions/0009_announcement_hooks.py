@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('old_until', bot.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('mapping', sa.Text(), nullable=False),
     sa.Column('hub_url', sa.String(length=2048), nullable=True),
+    sa.Column('topic', sa.String(length=2048), nullable=True),
     sa.Column('pending', sa.String(length=16), nullable=True),
     sa.Column('lease_until', bot.db.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['feed_id'], ['announcements_feeds.id'], name=op.f('fk_announcements_hooks_feed_id_announcements_feeds'), ondelete='CASCADE'),

@@ -122,3 +122,15 @@ async def community(
         yield running
         fake = running.fake  # type: ignore[attr-defined]
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+@pytest.fixture(params=["discord", "slack"])
+async def hooked(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Community]:
+    """Steward with announcements and its own HTTP endpoint on a free loopback port."""
+    config = {**CONFIG, "http_port": 0}
+    async with open_community(
+        request.param, database_url, [Steward(), announcements()], config=config
+    ) as running:
+        yield running
+        fake = running.fake  # type: ignore[attr-defined]
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)

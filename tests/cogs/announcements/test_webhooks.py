@@ -9,29 +9,14 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import aiohttp
 import pytest
 
-from bot.builtin import Steward
-from sandbox.scenario import Community, Posted, open_community
-from tests.cogs.announcements.conftest import CONFIG, announcements
+from sandbox.scenario import Community, Posted
 
 RELEASE_URL = "https://github.com/brand/app/releases/tag/v"
-
-
-@pytest.fixture(params=["discord", "slack"])
-async def hooked(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Community]:
-    """Steward with announcements and its own HTTP endpoint on a free loopback port."""
-    config = {**CONFIG, "http_port": 0}
-    async with open_community(
-        request.param, database_url, [Steward(), announcements()], config=config
-    ) as running:
-        yield running
-        fake = running.fake  # type: ignore[attr-defined]
-    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
 
 
 def shown(text: str) -> tuple[str, str]:

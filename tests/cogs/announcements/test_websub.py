@@ -1,0 +1,75 @@
+"""WebSub: a feed that names a hub is subscribed to through Steward's real HTTP endpoint, against
+a tiny real hub on loopback; pushes are posted at once and once, forged ones are ignored, and the
+lease is renewed before it ends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sandbox.feeds import FeedServer
+from sandbox.scenario import Community, Posted
+from sandbox.websub import Hub
+from tests.cogs.announcements.conftest import PUBLIC
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    """A hub on 127.0.0.2 that grants one-hour leases."""
+    running = Hub(PUBLIC, lease_seconds=3600)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+def feed(hub: Hub, topic: str, *items: str) -> bytes:
+    """An RSS feed naming its hub and its own address, as WordPress or Blogger write them."""
+    body = "".join(
+        f"<item><guid>{t}</guid><title>{t}</title><link>https://e.org/{t}</link></item>"
+        for t in items
+    )
+    return (
+        "<rss version='2.0' xmlns:atom='http://www.w3.org/2005/Atom'><channel><title>Blog</title>"
+        f"<atom:link rel='hub' href='{hub.url}'/><atom:link rel='self' href='{topic}'/>"
+        f"{body}</channel></rss>"
+    ).encode()
+
+
+def relayed(community: Community) -> list[Posted]:
+    return [m for m in community.messages_in("general") if "https://e.org/" in m.text]
+
+
+async def test_a_hub_pushes_new_items_which_are_posted_once(
+    hooked: Community, public: FeedServer, hub: Hub
+) -> None:
+    ada = hooked.people["ada"]
+    topic = f"http://{PUBLIC}:{public.port}/blog.xml"
+    url = public.put("/blog.xml", feed(hub, topic, "two", "one"))
+    added = await hooked.slash(ada, "announcements add", url=url, channel="#general")
+    assert "Its hub will push new items as they come" in added.text, added.text
+    [sub] = hub.subscribers[topic]  # verified: Steward echoed the hub's challenge
+    assert sub.callback.startswith("http://127.0.0.1:") and len(sub.secret) == 64
+
+    newer = feed(hub, topic, "three", "two", "one")
+    assert await hub.publish(topic, newer) == [202]
+    await hooked.settle()  # no poll: the clock has not moved
+    assert [p.text for p in relayed(hooked)] == ["three\nhttps://e.org/three"]
+    assert await hub.publish(topic, newer) == [202]  # the same push again
+    forged = feed(hub, topic, "evil", "three", "two", "one")
+    assert await hub.publish(topic, forged, secret="not the secret") == [202]  # acked, ignored
+    await hooked.settle()
+    assert len(relayed(hooked)) == 1
+
+    for mode in ("unsubscribe", "subscribe"):  # verifications Steward did not ask for
+        asked = {"hub.mode": mode, "hub.topic": topic, "hub.challenge": "echo-me"}
+        assert await hub.verify(sub.callback, **asked) == (404, "not asked")
+
+    assert [r["hub.mode"] for r in hub.requests] == ["subscribe"]
+    await hooked.advance(minutes=55)  # the one-hour lease is renewed before it ends
+    assert [r["hub.mode"] for r in hub.requests] == ["subscribe", "subscribe"]
+    assert hub.requests[1]["hub.callback"] == sub.callback
+    assert [s.callback for s in hub.subscribers[topic]] == [sub.callback]
+    assert await hub.publish(topic, feed(hub, topic, "four", "three")) == [202]
+    await hooked.settle()
+    assert [p.text.split("\n")[0] for p in relayed(hooked)] == ["three", "four"]
