@@ -177,6 +177,8 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         repo = Repo(ctx.uow.session, ctx.community)
         row = await _find(repo, feed) if feed.strip().isdigit() else None
         row = row or await repo.by_url(texts.clean_url(feed))
+        if row is not None and row.kind == "webhook":
+            raise UserError(f"{row.id} is a webhook: its items come when the sender posts them.")
         url = row.url if row else _checked(texts.clean_url(feed))
         reading = await read_feed(self.fetcher, url)
         if reading.feed is None or reading.fetched is None:

@@ -154,3 +154,27 @@ async def test_buttons_and_forms_work_over_http(http_world: SlackWorld) -> None:
     assert [e.text for e in fake.ephemerals_of(http_world.alice)] == [
         "Thanks for: payload &amp; more"
     ]
+
+
+async def test_webhooks_share_slacks_http_port(start_world: StartWorld) -> None:
+    from bot.builtin import Steward
+    from tests.cogs.announcements.conftest import CONFIG, announcements
+    from tests.cogs.announcements.test_webhooks import (
+        RELEASE_URL,
+        github_headers,
+        post,
+        release,
+        shown,
+    )
+
+    world = await start_world([Steward(), announcements()], mode="http", **CONFIG)
+    fake, general = world.fake, world.fake.general()
+    await fake.slash(world.admin, "/announcements", f"webhook create <#{general.id}|general>")
+    await world.settle()
+    [made] = fake.ephemerals_of(world.admin)
+    url, secret = shown(made.text)
+    assert url.startswith(f"http://127.0.0.1:{world.adapter.http_port}/announcements/hooks/")
+    body = release("3.0")
+    assert (await post(url, body, github_headers(body, secret, "d-1")))[0] == 202
+    await world.settle()
+    assert [m.text for m in fake.messages_in(general)] == [f"brand/app v3.0\n{RELEASE_URL}3.0"]

@@ -14,7 +14,9 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from sandbox.scenario import Community, Posted
+from bot.builtin import Steward
+from sandbox.scenario import Community, Posted, start_steward, stop_steward
+from tests.cogs.announcements.conftest import announcements
 
 RELEASE_URL = "https://github.com/brand/app/releases/tag/v"
 
@@ -154,6 +156,10 @@ async def test_standard_webhooks_check_time_and_keep_the_old_secret_while_rotati
     assert (await post(url, stale, standard_headers(stale, old, "m-1", now - 301)))[0] == 401
     assert (await post(url, stale, standard_headers(stale, old, "m-1", now + 301)))[0] == 401
     assert (await post(url, stale, standard_headers(stale, old, "m-1", now)))[0] == 202
+    await stop_steward(hooked)  # the replay set is in the database: a restart keeps it
+    await start_steward(hooked, [Steward(), announcements()])
+    assert hooked.app.web is not None
+    url = f"http://127.0.0.1:{hooked.app.web.port}/announcements/hooks/{url.rsplit('/', 1)[1]}"
     assert (await post(url, stale, standard_headers(stale, old, "m-1", now)))[0] == 200
 
     rotated = await hooked.slash(
@@ -171,3 +177,17 @@ async def test_standard_webhooks_check_time_and_keep_the_old_secret_while_rotati
     await hooked.settle()
     posts = [m.text for m in relayed(hooked, "https://e.org/")]
     assert posts == [f"Post {n}\nhttps://e.org/{n}" for n in (1, 2, 3)]
+    await hooked.advance(days=8)  # delivery ids are forgotten after a week; items are not
+    later = int(hooked.clock.now().timestamp())
+    again = await post(url, stale, standard_headers(stale, new, "m-1", later))
+    assert again == (202, "accepted, 0 to post")
+
+
+async def test_without_an_http_endpoint_a_webhook_says_what_the_operator_sets(
+    community: Community,
+) -> None:
+    made = await community.slash(
+        community.people["ada"], "announcements webhook create", channel="#general"
+    )
+    assert made.ephemeral and "STEWARD_HTTP_PORT" in made.text and "Secret" not in made.text
+    assert community.app.web is None
