@@ -36,6 +36,8 @@ class Hub:
         self.requests: list[dict[str, str]] = []
         self.subscribers: dict[str, list[Subscription]] = {}
         self.verified = asyncio.Event()
+        self.refuse = False
+        """Answer subscription requests with 503 (a hub that is down)."""
         self._runner: web.AppRunner | None = None
 
     @property
@@ -60,6 +62,8 @@ class Hub:
     async def _subscribe(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
         self.requests.append(form)
+        if self.refuse:
+            return web.Response(status=503, text="try later")
         mode, topic, callback = (form.get(k, "") for k in ("hub.mode", "hub.topic", "hub.callback"))
         if mode not in ("subscribe", "unsubscribe") or not topic or not callback:
             return web.Response(status=400, text="hub.mode, hub.topic and hub.callback")

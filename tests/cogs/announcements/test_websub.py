@@ -73,3 +73,22 @@ async def test_a_hub_pushes_new_items_which_are_posted_once(
     assert await hub.publish(topic, feed(hub, topic, "four", "three")) == [202]
     await hooked.settle()
     assert [p.text.split("\n")[0] for p in relayed(hooked)] == ["three", "four"]
+
+
+async def test_a_hub_that_refuses_is_asked_again_and_a_removed_feed_is_dropped(
+    hooked: Community, public: FeedServer, hub: Hub
+) -> None:
+    ada = hooked.people["ada"]
+    topic = f"http://{PUBLIC}:{public.port}/blog.xml"
+    url = public.put("/blog.xml", feed(hub, topic, "one"))
+    hub.refuse = True
+    added = await hooked.slash(ada, "announcements add", url=url, channel="#general")
+    assert "Its hub refused a subscription, so I only check it on schedule." in added.text
+    hub.refuse = False
+    await hooked.advance(minutes=61)
+    assert [r["hub.mode"] for r in hub.requests] == ["subscribe", "subscribe"]
+    [sub] = hub.subscribers[topic]
+    await hooked.slash(ada, "announcements remove", feed="1")
+    assert await hub.publish(topic, feed(hub, topic, "two", "one")) == [410]
+    await hooked.settle()
+    assert relayed(hooked) == []
