@@ -198,8 +198,8 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
     @command("export", requires=Level.ADMIN)
     async def export_feeds(self, ctx: Ctx) -> None:
         """Get the community's feeds as an OPML file, for a feed reader or another Steward."""
-        rows = await Repo(ctx.uow.session, ctx.community).feeds()
-        if not rows:
+        rows = [r for r in await Repo(ctx.uow.session, ctx.community).feeds() if r.kind == "feed"]
+        if not rows:  # webhooks are not feeds a reader could follow
             raise UserError("There are no feeds to export yet: add one with `/announcements add`.")
         data = export("Steward announcements", [(r.title, r.url) for r in rows])
         await ctx.reply(

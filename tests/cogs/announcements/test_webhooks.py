@@ -123,6 +123,8 @@ async def test_a_github_release_is_posted_once_and_forgeries_are_refused(
     await hooked.settle()
     assert len(relayed(hooked)) == 2
 
+    exported = await hooked.slash(ada, "announcements export")  # a webhook is not a feed
+    assert exported.text.startswith("There are no feeds to export yet")
     listed = await hooked.slash(ada, "announcements webhook list")
     assert "GitHub webhook (GitHub)" in listed.text and secret not in listed.text
     everything = [m.text for c in hooked.channel_names() for m in hooked.everything_in(c)]
