@@ -98,7 +98,7 @@ _COUNTS = """
     sum(CASE WHEN kind = 'message' THEN coalesce(sentiment, 0) ELSE 0 END),
     sum(CASE WHEN kind = 'message' THEN 1 ELSE 0 END)
 """
-_OFFSET = "(d.day + 3) / 7 - (j.joined + 3) / 7"
+_OFFSET = "(d.day + 3) / 7 - (m.joined_day + 3) / 7"
 """Weeks from the join week (``engagement_members.weeks``: the bits the writer keeps)."""
 ROLLUPS = [
     f"""INSERT INTO engagement_member_days (community_id, day, user_id, messages, reactions,
@@ -109,16 +109,21 @@ ROLLUPS = [
     reactions, replies, questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
     SELECT community_id, channel_id, day, user_id, {_COUNTS} FROM engagement_events
     WHERE kind IN ('message', 'reaction') GROUP BY community_id, channel_id, day, user_id""",
-    f"""INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day,
-    posted_day, last_posted_day, weeks) SELECT d.community_id, d.user_id, min(d.day), min(d.day),
-    max(d.day), min(CASE WHEN messages > 0 THEN d.day END),
-    max(CASE WHEN messages > 0 THEN d.day END),
+    """INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day,
+    posted_day, last_posted_day) SELECT community_id, user_id, min(day), min(day), max(day),
+    min(CASE WHEN messages > 0 THEN day END), max(CASE WHEN messages > 0 THEN day END)
+    FROM engagement_member_days GROUP BY community_id, user_id""",
+    # The active weeks from the join week (the bits the writer keeps), in one grouped pass.
+    f"""CREATE TEMPORARY TABLE bench_weeks AS SELECT m.community_id, m.user_id,
     sum(DISTINCT CASE WHEN {_OFFSET} BETWEEN 0 AND 62 THEN CAST(1 AS BIGINT) << ({_OFFSET})
-    ELSE 0 END)
-    FROM engagement_member_days AS d JOIN (SELECT community_id, user_id, min(day) AS joined
-    FROM engagement_member_days GROUP BY community_id, user_id) AS j
-    ON j.community_id = d.community_id AND j.user_id = d.user_id
-    GROUP BY d.community_id, d.user_id""",
+    ELSE 0 END) AS weeks FROM engagement_member_days AS d JOIN engagement_members AS m
+    ON m.community_id = d.community_id AND m.user_id = d.user_id
+    GROUP BY m.community_id, m.user_id""",
+    "CREATE INDEX bench_weeks_key ON bench_weeks (community_id, user_id)",
+    """UPDATE engagement_members SET weeks = (SELECT w.weeks FROM bench_weeks AS w
+    WHERE w.community_id = engagement_members.community_id
+    AND w.user_id = engagement_members.user_id)""",
+    "DROP TABLE bench_weeks",
     """INSERT INTO engagement_member_blocks (community_id, block, user_id, active, posted)
     SELECT community_id, day / 60, user_id, sum(CAST(1 AS BIGINT) << (day % 60)),
     sum(CASE WHEN messages > 0 THEN CAST(1 AS BIGINT) << (day % 60) ELSE 0 END)
