@@ -116,8 +116,8 @@ ROLLUPS = [
     # The active weeks from the join week (the bits the writer keeps), in one grouped pass.
     f"""CREATE TEMPORARY TABLE bench_weeks AS SELECT m.community_id, m.user_id,
     sum(DISTINCT CASE WHEN {_OFFSET} BETWEEN 0 AND 62 THEN CAST(1 AS BIGINT) << ({_OFFSET})
-    ELSE 0 END) AS weeks FROM engagement_member_days AS d JOIN engagement_members AS m
-    ON m.community_id = d.community_id AND m.user_id = d.user_id
+    ELSE 0 END) AS weeks FROM engagement_member_days AS d CROSS JOIN engagement_members AS m
+    WHERE m.community_id = d.community_id AND m.user_id = d.user_id
     GROUP BY m.community_id, m.user_id""",
     "CREATE INDEX bench_weeks_key ON bench_weeks (community_id, user_id)",
     """UPDATE engagement_members SET weeks = (SELECT w.weeks FROM bench_weeks AS w

@@ -38,8 +38,10 @@ def upgrade() -> None:
         "max(CASE WHEN d.messages > 0 THEN d.day END) AS last_posted, "
         f"sum(DISTINCT CASE WHEN {offset} BETWEEN 0 AND 62 "
         f"THEN CAST(1 AS BIGINT) << ({offset}) ELSE 0 END) AS weeks "
-        "FROM engagement_member_days AS d JOIN engagement_members AS m "
-        "ON m.community_id = d.community_id AND m.user_id = d.user_id "
+        # CROSS JOIN: SQLite reads the member days in order and each member by key (without
+        # statistics it scanned the member days once per member); PostgreSQL plans it freely.
+        "FROM engagement_member_days AS d CROSS JOIN engagement_members AS m "
+        "WHERE m.community_id = d.community_id AND m.user_id = d.user_id "
         "GROUP BY m.community_id, m.user_id"
     )
     op.execute(f"CREATE INDEX {_FILL}_key ON {_FILL} (community_id, user_id)")
