@@ -194,30 +194,45 @@ def _mask(first: int, last: int, block: int) -> int:
 async def _from_blocks(
     session: AsyncSession, community: str, windows: list[tuple[int, int]], *, posted: bool
 ) -> list[int]:
-    """Per window: distinct members with a bit set in it (one query each, on the blocks it
-    spans; a window inside one block is one row a member, counted without DISTINCT)."""
+    """Per window: distinct members with a bit set in it, in one pass over the blocks the
+    windows span (WAU, MAU and the period of a past report alike). Windows inside one block
+    are one row a member, counted without grouping; otherwise each member's rows are grouped
+    and the member counts once per window."""
     b = MEMBER_BLOCKS.c
     bits = b.posted if posted else b.active
-    found = []
-    for first, last in windows:
-        low, high = first // BLOCK_DAYS, last // BLOCK_DAYS
-        masks = [(k, _mask(first, last, k)) for k in range(low, high + 1)]
-        mask: ColumnElement[int] = (
-            literal(masks[0][1], BigInteger)
-            if low == high
-            else case(
-                *((b.block == k, literal(m, BigInteger)) for k, m in masks),
-                else_=literal(0, BigInteger),
-            )
-        )
-        where = [b.community_id == community, b.block.between(low, high), bits.op("&")(mask) != 0]
+    low = min(first for first, _ in windows) // BLOCK_DAYS
+    high = max(last for _, last in windows) // BLOCK_DAYS
+
+    def mask(first: int, last: int) -> ColumnElement[int]:
         if low == high:
-            count = await session.scalar(select(func.count()).where(*where))
-        else:
-            members = select(b.user_id).where(*where).distinct().subquery()
-            count = await session.scalar(select(func.count()).select_from(members))
-        found.append(int(count or 0))
-    return found
+            return literal(_mask(first, last, low), BigInteger)
+        return case(
+            *(
+                (b.block == k, literal(_mask(first, last, k), BigInteger))
+                for k in range(low, high + 1)
+            ),
+            else_=literal(0, BigInteger),
+        )
+
+    hits = [bits.op("&")(mask(first, last)) != 0 for first, last in windows]
+    where = [b.community_id == community, b.block.between(low, high)]
+    if low == high:
+        counts = (
+            await session.execute(select(*(func.count(case((h, 1))) for h in hits)).where(*where))
+        ).one()
+    else:
+        members = (
+            select(*(func.max(case((h, 1), else_=0)).label(f"w{i}") for i, h in enumerate(hits)))
+            .where(*where)
+            .group_by(b.user_id)
+            .subquery()
+        )
+        counts = (
+            await session.execute(
+                select(*(func.coalesce(func.sum(members.c[f"w{i}"]), 0) for i in range(len(hits))))
+            )
+        ).one()
+    return [int(n or 0) for n in counts]
 
 
 async def retention_matrix(session: AsyncSession, community: str, last: int) -> list[Cohort]:
