@@ -143,13 +143,13 @@ async def active_since(
     """
     if channel is None and not await _active_after(session, community, last):
         m = MEMBERS.c
-        latest = m.last_posted_day if posted else m.last_day
+        newest = m.last_posted_day if posted else m.last_day
         later, *counts = (
             await session.execute(
                 select(
-                    func.count(case((latest > last, 1))),
-                    *(func.count(case((latest >= first, 1))) for first in firsts),
-                ).where(m.community_id == community, latest >= min(firsts))
+                    func.count(case((newest > last, 1))),
+                    *(func.count(case((newest >= first, 1))) for first in firsts),
+                ).where(m.community_id == community, newest >= min(firsts))
             )
         ).one()
         if not later:

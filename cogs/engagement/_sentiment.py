@@ -28,6 +28,7 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
 )
 
 _NEGATE = frozenset(NEGATE)
+_C_INCR: float = C_INCR
 _IDIOM_WORDS = frozenset(
     word for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for word in phrase.split()
 )
@@ -158,7 +159,7 @@ def _scored(
 def _shouted(valence: float, word: str) -> float:
     """ALL-CAPS emphasis in a message that is not all capitals."""
     if word.isupper():
-        return valence + C_INCR if valence > 0 else valence - C_INCR
+        return valence + _C_INCR if valence > 0 else valence - _C_INCR
     return valence
 
 
