@@ -2,7 +2,7 @@
 messages, and the sentiment score against the reference ``vaderSentiment``: agreement on every
 message and time per message, side by side in one run.
 
-``python -m bench.engagement_text [--rounds 15]``. The corpora are the tests' own
+``python -m bench.engagement_text [--rounds 60]``. The corpora are the tests' own
 (``tests/cogs/engagement/corpus``): questions.tsv (the detector was tuned on it),
 questions_heldout.tsv (written after tuning and never tuned on) and vader_sentences.txt
 (vaderSentiment's own example sentences). Exits 1 when a goal is missed: recall at least 0.85
@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench.run import print_table
 
     parser = argparse.ArgumentParser(prog="python -m bench.engagement_text")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--verbose", action="store_true", help="list the detector's mistakes")
     args = parser.parse_args(argv)
     ok = True
