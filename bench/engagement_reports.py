@@ -46,7 +46,7 @@ COMMUNITY = "discord:1"
 USERS, DAYS, CHANNELS = 50_000, 90, 30
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
 CACHE = Path(os.environ.get("STEWARD_BENCH_CACHE", "/tmp/steward-bench"))
-VERSION = 3
+VERSION = 4
 """Bumped when the schema or the generator changes, so old cached databases are not reused."""
 
 
@@ -98,6 +98,8 @@ _COUNTS = """
     sum(CASE WHEN kind = 'message' THEN coalesce(sentiment, 0) ELSE 0 END),
     sum(CASE WHEN kind = 'message' THEN 1 ELSE 0 END)
 """
+_OFFSET = "(d.day + 3) / 7 - (m.joined_day + 3) / 7"
+"""Weeks from the join week (``engagement_members.weeks``: the bits the writer keeps)."""
 ROLLUPS = [
     f"""INSERT INTO engagement_member_days (community_id, day, user_id, messages, reactions,
     replies, questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
@@ -108,9 +110,20 @@ ROLLUPS = [
     SELECT community_id, channel_id, day, user_id, {_COUNTS} FROM engagement_events
     WHERE kind IN ('message', 'reaction') GROUP BY community_id, channel_id, day, user_id""",
     """INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day,
-    posted_day) SELECT community_id, user_id, min(day), min(day), max(day),
-    min(CASE WHEN messages > 0 THEN day END) FROM engagement_member_days
-    GROUP BY community_id, user_id""",
+    posted_day, last_posted_day) SELECT community_id, user_id, min(day), min(day), max(day),
+    min(CASE WHEN messages > 0 THEN day END), max(CASE WHEN messages > 0 THEN day END)
+    FROM engagement_member_days GROUP BY community_id, user_id""",
+    # The active weeks from the join week (the bits the writer keeps), in one grouped pass.
+    f"""CREATE TEMPORARY TABLE bench_weeks AS SELECT m.community_id, m.user_id,
+    sum(DISTINCT CASE WHEN {_OFFSET} BETWEEN 0 AND 62 THEN CAST(1 AS BIGINT) << ({_OFFSET})
+    ELSE 0 END) AS weeks FROM engagement_member_days AS d CROSS JOIN engagement_members AS m
+    WHERE m.community_id = d.community_id AND m.user_id = d.user_id
+    GROUP BY m.community_id, m.user_id""",
+    "CREATE INDEX bench_weeks_key ON bench_weeks (community_id, user_id)",
+    """UPDATE engagement_members SET weeks = (SELECT w.weeks FROM bench_weeks AS w
+    WHERE w.community_id = engagement_members.community_id
+    AND w.user_id = engagement_members.user_id)""",
+    "DROP TABLE bench_weeks",
     """INSERT INTO engagement_member_blocks (community_id, block, user_id, active, posted)
     SELECT community_id, day / 60, user_id, sum(CAST(1 AS BIGINT) << (day % 60)),
     sum(CASE WHEN messages > 0 THEN CAST(1 AS BIGINT) << (day % 60) ELSE 0 END)
@@ -231,8 +244,9 @@ async def raw_retention(s: Any, community: str, last: int) -> list[Any]:
     """The weekly cohorts from the raw events: members join on their first active day."""
     from sqlalchemy import distinct, func, select
 
-    from cogs.engagement._metrics import RETENTION_WEEKS, Cohort, cohort_weeks, complete
+    from cogs.engagement._metrics import RETENTION_WEEKS, cohort_weeks
     from cogs.engagement._models import EVENTS
+    from cogs.engagement._repo import cohorts_of
 
     e = EVENTS.c
     active = e.kind.in_(["message", "reaction"])
@@ -258,21 +272,7 @@ async def raw_retention(s: Any, community: str, last: int) -> list[Any]:
         .group_by(week, offset)
     )
     kept = {(int(w), int(n)): int(c) for w, n, c in rows}
-    found = []
-    for w in sorted(sizes):
-        done = [complete(w, n, last) for n in RETENTION_WEEKS]
-        found.append(
-            Cohort(
-                w,
-                sizes[w],
-                tuple(
-                    kept.get((w, n), 0) if ok else None
-                    for n, ok in zip(RETENTION_WEEKS, done, strict=True)
-                ),
-                tuple(sizes[w] if ok else 0 for ok in done),
-            )
-        )
-    return found
+    return cohorts_of(sizes, kept, last)
 
 
 async def measure_one(engine: str, url: str, n: int, raw_times: int, only: str = "") -> list[Row]:

@@ -108,8 +108,11 @@ class EngagementMember(Base):
 
     __tablename__ = "engagement_members"
     __table_args__ = (
-        Index("ix_engagement_members_joined", "community_id", "joined_day"),
+        # Covering: cohorts, joiners and joiners who never posted read the index alone.
+        Index("ix_engagement_members_joined", "community_id", "joined_day", "posted_day", "weeks"),
         Index("ix_engagement_members_left", "community_id", "left_day"),
+        Index("ix_engagement_members_last", "community_id", "last_day"),
+        Index("ix_engagement_members_last_posted", "community_id", "last_posted_day"),
     )
 
     community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -121,6 +124,11 @@ class EngagementMember(Base):
     """Their first day with a message (None: never posted)."""
     left_day: Mapped[int | None]
     """The last day they left the community (None: never left)."""
+    last_posted_day: Mapped[int | None]
+    """Their latest day with a message (None: never posted)."""
+    weeks: Mapped[int | None] = mapped_column(BigInteger)
+    """Their active weeks from the week they joined, a bit each: bit k is week k after the
+    join week (retention reads one row a member). Meaningless while ``joined_day`` is None."""
 
 
 BLOCK_DAYS = 60
@@ -153,7 +161,17 @@ class EngagementQuestion(Base):
     __table_args__ = (
         Index("ix_engagement_questions_open", "community_id", "answered_at"),
         Index("ix_engagement_questions_thread", "community_id", "thread_id"),
-        Index("ix_engagement_questions_day", "community_id", "day"),
+        # Covering: a period's questions, answers, waits and helpers read the index alone.
+        Index(
+            "ix_engagement_questions_day",
+            "community_id",
+            "day",
+            "answered_at",
+            "asked_at",
+            "answered_by_staff",
+            "answered_by",
+            "channel_id",
+        ),
     )
 
     community_id: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -133,21 +133,23 @@ async def active_since(
     """Per day in ``firsts``: distinct members active in ``first .. last`` (WAU, MAU, period);
     with ``posted``, members who posted (communicators).
 
-    Community-wide, a member's ``last_day`` is their latest row in the member days, so while
-    nobody was active after ``last`` (a period ending today) a member was active since ``first``
-    exactly when ``last_day >= first``: one pass over one row a member. Otherwise, from the
+    Community-wide, a member's ``last_day`` is their latest row in the member days (and
+    ``last_posted_day`` their latest with a message), so while nobody was active after ``last``
+    (a period ending today) a member was active since ``first`` exactly when
+    ``last_day >= first``: one range of an index. Otherwise, from the
     member blocks: one row per member and 60-day block, a bit per day, so a window ending on
     any day is read alike. Per channel, one pass over the channel days, each member's latest
     day within the window.
     """
-    if channel is None and not posted and not await _active_after(session, community, last):
+    if channel is None and not await _active_after(session, community, last):
         m = MEMBERS.c
+        newest = m.last_posted_day if posted else m.last_day
         later, *counts = (
             await session.execute(
                 select(
-                    func.count(case((m.last_day > last, 1))),
-                    *(func.count(case((m.last_day >= first, 1))) for first in firsts),
-                ).where(m.community_id == community, m.last_day >= min(firsts))
+                    func.count(case((newest > last, 1))),
+                    *(func.count(case((newest >= first, 1))) for first in firsts),
+                ).where(m.community_id == community, newest >= min(firsts))
             )
         ).one()
         if not later:
@@ -192,99 +194,78 @@ def _mask(first: int, last: int, block: int) -> int:
 async def _from_blocks(
     session: AsyncSession, community: str, windows: list[tuple[int, int]], *, posted: bool
 ) -> list[int]:
-    """Per window: distinct members with a bit set in it (one query each, on the blocks it
-    spans; a window inside one block is one row a member, counted without DISTINCT)."""
+    """Per window: distinct members with a bit set in it, in one pass over the blocks the
+    windows span (WAU, MAU and the period of a past report alike). Windows inside one block
+    are one row a member, counted without grouping; otherwise each member's rows are grouped
+    and the member counts once per window."""
     b = MEMBER_BLOCKS.c
     bits = b.posted if posted else b.active
-    found = []
-    for first, last in windows:
-        low, high = first // BLOCK_DAYS, last // BLOCK_DAYS
-        masks = [(k, _mask(first, last, k)) for k in range(low, high + 1)]
-        mask: ColumnElement[int] = (
-            literal(masks[0][1], BigInteger)
-            if low == high
-            else case(
-                *((b.block == k, literal(m, BigInteger)) for k, m in masks),
-                else_=literal(0, BigInteger),
-            )
-        )
-        where = [b.community_id == community, b.block.between(low, high), bits.op("&")(mask) != 0]
+    low = min(first for first, _ in windows) // BLOCK_DAYS
+    high = max(last for _, last in windows) // BLOCK_DAYS
+
+    def mask(first: int, last: int) -> ColumnElement[int]:
         if low == high:
-            count = await session.scalar(select(func.count()).where(*where))
-        else:
-            members = select(b.user_id).where(*where).distinct().subquery()
-            count = await session.scalar(select(func.count()).select_from(members))
-        found.append(int(count or 0))
-    return found
+            return literal(_mask(first, last, low), BigInteger)
+        return case(
+            *(
+                (b.block == k, literal(_mask(first, last, k), BigInteger))
+                for k in range(low, high + 1)
+            ),
+            else_=literal(0, BigInteger),
+        )
+
+    hits = [bits.op("&")(mask(first, last)) != 0 for first, last in windows]
+    where = [b.community_id == community, b.block.between(low, high)]
+    if low == high:
+        counts = (
+            await session.execute(select(*(func.count(case((h, 1))) for h in hits)).where(*where))
+        ).one()
+    else:
+        members = (
+            select(*(func.max(case((h, 1), else_=0)).label(f"w{i}") for i, h in enumerate(hits)))
+            .where(*where)
+            .group_by(b.user_id)
+            .subquery()
+        )
+        counts = (
+            await session.execute(
+                select(*(func.coalesce(func.sum(members.c[f"w{i}"]), 0) for i in range(len(hits))))
+            )
+        ).one()
+    return [int(n or 0) for n in counts]
 
 
 async def retention_matrix(session: AsyncSession, community: str, last: int) -> list[Cohort]:
     """The weekly cohorts a report ending on day ``last`` shows (``_metrics.retention``), in SQL.
 
-    Only the cohorts' members are read, with their member blocks from the week after the first
-    cohort's to ``last``: two or three rows a member whatever the community's activity, where
-    their member days were one row per active day.
+    One row a member who joined in the cohorts' weeks, read off the join-day index: their
+    active weeks from the join week, a bit each (``weeks``, kept by the writer). A week is only
+    shown once it is over (``complete``), so its bits hold nothing after ``last``.
     """
-    m, b = MEMBERS.c, MEMBER_BLOCKS.c
+    m = MEMBERS.c
     first_week, _last_week = cohort_weeks(last)
     week = (m.joined_day + 3) // 7  # integer division: week_of (``/`` is NUMERIC on PostgreSQL)
-    joined = [
-        m.community_id == community,
-        m.joined_day.between(week_start(first_week), last),
+    counts = [
+        func.count(case((m.weeks.op("&")(literal(1 << n, BigInteger)) != 0, 1)))
+        for n in RETENTION_WEEKS
     ]
-    sizes = {
-        int(w): int(n)
-        for w, n in await session.execute(select(week, func.count()).where(*joined).group_by(week))
-    }
-    # A week's bits are only read once the week is over (``complete``), so all of it is <= last.
-    # Each block row is shifted once so that bit 0 is the first day of the week after joining;
-    # week N after joining is then bits 7(N-1) .. 7N-1 (a 28-day span, inside two blocks).
-    shift = (week + 1) * 7 - 3 - b.block * BLOCK_DAYS
-    span = 7 * max(RETENTION_WEEKS)
-    aligned = (
-        select(
-            m.user_id,
-            week.label("week"),
-            case(
-                (shift.between(0, BLOCK_DAYS - 1), b.active.op(">>")(shift)),
-                (shift.between(1 - span, -1), b.active.op("<<")(-shift)),
-                else_=literal(0, BigInteger),
-            ).label("bits"),
-        )
-        .select_from(
-            MEMBERS.join(
-                MEMBER_BLOCKS, (b.community_id == m.community_id) & (b.user_id == m.user_id)
-            )
-        )
-        .where(
-            *joined,
-            b.block.between(week_start(first_week + 1) // BLOCK_DAYS, last // BLOCK_DAYS),
-        )
-        .subquery()
+    found = await session.execute(
+        select(week, func.count(), *counts)
+        .where(m.community_id == community, m.joined_day.between(week_start(first_week), last))
+        .group_by(week)
     )
-    a = aligned.c
-    per_member = (
-        select(
-            a.week,
-            *(
-                func.max(
-                    case((a.bits.op("&")(literal(127 << 7 * (n - 1), BigInteger)) != 0, 1), else_=0)
-                ).label(f"n{n}")
-                for n in RETENTION_WEEKS
-            ),
-        )
-        .group_by(a.user_id, a.week)
-        .subquery()
-    )
-    p = per_member.c
-    found = [
-        (w, n, c)
-        for w, *counts in await session.execute(
-            select(p.week, *(func.sum(p[f"n{n}"]) for n in RETENTION_WEEKS)).group_by(p.week)
-        )
-        for n, c in zip(RETENTION_WEEKS, counts, strict=True)
-    ]
-    kept = {(int(w), int(n)): int(c) for w, n, c in found}
+    sizes: dict[int, int] = {}
+    kept: dict[tuple[int, int], int] = {}
+    for w, size, *retained in found:
+        sizes[int(w)] = int(size)
+        for n, c in zip(RETENTION_WEEKS, retained, strict=True):
+            kept[(int(w), n)] = int(c)
+    return cohorts_of(sizes, kept, last)
+
+
+def cohorts_of(sizes: dict[int, int], kept: dict[tuple[int, int], int], last: int) -> list[Cohort]:
+    """The cohorts of a report ending on ``last``, from their sizes (per join week) and their
+    members active in week N after joining (per (join week, N)); weeks not over show None."""
     cohorts = []
     for w in sorted(sizes):
         done = [complete(w, n, last) for n in RETENTION_WEEKS]

@@ -25,7 +25,7 @@ from bot.core import (
 )
 from bot.core.members import Level
 from cogs.engagement._keys import message_key, sequence, target_key
-from cogs.engagement._metrics import day_number
+from cogs.engagement._metrics import day_number, week_of
 from cogs.engagement._sentiment import sentiment
 from cogs.engagement._text import is_agreement, is_question
 
@@ -285,28 +285,84 @@ def day_rows(members: dict[tuple[str, int, str], dict[str, float]]) -> list[tupl
     return [(c, d, *(t[n] for n in COUNTS)) for (c, d), t in days.items()]
 
 
-_SLOTS = {"join": (0,), "reaction": (1, 2), "message": (1, 2, 3), "leave": (4,)}
+_SLOTS = {"join": (0,), "reaction": (1, 2), "message": (1, 2, 3, 5), "leave": (4,)}
 """Which span days a kind of row may move: joined, first active, last active, first posted,
-last left."""
-_LATEST = (False, False, True, False, True)
+last left, last posted."""
+_LATEST = (False, False, True, False, True, True)
 """Per span day: the latest wins (else the earliest)."""
+WEEKS_KEPT = 63
+"""Weeks of ``engagement_members.weeks``: bit k is week k after the join week (0: that week)."""
+
+
+def weeks_bits(days: Iterable[int], base: int) -> int:
+    """The weeks of ``days`` as bits, bit k for ``week_of(base) + k`` (``WEEKS_KEPT`` of them;
+    days before ``base``'s week and after the last kept week are left out)."""
+    start = week_of(base)
+    bits = 0
+    for day in days:
+        k = week_of(day) - start
+        if 0 <= k < WEEKS_KEPT:
+            bits |= 1 << k
+    return bits
 
 
 def member_spans(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Per member in these rows: (community, member, earliest join day, first and last active
-    days, first day they posted, last day they left)."""
+    days, first day they posted, last day they left, last day they posted, active weeks).
+
+    The active weeks are bits from the week of the earliest of the join and active days here
+    (the SQL shifts them onto the member's join week; ``joined_weeks`` redoes a member whose
+    join day these rows may have moved).
+    """
     spans: dict[tuple[str, str], list[int | None]] = {}
+    active: dict[tuple[str, str], set[int]] = defaultdict(set)
     for r in rows:
-        slots = _SLOTS.get(r["kind"])
+        kind = r["kind"]
+        slots = _SLOTS.get(kind)
         if slots is None:
             continue
-        span = spans.setdefault((r["community_id"], r["user_id"]), [None] * 5)
+        member = (r["community_id"], r["user_id"])
+        span = spans.get(member)
+        if span is None:
+            span = spans[member] = [None] * len(_LATEST)
         day = r["day"]
+        if kind == "message" or kind == "reaction":
+            active[member].add(day)
         for i in slots:
             current = span[i]
             if current is None or (day > current if _LATEST[i] else day < current):
                 span[i] = day
-    return [(c, u, *span) for (c, u), span in spans.items()]
+    found = []
+    for (c, u), span in spans.items():
+        days = active.get((c, u), ())
+        base = min((d for d in (span[0], span[1]) if d is not None), default=None)
+        found.append((c, u, *span, 0 if base is None else weeks_bits(days, base)))
+    return found
+
+
+def joined_members(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(community, member)`` of each join in these rows: their active weeks are counted
+    again from the stored days (the join day may have moved earlier)."""
+    return sorted({(r["community_id"], r["user_id"]) for r in rows if r["kind"] == "join"})
+
+
+def weeks_blocks(joined: int, block_days: int) -> range:
+    """The member blocks that hold the ``WEEKS_KEPT`` weeks from the week of ``joined``."""
+    first = week_of(joined) * 7 - 3
+    return range(first // block_days, (first + 7 * WEEKS_KEPT - 1) // block_days + 1)
+
+
+def weeks_of_blocks(joined: int, blocks: Iterable[tuple[int, int]], block_days: int) -> int:
+    """A member's active weeks (bits from the week of ``joined``) from their (block, active
+    days) rows."""
+    days = []
+    for block, bits in blocks:
+        base = block * block_days
+        while bits:
+            low = bits & -bits
+            days.append(base + low.bit_length() - 1)
+            bits ^= low
+    return weeks_bits(days, joined)
 
 
 def block_rows(

@@ -13,8 +13,10 @@ compare it with the reference on every message of a corpus.
 from __future__ import annotations
 
 import math
+import re
 import string
 from functools import cache
+from itertools import pairwise
 
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
@@ -26,11 +28,30 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
 )
 
 _NEGATE = frozenset(NEGATE)
+_C_INCR: float = C_INCR
 _IDIOM_WORDS = frozenset(
     word for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for word in phrase.split()
 )
 """Every word of a multi-word special case or booster: the n-grams ``_idioms`` compares."""
+_IDIOM_PAIRS = frozenset(
+    pair
+    for phrase in [*SPECIAL_CASES, *BOOSTER_DICT]
+    if " " in phrase
+    for pair in zip(phrase.split(), phrase.split()[1:], strict=False)
+)
+"""Every two words in a row of those phrases: a message without one matches none of them."""
 _PUNCTUATION = string.punctuation
+_HAS_PUNCTUATION = re.compile(f"[{re.escape(_PUNCTUATION)}]").search
+_CONTEXT = frozenset(
+    {
+        *_NEGATE,
+        *(word for word in BOOSTER_DICT if " " not in word),
+        *_IDIOM_WORDS,
+        *("no", "least", "kind", "so", "this", "never", "without", "doubt", "or", "nor"),
+    }
+)
+"""Every word a rule looks at around a sentiment word (with any word holding "n't"): a
+message without one scores each sentiment word as the lexicon does, caps aside."""
 
 
 @cache
@@ -46,43 +67,54 @@ def _lexicons() -> tuple[dict[str, float], dict[int, str]]:
     return analyzer.lexicon, emojis
 
 
+_LEXICONS: tuple[dict[str, float], dict[int, str]] | None = None
+
+
+def _load() -> tuple[dict[str, float], dict[int, str]]:
+    global _LEXICONS  # read once, by the first message
+    _LEXICONS = _lexicons()
+    return _LEXICONS
+
+
 def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
 
-def _strip(token: str) -> str:
-    stripped = token.strip(_PUNCTUATION)
-    return token if len(stripped) <= 2 else stripped
-
-
 def sentiment(text: str) -> float:
     """VADER's compound score in [-1, 1], rounded to 4 places as the reference rounds it."""
-    lexicon, emojis = _lexicons()
+    lexicon, emojis = _LEXICONS or _load()
     if not text.isascii():
         text = text.translate(emojis)
     p = _PUNCTUATION
     low = text.lower()
     # Punctuation has no case: stripping the lowercased tokens strips the same characters.
-    lower = [t if len(s := t.strip(p)) <= 2 else s for t in low.split()]
+    if _HAS_PUNCTUATION(low) is None:  # half of chat: nothing to strip
+        lower = low.split()
+    else:
+        lower = [t if len(s := t.strip(p)) <= 2 else s for t in low.split()]
     if lexicon.keys().isdisjoint(lower):
         return 0.0
-    found = lexicon.keys() & set(lower)
-    n = len(lower)
     if low == text:  # nothing in capitals
         words, cap_diff = lower, False
     else:
         words = [t if len(s := t.strip(p)) <= 2 else s for t in text.split()]
         uppers = sum(1 for w in words if w.isupper())
-        cap_diff = 0 < n - uppers < n
+        cap_diff = 0 < len(lower) - uppers < len(lower)
     # Only the scores of lexicon words, with their positions: the reference's list also holds
     # a 0 for every other word, which changes neither the sum nor the "but" rule.
-    scored = [
-        (i, _valence(words, lower, i, lexicon[w], lexicon, cap_diff))
-        for i, w in enumerate(lower)
-        if w in found
-        and w not in BOOSTER_DICT
-        and not (w == "kind" and i < n - 1 and lower[i + 1] == "of")
-    ]
+    hot = _CONTEXT.intersection(lower)
+    if "n't" in low:
+        hot = hot.union([w for w in lower if "n't" in w])
+    scored: list[tuple[int, float]]
+    if not hot:  # no word any rule looks at: each score is the lexicon's (most chat messages)
+        if cap_diff:
+            scored = [
+                (i, _shouted(lexicon[w], words[i])) for i, w in enumerate(lower) if w in lexicon
+            ]
+        else:
+            scored = [(i, lexicon[w]) for i, w in enumerate(lower) if w in lexicon]
+    else:
+        scored = _scored(words, lower, hot, lexicon, cap_diff)
     if "but" in lower:
         scored = _but(lower.index("but"), scored)
     sentiments = [v for _, v in scored]
@@ -96,6 +128,41 @@ def sentiment(text: str) -> float:
     return round(max(-1.0, min(1.0, total / math.sqrt(total * total + 15))), 4)
 
 
+def _scored(
+    words: list[str],
+    lower: list[str],
+    hot: frozenset[str],
+    lexicon: dict[str, float],
+    cap_diff: bool,
+) -> list[tuple[int, float]]:
+    """(position, score) of each sentiment word; the rules run for those within reach of a
+    word in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
+    a message holding two words in a row of one."""
+    near: set[int] = set()
+    for j, w in enumerate(lower):
+        if w in hot:
+            near.update(range(j - 2, j + 4))
+    n = len(lower)
+    idioms = not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
+    scored = []
+    for i, w in enumerate(lower):
+        base = lexicon.get(w)
+        if base is None:
+            continue
+        if i not in near:
+            scored.append((i, _shouted(base, words[i]) if cap_diff else base))
+        elif w not in BOOSTER_DICT and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
+            scored.append((i, _valence(words, lower, i, base, lexicon, cap_diff, idioms)))
+    return scored
+
+
+def _shouted(valence: float, word: str) -> float:
+    """ALL-CAPS emphasis in a message that is not all capitals."""
+    if word.isupper():
+        return valence + _C_INCR if valence > 0 else valence - _C_INCR
+    return valence
+
+
 def _valence(
     words: list[str],
     lower: list[str],
@@ -103,67 +170,58 @@ def _valence(
     base: float,
     lexicon: dict[str, float],
     cap_diff: bool,
+    idioms: bool,
 ) -> float:
-    """The valence of the lexicon word at ``i`` after the rules about the words around it."""
-    n = len(lower)
+    """The valence of the lexicon word at ``i`` after the rules about the words around it
+    (the reference's ``sentiment_valence``, its loop over the 3 words before unrolled)."""
+    w1 = lower[i - 1] if i > 0 else None
+    w2 = lower[i - 2] if i > 1 else None
+    w3 = lower[i - 3] if i > 2 else None
     valence = base
-    if lower[i] == "no" and i != n - 1 and lower[i + 1] in lexicon:
+    if lower[i] == "no" and i != len(lower) - 1 and lower[i + 1] in lexicon:
         valence = 0.0
-    if (
-        (i > 0 and lower[i - 1] == "no")
-        or (i > 1 and lower[i - 2] == "no")
-        or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))
-    ):
+    if w1 == "no" or w2 == "no" or (w3 == "no" and w1 in ("or", "nor")):
         valence = base * N_SCALAR
     if cap_diff and words[i].isupper():
         valence = valence + C_INCR if valence > 0 else valence - C_INCR
-    for start in range(3):
-        if i <= start:
-            break
-        before = lower[i - start - 1]
-        if before in lexicon:
-            continue
-        scalar = 0.0
-        if before in BOOSTER_DICT:
-            scalar = BOOSTER_DICT[before]
-            if valence < 0:
-                scalar *= -1
-            if cap_diff and words[i - start - 1].isupper():
-                scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
-            if start == 1:
-                scalar *= 0.95
-            elif start == 2:
-                scalar *= 0.9
-        valence += scalar
-        valence = _negation(valence, lower, start, i)
-        if start == 2 and not _IDIOM_WORDS.isdisjoint(lower[max(0, i - 3) : i + 3]):
+    if w1 is None:
+        return valence
+    if w1 not in lexicon:
+        if w1 in BOOSTER_DICT:
+            valence += _boost(w1, words[i - 1], valence, cap_diff, 1.0)
+        if w1 in _NEGATE or "n't" in w1:
+            valence *= N_SCALAR
+    if w2 is not None and w2 not in lexicon:
+        if w2 in BOOSTER_DICT:
+            valence += _boost(w2, words[i - 2], valence, cap_diff, 0.95)
+        if w2 == "never" and w1 in ("so", "this"):
+            valence *= 1.25
+        elif not (w2 == "without" and w1 == "doubt") and (w2 in _NEGATE or "n't" in w2):
+            valence *= N_SCALAR
+    if w3 is not None and w3 not in lexicon:
+        assert w2 is not None
+        if w3 in BOOSTER_DICT:
+            valence += _boost(w3, words[i - 3], valence, cap_diff, 0.9)
+        if (w3 == "never" and w2 in ("so", "this")) or w1 in ("so", "this"):
+            valence *= 1.25
+        elif not (w3 == "without" and "doubt" in (w2, w1)) and (w3 in _NEGATE or "n't" in w3):
+            valence *= N_SCALAR
+        if idioms and not _IDIOM_WORDS.isdisjoint(lower[i - 3 : i + 3]):
             # Only a window holding a word of an idiom can match one.
             valence = _idioms(valence, lower, i)
-    if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
-        if lower[i - 2] not in ("at", "very"):
-            valence *= N_SCALAR
-    elif i > 0 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
+    if w1 == "least" and (w2 is None or w2 not in ("at", "very")):
         valence *= N_SCALAR
     return valence
 
 
-def _negation(valence: float, lower: list[str], start: int, i: int) -> float:
-    if start == 0:
-        return valence * N_SCALAR if _negated(lower[i - 1]) else valence
-    if start == 1:
-        if lower[i - 2] == "never" and lower[i - 1] in ("so", "this"):
-            return valence * 1.25
-        if lower[i - 2] == "without" and lower[i - 1] == "doubt":
-            return valence
-        return valence * N_SCALAR if _negated(lower[i - 2]) else valence
-    if (lower[i - 3] == "never" and lower[i - 2] in ("so", "this")) or lower[i - 1] in (
-        "so",
-        "this",
-    ):
-        return valence * 1.25
-    if lower[i - 3] == "without" and "doubt" in (lower[i - 2], lower[i - 1]):
-        return valence
-    return valence * N_SCALAR if _negated(lower[i - 3]) else valence
+def _boost(word: str, cased: str, valence: float, cap_diff: bool, distance: float) -> float:
+    """What a booster ("very", "kind of") adds, ``distance`` the weight of its place."""
+    scalar: float = BOOSTER_DICT[word]
+    if valence < 0:
+        scalar *= -1
+    if cap_diff and cased.isupper():
+        scalar = scalar + C_INCR if valence > 0 else scalar - C_INCR
+    return scalar * distance if distance != 1.0 else scalar
 
 
 def _idioms(valence: float, lower: list[str], i: int) -> float:

@@ -98,7 +98,30 @@ _SPANS = (
     ("last_day", True),
     ("posted_day", False),
     ("left_day", True),
+    ("last_posted_day", True),
 )
+
+
+def _week(day: str) -> str:
+    return f"(({day} + 3) / 7)"  # integer division on both: week_of
+
+
+_M = "engagement_members"
+_BASE = (
+    "CASE WHEN excluded.joined_day IS NULL OR excluded.first_day < excluded.joined_day "
+    "THEN excluded.first_day ELSE excluded.joined_day END"
+)
+"""The day the incoming weeks count from (``_rules.member_spans``: the earliest of the batch's
+join and active days)."""
+_SHIFT = f"({_week(_BASE)} - {_week(f'{_M}.joined_day')})"
+_WEEKS = (
+    f"CASE WHEN {_M}.joined_day IS NULL THEN excluded.weeks "
+    f"ELSE coalesce({_M}.weeks, 0) | CASE "
+    f"WHEN {_SHIFT} BETWEEN 0 AND 62 THEN (excluded.weeks << {_SHIFT}) & {(1 << 63) - 1} "
+    f"WHEN {_SHIFT} BETWEEN -62 AND -1 THEN excluded.weeks >> (0 - {_SHIFT}) ELSE 0 END END"
+)
+"""A member's active weeks after this batch: the incoming bits moved onto the stored join
+week (a join these rows move is counted again from the member blocks afterwards)."""
 
 
 SQL = {
@@ -127,14 +150,18 @@ SQL = {
     ),
     "members": (
         "INSERT INTO engagement_members (community_id, user_id, joined_day, first_day, last_day, "
-        "posted_day, left_day) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "posted_day, left_day, last_posted_day, weeks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (community_id, user_id) DO UPDATE SET "
         + ", ".join(_keep(c, newer) for c, newer in _SPANS)
+        + f", weeks = {_WEEKS}"
         # Most members of a batch were seen already that day: leave their rows alone rather
         # than write a new version of each (on PostgreSQL, a third of the server's work).
         + " WHERE "
         + " OR ".join(f"({_moves(c, newer)})" for c, newer in _SPANS)
+        + f" OR ({_M}.joined_day IS NOT NULL AND coalesce({_M}.weeks, -1) <> {_WEEKS})"
     ),
+    "joined": ("SELECT joined_day FROM engagement_members WHERE community_id = ? AND user_id = ?"),
+    "rejoined": "UPDATE engagement_members SET weeks = ? WHERE community_id = ? AND user_id = ?",
     "blocks": (
         "INSERT INTO engagement_member_blocks (community_id, block, user_id, active, posted) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (community_id, block, user_id) DO UPDATE SET "
@@ -178,7 +205,7 @@ PG_TYPES: dict[str, tuple[str, ...]] = {
     "member_days": (_V, _I, _V, *_COUNT_TYPES),
     "channel_days": (_V, _V, _I, _V, *_COUNT_TYPES),
     "edges": (_V, _I, _V, _V, _V, _I),
-    "members": (_V, _V, _I, _I, _I, _I, _I),
+    "members": (_V, _V, _I, _I, _I, _I, _I, _I, "bigint"),
     "blocks": (_V, _I, _V, "bigint", "bigint"),
     "questions": (_V, _V, _V, _V, _V, _V, "timestamptz", _I),
     "cursors": (_V, _V, "bigint", _V),

@@ -33,10 +33,13 @@ from cogs.engagement._rules import (
     cursor_rows,
     day_rows,
     deleted_questions,
+    joined_members,
     member_day_rows,
     member_spans,
     rollup_deltas,
     row_of,
+    weeks_blocks,
+    weeks_of_blocks,
     withdrawn,
 )
 from cogs.engagement._sql import (
@@ -381,6 +384,61 @@ class _Writer:
             [(c, d, fresh.get((c, d), 0), *sums) for c, d, *sums in day_rows(members)],
         )
 
+    async def _rejoined(self, members: list[tuple[str, str]]) -> None:
+        """Count again, from the member blocks, the active weeks of members who joined in
+        this batch (their join day may have moved: the weeks count from it)."""
+        if not members:
+            return
+        joined: list[tuple[str, str, int]] = []
+        blocks: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        if self.pg:
+            found = await self.driver.fetch(
+                "SELECT m.community_id, m.user_id, m.joined_day FROM unnest($1::varchar[], "
+                "$2::varchar[]) AS u(c, m) CROSS JOIN LATERAL (SELECT community_id, user_id, "
+                "joined_day FROM engagement_members WHERE community_id = u.c AND user_id = u.m "
+                "OFFSET 0) AS m",
+                *_columns(members, 2),
+            )
+            joined = [(c, u, int(j)) for c, u, j in found if j is not None]
+            wanted = [(c, k, u) for c, u, j in joined for k in weeks_blocks(j, BLOCK_DAYS)]
+            # One primary-key probe per block (``OFFSET 0``: never a scan, whatever the
+            # statistics say).
+            for c, u, k, bits in await self.driver.fetch(
+                "SELECT u.c, u.m, u.k, b.active FROM unnest($1::varchar[], $2::int[], "
+                "$3::varchar[]) AS u(c, k, m) CROSS JOIN LATERAL (SELECT active "
+                "FROM engagement_member_blocks WHERE community_id = u.c AND block = u.k "
+                "AND user_id = u.m OFFSET 0) AS b",
+                *_columns(wanted, 3),
+            ):
+                blocks[(c, u)].append((int(k), int(bits)))
+        else:
+            for c, u in members:
+                async with self.driver.execute(SQL["joined"], (c, u)) as cursor:
+                    row = await cursor.fetchone()
+                if row is None or row[0] is None:
+                    continue
+                j = int(row[0])
+                joined.append((c, u, j))
+                keys = list(weeks_blocks(j, BLOCK_DAYS))
+                async with self.driver.execute(
+                    "SELECT block, active FROM engagement_member_blocks WHERE community_id = ? "
+                    f"AND user_id = ? AND block IN ({', '.join('?' * len(keys))})",
+                    (c, u, *keys),
+                ) as cursor:
+                    blocks[(c, u)] = [(int(k), int(b)) for k, b in await cursor.fetchall()]
+        weeks = [(weeks_of_blocks(j, blocks[(c, u)], BLOCK_DAYS), c, u) for c, u, j in joined]
+        if self.pg:
+            await self.driver.execute("SET LOCAL enable_seqscan = off")  # as in ``_many``
+            await self.driver.execute(
+                "UPDATE engagement_members AS m SET weeks = u.w FROM unnest($1::bigint[], "
+                "$2::varchar[], $3::varchar[]) AS u(w, c, k) "
+                "WHERE m.community_id = u.c AND m.user_id = u.k",
+                *_columns(weeks, 3),
+            )
+            await self.driver.execute("SET LOCAL enable_seqscan = on")
+        else:
+            await self.driver.executemany(SQL["rejoined"], weeks)
+
     async def rollups(self, rows: list[dict[str, Any]]) -> None:
         """Add what the new raw rows contribute to every rollup, in the same transaction."""
         if not rows:
@@ -423,6 +481,7 @@ class _Writer:
             await self._days(members, parts["member_days"])
             for name in ("channel_days", "edges", "members", "blocks", "questions"):
                 await self._many(name, parts[name])
+        await self._rejoined(joined_members(rows))
         await self._many(
             "answers",
             [(self._time(at), *rest) for at, *rest in answers_of(rows)],

@@ -204,6 +204,76 @@ async def test_discord_gateway_gap_is_caught_up(
         fake.assert_clean()
 
 
+async def test_discord_thread_is_read_from_its_own_cursor_after_downtime(
+    database_url: str,
+) -> None:
+    """A thread under #general is a channel of its own for catch-up: its cursor is its last
+    stored message, the history read after a restart starts there, and what was said in the
+    thread meanwhile is stored once, counting in #general."""
+    from cogs.engagement._models import CHANNELS
+    from tests.cogs.engagement.test_truth import in_thread
+
+    shared_dir()
+    async with open_discord(database_url, [Steward(), Engagement(flush_after=0)]) as community:
+        first = community.app
+        fake = community.fake
+        alice, bob, ada = (community.people[n] for n in ("alice", "bob", "ada"))
+        general = str(community.guild.channel_named("general").id)
+        asked = await community.says(alice, "how do I rotate a bot token?")
+        await in_thread(community, bob, asked, "Settings, then Tokens, then Reset")
+        last = await in_thread(community, alice, asked, "and is the old one revoked?")
+        thread = fake.world.channels[asked.raw.thread_id]
+        await community.says(ada, "the last message stored in general")
+
+        async def cursors() -> dict[str, str]:
+            c = CHANNELS.c
+            async with community.app.db.uow() as uow:
+                rows = await uow.session.execute(select(c.channel_id, c.last_message_id))
+            return {str(k): str(v) for k, v in rows}
+
+        assert (await cursors())[str(thread.id)] == str(last.raw.id)
+
+        await stop_steward(community)
+        during = [
+            await fake.user_says(bob.account, thread, "yes, at once"),
+            await fake.user_says(ada.account, thread, "good to know, I had the same question"),
+        ]
+        seen = len(fake.requests)
+        await start_steward(community, [Steward(), Engagement(flush_after=0)])
+        try:
+            reads = [
+                r.query.get("after")
+                for r in fake.requests[seen:]
+                if r.method == "GET" and r.path == f"/channels/{thread.id}/messages"
+            ]
+            # From the thread's cursor first (then the week before it, for reactions).
+            assert reads and reads[0] == [str(last.raw.id)]
+            e = EVENTS.c
+            async with community.app.db.uow() as uow:
+                rows = (
+                    await uow.session.execute(
+                        select(e.message_id, e.channel_id, e.thread_id).where(
+                            e.kind == "message", e.thread_id == str(thread.id)
+                        )
+                    )
+                ).all()
+                in_general = await uow.session.scalar(
+                    select(func.sum(CHANNEL_DAYS.c.messages)).where(
+                        CHANNEL_DAYS.c.channel_id == general
+                    )
+                )
+            thread_messages = [str(m.id) for m in fake.messages_in(thread)]
+            assert sorted(str(r[0]) for r in rows) == sorted(thread_messages)
+            assert len(thread_messages) == 4  # two before the outage, two during it
+            assert {r[1] for r in rows} == {general}  # a thread counts in its parent channel
+            assert int(in_general or 0) == 2 + len(thread_messages)
+            assert (await cursors())[str(thread.id)] == str(during[-1].id)
+        finally:
+            await community.app.stop()
+            community.app = first
+        fake.assert_clean()
+
+
 # --------------------------------------------------------------------------------------- Slack
 
 

@@ -25,7 +25,7 @@ from cogs.engagement._models import (
     MEMBER_DAYS,
     MEMBERS,
 )
-from cogs.engagement._rules import COUNTS, block_rows
+from cogs.engagement._rules import COUNTS, block_rows, weeks_bits
 
 COMMUNITY = "discord:1"
 FIRST = 20_454  # 2026-01-01, a Thursday
@@ -81,6 +81,8 @@ async def db(database_url: str) -> AsyncIterator[tuple[Database, Activity]]:
                 "joined_day": min(days, default=LAST - 3),
                 "first_day": min(days, default=None),
                 "last_day": max(days, default=None),
+                "last_posted_day": max(days, default=None),
+                "weeks": weeks_bits(days, min(days, default=LAST - 3)),
             }
         )
     deltas = {(COMMUNITY, r["day"], r["user_id"]): r for r in member_days}
