@@ -87,7 +87,32 @@ def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -
         if trios:
             best = max(trios, key=lambda g: sum(weigher.weight(u, m) for m in g))
             best.append(u)
+        else:
+            _displace(rules, groups, u)
     return groups
+
+
+def _displace(rules: _Rules, groups: list[list[int]], u: int) -> None:
+    """Place ``u`` who fits no pair as a third: take ``a``'s place beside ``b`` in a pair and
+    move ``a`` into another pair as its third, when all may meet."""
+    for g in groups:
+        if len(g) != 2:
+            continue
+        for a, b in ((g[0], g[1]), (g[1], g[0])):
+            if not rules.ok(u, b):
+                continue
+            home = next(
+                (
+                    h
+                    for h in groups
+                    if h is not g and len(h) == 2 and all(rules.ok(a, m) for m in h)
+                ),
+                None,
+            )
+            if home is not None:
+                g[:] = [b, u]
+                home.append(a)
+                return
 
 
 def _improve(
