@@ -205,7 +205,7 @@ class Introductions(Feature, name="introductions"):
         """Note when a member arrived, for the newcomer-veteran mode."""
         flow = Rounds(ctx)
         row = await flow.repo.ensure_member(event.member.ref.id, flow.now)
-        row.arrived_at = row.arrived_at or event.at
+        row.arrived_at = row.arrived_at or flow.now
 
     @on(MemberLeft)
     async def left(self, ctx: Listen, event: MemberLeft) -> None:
