@@ -131,3 +131,19 @@ class IntroThreadPoster(Base):
     )
     thread: Mapped[str] = mapped_column(String(140), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class IntroThanks(Base):
+    """A thank-you from one member to someone they met; shown in a channel only if both agree."""
+
+    __tablename__ = "introductions_thanks"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey(_COMMUNITY, ondelete="CASCADE"))
+    from_id: Mapped[str] = mapped_column(String(64))
+    to_id: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    share: Mapped[bool] = mapped_column(default=False)
+    """Whether the sender agreed to show it in the thanks channel."""
+    shared_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from cogs.introductions._models import (
     IntroRound,
     IntroSeat,
     IntroTalk,
+    IntroThanks,
     IntroThreadPoster,
 )
 
@@ -248,6 +249,12 @@ class Repo:
                     IntroAvoid.user_id == user_id,
                     IntroAvoid.other_id == user_id,
                 ),
+            )
+        )
+        await self.session.execute(
+            delete(IntroThanks).where(
+                IntroThanks.community_id == key,
+                or_(IntroThanks.from_id == user_id, IntroThanks.to_id == user_id),
             )
         )
         await self.session.execute(

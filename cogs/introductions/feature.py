@@ -25,7 +25,7 @@ from bot.core import (
     on,
     timer,
 )
-from cogs.introductions import _admin
+from cogs.introductions import _admin, _thanks
 from cogs.introductions._repo import MODS, Repo
 from cogs.introductions._rounds import Answer
 from cogs.introductions._service import ROUND_KEY, Rounds
@@ -104,6 +104,22 @@ class Introductions(Feature, name="introductions"):
         if not await repo.unavoid(ctx.actor.ref.id, ctx.actor.ref.id, member.ref.id):
             raise UserError(f"{mention(member.ref)} isn't on your do-not-pair list.")
         await ctx.reply(f"{mention(member.ref)} may be paired with you again.")
+
+    @command("thanks")
+    async def thanks(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Someone you met through introductions"],
+        note: Annotated[str | None, "What you'd like to say"] = None,
+        share: Annotated[bool, "Show it in the thanks channel too, if they agree"] = False,
+    ) -> None:
+        """Thank someone you met (privately; in the thanks channel only if you both agree)."""
+        await ctx.reply(await _thanks.send(ctx, member.ref, note or "", share))
+
+    @component("share_thanks")
+    async def share_thanks(self, ctx: Ctx, press: Pressed) -> None:
+        """The thanked member agrees to show the thank-you in the channel."""
+        await ctx.reply(await _thanks.share(ctx, press.value))
 
     @component("met")
     async def met(self, ctx: Ctx, press: Pressed) -> None:

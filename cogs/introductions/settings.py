@@ -16,7 +16,7 @@ class IntroductionsSettings(FeatureSettings):
     """When rounds happen, how big groups are, and whom they bring together."""
 
     cadence: str = Field("weekly", max_length=60)
-    """How often rounds start: weekly, every 2 weeks, every 4 weeks, mon,thu, every 2 weeks on tue."""
+    """How often rounds start: weekly, every 2 or 4 weeks, mon,thu, or every 2 weeks on tue."""
 
     round_time: time = time(10, 0)
     """The local time (the community's time zone) rounds start at, outside quiet hours."""
@@ -35,6 +35,9 @@ class IntroductionsSettings(FeatureSettings):
 
     thread_channel: ChannelRef | None = None
     """Discord: the channel whose private threads hold the groups' conversations."""
+
+    thanks_channel: ChannelRef | None = None
+    """Where thank-yous appear when both members agree (none: thank-yous stay private)."""
 
     @field_validator("cadence")
     @classmethod

@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0008
-Create Date: 2026-12-06 20:55:01.065708
+Create Date: 2026-12-06 21:05:27.018655
 """
 
 from collections.abc import Sequence
@@ -71,6 +71,18 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_introductions_talks_community_id_communities'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('community_id', 'low_id', 'high_id', name=op.f('pk_introductions_talks'))
     )
+    op.create_table('introductions_thanks',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('community_id', sa.String(length=80), nullable=False),
+    sa.Column('from_id', sa.String(length=64), nullable=False),
+    sa.Column('to_id', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('share', sa.Boolean(), nullable=False),
+    sa.Column('shared_at', bot.db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_introductions_thanks_community_id_communities'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_introductions_thanks'))
+    )
     op.create_table('introductions_thread_posters',
     sa.Column('community_id', sa.String(length=80), nullable=False),
     sa.Column('thread', sa.String(length=140), nullable=False),
@@ -121,6 +133,7 @@ def downgrade() -> None:
 
     op.drop_table('introductions_groups')
     op.drop_table('introductions_thread_posters')
+    op.drop_table('introductions_thanks')
     op.drop_table('introductions_talks')
     with op.batch_alter_table('introductions_rounds', schema=None) as batch_op:
         batch_op.drop_index('ix_introductions_rounds_started')

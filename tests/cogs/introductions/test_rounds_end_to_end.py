@@ -27,7 +27,11 @@ async def test_a_season_of_rounds(community: Community) -> None:
         await community.member_joins(name)
     people = community.people
     await community.configure("steward", timezone="Europe/Paris")
-    settings = {"round_time": "11:00", "history_rounds": "1"}
+    settings = {
+        "round_time": "11:00",
+        "history_rounds": "1",
+        "thanks_channel": community.channel_mention("welcome"),
+    }
     if community.platform == "discord":
         settings["thread_channel"] = community.channel_mention("general")
     await community.configure("introductions", **settings)
@@ -90,6 +94,29 @@ async def test_a_season_of_rounds(community: Community) -> None:
     stranger = next(n for n in pool if n not in first["alice"])
     refused_press = await community.click(people[stranger], check_in, "met")
     assert "for the members of that group" in refused_press.text
+
+    # alice thanks someone she met, and they agree to show it; nobody else can be thanked.
+    partner = people[partners[0]]
+    thanked = await community.slash(
+        people["alice"],
+        "introductions thanks",
+        member=partner,
+        note="Lovely chat @everyone",
+        share=True,
+    )
+    assert thanked.ephemeral and "Sent your thank-you" in thanked.text
+    dm = community.dms_of(partner)[-1]
+    assert "@alice says thank you for meeting" in community.readable(dm.text)
+    assert not community.messages_in("welcome")
+    shared = await community.click(partner, dm, "share_thanks")
+    assert "Shared in" in shared.text
+    (public,) = community.messages_in("welcome")
+    assert f"@alice thanked @{partner.name} for meeting" in community.readable(public.text)
+    assert not [p for p in community.pings_of(people["bob"]) if "thanked" in p.text]  # no @everyone
+    again = await community.click(partner, dm, "share_thanks")
+    assert "already in the channel" in again.text and len(community.messages_in("welcome")) == 1
+    wrong = await community.slash(people["alice"], "introductions thanks", member=people[stranger])
+    assert "someone you were introduced to" in wrong.text
 
     stats = await community.slash(ada, "introductions stats")
     assert "7 members in the pool (7 not paused)" in stats.text
