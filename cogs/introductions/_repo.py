@@ -103,6 +103,15 @@ class Repo:
         )
         return list(rows)
 
+    async def round_numbers(self, round_ids: Iterable[int]) -> dict[int, int]:
+        """Round id -> round number."""
+        rows = await self.session.execute(
+            select(IntroRound.id, IntroRound.number).where(
+                IntroRound.community_id == self.key, IntroRound.id.in_(sorted(set(round_ids)))
+            )
+        )
+        return {int(i): int(n) for i, n in rows.tuples()}
+
     async def groups_of(self, round_id: int) -> list[IntroGroup]:
         """A round's groups, in the order they were formed."""
         rows = await self.session.scalars(

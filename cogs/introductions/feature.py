@@ -176,6 +176,16 @@ class Introductions(Feature, name="introductions"):
         """Rounds, people paired, the met rate per round and pairs who kept talking."""
         await ctx.reply(await _admin.stats(ctx, period or timedelta(weeks=8)))
 
+    @command("settings", requires=Level.MOD)
+    async def settings(self, ctx: Ctx) -> None:
+        """Whether rounds are on, when the next is, and the settings."""
+        await ctx.reply(await _admin.overview(ctx))
+
+    @command("history", requires=Level.MOD)
+    async def history(self, ctx: Ctx, member: Annotated[Member, "Whose introductions"]) -> None:
+        """Whom a member met in the last 8 rounds, and what they answered."""
+        await ctx.reply(await _admin.history(ctx, member.ref))
+
     @command("block", requires=Level.MOD)
     async def block(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from sandbox.scenario import Community, Person, Posted
+from tests.cogs.onboarding.world import chart_sent
 
 
 def _group_of(
@@ -121,6 +122,12 @@ async def test_a_season_of_rounds(community: Community) -> None:
     stats = await community.slash(ada, "introductions stats")
     assert "7 members in the pool (7 not paused)" in stats.text
     assert "Round 1 (2026-01-05): 7 people in 3 groups, met in 1 (33%), still running" in stats.text
+    assert chart_sent(community, stats)  # groups and groups that met, per round
+    overview = await community.slash(ada, "introductions settings")
+    assert "Introductions are on; next round Monday 12 January at 10:00 UTC" in overview.text
+    met = await community.slash(ada, "introductions history", member=people["alice"])
+    shown = community.readable(met.text)
+    assert "Round 1: " in shown and "(met)" in shown and all(f"@{p}" in shown for p in partners)
 
     # Round 2: nobody meets someone from round 1 again (history of one round).
     await community.advance(days=3, hours=12)
