@@ -110,7 +110,7 @@ class Repo:
                 IntroRound.community_id == self.key, IntroRound.id.in_(sorted(set(round_ids)))
             )
         )
-        return {int(i): int(n) for i, n in rows.tuples()}
+        return {int(row[0]): int(row[1]) for row in rows}
 
     async def groups_of(self, round_id: int) -> list[IntroGroup]:
         """A round's groups, in the order they were formed."""
