@@ -9,7 +9,7 @@ from bot.core import Attachment, CommandContext, Message, UserRef, mention, plur
 from cogs.introductions._chart import rounds_png
 from cogs.introductions._repo import MODS, Repo
 from cogs.introductions._rounds import Answer
-from cogs.introductions._service import ROUND_KEY
+from cogs.introductions._service import ROUND_KEY, Rounds, when
 from cogs.introductions._stats import PastRound, kept_talking, round_lines
 from cogs.introductions.settings import IntroductionsSettings
 
@@ -71,7 +71,8 @@ async def overview(ctx: Ctx) -> str:
     config = await repo.peek_config()
     due = await ctx.timers.due_at(ROUND_KEY)
     running = config is not None and config.running
-    state = f"on; next round {due:%A %d %B at %H:%M} UTC" if running and due else "off (`start`)"
+    schedule = await Rounds(ctx).schedule()
+    state = f"on; next round {when(due, schedule)}" if running and due else "off (`start`)"
     where = mention(s.thread_channel) if s.thread_channel else "not set"
     thanks = mention(s.thanks_channel) if s.thanks_channel else "not set (thank-yous stay private)"
     return "\n".join(

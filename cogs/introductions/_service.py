@@ -45,6 +45,11 @@ ROUND_KEY = "round"
 """The timer key of a community's next round (one at a time)."""
 
 
+def when(at: datetime, schedule: Schedule) -> str:
+    """A moment as the community reads it: ``Monday 05 January at 11:00 (Europe/Paris)``."""
+    return f"{at.astimezone(schedule.tz):%A %d %B at %H:%M} ({schedule.tz.key})"
+
+
 class Rounds:
     """Introductions for one handler call: the context, its settings and its tables."""
 
@@ -69,11 +74,12 @@ class Rounds:
             quiet_end=shared.quiet_end,
         )
 
-    async def arm(self, *, now: bool = False) -> datetime:
-        """Put the next round on the durable timer (``now``: at once); returns when it is."""
-        at = self.now if now else next_round(self.now, await self.schedule())
+    async def arm(self, *, now: bool = False) -> str:
+        """Put the next round on the durable timer (``now``: at once); says when, locally."""
+        schedule = await self.schedule()
+        at = self.now if now else next_round(self.now, schedule)
         await self.ctx.timers.schedule("round", at=at, key=ROUND_KEY)
-        return at
+        return when(at, schedule)
 
     async def rearm(self) -> None:
         """On (re)connecting: a running community always has its next round on a timer."""
@@ -236,13 +242,16 @@ class Rounds:
     async def close(self, round_: IntroRound) -> None:
         """End a round: silent members ignored it; three ignored rounds in a row pause them."""
         round_.closed = True
+        # A round cut short (a manager ran the next one before its midway check-in) leaves
+        # everyone's streak as it was: nobody had the chance to answer.
+        early = self.now < round_.started_at + (round_.ends_at - round_.started_at) / 2
         seats = await self.repo.seats_of_rounds([round_.id])
         rows = await self.repo.members_among(s.user_id for s in seats)
         for seat in seats:
             if seat.answer is None:
                 seat.answer = Answer.IGNORED.value
             row = rows.get(seat.user_id)
-            if row is None:
+            if row is None or early:
                 continue
             row.ignored = row.ignored + 1 if seat.answer == Answer.IGNORED.value else 0
             if row.opted_in and row.paused_until is None and row.ignored >= GHOST_ROUNDS:

@@ -150,8 +150,7 @@ class Introductions(Feature, name="introductions"):
         config.running, config.updated_at = True, flow.now
         at = await flow.arm()
         await ctx.reply(
-            f"Introductions are on ({ctx.settings.cadence}). The next round starts "
-            f"{at:%A %d %B at %H:%M} UTC."
+            f"Introductions are on ({ctx.settings.cadence}). The next round starts {at}."
         )
 
     @command("stop", requires=Level.MOD)

@@ -58,7 +58,7 @@ async def test_a_season_of_rounds(community: Community) -> None:
 
     # The manager starts rounds: Monday 11:00 in Paris is 10:00 UTC, an hour from the start.
     started = await community.slash(ada, "introductions start")
-    assert "The next round starts Monday 05 January at 10:00 UTC" in started.text
+    assert "The next round starts Monday 05 January at 11:00 (Europe/Paris)" in started.text
     await community.advance(minutes=59)
     assert not any(community.groups_of(people[n]) for n in pool)
     await community.advance(minutes=1)
@@ -124,7 +124,10 @@ async def test_a_season_of_rounds(community: Community) -> None:
     assert "Round 1 (2026-01-05): 7 people in 3 groups, met in 1 (33%), still running" in stats.text
     assert chart_sent(community, stats)  # groups and groups that met, per round
     overview = await community.slash(ada, "introductions settings")
-    assert "Introductions are on; next round Monday 12 January at 10:00 UTC" in overview.text
+    assert (
+        "Introductions are on; next round Monday 12 January at 11:00 (Europe/Paris)"
+        in overview.text
+    )
     met = await community.slash(ada, "introductions history", member=people["alice"])
     shown = community.readable(met.text)
     assert "Round 1: " in shown and "(met)" in shown and all(f"@{p}" in shown for p in partners)

@@ -49,6 +49,13 @@ async def test_a_round_joins_two_pockets_that_never_talked(community: Community)
     assert len(groups) == 4
     for group in groups:  # each pair has one member of each pocket
         assert len(group & set(pockets[0])) == 1 and len(group & set(pockets[1])) == 1, group
+    # Rounds run back to back by a manager: nobody had time to answer, so nobody is a ghost.
+    for _ in range(3):
+        await community.slash(people["ada"], "introductions round now")
+        await community.advance(seconds=1)
+    assert len(community.groups_of(people["ann"])) >= 2  # the rounds did run
+    for name in [*pockets[0], *pockets[1]]:
+        assert not [m for m in community.dms_of(people[name]) if "paused yours" in m.text]
 
 
 async def test_cross_mode_introduces_newcomers_to_established_members(community: Community) -> None:
