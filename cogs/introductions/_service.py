@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot.core import Button, ChannelRef, Context, Message, UserError, UserRef, mention, plural
+from bot.core.errors import Unavailable
 from cogs.introductions._matching import make_groups
 from cogs.introductions._models import FOREVER, IntroGroup, IntroMember, IntroRound, IntroSeat
 from cogs.introductions._repo import Repo
@@ -184,6 +185,9 @@ class Rounds:
                 where = await self.ctx.port.open_group(
                     users, name="Introductions: say hello!", parent=self.s.thread_channel
                 )
+            except Unavailable as exc:  # the platform may answer later: the check-in retries
+                self.ctx.log.warning("could not open a group's conversation yet: %s", exc)
+                return
             except UserError as exc:
                 group.problem = str(exc)[:300]
                 await self.ctx.alert_staff(
