@@ -81,6 +81,18 @@ def test_the_onboarding_defaults_in_the_readme_are_the_settings_defaults() -> No
         assert show_value(getattr(defaults, key)) == value, key
 
 
+def test_the_introductions_defaults_in_the_readme_are_the_settings_defaults() -> None:
+    from bot.builtin._fields import show_value
+    from cogs.introductions.settings import IntroductionsSettings
+
+    section = _readme().split("## Introductions", 1)[1].split("Members:", 1)[0]
+    stated = dict(re.findall(r"`(\w+)` \(([\w:]+)\)", section))
+    assert len(stated) >= 6, stated
+    defaults = IntroductionsSettings()
+    for key, value in stated.items():
+        assert show_value(getattr(defaults, key)) == value, key
+
+
 async def test_the_template_fields_the_readme_names_are_accepted(tmp_path: Path) -> None:
     section = _readme().split("## Templates", 1)[1].split("##", 1)[0]
     fields = [f for f in re.findall(r"`\{(\w+)\}`", section) if f != "field"]

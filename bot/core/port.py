@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -63,6 +64,16 @@ class Port(Protocol):
 
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """Open a discussion thread on a message."""
+        ...
+
+    async def open_group(
+        self, users: Sequence[UserRef], *, name: str, parent: ChannelRef | None
+    ) -> ChannelRef:
+        """A private conversation between these members and Steward, where their messages go.
+
+        Slack: a group DM (``conversations.open`` with the users; at most 8). Discord: bots cannot
+        open group DMs, so a private thread in ``parent`` named ``name``, with the members added
+        (NotSupported without ``parent``)."""
         ...
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:

@@ -10,11 +10,12 @@ A member who may meet nobody (all repeats or blocked) is left out rather than fo
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from cogs.introductions._weights import Affinity, Person, Weigher
+from cogs.introductions._weights import Affinity, Ints, Person, Weigher, member_of
 
 Group = tuple[str, ...]
 MIN_SIZE, MAX_SIZE = 2, 8
@@ -64,7 +65,7 @@ def make_groups(
     w = weigher.weights(lo, hi)
     heaviest_first = np.argsort(-w, kind="stable")
     lo, hi, w = lo[heaviest_first], hi[heaviest_first], w[heaviest_first]
-    edges = list(zip(w.tolist(), lo.tolist(), hi.tolist(), strict=True))
+    edges = Edges(w, lo, hi)
     if affinity.group_size == 2:
         groups = _pairs(weigher, rules, edges)
     else:
@@ -72,11 +73,23 @@ def make_groups(
     return [tuple(shuffled[i].user_id for i in g) for g in groups]
 
 
-def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -> list[list[int]]:
+class Edges(NamedTuple):
+    """Candidate pairs ``(lo[e], hi[e])`` with their weights, heaviest first."""
+
+    w: Ints
+    lo: Ints
+    hi: Ints
+
+    def listed(self) -> Iterator[tuple[int, int, int]]:
+        """``(weight, lo, hi)`` per edge as Python ints, heaviest first."""
+        return zip(self.w.tolist(), self.lo.tolist(), self.hi.tolist(), strict=True)
+
+
+def _pairs(weigher: Weigher, rules: _Rules, edges: Edges) -> list[list[int]]:
     """Pairs by greedy matching and swaps, then leftovers placed, then an odd one in a trio."""
     n = rules.n
     mate, held = [-1] * n, [0] * n
-    for w, a, b in edges:  # heaviest first
+    for w, a, b in edges.listed():  # heaviest first
         if mate[a] < 0 and mate[b] < 0:
             mate[a], mate[b], held[a], held[b] = b, a, w, w
     _improve(weigher, rules, edges, mate, held)
@@ -87,49 +100,81 @@ def _pairs(weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]]) -
         if trios:
             best = max(trios, key=lambda g: sum(weigher.weight(u, m) for m in g))
             best.append(u)
+        else:
+            _displace(rules, groups, u)
     return groups
+
+
+def _displace(rules: _Rules, groups: list[list[int]], u: int) -> None:
+    """Place ``u`` who fits no pair as a third: take ``a``'s place beside ``b`` in a pair and
+    move ``a`` into another pair as its third, when all may meet."""
+    for g in groups:
+        if len(g) != 2:
+            continue
+        for a, b in ((g[0], g[1]), (g[1], g[0])):
+            if not rules.ok(u, b):
+                continue
+            home = next(
+                (
+                    h
+                    for h in groups
+                    if h is not g and len(h) == 2 and all(rules.ok(a, m) for m in h)
+                ),
+                None,
+            )
+            if home is not None:
+                g[:] = [b, u]
+                home.append(a)
+                return
 
 
 def _improve(
     weigher: Weigher,
     rules: _Rules,
-    edges: list[tuple[int, int, int]],
+    edges: Edges,
     mate: list[int],
     held: list[int],
 ) -> None:
-    """Swap partners between two pairs while that raises the total weight (``held[x]`` is the
-    weight of the pair ``x`` is in)."""
-    if not edges:
+    """Swap partners between two pairs, ``(a,b),(c,d) -> (a,c),(b,d)``, while that raises the
+    total weight (``held[x]`` is the weight of the pair ``x`` is in).
+
+    Each pass weighs every swap a candidate edge ``a-c`` offers at once (vectorised), then makes
+    the best ones first, each member changing pairs at most once per pass."""
+    w, lo, hi = edges
+    if not len(w):
         return
-    # Each member's candidates, heaviest first, so a scan stops at their partner's weight.
-    w, lo, hi = (
-        np.array(column, dtype=np.int64).reshape(-1) for column in zip(*edges, strict=True)
-    )
+    n = rules.n
     rows, cols, ws = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([w, w])
-    order = np.lexsort((-ws, rows))
-    cols_by, ws_by = cols[order].tolist(), ws[order].tolist()
-    ptr = np.searchsorted(rows[order], np.arange(rules.n + 1)).tolist()
-    for _ in range(3):
-        gained = False
-        for a in range(rules.n):
-            b = mate[a]
-            if b < 0:
+    forbidden = np.sort(np.fromiter(rules.forbidden, np.int64, len(rules.forbidden)))
+    for _ in range(PASSES):
+        partner = np.array(mate, dtype=np.int64)
+        weight = np.array(held, dtype=np.int64)
+        b, d = partner[rows], partner[cols]
+        maybe = (ws > weight[rows]) & (b >= 0) & (d >= 0) & (cols != b)
+        a, c, w_ac, b, d = rows[maybe], cols[maybe], ws[maybe], b[maybe], d[maybe]
+        allowed = ~member_of(forbidden, np.minimum(b, d) * n + np.maximum(b, d))
+        a, c, w_ac, b, d = a[allowed], c[allowed], w_ac[allowed], b[allowed], d[allowed]
+        w_bd = weigher.weights(b, d)
+        gain = w_ac + w_bd - weight[a] - weight[c]
+        best = np.flatnonzero(gain > 0)
+        best = best[np.argsort(-gain[best], kind="stable")]
+        moved = bytearray(n)
+        made = False
+        for at in best.tolist():
+            x, y, p, q = int(a[at]), int(c[at]), int(b[at]), int(d[at])
+            if moved[x] or moved[y] or moved[p] or moved[q]:
                 continue
-            w_ab = held[a]
-            for at in range(ptr[a], ptr[a + 1]):
-                w_ac, c = ws_by[at], cols_by[at]
-                if w_ac <= w_ab:
-                    break
-                d = mate[c]
-                if c == b or d < 0 or d == a or not rules.ok(b, d):
-                    continue
-                w_bd = weigher.weight(b, d)
-                if w_ac + w_bd > w_ab + held[c]:
-                    mate[a], mate[c], mate[b], mate[d] = c, a, d, b
-                    held[a], held[c], held[b], held[d] = w_ac, w_ac, w_bd, w_bd
-                    b, w_ab, gained = c, w_ac, True
-        if not gained:
+            w_xy, w_pq = int(w_ac[at]), int(w_bd[at])
+            mate[x], mate[y], mate[p], mate[q] = y, x, q, p
+            held[x], held[y], held[p], held[q] = w_xy, w_xy, w_pq, w_pq
+            moved[x] = moved[y] = moved[p] = moved[q] = 1
+            made = True
+        if not made:
             return
+
+
+PASSES = 8
+"""At most this many rounds of swaps (each pass usually finds far fewer than the last)."""
 
 
 def _place_leftovers(weigher: Weigher, rules: _Rules, mate: list[int]) -> None:
@@ -155,16 +200,14 @@ def _place_leftovers(weigher: Weigher, rules: _Rules, mate: list[int]) -> None:
                 break
 
 
-def _larger(
-    weigher: Weigher, rules: _Rules, edges: list[tuple[int, int, int]], size: int
-) -> list[list[int]]:
+def _larger(weigher: Weigher, rules: _Rules, edges: Edges, size: int) -> list[list[int]]:
     """Groups of about ``size`` grown around seeds, never over MAX_SIZE."""
     n = rules.n
     count = max(1, n // size)
     if -(-n // count) > MAX_SIZE:
         count += 1
     near: dict[int, set[int]] = {}
-    for _, a, b in edges:
+    for _, a, b in edges.listed():
         near.setdefault(a, set()).add(b)
         near.setdefault(b, set()).add(a)
     free = set(range(n))

@@ -68,3 +68,18 @@ def ghost_notice() -> str:
         "You haven't answered the last three introductions, so I've paused yours for now. "
         "Whenever you'd like to meet someone again, type `/introductions join`."
     )
+
+
+def check_in_text(final: bool) -> str:
+    """The "did you meet?" question, midway or near the end of a round."""
+    if final:
+        return "The round is nearly over: did you get to meet? Tell me below."
+    return "Halfway through the round! Have you met yet? Tell me below."
+
+
+ANSWERED = {
+    "met": "Lovely, noted that you met! 🎉",
+    "not_yet": "Noted: not yet. There's still time; I'll ask again near the end.",
+    "skip": "Noted: you're skipping this round. You'll be in the next one.",
+}
+"""What a member is told, privately, when they answer a check-in."""

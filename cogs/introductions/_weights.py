@@ -128,14 +128,14 @@ class Weigher:
         n = len(self.people)
         keys = np.minimum(lo, hi) * n + np.maximum(lo, hi)
         hops = np.full(len(lo), FAR, dtype=np.int64)
-        within_two = _member(g.near, keys)
+        within_two = member_of(g.near, keys)
         hops[within_two] = 2
-        hops[_member(g.one, keys)] = 1
+        hops[member_of(g.one, keys)] = 1
         rest = np.flatnonzero(~within_two)
         # Three hops: one of hi's neighbours is within two hops of lo.
         owner, neighbour = g.expand(hi[rest])
         a = lo[rest][owner]
-        hit = _member(g.near, np.minimum(a, neighbour) * n + np.maximum(a, neighbour))
+        hit = member_of(g.near, np.minimum(a, neighbour) * n + np.maximum(a, neighbour))
         three = np.bincount(owner, weights=hit, minlength=len(rest)) > 0
         hops[rest[three]] = 3
         return hops
@@ -157,20 +157,16 @@ class Weigher:
         if self.affinity.mode == "random":
             return lo, hi
         w = self._bases(lo, hi)
-        # Keep each member's k heaviest: an edge stays when it is in either end's top k.
-        rows = np.concatenate([lo, hi])
-        cols = np.concatenate([hi, lo])
+        # Keep each member's k heaviest (ties at the k-th weight kept too): an edge stays when it
+        # is that heavy for either end. The k-th weight comes from a histogram of each member's
+        # weights, with no sort.
         heaviest = int(w.max()) + 1
-        bits = n.bit_length()
-        # Sorting one packed key (member, lightness, partner) is cheaper than an argsort.
-        key = ((rows * heaviest + (heaviest - 1 - np.concatenate([w, w]))) << bits) | cols
-        key.sort()
-        rows, cols = (key >> bits) // heaviest, key & ((1 << bits) - 1)
-        first = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))
-        starts = np.repeat(first, np.diff(np.concatenate((first, [len(rows)]))))
-        rank = np.arange(len(rows)) - starts
-        top = rank < k
-        return _unique(n, (rows[top], cols[top]))
+        ends, both = np.concatenate([lo, hi]), np.concatenate([w, w])
+        hist = np.bincount(ends * heaviest + both, minlength=n * heaviest).reshape(n, heaviest)
+        at_least = hist[:, ::-1].cumsum(axis=1)[:, ::-1]  # edges weighing at least v
+        kth = (at_least >= k).sum(axis=1) - 1  # -1: fewer than k, keep them all
+        keep = (w >= kth[lo]) | (w >= kth[hi])
+        return lo[keep], hi[keep]
 
 
 Ints = npt.NDArray[np.int64]
@@ -182,15 +178,15 @@ class _Csr:
     def __init__(self, n: int, graph: Mapping[int, frozenset[int]]) -> None:
         src = np.array([u for u, vs in graph.items() for _ in vs], dtype=np.int64)
         dst = np.array([v for vs in graph.values() for v in vs], dtype=np.int64)
-        both = np.unique(np.concatenate([src * n + dst, dst * n + src]))
+        both = _sorted_unique(np.concatenate([src * n + dst, dst * n + src]))
         self.src, self.dst = both // n, both % n
         self.indptr = np.concatenate(([0], np.cumsum(np.bincount(self.src, minlength=n))))
-        self.one = np.unique(np.minimum(self.src, self.dst) * n + np.maximum(self.src, self.dst))
+        self.one = both[self.src < self.dst]  # already sorted: src * n + dst with src < dst
         # Two hops: any two neighbours of the same member.
         owner, other = self.expand(self.src)
         a, b = self.dst[owner], other
         two = a[a < b] * n + b[a < b]
-        self.near = np.unique(np.concatenate([self.one, two]))
+        self.near = _sorted_unique(np.concatenate([self.one, two]))
 
     def expand(self, nodes: Ints) -> tuple[Ints, Ints]:
         """Every neighbour of each of ``nodes``: (position in ``nodes``, neighbour)."""
@@ -201,13 +197,21 @@ class _Csr:
         return owner, self.dst[np.repeat(self.indptr[nodes], counts) + within]
 
 
-def _member(sorted_keys: Ints, keys: Ints) -> npt.NDArray[np.bool_]:
+def member_of(sorted_keys: Ints, keys: Ints) -> npt.NDArray[np.bool_]:
     """Whether each of ``keys`` is in ``sorted_keys``."""
     if not len(sorted_keys):
         return np.zeros(len(keys), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
     found: npt.NDArray[np.bool_] = sorted_keys[at] == keys
     return found
+
+
+def _sorted_unique(keys: Ints) -> Ints:
+    """``keys`` sorted without repeats (a sort is faster than np.unique's hashing here)."""
+    keys = np.sort(keys)
+    if len(keys):
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    return keys
 
 
 def _interest_matrix(people: Sequence[Person]) -> npt.NDArray[np.bool_]:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .ids import now_iso
 from .permissions import channel_permissions
-from .state import DM, JSON, Channel, Guild, Member, Message, Role, User, World
+from .state import DM, JSON, PRIVATE_THREAD, Channel, Guild, Member, Message, Role, User, World
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -112,6 +112,7 @@ def channel(world: World, c: Channel, *, with_guild_id: bool = True) -> JSON:
                 "auto_archive_duration": c.auto_archive_duration,
                 "archive_timestamp": c.created_at,
                 "create_timestamp": c.created_at,
+                **({"invitable": c.invitable} if c.type == PRIVATE_THREAD else {}),
             },
         )
     else:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .state import Channel, Guild
 
+PRIVATE_THREAD = 12  # as in state (which imports this module's neighbours)
+
 
 class Permission(IntFlag):
     """Permission bits as Discord defines them (sent as strings on the wire)."""
@@ -77,8 +79,13 @@ def base_permissions(guild: Guild, user_id: str) -> int:
 def channel_permissions(guild: Guild, channel: Channel, user_id: str) -> int:
     """Return effective permissions in a channel, applying overwrites in Discord's order.
 
-    Threads inherit the permissions of their parent channel.
+    Threads inherit the permissions of their parent channel; a private thread is seen only by
+    its members and by those who may manage threads.
     """
+    if channel.type == PRIVATE_THREAD and user_id not in channel.thread_members:
+        parent = guild.channels.get(channel.parent_id or "")
+        held = channel_permissions(guild, parent, user_id) if parent is not None else 0
+        return held if held & Permission.MANAGE_THREADS else 0
     if channel.is_thread and channel.parent_id is not None:
         parent = guild.channels.get(channel.parent_id)
         if parent is not None:

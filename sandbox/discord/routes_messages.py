@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import payloads
-from .ids import webhook_token
+from .ids import now_iso, webhook_token
 from .permissions import Permission
 from .rest import Call, Reply, RestError, invalid_form, route
 from .routes_common import (
@@ -17,7 +17,7 @@ from .routes_common import (
     message_or_404,
     require_in_channel,
 )
-from .state import HAS_THREAD, JSON, PUBLIC_THREAD, Reaction, Webhook
+from .state import HAS_THREAD, JSON, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, Reaction, Webhook
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -225,6 +225,71 @@ async def thread_from_message(fake: FakeDiscord, call: Call) -> Reply:
     fake.dispatch("THREAD_CREATE", {**body, "newly_created": True})
     fake.message_event(msg, "MESSAGE_UPDATE")
     return Reply(201, body)
+
+
+@route(create_thread="POST /channels/{channel_id}/threads")
+async def thread_without_message(fake: FakeDiscord, call: Call) -> Reply:
+    """POST /channels/{c}/threads: a thread with no starter message (type 11 or 12).
+
+    A private thread (12) needs Create Private Threads on a text channel; only its members (and
+    those with Manage Threads) see it. Forum posts are not faked."""
+    channel = channel_or_404(fake, call.params["channel_id"])
+    kind = int(call.json.get("type") or PRIVATE_THREAD)
+    if channel.type != TEXT or kind not in (PUBLIC_THREAD, PRIVATE_THREAD):
+        raise RestError(400, 50024, "Cannot execute action on this channel type")
+    needed = Permission.CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else 0
+    require_in_channel(fake, channel, needed or Permission.CREATE_PUBLIC_THREADS)
+    guild = fake.world.guild_of(channel)
+    name = str(call.json.get("name") or "")
+    if not 1 <= len(name) <= 100:
+        raise invalid_form("name", "Must be between 1 and 100 in length.")
+    thread = fake.world.add_channel(
+        guild,
+        name,
+        kind,
+        parent_id=channel.id,
+        owner_id=fake.bot.id,
+        auto_archive_duration=int(call.json.get("auto_archive_duration") or 1440),
+        invitable=bool(call.json.get("invitable", True)),
+    )
+    thread.thread_members.add(fake.bot.id)
+    body = payloads.channel(fake.world, thread)
+    fake.dispatch("THREAD_CREATE", {**body, "newly_created": True})
+    return Reply(201, body)
+
+
+@route(add_thread_member="PUT /channels/{channel_id}/thread-members/{user_id}")
+async def add_thread_member(fake: FakeDiscord, call: Call) -> Reply:
+    """PUT /channels/{t}/thread-members/{u}: needs to send in the thread, which is not archived;
+    the member must be in the guild. Members see THREAD_MEMBERS_UPDATE."""
+    thread = channel_or_404(fake, call.params["channel_id"])
+    if not thread.is_thread:
+        raise RestError(400, 50024, "Cannot execute action on this channel type")
+    require_in_channel(fake, thread, Permission.SEND_MESSAGES_IN_THREADS)
+    if thread.archived:
+        raise RestError(400, 50083, "Thread is archived")
+    guild = fake.world.guild_of(thread)
+    user_id = call.params["user_id"]
+    if guild is None or user_id not in guild.members:
+        raise RestError(404, 10013, "Unknown User")
+    if user_id not in thread.thread_members:
+        thread.thread_members.add(user_id)
+        joined = {
+            "id": thread.id,
+            "user_id": user_id,
+            "join_timestamp": now_iso(),
+            "flags": 0,
+        }
+        fake.dispatch(
+            "THREAD_MEMBERS_UPDATE",
+            {
+                "id": thread.id,
+                "guild_id": thread.guild_id,
+                "member_count": len(thread.thread_members),
+                "added_members": [joined],
+            },
+        )
+    return Reply.empty()
 
 
 @route(create_webhook="POST /channels/{channel_id}/webhooks")

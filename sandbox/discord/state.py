@@ -86,6 +86,7 @@ class Channel:
     last_message_id: str | None = None
     message_count: int = 0
     thread_members: set[str] = field(default_factory=set)
+    invitable: bool = True  # private threads: whether non-moderators may add people
 
     @property
     def is_thread(self) -> bool:

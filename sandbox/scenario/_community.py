@@ -263,3 +263,8 @@ class Community:
     def pings_of(self, person: Person) -> list[Posted]:
         """Messages that notified this person."""
         raise NotImplementedError
+
+    def groups_of(self, person: Person) -> list[list[Posted]]:
+        """The private group conversations this person is in (Slack group DMs, Discord private
+        threads), each as its messages, oldest first."""
+        raise NotImplementedError

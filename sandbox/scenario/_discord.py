@@ -12,6 +12,7 @@ from bot.core.members import Level
 from bot.core.parsing import format_duration
 from sandbox.controls import discord_option, option_values
 from sandbox.discord.payloads import member as member_payload
+from sandbox.discord.state import PRIVATE_THREAD
 from sandbox.scenario._community import Community, Person, Posted, Seen
 
 
@@ -203,6 +204,15 @@ class DiscordCommunity(Community):
         """The DM channel between the bot and the person (answers shown only to them, as to a
         press in the DM, are not DMs: Slack keeps those apart too)."""
         return [self._posted(m) for m in self.fake.dms_of(person.account) if not m.ephemeral]
+
+    def groups_of(self, person: Person) -> list[list[Posted]]:
+        """The private threads the person was added to, as they see them."""
+        world = self.fake.world
+        return [
+            [self._posted(m) for m in self.fake.sees(person.account, c) if not m.ephemeral]
+            for c in world.channels.values()
+            if c.type == PRIVATE_THREAD and person.id in c.thread_members
+        ]
 
     def pings_of(self, person: Person) -> list[Posted]:
         """Messages that pinged the person, allowed_mentions applied."""

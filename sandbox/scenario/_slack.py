@@ -288,6 +288,15 @@ class SlackCommunity(Community):
         """The IM between the bot and the person."""
         return [self._posted(m) for m in self.fake.dms_of(person.account)]
 
+    def groups_of(self, person: Person) -> list[list[Posted]]:
+        """The group DMs (mpim) the person is in."""
+        world = self.fake.world
+        return [
+            [self._posted(m) for m in world.messages[c.id]]
+            for c in world.channels.values()
+            if c.is_mpim and person.id in c.members
+        ]
+
     def pings_of(self, person: Person) -> list[Posted]:
         """Messages that notified the person."""
         return [

@@ -79,6 +79,10 @@ def leave_channel(api: WebApi, ch: Channel, user: str) -> None:
     api.emit(ch.team_id, api.message_event(ch, msg))
 
 
+MPIM_MOST_USERS = 8
+"""conversations.open: a group DM names at most 8 others (``too_many_users`` beyond)."""
+
+
 @method("conversations.open")
 def _open(api: WebApi, call: Call) -> dict[str, Any]:
     if call.get("channel"):
@@ -87,6 +91,8 @@ def _open(api: WebApi, call: Call) -> dict[str, Any]:
     users = call.ids("users")
     if not users:
         raise ApiError("users_list_not_supplied")
+    if len(users) > MPIM_MOST_USERS:
+        raise ApiError("too_many_users")
     for uid in users:
         user = api.world.users.get(uid)
         if user is None or user.team_id != call.who.team_id:

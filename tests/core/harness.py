@@ -114,6 +114,12 @@ class RecordingPort:
         """Pretend to open a thread."""
         return ChannelRef(on.channel.community, f"thread-{on.id}")
 
+    async def open_group(
+        self, users: Sequence[UserRef], *, name: str, parent: ChannelRef | None
+    ) -> ChannelRef:
+        """Pretend to open a group conversation."""
+        return ChannelRef(users[0].community, "group-" + "-".join(u.id for u in users))
+
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Record nothing."""
 

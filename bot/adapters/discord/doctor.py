@@ -7,7 +7,8 @@ person running ``steward doctor`` or ``steward discord-invite``):
   Attach Files, Read Message History, Add Reactions, Create Public Threads;
 * beyond that, each Port call a feature declares (``Feature.port_calls``) asks for what it
   needs: ``add_role``/``remove_role`` Manage Roles, ``timeout`` Timeout Members, ``kick`` Kick
-  Members, ``ban`` Ban Members, ``delete_message`` Manage Messages. A moderator-only command
+  Members, ``ban`` Ban Members, ``delete_message`` Manage Messages, ``open_group`` Create Private
+  Threads. A moderator-only command
   (a report, say) needs nothing extra by itself.
 """
 
@@ -51,6 +52,7 @@ PERMISSION_FOR_CALL = {
     "kick": "kick_members",
     "ban": "ban_members",
     "delete_message": "manage_messages",
+    "open_group": "create_private_threads",
 }
 """The permission each Port call beyond talking needs (discord.Permissions attribute names)."""
 
@@ -68,6 +70,7 @@ PERMISSION_WORDS = {
     "kick_members": "Kick Members",
     "ban_members": "Ban Members",
     "manage_messages": "Manage Messages",
+    "create_private_threads": "Create Private Threads",
 }
 """Permission attributes in the words Discord's server settings use."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -111,6 +111,33 @@ class DiscordPort:
         partial = self._messageable(on.channel).get_partial_message(int(on.id))
         thread = await _call("open a thread", partial.create_thread(name=name[:100]))
         return channel_ref(int(on.channel.community.id), thread.id)
+
+    async def open_group(
+        self, users: Sequence[UserRef], *, name: str, parent: ChannelRef | None
+    ) -> ChannelRef:
+        """A private thread in ``parent`` (members cannot invite others), the members added.
+
+        Bots cannot open group DMs on Discord. Adding a member needs no ping in the thread."""
+        if parent is None:
+            raise UserError("Discord needs a channel to hold a group's private thread.")
+        http = self.client.http
+        data = await _call(
+            "open a private thread there",
+            http.start_thread_without_message(
+                int(parent.id),
+                name=name[:100],
+                auto_archive_duration=10080,
+                type=discord.ChannelType.private_thread.value,
+                invitable=False,
+                reason="Introductions: a group's conversation",
+            ),
+        )
+        thread_id = int(data["id"])
+        for user in users:
+            await _call(
+                "add members to that thread", http.add_user_to_thread(thread_id, int(user.id))
+            )
+        return channel_ref(int(parent.community.id), thread_id)
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Give a member a role."""

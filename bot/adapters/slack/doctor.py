@@ -26,6 +26,8 @@ SCOPE_WORDS = {
     "groups:write": "add members to private channels it was added to (interests, rules)",
     "im:history": "look for a direct message it may have sent already, so it never sends it twice",
     "im:write": "send direct messages",
+    "mpim:history": "look for a group DM message it may have sent already (introductions)",
+    "mpim:write": "open group DMs for the groups introductions forms",
     "reactions:read": "see reactions",
     "usergroups:read": "see user groups (Steward's roles on Slack)",
     "usergroups:write": "add and remove members of user groups",

@@ -64,6 +64,8 @@ PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
     "history": ("channels:history", "groups:history"),  # conversations.history, .replies
     "count_members": ("users:read",),  # users.list
     "delete_message": ("chat:write",),  # chat.delete
+    # conversations.open with several users; conversations.history before re-sending there.
+    "open_group": ("mpim:write", "mpim:history"),
 }
 """The scopes behind each Port call a feature declares (``Feature.port_calls``)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -333,6 +334,18 @@ class SlackPort:
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """A Slack thread is the message's channel plus its ``ts``; the first reply opens it."""
         return ChannelRef(on.channel.community, on.channel.id, on.channel.thread or on.id)
+
+    async def open_group(
+        self, users: Sequence[UserRef], *, name: str, parent: ChannelRef | None
+    ) -> ChannelRef:
+        """A group DM with these members (conversations.open; the same people, the same one)."""
+        if not 2 <= len(users) <= 8:
+            raise UserError("A Slack group DM takes 2 to 8 members.")
+        try:
+            opened = await self.client.conversations_open(users=",".join(u.id for u in users))
+        except SlackApiError as exc:
+            raise _refused("open a group DM", exc) from exc
+        return ChannelRef(users[0].community, str(opened["channel"]["id"]))
 
     async def _group_members(self, group: str) -> list[str]:
         try:

@@ -55,7 +55,7 @@ TALKING = [
 # Written out by hand from Discord's permission bits: the eight above (1024, 2048, 1 << 38,
 # 16384, 32768, 65536, 64, 1 << 35), Manage Roles (1 << 28), and moderation's Timeout, Kick
 # and Ban Members and Manage Messages (1 << 40, 2, 4, 8192).
-REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4 | 8192
+REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4 | 8192 | 1 << 36
 MODERATION = ["Timeout Members", "Kick Members", "Ban Members", "Manage Messages"]
 
 
@@ -75,9 +75,14 @@ def test_a_talking_bot_needs_only_the_base_permissions() -> None:
 def test_the_real_features_ask_for_manage_roles_and_the_moderation_rights() -> None:
     assert {f.name for f in REAL.features} >= {"steward", "onboarding", "engagement"}
     needed = needed_permissions(REAL)
-    # Onboarding hands out roles; moderation times out, kicks and bans; engagement's
-    # moderator-only report acts on nobody.
-    assert permission_names(needed) == [*TALKING, "Manage Roles", *MODERATION]
+    # Onboarding hands out roles; moderation times out, kicks and bans; introductions opens
+    # private threads; engagement's moderator-only report acts on nobody.
+    assert permission_names(needed) == [
+        *TALKING,
+        "Manage Roles",
+        *MODERATION,
+        "Create Private Threads",
+    ]
     assert needed.value == REAL_PERMISSIONS
 
 
@@ -148,7 +153,7 @@ def test_discord_invite_prints_the_url(
         f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
     )
     assert err.strip() == "Permissions asked for: " + ", ".join(
-        [*TALKING, "Manage Roles", *MODERATION]
+        [*TALKING, "Manage Roles", *MODERATION, "Create Private Threads"]
     )
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "malformed")
     assert cli.main(["discord-invite"]) == 2
@@ -191,11 +196,10 @@ async def test_doctor_names_what_each_server_and_the_application_lack(fake: Fake
     [complete] = [c for c in checks if "server Complete" in c.text]
     assert complete.ok
     [bare] = [c for c in checks if "server Bare" in c.text]
-    # @everyone's defaults cover talking; only the role for welcomes is missing.
-    assert (
-        not bare.ok
-        and "lacks Manage Roles, Timeout Members, Kick Members, Ban Members, Manage Messages;"
-        in bare.text
+    # @everyone's defaults cover talking; what features do to members and threads is missing.
+    assert not bare.ok and (
+        "lacks Manage Roles, Timeout Members, Kick Members, Ban Members, Manage Messages, "
+        "Create Private Threads;" in bare.text
     )
     assert "steward discord-invite" in bare.text
     used = {r.operation_id for r in fake.requests}

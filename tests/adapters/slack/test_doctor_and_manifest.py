@@ -34,6 +34,8 @@ REAL_SCOPES = [
     "groups:write",  # onboarding adds members to private channels (conversations.invite)
     "im:history",  # the outbox looks for a DM that may have gone out before sending it again
     "im:write",
+    "mpim:history",  # the outbox looks for a group DM post that may have gone out
+    "mpim:write",  # introductions opens group DMs (conversations.open with several users)
     "reactions:read",
     "usergroups:read",
     "usergroups:write",  # onboarding's roles are user groups (usergroups.users.update)
@@ -155,6 +157,8 @@ def test_the_real_manifest_asks_for_exactly_what_steward_calls() -> None:
     assert set(REAL_SCOPES) - set(talking["oauth_config"]["scopes"]["bot"]) == {
         "channels:manage",
         "groups:write",
+        "mpim:history",
+        "mpim:write",
         "usergroups:write",
     }
 

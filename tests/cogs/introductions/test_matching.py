@@ -169,3 +169,15 @@ def test_a_heavy_pair_is_broken_when_that_places_two_more_people() -> None:
     blocked = {frozenset({"cy", "di"}), frozenset({"ana", "di"}), frozenset({"bo", "cy"})}
     groups = make_groups(pool, set(), blocked, Affinity("interest"), random.Random(3))
     assert {frozenset(g) for g in groups} == {frozenset({"ana", "cy"}), frozenset({"bo", "di"})}
+
+
+def test_an_odd_member_who_fits_no_pair_takes_a_place_and_the_displaced_one_joins_another() -> None:
+    # ed may only meet bo; when bo is paired with ana, ana moves into cy and di's pair.
+    pool = [Person(name) for name in ("ana", "bo", "cy", "di", "ed")]
+    blocked = {frozenset({"ed", other}) for other in ("ana", "cy", "di")}
+    history = {frozenset({"bo", "cy"}), frozenset({"bo", "di"})}
+    for seed in range(20):
+        groups = make_groups(pool, history, blocked, Affinity(), random.Random(seed))
+        placed = sorted(u for g in groups for u in g)
+        assert placed == ["ana", "bo", "cy", "di", "ed"], groups
+        assert not pairs_in(groups) & (history | blocked)

@@ -290,3 +290,29 @@ async def test_every_method_answers_within_the_spec(fake_slack: FakeSlack) -> No
         await client.files_upload(channels=cid, content="a,b\n1,2\n", filename="report.csv")
     assert fake_slack.messages_in(cid)[-1].data["files"][0]["name"] == "report.csv"
     await fake_slack.settle()
+
+
+async def test_a_group_dm_is_one_per_set_of_people_and_takes_at_most_eight(
+    fake_slack: FakeSlack,
+) -> None:
+    from bot.adapters.slack.port import SlackPort
+    from bot.core import CommunityRef, UserError, UserRef
+
+    users = [fake_slack.add_user(f"member{i}") for i in range(9)]
+    community = CommunityRef("slack", fake_slack.team.id)
+    port = SlackPort(_client(fake_slack))
+    refs = [UserRef(community, u.id) for u in users]
+    first = await port.open_group(refs[:3], name="hello", parent=None)
+    again = await port.open_group(list(reversed(refs[:3])), name="hello", parent=None)
+    assert first == again  # the same people: the same group DM
+    channel = fake_slack.world.channels[first.id]
+    assert channel.is_mpim and set(channel.members) == {
+        *(u.id for u in users[:3]),
+        fake_slack.bot_user_id,
+    }
+    with pytest.raises(SlackApiError) as caught:
+        await _client(fake_slack).conversations_open(users=",".join(u.id for u in users))
+    assert caught.value.response["error"] == "too_many_users"
+    with pytest.raises(UserError):
+        await port.open_group(refs, name="hello", parent=None)
+    await fake_slack.settle()

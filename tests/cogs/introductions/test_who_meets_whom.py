@@ -1,0 +1,100 @@
+"""Whom a round brings together: strangers across two pockets, newcomers with veterans, and what
+the staff hear when Discord has nowhere to open the groups' threads."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.scenario import Community
+
+
+def _groups(community: Community, names: list[str]) -> set[frozenset[str]]:
+    """Each person's latest group, read from the introduction they were shown."""
+    found = set()
+    for name in names:
+        intros = [
+            m
+            for c in community.groups_of(community.people[name])
+            for m in c
+            if "Meet each other" in m.text
+        ]
+        head = community.readable(intros[-1].text).split("!")[0]
+        found.add(frozenset(n for n in community.people if f"@{n}" in head))
+    return found
+
+
+async def _setup(community: Community) -> None:
+    settings = {"history_rounds": "0"}
+    if community.platform == "discord":
+        settings["thread_channel"] = community.channel_mention("general")
+    await community.configure("introductions", **settings)
+
+
+async def test_a_round_joins_two_pockets_that_never_talked(community: Community) -> None:
+    for name in ("ann", "art", "bea", "ben"):
+        await community.member_joins(name)
+    await _setup(community)
+    pockets = (["olivia", "ada", "ann", "art"], ["alice", "bob", "bea", "ben"])
+    people = community.people
+    for pocket in pockets:  # everyone mentions everyone in their own pocket
+        for name in pocket:
+            others = " ".join(community.mention(people[o]) for o in pocket if o != name)
+            await community.says(people[name], f"thanks {others}!")
+    for name in [*pockets[0], *pockets[1]]:
+        await community.slash(people[name], "introductions join")
+    now = await community.slash(people["ada"], "introductions round now")
+    assert "A round starts now" in now.text
+    await community.advance(seconds=1)
+    groups = _groups(community, [*pockets[0], *pockets[1]])
+    assert len(groups) == 4
+    for group in groups:  # each pair has one member of each pocket
+        assert len(group & set(pockets[0])) == 1 and len(group & set(pockets[1])) == 1, group
+    # Rounds run back to back by a manager: nobody had time to answer, so nobody is a ghost.
+    for _ in range(3):
+        await community.slash(people["ada"], "introductions round now")
+        await community.advance(seconds=1)
+    assert len(community.groups_of(people["ann"])) >= 2  # the rounds did run
+    for name in [*pockets[0], *pockets[1]]:
+        assert not [m for m in community.dms_of(people[name]) if "paused yours" in m.text]
+
+
+async def test_cross_mode_introduces_newcomers_to_established_members(community: Community) -> None:
+    await _setup(community)
+    await community.configure("introductions", mode="cross", newcomer_days="1")
+    for name in ("vic", "val"):
+        await community.member_joins(name)
+    await community.advance(days=2)  # vic and val are established by now
+    newcomers = ["nina", "noah", "nell", "ned", "nora", "nick"]
+    for name in newcomers:
+        await community.member_joins(name)
+    veterans = ["olivia", "alice", "bob", "ada", "vic", "val"]
+    for name in veterans + newcomers:
+        await community.slash(community.people[name], "introductions join")
+    await community.slash(community.people["ada"], "introductions round now")
+    await community.advance(seconds=1)
+    groups = _groups(community, veterans + newcomers)
+    assert len(groups) == 6
+    for group in groups:
+        assert len(group & set(newcomers)) == 1 and len(group & set(veterans)) == 1, group
+
+
+async def test_discord_without_a_thread_channel_tells_the_staff_once_then_catches_up(
+    community: Community,
+) -> None:
+    if community.platform != "discord":
+        pytest.skip("Slack opens group DMs without a channel")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    names = ["olivia", "ada", "alice", "bob"]
+    for name in names:
+        await community.slash(community.people[name], "introductions join")
+    await community.slash(community.people["ada"], "introductions start")
+    await community.advance(hours=1)
+    told = [m for m in community.messages_in("mods") if "Introductions couldn't open" in m.text]
+    assert len(told) == 1 and "thread_channel" in told[0].text
+    assert not any(community.groups_of(community.people[n]) for n in names)
+    await community.configure("introductions", thread_channel=community.channel_mention("general"))
+    await community.advance(days=3, hours=12)  # the midway check-in tries again
+    assert len(_groups(community, names)) == 2
+    for name in names:
+        (conversation,) = community.groups_of(community.people[name])
+        assert [m.text.split("!")[0][:4] for m in conversation][-1].startswith("Half")
