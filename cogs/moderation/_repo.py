@@ -61,8 +61,8 @@ class Repo:
         at: datetime,
         key: str,
         note: str | None = None,
-    ) -> None:
-        """Add an audit row to ``case``: its versions count every row."""
+    ) -> int:
+        """Add an audit row to ``case`` and return its version (versions count every row)."""
         version = await self.session.scalar(
             select(func.count()).where(ModerationCaseEvent.case_id == case.id)
         )
@@ -80,6 +80,7 @@ class Repo:
             )
         )
         await self.session.flush()
+        return (version or 0) + 1
 
     async def case(self, number: int) -> ModerationCase | None:
         """Case ``number``, or None."""

@@ -12,8 +12,10 @@ from bot.core import (
     Level,
     Member,
     MessagePosted,
+    Pressed,
     UserRef,
     command,
+    component,
     on,
 )
 from cogs.moderation import _actions, _automod_admin, _cases, _climb, _texts
@@ -159,6 +161,11 @@ class Moderation(Feature, name="moderation"):
         """Void a case: it stays on record but no longer counts."""
         case = await _cases.amend(ctx, number, void=why)
         await ctx.reply(f"Case #{case.number} is void; it stays on record but no longer counts.")
+
+    @component("done", requires=Level.MOD)
+    async def done(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator says the action Steward asked for by hand was done."""
+        await ctx.reply(await _actions.done_by_hand(ctx, int(press.value or "0")))
 
     # -- automod rules -----------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ async def test_an_acting_rule_opens_a_case_with_the_evidence(
     assert "(#general " in shown and "UTC: SPAM time)" in shown
     await community.says(bob, "join discord.gg/abc123 now")
     log = [community.readable(m.text) for m in community.messages_in("mods")]
-    assert log[-1].startswith("#2 automod @bob by automod:2: rule #2: an invite link")
+    assert "#2 automod @bob by automod:2: rule #2: an invite link" in log[-1]
     if isinstance(community, DiscordCommunity):
         assert log[-1].endswith("Automod deleted the message.")
         assert not [m for m in community.messages_in("general") if "discord.gg" in m.text]
