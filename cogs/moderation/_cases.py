@@ -40,6 +40,7 @@ async def open_case(
     *,
     duration: timedelta | None = None,
     actioned: bool = True,
+    kind: str | None = None,
 ) -> ModerationCase:
     """Check who acts on whom, then write the case (actioned: with its audited move) and commit."""
     why = refusal(act, standing(ctx.actor), standing(member), STEWARD, duration=duration)
@@ -52,7 +53,7 @@ async def open_case(
     now = ctx.clock.now()
     status = Status.ACTIONED if actioned else Status.OPEN
     case = await repo.open(
-        kind=act.value,
+        kind=kind or act.value,
         target=member.ref.id,
         actor=ctx.actor.ref.id,
         reason=reason,

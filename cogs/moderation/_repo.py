@@ -98,6 +98,32 @@ class Repo:
         rows = await self.session.scalars(query.order_by(ModerationCase.number.desc()).limit(limit))
         return list(rows)
 
+    async def count(self, kind: str, *, actor: str, since: datetime) -> int:
+        """How many cases of ``kind`` ``actor`` opened since ``since`` (reports per day)."""
+        found = await self.session.scalar(
+            select(func.count()).where(
+                ModerationCase.community_id == self.community.key,
+                ModerationCase.kind == kind,
+                ModerationCase.actor_id == actor,
+                ModerationCase.created_at > since,
+            )
+        )
+        return found or 0
+
+    async def barred(self, user: str) -> bool:
+        """Whether ``user`` is barred from reporting (a live ``reportbar`` case on them)."""
+        found = await self.session.scalar(
+            select(ModerationCase.id)
+            .where(
+                ModerationCase.community_id == self.community.key,
+                ModerationCase.kind == "reportbar",
+                ModerationCase.target_id == user,
+                ModerationCase.voided.is_(False),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def history(self, case: ModerationCase) -> list[ModerationCaseEvent]:
         """The case's audit rows, oldest first."""
         rows = await self.session.scalars(

@@ -18,7 +18,7 @@ from bot.core import (
     component,
     on,
 )
-from cogs.moderation import _actions, _automod_admin, _cases, _climb, _texts
+from cogs.moderation import _actions, _automod_admin, _cases, _climb, _reports, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, RuleKind
@@ -166,6 +166,49 @@ class Moderation(Feature, name="moderation"):
     async def done(self, ctx: Ctx, press: Pressed) -> None:
         """A moderator says the action Steward asked for by hand was done."""
         await ctx.reply(await _actions.done_by_hand(ctx, int(press.value or "0")))
+
+    # -- member reports ----------------------------------------------------------------------
+
+    @command("report")
+    async def report(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who you are reporting"],
+        what: Annotated[str, "What happened (only the moderators read it)"],
+    ) -> None:
+        """Tell the moderators privately about a member; you hear back when they're done."""
+        await ctx.reply(await _reports.report(ctx, member, what))
+
+    @command("reports bar", requires=Level.MOD)
+    async def reports_bar(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who may no longer report"],
+        why: Annotated[str, "Why (only moderators read it)"],
+    ) -> None:
+        """Stop a member reporting in bad faith (voiding the case lifts it)."""
+        await ctx.reply(await _reports.bar(ctx, member, why))
+
+    @component("ack", requires=Level.MOD)
+    async def acknowledge(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator takes a report on."""
+        await ctx.reply(await _reports.acknowledge(ctx, press.value))
+
+    @component("dismiss", requires=Level.MOD)
+    async def dismiss(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator dismisses a report; the reporter hears no action was taken."""
+        await ctx.reply(await _reports.dismiss(ctx, press.value))
+
+    @component("act", requires=Level.MOD)
+    async def act_picked(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator picked an action on a report: ask the reason the member will read."""
+        await ctx.open_form(_reports.action_form(press.value, press.values[0]))
+
+    @component("act_reason", requires=Level.MOD)
+    async def act_reason(self, ctx: Ctx, press: Pressed) -> None:
+        """Carry out the action picked on a report, with the reason given."""
+        reason = press.fields.get("reason", "")
+        await ctx.reply(await _reports.take_action(ctx, press.value, reason))
 
     # -- automod rules -----------------------------------------------------------------------
 

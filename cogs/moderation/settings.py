@@ -20,3 +20,6 @@ class ModerationSettings(FeatureSettings):
 
     appeal_hint: str = "If you think this is a mistake, reply to the moderators."
     """The last line of every notice a member gets about an action on them."""
+
+    reports_per_day: int = 5
+    """How many reports one member may make in a day."""

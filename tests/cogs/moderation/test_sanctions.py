@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sandbox.discord.permissions import Permission
 from sandbox.scenario import Community, DiscordCommunity, Person
 
 
@@ -59,3 +62,53 @@ async def test_a_kick_by_discord_ui_rules_still_refuses_a_peer(
     assert "level with you or above" in done.text
     if isinstance(community, DiscordCommunity):
         assert ada.id in community.guild.members
+
+
+async def test_a_ban_discord_refuses_leaves_the_case_open_and_tells_the_staff_once(
+    community: Community, alice: Person
+) -> None:
+    if not isinstance(community, DiscordCommunity):
+        pytest.skip("Slack apps never ban: the next test tells that story")
+    bob = community.people["bob"]
+    await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
+    bot_role = community.fake.bot_role(community.guild)
+    bot_role.permissions &= ~int(Permission.BAN_MEMBERS)
+    done = await community.slash(alice, "moderation ban", member=bob, reason="raid links")
+    assert community.readable(done.text) == (
+        "Case #1 is open, but I couldn't ban @bob: the platform refused. "
+        "The staff were told what to fix."
+    )
+    assert bob.id in community.guild.members and bob.id not in community.guild.bans
+    alerts = [
+        community.readable(m.text)
+        for m in community.messages_in("mods")
+        if "couldn't ban" in m.text
+    ]
+    assert len(alerts) == 1 and "missing a permission" in alerts[0]
+    assert "Case #1 stays open until someone does it." in alerts[0]
+    shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
+    assert "Status: open" in shown
+    bot_role.permissions |= int(Permission.BAN_MEMBERS)
+    again = await community.slash(alice, "moderation ban", member=bob, reason="raid links")
+    assert community.readable(again.text).startswith("Case #2: banned @bob.")
+    assert bob.id in community.guild.bans
+
+
+async def test_what_slack_leaves_to_an_admin_is_marked_done_once(
+    community: Community, alice: Person
+) -> None:
+    if isinstance(community, DiscordCommunity):
+        pytest.skip("Discord bans by itself")
+    bob = community.people["bob"]
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    await community.slash(alice, "moderation kick", member=bob, reason="raid links")
+    asked = [m for m in community.messages_in("mods") if community.offers(m, "done")]
+    assert len(asked) == 1
+    assert "Case #1: Slack apps cannot remove people" in community.readable(asked[0].text)
+    pressed = await community.click(alice, asked[0], "done")
+    assert pressed.ephemeral and pressed.text == "Case #1 is marked done."
+    twice = await community.click(alice, asked[0], "done")
+    assert twice.text == "Case #1 is already actioned."
+    shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
+    moves = [line.split(" UTC ")[1] for line in shown.splitlines() if " UTC " in line]
+    assert moves == ["action by @alice: open → actioned"]

@@ -1,0 +1,93 @@
+"""Member reports: private to the reporter, handled by the staff, the reporter told the outcome."""
+
+from __future__ import annotations
+
+from sandbox.scenario import Community, DiscordCommunity, Person, Posted
+
+
+def _report_post(community: Community) -> Posted:
+    posts = [m for m in community.messages_in("mods") if community.offers(m, "ack")]
+    assert len(posts) == 1
+    return posts[0]
+
+
+async def test_a_report_reaches_the_staff_and_the_reporter_hears_action_was_taken(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    carl = await community.member_joins("carl")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    thanked = await community.slash(bob, "moderation report", member=carl, what="scam DMs")
+    assert thanked.ephemeral
+    assert thanked.text.startswith("Thanks for telling us. The moderators will look into it")
+    assert not [m for m in community.messages_in("general") if "scam" in m.text]
+    assert community.dms_of(carl) == []  # bystanders and the member are not told who reported
+    post = _report_post(community)
+    assert community.readable(post.text).endswith("Case #1: @bob reported @carl: scam DMs")
+    assert community.offers(post, "dismiss") and community.offers(post, "act")
+    taken = await community.click(alice, post, "ack")
+    assert taken.ephemeral and taken.text.startswith("Case #1: you have it.")
+    opened = await community.select(alice, post, "act", ["Time out for 1 day"])
+    assert opened.form is not None
+    done = community.readable(
+        (await community.submit(alice, opened, {"reason": "scams in DMs"})).text
+    )
+    assert done.endswith("Report #1 is closed; the reporter was told action was taken.")
+    if isinstance(community, DiscordCommunity):
+        assert done.startswith("Case #2: timed out @carl.")
+        notice = community.dms_of(carl)[-1].text
+        assert "Reason: scams in DMs" in notice and "bob" not in community.readable(notice)
+    else:
+        assert done.startswith("Case #2 is open. Slack has no timeouts")
+    told = [m.text for m in community.dms_of(bob)]
+    assert len(told) == 1
+    assert told[0].endswith(
+        "the report you made and took action. Thank you for looking out for the community."
+    )
+    assert "carl" not in community.readable(told[-1]) and "time" not in told[-1].lower()
+    shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
+    moves = [line.split(" UTC ")[1] for line in shown.splitlines() if " UTC " in line]
+    assert moves == [
+        "acknowledge by @alice: open → acknowledged",
+        "action by @alice: acknowledged → actioned",
+        "close by @alice: actioned → closed",
+    ]
+
+
+async def test_reports_are_limited_dismissed_once_and_a_bad_faith_reporter_is_barred(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    carl = await community.member_joins("carl")
+    await community.configure(
+        "moderation", modlog_channel=community.channel_mention("mods"), reports_per_day="2"
+    )
+    for what in ("rude", "rude again"):
+        await community.slash(bob, "moderation report", member=carl, what=what)
+    third = await community.slash(bob, "moderation report", member=carl, what="still rude")
+    assert third.ephemeral and third.text.startswith("You've made 2 reports today")
+    on_self = await community.slash(bob, "moderation report", member=bob, what="me")
+    assert on_self.text == "You can't report yourself."
+    first = next(
+        m
+        for m in community.messages_in("mods")
+        if "reported" in m.text and "rude again" not in m.text
+    )
+    dismissed = await community.click(alice, first, "dismiss")
+    assert dismissed.text == "Case #1 dismissed; the reporter was told no action was taken."
+    twice = await community.click(alice, first, "dismiss")  # pressed twice: told once
+    assert twice.text == "Case #1 is already closed."
+    told = [m.text for m in community.dms_of(bob) if "About your report" in m.text]
+    assert len(told) == 1 and "took no action this time" in told[0]
+    late = await community.click(alice, first, "ack")
+    assert late.text == "This case is closed; nothing more can be done on it."
+    barred = await community.slash(alice, "moderation reports bar", member=bob, why="spite")
+    assert community.readable(barred.text) == (
+        "Case #3: @bob can no longer report. `/moderation void 3` lifts it."
+    )
+    await community.advance(days=1)
+    refused = await community.slash(bob, "moderation report", member=carl, what="rude")
+    assert refused.text.startswith("The moderators have paused reports from you.")
+    await community.slash(alice, "moderation void", number=3, why="talked it over")
+    again = await community.slash(bob, "moderation report", member=carl, what="rude")
+    assert again.text.startswith("Thanks for telling us.")
