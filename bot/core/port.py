@@ -85,6 +85,10 @@ class Port(Protocol):
         """Ban a member."""
         ...
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Lift a ban (``NotFound`` when there is none)."""
+        ...
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Delete a message."""
         ...

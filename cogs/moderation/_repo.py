@@ -110,6 +110,22 @@ class Repo:
         )
         return found or 0
 
+    async def lifted(self, user: str, *, since: datetime) -> bool:
+        """Whether a ban of ``user`` was lifted (an actioned ``unban`` case) since ``since``."""
+        found = await self.session.scalar(
+            select(ModerationCase.id)
+            .where(
+                ModerationCase.community_id == self.community.key,
+                ModerationCase.kind == "unban",
+                ModerationCase.target_id == user,
+                ModerationCase.status == "actioned",
+                ModerationCase.created_at >= since,
+                ModerationCase.voided.is_(False),
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def barred(self, user: str) -> bool:
         """Whether ``user`` is barred from reporting (a live ``reportbar`` case on them)."""
         found = await self.session.scalar(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from bot.core import (
     CommandContext,
     Context,
     Feature,
+    JobContext,
     Level,
     Member,
     MessagePosted,
@@ -17,8 +18,9 @@ from bot.core import (
     command,
     component,
     on,
+    timer,
 )
-from cogs.moderation import _actions, _automod_admin, _cases, _climb, _reports, _texts
+from cogs.moderation import _actions, _automod_admin, _bans, _cases, _climb, _reports, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, RuleKind
@@ -27,6 +29,7 @@ from cogs.moderation.settings import ModerationSettings
 
 Ctx = CommandContext[ModerationSettings]
 Listen = Context[ModerationSettings]
+Job = JobContext[ModerationSettings]
 Kind = Literal[
     "word",
     "regex",
@@ -46,7 +49,7 @@ class Moderation(Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
-    port_calls = frozenset({"timeout", "kick", "ban", "delete_message"})
+    port_calls = frozenset({"timeout", "kick", "ban", "unban", "delete_message"})
 
     def __init__(self) -> None:
         self.screening = Screening()
@@ -105,10 +108,26 @@ class Moderation(Feature, name="moderation"):
         ctx: Ctx,
         member: Annotated[Member, "Who to ban"],
         reason: Annotated[str, "Why (they will read it)"],
+        duration: Annotated[timedelta | None, "Lift it after, like 7d (none: for good)"] = None,
     ) -> None:
-        """Ban a member; they are told why before they go."""
-        _case, said = await _actions.sanction(ctx, Act.BAN, member, reason)
-        await ctx.reply(said)
+        """Ban a member, for good or for a while; they are told why before they go."""
+        await ctx.reply(await _bans.ban(ctx, member, reason, duration))
+
+    @command("unban", requires=Level.MOD)
+    async def unban(
+        self,
+        ctx: Ctx,
+        case: Annotated[int, "The ban's case number"],
+        reason: Annotated[str, "Why the ban is lifted"],
+    ) -> None:
+        """Lift the ban of a case (it opens an unban case of its own)."""
+        ban = await _cases.find(ctx, case)
+        await ctx.reply(await _bans.lift(ctx, ban, by=ctx.actor.ref.id, reason=reason))
+
+    @timer(_bans.LIFT)
+    async def lift_ban(self, ctx: Job, payload: dict[str, Any]) -> None:
+        """A timed ban's time is up."""
+        await _bans.expire(ctx, int(payload["case"]))
 
     @command("note", requires=Level.MOD)
     async def note(

@@ -130,6 +130,9 @@ class RecordingPort:
     async def ban(self, user: UserRef, *, reason: str) -> None:
         """Record nothing."""
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Record nothing."""
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Record nothing."""
 

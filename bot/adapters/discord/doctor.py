@@ -50,6 +50,7 @@ PERMISSION_FOR_CALL = {
     "timeout": "moderate_members",
     "kick": "kick_members",
     "ban": "ban_members",
+    "unban": "ban_members",
     "delete_message": "manage_messages",
 }
 """The permission each Port call beyond talking needs (discord.Permissions attribute names)."""

@@ -160,6 +160,18 @@ class DiscordPort:
             self.client.http.ban(int(user.id), int(user.community.id), 0, reason=reason[:512]),
         )
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Lift a ban."""
+        # Discord's API description requires a JSON body on this DELETE (discord.py's own
+        # ``unban`` sends none), so the route is called with an empty object.
+        route = discord.http.Route(
+            "DELETE",
+            "/guilds/{guild_id}/bans/{user_id}",
+            guild_id=int(user.community.id),
+            user_id=int(user.id),
+        )
+        await _call("lift that ban", self.client.http.request(route, json={}, reason=reason[:512]))
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Delete a message."""
         await _call(

@@ -381,6 +381,10 @@ class SlackPort:
         """Bots can't deactivate Slack accounts."""
         raise NotSupported(Capability.BAN, self.platform)
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Bots can't reactivate Slack accounts."""
+        raise NotSupported(Capability.BAN, self.platform)
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Delete a message (Slack lets a bot delete only its own)."""
         try:

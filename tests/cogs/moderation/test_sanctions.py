@@ -112,3 +112,43 @@ async def test_what_slack_leaves_to_an_admin_is_marked_done_once(
     shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
     moves = [line.split(" UTC ")[1] for line in shown.splitlines() if " UTC " in line]
     assert moves == ["action by @alice: open → actioned"]
+
+
+async def test_a_timed_ban_is_lifted_by_its_timer_and_unban_lifts_one_early(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    carl = await community.member_joins("carl")
+    await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
+    timed = await community.slash(
+        alice, "moderation ban", member=bob, reason="raid links", duration="3d"
+    )
+    for_good = await community.slash(alice, "moderation ban", member=carl, reason="scams")
+    if isinstance(community, DiscordCommunity):
+        assert community.readable(timed.text).endswith("The ban lifts itself in 3d.")
+        assert {bob.id, carl.id} <= set(community.guild.bans)
+    else:
+        assert timed.text.endswith("In 3d the staff will be asked to reactivate it.")
+    await community.advance(days=2)
+    if isinstance(community, DiscordCommunity):
+        assert bob.id in community.guild.bans
+    await community.advance(days=1)
+    log = [community.readable(m.text) for m in community.messages_in("mods")]
+    if isinstance(community, DiscordCommunity):
+        assert bob.id not in community.guild.bans and carl.id in community.guild.bans
+        assert any(
+            "#3 unban @bob by timer:1: the ban of case #1 ended [actioned]" in t for t in log
+        )
+    else:
+        assert any("Case #3: Slack apps cannot lift bans" in t for t in log)
+    early = await community.slash(alice, "moderation unban", case=2, reason="talked it over")
+    again = await community.slash(alice, "moderation unban", case=2, reason="again")
+    not_a_ban = await community.slash(alice, "moderation unban", case=3, reason="x")
+    assert not_a_ban.text == "Case #3 is a unban, not a ban."
+    if isinstance(community, DiscordCommunity):
+        assert community.readable(early.text) == "Case #4: lifted the ban of case #2 on @carl."
+        assert carl.id not in community.guild.bans
+        assert again.text == "The ban of case #2 was already lifted."
+        assert for_good.text.startswith("Case #2: banned")
+    else:
+        assert early.text.startswith("Case #4 is open. Slack apps cannot lift bans")
