@@ -90,11 +90,25 @@ class Repo:
             )
         )
 
-    async def cases(self, target: str | None = None, limit: int = 15) -> list[ModerationCase]:
-        """The newest cases, of one member when ``target`` is given."""
+    async def cases(
+        self,
+        target: str | None = None,
+        *,
+        actor: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 15,
+    ) -> list[ModerationCase]:
+        """The newest cases, filtered by target, actor, status and kind when given."""
         query = select(ModerationCase).where(ModerationCase.community_id == self.community.key)
-        if target is not None:
-            query = query.where(ModerationCase.target_id == target)
+        for column, value in (
+            (ModerationCase.target_id, target),
+            (ModerationCase.actor_id, actor),
+            (ModerationCase.status, status),
+            (ModerationCase.kind, kind),
+        ):
+            if value is not None:
+                query = query.where(column == value)
         rows = await self.session.scalars(query.order_by(ModerationCase.number.desc()).limit(limit))
         return list(rows)
 

@@ -43,6 +43,10 @@ Kind = Literal[
     "newlines",
 ]
 Does = Literal["alert", "delete", "warn", "timeout"]
+CaseStatus = Literal["open", "acknowledged", "actioned", "dismissed", "closed"]
+CaseKind = Literal[
+    "note", "warn", "timeout", "kick", "ban", "unban", "automod", "report", "reportbar"
+]
 
 
 class Moderation(Feature, name="moderation"):
@@ -149,13 +153,23 @@ class Moderation(Feature, name="moderation"):
 
     @command("cases", requires=Level.MOD)
     async def cases(
-        self, ctx: Ctx, member: Annotated[Member | None, "Only this member's cases"] = None
+        self,
+        ctx: Ctx,
+        member: Annotated[Member | None, "Only this member's cases"] = None,
+        moderator: Annotated[Member | None, "Only cases this moderator opened"] = None,
+        status: Annotated[CaseStatus | None, "Only cases in this state"] = None,
+        kind: Annotated[CaseKind | None, "Only this kind of case"] = None,
     ) -> None:
-        """List the newest cases, or one member's."""
-        target = member.ref.id if member is not None else None
-        rows = await Repo(ctx.uow.session, ctx.community).cases(target)
+        """List the newest cases, filtered by member, moderator, status or kind."""
+        rows = await Repo(ctx.uow.session, ctx.community).cases(
+            member.ref.id if member is not None else None,
+            actor=moderator.ref.id if moderator is not None else None,
+            status=status,
+            kind=kind,
+        )
         if not rows:
-            await ctx.reply("No cases yet.")
+            filtered = any(v is not None for v in (member, moderator, status, kind))
+            await ctx.reply("No cases match." if filtered else "No cases yet.")
             return
         await ctx.reply("\n".join(_texts.summary(r) for r in rows))
 
