@@ -80,3 +80,15 @@ class ModerationAutomodRule(Base):
     dry_run: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class ModerationDuty(Base):
+    """A moderator on duty: new reports ping them first."""
+
+    __tablename__ = "moderation_duty"
+    __table_args__ = (UniqueConstraint("community_id", "user_id", name="uq_moderation_duty_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime]

@@ -22,9 +22,10 @@ from bot.core import (
     TextInput,
     UserError,
     UserRef,
+    mention,
 )
 from bot.core.staff import staff_message
-from cogs.moderation import _cases, _notify
+from cogs.moderation import _cases, _duty, _notify
 from cogs.moderation._actions import sanction
 from cogs.moderation._authority import Act
 from cogs.moderation._cases import Ctx
@@ -87,24 +88,28 @@ async def report(ctx: Ctx, member: Member, reason: str) -> str:
         status=Status.OPEN,
         at=now,
     )
+    await _duty.arm(ctx, case)
     channel, role = await _notify.staff_place(ctx)
     if channel is None:
         ctx.log.warning("report case #%s, but no staff channel or mod-log is set", case.number)
     else:
-        await ctx.deliver(channel, _staff_post(case, role), key=f"report:{case.number}")
+        post = _staff_post(case, role, await _duty.on_duty(ctx))
+        await ctx.deliver(channel, post, key=f"report:{case.number}")
     return THANKS
 
 
-def _staff_post(case: ModerationCase, role: RoleRef | None) -> Message:
-    """The report as the staff see it, with what they can do about it."""
-    shown = staff_message(
-        f"Case #{case.number}: <@{case.actor_id}> reported <@{case.target_id}>: {case.reason}",
-        role,
-    )
+def _staff_post(case: ModerationCase, role: RoleRef | None, duty: list[UserRef]) -> Message:
+    """The report as the staff see it (pinging who is on duty, else the staff role), with what
+    they can do about it."""
+    text = f"Case #{case.number}: <@{case.actor_id}> reported <@{case.target_id}>: {case.reason}"
+    if duty:
+        text = " ".join(mention(u) for u in duty) + " " + text
+    shown = staff_message(text, None if duty else role, frozenset(duty))
     n = str(case.number)
     return Message(
         text=shown.text,
         ping_roles=shown.ping_roles,
+        ping_users=shown.ping_users,
         buttons=(
             Button("ack", "Acknowledge", value=n, style="primary"),
             Button("dismiss", "Dismiss", value=n),
@@ -133,6 +138,7 @@ async def move(ctx: Ctx, case: ModerationCase, step: Move, key: str) -> bool:
         key=key,
     )
     case.status = after.status
+    await _duty.disarm(ctx, case)
     change = f"{after.status} by <@{ctx.actor.ref.id}>"
     await _notify.modlog(ctx, case, change, key=f"v{version}")
     return True

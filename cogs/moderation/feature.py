@@ -20,7 +20,16 @@ from bot.core import (
     on,
     timer,
 )
-from cogs.moderation import _actions, _automod_admin, _bans, _cases, _climb, _reports, _texts
+from cogs.moderation import (
+    _actions,
+    _automod_admin,
+    _bans,
+    _cases,
+    _climb,
+    _duty,
+    _reports,
+    _texts,
+)
 from cogs.moderation._authority import Act
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, RuleKind
@@ -221,6 +230,18 @@ class Moderation(Feature, name="moderation"):
     ) -> None:
         """Stop a member reporting in bad faith (voiding the case lifts it)."""
         await ctx.reply(await _reports.bar(ctx, member, why))
+
+    @command("duty", requires=Level.MOD)
+    async def duty(
+        self, ctx: Ctx, state: Annotated[Literal["on", "off"], "on: new reports ping you"]
+    ) -> None:
+        """Go on or off duty: new reports ping whoever is on duty first."""
+        await ctx.reply(await _duty.set_duty(ctx, ctx.actor.ref, state == "on"))
+
+    @timer(_duty.RAISE)
+    async def report_waits(self, ctx: Job, payload: dict[str, Any]) -> None:
+        """A report nobody acknowledged in time is raised to more people."""
+        await _duty.raise_report(ctx, int(payload["case"]), int(payload["stage"]))
 
     @component("ack", requires=Level.MOD)
     async def acknowledge(self, ctx: Ctx, press: Pressed) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core import ChannelRef, FeatureSettings
+from bot.core import ChannelRef, FeatureSettings, RoleRef
 
 
 class ModerationSettings(FeatureSettings):
@@ -23,3 +23,10 @@ class ModerationSettings(FeatureSettings):
 
     reports_per_day: int = 5
     """How many reports one member may make in a day."""
+
+    ack_after_minutes: int = 15
+    """A report nobody acknowledges within this is raised to all moderators (the community's
+    moderator role), and after twice this to ``admin_role``."""
+
+    admin_role: RoleRef | None = None
+    """Who hears last about a report nobody took (none: the admins are named, not pinged)."""

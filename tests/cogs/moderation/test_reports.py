@@ -91,3 +91,47 @@ async def test_reports_are_limited_dismissed_once_and_a_bad_faith_reporter_is_ba
     await community.slash(alice, "moderation void", number=3, why="talked it over")
     again = await community.slash(bob, "moderation report", member=carl, what="rude")
     assert again.text.startswith("Thanks for telling us.")
+
+
+async def test_a_report_pings_who_is_on_duty_and_waits_are_raised_to_moderators_then_admins(
+    community: Community, alice: Person
+) -> None:
+    bob, ada = community.people["bob"], community.people["ada"]
+    carl = await community.member_joins("carl")
+    community.add_role("Admins")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    await community.configure("moderation", admin_role=community.role_mention("Admins"))
+    on = await community.slash(alice, "moderation duty", state="on")
+    assert on.text == "You're on duty: new reports ping you first. Nobody else is on duty."
+    await community.slash(bob, "moderation report", member=carl, what="spam")
+    assert [p for p in community.pings_of(alice) if "reported" in p.text]
+    await community.slash(bob, "moderation report", member=carl, what="more spam")
+    second = [m for m in community.messages_in("mods") if "more spam" in m.text][0]
+    await community.click(ada, second, "ack")  # case #2 is taken: it is never raised
+
+    def raised() -> list[str]:
+        return [
+            community.readable(m.text) for m in community.messages_in("mods") if "waited" in m.text
+        ]
+
+    await community.advance(minutes=14)
+    assert raised() == []
+    await community.advance(minutes=1)
+    assert len(raised()) == 1
+    assert raised()[0].endswith(
+        "Case #1, a member's report, has waited 15 minutes and nobody has acknowledged it. "
+        "Could one of the moderators take it?"
+    )
+    await community.advance(minutes=15)
+    assert len(raised()) == 2
+    assert raised()[1] == (
+        "@Admins Case #1, a member's report, has waited 30 minutes and nobody has "
+        "acknowledged it. Could one of the admins take it?"
+    )
+    await community.advance(hours=1)
+    assert len(raised()) == 2
+    off = await community.slash(alice, "moderation duty", state="off")
+    assert off.text == "You're off duty. Nobody else is on duty."
+    pinged = len(community.pings_of(alice))
+    await community.slash(bob, "moderation report", member=carl, what="spam again")
+    assert len(community.pings_of(alice)) == pinged

@@ -1,0 +1,34 @@
+"""moderation duty
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import bot.db.base
+
+
+revision: str = '0009'
+down_revision: str | None = '0008'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('moderation_duty',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('community_id', sa.String(length=80), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('since', bot.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], name=op.f('fk_moderation_duty_community_id_communities'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_duty')),
+    sa.UniqueConstraint('community_id', 'user_id', name='uq_moderation_duty_user')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('moderation_duty')
