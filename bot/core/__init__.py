@@ -18,7 +18,7 @@ from bot.core.events import (
     ReactionRemoved,
     ThreadOpened,
 )
-from bot.core.feature import Feature, command, component, job, on, timer
+from bot.core.feature import Feature, command, component, job, message_action, on, timer
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
 from bot.core.message import (
@@ -90,6 +90,7 @@ __all__ = [
     "component",
     "job",
     "mention",
+    "message_action",
     "on",
     "plural",
     "timer",

@@ -144,6 +144,15 @@ class Registry:
         handler: Handler = getattr(owner, owner.timer_marks[name])
         return handler
 
+    def message_actions(self) -> list[tuple[str, ComponentMark]]:
+        """Every ``@message_action`` of the loaded features, as (feature, mark)."""
+        return [
+            (feature.name, mark)
+            for feature in self.features
+            for mark in feature.component_marks.values()
+            if mark.menu is not None
+        ]
+
     def component(self, feature: str, action: str) -> tuple[ComponentMark, Handler] | None:
         """The mark and bound handler for a component action, or None."""
         owner = self._features.get(feature)

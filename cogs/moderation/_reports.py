@@ -17,6 +17,7 @@ from bot.core import (
     Member,
     Message,
     Option,
+    Pressed,
     RoleRef,
     Select,
     TextInput,
@@ -56,8 +57,24 @@ TOLD = {
 }
 
 
-async def report(ctx: Ctx, member: Member, reason: str) -> str:
-    """Open a report case about ``member``, post it for the staff; returns the thanks."""
+async def report_message(ctx: Ctx, press: Pressed) -> str:
+    """A member reported a message from its menu: a report with the message's snapshot."""
+    author = press.fields.get("author", "")
+    member = await ctx.port.fetch_member(UserRef(ctx.community, author)) if author else None
+    if member is None:
+        raise UserError("Whoever wrote that is no longer here; please tell a moderator directly.")
+    text = press.fields.get("text", "")
+    files = press.fields.get("files", "").split("\n")
+    shown = text + "".join(f" [file: {f}]" for f in files if f)
+    at = press.fields.get("at", "")[:16].replace("T", " ")
+    where = press.message.channel if press.message is not None else press.channel
+    evidence = f"<#{where.id}> {at} UTC: {shown}"
+    return await report(ctx, member, f"this message: {shown[:300]}", evidence=evidence)
+
+
+async def report(ctx: Ctx, member: Member, reason: str, *, evidence: str | None = None) -> str:
+    """Open a report case about ``member`` (with the message's ``evidence``), post it for the
+    staff; returns the thanks."""
     reporter = ctx.actor.ref
     if member.ref.id == reporter.id:
         raise UserError("You can't report yourself.")
@@ -88,6 +105,17 @@ async def report(ctx: Ctx, member: Member, reason: str) -> str:
         status=Status.OPEN,
         at=now,
     )
+    if evidence is not None:
+        await repo.record(
+            case,
+            move="report",
+            before=Status.OPEN,
+            after=Status.OPEN,
+            actor=reporter.id,
+            at=now,
+            key="evidence",
+            note=evidence,
+        )
     await _duty.arm(ctx, case)
     channel, role = await _notify.staff_place(ctx)
     if channel is None:

@@ -17,6 +17,7 @@ from bot.core import (
     UserRef,
     command,
     component,
+    message_action,
     on,
     timer,
 )
@@ -220,6 +221,11 @@ class Moderation(Feature, name="moderation"):
     ) -> None:
         """Tell the moderators privately about a member; you hear back when they're done."""
         await ctx.reply(await _reports.report(ctx, member, what))
+
+    @message_action("report_message", "Report message")
+    async def report_message(self, ctx: Ctx, press: Pressed) -> None:
+        """Report a message to the moderators (only they learn who reported it)."""
+        await ctx.reply(await _reports.report_message(ctx, press))
 
     @command("reports bar", requires=Level.MOD)
     async def reports_bar(

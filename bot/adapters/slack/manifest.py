@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
+from bot.core.message import component_id
 from bot.core.registry import Registry
 
 BOT_EVENTS = (
@@ -79,6 +80,19 @@ def bot_scopes(registry: Registry) -> list[str]:
     return sorted(scopes)
 
 
+def shortcuts(registry: Registry) -> list[dict[str, str]]:
+    """One message shortcut per ``@message_action``, its callback id a component id."""
+    return [
+        {
+            "name": mark.menu or mark.action,
+            "type": "message",
+            "callback_id": component_id(feature, mark.action),
+            "description": (mark.menu or mark.action)[:150],
+        }
+        for feature, mark in registry.message_actions()
+    ]
+
+
 def request_url_problem(url: str) -> str | None:
     """Why Slack could not use this request URL (HTTP mode), or None."""
     if not url:
@@ -145,6 +159,7 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
             },
             "bot_user": {"display_name": "Steward", "always_online": True},
             "slash_commands": commands,
+            **({"shortcuts": found} if (found := shortcuts(registry)) else {}),
         },
         "oauth_config": {"scopes": {"bot": bot_scopes(registry)}},
         "settings": settings,

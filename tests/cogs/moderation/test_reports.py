@@ -135,3 +135,22 @@ async def test_a_report_pings_who_is_on_duty_and_waits_are_raised_to_moderators_
     pinged = len(community.pings_of(alice))
     await community.slash(bob, "moderation report", member=carl, what="spam again")
     assert len(community.pings_of(alice)) == pinged
+
+
+async def test_a_message_is_reported_from_its_menu_with_a_snapshot_kept_as_evidence(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    carl = await community.member_joins("carl")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    posted = await community.says(carl, "cheap followers at scam.example")
+    thanked = await community.message_action(bob, posted, "Report message")
+    assert thanked.ephemeral and thanked.text.startswith("Thanks for telling us.")
+    post = community.readable(_report_post(community).text)
+    assert post.endswith("@bob reported @carl: this message: cheap followers at scam.example")
+    await community.deletes(carl, posted)  # the evidence outlives the message
+    shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
+    assert "report by @bob: open → open (#general " in shown
+    assert "UTC: cheap followers at scam.example)" in shown
+    mine = await community.message_action(bob, await community.says(bob, "hi"), "Report message")
+    assert mine.text == "You can't report yourself."
