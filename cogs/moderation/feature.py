@@ -21,17 +21,9 @@ from bot.core import (
     on,
     timer,
 )
-from cogs.moderation import (
-    _actions,
-    _automod_admin,
-    _bans,
-    _cases,
-    _climb,
-    _duty,
-    _reports,
-    _texts,
-)
+from cogs.moderation import _actions, _automod_admin, _bans, _cases, _climb, _duty, _reports, _texts
 from cogs.moderation._authority import Act
+from cogs.moderation._choices import CaseKind, CaseStatus, Does, Kind
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, RuleKind
 from cogs.moderation._screening import Screening
@@ -40,23 +32,6 @@ from cogs.moderation.settings import ModerationSettings
 Ctx = CommandContext[ModerationSettings]
 Listen = Context[ModerationSettings]
 Job = JobContext[ModerationSettings]
-Kind = Literal[
-    "word",
-    "regex",
-    "invite",
-    "link_deny",
-    "link_allow",
-    "mentions",
-    "flood",
-    "repeat",
-    "caps",
-    "newlines",
-]
-Does = Literal["alert", "delete", "warn", "timeout"]
-CaseStatus = Literal["open", "acknowledged", "actioned", "dismissed", "closed"]
-CaseKind = Literal[
-    "note", "warn", "timeout", "kick", "ban", "unban", "automod", "report", "reportbar"
-]
 
 
 class Moderation(Feature, name="moderation"):
@@ -72,6 +47,7 @@ class Moderation(Feature, name="moderation"):
         """Forget the member's recent pace; their cases stay, as the community's record of what
         was done and why (voiding, not deleting, is how a case stops counting)."""
         self.screening.forget_author(ctx.community.key, user.id)
+        await _duty.set_duty(ctx, user, on=False)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
