@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.core import Context, UserRef
 from cogs.moderation._actions import carry_out
 from cogs.moderation._authority import Act
-from cogs.moderation._escalation import DEFAULT_LADDER, PastCase, decide
+from cogs.moderation._escalation import DEFAULT_LADDER, PastCase, decide, parse_steps
 from cogs.moderation._lifecycle import Status
 from cogs.moderation._models import ModerationCase
 from cogs.moderation._repo import Repo
@@ -19,7 +19,11 @@ from cogs.moderation.settings import ModerationSettings
 
 async def climb(ctx: Context[ModerationSettings], target: UserRef) -> ModerationCase | None:
     """Take the ladder's step due for ``target`` now, if any (write, commit, tell, act)."""
-    ladder = replace(DEFAULT_LADDER, points_decay=timedelta(days=ctx.settings.points_decay_days))
+    ladder = replace(
+        DEFAULT_LADDER,
+        points_decay=timedelta(days=ctx.settings.points_decay_days),
+        steps=parse_steps(ctx.settings.ladder_steps),
+    )
     rows = await ctx.uow.session.scalars(
         select(ModerationCase).where(
             ModerationCase.community_id == ctx.community.key,

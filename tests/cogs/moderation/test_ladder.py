@@ -36,3 +36,17 @@ async def test_voided_warnings_do_not_count(community: Community, alice: Person)
     await community.slash(alice, "moderation void", number=2, why="mistaken identity")
     third = await community.slash(alice, "moderation warn", member=bob, reason="c")
     assert "ladder" not in third.text
+
+
+async def test_managers_set_the_ladder_from_chat(community: Community, alice: Person) -> None:
+    ada, bob = community.people["ada"], community.people["bob"]
+    refused = await community.slash(
+        ada, "steward settings set", feature="moderation", key="ladder_steps", value="2 mute 1d"
+    )
+    assert "a timeout, kick or ban" in refused.text and "is now" not in refused.text
+    await community.configure("moderation", ladder_steps="2 kick")
+    await community.slash(alice, "moderation warn", member=bob, reason="rude")
+    second = await community.slash(alice, "moderation warn", member=bob, reason="rude again")
+    assert community.readable(second.text).endswith("The escalation ladder opened case #3: kick.")
+    if isinstance(community, DiscordCommunity):
+        assert bob.id not in community.guild.members

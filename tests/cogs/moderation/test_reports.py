@@ -106,7 +106,7 @@ async def test_a_report_pings_who_is_on_duty_and_waits_are_raised_to_moderators_
     await community.slash(bob, "moderation report", member=carl, what="spam")
     assert [p for p in community.pings_of(alice) if "reported" in p.text]
     await community.slash(bob, "moderation report", member=carl, what="more spam")
-    second = [m for m in community.messages_in("mods") if "more spam" in m.text][0]
+    second = next(m for m in community.messages_in("mods") if "more spam" in m.text)
     await community.click(ada, second, "ack")  # case #2 is taken: it is never raised
 
     def raised() -> list[str]:
