@@ -78,6 +78,10 @@ class ModerationAutomodRule(Base):
     action: Mapped[str] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(default=0)
     dry_run: Mapped[bool] = mapped_column(default=False)
+    exempt_roles: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Role (Slack: user group) ids whose members the rule leaves alone, separated by spaces."""
+    exempt_channels: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Channel ids the rule leaves alone, separated by spaces."""
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from bot.core import (
+    ChannelRef,
     CommandContext,
     Context,
     Feature,
@@ -14,6 +15,7 @@ from bot.core import (
     Member,
     MessagePosted,
     Pressed,
+    RoleRef,
     UserRef,
     command,
     component,
@@ -263,7 +265,7 @@ class Moderation(Feature, name="moderation"):
         rule = await _automod_admin.add(ctx, RuleKind(kind), value, Action(action), points)
         self.screening.forget(ctx.community.key)
         await ctx.reply(
-            f"Saved {_automod_admin.describe(rule)}. It starts in dry run; "
+            f"Saved {_automod_admin.describe(rule, ctx.community)}. It starts in dry run; "
             f"`/moderation automod dryrun {rule.id} off` makes it act."
         )
 
@@ -271,7 +273,7 @@ class Moderation(Feature, name="moderation"):
     async def automod_list(self, ctx: Ctx) -> None:
         """The automod rules, with what each does."""
         rows = await _automod_admin.rules(ctx)
-        lines = [_automod_admin.describe(_automod_admin.to_rule(r)) for r in rows]
+        lines = [_automod_admin.describe(_automod_admin.to_rule(r), ctx.community) for r in rows]
         await ctx.reply("\n".join(lines) or "No automod rules yet.")
 
     @command("automod remove", requires=Level.ADMIN)
@@ -293,7 +295,21 @@ class Moderation(Feature, name="moderation"):
         row = await _automod_admin.find(ctx, rule)
         row.dry_run = state == "on"
         self.screening.forget(ctx.community.key)
-        await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row)))
+        await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row), ctx.community))
+
+    @command("automod exempt", requires=Level.ADMIN)
+    async def automod_exempt(
+        self,
+        ctx: Ctx,
+        rule: Annotated[int, "The rule's number"],
+        state: Annotated[Literal["on", "off"], "on: spare them; off: screen them again"],
+        role: Annotated[RoleRef | None, "Members with this role"] = None,
+        channel: Annotated[ChannelRef | None, "Messages in this channel"] = None,
+    ) -> None:
+        """Spare a role's members or a channel from a rule (or stop sparing them)."""
+        changed = await _automod_admin.exempt(ctx, rule, state == "on", role, channel)
+        self.screening.forget(ctx.community.key)
+        await ctx.reply(_automod_admin.describe(changed, ctx.community))
 
     @command("automod test", requires=Level.MOD)
     async def automod_test(self, ctx: Ctx, text: Annotated[str, "A message to try"]) -> None:

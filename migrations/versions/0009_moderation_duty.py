@@ -1,4 +1,4 @@
-"""moderation duty
+"""moderation duty, and automod exemptions
 
 Revision ID: 0009
 Revises: 0008
@@ -28,7 +28,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_duty')),
     sa.UniqueConstraint('community_id', 'user_id', name='uq_moderation_duty_user')
     )
+    with op.batch_alter_table('moderation_automod_rules', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('exempt_roles', sa.Text(), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('exempt_channels', sa.Text(), server_default='', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('moderation_automod_rules', schema=None) as batch_op:
+        batch_op.drop_column('exempt_channels')
+        batch_op.drop_column('exempt_roles')
     op.drop_table('moderation_duty')
