@@ -93,6 +93,11 @@ class Port(Protocol):
         """Delete a message."""
         ...
 
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """Delete ``user``'s latest ``count`` messages among the channel's last 100 (Discord:
+        only those under two weeks old); returns how many were deleted."""
+        ...
+
     async def fetch_member(self, user: UserRef) -> Member | None:
         """Look a member up; None when they are not in the community."""
         ...

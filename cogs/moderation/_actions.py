@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
-from bot.core import Capability, Context, Member, UserRef
+from bot.core import Capability, ChannelRef, Context, Member, NotSupported, UserError, UserRef
 from cogs.moderation import _notify, _texts
 from cogs.moderation._authority import Act
 from cogs.moderation._cases import Ctx, find, open_case
@@ -129,3 +129,34 @@ async def done_by_hand(ctx: Ctx, number: int) -> str:
     change = f"done by hand, marked by <@{ctx.actor.ref.id}>"
     await _notify.modlog(ctx, case, change, key="done")
     return f"Case #{number} is marked done."
+
+
+async def purge(ctx: Ctx, member: Member, count: int, channel: ChannelRef | None) -> str:
+    """Delete a member's latest messages in a channel, as a case; returns what to tell the
+    moderator. Slack lets an app delete only its own messages: there the staff are asked."""
+    if not 1 <= count <= 100:
+        raise UserError("Purge takes from 1 to 100 messages.")
+    where = channel or ctx.channel
+    case = await open_case(
+        ctx, Act.PURGE, member, f"recent messages in <#{where.id}>", 0, actioned=False
+    )
+    who = f"<@{member.ref.id}>"
+    try:
+        deleted = await ctx.port.purge(where, member.ref, count, reason=f"Case #{case.number}")
+    except NotSupported:
+        todo = (
+            "Slack apps may delete only their own messages: a workspace admin can delete "
+            f"{who}'s in <#{where.id}>"
+        )
+        await _notify.by_hand(ctx, case, f"{todo}, then press Mark done.")
+        await _notify.modlog(ctx, case, key="open", note="Waiting for a workspace admin.")
+        return f"Case #{case.number} is open. {todo}; the staff have a Mark done button."
+    except UserError as exc:
+        text = f"Moderation couldn't delete {who}'s messages (case #{case.number}). {exc.message}"
+        await _notify.alert(ctx, text, key=f"act:{case.number}")
+        await _notify.modlog(ctx, case, key="open", note="The platform refused; still open.")
+        return f"Case #{case.number} is open, but the platform refused; the staff were told."
+    case.reason = f"deleted {deleted} recent messages in <#{where.id}>"
+    await mark_done(ctx, case, by=ctx.actor.ref.id, key=f"act:{case.number}")
+    await _notify.modlog(ctx, case, key="open")
+    return f"Case #{case.number}: deleted {deleted} of {who}'s recent messages in <#{where.id}>."

@@ -40,7 +40,7 @@ class Moderation(Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
-    port_calls = frozenset({"timeout", "kick", "ban", "unban", "delete_message"})
+    port_calls = frozenset({"timeout", "kick", "ban", "unban", "delete_message", "purge"})
 
     def __init__(self) -> None:
         self.screening = Screening()
@@ -120,6 +120,17 @@ class Moderation(Feature, name="moderation"):
     async def lift_ban(self, ctx: Job, payload: dict[str, Any]) -> None:
         """A timed ban's time is up."""
         await _bans.expire(ctx, int(payload["case"]))
+
+    @command("purge", requires=Level.MOD)
+    async def purge(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Whose messages to delete"],
+        count: Annotated[int, "How many of their latest (1-100)"] = 20,
+        channel: Annotated[ChannelRef | None, "Where (default: here)"] = None,
+    ) -> None:
+        """Delete a member's latest messages in a channel (Discord; on Slack an admin must)."""
+        await ctx.reply(await _actions.purge(ctx, member, count, channel))
 
     @command("note", requires=Level.MOD)
     async def note(

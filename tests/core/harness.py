@@ -136,6 +136,10 @@ class RecordingPort:
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Record nothing."""
 
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """Nothing is deleted here."""
+        return 0
+
     async def fetch_member(self, user: UserRef) -> Member | None:
         """Nobody is looked up here."""
         return None

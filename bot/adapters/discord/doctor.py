@@ -52,6 +52,7 @@ PERMISSION_FOR_CALL = {
     "ban": "ban_members",
     "unban": "ban_members",
     "delete_message": "manage_messages",
+    "purge": "manage_messages",
 }
 """The permission each Port call beyond talking needs (discord.Permissions attribute names)."""
 

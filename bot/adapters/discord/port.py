@@ -21,6 +21,7 @@ from bot.core.port import Capability
 
 T = TypeVar("T")
 MAX_TIMEOUT = timedelta(days=28)
+BULK_DELETE_AGE = timedelta(days=14)
 
 
 class MissingPermission(UserError):
@@ -180,6 +181,28 @@ class DiscordPort:
                 int(message.channel.id), int(message.id), reason=reason[:512]
             ),
         )
+
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """Delete a member's latest messages in a channel (one bulk delete for several)."""
+        recent = await _call("read that channel", self.client.http.logs_from(int(channel.id), 100))
+        # Discord bulk-deletes only messages under two weeks old; a minute's margin for clocks.
+        oldest = datetime.now(UTC) - BULK_DELETE_AGE + timedelta(minutes=1)
+        ids: list[str | int] = []
+        for m in recent:
+            at = discord.utils.snowflake_time(int(m["id"]))
+            if m["author"]["id"] == user.id and at > oldest and len(ids) < count:
+                ids.append(int(m["id"]))
+        if len(ids) == 1:
+            await _call(
+                "delete that message",
+                self.client.http.delete_message(int(channel.id), ids[0], reason=reason[:512]),
+            )
+        elif ids:
+            await _call(
+                "delete those messages",
+                self.client.http.delete_messages(int(channel.id), ids, reason=reason[:512]),
+            )
+        return len(ids)
 
     async def fetch_member(self, user: UserRef) -> Member | None:
         """A member's current snapshot, or None when they are not in the server."""

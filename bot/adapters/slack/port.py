@@ -392,6 +392,10 @@ class SlackPort:
         except SlackApiError as exc:
             raise _refused("delete that message", exc) from exc
 
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """A Slack app may delete only its own messages (chat.delete: cant_delete_message)."""
+        raise NotSupported("delete other people's messages", self.platform)
+
     async def fetch_member(self, user: UserRef) -> Member | None:
         """A member's current snapshot, or None (unknown or deactivated)."""
         found = await self.user(user.id)

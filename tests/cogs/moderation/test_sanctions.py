@@ -152,3 +152,25 @@ async def test_a_timed_ban_is_lifted_by_its_timer_and_unban_lifts_one_early(
         assert for_good.text.startswith("Case #2: banned")
     else:
         assert early.text.startswith("Case #4 is open. Slack apps cannot lift bans")
+
+
+async def test_purge_deletes_the_members_latest_messages_in_one_call(
+    community: Community, alice: Person
+) -> None:
+    bob, ada = community.people["bob"], community.people["ada"]
+    for text in ("buy", "cheap", "followers"):
+        await community.says(bob, text)
+    await community.says(ada, "please stop")
+    done = await community.slash(alice, "moderation purge", member=bob, count=2, channel="#general")
+    left = [m.text for m in community.messages_in("general")]
+    if isinstance(community, DiscordCommunity):
+        assert community.readable(done.text) == (
+            "Case #1: deleted 2 of @bob's recent messages in #general."
+        )
+        assert "buy" in left and "cheap" not in left and "followers" not in left
+        assert "please stop" in left
+    else:
+        assert done.text.startswith("Case #1 is open. Slack apps may delete only their own")
+        assert {"buy", "cheap", "followers"} <= set(left)
+    too_many = await community.slash(alice, "moderation purge", member=bob, count=500)
+    assert too_many.text == "Purge takes from 1 to 100 messages."
