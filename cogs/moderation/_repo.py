@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
@@ -153,6 +153,29 @@ class Repo:
             .limit(1)
         )
         return found is not None
+
+    async def since(
+        self, since: datetime
+    ) -> list[tuple[ModerationCase, list[ModerationCaseEvent]]]:
+        """Cases opened after ``since``, and open ones of any age, each with its audit rows."""
+        rows = list(
+            await self.session.scalars(
+                select(ModerationCase).where(
+                    ModerationCase.community_id == self.community.key,
+                    or_(ModerationCase.created_at > since, ModerationCase.status == "open"),
+                )
+            )
+        )
+        events: dict[int, list[ModerationCaseEvent]] = {row.id: [] for row in rows}
+        if rows:
+            found = await self.session.scalars(
+                select(ModerationCaseEvent)
+                .where(ModerationCaseEvent.case_id.in_(list(events)))
+                .order_by(ModerationCaseEvent.case_id, ModerationCaseEvent.version)
+            )
+            for event in found:
+                events[event.case_id].append(event)
+        return [(row, events[row.id]) for row in rows]
 
     async def history(self, case: ModerationCase) -> list[ModerationCaseEvent]:
         """The case's audit rows, oldest first."""

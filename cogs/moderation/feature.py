@@ -15,7 +15,6 @@ from bot.core import (
     Member,
     MessagePosted,
     Pressed,
-    RoleRef,
     UserRef,
     command,
     component,
@@ -23,11 +22,20 @@ from bot.core import (
     on,
     timer,
 )
-from cogs.moderation import _actions, _automod_admin, _bans, _cases, _climb, _duty, _reports, _texts
+from cogs.moderation import (
+    _actions,
+    _bans,
+    _cases,
+    _climb,
+    _duty,
+    _reports,
+    _stats,
+    _texts,
+)
 from cogs.moderation._authority import Act
-from cogs.moderation._choices import CaseKind, CaseStatus, Does, Kind
+from cogs.moderation._automod_commands import AutomodCommands
+from cogs.moderation._choices import CaseKind, CaseStatus
 from cogs.moderation._repo import Repo
-from cogs.moderation._rules import Action, RuleKind
 from cogs.moderation._screening import Screening
 from cogs.moderation.settings import ModerationSettings
 
@@ -36,7 +44,7 @@ Listen = Context[ModerationSettings]
 Job = JobContext[ModerationSettings]
 
 
-class Moderation(Feature, name="moderation"):
+class Moderation(AutomodCommands, Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
@@ -172,6 +180,13 @@ class Moderation(Feature, name="moderation"):
             return
         await ctx.reply("\n".join(_texts.summary(r) for r in rows))
 
+    @command("stats", requires=Level.MOD)
+    async def stats(
+        self, ctx: Ctx, period: Annotated[timedelta, "How far back, like 7d"] = timedelta(days=7)
+    ) -> None:
+        """Reports and how fast they were taken and closed, open cases, actions by kind."""
+        await ctx.reply(await _stats.stats(ctx, period))
+
     @command("reason", requires=Level.MOD)
     async def reason(
         self,
@@ -258,72 +273,3 @@ class Moderation(Feature, name="moderation"):
         """Carry out the action picked on a report, with the reason given."""
         reason = press.fields.get("reason", "")
         await ctx.reply(await _reports.take_action(ctx, press.value, reason))
-
-    # -- automod rules -----------------------------------------------------------------------
-
-    @command("automod add", requires=Level.ADMIN)
-    async def automod_add(
-        self,
-        ctx: Ctx,
-        kind: Annotated[Kind, "What the rule looks for"],
-        value: Annotated[
-            str, "The word, pattern, domains, limit (5) or rate (5 in 10s); - for invites"
-        ],
-        action: Annotated[Does, "What it does when it fires"] = "alert",
-        points: Annotated[int, "Points a warning carries"] = 1,
-    ) -> None:
-        """Add an automod rule; it starts in dry run, recording what it would do."""
-        rule = await _automod_admin.add(ctx, RuleKind(kind), value, Action(action), points)
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(
-            f"Saved {_automod_admin.describe(rule, ctx.community)}. It starts in dry run; "
-            f"`/moderation automod dryrun {rule.id} off` makes it act."
-        )
-
-    @command("automod list", requires=Level.MOD)
-    async def automod_list(self, ctx: Ctx) -> None:
-        """The automod rules, with what each does."""
-        rows = await _automod_admin.rules(ctx)
-        lines = [_automod_admin.describe(_automod_admin.to_rule(r), ctx.community) for r in rows]
-        await ctx.reply("\n".join(lines) or "No automod rules yet.")
-
-    @command("automod remove", requires=Level.ADMIN)
-    async def automod_remove(self, ctx: Ctx, rule: Annotated[int, "The rule's number"]) -> None:
-        """Remove an automod rule."""
-        row = await _automod_admin.find(ctx, rule)
-        await ctx.uow.session.delete(row)
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(f"Rule #{rule} removed.")
-
-    @command("automod dryrun", requires=Level.ADMIN)
-    async def automod_dryrun(
-        self,
-        ctx: Ctx,
-        rule: Annotated[int, "The rule's number"],
-        state: Annotated[Literal["on", "off"], "on: record only; off: act"],
-    ) -> None:
-        """Switch a rule between dry run (it only records) and acting."""
-        row = await _automod_admin.find(ctx, rule)
-        row.dry_run = state == "on"
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row), ctx.community))
-
-    @command("automod exempt", requires=Level.ADMIN)
-    async def automod_exempt(
-        self,
-        ctx: Ctx,
-        rule: Annotated[int, "The rule's number"],
-        state: Annotated[Literal["on", "off"], "on: spare them; off: screen them again"],
-        role: Annotated[RoleRef | None, "Members with this role"] = None,
-        channel: Annotated[ChannelRef | None, "Messages in this channel"] = None,
-    ) -> None:
-        """Spare a role's members or a channel from a rule (or stop sparing them)."""
-        changed = await _automod_admin.exempt(ctx, rule, state == "on", role, channel)
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(_automod_admin.describe(changed, ctx.community))
-
-    @command("automod test", requires=Level.MOD)
-    async def automod_test(self, ctx: Ctx, text: Annotated[str, "A message to try"]) -> None:
-        """Which rules a message would fire, and why (nothing is recorded)."""
-        lines = await _automod_admin.test(ctx, text)
-        await ctx.reply("\n".join(lines) or "No rule would fire on that.")

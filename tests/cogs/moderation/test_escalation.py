@@ -134,3 +134,12 @@ def test_ladder_steps_are_read_as_managers_write_them() -> None:
     ]:
         with pytest.raises(ValueError, match=says):
             parse_steps(bad)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    from cogs.moderation._stats import percentile
+
+    minutes = [timedelta(minutes=m) for m in (9, 1, 5, 3, 7, 2, 8, 4, 6, 10)]
+    assert percentile(minutes, 0.5) == timedelta(minutes=5)
+    assert percentile(minutes, 0.9) == timedelta(minutes=9)
+    assert percentile(minutes[:1], 0.9) == timedelta(minutes=9)

@@ -154,3 +154,27 @@ async def test_a_message_is_reported_from_its_menu_with_a_snapshot_kept_as_evide
     assert "UTC: cheap followers at scam.example)" in shown
     mine = await community.message_action(bob, await community.says(bob, "hi"), "Report message")
     assert mine.text == "You can't report yourself."
+
+
+async def test_stats_show_how_fast_reports_were_taken_and_closed(
+    community: Community, alice: Person
+) -> None:
+    bob, ada = community.people["bob"], community.people["ada"]
+    carl = await community.member_joins("carl")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    await community.slash(bob, "moderation report", member=carl, what="spam")
+    await community.advance(minutes=10)
+    await community.click(alice, _report_post(community), "ack")
+    await community.advance(minutes=20)
+    await community.click(alice, _report_post(community), "dismiss")
+    await community.slash(ada, "moderation report", member=carl, what="more spam")
+    await community.slash(alice, "moderation warn", member=carl, reason="spam")
+    shown = await community.slash(alice, "moderation stats")
+    assert shown.ephemeral
+    assert community.readable(shown.text).splitlines() == [
+        "In the last 1w: 2 reports.",
+        "Time to acknowledge: median 10m, p90 10m. Time to close: median 30m, p90 30m.",
+        "@alice: took 1, median 10m.",
+        "Open cases: 1 (1 under 1d).",
+        "Actions: warn 1.",
+    ]
