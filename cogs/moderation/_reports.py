@@ -249,3 +249,73 @@ async def bar(ctx: Ctx, member: Member, why: str) -> str:
         f"Case #{case.number}: <@{member.ref.id}> can no longer report. "
         f"`/moderation void {case.number}` lifts it."
     )
+
+
+async def ask(ctx: Ctx, number: int, question: str, anonymous: bool) -> str:
+    """Ask the reporter a question through Steward (the moderator unnamed when ``anonymous``);
+    the answer comes back to the staff and onto the case."""
+    case = await report_case(ctx, str(number))
+    question = question.strip()
+    if not question:
+        raise UserError("Please write the question.")
+    version = await Repo(ctx.uow.session, ctx.community).record(
+        case,
+        move="ask",
+        before=case.status,
+        after=case.status,
+        actor=ctx.actor.ref.id,
+        at=ctx.clock.now(),
+        key=f"ask:{ctx.clock.now().timestamp()}",
+        note=question,
+    )
+    who = "A moderator" if anonymous else f"<@{ctx.actor.ref.id}>"
+    message = Message(
+        title="A question about your report",
+        text=f"{who} asks: {question}",
+        buttons=(Button("answer", "Answer", value=str(case.number), style="primary"),),
+    )
+    reporter = UserRef(ctx.community, case.actor_id)
+    await ctx.deliver(reporter, message, key=f"ask:{case.number}:{version}")
+    return f"Asked the reporter of case #{case.number}; their answer will be posted to the staff."
+
+
+def answer_form(value: str) -> Form:
+    """The form a reporter answers in."""
+    return Form(
+        action="answered",
+        title="Answer the moderators",
+        value=value,
+        inputs=(TextInput("answer", "Your answer", long=True, max_length=1000),),
+    )
+
+
+async def reporter_case(ctx: Ctx, value: str) -> ModerationCase:
+    """The report a reporter's button is about; only its reporter may use it."""
+    case = await report_case(ctx, value)
+    if case.actor_id != ctx.actor.ref.id:
+        raise UserError("That button is for the member who made the report.")
+    return case
+
+
+async def answered(ctx: Ctx, value: str, text: str) -> str:
+    """The reporter's answer: onto the case, and to the staff."""
+    case = await reporter_case(ctx, value)
+    text = text.strip()
+    if not text:
+        raise UserError("Please write your answer.")
+    await Repo(ctx.uow.session, ctx.community).record(
+        case,
+        move="answer",
+        before=case.status,
+        after=case.status,
+        actor=ctx.actor.ref.id,
+        at=ctx.clock.now(),
+        key=f"answer:{ctx.clock.now().timestamp()}",
+        note=text,
+    )
+    await _notify.alert(
+        ctx,
+        f"Case #{case.number}: the reporter answers: {text}",
+        key=f"answer:{case.number}:{ctx.clock.now().timestamp()}",
+    )
+    return "Thank you; the moderators have your answer."

@@ -231,6 +231,28 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
         """Report a message to the moderators (only they learn who reported it)."""
         await ctx.reply(await _reports.report_message(ctx, press))
 
+    @command("ask", requires=Level.MOD)
+    async def ask(
+        self,
+        ctx: Ctx,
+        case: Annotated[int, "The report's case number"],
+        question: Annotated[str, "What to ask the reporter"],
+        anonymous: Annotated[bool, "Keep your name from them (default: yes)"] = True,
+    ) -> None:
+        """Ask a reporter a question privately; their answer comes back to the staff."""
+        await ctx.reply(await _reports.ask(ctx, case, question, anonymous))
+
+    @component("answer")
+    async def answer(self, ctx: Ctx, press: Pressed) -> None:
+        """The reporter opens the form to answer the moderators."""
+        await _reports.reporter_case(ctx, press.value)
+        await ctx.open_form(_reports.answer_form(press.value))
+
+    @component("answered")
+    async def answered(self, ctx: Ctx, press: Pressed) -> None:
+        """The reporter's answer goes to the staff and onto the case."""
+        await ctx.reply(await _reports.answered(ctx, press.value, press.fields.get("answer", "")))
+
     @command("reports bar", requires=Level.MOD)
     async def reports_bar(
         self,

@@ -178,3 +178,28 @@ async def test_stats_show_how_fast_reports_were_taken_and_closed(
         "Open cases: 1 (1 under 1d).",
         "Actions: warn 1.",
     ]
+
+
+async def test_moderators_ask_the_reporter_a_question_without_naming_themselves(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    carl = await community.member_joins("carl")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    await community.slash(bob, "moderation report", member=carl, what="weird DMs")
+    asked = await community.slash(
+        alice, "moderation ask", case=1, question="Could you say what the DMs said?"
+    )
+    assert asked.text.startswith("Asked the reporter of case #1;")
+    question = community.dms_of(bob)[-1]
+    assert "A moderator asks: Could you say what the DMs said?" in question.text
+    assert "alice" not in community.readable(question.text)
+    opened = await community.click(bob, question, "answer")
+    assert opened.form is not None
+    sent = await community.submit(bob, opened, {"answer": "He asked for my password"})
+    assert sent.ephemeral and sent.text == "Thank you; the moderators have your answer."
+    staff = [community.readable(m.text) for m in community.messages_in("mods")]
+    assert any(t.endswith("Case #1: the reporter answers: He asked for my password") for t in staff)
+    shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
+    assert "ask by @alice: open → open (Could you say what the DMs said?)" in shown
+    assert "answer by @bob: open → open (He asked for my password)" in shown
