@@ -129,6 +129,11 @@ class Port(Protocol):
         """Bring a member into a channel (Slack: conversations.invite; Discord: NotSupported)."""
         ...
 
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Take a member out of a channel (Slack: conversations.kick; Discord: NotSupported);
+        False when they were not in it or nobody can be removed from it (#general)."""
+        ...
+
     async def count_members(self, community: CommunityRef) -> int | None:
         """How many people are in the community; None when the platform won't say."""
         ...

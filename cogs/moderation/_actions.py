@@ -60,7 +60,10 @@ async def carry_out(
         await _notify.by_hand(ctx, case, todo)
         await _notify.modlog(ctx, case, key="open", note="Waiting for a workspace admin.")
         await ctx.commit()
-        return f"Case #{case.number} is open. {todo.replace('press', 'they press')}"
+        said = f"Case #{case.number} is open. {todo.replace('press', 'they press')}"
+        if act is not Act.TIMEOUT and ctx.settings.slack_remove_from_channels:
+            said += await _remove_everywhere(ctx, case, target)
+        return said
     if act is not Act.TIMEOUT:
         await _notify.tell_member(ctx, case, target, duration)
     done = await ctx.attempt(
@@ -83,6 +86,31 @@ async def carry_out(
     await _notify.modlog(ctx, case, key="open")
     await ctx.commit()
     return f"Case #{case.number}: {_texts.DONE[act.value]} {who}.{_texts.delivered(case)}"
+
+
+async def _remove_everywhere(
+    ctx: Context[ModerationSettings], case: ModerationCase, target: UserRef
+) -> str:
+    """Meanwhile, take the member out of every channel Steward is in (Slack)."""
+    removed: list[bool] = []
+
+    async def each() -> None:
+        for channel in await ctx.port.channels(ctx.community):
+            why = f"Case #{case.number}"
+            removed.append(await ctx.port.remove_from_channel(target, channel, reason=why))
+
+    channel, _role = await _notify.staff_place(ctx)
+    done = await ctx.attempt(
+        f"remove <@{target.id}> from the channels (case #{case.number})",
+        each(),
+        key=f"channels:{case.number}",
+        meanwhile="The workspace admin's step is still needed.",
+        channel=channel,
+    )
+    count = sum(removed)
+    if not done:
+        return f" I removed them from {count} channels before Slack refused; the staff were told."
+    return f" Meanwhile I removed them from {count} channels."
 
 
 def _platform_call(

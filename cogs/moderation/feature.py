@@ -48,7 +48,18 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
-    port_calls = frozenset({"timeout", "kick", "ban", "unban", "delete_message", "purge"})
+    port_calls = frozenset(
+        {
+            "timeout",
+            "kick",
+            "ban",
+            "unban",
+            "delete_message",
+            "purge",
+            "channels",
+            "remove_from_channel",
+        }
+    )
 
     def __init__(self) -> None:
         self.screening = Screening()

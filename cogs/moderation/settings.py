@@ -27,6 +27,10 @@ class ModerationSettings(FeatureSettings):
     appeal_hint: str = "If you think this is a mistake, reply to the moderators."
     """The last line of every notice a member gets about an action on them."""
 
+    slack_remove_from_channels: bool = False
+    """On Slack, a kick or ban also takes the member out of every channel Steward is in
+    (conversations.kick), while a workspace admin deactivates the account."""
+
     reports_per_day: int = 5
     """How many reports one member may make in a day."""
 

@@ -140,6 +140,10 @@ class RecordingPort:
         """Nothing is deleted here."""
         return 0
 
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Nobody is removed here."""
+        return False
+
     async def fetch_member(self, user: UserRef) -> Member | None:
         """Nobody is looked up here."""
         return None

@@ -240,6 +240,10 @@ class DiscordPort:
         """Discord has no channel invitations for members; grant a role that opens it instead."""
         raise NotSupported(Capability.CHANNEL_INVITE, self.platform)
 
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Discord keeps channels by role: a kick or ban removes the member everywhere."""
+        raise NotSupported("removing a member from one channel", self.platform)
+
     async def count_members(self, community: CommunityRef) -> int | None:
         """People in the guild, bots left out (as on Slack), from the gateway's count."""
         guild = self.client.get_guild(int(community.id))

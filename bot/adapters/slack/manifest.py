@@ -65,6 +65,8 @@ PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
     "history": ("channels:history", "groups:history"),  # conversations.history, .replies
     "count_members": ("users:read",),  # users.list
     "delete_message": ("chat:write",),  # chat.delete
+    # conversations.kick: channels:manage for public channels, groups:write for private ones.
+    "remove_from_channel": ("channels:manage", "groups:write"),
 }
 """The scopes behind each Port call a feature declares (``Feature.port_calls``)."""
 

@@ -412,6 +412,16 @@ class SlackPort:
                 return
             raise _refused("invite them to that channel", exc) from exc
 
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Take a member out of a channel (conversations.kick)."""
+        try:
+            await self.client.conversations_kick(channel=channel.id, user=user.id)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("not_in_channel", "cant_kick_from_general"):
+                return False
+            raise _refused("remove them from that channel", exc) from exc
+        return True
+
     async def count_members(self, community: CommunityRef) -> int | None:
         """People in the workspace (users.list without bots and deactivated accounts), cached."""
         now = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.discord.permissions import Permission
-from sandbox.scenario import Community, DiscordCommunity, Person
+from sandbox.scenario import Community, DiscordCommunity, Person, SlackCommunity
 
 
 async def test_a_ban_is_announced_to_the_member_before_it_happens(
@@ -174,3 +174,17 @@ async def test_purge_deletes_the_members_latest_messages_in_one_call(
         assert {"buy", "cheap", "followers"} <= set(left)
     too_many = await community.slash(alice, "moderation purge", member=bob, count=500)
     assert too_many.text == "Purge takes from 1 to 100 messages."
+
+
+async def test_on_slack_a_kick_can_take_the_member_out_of_the_channels_meanwhile(
+    community: Community, alice: Person
+) -> None:
+    if isinstance(community, DiscordCommunity):
+        pytest.skip("a Discord kick removes the member from every channel by itself")
+    bob = community.people["bob"]
+    await community.configure("moderation", slack_remove_from_channels="true")
+    done = await community.slash(alice, "moderation kick", member=bob, reason="raid links")
+    assert done.text.endswith("Meanwhile I removed them from 3 channels.")
+    assert isinstance(community, SlackCommunity)
+    inside = [name for name, ch in community.channels.items() if bob.id in ch.members]
+    assert inside == ["general"]  # nobody can be removed from #general
