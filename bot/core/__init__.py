@@ -18,7 +18,16 @@ from bot.core.events import (
     ReactionRemoved,
     ThreadOpened,
 )
-from bot.core.feature import Feature, command, component, endpoint, job, on, timer
+from bot.core.feature import (
+    Feature,
+    command,
+    component,
+    endpoint,
+    job,
+    message_action,
+    on,
+    timer,
+)
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
@@ -95,6 +104,7 @@ __all__ = [
     "endpoint",
     "job",
     "mention",
+    "message_action",
     "on",
     "plural",
     "timer",

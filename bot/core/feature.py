@@ -75,6 +75,8 @@ class ComponentMark:
 
     action: str
     requires: Level
+    menu: str | None = None
+    """For ``@message_action``: the name people pick in a message's menu."""
 
 
 _MARK = "__steward_mark__"
@@ -133,6 +135,14 @@ def endpoint(method: str, path: str) -> Callable[[F], F]:
 def component(action: str, *, requires: Level = Level.MEMBER) -> Callable[[F], F]:
     """Declare the handler for a button, select or form with this action."""
     return _mark(ComponentMark(action, requires))
+
+
+def message_action(action: str, menu: str, *, requires: Level = Level.MEMBER) -> Callable[[F], F]:
+    """Declare an action people run on a message from its menu (Discord: a message context-menu
+    command named ``menu``; Slack: a message shortcut). It comes back like a press: ``message``
+    is the message, and ``fields`` hold its snapshot (``author``, ``text``, ``at``, ISO time,
+    and ``files``, the attachments' names, one a line)."""
+    return _mark(ComponentMark(action, requires, menu))
 
 
 class Feature:

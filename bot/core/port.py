@@ -96,8 +96,17 @@ class Port(Protocol):
         """Ban a member."""
         ...
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Lift a ban (``NotFound`` when there is none)."""
+        ...
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Delete a message."""
+        ...
+
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """Delete ``user``'s latest ``count`` messages among the channel's last 100 (Discord:
+        only those under two weeks old); returns how many were deleted."""
         ...
 
     async def fetch_member(self, user: UserRef) -> Member | None:
@@ -129,6 +138,11 @@ class Port(Protocol):
 
     async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
         """Bring a member into a channel (Slack: conversations.invite; Discord: NotSupported)."""
+        ...
+
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Take a member out of a channel (Slack: conversations.kick; Discord: NotSupported);
+        False when they were not in it or nobody can be removed from it (#general)."""
         ...
 
     async def count_members(self, community: CommunityRef) -> int | None:

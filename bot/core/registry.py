@@ -152,6 +152,15 @@ class Registry:
             for method, mark in f.endpoint_marks
         ]
 
+    def message_actions(self) -> list[tuple[str, ComponentMark]]:
+        """Every ``@message_action`` of the loaded features, as (feature, mark)."""
+        return [
+            (feature.name, mark)
+            for feature in self.features
+            for mark in feature.component_marks.values()
+            if mark.menu is not None
+        ]
+
     def component(self, feature: str, action: str) -> tuple[ComponentMark, Handler] | None:
         """The mark and bound handler for a component action, or None."""
         owner = self._features.get(feature)

@@ -26,6 +26,7 @@ class Act(StrEnum):
     KICK = "kick"
     BAN = "ban"
     UNBAN = "unban"
+    PURGE = "purge"
 
 
 PLATFORM_ACTS = frozenset({Act.TIMEOUT, Act.KICK, Act.BAN})
@@ -38,6 +39,7 @@ _PAST = {
     Act.KICK: "kicked",
     Act.BAN: "banned",
     Act.UNBAN: "unbanned",
+    Act.PURGE: "purged",
 }
 
 

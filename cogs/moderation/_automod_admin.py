@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core import Context, UserError
+from bot.core import ChannelRef, CommunityRef, Context, RoleRef, UserError, mention
 from cogs.moderation._automod import Posted, Screen
 from cogs.moderation._cases import Ctx
 from cogs.moderation._explain import consequence, explain
@@ -31,6 +31,8 @@ def to_rule(row: ModerationAutomodRule) -> Rule:
         action=Action(row.action),
         points=row.points,
         dry_run=row.dry_run,
+        exempt_roles=frozenset((row.exempt_roles or "").split()),
+        exempt_channels=frozenset((row.exempt_channels or "").split()),
     )
 
 
@@ -93,7 +95,7 @@ async def find(ctx: Ctx, rule_id: int) -> ModerationAutomodRule:
     return row
 
 
-def describe(rule: Rule) -> str:
+def describe(rule: Rule, community: CommunityRef) -> str:
     """One line about a rule, for the list."""
     what = {
         RuleKind.WORD: f'word "{rule.pattern}"',
@@ -107,7 +109,26 @@ def describe(rule: Rule) -> str:
         RuleKind.FLOOD: f"{rule.limit}+ messages in {rule.seconds}s",
         RuleKind.REPEAT: f"the same text {rule.limit}+ times in {rule.seconds}s",
     }[rule.kind]
-    return f"#{rule.id} {what} → {consequence(rule)}"
+    spared = [mention(RoleRef(community, r)) for r in sorted(rule.exempt_roles)]
+    spared += [mention(ChannelRef(community, c)) for c in sorted(rule.exempt_channels)]
+    unless = f" (not for {', '.join(spared)})" if spared else ""
+    return f"#{rule.id} {what} → {consequence(rule)}{unless}"
+
+
+async def exempt(
+    ctx: Ctx, rule_id: int, on: bool, role: RoleRef | None, channel: ChannelRef | None
+) -> Rule:
+    """Spare (or stop sparing) a role's members or a channel from a rule."""
+    if role is None and channel is None:
+        raise UserError("Name a role, a channel, or both.")
+    row = await find(ctx, rule_id)
+    for column, ref in (("exempt_roles", role), ("exempt_channels", channel)):
+        if ref is None:
+            continue
+        ids = set((getattr(row, column) or "").split())
+        ids = ids | {ref.id} if on else ids - {ref.id}
+        setattr(row, column, " ".join(sorted(ids)))
+    return to_rule(row)
 
 
 async def test(ctx: Ctx, text: str) -> list[str]:

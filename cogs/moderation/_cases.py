@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from bot.core import CommandContext, Level, Member, UserError
-from cogs.moderation import _texts
+from cogs.moderation import _notify
 from cogs.moderation._authority import Act, Standing, refusal
 from cogs.moderation._lifecycle import Move, Status
 from cogs.moderation._models import ModerationCase
@@ -40,6 +40,7 @@ async def open_case(
     *,
     duration: timedelta | None = None,
     actioned: bool = True,
+    kind: str | None = None,
 ) -> ModerationCase:
     """Check who acts on whom, then write the case (actioned: with its audited move) and commit."""
     why = refusal(act, standing(ctx.actor), standing(member), STEWARD, duration=duration)
@@ -52,7 +53,7 @@ async def open_case(
     now = ctx.clock.now()
     status = Status.ACTIONED if actioned else Status.OPEN
     case = await repo.open(
-        kind=act.value,
+        kind=kind or act.value,
         target=member.ref.id,
         actor=ctx.actor.ref.id,
         reason=reason,
@@ -78,21 +79,9 @@ async def act(ctx: Ctx, act: Act, member: Member, reason: str, points: int) -> M
     """Open an actioned case for ``act`` on ``member``; tell them; post it in the mod-log."""
     case = await open_case(ctx, act, member, reason, points)
     if act is Act.WARN:
-        sent = await ctx.port.dm(member.ref, _texts.notice(case, ctx.settings.appeal_hint))
-        case.dm_sent = sent is not None
-        await ctx.uow.commit()
-    await post_modlog(ctx, case)
+        await _notify.tell_member(ctx, case, member.ref)
+    await _notify.modlog(ctx, case, key="open")
     return case
-
-
-async def post_modlog(ctx: Ctx, case: ModerationCase, change: str | None = None) -> None:
-    """Post a case, or a change to it, in the mod-log channel (when there is one)."""
-    channel = ctx.settings.modlog_channel
-    if channel is None:
-        return
-    posted = await ctx.port.send(channel, _texts.modlog(case, change))
-    if change is None:
-        case.modlog_channel_id, case.modlog_message_id = channel.id, posted.id
 
 
 async def find(ctx: Ctx, number: int) -> ModerationCase:
@@ -122,7 +111,7 @@ async def amend(
         case.reason = text
         change = f"reason changed by <@{ctx.actor.ref.id}>: {text}"
         move = "reason"
-    await repo.record(
+    version = await repo.record(
         case,
         move=move,
         before=case.status,
@@ -132,6 +121,6 @@ async def amend(
         key=audit_key(),
         note=text,
     )
+    await _notify.modlog(ctx, case, change, key=f"v{version}")
     await ctx.uow.commit()
-    await post_modlog(ctx, case, change)
     return case

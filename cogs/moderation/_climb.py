@@ -7,24 +7,23 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.core import Capability, Context, UserRef
-from cogs.moderation import _texts
-from cogs.moderation._escalation import DEFAULT_LADDER, PastCase, Sanction, decide
-from cogs.moderation._lifecycle import Move, Status
+from bot.core import Context, UserRef
+from cogs.moderation._actions import carry_out
+from cogs.moderation._authority import Act
+from cogs.moderation._escalation import DEFAULT_LADDER, PastCase, decide, parse_steps
+from cogs.moderation._lifecycle import Status
 from cogs.moderation._models import ModerationCase
 from cogs.moderation._repo import Repo
 from cogs.moderation.settings import ModerationSettings
 
-_CAPABILITY = {
-    Sanction.TIMEOUT: Capability.TIMEOUT,
-    Sanction.KICK: Capability.KICK,
-    Sanction.BAN: Capability.BAN,
-}
-
 
 async def climb(ctx: Context[ModerationSettings], target: UserRef) -> ModerationCase | None:
     """Take the ladder's step due for ``target`` now, if any (write, commit, tell, act)."""
-    ladder = replace(DEFAULT_LADDER, points_decay=timedelta(days=ctx.settings.points_decay_days))
+    ladder = replace(
+        DEFAULT_LADDER,
+        points_decay=timedelta(days=ctx.settings.points_decay_days),
+        steps=parse_steps(ctx.settings.ladder_steps),
+    )
     rows = await ctx.uow.session.scalars(
         select(ModerationCase).where(
             ModerationCase.community_id == ctx.community.key,
@@ -37,48 +36,21 @@ async def climb(ctx: Context[ModerationSettings], target: UserRef) -> Moderation
     step = decision.step
     if step is None:
         return None
-    able = _CAPABILITY[step.sanction] in ctx.port.capabilities
     repo = Repo(ctx.uow.session, ctx.community)
     days = ctx.settings.points_decay_days
     why = f"escalation: {decision.points} points in {days} days reached {step.points}"
+    by = f"ladder:{step.points}"
     case = await repo.open(
         kind=step.sanction.value,
         target=target.id,
-        actor=f"ladder:{step.points}",
+        actor=by,
         reason=why,
         points=0,
-        status=Status.ACTIONED if able else Status.OPEN,
+        status=Status.OPEN,
         at=now,
     )
     case.ladder_step = step.points
-    if able:
-        await repo.record(
-            case,
-            move=Move.ACTION,
-            before=Status.OPEN,
-            after=Status.ACTIONED,
-            actor=f"ladder:{step.points}",
-            at=now,
-            key=f"ladder:{case.number}",
-        )
-    await ctx.commit()
-    channel = ctx.settings.modlog_channel
-    if not able:
-        # Slack: the step becomes a request to the staff, in the open.
-        if channel is not None:
-            todo = f"a workspace admin must {step.sanction.value} <@{target.id}> by hand"
-            await ctx.port.send(channel, _texts.plain(f"{_texts.summary(case)} Slack: {todo}."))
-        return case
-    sent = await ctx.port.dm(target, _texts.notice(case, ctx.settings.appeal_hint, step.duration))
-    case.dm_sent = sent is not None
-    await ctx.commit()
-    audit = f"Case #{case.number}: {why}"
-    if step.sanction is Sanction.TIMEOUT:
-        await ctx.port.timeout(target, now + (step.duration or timedelta(days=1)), reason=audit)
-    elif step.sanction is Sanction.KICK:
-        await ctx.port.kick(target, reason=audit)
-    else:
-        await ctx.port.ban(target, reason=audit)
-    if channel is not None:
-        await ctx.port.send(channel, _texts.modlog(case))
+    await ctx.commit()  # the case exists before anything is sent or done
+    act = Act(step.sanction.value)
+    await carry_out(ctx, case, act, target, step.duration, f"Case #{case.number}: {why}", by=by)
     return case

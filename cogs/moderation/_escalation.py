@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.core import UserError
+from bot.core.parsing import parse_duration
+
 
 class Sanction(StrEnum):
     """What a step of the ladder does."""
@@ -55,6 +58,45 @@ DEFAULT_LADDER = Ladder(
     ),
 )
 """The ladder a community starts with: 3 points in 30 days -> 1-day timeout, 5 -> kick, 8 -> ban."""
+
+
+def parse_steps(text: str) -> tuple[Step, ...]:
+    """Steps written as managers type them: ``3 timeout 1d, 5 kick, 8 ban`` (empty: no steps).
+
+    A timeout needs a duration of at most 28 days; thresholds are positive and distinct.
+    ``ValueError`` says what is wrong, in words for the manager.
+    """
+    steps: list[Step] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        words = part.split()
+        if len(words) < 2 or not words[0].isdigit() or int(words[0]) < 1:
+            raise ValueError(f"{part!r}: write steps like `3 timeout 1d, 5 kick, 8 ban`")
+        try:
+            sanction = Sanction(words[1].lower())
+        except ValueError:
+            raise ValueError(f"{part!r}: a step is a timeout, kick or ban") from None
+        duration = None
+        if sanction is Sanction.TIMEOUT:
+            if len(words) != 3:
+                raise ValueError(f"{part!r}: a timeout step needs how long, like `3 timeout 1d`")
+            duration = _duration(words[2])
+            if not timedelta(minutes=1) <= duration <= timedelta(days=28):
+                raise ValueError(f"{part!r}: a timeout lasts from 1m to 28d")
+        elif len(words) != 2:
+            raise ValueError(f"{part!r}: only a timeout step takes a duration")
+        steps.append(Step(int(words[0]), sanction, duration))
+    if len({s.points for s in steps}) != len(steps):
+        raise ValueError("two steps have the same number of points")
+    return tuple(sorted(steps, key=lambda s: s.points))
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except UserError as exc:
+        raise ValueError(f"{text!r} is not a duration like 30m, 12h or 1d") from exc
 
 
 @dataclass(frozen=True, slots=True)

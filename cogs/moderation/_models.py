@@ -78,5 +78,21 @@ class ModerationAutomodRule(Base):
     action: Mapped[str] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(default=0)
     dry_run: Mapped[bool] = mapped_column(default=False)
+    exempt_roles: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Role (Slack: user group) ids whose members the rule leaves alone, separated by spaces."""
+    exempt_channels: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Channel ids the rule leaves alone, separated by spaces."""
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class ModerationDuty(Base):
+    """A moderator on duty: new reports ping them first."""
+
+    __tablename__ = "moderation_duty"
+    __table_args__ = (UniqueConstraint("community_id", "user_id", name="uq_moderation_duty_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
@@ -61,8 +61,8 @@ class Repo:
         at: datetime,
         key: str,
         note: str | None = None,
-    ) -> None:
-        """Add an audit row to ``case``: its versions count every row."""
+    ) -> int:
+        """Add an audit row to ``case`` and return its version (versions count every row)."""
         version = await self.session.scalar(
             select(func.count()).where(ModerationCaseEvent.case_id == case.id)
         )
@@ -80,6 +80,7 @@ class Repo:
             )
         )
         await self.session.flush()
+        return (version or 0) + 1
 
     async def case(self, number: int) -> ModerationCase | None:
         """Case ``number``, or None."""
@@ -89,13 +90,92 @@ class Repo:
             )
         )
 
-    async def cases(self, target: str | None = None, limit: int = 15) -> list[ModerationCase]:
-        """The newest cases, of one member when ``target`` is given."""
+    async def cases(
+        self,
+        target: str | None = None,
+        *,
+        actor: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 15,
+    ) -> list[ModerationCase]:
+        """The newest cases, filtered by target, actor, status and kind when given."""
         query = select(ModerationCase).where(ModerationCase.community_id == self.community.key)
-        if target is not None:
-            query = query.where(ModerationCase.target_id == target)
+        for column, value in (
+            (ModerationCase.target_id, target),
+            (ModerationCase.actor_id, actor),
+            (ModerationCase.status, status),
+            (ModerationCase.kind, kind),
+        ):
+            if value is not None:
+                query = query.where(column == value)
         rows = await self.session.scalars(query.order_by(ModerationCase.number.desc()).limit(limit))
         return list(rows)
+
+    async def count(self, kind: str, *, actor: str, since: datetime) -> int:
+        """How many cases of ``kind`` ``actor`` opened since ``since`` (reports per day)."""
+        found = await self.session.scalar(
+            select(func.count()).where(
+                ModerationCase.community_id == self.community.key,
+                ModerationCase.kind == kind,
+                ModerationCase.actor_id == actor,
+                ModerationCase.created_at > since,
+            )
+        )
+        return found or 0
+
+    async def lifted(self, user: str, *, since: datetime) -> bool:
+        """Whether a ban of ``user`` was lifted (an actioned ``unban`` case) since ``since``."""
+        found = await self.session.scalar(
+            select(ModerationCase.id)
+            .where(
+                ModerationCase.community_id == self.community.key,
+                ModerationCase.kind == "unban",
+                ModerationCase.target_id == user,
+                ModerationCase.status == "actioned",
+                ModerationCase.created_at >= since,
+                ModerationCase.voided.is_(False),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def barred(self, user: str) -> bool:
+        """Whether ``user`` is barred from reporting (a live ``reportbar`` case on them)."""
+        found = await self.session.scalar(
+            select(ModerationCase.id)
+            .where(
+                ModerationCase.community_id == self.community.key,
+                ModerationCase.kind == "reportbar",
+                ModerationCase.target_id == user,
+                ModerationCase.voided.is_(False),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def since(
+        self, since: datetime
+    ) -> list[tuple[ModerationCase, list[ModerationCaseEvent]]]:
+        """Cases opened after ``since``, and open ones of any age, each with its audit rows."""
+        rows = list(
+            await self.session.scalars(
+                select(ModerationCase).where(
+                    ModerationCase.community_id == self.community.key,
+                    or_(ModerationCase.created_at > since, ModerationCase.status == "open"),
+                )
+            )
+        )
+        events: dict[int, list[ModerationCaseEvent]] = {row.id: [] for row in rows}
+        if rows:
+            found = await self.session.scalars(
+                select(ModerationCaseEvent)
+                .where(ModerationCaseEvent.case_id.in_(list(events)))
+                .order_by(ModerationCaseEvent.case_id, ModerationCaseEvent.version)
+            )
+            for event in found:
+                events[event.case_id].append(event)
+        return [(row, events[row.id]) for row in rows]
 
     async def history(self, case: ModerationCase) -> list[ModerationCaseEvent]:
         """The case's audit rows, oldest first."""

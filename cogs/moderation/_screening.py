@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from bot.core import Capability, Context, MessagePosted
-from cogs.moderation import _texts
+from cogs.moderation import _notify
 from cogs.moderation._automod import Posted, Screen, Verdict
 from cogs.moderation._automod_admin import rules, to_rule
 from cogs.moderation._climb import climb
 from cogs.moderation._explain import consequence, reason
 from cogs.moderation._flood import Recent
 from cogs.moderation._lifecycle import Move, Status
+from cogs.moderation._models import ModerationCase
 from cogs.moderation._repo import Repo
 from cogs.moderation._rules import Action, Rule
 from cogs.moderation.settings import ModerationSettings
@@ -62,21 +64,19 @@ class Screening:
         )
         verdict = screen.screen(posted, self._recent.setdefault(key, Recent()))
         for rule in verdict.dry_run:
-            await _dry_run(ctx, rule, posted)
+            await _dry_run(ctx, rule, posted, event)
         for rule in verdict.enforced:
             await _enforce(ctx, rule, posted, event)
         return verdict
 
 
-async def _dry_run(ctx: Listen, rule: Rule, posted: Posted) -> None:
+async def _dry_run(ctx: Listen, rule: Rule, posted: Posted, event: MessagePosted) -> None:
     """Record what a rule in dry run would have done (a mod-log line, nothing else)."""
-    channel = ctx.settings.modlog_channel
-    if channel is not None:
-        text = (
-            f"Dry run: rule #{rule.id} would {consequence(_acting(rule))} for <@{posted.author}> "
-            f"in <#{posted.channel}>: {reason(rule, posted)}"
-        )
-        await ctx.port.send(channel, _texts.plain(text))
+    text = (
+        f"Dry run: rule #{rule.id} would {consequence(_acting(rule))} for <@{posted.author}> "
+        f"in <#{posted.channel}>: {reason(rule, posted)}"
+    )
+    await _notify.modlog_line(ctx, text, key=f"dry:{event.message.id}:{rule.id}")
 
 
 def _acting(rule: Rule) -> Rule:
@@ -111,20 +111,41 @@ async def _enforce(ctx: Listen, rule: Rule, posted: Posted, event: MessagePosted
         note=evidence,
     )
     await ctx.commit()
-    caps = ctx.port.capabilities
     done = "alerted the moderators"
+    n = case.number
     # A Slack app may delete only its own messages (cant_delete_message): there it alerts.
     if rule.action is Action.DELETE and ctx.port.platform == "discord":
-        await ctx.port.delete_message(event.message, reason=f"Automod case #{case.number}")
-        done = "deleted the message"
-    elif rule.action is Action.TIMEOUT and Capability.TIMEOUT in caps:
-        await ctx.port.timeout(event.author.ref, now + AUTOMOD_TIMEOUT, reason=why)
-        done = "timed the member out for 10 minutes"
+        if await _attempt(ctx, case, "delete the message", _delete(ctx, event, n)):
+            done = "deleted the message"
+        else:
+            done = "could not delete the message"
+    elif rule.action is Action.TIMEOUT and Capability.TIMEOUT in ctx.port.capabilities:
+        until = now + AUTOMOD_TIMEOUT
+        if await _attempt(
+            ctx, case, "time the member out", ctx.port.timeout(event.author.ref, until, reason=why)
+        ):
+            done = "timed the member out for 10 minutes"
+        else:
+            done = "could not time the member out"
     elif rule.action is Action.WARN:
-        sent = await ctx.port.dm(event.author.ref, _texts.notice(case, ctx.settings.appeal_hint))
-        case.dm_sent = sent is not None
+        await _notify.tell_member(ctx, case, event.author.ref)
         done = "warned the member"
         await climb(ctx, event.author.ref)
-    channel = ctx.settings.modlog_channel
-    if channel is not None:
-        await ctx.port.send(channel, _texts.plain(f"{_texts.summary(case)} Automod {done}."))
+    await _notify.modlog(ctx, case, key="open", note=f"Automod {done}.")
+    await ctx.commit()
+
+
+def _delete(ctx: Listen, event: MessagePosted, number: int) -> Awaitable[None]:
+    return ctx.port.delete_message(event.message, reason=f"Automod case #{number}")
+
+
+async def _attempt(ctx: Listen, case: ModerationCase, what: str, call: Awaitable[None]) -> bool:
+    """Do what the rule says; when the platform refuses, the staff are told once per case."""
+    channel, _role = await _notify.staff_place(ctx)
+    return await ctx.attempt(
+        f"{what} (automod case #{case.number})",
+        call,
+        key=f"act:{case.number}",
+        meanwhile="The case is on record.",
+        channel=channel,
+    )

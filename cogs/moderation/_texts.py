@@ -72,11 +72,12 @@ def detail(case: ModerationCase, history: list[ModerationCaseEvent]) -> Message:
     )
 
 
-def modlog(case: ModerationCase, change: str | None = None) -> Message:
-    """The mod-log post for a case, or for a change to it."""
+def modlog(case: ModerationCase, change: str | None = None, note: str | None = None) -> Message:
+    """The mod-log post for a case (with a note), or for a change to it."""
     if change is not None:
         return Message(text=f"Case #{case.number}: {change}")
-    return Message(title=f"Case #{case.number}: {case.kind}", text=summary(case))
+    text = summary(case) + (f" {note}" if note else "")
+    return Message(title=f"Case #{case.number}: {case.kind}", text=text)
 
 
 def plain(text: str) -> Message:

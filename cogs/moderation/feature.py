@@ -3,48 +3,63 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from bot.core import (
+    ChannelRef,
     CommandContext,
     Context,
     Feature,
+    JobContext,
     Level,
     Member,
     MessagePosted,
+    Pressed,
     UserRef,
     command,
+    component,
+    message_action,
     on,
+    timer,
 )
-from cogs.moderation import _actions, _automod_admin, _cases, _climb, _texts
+from cogs.moderation import (
+    _actions,
+    _bans,
+    _cases,
+    _climb,
+    _duty,
+    _reports,
+    _stats,
+    _texts,
+)
 from cogs.moderation._authority import Act
+from cogs.moderation._automod_commands import AutomodCommands
+from cogs.moderation._choices import CaseKind, CaseStatus
 from cogs.moderation._repo import Repo
-from cogs.moderation._rules import Action, RuleKind
 from cogs.moderation._screening import Screening
 from cogs.moderation.settings import ModerationSettings
 
 Ctx = CommandContext[ModerationSettings]
 Listen = Context[ModerationSettings]
-Kind = Literal[
-    "word",
-    "regex",
-    "invite",
-    "link_deny",
-    "link_allow",
-    "mentions",
-    "flood",
-    "repeat",
-    "caps",
-    "newlines",
-]
-Does = Literal["alert", "delete", "warn", "timeout"]
+Job = JobContext[ModerationSettings]
 
 
-class Moderation(Feature, name="moderation"):
+class Moderation(AutomodCommands, Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
-    port_calls = frozenset({"timeout", "kick", "ban", "delete_message"})
+    port_calls = frozenset(
+        {
+            "timeout",
+            "kick",
+            "ban",
+            "unban",
+            "delete_message",
+            "purge",
+            "channels",
+            "remove_from_channel",
+        }
+    )
 
     def __init__(self) -> None:
         self.screening = Screening()
@@ -53,6 +68,7 @@ class Moderation(Feature, name="moderation"):
         """Forget the member's recent pace; their cases stay, as the community's record of what
         was done and why (voiding, not deleting, is how a case stops counting)."""
         self.screening.forget_author(ctx.community.key, user.id)
+        await _duty.set_duty(ctx, user, on=False)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
@@ -103,10 +119,37 @@ class Moderation(Feature, name="moderation"):
         ctx: Ctx,
         member: Annotated[Member, "Who to ban"],
         reason: Annotated[str, "Why (they will read it)"],
+        duration: Annotated[timedelta | None, "Lift it after, like 7d (none: for good)"] = None,
     ) -> None:
-        """Ban a member; they are told why before they go."""
-        _case, said = await _actions.sanction(ctx, Act.BAN, member, reason)
-        await ctx.reply(said)
+        """Ban a member, for good or for a while; they are told why before they go."""
+        await ctx.reply(await _bans.ban(ctx, member, reason, duration))
+
+    @command("unban", requires=Level.MOD)
+    async def unban(
+        self,
+        ctx: Ctx,
+        case: Annotated[int, "The ban's case number"],
+        reason: Annotated[str, "Why the ban is lifted"],
+    ) -> None:
+        """Lift the ban of a case (it opens an unban case of its own)."""
+        ban = await _cases.find(ctx, case)
+        await ctx.reply(await _bans.lift(ctx, ban, by=ctx.actor.ref.id, reason=reason))
+
+    @timer(_bans.LIFT)
+    async def lift_ban(self, ctx: Job, payload: dict[str, Any]) -> None:
+        """A timed ban's time is up."""
+        await _bans.expire(ctx, int(payload["case"]))
+
+    @command("purge", requires=Level.MOD)
+    async def purge(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Whose messages to delete"],
+        count: Annotated[int, "How many of their latest (1-100)"] = 20,
+        channel: Annotated[ChannelRef | None, "Where (default: here)"] = None,
+    ) -> None:
+        """Delete a member's latest messages in a channel (Discord; on Slack an admin must)."""
+        await ctx.reply(await _actions.purge(ctx, member, count, channel))
 
     @command("note", requires=Level.MOD)
     async def note(
@@ -128,15 +171,32 @@ class Moderation(Feature, name="moderation"):
 
     @command("cases", requires=Level.MOD)
     async def cases(
-        self, ctx: Ctx, member: Annotated[Member | None, "Only this member's cases"] = None
+        self,
+        ctx: Ctx,
+        member: Annotated[Member | None, "Only this member's cases"] = None,
+        moderator: Annotated[Member | None, "Only cases this moderator opened"] = None,
+        status: Annotated[CaseStatus | None, "Only cases in this state"] = None,
+        kind: Annotated[CaseKind | None, "Only this kind of case"] = None,
     ) -> None:
-        """List the newest cases, or one member's."""
-        target = member.ref.id if member is not None else None
-        rows = await Repo(ctx.uow.session, ctx.community).cases(target)
+        """List the newest cases, filtered by member, moderator, status or kind."""
+        rows = await Repo(ctx.uow.session, ctx.community).cases(
+            member.ref.id if member is not None else None,
+            actor=moderator.ref.id if moderator is not None else None,
+            status=status,
+            kind=kind,
+        )
         if not rows:
-            await ctx.reply("No cases yet.")
+            filtered = any(v is not None for v in (member, moderator, status, kind))
+            await ctx.reply("No cases match." if filtered else "No cases yet.")
             return
         await ctx.reply("\n".join(_texts.summary(r) for r in rows))
+
+    @command("stats", requires=Level.MOD)
+    async def stats(
+        self, ctx: Ctx, period: Annotated[timedelta, "How far back, like 7d"] = timedelta(days=7)
+    ) -> None:
+        """Reports and how fast they were taken and closed, open cases, actions by kind."""
+        await ctx.reply(await _stats.stats(ctx, period))
 
     @command("reason", requires=Level.MOD)
     async def reason(
@@ -160,57 +220,89 @@ class Moderation(Feature, name="moderation"):
         case = await _cases.amend(ctx, number, void=why)
         await ctx.reply(f"Case #{case.number} is void; it stays on record but no longer counts.")
 
-    # -- automod rules -----------------------------------------------------------------------
+    @component("done", requires=Level.MOD)
+    async def done(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator says the action Steward asked for by hand was done."""
+        await ctx.reply(await _actions.done_by_hand(ctx, int(press.value or "0")))
 
-    @command("automod add", requires=Level.ADMIN)
-    async def automod_add(
+    # -- member reports ----------------------------------------------------------------------
+
+    @command("report")
+    async def report(
         self,
         ctx: Ctx,
-        kind: Annotated[Kind, "What the rule looks for"],
-        value: Annotated[
-            str, "The word, pattern, domains, limit (5) or rate (5 in 10s); - for invites"
-        ],
-        action: Annotated[Does, "What it does when it fires"] = "alert",
-        points: Annotated[int, "Points a warning carries"] = 1,
+        member: Annotated[Member, "Who you are reporting"],
+        what: Annotated[str, "What happened (only the moderators read it)"],
     ) -> None:
-        """Add an automod rule; it starts in dry run, recording what it would do."""
-        rule = await _automod_admin.add(ctx, RuleKind(kind), value, Action(action), points)
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(
-            f"Saved {_automod_admin.describe(rule)}. It starts in dry run; "
-            f"`/moderation automod dryrun {rule.id} off` makes it act."
-        )
+        """Tell the moderators privately about a member; you hear back when they're done."""
+        await ctx.reply(await _reports.report(ctx, member, what))
 
-    @command("automod list", requires=Level.MOD)
-    async def automod_list(self, ctx: Ctx) -> None:
-        """The automod rules, with what each does."""
-        rows = await _automod_admin.rules(ctx)
-        lines = [_automod_admin.describe(_automod_admin.to_rule(r)) for r in rows]
-        await ctx.reply("\n".join(lines) or "No automod rules yet.")
+    @message_action("report_message", "Report message")
+    async def report_message(self, ctx: Ctx, press: Pressed) -> None:
+        """Report a message to the moderators (only they learn who reported it)."""
+        await ctx.reply(await _reports.report_message(ctx, press))
 
-    @command("automod remove", requires=Level.ADMIN)
-    async def automod_remove(self, ctx: Ctx, rule: Annotated[int, "The rule's number"]) -> None:
-        """Remove an automod rule."""
-        row = await _automod_admin.find(ctx, rule)
-        await ctx.uow.session.delete(row)
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(f"Rule #{rule} removed.")
-
-    @command("automod dryrun", requires=Level.ADMIN)
-    async def automod_dryrun(
+    @command("ask", requires=Level.MOD)
+    async def ask(
         self,
         ctx: Ctx,
-        rule: Annotated[int, "The rule's number"],
-        state: Annotated[Literal["on", "off"], "on: record only; off: act"],
+        case: Annotated[int, "The report's case number"],
+        question: Annotated[str, "What to ask the reporter"],
+        anonymous: Annotated[bool, "Keep your name from them (default: yes)"] = True,
     ) -> None:
-        """Switch a rule between dry run (it only records) and acting."""
-        row = await _automod_admin.find(ctx, rule)
-        row.dry_run = state == "on"
-        self.screening.forget(ctx.community.key)
-        await ctx.reply(_automod_admin.describe(_automod_admin.to_rule(row)))
+        """Ask a reporter a question privately; their answer comes back to the staff."""
+        await ctx.reply(await _reports.ask(ctx, case, question, anonymous))
 
-    @command("automod test", requires=Level.MOD)
-    async def automod_test(self, ctx: Ctx, text: Annotated[str, "A message to try"]) -> None:
-        """Which rules a message would fire, and why (nothing is recorded)."""
-        lines = await _automod_admin.test(ctx, text)
-        await ctx.reply("\n".join(lines) or "No rule would fire on that.")
+    @component("answer")
+    async def answer(self, ctx: Ctx, press: Pressed) -> None:
+        """The reporter opens the form to answer the moderators."""
+        await _reports.reporter_case(ctx, press.value)
+        await ctx.open_form(_reports.answer_form(press.value))
+
+    @component("answered")
+    async def answered(self, ctx: Ctx, press: Pressed) -> None:
+        """The reporter's answer goes to the staff and onto the case."""
+        await ctx.reply(await _reports.answered(ctx, press.value, press.fields.get("answer", "")))
+
+    @command("reports bar", requires=Level.MOD)
+    async def reports_bar(
+        self,
+        ctx: Ctx,
+        member: Annotated[Member, "Who may no longer report"],
+        why: Annotated[str, "Why (only moderators read it)"],
+    ) -> None:
+        """Stop a member reporting in bad faith (voiding the case lifts it)."""
+        await ctx.reply(await _reports.bar(ctx, member, why))
+
+    @command("duty", requires=Level.MOD)
+    async def duty(
+        self, ctx: Ctx, state: Annotated[Literal["on", "off"], "on: new reports ping you"]
+    ) -> None:
+        """Go on or off duty: new reports ping whoever is on duty first."""
+        await ctx.reply(await _duty.set_duty(ctx, ctx.actor.ref, state == "on"))
+
+    @timer(_duty.RAISE)
+    async def report_waits(self, ctx: Job, payload: dict[str, Any]) -> None:
+        """A report nobody acknowledged in time is raised to more people."""
+        await _duty.raise_report(ctx, int(payload["case"]), int(payload["stage"]))
+
+    @component("ack", requires=Level.MOD)
+    async def acknowledge(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator takes a report on."""
+        await ctx.reply(await _reports.acknowledge(ctx, press.value))
+
+    @component("dismiss", requires=Level.MOD)
+    async def dismiss(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator dismisses a report; the reporter hears no action was taken."""
+        await ctx.reply(await _reports.dismiss(ctx, press.value))
+
+    @component("act", requires=Level.MOD)
+    async def act_picked(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator picked an action on a report: ask the reason the member will read."""
+        await ctx.open_form(_reports.action_form(press.value, press.values[0]))
+
+    @component("act_reason", requires=Level.MOD)
+    async def act_reason(self, ctx: Ctx, press: Pressed) -> None:
+        """Carry out the action picked on a report, with the reason given."""
+        reason = press.fields.get("reason", "")
+        await ctx.reply(await _reports.take_action(ctx, press.value, reason))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.core import ChannelRef, FeatureSettings
+from pydantic import field_validator
+
+from bot.core import ChannelRef, FeatureSettings, RoleRef
+from cogs.moderation._escalation import parse_steps
 
 
 class ModerationSettings(FeatureSettings):
@@ -15,8 +18,31 @@ class ModerationSettings(FeatureSettings):
     """Points a warning carries on the escalation ladder."""
 
     points_decay_days: int = 30
-    """How long a case's points count on the escalation ladder (3 -> 1-day timeout, 5 -> kick,
-    8 -> ban)."""
+    """How long a case's points count on the escalation ladder."""
+
+    ladder_steps: str = "3 timeout 1d, 5 kick, 8 ban"
+    """The escalation ladder's steps: live points reached -> what happens, like
+    `3 timeout 1d, 5 kick, 8 ban` (empty: the ladder takes no steps)."""
 
     appeal_hint: str = "If you think this is a mistake, reply to the moderators."
     """The last line of every notice a member gets about an action on them."""
+
+    slack_remove_from_channels: bool = False
+    """On Slack, a kick or ban also takes the member out of every channel Steward is in
+    (conversations.kick), while a workspace admin deactivates the account."""
+
+    reports_per_day: int = 5
+    """How many reports one member may make in a day."""
+
+    ack_after_minutes: int = 15
+    """A report nobody acknowledges within this is raised to all moderators (the community's
+    moderator role), and after twice this to ``admin_role``."""
+
+    admin_role: RoleRef | None = None
+    """Who hears last about a report nobody took (none: the admins are named, not pinged)."""
+
+    @field_validator("ladder_steps")
+    @classmethod
+    def _steps_read(cls, value: str) -> str:
+        parse_steps(value)  # ValueError says what is wrong, to the manager
+        return value.strip()

@@ -153,6 +153,22 @@ class PeopleActing:
             data["guild_id"] = cmd.guild_id
         return await self._interact(2, user, channel, guild, data)
 
+    async def invoke_message_command(
+        self, user: User, name: str, target: Message
+    ) -> InteractionResult:
+        """A user runs a message context-menu command on a message they can see."""
+        channel = self.world.channels[target.channel_id]
+        channel, guild = self._where(user, channel)
+        cmd = find_command(self.app.commands, guild.id if guild else None, name, 3)
+        self._check_can_use(user, guild, channel, cmd)
+        resolver = Resolver(self.world, guild, channel)
+        resolver.add_message(target)
+        data: JSON = {"id": cmd.id, "name": cmd.name, "type": 3, "target_id": target.id}
+        data["resolved"] = resolver.resolved
+        if cmd.guild_id:
+            data["guild_id"] = cmd.guild_id
+        return await self._interact(2, user, channel, guild, data)
+
     async def click(self, user: User, message: Message, custom_id: str) -> InteractionResult:
         """A user presses a button on a message they can see."""
         return await self._component(user, message, custom_id, {"component_type": 2})

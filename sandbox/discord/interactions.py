@@ -144,6 +144,11 @@ class Resolver:
             self.resolved.setdefault("members", {})[u.id] = m
         return u.id
 
+    def add_message(self, m: Message) -> str:
+        """Resolve a message (a message context-menu command's target)."""
+        self.resolved.setdefault("messages", {})[m.id] = payloads.message(self.world, m)
+        return m.id
+
     def add_role(self, r: Role) -> str:
         """Resolve a role."""
         self.resolved.setdefault("roles", {})[r.id] = payloads.role(r)

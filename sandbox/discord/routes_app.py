@@ -100,7 +100,10 @@ def _validate_command(index: int, cmd: JSON) -> None:
     where = f"{index}"
     name = cmd.get("name", "")
     ctype = cmd.get("type", 1) or 1
-    if not _NAME.match(name) or (ctype == 1 and name != name.lower()):
+    # Slash commands: lower case, no spaces. User and message commands (context menus) may
+    # be mixed case and include spaces (Discord's docs, "Application Command Naming").
+    valid = _NAME.match(name) and name == name.lower() if ctype == 1 else 1 <= len(name) <= 32
+    if not valid:
         raise invalid_form(
             f"{where}.name", "Command name is invalid", "APPLICATION_COMMAND_INVALID_NAME"
         )

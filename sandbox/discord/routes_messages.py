@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from . import payloads
-from .ids import now_iso, webhook_token
+from .ids import now_iso, snowflake_time, webhook_token
 from .permissions import Permission
 from .rest import Call, Reply, RestError, invalid_form, route
 from .routes_common import (
@@ -106,6 +107,36 @@ async def delete_message(fake: FakeDiscord, call: Call) -> Reply:
     if channel.guild_id:
         d["guild_id"] = channel.guild_id
     fake.dispatch("MESSAGE_DELETE", d, dm=channel.guild_id is None)
+    return Reply.empty()
+
+
+BULK_DELETE_AGE = dt.timedelta(days=14)
+
+
+@route(bulk_delete_messages="POST /channels/{channel_id}/messages/bulk-delete")
+async def bulk_delete(fake: FakeDiscord, call: Call) -> Reply:
+    """POST /channels/{c}/messages/bulk-delete: 2 to 100 messages, none older than two weeks,
+    with MANAGE_MESSAGES; one MESSAGE_DELETE_BULK event."""
+    channel = channel_or_404(fake, call.params["channel_id"])
+    if channel.guild_id is None:
+        raise RestError(403, 50003, "Cannot execute action on a DM channel")
+    require_in_channel(fake, channel, Permission.MANAGE_MESSAGES)
+    ids = [str(i) for i in (call.json.get("messages") or [])]
+    if not 2 <= len(ids) <= 100:
+        raise invalid_form("messages", "Must be between 2 and 100 in length.")
+    now = dt.datetime.now(dt.UTC)
+    if any(now - snowflake_time(i) > BULK_DELETE_AGE for i in ids):
+        raise RestError(400, 50034, "You can only bulk delete messages that are under 14 days old.")
+    found = [fake.world.messages.get(i) for i in ids]
+    gone = [m for m in found if m is not None and m.channel_id == channel.id and not m.deleted]
+    for msg in gone:
+        msg.deleted = True
+    body: JSON = {
+        "ids": [m.id for m in gone],
+        "channel_id": channel.id,
+        "guild_id": channel.guild_id,
+    }
+    fake.dispatch("MESSAGE_DELETE_BULK", body)
     return Reply.empty()
 
 

@@ -238,6 +238,10 @@ class Community:
         """A person runs ``/feature words`` with options by parameter name."""
         raise NotImplementedError
 
+    async def message_action(self, person: Person, message: Posted, menu: str) -> Seen:
+        """Pick ``menu`` in a message's menu (Discord: Apps; Slack: More actions)."""
+        raise NotImplementedError
+
     async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
         """A person presses the button with this action."""
         raise NotImplementedError

@@ -167,6 +167,11 @@ class DiscordCommunity(Community):
                     return message, custom_id
         raise LookupError(f"no component {action!r} in what was shown")
 
+    async def message_action(self, person: Person, message: Posted, menu: str) -> Seen:
+        """INTERACTION_CREATE for the synced message context-menu command."""
+        result = await self.fake.invoke_message_command(person.account, menu, message.raw)
+        return await self._seen(result)
+
     async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
         """A button press."""
         message, custom_id = self._locate(where, action)

@@ -240,6 +240,16 @@ class SlackCommunity(Community):
                         return source, element["action_id"]
         raise LookupError(f"no component {action!r} in what was shown")
 
+    async def message_action(self, person: Person, message: Posted, menu: str) -> Seen:
+        """The message shortcut named ``menu`` in Steward's manifest, run on the message."""
+        from bot.adapters.slack.manifest import shortcuts
+
+        declared = {s["name"]: s["callback_id"] for s in shortcuts(self.app.registry)}
+        if menu not in declared:
+            raise LookupError(f"Steward's manifest declares no shortcut {menu!r}: {declared}")
+        outcome = await self.fake.message_shortcut(person.account, message.raw, declared[menu])
+        return await self._seen(person, outcome)
+
     async def click(self, person: Person, where: Seen | Posted, action: str) -> Seen:
         """block_actions for a button."""
         source, action_id = self._locate(where, action)

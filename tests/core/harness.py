@@ -136,8 +136,19 @@ class RecordingPort:
     async def ban(self, user: UserRef, *, reason: str) -> None:
         """Record nothing."""
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Record nothing."""
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Record nothing."""
+
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """Nothing is deleted here."""
+        return 0
+
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Nobody is removed here."""
+        return False
 
     async def fetch_member(self, user: UserRef) -> Member | None:
         """Nobody is looked up here."""

@@ -12,7 +12,7 @@ import aiohttp
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.commands import build_groups
+from bot.adapters.discord.commands import build_groups, build_message_menus
 from bot.adapters.discord.convert import (
     channel_ref,
     community,
@@ -259,6 +259,8 @@ class DiscordAdapter:
         tree.on_error = self._tree_error  # type: ignore[method-assign]
         for group in build_groups(self.registry, self.command):
             tree.add_command(group)
+        for menu in build_message_menus(self.registry, self.message_action):
+            tree.add_command(menu)
         guild_id = self.config.discord_dev_guild_id
         if guild_id is not None:
             guild = discord.Object(guild_id)
@@ -366,6 +368,43 @@ class DiscordAdapter:
                     values=tuple(str(v) for v in data.get("values", [])),
                     fields=fields,
                     message=message,
+                    responder=responder,
+                )
+            )
+        except UserError as exc:
+            await responder.send(render_error(exc, error_id=""), ephemeral=True)
+        finally:
+            await responder.close()
+
+    async def message_action(
+        self,
+        feature: str,
+        action: str,
+        interaction: discord.Interaction[Any],
+        target: discord.Message,
+    ) -> None:
+        """Run a ``@message_action`` picked from a message's menu, with the message's snapshot."""
+        responder = InteractionResponder(interaction, feature, True, defer_after=self.defer_after)
+        try:
+            guild_id, actor = await self._presser(interaction, None)
+            channel = channel_ref(guild_id, target.channel.id)
+            fields = {
+                "author": str(target.author.id),
+                "text": target.content,
+                "at": target.created_at.isoformat(),
+                "files": "\n".join(a.filename for a in target.attachments),
+            }
+            await self.dispatcher.press(
+                Press(
+                    community=community(guild_id),
+                    actor=actor,
+                    channel=channel,
+                    feature=feature,
+                    action=action,
+                    value="",
+                    values=(),
+                    fields=fields,
+                    message=message_ref(guild_id, target.channel.id, target.id),
                     responder=responder,
                 )
             )

@@ -107,3 +107,28 @@ def build_groups(registry: Registry, handler: CommandHandler) -> list[app_comman
             )
         groups.append(group)
     return groups
+
+
+MessageActionHandler = Callable[
+    [str, str, discord.Interaction[Any], discord.Message], Awaitable[None]
+]
+
+
+def build_message_menus(
+    registry: Registry, handler: MessageActionHandler
+) -> list[app_commands.ContextMenu]:
+    """One message context-menu command per ``@message_action``."""
+    menus: list[app_commands.ContextMenu] = []
+    for feature, mark in registry.message_actions():
+        assert mark.menu is not None
+
+        def bind(feature: str, action: str) -> Callable[..., Coroutine[Any, Any, None]]:
+            async def run(interaction: discord.Interaction[Any], message: discord.Message) -> None:
+                await handler(feature, action, interaction, message)
+
+            return run
+
+        menu = app_commands.ContextMenu(name=mark.menu[:32], callback=bind(feature, mark.action))
+        menu.guild_only = True
+        menus.append(menu)
+    return menus

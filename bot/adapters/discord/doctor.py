@@ -51,8 +51,10 @@ PERMISSION_FOR_CALL = {
     "timeout": "moderate_members",
     "kick": "kick_members",
     "ban": "ban_members",
+    "unban": "ban_members",
     "delete_message": "manage_messages",
     "open_group": "create_private_threads",
+    "purge": "manage_messages",
 }
 """The permission each Port call beyond talking needs (discord.Permissions attribute names)."""
 

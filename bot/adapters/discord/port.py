@@ -21,6 +21,7 @@ from bot.core.port import Capability
 
 T = TypeVar("T")
 MAX_TIMEOUT = timedelta(days=28)
+BULK_DELETE_AGE = timedelta(days=14)
 
 
 class MissingPermission(UserError):
@@ -187,6 +188,18 @@ class DiscordPort:
             self.client.http.ban(int(user.id), int(user.community.id), 0, reason=reason[:512]),
         )
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Lift a ban."""
+        # Discord's API description requires a JSON body on this DELETE (discord.py's own
+        # ``unban`` sends none), so the route is called with an empty object.
+        route = discord.http.Route(
+            "DELETE",
+            "/guilds/{guild_id}/bans/{user_id}",
+            guild_id=int(user.community.id),
+            user_id=int(user.id),
+        )
+        await _call("lift that ban", self.client.http.request(route, json={}, reason=reason[:512]))
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Delete a message."""
         await _call(
@@ -195,6 +208,28 @@ class DiscordPort:
                 int(message.channel.id), int(message.id), reason=reason[:512]
             ),
         )
+
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """Delete a member's latest messages in a channel (one bulk delete for several)."""
+        recent = await _call("read that channel", self.client.http.logs_from(int(channel.id), 100))
+        # Discord bulk-deletes only messages under two weeks old; a minute's margin for clocks.
+        oldest = datetime.now(UTC) - BULK_DELETE_AGE + timedelta(minutes=1)
+        ids: list[str | int] = []
+        for m in recent:
+            at = discord.utils.snowflake_time(int(m["id"]))
+            if m["author"]["id"] == user.id and at > oldest and len(ids) < count:
+                ids.append(int(m["id"]))
+        if len(ids) == 1:
+            await _call(
+                "delete that message",
+                self.client.http.delete_message(int(channel.id), ids[0], reason=reason[:512]),
+            )
+        elif ids:
+            await _call(
+                "delete those messages",
+                self.client.http.delete_messages(int(channel.id), ids, reason=reason[:512]),
+            )
+        return len(ids)
 
     async def fetch_member(self, user: UserRef) -> Member | None:
         """A member's current snapshot, or None when they are not in the server."""
@@ -231,6 +266,10 @@ class DiscordPort:
     async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
         """Discord has no channel invitations for members; grant a role that opens it instead."""
         raise NotSupported(Capability.CHANNEL_INVITE, self.platform)
+
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Discord keeps channels by role: a kick or ban removes the member everywhere."""
+        raise NotSupported("removing a member from one channel", self.platform)
 
     async def count_members(self, community: CommunityRef) -> int | None:
         """People in the guild, bots left out (as on Slack), from the gateway's count."""

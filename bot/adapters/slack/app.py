@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -135,6 +136,7 @@ class SlackAdapter:
                 app.command(f"/{feature.name}")(self._tracked(self._slash))
         app.action(_STEWARD_ID)(self._tracked(self._action))
         app.view(_STEWARD_ID)(self._tracked(self._view))
+        app.shortcut(_STEWARD_ID)(self._tracked(self._shortcut))
         app.action(_LINK_ID)(self._ack_only)
         listeners: dict[str, Callable[..., Awaitable[None]]] = {
             "message": self.translate.message,
@@ -276,6 +278,34 @@ class SlackAdapter:
             values=values,
             fields={},
             message=MessageRef(channel, str(message_ts)) if message_ts and channel_id else None,
+            respond=self._respond(body),
+            trigger_id=body.get("trigger_id"),
+        )
+
+    async def _shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """A message shortcut (a ``@message_action``): a press carrying the message's snapshot."""
+        await ack()
+        parsed = parse_component_id(str(body.get("callback_id", "")))
+        if parsed is None or body.get("type") != "message_action":
+            return
+        community = self._community((body.get("team") or {}).get("id"))
+        channel = ChannelRef(community, str((body.get("channel") or {}).get("id", "")))
+        target = body.get("message") or {}
+        ts = str(target.get("ts") or body.get("message_ts") or "")
+        fields = {
+            "author": str(target.get("user") or target.get("bot_id") or ""),
+            "text": html.unescape(str(target.get("text") or "")),
+            "at": datetime.fromtimestamp(float(ts or 0), UTC).isoformat(),
+            "files": "\n".join(str(f.get("name", "")) for f in target.get("files") or []),
+        }
+        await self._press(
+            parsed,
+            community=community,
+            channel=channel,
+            user_id=str((body.get("user") or {}).get("id", "")),
+            values=(),
+            fields=fields,
+            message=MessageRef(channel, ts) if ts else None,
             respond=self._respond(body),
             trigger_id=body.get("trigger_id"),
         )

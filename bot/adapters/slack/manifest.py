@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
+from bot.core.message import component_id
 from bot.core.registry import Registry
 
 BOT_EVENTS = (
@@ -66,6 +67,8 @@ PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
     "delete_message": ("chat:write",),  # chat.delete
     # conversations.open with several users; conversations.history before re-sending there.
     "open_group": ("mpim:write", "mpim:history"),
+    # conversations.kick: channels:manage for public channels, groups:write for private ones.
+    "remove_from_channel": ("channels:manage", "groups:write"),
 }
 """The scopes behind each Port call a feature declares (``Feature.port_calls``)."""
 
@@ -79,6 +82,19 @@ def bot_scopes(registry: Registry) -> list[str]:
         for call in feature.port_calls:
             scopes.update(PORT_CALL_SCOPES.get(call, ()))
     return sorted(scopes)
+
+
+def shortcuts(registry: Registry) -> list[dict[str, str]]:
+    """One message shortcut per ``@message_action``, its callback id a component id."""
+    return [
+        {
+            "name": mark.menu or mark.action,
+            "type": "message",
+            "callback_id": component_id(feature, mark.action),
+            "description": (mark.menu or mark.action)[:150],
+        }
+        for feature, mark in registry.message_actions()
+    ]
 
 
 def request_url_problem(url: str) -> str | None:
@@ -147,6 +163,7 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
             },
             "bot_user": {"display_name": "Steward", "always_online": True},
             "slash_commands": commands,
+            **({"shortcuts": found} if (found := shortcuts(registry)) else {}),
         },
         "oauth_config": {"scopes": {"bot": bot_scopes(registry)}},
         "settings": settings,

@@ -394,12 +394,20 @@ class SlackPort:
         """Bots can't deactivate Slack accounts."""
         raise NotSupported(Capability.BAN, self.platform)
 
+    async def unban(self, user: UserRef, *, reason: str) -> None:
+        """Bots can't reactivate Slack accounts."""
+        raise NotSupported(Capability.BAN, self.platform)
+
     async def delete_message(self, message: MessageRef, *, reason: str) -> None:
         """Delete a message (Slack lets a bot delete only its own)."""
         try:
             await self.client.chat_delete(channel=message.channel.id, ts=message.id)
         except SlackApiError as exc:
             raise _refused("delete that message", exc) from exc
+
+    async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
+        """A Slack app may delete only its own messages (chat.delete: cant_delete_message)."""
+        raise NotSupported("delete other people's messages", self.platform)
 
     async def fetch_member(self, user: UserRef) -> Member | None:
         """A member's current snapshot, or None (unknown or deactivated)."""
@@ -416,6 +424,16 @@ class SlackPort:
             if exc.response.get("error") == "already_in_channel":
                 return
             raise _refused("invite them to that channel", exc) from exc
+
+    async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
+        """Take a member out of a channel (conversations.kick)."""
+        try:
+            await self.client.conversations_kick(channel=channel.id, user=user.id)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("not_in_channel", "cant_kick_from_general"):
+                return False
+            raise _refused("remove them from that channel", exc) from exc
+        return True
 
     async def count_members(self, community: CommunityRef) -> int | None:
         """People in the workspace (users.list without bots and deactivated accounts), cached."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,3 +111,35 @@ def test_a_timeline_steps_at_most_once_per_crossing(
     # Voided cases and cases from before the window never change the answer.
     noise = [PastCase(now, 99, voided=True), PastCase(now - ladder.points_decay, 99)]
     assert decide(history + noise, now, ladder) == decide(history, now, ladder)
+
+
+def test_ladder_steps_are_read_as_managers_write_them() -> None:
+    from cogs.moderation._escalation import parse_steps
+
+    assert parse_steps("5 kick, 3 timeout 12h,8 BAN") == (
+        Step(3, Sanction.TIMEOUT, timedelta(hours=12)),
+        Step(5, Sanction.KICK),
+        Step(8, Sanction.BAN),
+    )
+    assert parse_steps("") == ()
+    for bad, says in [
+        ("3 timeout", "needs how long"),
+        ("3 timeout 29d", "from 1m to 28d"),
+        ("3 mute 1d", "a timeout, kick or ban"),
+        ("kick 3", "write steps like"),
+        ("0 kick", "write steps like"),
+        ("3 kick 1d", "only a timeout step"),
+        ("3 kick, 3 ban", "same number of points"),
+        ("3 timeout soon", "not a duration"),
+    ]:
+        with pytest.raises(ValueError, match=says):
+            parse_steps(bad)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    from cogs.moderation._stats import percentile
+
+    minutes = [timedelta(minutes=m) for m in (9, 1, 5, 3, 7, 2, 8, 4, 6, 10)]
+    assert percentile(minutes, 0.5) == timedelta(minutes=5)
+    assert percentile(minutes, 0.9) == timedelta(minutes=9)
+    assert percentile(minutes[:1], 0.9) == timedelta(minutes=9)
