@@ -64,7 +64,7 @@ class App:
             self.clock,
             self.dispatcher.activity,
             self.dispatcher.publish,
-            self.dispatcher.communities,
+            self.dispatcher.steps,
             ProcessOptions(tuple(config.feeds_allow), config.feeds_min_interval),
         )
         self.runtime = runtime

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,28 +16,17 @@ from bot.core.clock import Clock
 from bot.core.commands import CommandSpec
 from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
-from bot.core.errors import (
-    NotSupported,
-    PermissionDenied,
-    UserError,
-    log_failure,
-    render_error,
-)
+from bot.core.errors import NotSupported, UserError, log_failure, render_error
 from bot.core.events import Event, ForgetRequested
 from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
-from bot.core.members import Level, Member
+from bot.core.members import Member
 from bot.core.message import Message
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
 from bot.core.registry import Registry
-from bot.core.settings import (
-    COMMUNITY_FEATURE,
-    CommunitySettings,
-    FeatureSettings,
-    SettingsStore,
-)
+from bot.core.steps import FeatureOff, Steps
 from bot.core.timers import Timers
 from bot.db.engine import Database
 from bot.db.models import Timer
@@ -91,6 +79,9 @@ class Dispatcher:
         self.wake_timers: Callable[[datetime], None] = lambda _at: None
         self.activity = Activity()
         self.communities = KnownCommunities()
+        self.steps = Steps(self.communities, clock)
+        """The steps before every handler (``bot.core.steps.STEPS``), shared with features'
+        own fast paths."""
         self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity)
 
     def add_port(self, port: Port) -> None:
@@ -103,12 +94,6 @@ class Dispatcher:
             return self.ports[community.platform]
         except KeyError:
             raise NotSupported("this platform", community.platform) from None
-
-    async def _prepare(
-        self, uow: UnitOfWork, feature: Feature, community: CommunityRef
-    ) -> FeatureSettings:
-        await self.communities.ensure(uow, community, self.clock.now())
-        return await SettingsStore.of(uow).get(community, feature.Settings, feature.name)
 
     def _logger(
         self, community: CommunityRef, feature: str, handler: str
@@ -129,10 +114,6 @@ class Dispatcher:
             "timers": Timers(uow, community, feature.name, self.clock, self.wake_timers),
             "outbox": Outbox(uow, community, feature.name, self.clock, self.deliverer),
         }
-
-    @staticmethod
-    def _enabled(feature: Feature, settings: FeatureSettings) -> bool:
-        return feature.always_on or settings.enabled
 
     async def _deliver(self, events: list[Event]) -> None:
         for event in events:
@@ -177,12 +158,17 @@ class Dispatcher:
     ) -> None:
         try:
             async with self.db.uow() as uow:
-                settings = await self._prepare(uow, feature, event.community)
-                # What a switched-off feature stored is forgotten all the same.
-                if not self._enabled(feature, settings) and not isinstance(event, ForgetRequested):
+                try:
+                    admitted = await self.steps.admit(
+                        uow,
+                        feature,
+                        event.community,
+                        forgetting=isinstance(event, ForgetRequested),
+                    )
+                except FeatureOff:
                     return
                 ctx: Context[Any] = Context(
-                    **self._base(uow, feature, event.community, settings),
+                    **self._base(uow, feature, event.community, admitted.settings),
                     log=self._logger(event.community, feature.name, name),
                 )
                 await handler(ctx, event)
@@ -314,21 +300,20 @@ class Dispatcher:
         ctx: CommandContext[Any] | None = None
         try:
             async with self.db.uow() as uow:
-                settings = await self._prepare(uow, feature, community)
-                actor = await self._effective(uow, community, actor)
-                if actor.level < requires:
-                    raise PermissionDenied(requires, what)
-                if precheck is not None:
-                    raise precheck
-                if not self._enabled(feature, settings):
-                    raise UserError(
-                        f"The {feature.name} feature is switched off here. "
-                        f"An admin can turn it on with `/steward features {feature.name} on`."
-                    )
-                ctx = CommandContext(
-                    **self._base(uow, feature, community, settings),
-                    log=self._logger(community, feature.name, what),
+                admitted = await self.steps.admit(
+                    uow,
+                    feature,
+                    community,
                     actor=actor,
+                    requires=requires,
+                    what=what,
+                    problem=precheck,
+                )
+                assert admitted.actor is not None
+                ctx = CommandContext(
+                    **self._base(uow, feature, community, admitted.settings),
+                    log=self._logger(community, feature.name, what),
+                    actor=admitted.actor,
                     channel=channel,
                     responder=responder,
                     ephemeral=ephemeral,
@@ -345,15 +330,6 @@ class Dispatcher:
         except Exception as exc:
             error_id = self._failed(f"{what} in {community.key}", exc)
             await self._answer_error(responder, exc, error_id=error_id)
-
-    async def _effective(self, uow: UnitOfWork, community: CommunityRef, actor: Member) -> Member:
-        """The actor's level, raised to moderator when they hold the community's moderator role."""
-        if actor.level >= Level.MOD or not actor.roles:
-            return actor
-        shared = await SettingsStore.of(uow).get(community, CommunitySettings, COMMUNITY_FEATURE)
-        if shared.moderator_role is not None and shared.moderator_role in actor.roles:
-            return dataclasses.replace(actor, level=Level.MOD)
-        return actor
 
     async def _answer_error(
         self, responder: Responder, exc: BaseException, *, error_id: str = ""
@@ -383,11 +359,12 @@ class Dispatcher:
         for community in communities:
             try:
                 async with self.db.uow() as uow:
-                    settings = await self._prepare(uow, feature, community)
-                    if not self._enabled(feature, settings):
+                    try:
+                        admitted = await self.steps.admit(uow, feature, community)
+                    except FeatureOff:
                         continue
                     ctx: JobContext[Any] = JobContext(
-                        **self._base(uow, feature, community, settings),
+                        **self._base(uow, feature, community, admitted.settings),
                         log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
@@ -426,13 +403,14 @@ class Dispatcher:
                     row.outcome = "no handler"
                     await uow.commit()
                     return False
-                settings = await self._prepare(uow, feature, community)
-                if not self._enabled(feature, settings):
+                try:
+                    admitted = await self.steps.admit(uow, feature, community)
+                except FeatureOff:
                     row.outcome = "feature off"
                     await uow.commit()
                     return False
                 ctx: JobContext[Any] = JobContext(
-                    **self._base(uow, feature, community, settings),
+                    **self._base(uow, feature, community, admitted.settings),
                     log=self._logger(community, feature.name, f"timer {row.name}"),
                 )
                 await handler(ctx, dict(row.payload))
