@@ -147,6 +147,7 @@ class App:
                 await platform.stop()
             except Exception:
                 log.exception("a platform failed to stop cleanly")
+        await self.dispatcher.intake.drain()
         await self.jobs.stop()
         await self.timers.stop()
         await self.dispatcher.deliverer.close()

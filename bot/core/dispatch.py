@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,22 +19,27 @@ from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
 from bot.core.errors import NotSupported, UserError, log_failure, render_error
 from bot.core.events import Event, ForgetRequested
+from bot.core.failures import Failures
 from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
+from bot.core.intake import Intake
 from bot.core.members import Member
 from bot.core.message import Message
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
-from bot.core.registry import Registry
+from bot.core.registry import Listener, Registry
 from bot.core.steps import FeatureOff, Steps
 from bot.core.timers import Timers
+from bot.core.transient import is_transient
 from bot.db.engine import Database
 from bot.db.models import Timer
 from bot.db.uow import UnitOfWork
 
 log = logging.getLogger("steward.dispatch")
 MAX_TIMER_ATTEMPTS = 5
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""A listener's budget after a passing failure: 7 tries over about 16 seconds."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +76,7 @@ class Press:
 class Dispatcher:
     """Routes events, commands, components, jobs and timers to feature handlers, safely."""
 
-    def __init__(self, registry: Registry, db: Database, clock: Clock) -> None:
+    def __init__(self, registry: Registry, db: Database, clock: Clock, *, workers: int = 8) -> None:
         self.registry = registry
         self.db = db
         self.clock = clock
@@ -83,6 +89,12 @@ class Dispatcher:
         """The steps before every handler (``bot.core.steps.STEPS``), shared with features'
         own fast paths."""
         self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity)
+        self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        """Seconds between a listener's tries after a passing failure (jittered ±50%)."""
+        self.retried = 0
+        self.kept = Failures(db.uow, clock)
+        """Listener failures kept after their retries (``/steward failures``, doctor)."""
+        self.intake = Intake(self._queued, self.activity, workers=workers)
 
     def add_port(self, port: Port) -> None:
         """Serve a platform through this port."""
@@ -125,23 +137,38 @@ class Dispatcher:
 
     # -- events ------------------------------------------------------------------------------
 
+    async def submit(self, event: Event) -> asyncio.Future[None]:
+        """Hand in an event from a platform: inline listeners see it now; the others through
+        the bounded intake (``bot.core.intake``), in order per member. Waits while the intake
+        is full. The future is done once every listener has handled it or kept its failure."""
+        listeners = self.registry.listeners(type(event))
+        queued = [lst for lst in listeners if not lst.inline]
+        if len(queued) < len(listeners):
+            await self._inline(event, [lst for lst in listeners if lst.inline])
+        if not queued:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return await self.intake.submit(event)
+
+    async def _queued(self, event: Event) -> None:
+        """An intake worker's turn: the event's queued listeners, one after the other (a
+        worker holds at most one database connection)."""
+        for lst in self.registry.listeners(type(event)):
+            if not lst.inline:
+                await self._listen(lst.feature, lst.handler, lst.name, event)
+
     async def publish(self, event: Event) -> None:
-        """Deliver an event to every enabled listener, each isolated from the others."""
+        """Deliver an event to every enabled listener, each isolated from the others (events
+        features publish; platforms' events come through :meth:`submit`)."""
         listeners = self.registry.listeners(type(event))
         if not listeners:
             return
         activity = self.activity
         activity.enter()
         try:
-            isolated = []
-            for lst in listeners:
-                if lst.inline:
-                    try:
-                        await lst.handler(event)
-                    except Exception as exc:
-                        self._failed(f"inline listener {lst.name} on {type(event).__name__}", exc)
-                else:
-                    isolated.append(lst)
+            await self._inline(event, [lst for lst in listeners if lst.inline])
+            isolated = [lst for lst in listeners if not lst.inline]
             # The common cases (nothing, or one listener) without gather's extra future.
             if len(isolated) == 1:
                 lst = isolated[0]
@@ -153,29 +180,88 @@ class Dispatcher:
         finally:
             activity.leave()
 
+    async def _inline(self, event: Event, listeners: list[Listener]) -> None:
+        for lst in listeners:
+            try:
+                await lst.handler(event)
+            except Exception as exc:
+                self._failed(f"inline listener {lst.name} on {type(event).__name__}", exc)
+
     async def _listen(
+        self,
+        feature: Feature,
+        handler: Callable[..., Awaitable[Any]],
+        name: str,
+        event: Event,
+        *,
+        keep: bool = True,
+    ) -> bool:
+        """Run one listener; retry it while it fails on something passing (a busy or absent
+        database, a reset connection, a platform's 5xx) until the budget runs out; keep what
+        still fails (``bot.core.failures``). True when it succeeded."""
+        delays = self.retry_delays
+        for attempt in range(1, len(delays) + 2):
+            try:
+                await self._listen_once(feature, handler, name, event)
+                return True
+            except Exception as exc:
+                what = f"listener {name} on {type(event).__name__}"
+                if attempt <= len(delays) and is_transient(exc):
+                    delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
+                    self.retried += 1
+                    log.warning(
+                        "%s failed (%s: %s); trying again in %.1f s (try %d of %d)",
+                        what,
+                        type(exc).__name__,
+                        str(exc)[:200],
+                        delay,
+                        attempt + 1,
+                        len(delays) + 1,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                error_id = self._failed(f"{what} in {event.community.key}", exc)
+                if keep:
+                    await self.kept.keep(
+                        error_id=error_id,
+                        feature=feature.name,
+                        listener=name,
+                        event=event,
+                        exc=exc,
+                        attempts=attempt,
+                    )
+                return False
+        return False  # not reached: the last attempt returns or keeps
+
+    async def _listen_once(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event
     ) -> None:
-        try:
-            async with self.db.uow() as uow:
-                try:
-                    admitted = await self.steps.admit(
-                        uow,
-                        feature,
-                        event.community,
-                        forgetting=isinstance(event, ForgetRequested),
-                    )
-                except FeatureOff:
-                    return
-                ctx: Context[Any] = Context(
-                    **self._base(uow, feature, event.community, admitted.settings),
-                    log=self._logger(event.community, feature.name, name),
+        async with self.db.uow() as uow:
+            try:
+                admitted = await self.steps.admit(
+                    uow,
+                    feature,
+                    event.community,
+                    forgetting=isinstance(event, ForgetRequested),
                 )
-                await handler(ctx, event)
-                await uow.commit()
-            await self._deliver(ctx.published)
-        except Exception as exc:
-            self._failed(f"listener {name} on {type(event).__name__}", exc)
+            except FeatureOff:
+                return
+            ctx: Context[Any] = Context(
+                **self._base(uow, feature, event.community, admitted.settings),
+                log=self._logger(event.community, feature.name, name),
+            )
+            await handler(ctx, event)
+            await uow.commit()
+        await self._deliver(ctx.published)
+
+    async def replay(self, feature: str, listener: str, event: Event) -> bool:
+        """Hand a kept event to the listener that failed on it (``/steward failures retry``),
+        with the usual retries; a failure is not kept a second time."""
+        for lst in self.registry.listeners(type(event)):
+            if lst.feature.name == feature and lst.name == listener and not lst.inline:
+                async with self.activity.track():
+                    return await self._listen(lst.feature, lst.handler, lst.name, event, keep=False)
+        return False
 
     # -- HTTP endpoints ----------------------------------------------------------------------
 

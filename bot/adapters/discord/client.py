@@ -258,9 +258,10 @@ class DiscordAdapter:
             await tree.sync()
 
     async def publish(self, event: Any) -> None:
-        """Hand an inbound event to the dispatcher; never let it escape into discord.py."""
+        """Hand an inbound event to the dispatcher's intake (waiting while it is full); never
+        let a failure escape into discord.py."""
         try:
-            await self.dispatcher.publish(event)
+            await self.dispatcher.submit(event)
         except Exception:
             log.exception("publishing %s failed", type(event).__name__)
 

@@ -173,8 +173,10 @@ class SlackAdapter:
         return found
 
     async def _publish(self, event: Event) -> None:
+        """Through the dispatcher's intake; returns once the event is handled, so the Slack
+        event's id is noted as handled only then."""
         try:
-            await self.dispatcher.publish(event)
+            await (await self.dispatcher.submit(event))
         except Exception:
             log.exception("publishing %s failed", type(event).__name__)
 
