@@ -65,6 +65,8 @@ class App:
             self.dispatcher.activity,
             self.dispatcher.publish,
             self.dispatcher.steps,
+            self.dispatcher.kept,
+            self.dispatcher.replay,
             ProcessOptions(tuple(config.feeds_allow), config.feeds_min_interval),
         )
         self.runtime = runtime

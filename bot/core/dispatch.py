@@ -93,7 +93,7 @@ class Dispatcher:
         """Seconds between a listener's tries after a passing failure (jittered ±50%)."""
         self.retried = 0
         self.kept = Failures(db.uow, clock)
-        """Listener failures kept after their retries (``/steward failures``, doctor)."""
+        """Listener failures kept after their retries (``/steward failures show``, doctor)."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
 
     def add_port(self, port: Port) -> None:

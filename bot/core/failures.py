@@ -2,7 +2,7 @@
 
 The dispatcher retries a listener that failed on something passing (``bot.core.transient``);
 what still fails is written here with its error id, feature, listener, event kind, a summary
-and the event itself, so ``/steward failures`` shows it to the community's admins,
+and the event itself, so ``/steward failures show`` shows it to the community's admins,
 ``steward doctor`` counts it for the operator, and ``/steward failures retry`` hands the same
 event to the same listener again. If even this write fails (the database is away), the
 record waits in memory and is written with the next one.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import pickle
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar
@@ -147,29 +147,6 @@ class Failures:
         """Failures not written to the database yet."""
         return len(self._unwritten)
 
-    async def listed(self, community: CommunityRef, limit: int = 20) -> tuple[int, list[Kept]]:
-        """How many failures the community has, and the latest ``limit`` of them."""
-        async with self.sessions() as uow:
-            where = (FailedEvent.community_id == community.key, FailedEvent.status == "failed")
-            total = await uow.session.scalar(select(func.count()).where(*where))
-            rows = await uow.session.scalars(
-                select(FailedEvent).where(*where).order_by(FailedEvent.id.desc()).limit(limit)
-            )
-            kept = [
-                Kept(
-                    r.id,
-                    r.error_id,
-                    r.feature,
-                    r.event_kind,
-                    r.summary,
-                    r.error,
-                    r.attempts,
-                    r.failed_at,
-                )
-                for r in rows
-            ]
-        return int(total or 0), kept
-
     async def retry(
         self,
         community: CommunityRef,
@@ -178,9 +155,15 @@ class Failures:
         """Hand each kept failure of the community to its listener again (``run(feature,
         listener, event)`` says whether it succeeded); returns (succeeded, still failing)."""
         async with self.sessions() as uow:
-            rows: Sequence[FailedEvent] = list(
-                await uow.session.scalars(
-                    select(FailedEvent)
+            rows = list(
+                await uow.session.execute(
+                    select(
+                        FailedEvent.id,
+                        FailedEvent.error_id,
+                        FailedEvent.feature,
+                        FailedEvent.listener,
+                        FailedEvent.event,
+                    )
                     .where(
                         FailedEvent.community_id == community.key,
                         FailedEvent.status == "failed",
@@ -208,6 +191,20 @@ class Failures:
             done += ok
             failing += not ok
         return done, failing
+
+
+async def listed(session: Any, community: CommunityRef, limit: int = 20) -> tuple[int, list[Kept]]:
+    """How many failures the community has kept, and the latest ``limit`` of them."""
+    where = (FailedEvent.community_id == community.key, FailedEvent.status == "failed")
+    total = await session.scalar(select(func.count()).where(*where))
+    rows = await session.scalars(
+        select(FailedEvent).where(*where).order_by(FailedEvent.id.desc()).limit(limit)
+    )
+    kept = [
+        Kept(r.id, r.error_id, r.feature, r.event_kind, r.summary, r.error, r.attempts, r.failed_at)
+        for r in rows
+    ]
+    return int(total or 0), kept
 
 
 async def counts(session: Any) -> list[tuple[str, str, int]]:

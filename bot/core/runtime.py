@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.events import Event
+from bot.core.failures import Failures
 from bot.core.steps import Steps
 from bot.db.uow import UnitOfWork
 
@@ -67,6 +68,10 @@ class Runtime:
     activity: Activity
     publish: Callable[[Event], Awaitable[None]]
     steps: Steps
+    failures: Failures
+    """Listener failures kept after their retries (the built-in ``/steward failures show``)."""
+    replay: Callable[[str, str, Event], Awaitable[bool]]
+    """Hand a kept event to the listener (feature, listener name) that failed on it."""
     options: ProcessOptions = field(default_factory=ProcessOptions)
     web: WebAddress = field(default_factory=WebAddress)
 
