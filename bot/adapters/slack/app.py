@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import re
@@ -35,6 +36,7 @@ from bot.core.events import (
     Event,
     PlatformReady,
 )
+from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
@@ -47,6 +49,8 @@ logging.getLogger("slack_sdk").setLevel(logging.INFO)
 _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
 DRAIN_SECONDS = 10.0
+_EVENT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("slack_event_id", default="")
+"""The Slack event a listener task is handling (its id, noted as handled when it is done)."""
 LISTENED_EVENTS = (
     "message",
     "team_join",
@@ -92,6 +96,8 @@ class SlackAdapter:
         self.team_id = ""
         self.bot_user_id = ""
         self._events = Seen()
+        self.handled = HandledIds(dispatcher.db.uow, dispatcher.clock, dispatcher.activity)
+        """Event ids handled, in the database: a redelivery after a restart runs nothing."""
         self._running: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self.signed = SignedRequests(self.app, secret.get_secret_value() if secret else None)
@@ -121,6 +127,9 @@ class SlackAdapter:
             try:
                 async with self.dispatcher.activity.track():
                     await listener(**kwargs)
+                key = _EVENT_ID.get()
+                if key:  # the event is handled (or its failure kept): never again
+                    self.handled.note(key)
             finally:
                 if task is not None:
                     self._running.discard(task)
@@ -157,8 +166,12 @@ class SlackAdapter:
     ) -> BoltResponse | None:
         """Redelivered events (Slack retries, Socket Mode redelivery) are handled once."""
         event_id = body.get("event_id")
-        if isinstance(event_id, str) and not self._events.first_time(event_id):
+        key = f"slack:{event_id}" if isinstance(event_id, str) else ""
+        if key and (not self._events.first_time(key) or await self.handled.handled(key)):
             return BoltResponse(status=200, body="")
+        # Bolt runs the listener after the middleware, in a task started from this request's
+        # own context (one per request), which inherits the id.
+        _EVENT_ID.set(key)
         result: BoltResponse | None = await next()
         return result
 
@@ -444,6 +457,7 @@ class SlackAdapter:
             _, late = await asyncio.wait(set(self._running), timeout=DRAIN_SECONDS)
             for task in late:
                 task.cancel()
+        await self.handled.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
