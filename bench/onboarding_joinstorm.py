@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import re
 import sys
 import tempfile
@@ -31,14 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._common import Row, percentile_ms
+from bench._common import PG_URL, Row, fresh_pg_database, percentile_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 NAME = "onboarding_joinstorm"
-PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _MENTION = re.compile(r"<@([A-Za-z0-9]+)")
 
 
@@ -98,20 +96,6 @@ def _tally(community: Any, people: dict[str, Any]) -> tuple[Counter[str], Counte
     return public, dms
 
 
-async def _pg_database(name: str) -> str | None:
-    """A fresh PostgreSQL database on ``PG_URL``'s server, or None when none answers."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    try:
-        conn = await asyncpg.connect(PG_URL)
-    except Exception:
-        return None
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return PG_URL.rpartition("/")[0] + "/" + name
-
-
 async def storm(
     platform: str, n: int, *, patience: float, slack_429: int, database: str = "sqlite"
 ) -> Storm | None:
@@ -121,7 +105,7 @@ async def storm(
         if database == "sqlite":
             url: str | None = f"sqlite+aiosqlite:///{Path(tmp) / 'steward.db'}"
         else:
-            url = await _pg_database(f"bench_joinstorm_{platform}")
+            url = await fresh_pg_database(f"bench_joinstorm_{platform}")
         if url is None:
             return None
         return await _storm(platform, database, url, n, patience=patience, slack_429=slack_429)

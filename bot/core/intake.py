@@ -3,8 +3,8 @@
 A burst (a join storm, a raid, a reconnect's backlog) used to start one task per event, all
 fighting for the database's few connections until some timed out and their events were lost.
 Here at most ``workers`` events are handled at once; the rest wait in lanes, and once
-``capacity`` events wait, whoever hands in the next one waits too (the platform adapter's
-reader slows down; nothing is dropped).
+``capacity`` events wait, whoever hands in the next one waits too for room (the adapter's
+handler of that event; nothing is dropped).
 
 Order: events about the same member of the same community (a join, then that member's first
 message) share a lane and are handled one after the other, in arrival order; events without a
