@@ -126,8 +126,10 @@ class SlackAdapter:
                 self._running.add(task)
             try:
                 async with self.dispatcher.activity.track():
+                    key = _EVENT_ID.get()
+                    if key and await self.handled.handled(key):
+                        return  # handled before a restart
                     await listener(**kwargs)
-                key = _EVENT_ID.get()
                 if key:  # the event is handled (or its failure kept): never again
                     self.handled.note(key)
             finally:
@@ -167,10 +169,11 @@ class SlackAdapter:
         """Redelivered events (Slack retries, Socket Mode redelivery) are handled once."""
         event_id = body.get("event_id")
         key = f"slack:{event_id}" if isinstance(event_id, str) else ""
-        if key and (not self._events.first_time(key) or await self.handled.handled(key)):
+        if key and not self._events.first_time(key):
             return BoltResponse(status=200, body="")
         # Bolt runs the listener after the middleware, in a task started from this request's
-        # own context (one per request), which inherits the id.
+        # own context (one per request), which inherits the id. The database is asked there,
+        # after the ack: Slack wants its ack within 3 seconds, however busy the database.
         _EVENT_ID.set(key)
         result: BoltResponse | None = await next()
         return result
