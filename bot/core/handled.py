@@ -41,18 +41,26 @@ class HandledIds:
         self._recent: dict[str, None] = {}
         self._unwritten: set[str] = set()
         self._writing: asyncio.Task[None] | None = None
+        self._asking = asyncio.Semaphore(2)
+        """Lookups at once: a burst of new ids must not take every pooled connection."""
 
     async def handled(self, key: str) -> bool:
         """Whether an event with this id was handled (here, or before a restart)."""
         if key in self._recent or key in self._unwritten:
             return True
         now = self.clock.now()
-        async with self.sessions() as uow:
-            found = await uow.session.scalar(
-                select(HandledEvent.key).where(
-                    HandledEvent.key == key, HandledEvent.expires_at > now
+        try:
+            async with self._asking, self.sessions() as uow:
+                found = await uow.session.scalar(
+                    select(HandledEvent.key).where(
+                        HandledEvent.key == key, HandledEvent.expires_at > now
+                    )
                 )
-            )
+        except Exception:
+            # Not known counts as not handled: at worst a redelivery runs again (features do
+            # their work once); an event is never dropped because the database was busy.
+            log.warning("could not ask whether %s was handled; handling it", key, exc_info=True)
+            return False
         if found is not None:
             self._remember(key)
         return found is not None

@@ -56,11 +56,7 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine with Steward's connection settings for the URL's database."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        # One connection: SQLite has one writer, and every Steward transaction takes the write
-        # lock as it begins. With several, waiting transactions sat in SQLite's busy handler,
-        # which sleeps up to 100 ms between looks (a join storm spent most of its time there);
-        # the pool's queue hands the connection to the next transaction the moment it is free.
-        engine = create_async_engine(url, pool_size=1, max_overflow=0)
+        engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
