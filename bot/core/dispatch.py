@@ -280,11 +280,12 @@ class Dispatcher:
                     async def enter(community: CommunityRef) -> Context[Any] | None:
                         if community.platform not in self.ports:
                             return None
-                        settings = await self._prepare(uow, feature, community)
-                        if not self._enabled(feature, settings):
+                        try:
+                            admitted = await self.steps.admit(uow, feature, community)
+                        except FeatureOff:
                             return None
                         ctx: Context[Any] = Context(
-                            **self._base(uow, feature, community, settings),
+                            **self._base(uow, feature, community, admitted.settings),
                             log=self._logger(community, feature.name, name),
                         )
                         http.entered.append(ctx)
