@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.core.activity import Activity
+from bot.core.calls import Invocation as Invocation
+from bot.core.calls import Press as Press
 from bot.core.clock import Clock
-from bot.core.commands import CommandSpec
 from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
 from bot.core.errors import NotSupported, UserError, log_failure, render_error
@@ -40,37 +40,6 @@ log = logging.getLogger("steward.dispatch")
 MAX_TIMER_ATTEMPTS = 5
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """A listener's budget after a passing failure: 7 tries over about 16 seconds."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Invocation:
-    """A command someone ran, with arguments already parsed by the adapter."""
-
-    spec: CommandSpec
-    community: CommunityRef
-    actor: Member
-    channel: ChannelRef
-    args: Mapping[str, Any]
-    responder: Responder
-    problem: UserError | None = None
-    """What was wrong with the arguments as typed; told only once the actor may run the command
-    (a member asking for a moderator command hears it is not theirs, not its usage)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Press:
-    """A button press, select pick or form submission."""
-
-    community: CommunityRef
-    actor: Member
-    channel: ChannelRef
-    feature: str
-    action: str
-    value: str = ""
-    values: tuple[str, ...] = ()
-    fields: Mapping[str, str] = field(default_factory=dict)
-    message: MessageRef | None = None
-    responder: Responder
 
 
 class Dispatcher:
