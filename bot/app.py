@@ -144,15 +144,18 @@ class App:
         if self.web is not None:
             await self.web.stop()
         self.runtime.web.base_url = None
+        # What was taken in is handled while the platforms can still be answered.
+        await self.dispatcher.intake.wait()
         for platform in reversed(self.platforms):
             try:
                 await platform.stop()
             except Exception:
                 log.exception("a platform failed to stop cleanly")
-        await self.dispatcher.intake.drain()
+        await self.dispatcher.intake.close()
         await self.jobs.stop()
         await self.timers.stop()
         await self.dispatcher.deliverer.close()
+        await self.dispatcher.kept.flush()  # failures the database refused earlier, if any
         for feature in self.registry.features:
             try:
                 await feature.on_unload()

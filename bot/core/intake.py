@@ -114,12 +114,16 @@ class Intake:
                     del self._lanes[lane]
                 self.activity.leave()
 
-    async def drain(self, within: float = 30.0) -> None:
-        """Wait (up to ``within`` seconds) for what was handed in, then stop the workers."""
+    async def wait(self, within: float = 30.0) -> None:
+        """Wait (up to ``within`` seconds) until what was handed in so far is handled."""
         if self._pending:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(within):
                     await asyncio.gather(*list(self._pending))
+
+    async def close(self) -> None:
+        """Handle what is left (up to 30 seconds), then stop the workers."""
+        await self.wait()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
