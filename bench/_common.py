@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+
+PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+"""The PostgreSQL server benchmarks make their databases on."""
 
 
 @dataclass(frozen=True)
@@ -24,3 +28,17 @@ def percentile_ms(seconds: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(seconds)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def fresh_pg_database(name: str) -> str | None:
+    """A fresh, empty PostgreSQL database on ``PG_URL``'s server, or None when none answers."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    try:
+        conn = await asyncpg.connect(PG_URL)
+    except Exception:
+        return None
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    return PG_URL.rpartition("/")[0] + "/" + name

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._common import Row
+from bench._common import PG_URL, Row, fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -54,7 +54,6 @@ if str(ROOT) not in sys.path:
 GUILD, CHANNELS, USERS = 1000, 20, 2000
 PACE = 14_500
 """Events/s of the paced run: the study's measured discord.py rate per core."""
-PG_URL = os.environ.get("STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 TEXTS = (
@@ -456,17 +455,7 @@ async def bulk(url: str, frames: list[tuple[str, dict[str, Any]]]) -> float:
     return elapsed
 
 
-async def _pg_database(name: str) -> str | None:
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(PG_URL)
-    except Exception:
-        return None
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return PG_URL.rpartition("/")[0] + "/" + name
+_pg_database = fresh_pg_database
 
 
 async def measure(n: int, engines: tuple[str, ...] = ("sqlite", "postgres")) -> list[Row]:

@@ -64,7 +64,9 @@ class App:
             self.clock,
             self.dispatcher.activity,
             self.dispatcher.publish,
-            self.dispatcher.communities,
+            self.dispatcher.steps,
+            self.dispatcher.kept,
+            self.dispatcher.replay,
             ProcessOptions(tuple(config.feeds_allow), config.feeds_min_interval),
         )
         self.runtime = runtime
@@ -142,14 +144,18 @@ class App:
         if self.web is not None:
             await self.web.stop()
         self.runtime.web.base_url = None
+        # What was taken in is handled while the platforms can still be answered.
+        await self.dispatcher.intake.wait()
         for platform in reversed(self.platforms):
             try:
                 await platform.stop()
             except Exception:
                 log.exception("a platform failed to stop cleanly")
+        await self.dispatcher.intake.close()
         await self.jobs.stop()
         await self.timers.stop()
         await self.dispatcher.deliverer.close()
+        await self.dispatcher.kept.flush()  # failures the database refused earlier, if any
         for feature in self.registry.features:
             try:
                 await feature.on_unload()

@@ -206,7 +206,33 @@ async def _database_checks(config: Config) -> list[tuple[bool, str]]:
             (True, f"reachable ({db.dialect})"),
             (False, "schema is not up to date: run `steward migrate`"),
         ]
-    return [(True, f"reachable ({db.dialect})"), (True, "schema is up to date")]
+    return [
+        (True, f"reachable ({db.dialect})"),
+        (True, "schema is up to date"),
+        await _kept_failures(config),
+    ]
+
+
+async def _kept_failures(config: Config) -> tuple[bool, str]:
+    """Events a listener still failed on after its retries, counted per feature and kind."""
+    from bot.core.failures import counts
+    from bot.core.message import plural
+    from bot.db.engine import Database
+
+    db = Database(config.database_url)
+    try:
+        async with db.uow() as uow:
+            found = await counts(uow.session)
+    finally:
+        await db.dispose()
+    if not found:
+        return True, "no events kept as failed"
+    total = sum(n for _, _, n in found)
+    each = ", ".join(f"{feature} {kind} {n}" for feature, kind, n in found)
+    return False, (
+        f"{plural(total, 'event')} kept as failed ({each}): a community's admins list them with "
+        "`/steward failures show` and try them again with `/steward failures retry`"
+    )
 
 
 async def _discord_checks(config: Config) -> list[Any]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from bot.builtin._failures import failures_text, retried_text
 from bot.builtin._fields import expected_form, parse_setting, settable, show_value
 from bot.core.commands import CommandSpec
 from bot.core.context import CommandContext, Context
 from bot.core.errors import UserError
 from bot.core.events import ForgetRequested
+from bot.core.failures import listed
 from bot.core.feature import Feature, command
 from bot.core.ids import UserRef
 from bot.core.members import Level, Member
 from bot.core.message import Message, mention
 from bot.core.registry import Registry
+from bot.core.runtime import Runtime
 from bot.core.settings import CommunitySettings, FeatureSettings, SettingsStore
 
 FIELD_LIMIT = 1000
@@ -31,6 +34,11 @@ class Steward(Feature, name="steward"):
 
     def __init__(self) -> None:
         self.registry: Registry | None = None
+        self._runtime: Runtime | None = None
+
+    def attach(self, runtime: Runtime) -> None:
+        """Keep the runtime: ``/steward failures retry`` hands kept events back to listeners."""
+        self._runtime = runtime
 
     def _feature(self, name: str, *, itself: bool = False) -> Feature:
         assert self.registry is not None, "the composition root binds the registry"
@@ -170,6 +178,22 @@ class Steward(Feature, name="steward"):
         if not fields:
             raise UserError("There is nothing you can run here yet.")
         await ctx.reply(Message(title="Steward help", fields=tuple(fields)))
+
+    # -- failures ----------------------------------------------------------------------------
+
+    @command("failures show", requires=Level.ADMIN)
+    async def failures(self, ctx: CommandContext[FeatureSettings]) -> None:
+        """Events Steward could not handle here even after retrying, latest first."""
+        total, kept = await listed(ctx.uow.session, ctx.community)
+        await ctx.reply(failures_text(total, kept))
+
+    @command("failures retry", requires=Level.ADMIN)
+    async def failures_retry(self, ctx: CommandContext[FeatureSettings]) -> None:
+        """Hand the events Steward could not handle here to their features again."""
+        assert self._runtime is not None, "the App attaches the runtime"
+        await ctx.commit()  # each retry is a transaction of its own
+        done, failing = await self._runtime.failures.retry(ctx.community, self._runtime.replay)
+        await ctx.reply(retried_text(done, failing))
 
     # -- forgetting --------------------------------------------------------------------------
 

@@ -3,86 +3,49 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+import random
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from bot.core.activity import Activity
+from bot.core.calls import Invocation as Invocation
+from bot.core.calls import Press as Press
 from bot.core.clock import Clock
-from bot.core.commands import CommandSpec
 from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
-from bot.core.errors import (
-    NotSupported,
-    PermissionDenied,
-    UserError,
-    log_failure,
-    render_error,
-)
+from bot.core.errors import NotSupported, UserError, log_failure, render_error
 from bot.core.events import Event, ForgetRequested
+from bot.core.failures import Failures
 from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
-from bot.core.members import Level, Member
+from bot.core.intake import Intake
+from bot.core.members import Member
 from bot.core.message import Message
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
-from bot.core.registry import Registry
-from bot.core.settings import (
-    COMMUNITY_FEATURE,
-    CommunitySettings,
-    FeatureSettings,
-    SettingsStore,
-)
+from bot.core.registry import Listener, Registry
+from bot.core.steps import FeatureOff, Steps
 from bot.core.timers import Timers
+from bot.core.transient import is_transient
 from bot.db.engine import Database
 from bot.db.models import Timer
 from bot.db.uow import UnitOfWork
 
 log = logging.getLogger("steward.dispatch")
 MAX_TIMER_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, kw_only=True)
-class Invocation:
-    """A command someone ran, with arguments already parsed by the adapter."""
-
-    spec: CommandSpec
-    community: CommunityRef
-    actor: Member
-    channel: ChannelRef
-    args: Mapping[str, Any]
-    responder: Responder
-    problem: UserError | None = None
-    """What was wrong with the arguments as typed; told only once the actor may run the command
-    (a member asking for a moderator command hears it is not theirs, not its usage)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class Press:
-    """A button press, select pick or form submission."""
-
-    community: CommunityRef
-    actor: Member
-    channel: ChannelRef
-    feature: str
-    action: str
-    value: str = ""
-    values: tuple[str, ...] = ()
-    fields: Mapping[str, str] = field(default_factory=dict)
-    message: MessageRef | None = None
-    responder: Responder
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+"""A listener's budget after a passing failure: 7 tries over about 16 seconds."""
 
 
 class Dispatcher:
     """Routes events, commands, components, jobs and timers to feature handlers, safely."""
 
-    def __init__(self, registry: Registry, db: Database, clock: Clock) -> None:
+    def __init__(self, registry: Registry, db: Database, clock: Clock, *, workers: int = 8) -> None:
         self.registry = registry
         self.db = db
         self.clock = clock
@@ -91,7 +54,16 @@ class Dispatcher:
         self.wake_timers: Callable[[datetime], None] = lambda _at: None
         self.activity = Activity()
         self.communities = KnownCommunities()
+        self.steps = Steps(self.communities, clock)
+        """The steps before every handler (``bot.core.steps.STEPS``), shared with features'
+        own fast paths."""
         self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity)
+        self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        """Seconds between a listener's tries after a passing failure (jittered ±50%)."""
+        self.retried = 0
+        self.kept = Failures(db.uow, clock)
+        """Listener failures kept after their retries (``/steward failures show``, doctor)."""
+        self.intake = Intake(self._queued, self.activity, workers=workers)
 
     def add_port(self, port: Port) -> None:
         """Serve a platform through this port."""
@@ -103,12 +75,6 @@ class Dispatcher:
             return self.ports[community.platform]
         except KeyError:
             raise NotSupported("this platform", community.platform) from None
-
-    async def _prepare(
-        self, uow: UnitOfWork, feature: Feature, community: CommunityRef
-    ) -> FeatureSettings:
-        await self.communities.ensure(uow, community, self.clock.now())
-        return await SettingsStore.of(uow).get(community, feature.Settings, feature.name)
 
     def _logger(
         self, community: CommunityRef, feature: str, handler: str
@@ -130,10 +96,6 @@ class Dispatcher:
             "outbox": Outbox(uow, community, feature.name, self.clock, self.deliverer),
         }
 
-    @staticmethod
-    def _enabled(feature: Feature, settings: FeatureSettings) -> bool:
-        return feature.always_on or settings.enabled
-
     async def _deliver(self, events: list[Event]) -> None:
         for event in events:
             await self.publish(event)
@@ -144,23 +106,38 @@ class Dispatcher:
 
     # -- events ------------------------------------------------------------------------------
 
+    async def submit(self, event: Event) -> asyncio.Future[None]:
+        """Hand in an event from a platform: inline listeners see it now; the others through
+        the bounded intake (``bot.core.intake``), in order per member. Waits while the intake
+        is full. The future is done once every listener has handled it or kept its failure."""
+        listeners = self.registry.listeners(type(event))
+        queued = [lst for lst in listeners if not lst.inline]
+        if len(queued) < len(listeners):
+            await self._inline(event, [lst for lst in listeners if lst.inline])
+        if not queued:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return await self.intake.submit(event)
+
+    async def _queued(self, event: Event) -> None:
+        """An intake worker's turn: the event's queued listeners, one after the other (a
+        worker holds at most one database connection)."""
+        for lst in self.registry.listeners(type(event)):
+            if not lst.inline:
+                await self._listen(lst.feature, lst.handler, lst.name, event)
+
     async def publish(self, event: Event) -> None:
-        """Deliver an event to every enabled listener, each isolated from the others."""
+        """Deliver an event to every enabled listener, each isolated from the others (events
+        features publish; platforms' events come through :meth:`submit`)."""
         listeners = self.registry.listeners(type(event))
         if not listeners:
             return
         activity = self.activity
         activity.enter()
         try:
-            isolated = []
-            for lst in listeners:
-                if lst.inline:
-                    try:
-                        await lst.handler(event)
-                    except Exception as exc:
-                        self._failed(f"inline listener {lst.name} on {type(event).__name__}", exc)
-                else:
-                    isolated.append(lst)
+            await self._inline(event, [lst for lst in listeners if lst.inline])
+            isolated = [lst for lst in listeners if not lst.inline]
             # The common cases (nothing, or one listener) without gather's extra future.
             if len(isolated) == 1:
                 lst = isolated[0]
@@ -172,24 +149,88 @@ class Dispatcher:
         finally:
             activity.leave()
 
+    async def _inline(self, event: Event, listeners: list[Listener]) -> None:
+        for lst in listeners:
+            try:
+                await lst.handler(event)
+            except Exception as exc:
+                self._failed(f"inline listener {lst.name} on {type(event).__name__}", exc)
+
     async def _listen(
+        self,
+        feature: Feature,
+        handler: Callable[..., Awaitable[Any]],
+        name: str,
+        event: Event,
+        *,
+        keep: bool = True,
+    ) -> bool:
+        """Run one listener; retry it while it fails on something passing (a busy or absent
+        database, a reset connection, a platform's 5xx) until the budget runs out; keep what
+        still fails (``bot.core.failures``). True when it succeeded."""
+        delays = self.retry_delays
+        for attempt in range(1, len(delays) + 2):
+            try:
+                await self._listen_once(feature, handler, name, event)
+                return True
+            except Exception as exc:
+                what = f"listener {name} on {type(event).__name__}"
+                if attempt <= len(delays) and is_transient(exc):
+                    delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
+                    self.retried += 1
+                    log.warning(
+                        "%s failed (%s: %s); trying again in %.1f s (try %d of %d)",
+                        what,
+                        type(exc).__name__,
+                        str(exc)[:200],
+                        delay,
+                        attempt + 1,
+                        len(delays) + 1,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                error_id = self._failed(f"{what} in {event.community.key}", exc)
+                if keep:
+                    await self.kept.keep(
+                        error_id=error_id,
+                        feature=feature.name,
+                        listener=name,
+                        event=event,
+                        exc=exc,
+                        attempts=attempt,
+                    )
+                return False
+        return False  # not reached: the last attempt returns or keeps
+
+    async def _listen_once(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event
     ) -> None:
-        try:
-            async with self.db.uow() as uow:
-                settings = await self._prepare(uow, feature, event.community)
-                # What a switched-off feature stored is forgotten all the same.
-                if not self._enabled(feature, settings) and not isinstance(event, ForgetRequested):
-                    return
-                ctx: Context[Any] = Context(
-                    **self._base(uow, feature, event.community, settings),
-                    log=self._logger(event.community, feature.name, name),
+        async with self.db.uow() as uow:
+            try:
+                admitted = await self.steps.admit(
+                    uow,
+                    feature,
+                    event.community,
+                    forgetting=isinstance(event, ForgetRequested),
                 )
-                await handler(ctx, event)
-                await uow.commit()
-            await self._deliver(ctx.published)
-        except Exception as exc:
-            self._failed(f"listener {name} on {type(event).__name__}", exc)
+            except FeatureOff:
+                return
+            ctx: Context[Any] = Context(
+                **self._base(uow, feature, event.community, admitted.settings),
+                log=self._logger(event.community, feature.name, name),
+            )
+            await handler(ctx, event)
+            await uow.commit()
+        await self._deliver(ctx.published)
+
+    async def replay(self, feature: str, listener: str, event: Event) -> bool:
+        """Hand a kept event to the listener that failed on it (``/steward failures retry``),
+        with the usual retries; a failure is not kept a second time."""
+        for lst in self.registry.listeners(type(event)):
+            if lst.feature.name == feature and lst.name == listener and not lst.inline:
+                async with self.activity.track():
+                    return await self._listen(lst.feature, lst.handler, lst.name, event, keep=False)
+        return False
 
     # -- HTTP endpoints ----------------------------------------------------------------------
 
@@ -208,11 +249,12 @@ class Dispatcher:
                     async def enter(community: CommunityRef) -> Context[Any] | None:
                         if community.platform not in self.ports:
                             return None
-                        settings = await self._prepare(uow, feature, community)
-                        if not self._enabled(feature, settings):
+                        try:
+                            admitted = await self.steps.admit(uow, feature, community)
+                        except FeatureOff:
                             return None
                         ctx: Context[Any] = Context(
-                            **self._base(uow, feature, community, settings),
+                            **self._base(uow, feature, community, admitted.settings),
                             log=self._logger(community, feature.name, name),
                         )
                         http.entered.append(ctx)
@@ -314,21 +356,20 @@ class Dispatcher:
         ctx: CommandContext[Any] | None = None
         try:
             async with self.db.uow() as uow:
-                settings = await self._prepare(uow, feature, community)
-                actor = await self._effective(uow, community, actor)
-                if actor.level < requires:
-                    raise PermissionDenied(requires, what)
-                if precheck is not None:
-                    raise precheck
-                if not self._enabled(feature, settings):
-                    raise UserError(
-                        f"The {feature.name} feature is switched off here. "
-                        f"An admin can turn it on with `/steward features {feature.name} on`."
-                    )
-                ctx = CommandContext(
-                    **self._base(uow, feature, community, settings),
-                    log=self._logger(community, feature.name, what),
+                admitted = await self.steps.admit(
+                    uow,
+                    feature,
+                    community,
                     actor=actor,
+                    requires=requires,
+                    what=what,
+                    problem=precheck,
+                )
+                assert admitted.actor is not None
+                ctx = CommandContext(
+                    **self._base(uow, feature, community, admitted.settings),
+                    log=self._logger(community, feature.name, what),
+                    actor=admitted.actor,
                     channel=channel,
                     responder=responder,
                     ephemeral=ephemeral,
@@ -345,15 +386,6 @@ class Dispatcher:
         except Exception as exc:
             error_id = self._failed(f"{what} in {community.key}", exc)
             await self._answer_error(responder, exc, error_id=error_id)
-
-    async def _effective(self, uow: UnitOfWork, community: CommunityRef, actor: Member) -> Member:
-        """The actor's level, raised to moderator when they hold the community's moderator role."""
-        if actor.level >= Level.MOD or not actor.roles:
-            return actor
-        shared = await SettingsStore.of(uow).get(community, CommunitySettings, COMMUNITY_FEATURE)
-        if shared.moderator_role is not None and shared.moderator_role in actor.roles:
-            return dataclasses.replace(actor, level=Level.MOD)
-        return actor
 
     async def _answer_error(
         self, responder: Responder, exc: BaseException, *, error_id: str = ""
@@ -383,11 +415,12 @@ class Dispatcher:
         for community in communities:
             try:
                 async with self.db.uow() as uow:
-                    settings = await self._prepare(uow, feature, community)
-                    if not self._enabled(feature, settings):
+                    try:
+                        admitted = await self.steps.admit(uow, feature, community)
+                    except FeatureOff:
                         continue
                     ctx: JobContext[Any] = JobContext(
-                        **self._base(uow, feature, community, settings),
+                        **self._base(uow, feature, community, admitted.settings),
                         log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
@@ -426,13 +459,14 @@ class Dispatcher:
                     row.outcome = "no handler"
                     await uow.commit()
                     return False
-                settings = await self._prepare(uow, feature, community)
-                if not self._enabled(feature, settings):
+                try:
+                    admitted = await self.steps.admit(uow, feature, community)
+                except FeatureOff:
                     row.outcome = "feature off"
                     await uow.commit()
                     return False
                 ctx: JobContext[Any] = JobContext(
-                    **self._base(uow, feature, community, settings),
+                    **self._base(uow, feature, community, admitted.settings),
                     log=self._logger(community, feature.name, f"timer {row.name}"),
                 )
                 await handler(ctx, dict(row.payload))

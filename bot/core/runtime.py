@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.activity import Activity
 from bot.core.clock import Clock
-from bot.core.communities import KnownCommunities
 from bot.core.events import Event
+from bot.core.failures import Failures
+from bot.core.steps import Steps
 from bot.db.uow import UnitOfWork
 
 
@@ -55,8 +56,8 @@ class WebAddress:
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """Units of work, time, the activity counter, the event publisher and the communities
-    already registered; nothing else.
+    """Units of work, time, the activity counter, the event publisher and the dispatcher's
+    steps (registration, settings, enabled, level: ``bot.core.steps``); nothing else.
 
     Handlers get all they need from their context; only a feature with work of its own beside
     the handlers (engagement's ingest buffer) keeps this, from ``Feature.attach``.
@@ -66,7 +67,11 @@ class Runtime:
     clock: Clock
     activity: Activity
     publish: Callable[[Event], Awaitable[None]]
-    communities: KnownCommunities
+    steps: Steps
+    failures: Failures
+    """Listener failures kept after their retries (the built-in ``/steward failures show``)."""
+    replay: Callable[[str, str, Event], Awaitable[bool]]
+    """Hand a kept event to the listener (feature, listener name) that failed on it."""
     options: ProcessOptions = field(default_factory=ProcessOptions)
     web: WebAddress = field(default_factory=WebAddress)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -107,3 +107,41 @@ class OutboxItem(Base):
     message_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class FailedEvent(Base):
+    """An event a listener could not handle even after its retries: kept, never only logged.
+
+    ``event`` is the event itself (pickled), so it can be handed to the same listener again
+    (``/steward failures retry``); ``status`` is ``failed`` until a retry succeeds
+    (``replayed``). The community is a plain column, not a reference: a failure is kept even
+    when the community's own row could not be written.
+    """
+
+    __tablename__ = "failed_events"
+    __table_args__ = (Index("ix_failed_events_status", "status", "community_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    error_id: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str] = mapped_column(String(80))
+    feature: Mapped[str] = mapped_column(String(32))
+    listener: Mapped[str] = mapped_column(String(100))
+    event_kind: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(300))
+    event: Mapped[bytes] = mapped_column(LargeBinary)
+    error: Mapped[str] = mapped_column(String(300))
+    attempts: Mapped[int]
+    failed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="failed")
+    replayed_at: Mapped[datetime | None]
+
+
+class HandledEvent(Base):
+    """A platform's delivery id already handled (Slack's ``event_id``), kept until it expires,
+    so a redelivery after a restart is not handled twice."""
+
+    __tablename__ = "handled_events"
+    __table_args__ = (Index("ix_handled_events_expires_at", "expires_at"),)
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    expires_at: Mapped[datetime]

@@ -36,9 +36,8 @@ from bot.core import (
     ReactionRemoved,
 )
 from bot.core.activity import Activity
-from bot.core.communities import KnownCommunities
 from bot.core.runtime import Storage
-from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, SettingsStore, cache_of
+from bot.core.steps import Admission, Gated, Steps
 from cogs.engagement._rules import CID, USER, Item, Rules, item_of
 from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings
@@ -63,7 +62,8 @@ class Ingest:
         db: Storage,
         clock: Clock,
         activity: Activity,
-        communities: KnownCommunities,
+        steps: Steps,
+        feature: Gated,
         *,
         max_batch: int = 5000,
         flush_after: float = 0.1,
@@ -72,8 +72,10 @@ class Ingest:
         self.db = db
         self.clock = clock
         self.activity = activity
-        self.communities = communities
-        """The process's one set of registered communities (the dispatcher's)."""
+        self.steps = steps
+        """The dispatcher's steps (registration, settings, enabled, level), run per community
+        and batch instead of per event."""
+        self.feature = feature
         self.max_batch = max_batch
         self.flush_after = flush_after
         self.max_in_flight = max_in_flight
@@ -285,26 +287,26 @@ class Ingest:
         await self._staff_rules([community])
 
     async def _staff_rules(self, communities: Iterable[str]) -> Rules:
-        """Per community: whether tracking is on, and the staff role ids.
+        """Per community: whether tracking is on, and the staff role ids, as the dispatcher's
+        steps decide them (``bot.core.steps``: registration, settings, enabled, level).
 
-        From the process's settings cache, so a batch normally opens no session. A settings
-        write in this process drops the entry, and the next batch reads it again before it
-        leaves. An entry that merely expired (it bounds how long another process's change goes
-        unseen) is used once more while a background read renews it: under a flood, a read in
-        the bot waits a turn of the event loop per query, and every batch behind it would wait.
+        From the process's settings cache (``Steps.peek``), so a batch normally opens no
+        session. A settings write in this process drops the entry, and the next batch reads it
+        again before it leaves. An entry that merely expired (it bounds how long another
+        process's change goes unseen) is used once more while a background read renews it:
+        under a flood, a read in the bot waits a turn of the event loop per query, and every
+        batch behind it would wait.
         """
         rules: Rules = {}
-        cache = cache_of(self.db.engine)
         missing: list[str] = []
         stale: list[str] = []
         for key in communities:
-            mine = cache.peek((key, "engagement"), EngagementSettings) if cache else None
-            shared = cache.peek((key, COMMUNITY_FEATURE), CommunitySettings) if cache else None
-            if key not in self.communities or mine is None or shared is None:
+            found = self.steps.peek(self.db.engine, self.feature, CommunityRef.from_key(key))
+            if found is None:
                 missing.append(key)
                 continue
-            rules[key] = _rule(mine[0], shared[0])
-            if not (mine[1] and shared[1]):
+            rules[key] = _rule(found[0])
+            if not found[1]:
                 stale.append(key)
         if stale and (self._renewing is None or self._renewing.done()):
             self._renewing = asyncio.create_task(self._renew(stale), name="engagement-rules")
@@ -320,22 +322,22 @@ class Ingest:
             return {}
 
     async def _read_rules(self, communities: list[str]) -> Rules:
-        """Read the rules from the database (which refreshes the settings cache)."""
+        """Run the steps against the database (which refreshes the settings cache); a
+        community seen for the first time is registered, so jobs (catch-up, digest) run for it."""
         rules: Rules = {}
         async with self.db.uow() as uow:
-            store = SettingsStore.of(uow)
             for key in communities:
-                ref = CommunityRef.from_key(key)
-                if key not in self.communities:
-                    # Jobs (catch-up, digest) run for the communities Steward knows about.
-                    await self.communities.ensure(uow, ref, self.clock.now())
-                    await uow.commit()
-                mine = await store.get(ref, EngagementSettings, "engagement")
-                shared = await store.get(ref, CommunitySettings, COMMUNITY_FEATURE)
-                rules[key] = _rule(mine, shared)
+                found = await self.steps.read(uow, self.feature, CommunityRef.from_key(key))
+                rules[key] = _rule(found)
+            await uow.commit()
         return rules
 
 
-def _rule(mine: EngagementSettings, shared: CommunitySettings) -> tuple[bool, frozenset[str]]:
-    roles = {r.id for r in (mine.staff_role, shared.moderator_role) if r is not None}
-    return mine.enabled, frozenset(roles)
+def _rule(found: Admission) -> tuple[bool, frozenset[str]]:
+    """Tracking on, and staff: the community's moderators (the level step) and engagement's
+    own ``staff_role``."""
+    mine: EngagementSettings = found.settings
+    roles = set(found.moderator_roles)
+    if mine.staff_role is not None:
+        roles.add(mine.staff_role.id)
+    return found.enabled, frozenset(roles)

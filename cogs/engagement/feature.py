@@ -72,7 +72,8 @@ class Engagement(Feature, name="engagement"):
             runtime.db,
             runtime.clock,
             runtime.activity,
-            runtime.communities,
+            runtime.steps,
+            self,
             max_batch=self.max_batch,
             flush_after=self.flush_after,
         )

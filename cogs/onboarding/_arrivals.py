@@ -23,6 +23,13 @@ class Arrivals(Flow):
             return
         row = await self.repo.member(member.ref.id)
         back = False
+        if row is not None and row.left_at is None and row.newcomer and row.welcomed_at is None:
+            # A try that failed half-way, handled again: finish it. The welcome's keys are the
+            # first try's, so what already went out does not go out twice.
+            await self.welcome(row, back=row.returned_at is not None, new_buddy=False)
+            row.welcomed_at = self.now
+            await self.ctx.commit()
+            return
         if row is not None:
             if row.left_at is None and row.newcomer:
                 return  # the same join delivered twice: welcomed once already

@@ -83,7 +83,14 @@ class Community:
             for _ in range(5):
                 await asyncio.sleep(0)
             if activity.busy:
-                await asyncio.wait_for(activity.wait_idle(), 10)
+                before = (activity.busy, activity.generation)
+                try:
+                    await asyncio.wait_for(activity.wait_idle(), 10)
+                except TimeoutError:
+                    # A burst is handled a few events at a time: only 10 s with no progress
+                    # at all means Steward is stuck.
+                    if (activity.busy, activity.generation) == before:
+                        raise
                 continue
             generation = activity.generation
             await self._fake_settle()

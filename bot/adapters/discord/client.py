@@ -22,6 +22,7 @@ from bot.adapters.discord.convert import (
 )
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.history import to_posted
+from bot.adapters.discord.intents import intents_for
 from bot.adapters.discord.port import DiscordPort
 from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
 from bot.config import Config, PlatformProblem
@@ -34,7 +35,6 @@ from bot.core.events import (
     MemberUpdated,
     MessageDeleted,
     MessageEdited,
-    MessagePosted,
     PlatformReady,
     ReactionAdded,
     ReactionRemoved,
@@ -51,17 +51,6 @@ log = logging.getLogger("steward.discord")
 # Steward never joins voice: discord.py's start-up warnings about voice libraries are noise.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
-
-_MEMBER_EVENTS = (MemberJoined, MemberLeft, MemberUpdated)
-_MESSAGE_EVENTS = (MessagePosted, MessageEdited)
-
-
-def intents_for(registry: Registry) -> discord.Intents:
-    """The gateway intents the loaded features need, and no more."""
-    intents = discord.Intents.default()
-    intents.members = any(registry.listeners(e) for e in _MEMBER_EVENTS)
-    intents.message_content = any(registry.listeners(e) for e in _MESSAGE_EVENTS)
-    return intents
 
 
 class StewardBot(discord.Client):
@@ -271,9 +260,10 @@ class DiscordAdapter:
             await tree.sync()
 
     async def publish(self, event: Any) -> None:
-        """Hand an inbound event to the dispatcher; never let it escape into discord.py."""
+        """Hand an inbound event to the dispatcher's intake (waiting while it is full); never
+        let a failure escape into discord.py."""
         try:
-            await self.dispatcher.publish(event)
+            await self.dispatcher.submit(event)
         except Exception:
             log.exception("publishing %s failed", type(event).__name__)
 

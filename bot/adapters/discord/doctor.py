@@ -26,8 +26,8 @@ import aiohttp
 import discord
 import discord.http
 
-from bot.adapters.discord.client import intents_for
 from bot.adapters.discord.endpoints import configure_endpoints
+from bot.adapters.discord.intents import intents_for
 from bot.config import Config, ConfigError
 from bot.core.registry import Registry
 

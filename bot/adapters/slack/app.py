@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import html
 import logging
@@ -36,6 +37,7 @@ from bot.core.events import (
     Event,
     PlatformReady,
 )
+from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
@@ -48,6 +50,8 @@ logging.getLogger("slack_sdk").setLevel(logging.INFO)
 _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
 DRAIN_SECONDS = 10.0
+_EVENT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("slack_event_id", default="")
+"""The Slack event a listener task is handling (its id, noted as handled when it is done)."""
 LISTENED_EVENTS = (
     "message",
     "team_join",
@@ -93,6 +97,8 @@ class SlackAdapter:
         self.team_id = ""
         self.bot_user_id = ""
         self._events = Seen()
+        self.handled = HandledIds(dispatcher.db.uow, dispatcher.clock, dispatcher.activity)
+        """Event ids handled, in the database: a redelivery after a restart runs nothing."""
         self._running: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self.signed = SignedRequests(self.app, secret.get_secret_value() if secret else None)
@@ -121,7 +127,12 @@ class SlackAdapter:
                 self._running.add(task)
             try:
                 async with self.dispatcher.activity.track():
+                    key = _EVENT_ID.get()
+                    if key and await self.handled.handled(key):
+                        return  # handled before a restart
                     await listener(**kwargs)
+                if key:  # the event is handled (or its failure kept): never again
+                    self.handled.note(key)
             finally:
                 if task is not None:
                     self._running.discard(task)
@@ -159,8 +170,13 @@ class SlackAdapter:
     ) -> BoltResponse | None:
         """Redelivered events (Slack retries, Socket Mode redelivery) are handled once."""
         event_id = body.get("event_id")
-        if isinstance(event_id, str) and not self._events.first_time(event_id):
+        key = f"slack:{event_id}" if isinstance(event_id, str) else ""
+        if key and not self._events.first_time(key):
             return BoltResponse(status=200, body="")
+        # Bolt runs the listener after the middleware, in a task started from this request's
+        # own context (one per request), which inherits the id. The database is asked there,
+        # after the ack: Slack wants its ack within 3 seconds, however busy the database.
+        _EVENT_ID.set(key)
         result: BoltResponse | None = await next()
         return result
 
@@ -175,8 +191,10 @@ class SlackAdapter:
         return found
 
     async def _publish(self, event: Event) -> None:
+        """Through the dispatcher's intake; returns once the event is handled, so the Slack
+        event's id is noted as handled only then."""
         try:
-            await self.dispatcher.publish(event)
+            await (await self.dispatcher.submit(event))
         except Exception:
             log.exception("publishing %s failed", type(event).__name__)
 
@@ -472,6 +490,7 @@ class SlackAdapter:
             _, late = await asyncio.wait(set(self._running), timeout=DRAIN_SECONDS)
             for task in late:
                 task.cancel()
+        await self.handled.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.text import mentioned_users, unescape
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
 
-if TYPE_CHECKING:
-    from bot.adapters.slack.port import SlackPort
+
+class SlackPort(Protocol):
+    """What reading history needs of the Slack port (``port.SlackPort``, which imports this)."""
+
+    client: AsyncWebClient
+
+    async def member(self, user: UserRef) -> Member | None:
+        """A member snapshot, or None when Slack has no such user."""
+        ...
+
 
 POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_message"}
 """Message subtypes that count as a post (the rest are edits, deletions, joins...)."""

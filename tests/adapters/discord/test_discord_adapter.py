@@ -86,6 +86,7 @@ async def test_closed_dms_do_not_break_the_welcome(world: World) -> None:
     shy = fake.add_user("shy", dms_open=False)
     await fake.member_joins(guild, shy)
     await fake.settle()
+    await world.app.dispatcher.activity.wait_idle()  # the join waits its turn in the intake
     assert fake.dms_of(shy) == []
     assert world.app.dispatcher.failures == 1  # only Garden's deliberately broken listener
 

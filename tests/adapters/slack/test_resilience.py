@@ -6,8 +6,13 @@ import random
 
 import pytest
 
+from bot.app import App
+from bot.builtin import Steward
+from bot.core import FakeClock
 from sandbox.slack import payloads
+from tests.adapters.desk import Desk
 from tests.adapters.slack.conftest import SlackWorld
+from tests.core.garden import Garden
 
 
 async def test_disconnects_mid_stream_lose_no_event_and_repeat_none(world: SlackWorld) -> None:
@@ -54,3 +59,36 @@ async def test_a_429_storm_delays_but_does_not_drop_a_post(
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 429, 200]
     assert [m.text for m in fake.messages_in("general")] == ["still here"]
     assert [e.text for e in fake.ephemerals_of(world.alice)] == ["Posted."]
+
+
+async def test_a_redelivery_after_a_restart_is_not_handled_again(world: SlackWorld) -> None:
+    """Steward handled an event, then restarted (its memory gone); Slack delivers the same
+    event_id again: nothing runs twice. A new event for the same person still runs."""
+    fake = world.fake
+    nina = fake.add_user("nina", in_general=False)
+    joined = {"type": "team_join", "user": nina.to_api(), "event_ts": "1.1"}
+    envelope = payloads.event_callback(fake.team, joined, "Ev0000RESTART")
+    await fake.deliver("event", envelope)
+    await world.settle()
+    assert len(fake.dms_of(nina)) == 2
+
+    await world.app.stop()
+    connects = fake.socket.connects
+    app = App(world.app.config, clock=FakeClock(), features=[Steward(), Garden(), Desk()])
+    await app.start(background=False)
+    try:
+        world.app = app
+        await fake.wait_for(lambda: fake.socket.connected and fake.socket.connects > connects)
+        again = await fake.deliver("event", envelope)
+        await world.settle()
+        assert again.ok
+        assert sorted(m.text for m in fake.dms_of(nina)) == [
+            "Welcome to the garden",
+            "Welcome, nina!",
+        ]
+        # Not a guard of the features' own: the same join under a new id is handled.
+        await fake.deliver_event(fake.team.id, joined)
+        await world.settle()
+        assert len(fake.dms_of(nina)) == 4
+    finally:
+        await app.stop()

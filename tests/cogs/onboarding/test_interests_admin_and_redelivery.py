@@ -67,3 +67,21 @@ async def test_a_join_delivered_twice_is_welcomed_once(community: Community) -> 
     assert len([m for m in community.dms_of(nina) if "Welcome" in m.text]) == 1
     funnel = await community.slash(community.people["ada"], "onboarding funnel", period="1w")
     assert "joined 1 ·" in funnel.text
+
+
+async def test_a_join_whose_welcome_failed_half_way_is_finished_once(community: Community) -> None:
+    """Slack answers 503 twice while the newcomer is brought into the welcome channel (after
+    their row is saved): the listener is tried again and finishes the welcome, once."""
+    if not isinstance(community, SlackCommunity):
+        return  # Discord has no channel invitation step to fail
+    await standard_setup(community)
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    fake: Any = community.fake  # type: ignore[attr-defined]
+    fake.faults.server_error(times=2, status=503, method="conversations.invite")
+    nina = await community.member_joins("nina")
+    await community.settle()
+    welcomes = [m for m in community.messages_in("welcome") if "Welcome to" in m.text]
+    assert len(welcomes) == 1
+    assert len([m for m in community.dms_of(nina) if "Welcome" in m.text]) == 1
+    kept = await community.slash(community.people["ada"], "steward failures show")
+    assert kept.text == "Nothing is waiting: every event here was handled."

@@ -1,0 +1,107 @@
+"""Platform delivery ids already handled, kept in the database until they expire.
+
+Slack retries an event it thinks went unanswered, and redelivers over Socket Mode after a
+reconnect; each delivery carries the same ``event_id``. An id in memory only was forgotten by a
+restart, so a redelivery after a crash ran its listeners a second time. Here an id is noted
+once its event has been handled (listeners done, or their failure kept), written in small
+batches, and looked up when a delivery is not known in memory. An id is kept a day (Slack's
+retries end within the hour); expired rows are deleted as new ones are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from bot.core.activity import Activity
+from bot.core.clock import Clock
+from bot.db.inserts import insert_ignore
+from bot.db.models import HandledEvent
+from bot.db.uow import UnitOfWork
+
+log = logging.getLogger("steward.handled")
+KEEP_FOR = timedelta(days=1)
+MEMORY = 10_000
+
+
+class HandledIds:
+    """Which delivery ids were handled: memory first, then the database."""
+
+    def __init__(
+        self, sessions: Callable[[], UnitOfWork], clock: Clock, activity: Activity
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.activity = activity
+        self._recent: dict[str, None] = {}
+        self._unwritten: set[str] = set()
+        self._writing: asyncio.Task[None] | None = None
+        self._asking = asyncio.Semaphore(2)
+        """Lookups at once: a burst of new ids must not take every pooled connection."""
+
+    async def handled(self, key: str) -> bool:
+        """Whether an event with this id was handled (here, or before a restart)."""
+        if key in self._recent or key in self._unwritten:
+            return True
+        now = self.clock.now()
+        try:
+            async with self._asking, self.sessions() as uow:
+                found = await uow.session.scalar(
+                    select(HandledEvent.key).where(
+                        HandledEvent.key == key, HandledEvent.expires_at > now
+                    )
+                )
+        except Exception:
+            # Not known counts as not handled: at worst a redelivery runs again (features do
+            # their work once); an event is never dropped because the database was busy.
+            log.warning("could not ask whether %s was handled; handling it", key, exc_info=True)
+            return False
+        if found is not None:
+            self._remember(key)
+        return found is not None
+
+    def note(self, key: str) -> None:
+        """The event with this id has been handled: write it down soon (with others)."""
+        self._remember(key)
+        self._unwritten.add(key)
+        if self._writing is None or self._writing.done():
+            self.activity.enter()
+            self._writing = asyncio.create_task(self._write(), name="steward-handled-ids")
+
+    def _remember(self, key: str) -> None:
+        self._recent[key] = None
+        if len(self._recent) > MEMORY:
+            del self._recent[next(iter(self._recent))]
+
+    async def _write(self) -> None:
+        try:
+            while self._unwritten:
+                batch, self._unwritten = self._unwritten, set()
+                now = self.clock.now()
+                try:
+                    async with self.sessions() as uow:
+                        for key in sorted(batch):
+                            values = {"key": key, "expires_at": now + KEEP_FOR}
+                            await insert_ignore(uow.session, HandledEvent, values)
+                        await uow.session.execute(
+                            delete(HandledEvent).where(HandledEvent.expires_at <= now)
+                        )
+                        await uow.commit()
+                except Exception:
+                    # Kept in memory (so this process still skips them) and written next time.
+                    self._unwritten |= batch
+                    log.exception("noting %d handled event ids failed; trying again", len(batch))
+                    await asyncio.sleep(1.0)
+        finally:
+            self.activity.leave()
+
+    async def close(self) -> None:
+        """Write what is still unwritten (on shutdown)."""
+        if self._writing is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._writing, 10)

@@ -1,0 +1,59 @@
+"""Which failures may pass if the same work is tried again a moment later.
+
+A listener that failed on one of these is retried with backoff (``Dispatcher``); anything else
+(a bug, a refusal) fails at once. The test walks the exception's causes, since SQLAlchemy wraps
+the driver's error and the driver wraps the network's.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import aiohttp
+from sqlalchemy import exc as sa
+
+from bot.core.errors import Unavailable
+
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_PG_TRANSIENT_STATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "58000", "58030"}
+"""Serialization failure, deadlock, lock not available, the server going away or not ready,
+I/O trouble; classes 08 (connection) and 53 (insufficient resources) are transient too."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying the same work again later may succeed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _transient_itself(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _transient_itself(exc: BaseException) -> bool:
+    if isinstance(exc, Unavailable | sa.TimeoutError | ConnectionError | TimeoutError):
+        return True  # sa.TimeoutError: no pooled connection came free in time
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        return True  # reset, refused, the server went away mid-request
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc).lower() for text in _SQLITE_BUSY)
+    if isinstance(exc, sa.OperationalError) and "sqlite" in type(exc.orig).__module__:
+        return any(text in str(exc.orig).lower() for text in _SQLITE_BUSY)
+    state = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(state, str) and len(state) == 5:
+        return state in _PG_TRANSIENT_STATES or state[:2] in ("08", "53")
+    return _platform_overloaded(exc)
+
+
+def _platform_overloaded(exc: BaseException) -> bool:
+    """A platform's 5xx or 429 (discord.py's ``HTTPException.status``, slack_sdk's
+    ``SlackApiError.response.status_code``), without importing either library here."""
+    status = getattr(exc, "status", None)
+    if not isinstance(status, int):
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+    return isinstance(status, int) and (status >= 500 or status == 429)

@@ -1,0 +1,126 @@
+"""A listener that fails on something passing is tried again; what keeps failing is kept, shown
+to the community's admins (``/steward failures show``) and the operator (``steward doctor``),
+and can be handed back to its listener once the trouble is over."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from sqlalchemy import exc as sa
+
+from bot.builtin import Steward
+from bot.cli import main
+from bot.core import Context, Feature, FeatureSettings, Level, MemberJoined, Message, on
+from tests.core.harness import Harness
+
+
+def database_locked() -> Exception:
+    """What SQLAlchemy raises when SQLite's busy timeout runs out."""
+    try:
+        raise sqlite3.OperationalError("database is locked")
+    except sqlite3.OperationalError as cause:
+        try:
+            raise sa.OperationalError("BEGIN IMMEDIATE", None, cause) from cause
+        except sa.OperationalError as wrapped:
+            return wrapped
+
+
+class Doorman(Feature, name="doorman"):
+    """Welcomes newcomers through the outbox, failing as ``faults`` says: the first fault
+    before the commit (the welcome is rolled back), the next ones after it (the welcome has
+    gone out; trying again must not send it twice)."""
+
+    def __init__(self, faults: list[Exception], *, forever: Exception | None = None) -> None:
+        self.faults = faults
+        self.forever = forever
+        self.tries = 0
+
+    @on(MemberJoined)
+    async def greet(self, ctx: Context[FeatureSettings], event: MemberJoined) -> None:
+        """Welcome the newcomer once."""
+        self.tries += 1
+        user = event.member.ref
+        await ctx.deliver(user, Message(text="Welcome in"), key=f"welcome:{user.id}")
+        if self.forever is not None:
+            raise self.forever
+        if self.faults and self.tries == 1:
+            raise self.faults.pop(0)
+        await ctx.commit()
+        if self.faults:
+            raise self.faults.pop(0)
+
+
+def welcomes(h: Harness, name: str) -> int:
+    return sum(
+        s.message.text == "Welcome in" and s.where == h.member(name).ref for s in h.port.sent
+    )
+
+
+async def join(h: Harness, name: str) -> None:
+    """A newcomer arrives from the platform (through the intake, as the adapters hand it in)."""
+    event = MemberJoined(community=h.community, at=h.clock.now(), member=h.member(name))
+    await asyncio.wait_for(await h.app.dispatcher.submit(event), 30)
+
+
+async def test_a_listener_failing_twice_on_passing_trouble_has_its_effect_once(
+    database_url: str,
+) -> None:
+    doorman = Doorman([database_locked(), ConnectionResetError(104, "Connection reset by peer")])
+    async with Harness(database_url, [Steward(), doorman]) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        await join(h, "nina")
+        assert doorman.tries == 3
+        assert welcomes(h, "nina") == 1
+        shown = await h.run(h.member("ada", Level.ADMIN), "steward failures show")
+        assert shown[0].text == "Nothing is waiting: every event here was handled."
+
+
+async def test_a_listener_that_keeps_failing_is_kept_for_the_staff_and_the_operator(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doorman = Doorman([], forever=ConnectionResetError(104, "Connection reset by peer"))
+    async with Harness(database_url, [Steward(), doorman]) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        await join(h, "nina")
+        assert doorman.tries == 4 and welcomes(h, "nina") == 0
+        admin = h.member("ada", Level.ADMIN)
+
+        # The community's admins see it, with the error id the log carries.
+        shown = (await h.run(admin, "steward failures show"))[0]
+        assert shown.ephemeral
+        assert shown.text.startswith("1 event Steward could not handle here, even after retrying")
+        assert "doorman, MemberJoined member=u-nina (4 tries; ConnectionResetError" in shown.text
+        refused = await h.run(h.member("alice"), "steward failures show")
+        assert "you need to be an admin" in refused[0].text
+
+        # The operator sees it in `steward doctor`.
+        monkeypatch.setenv("STEWARD_DATABASE_URL", database_url)
+        capsys.readouterr()
+        await asyncio.to_thread(main, ["doctor"])
+        assert (
+            "1 event kept as failed (doorman MemberJoined 1): a community's admins list them "
+            "with `/steward failures show`" in capsys.readouterr().out
+        )
+
+        # The trouble is over: the admin hands it back, and the newcomer is welcomed once.
+        doorman.forever = None
+        retried = (await h.run(admin, "steward failures retry"))[0]
+        assert retried.text == "Tried 1 event again: 1 handled now."
+        assert welcomes(h, "nina") == 1
+        again = await h.run(admin, "steward failures show")
+        assert again[0].text == "Nothing is waiting: every event here was handled."
+        assert (await h.run(admin, "steward failures retry"))[0].text == (
+            "Nothing was waiting to be tried again."
+        )
+
+
+async def test_a_bug_is_not_retried(database_url: str) -> None:
+    doorman = Doorman([], forever=KeyError("not passing trouble"))
+    async with Harness(database_url, [Steward(), doorman]) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        await join(h, "nina")
+        assert doorman.tries == 1
+        shown = await h.run(h.member("ada", Level.ADMIN), "steward failures show")
+        assert "(1 try; KeyError" in shown[0].text
