@@ -80,6 +80,10 @@ class Config(BaseSettings):
     slack_api_base: str = "https://slack.com/api/"
     """Slack's Web API base URL (the sandbox points it at the local fake)."""
 
+    platform_speed: float = Field(default=1.0, gt=0)
+    """Only against the sandbox's fakes: their rate-limit windows run this many times faster
+    (the fakes read the same variable), and Steward paces to match. Leave it at 1 otherwise."""
+
     @field_validator("features", mode="before")
     @classmethod
     def _split_features(cls, value: object) -> object:
