@@ -201,7 +201,9 @@ class Outbox:
                 if first:
                     outcomes[stored] = await deliverer.send_claimed(claimed)
                 else:
-                    await deliverer.drain(lane)
+                    # In the background: a handler that queued 150 posts for one channel (30
+                    # windows of Discord's 5) must not hold the posts for other channels back.
+                    deliverer.drain_soon(lane)
 
             self.uow.after_commit(send)
         return True
@@ -276,6 +278,7 @@ class Deliverer:
         # Outcomes known here and not yet written: recorded together, a few at a time.
         self._unflushed: dict[str, Sent] = {}
         self._flushing: asyncio.Task[None] | None = None
+        self._draining: set[asyncio.Task[int]] = set()
 
     def known(self, key: str) -> Delivery | None:
         """An outcome this process knows and has not written yet."""
@@ -283,7 +286,12 @@ class Deliverer:
         return None if sent is None else sent.delivery
 
     async def run_due(self) -> int:
-        """Drain every lane whose first pending row is due; return how many rows went out."""
+        """Start draining every lane whose first pending row is due; return how many lanes.
+
+        Lanes drain side by side, each in its own order: the platforms limit each channel on
+        its own (5 messages per 5 s on Discord, 1 a second on Slack), so one busy channel must
+        not hold the others back; the adapters keep the whole under the global limits.
+        """
         now = self.clock.now()
         async with self.sessions() as uow:
             heads = (
@@ -305,10 +313,27 @@ class Deliverer:
                     .order_by(heads.c.head)
                 )
             )
-        sent = 0
         for community_id, kind, channel_id in lanes:
-            sent += await self.drain((community_id, kind, channel_id))
-        return sent
+            self.drain_soon((community_id, kind, channel_id))
+        return len(lanes)
+
+    def drain_soon(self, lane: Lane) -> None:
+        """Drain ``lane`` in the background (counted as activity until it is done)."""
+        if lane in self._waiting:
+            return  # a drain waiting for the lane will see the new rows
+        self.activity.enter()
+        task = asyncio.create_task(self._drain_in_background(lane), name="steward-outbox-lane")
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+
+    async def _drain_in_background(self, lane: Lane) -> int:
+        try:
+            return await self.drain(lane)
+        except Exception:
+            log.exception("draining %s failed; its rows are tried again when due", lane)
+            return 0
+        finally:
+            self.activity.leave()
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending row is due."""
@@ -481,6 +506,10 @@ class Deliverer:
             self.activity.leave()
 
     async def close(self) -> None:
-        """Write what is still noted (the App calls it when it stops)."""
+        """Stop sending and write what is still noted (the App calls it when it stops)."""
+        for task in list(self._draining):
+            task.cancel()
+        if self._draining:
+            await asyncio.gather(*self._draining, return_exceptions=True)
         if self._flushing is not None:
             await self._flushing
