@@ -7,9 +7,9 @@ import uuid
 from types import TracebackType
 from typing import Any
 
-from .faults import PostLimit
 from . import payloads
 from .delivery import Delivery, DeliveryConfig
+from .faults import PostLimit
 from .outcomes import Outcome, Shown, ViewOutcome
 from .recording import MethodLog
 from .server import ResponseTarget

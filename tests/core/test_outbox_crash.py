@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,30 +21,9 @@ from sqlalchemy import select
 
 from bot.db.engine import Database
 from bot.db.models import OutboxItem
+from sandbox.process import start_steward
 from sandbox.scenario._open import _seed_discord, _seed_slack
-from tests.conftest import ROOT, shared_dir
-
-
-async def _steward(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    """Start ``python -m bot run`` and return once it says it is running."""
-    out = log.open("ab")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env={**os.environ, **env, "STEWARD_NO_BOOTSTRAP": "1", "PYTHONPATH": str(ROOT)},
-        cwd=log.parent,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=out,
-    )
-    assert process.stdout is not None
-    while True:
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        if not line:
-            raise AssertionError(f"Steward exited early; its log is {log}")
-        if b"Steward is running" in line:
-            return process
+from tests.conftest import shared_dir
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30) -> None:
@@ -75,7 +53,7 @@ async def _crash_then_restart(
     join: Callable[[], Awaitable[Any]],
     welcomes: Callable[[], int],
 ) -> None:
-    first = await _steward(env, log)
+    first = await start_steward(env, log)
     killed = asyncio.Event()
 
     async def kill() -> None:
@@ -90,7 +68,7 @@ async def _crash_then_restart(
     [row] = await _welcome_rows(url)
     assert row.status == "pending" and row.attempted_at is not None
 
-    second = await _steward(env, log)
+    second = await start_steward(env, log)
     try:
 
         async def recorded() -> bool:
