@@ -4,8 +4,10 @@ The real App with onboarding (welcome channel set, ``welcome_where=both``: a pub
 a DM each) serves the fake Discord, then the fake Slack, on a fresh SQLite file. ``n`` people
 join as fast as the fake can announce them (harder than the issue's "500 in a minute"); the
 driver then waits until every welcome arrived or nothing moved for ``--patience`` seconds, and
-counts per member. 429s are what the fakes answered: the fake Discord enforces per-route
-buckets (50 a second); the fake Slack enforces none, so ``--slack-429`` injects that many
+counts per member. 429s are what the fakes answered: the fakes enforce the platforms' limits (5
+messages per 5 s per Discord channel, 50 requests a second; 1 post a second per Slack channel),
+run 50 times faster here (``STEWARD_PLATFORM_SPEED``, unless set; Steward paces to the same
+speed), or 500 welcomes in one channel would take 500 s. ``--slack-429`` injects that many more
 ``ratelimited`` answers to chat.postMessage to show they cost time, not welcomes.
 
 ``python -m bench.onboarding_joinstorm [--n 500]`` prints the storm table; ``run(n)`` gives
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 import tempfile
@@ -171,6 +174,7 @@ async def measure(
     platforms: tuple[str, ...] = ("discord", "slack"),
 ) -> list[Storm]:
     """One storm on each platform."""
+    os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")  # see the module's docstring
     return [
         await storm(platform, n, patience=patience, slack_429=slack_429) for platform in platforms
     ]
