@@ -134,7 +134,10 @@ async def _kill_loop(
             break
     last = await start_steward(env, log)
     try:
-        while any(r.status == "pending" for r in await _rows(url)):  # noqa: ASYNC110
+        deadline = time.perf_counter() + args.finish_within
+        while any(r.status == "pending" for r in await _rows(url)):
+            if time.perf_counter() > deadline:
+                break  # what is still pending shows as missing
             await asyncio.sleep(0.2)
         await asyncio.sleep(1.0)  # time for a wrong second post to land
     finally:
@@ -295,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-alive", type=float, default=1.5, help="seconds before a kill")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument(
+        "--finish-within", type=float, default=600, help="seconds the last process gets"
+    )
     parser.add_argument("--database-url", default=None, help="a fresh database (SQLite default)")
     parser.add_argument("--no-validate", action="store_true", help="skip the spec checks")
     args = parser.parse_args(argv)

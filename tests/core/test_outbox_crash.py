@@ -10,6 +10,7 @@ The newcomer has exactly one welcome.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
@@ -153,3 +154,32 @@ def _no_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("STEWARD_") and name != "STEWARD_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("platform", ["discord", "slack"])
+async def test_kills_while_delivering_lose_nothing_and_repeat_nothing(
+    platform: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small version of ``python -m bench.relay_crash`` (50 kills): 60 posts to 3 channels,
+    the process killed at a random point while it delivers, a second one finishes."""
+    shared_dir()
+    from bench import relay_crash
+
+    monkeypatch.setenv("STEWARD_PLATFORM_SPEED", "20")  # the fake's and the processes' limits
+    args = argparse.Namespace(
+        kills=1,
+        channels=3,
+        posts=20,
+        max_alive=0.4,
+        seed=7,
+        no_validate=False,
+        finish_within=60.0,
+        tmp=str(tmp_path),
+    )
+    run = relay_crash.run_discord if platform == "discord" else relay_crash.run_slack
+    report = await run(args, database_url)
+
+    assert report.kills == report.kills_mid_delivery == 1
+    assert (report.sent, report.failed, report.received) == (60, 0, 60)
+    assert (report.duplicates, report.missing, report.mismatched) == (0, 0, 0)
+    assert report.order_broken == 0
