@@ -156,6 +156,10 @@ class Outbox:
         self.clock = clock
         self.deliverer = deliverer
         self.outcomes: dict[str, Delivery] = {}
+        # This transaction's lanes, in the order first used: how many rows each got, and the
+        # first attempt taken with the row when nothing was ahead of it.
+        self._lanes: dict[Lane, int] = {}
+        self._first: dict[Lane, Claimed] = {}
 
     async def deliver(self, target: ChannelRef | UserRef, message: Message, *, key: str) -> bool:
         """Queue ``message`` for ``target`` once per ``key``; False when the key was used."""
@@ -183,30 +187,43 @@ class Outbox:
         if not await insert_ignore(self.uow.session, OutboxItem, values):
             return False
         if self.deliverer is not None:
-            deliverer, outcomes = self.deliverer, self.outcomes
-            claimed = Claimed(
-                stored,
-                self.community,
-                self.feature,
-                kind,
-                target.id,
-                values["thread"],
-                values["payload"],
-                1,
-                False,
-                values["due_at"],
-            )
-
-            async def send() -> None:
-                if first:
-                    outcomes[stored] = await deliverer.send_claimed(claimed)
-                else:
-                    # In the background: a handler that queued 150 posts for one channel (30
-                    # windows of Discord's 5) must not hold the posts for other channels back.
-                    deliverer.drain_soon(lane)
-
-            self.uow.after_commit(send)
+            if not self.uow.will_run(self._send):  # the first row since a commit or rollback
+                self._lanes, self._first = {}, {}
+                self.uow.after_commit(self._send)
+            self._lanes[lane] = self._lanes.get(lane, 0) + 1
+            if first:
+                self._first[lane] = Claimed(
+                    stored,
+                    self.community,
+                    self.feature,
+                    kind,
+                    target.id,
+                    values["thread"],
+                    values["payload"],
+                    1,
+                    False,
+                    values["due_at"],
+                )
         return True
+
+    async def _send(self) -> None:
+        """After the commit: each lane's rows go out in order, the lanes side by side (the
+        platforms limit each channel on its own: a channel with 150 posts, 30 windows of
+        Discord's 5, must not hold back the others). Returns once every lane has drained."""
+        lanes, firsts = self._lanes, self._first
+        self._lanes, self._first = {}, {}
+        deliverer = self.deliverer
+        assert deliverer is not None
+
+        async def lane(lane: Lane, rows: int) -> None:
+            claimed = firsts.get(lane)
+            if claimed is not None:
+                self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
+                rows -= 1
+            if rows:
+                await deliverer.drain(lane)
+
+        await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
 
     async def delivery(self, key: str) -> Delivery | None:
         """What became of the delivery with this key (None: there is none).

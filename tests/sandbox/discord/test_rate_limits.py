@@ -1,8 +1,8 @@
 """The fake Discord limits like Discord: 5 messages per 5 s per channel, 50 requests a second,
 shared-scope 429s, and a Cloudflare ban after too many invalid requests.
 
-The windows run ``STEWARD_PLATFORM_SPEED`` times faster (20 in tests): a 5 s window lasts 0.25 s
-and the headers say so, which is what discord.py waits by.
+The windows run faster than Discord's (each test says how much): a 5 s window lasts 5/speed s and
+the headers say so, which is what discord.py waits by.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def _auth(fake: FakeDiscord) -> dict[str, str]:
 async def test_message_creation_is_five_per_window_per_channel_with_headers(
     fake_discord: FakeDiscord, world: World
 ) -> None:
-    window = 5.0 / fake_discord.rest.limits.speed
+    fake_discord.rest.limits = Limits(speed=4.0)  # 1.25 s windows: six posts fit in one
+    window = 5.0 / 4.0
     other = fake_discord.add_channel(world.guild, "other")
     async with aiohttp.ClientSession(headers=_auth(fake_discord)) as http:
 
@@ -60,6 +61,7 @@ async def test_message_creation_is_five_per_window_per_channel_with_headers(
 async def test_discord_py_waits_out_the_bucket_without_a_429(
     bot: StewardTestBot, fake_discord: FakeDiscord, world: World
 ) -> None:
+    fake_discord.rest.limits = Limits(speed=10.0)  # 0.5 s windows
     channel = bot.get_channel(int(world.general.id))
     assert isinstance(channel, discord.TextChannel)
     for n in range(12):

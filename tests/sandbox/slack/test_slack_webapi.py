@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox.slack import FakeSlack
+from sandbox.slack.faults import PostLimit
 
 
 def _client(fake: FakeSlack, token: str | None = None) -> AsyncWebClient:
@@ -41,6 +42,7 @@ async def test_rate_limit_storm_delays_but_does_not_drop_a_post(
 
 
 async def test_posts_are_limited_to_one_a_second_per_channel(fake_slack: FakeSlack) -> None:
+    fake_slack.post_limit = PostLimit(speed=2.0)  # half a second: the third post comes sooner
     client = _client(fake_slack)
     other = fake_slack.add_channel("random").id
 
