@@ -30,6 +30,7 @@ from bot.core.clock import Clock
 from bot.core.errors import NotSupported, UserError
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
 from bot.core.message import Message
+from bot.core.pacing import BACKLOG
 from bot.core.port import Port
 from bot.core.wire import decode, encode
 from bot.db.inserts import insert_ignore
@@ -86,6 +87,8 @@ class Claimed:
     """An earlier try may have gone out (it began and was never recorded): look first."""
     due: datetime
     """When the next try is due if this one is never recorded."""
+    behind: int = 0
+    """Rows waiting behind this one in its lane: the pacing lets the longest queue go first."""
 
     @property
     def lane(self) -> Lane:
@@ -426,6 +429,10 @@ class Deliverer:
             rows = await uow.session.scalars(
                 query.order_by(OutboxItem.id).limit(CLAIM_BATCH).with_for_update()
             )
+            waiting = await uow.session.scalar(
+                select(func.count()).select_from(OutboxItem).where(_lane(lane))
+            )
+            waiting = (waiting or 0) - len(settled)
             for row in rows:
                 noted = self._unflushed.get(row.idempotency_key)
                 if noted is not None and noted.status != "pending":
@@ -447,6 +454,7 @@ class Deliverer:
                         row.attempts + 1,
                         resend,
                         row.due_at,
+                        max(waiting - len(claimed) - 1, 0),
                     )
                 )
             if claimed:
@@ -463,6 +471,7 @@ class Deliverer:
         landed: MessageRef | None = None
         error_text: str | None = None
         final = False
+        BACKLOG.set(claimed.behind)
         try:
             port = served.for_feature(claimed.feature)
             message = decode(claimed.payload, community)

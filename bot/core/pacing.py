@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 DISCORD_GLOBAL_PER_SECOND = 50
@@ -47,6 +50,14 @@ class Limits:
         return 1, SLACK_POST_INTERVAL / self.speed
 
 
+BACKLOG: ContextVar[int] = ContextVar("steward_pacing_backlog", default=0)
+"""How many more requests wait behind the current one in its channel (the outbox sets it).
+
+When a window is full, the request with the longest queue behind it goes first: the burst ends
+when its busiest channel is done, so that channel must never wait behind the quiet ones.
+"""
+
+
 class Window:
     """At most ``limit`` requests in any ``per`` seconds, counted until their answer is in."""
 
@@ -58,13 +69,15 @@ class Window:
         self._now = now or (lambda: asyncio.get_running_loop().time())
         self._answered: deque[float] = deque()
         self._in_flight = 0
-        self._released = asyncio.Event()
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def idle(self) -> bool:
-        """Nothing in flight and nothing answered within the window."""
+        """Nothing in flight, waiting, or answered within the window."""
         self._expire(self._now())
-        return self._in_flight == 0 and not self._answered
+        return self._in_flight == 0 and not self._answered and not self._waiting
 
     def _expire(self, now: float) -> None:
         while self._answered and self._answered[0] <= now - self.per:
@@ -81,18 +94,43 @@ class Window:
         return max(self._answered[0] + self.per - now, 0.0)
 
     async def acquire(self) -> None:
-        """Wait until one more request fits in the window, and count it in."""
-        while (wait := self.wait_for()) != 0.0:
-            self._released.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._released.wait(), wait)
-        self._in_flight += 1
+        """Wait until one more request fits in the window (the longest backlog first)."""
+        if not self._waiting and self.wait_for() == 0.0:
+            self._in_flight += 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (-BACKLOG.get(), next(self._order), granted))
+        self._grant()
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self._in_flight -= 1  # granted just before the cancel: give the slot back
+                self._grant()
+            raise
+
+    def _grant(self) -> None:
+        """Let waiters through while the window has room; else look again when it will."""
+        while self._waiting:
+            wait = self.wait_for()
+            if wait != 0.0:
+                if wait is not None and self._timer is None:
+                    self._timer = asyncio.get_running_loop().call_later(wait, self._tick)
+                return
+            _, _, granted = heapq.heappop(self._waiting)
+            if not granted.done():
+                self._in_flight += 1
+                granted.set_result(None)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._grant()
 
     def release(self) -> None:
         """The request's answer arrived (or it failed): it counts for ``per`` seconds more."""
         self._in_flight -= 1
         self._answered.append(self._now())
-        self._released.set()
+        self._grant()
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
