@@ -16,6 +16,7 @@ in the channel's recent messages' metadata before anything is posted again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -221,6 +222,7 @@ class Outbox:
         async def lane(lane: Lane, rows: int) -> None:
             claimed = firsts.get(lane)
             if claimed is not None:
+                claimed = dataclasses.replace(claimed, behind=rows - 1)
                 self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
                 rows -= 1
             if rows:
