@@ -395,18 +395,17 @@ class Deliverer:
             batch = await self._claim(lane)
             if not batch:
                 return sent
-            done: list[Sent] = []
             for claimed in batch:
-                done.append(await self._send(claimed))
-                if done[-1].status == "pending":
-                    break
-            # One transaction records the batch; a crash before it leaves rows marked "may
-            # have gone out", which costs a look (Slack) or a nonce (Discord), never a repeat.
-            await self._record(done)
-            sent += sum(1 for d in done if d.status != "pending")
-            if done[-1].status == "pending":
-                # The rest of the batch waits behind it.
-                return sent
+                done = await self._send(claimed)
+                # Noted at once and written soon, many at a time, while the lane goes on: a
+                # lane waiting out Discord's window (5 posts, then 5 s) must not hold 5 posts
+                # unrecorded. A crash before the write leaves rows marked "may have gone out",
+                # which costs a look (Slack) or a nonce (Discord), never a repeat; but a nonce
+                # lasts minutes, so posts a process keeps sending must not stay unrecorded.
+                await self._record([done])
+                if done.status == "pending":
+                    return sent  # the rest of the batch waits behind it
+                sent += 1
 
     async def _claim(self, lane: Lane) -> list[Claimed]:
         """Take the lane's first pending rows that are due (at most ``CLAIM_BATCH``), in order.
