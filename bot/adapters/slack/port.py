@@ -17,14 +17,12 @@ from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
 from bot.core.message import Form, Message
-from bot.core.pacing import Limits, Window, Windows
+from bot.core.pacing import Limits, Windows
 from bot.core.port import Capability
 
 MEMBER_TTL = 300.0
 LOOKBACK = 200
 """How many of a channel's latest messages are searched for a delivery that may have gone out."""
-POSTS_IN_FLIGHT = 16
-"""Posts sent at once across channels (see ``SlackPort.flow``)."""
 DELIVERY_EVENT = "steward_delivery"
 """The metadata event type that carries a delivery's idempotency key."""
 _PASSING = {
@@ -141,10 +139,6 @@ class SlackPort:
         # chat.postMessage: about one per second per channel (threads included). Slack answers
         # no headers to pace by, so Steward keeps the count itself and waits its turn.
         self.posts = Windows(*(limits or Limits()).slack_post)
-        # At most this many posts in flight at once, the longest channel queue first: a burst
-        # to hundreds of channels must not slow the busiest one's turn (Slack also caps a
-        # workspace's posts per minute, a few hundred, so nothing is lost by queueing here).
-        self.flow = Window(POSTS_IN_FLIGHT, 1e-6)
         self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]]]] = []
@@ -153,7 +147,7 @@ class SlackPort:
     def for_feature(self, feature: str) -> SlackPort:
         """The same port (and user cache), rendering component ids for ``feature``."""
         view = SlackPort(self.client, feature)
-        view.posts, view.flow = self.posts, self.flow
+        view.posts = self.posts
         view._users = self._users
         view._groups = self._groups
         view._count = self._count
@@ -262,7 +256,7 @@ class SlackPort:
         if key is not None:
             kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}}
         try:
-            async with self.posts[channel.id].slot(), self.flow.slot():
+            async with self.posts[channel.id].slot():
                 response = await self.client.chat_postMessage(
                     channel=channel.id,
                     thread_ts=thread,
