@@ -5,8 +5,10 @@ a DM each) serves the fake Discord, then the fake Slack, on a fresh SQLite file 
 PostgreSQL database (``STEWARD_TEST_POSTGRES_URL``'s server; left out when none answers). ``n``
 people join as fast as the fake can announce them (harder than the issue's "500 in a minute"); the
 driver then waits until every welcome arrived or nothing moved for ``--patience`` seconds, and
-counts per member. 429s are what the fakes answered: the fake Discord enforces per-route
-buckets (50 a second); the fake Slack enforces none, so ``--slack-429`` injects that many
+counts per member. 429s are what the fakes answered: the fakes enforce the platforms' limits (5
+messages per 5 s per Discord channel, 50 requests a second; 1 post a second per Slack channel),
+run 50 times faster here (``STEWARD_PLATFORM_SPEED``, unless set; Steward paces to the same
+speed), or 500 welcomes in one channel would take 500 s. ``--slack-429`` injects that many more
 ``ratelimited`` answers to chat.postMessage to show they cost time, not welcomes.
 
 ``python -m bench.onboarding_joinstorm [--n 500] [--database sqlite|postgresql]`` prints the
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 import tempfile
@@ -204,6 +207,7 @@ async def measure(
     databases: tuple[str, ...] = ("sqlite", "postgresql"),
 ) -> list[Storm]:
     """One storm on each platform and database."""
+    os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")  # see the module's docstring
     storms = []
     for database in databases:
         for platform in platforms:

@@ -82,6 +82,9 @@ class Config(BaseSettings):
     slack_api_base: str = "https://slack.com/api/"
     """Slack's Web API base URL (the sandbox points it at the local fake)."""
 
+    platform_speed: float = Field(default=1.0, gt=0)
+    """Only against the sandbox's fakes: their rate-limit windows run this many times faster
+    (the fakes read the same variable), and Steward paces to match. Leave it at 1 otherwise."""
     http_port: int | None = None
     """Steward's own HTTP endpoint (inbound webhooks, WebSub) when Slack is not in HTTP mode;
     off unless set. In Slack's HTTP mode the endpoints share Slack's port."""

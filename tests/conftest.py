@@ -16,6 +16,11 @@ from bot.db import schema
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The fakes enforce the platforms' rate limits (5 messages per 5 s per Discord channel, 1 a
+# second per Slack channel, ...). Tests run those windows 50 times faster, and Steward, reading
+# the same variable, paces to the same speed: the rules stay, the seconds shrink (a join storm's
+# 60 welcomes in one channel take 1.2 s). Tests of the limits themselves pick slower speeds.
+os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")
 POSTGRES_URL = os.environ.get(
     "STEWARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -16,6 +16,7 @@ in the channel's recent messages' metadata before anything is posted again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from bot.core.clock import Clock
 from bot.core.errors import NotSupported, UserError
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
 from bot.core.message import Message
+from bot.core.pacing import BACKLOG
 from bot.core.port import Port
 from bot.core.wire import decode, encode
 from bot.db.inserts import insert_ignore
@@ -86,6 +88,8 @@ class Claimed:
     """An earlier try may have gone out (it began and was never recorded): look first."""
     due: datetime
     """When the next try is due if this one is never recorded."""
+    behind: int = 0
+    """Rows waiting behind this one in its lane: the pacing lets the longest queue go first."""
 
     @property
     def lane(self) -> Lane:
@@ -156,6 +160,10 @@ class Outbox:
         self.clock = clock
         self.deliverer = deliverer
         self.outcomes: dict[str, Delivery] = {}
+        # This transaction's lanes, in the order first used: how many rows each got, and the
+        # first attempt taken with the row when nothing was ahead of it.
+        self._lanes: dict[Lane, int] = {}
+        self._first: dict[Lane, Claimed] = {}
 
     async def deliver(self, target: ChannelRef | UserRef, message: Message, *, key: str) -> bool:
         """Queue ``message`` for ``target`` once per ``key``; False when the key was used."""
@@ -183,28 +191,44 @@ class Outbox:
         if not await insert_ignore(self.uow.session, OutboxItem, values):
             return False
         if self.deliverer is not None:
-            deliverer, outcomes = self.deliverer, self.outcomes
-            claimed = Claimed(
-                stored,
-                self.community,
-                self.feature,
-                kind,
-                target.id,
-                values["thread"],
-                values["payload"],
-                1,
-                False,
-                values["due_at"],
-            )
-
-            async def send() -> None:
-                if first:
-                    outcomes[stored] = await deliverer.send_claimed(claimed)
-                else:
-                    await deliverer.drain(lane)
-
-            self.uow.after_commit(send)
+            if not self.uow.will_run(self._send):  # the first row since a commit or rollback
+                self._lanes, self._first = {}, {}
+                self.uow.after_commit(self._send)
+            self._lanes[lane] = self._lanes.get(lane, 0) + 1
+            if first:
+                self._first[lane] = Claimed(
+                    stored,
+                    self.community,
+                    self.feature,
+                    kind,
+                    target.id,
+                    values["thread"],
+                    values["payload"],
+                    1,
+                    False,
+                    values["due_at"],
+                )
         return True
+
+    async def _send(self) -> None:
+        """After the commit: each lane's rows go out in order, the lanes side by side (the
+        platforms limit each channel on its own: a channel with 150 posts, 30 windows of
+        Discord's 5, must not hold back the others). Returns once every lane has drained."""
+        lanes, firsts = self._lanes, self._first
+        self._lanes, self._first = {}, {}
+        deliverer = self.deliverer
+        assert deliverer is not None
+
+        async def lane(lane: Lane, rows: int) -> None:
+            claimed = firsts.get(lane)
+            if claimed is not None:
+                claimed = dataclasses.replace(claimed, behind=rows - 1)
+                self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
+                rows -= 1
+            if rows:
+                await deliverer.drain(lane)
+
+        await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
 
     async def delivery(self, key: str) -> Delivery | None:
         """What became of the delivery with this key (None: there is none).
@@ -276,6 +300,7 @@ class Deliverer:
         # Outcomes known here and not yet written: recorded together, a few at a time.
         self._unflushed: dict[str, Sent] = {}
         self._flushing: asyncio.Task[None] | None = None
+        self._draining: set[asyncio.Task[int]] = set()
 
     def known(self, key: str) -> Delivery | None:
         """An outcome this process knows and has not written yet."""
@@ -283,7 +308,12 @@ class Deliverer:
         return None if sent is None else sent.delivery
 
     async def run_due(self) -> int:
-        """Drain every lane whose first pending row is due; return how many rows went out."""
+        """Start draining every lane whose first pending row is due; return how many lanes.
+
+        Lanes drain side by side, each in its own order: the platforms limit each channel on
+        its own (5 messages per 5 s on Discord, 1 a second on Slack), so one busy channel must
+        not hold the others back; the adapters keep the whole under the global limits.
+        """
         now = self.clock.now()
         async with self.sessions() as uow:
             heads = (
@@ -305,10 +335,27 @@ class Deliverer:
                     .order_by(heads.c.head)
                 )
             )
-        sent = 0
         for community_id, kind, channel_id in lanes:
-            sent += await self.drain((community_id, kind, channel_id))
-        return sent
+            self.drain_soon((community_id, kind, channel_id))
+        return len(lanes)
+
+    def drain_soon(self, lane: Lane) -> None:
+        """Drain ``lane`` in the background (counted as activity until it is done)."""
+        if lane in self._waiting:
+            return  # a drain waiting for the lane will see the new rows
+        self.activity.enter()
+        task = asyncio.create_task(self._drain_in_background(lane), name="steward-outbox-lane")
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+
+    async def _drain_in_background(self, lane: Lane) -> int:
+        try:
+            return await self.drain(lane)
+        except Exception:
+            log.exception("draining %s failed; its rows are tried again when due", lane)
+            return 0
+        finally:
+            self.activity.leave()
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending row is due."""
@@ -348,18 +395,17 @@ class Deliverer:
             batch = await self._claim(lane)
             if not batch:
                 return sent
-            done: list[Sent] = []
             for claimed in batch:
-                done.append(await self._send(claimed))
-                if done[-1].status == "pending":
-                    break
-            # One transaction records the batch; a crash before it leaves rows marked "may
-            # have gone out", which costs a look (Slack) or a nonce (Discord), never a repeat.
-            await self._record(done)
-            sent += sum(1 for d in done if d.status != "pending")
-            if done[-1].status == "pending":
-                # The rest of the batch waits behind it.
-                return sent
+                done = await self._send(claimed)
+                # Noted at once and written soon, many at a time, while the lane goes on: a
+                # lane waiting out Discord's window (5 posts, then 5 s) must not hold 5 posts
+                # unrecorded. A crash before the write leaves rows marked "may have gone out",
+                # which costs a look (Slack) or a nonce (Discord), never a repeat; but a nonce
+                # lasts minutes, so posts a process keeps sending must not stay unrecorded.
+                await self._record([done])
+                if done.status == "pending":
+                    return sent  # the rest of the batch waits behind it
+                sent += 1
 
     async def _claim(self, lane: Lane) -> list[Claimed]:
         """Take the lane's first pending rows that are due (at most ``CLAIM_BATCH``), in order.
@@ -384,6 +430,10 @@ class Deliverer:
             rows = await uow.session.scalars(
                 query.order_by(OutboxItem.id).limit(CLAIM_BATCH).with_for_update()
             )
+            waiting = await uow.session.scalar(
+                select(func.count()).select_from(OutboxItem).where(_lane(lane))
+            )
+            waiting = (waiting or 0) - len(settled)
             for row in rows:
                 noted = self._unflushed.get(row.idempotency_key)
                 if noted is not None and noted.status != "pending":
@@ -405,6 +455,7 @@ class Deliverer:
                         row.attempts + 1,
                         resend,
                         row.due_at,
+                        max(waiting - len(claimed) - 1, 0),
                     )
                 )
             if claimed:
@@ -421,6 +472,7 @@ class Deliverer:
         landed: MessageRef | None = None
         error_text: str | None = None
         final = False
+        BACKLOG.set(claimed.behind)
         try:
             port = served.for_feature(claimed.feature)
             message = decode(claimed.payload, community)
@@ -481,6 +533,10 @@ class Deliverer:
             self.activity.leave()
 
     async def close(self) -> None:
-        """Write what is still noted (the App calls it when it stops)."""
+        """Stop sending and write what is still noted (the App calls it when it stops)."""
+        for task in list(self._draining):
+            task.cancel()
+        if self._draining:
+            await asyncio.gather(*self._draining, return_exceptions=True)
         if self._flushing is not None:
             await self._flushing

@@ -37,6 +37,10 @@ class UnitOfWork:
         """Run ``hook`` once the current transaction has committed; dropped on rollback."""
         self._after_commit.append(hook)
 
+    def will_run(self, hook: AfterCommit) -> bool:
+        """Whether ``hook`` is registered to run after the current transaction commits."""
+        return hook in self._after_commit
+
     async def commit(self) -> None:
         """Commit, then run the hooks registered for this transaction."""
         await self.session.commit()

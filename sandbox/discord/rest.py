@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +11,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 
+from .limits import Limits
 from .validate import Operation, Spec, SpecValidator, Violation
 
 if TYPE_CHECKING:
@@ -134,6 +133,8 @@ class RequestRecord:
     status: int = 0
     response: Any = None
     injected: bool = False
+    scope: str | None = None
+    """A 429's ``X-RateLimit-Scope`` (user, global, shared) or ``ban`` (Cloudflare's)."""
 
 
 @dataclass
@@ -169,23 +170,12 @@ class Faults:
         return None, delay
 
 
-@dataclass
-class Bucket:
-    """A per-route rate-limit window, counted like Discord's but generous."""
-
-    limit: int
-    window: float
-    used: int = 0
-    reset_at: float = field(default_factory=time.time)
-
-
 class RestApi:
     """The aiohttp handler for everything under /api/v10."""
 
-    LIMIT = 50
-    WINDOW = 1.0
-
-    def __init__(self, fake: FakeDiscord, validator: SpecValidator | None) -> None:
+    def __init__(
+        self, fake: FakeDiscord, validator: SpecValidator | None, speed: float | None = None
+    ) -> None:
         self.fake = fake
         self.validator = validator
         # With the spec, every operation it describes is routed (unimplemented ones are named
@@ -194,7 +184,7 @@ class RestApi:
         self.faults = Faults()
         self.inflight = 0
         self.log: list[RequestRecord] = []
-        self._buckets: dict[str, Bucket] = {}
+        self.limits = Limits() if speed is None else Limits(speed)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Serve one REST request."""
@@ -245,6 +235,8 @@ class RestApi:
                 record, status, {"code": 0, "message": f"{status}: Server Error"}, None
             )
 
+        if self.limits.now() < self.limits.banned_until:
+            return self._banned(record)
         if op.needs_bot_token and request.headers.get("Authorization") != f"Bot {self.fake.token}":
             return self._respond(record, 401, {"code": 0, "message": "401: Unauthorized"}, op)
 
@@ -266,10 +258,11 @@ class RestApi:
                 )
                 return self._respond(record, 400, err.body(), op, bucket_key)
 
-        bucket = self._bucket(bucket_key)
-        if bucket.used >= bucket.limit:
-            return self._rate_limited(record, op, bucket_key, bucket.reset_at - time.time())
-        bucket.used += 1
+        refused = self.limits.check(op.operation_id, bucket_key, path, params.get("channel_id"))
+        if refused is not None:
+            if refused.scope == "ban":
+                return self._banned(record)
+            return self._rate_limited(record, op, bucket_key, refused.retry_after, refused.scope)
 
         handler = HANDLERS.get(op.operation_id)
         if handler is None:
@@ -327,30 +320,23 @@ class RestApi:
         major = [params.get(k, "") for k in majors]
         return op.operation_id + ":" + ":".join(major)
 
-    def _bucket(self, key: str) -> Bucket:
-        now = time.time()
-        b = self._buckets.get(key)
-        if b is None or now >= b.reset_at:
-            b = Bucket(self.LIMIT, self.WINDOW, 0, now + self.WINDOW)
-            self._buckets[key] = b
-        return b
-
     def _ratelimit_headers(self, key: str) -> dict[str, str]:
-        b = self._bucket(key)
-        reset_after = max(b.reset_at - time.time(), 0.0)
-        return {
-            "X-RateLimit-Limit": str(b.limit),
-            "X-RateLimit-Remaining": str(max(b.limit - b.used, 0)),
-            "X-RateLimit-Reset": f"{b.reset_at:.3f}",
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Bucket": hashlib.sha1(key.split(":")[0].encode()).hexdigest()[:16],
-        }
+        op_id = key.split(":")[0]
+        bucket = self.limits.bucket(op_id, key)
+        return bucket.headers(self.limits.now(), self.limits.bucket_hash(op_id))
 
     def _rate_limited(
-        self, record: RequestRecord, op: Operation, key: str, retry_after: float
+        self,
+        record: RequestRecord,
+        op: Operation,
+        key: str,
+        retry_after: float,
+        scope: str = "user",
     ) -> web.Response:
         retry_after = round(max(retry_after, 0.001), 3)
-        is_global = self.faults.rate_limit_global and record.injected
+        if record.injected and self.faults.rate_limit_global:
+            scope = "global"
+        is_global = scope == "global"
         body = {
             "message": "You are being rate limited.",
             "retry_after": retry_after,
@@ -359,9 +345,10 @@ class RestApi:
         }
         headers = {
             "Retry-After": str(max(1, int(retry_after + 0.999))),
-            "X-RateLimit-Scope": "global" if is_global else "user",
+            "X-RateLimit-Scope": scope,
             "Via": "1.1 google",
         }
+        record.scope = scope
         if is_global:
             headers["X-RateLimit-Global"] = "true"
         else:
@@ -369,6 +356,12 @@ class RestApi:
             headers["X-RateLimit-Remaining"] = "0"
             headers["X-RateLimit-Reset-After"] = f"{retry_after:.3f}"
         return self._respond(record, 429, body, op, None, headers)
+
+    def _banned(self, record: RequestRecord) -> web.Response:
+        """Cloudflare's answer to an address over the invalid-request limit: no Via, no JSON."""
+        record.status, record.response, record.scope = 429, "error code: 1015", "ban"
+        self.limits.answered(429, "ban")
+        return web.Response(status=429, text="error code: 1015", content_type="text/plain")
 
     def _respond(
         self,
@@ -380,6 +373,7 @@ class RestApi:
         headers: dict[str, str] | None = None,
     ) -> web.Response:
         record.status, record.response = status, body
+        self.limits.answered(status, record.scope)
         if op is not None and self.validator is not None:
             for v in self.validator.check_response(op, record.path, status, body):
                 self.fake.add_violation(v)

@@ -55,6 +55,7 @@ class FakeDiscord(Settling, PeopleActing):
         operation_log: OperationLog | None = None,
         privileged_intents: int = Intent.PRIVILEGED,
         interaction_deadline: float = 30.0,
+        speed: float | None = None,
     ) -> None:
         self.world = World()
         self.bot = self.world.add_user(bot_name, bot=True)
@@ -69,7 +70,7 @@ class FakeDiscord(Settling, PeopleActing):
         self.operations_used: set[str] = set()
         self.operation_log = operation_log if operation_log is not None else default_operation_log()
         self.validator = SpecValidator(spec or load_spec()) if validate else None
-        self.rest = RestApi(self, self.validator)
+        self.rest = RestApi(self, self.validator, speed)
         self.gateway = Gateway(self, lambda: self.gateway_url)
         self.interactions: dict[str, InteractionResult] = {}  # by token
         self.attachments: dict[str, bytes] = {}
@@ -394,6 +395,11 @@ class FakeDiscord(Settling, PeopleActing):
         """Answer the next ``n`` REST requests with 429 (JSON retry_after, Via header)."""
         f = self.rest.faults
         f.rate_limited, f.retry_after, f.rate_limit_global = n, retry_after, global_
+
+    def rate_limit_shared(self, channel_id: str, n: int, *, retry_after: float = 0.05) -> None:
+        """Answer the next ``n`` requests on a channel with a shared-scope 429 (a busy resource's
+        own limit: it does not count against the bot)."""
+        self.rest.limits.shared[channel_id] = (n, retry_after)
 
     def fail_next(self, n: int, *, status: int = 500) -> None:
         """Answer the next ``n`` REST requests with a 5xx."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import payloads
 from .delivery import Delivery, DeliveryConfig
+from .faults import PostLimit
 from .outcomes import Outcome, Shown, ViewOutcome
 from .recording import MethodLog
 from .server import ResponseTarget
@@ -40,6 +41,7 @@ class FakeSlack(Workspace):
         echo_bot_messages: bool = True,
         team_name: str = "Steward Test",
         bot_name: str = "steward",
+        speed: float | None = None,
     ) -> None:
         validator = validator_for(load_specs()) if validate is True else validate or None
         config = DeliveryConfig(
@@ -54,6 +56,7 @@ class FakeSlack(Workspace):
             team_name=team_name,
             bot_name=bot_name,
         )
+        self.post_limit = PostLimit(speed)
 
     async def __aenter__(self) -> FakeSlack:
         await self.start()

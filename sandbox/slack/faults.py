@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -57,4 +60,34 @@ class Faults:
                 if fault.remaining == 0:
                     self.queue.remove(fault)
                 return fault
+        return None
+
+
+class PostLimit:
+    """``chat.postMessage``'s limit: one message per second per channel (threads included).
+
+    Slack documents "about one per second, short bursts allowed" without saying how short; the
+    fake allows no burst, so a client that paces passes on Slack too. Over it: HTTP 429,
+    ``Retry-After`` in whole seconds, ``{"ok": false, "error": "ratelimited"}``. ``speed`` runs
+    the second that many times faster (``STEWARD_PLATFORM_SPEED``, as Steward reads it).
+    """
+
+    INTERVAL = 1.0
+
+    def __init__(self, speed: float | None = None) -> None:
+        if speed is None:
+            raw = os.environ.get("STEWARD_PLATFORM_SPEED", "").strip()
+            speed = float(raw) if raw else 1.0
+        self.interval = self.INTERVAL / speed
+        self._last: dict[str, float] = {}
+        self.refused = 0
+
+    def retry_after(self, channel: str) -> int | None:
+        """Count a post in ``channel``; None when it may go, else the whole seconds to wait."""
+        now = time.monotonic()
+        last = self._last.get(channel)
+        if last is not None and now - last < self.interval:
+            self.refused += 1
+            return max(1, math.ceil(last + self.interval - now))
+        self._last[channel] = now
         return None

@@ -21,7 +21,7 @@ from .delivery import (
     Tracker,
     accepts_response,
 )
-from .faults import Faults
+from .faults import Faults, PostLimit
 from .outcomes import Outcome, Shown
 from .payloads import event_callback
 from .recording import MethodLog
@@ -87,6 +87,7 @@ class SlackServer:
         self.world = World()
         self.tracker = Tracker()
         self.faults = Faults()
+        self.post_limit = PostLimit()
         self.config = config
         self.violations: list[Violation] = []
         self.calls: list[ApiCall] = []
@@ -243,6 +244,12 @@ class SlackServer:
                 body = {"ok": False, "error": who}
             elif fault is not None and fault.kind == "error":
                 body = {"ok": False, "error": fault.error}
+            elif method == "chat.postMessage" and (
+                wait := self.post_limit.retry_after(str(args.get("channel", "")))
+            ):
+                record.status = 429
+                headers["Retry-After"] = str(wait)
+                body = {"ok": False, "error": "ratelimited"}
             elif refusal := self._block_kit(method, args):
                 body = {"ok": False, "error": refusal}
             else:

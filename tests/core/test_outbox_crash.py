@@ -10,9 +10,9 @@ The newcomer has exactly one welcome.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,30 +22,9 @@ from sqlalchemy import select
 
 from bot.db.engine import Database
 from bot.db.models import OutboxItem
+from sandbox.process import start_steward
 from sandbox.scenario._open import _seed_discord, _seed_slack
-from tests.conftest import ROOT, shared_dir
-
-
-async def _steward(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    """Start ``python -m bot run`` and return once it says it is running."""
-    out = log.open("ab")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env={**os.environ, **env, "STEWARD_NO_BOOTSTRAP": "1", "PYTHONPATH": str(ROOT)},
-        cwd=log.parent,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=out,
-    )
-    assert process.stdout is not None
-    while True:
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
-        if not line:
-            raise AssertionError(f"Steward exited early; its log is {log}")
-        if b"Steward is running" in line:
-            return process
+from tests.conftest import shared_dir
 
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30) -> None:
@@ -75,7 +54,7 @@ async def _crash_then_restart(
     join: Callable[[], Awaitable[Any]],
     welcomes: Callable[[], int],
 ) -> None:
-    first = await _steward(env, log)
+    first = await start_steward(env, log)
     killed = asyncio.Event()
 
     async def kill() -> None:
@@ -90,7 +69,7 @@ async def _crash_then_restart(
     [row] = await _welcome_rows(url)
     assert row.status == "pending" and row.attempted_at is not None
 
-    second = await _steward(env, log)
+    second = await start_steward(env, log)
     try:
 
         async def recorded() -> bool:
@@ -175,3 +154,32 @@ def _no_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("STEWARD_") and name != "STEWARD_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("platform", ["discord", "slack"])
+async def test_kills_while_delivering_lose_nothing_and_repeat_nothing(
+    platform: str, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The small version of ``python -m bench.relay_crash`` (50 kills): 60 posts to 3 channels,
+    the process killed at a random point while it delivers, a second one finishes."""
+    shared_dir()
+    from bench import relay_crash
+
+    monkeypatch.setenv("STEWARD_PLATFORM_SPEED", "20")  # the fake's and the processes' limits
+    args = argparse.Namespace(
+        kills=1,
+        channels=3,
+        posts=20,
+        max_alive=0.4,
+        seed=7,
+        no_validate=False,
+        finish_within=60.0,
+        tmp=str(tmp_path),
+    )
+    run = relay_crash.run_discord if platform == "discord" else relay_crash.run_slack
+    report = await run(args, database_url)
+
+    assert report.kills == report.kills_mid_delivery == 1
+    assert (report.sent, report.failed, report.received) == (60, 0, 60)
+    assert (report.duplicates, report.missing, report.mismatched) == (0, 0, 0)
+    assert report.order_broken == 0

@@ -43,6 +43,7 @@ from bot.core.events import (
 from bot.core.ids import RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import parse_component_id
+from bot.core.pacing import Limits, Window
 from bot.core.parsing import parse_duration
 from bot.core.registry import Registry
 
@@ -51,6 +52,32 @@ log = logging.getLogger("steward.discord")
 # Steward never joins voice: discord.py's start-up warnings about voice libraries are noise.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
+
+
+def global_pacing(limits: Limits) -> aiohttp.TraceConfig:
+    """An aiohttp trace that holds each bot-authenticated REST request until it fits in
+    Discord's global window; interaction answers and webhook tokens are outside that limit."""
+    window = Window(*limits.discord_global)
+    trace = aiohttp.TraceConfig()
+
+    def _paced(url: Any) -> bool:
+        path = str(url.path)
+        return "/api/" in path and "/interactions/" not in path and "/webhooks/" not in path
+
+    async def start(_s: Any, ctx: Any, params: aiohttp.TraceRequestStartParams) -> None:
+        ctx.paced = _paced(params.url)
+        if ctx.paced:
+            await window.acquire()
+
+    async def end(_s: Any, ctx: Any, _params: Any) -> None:
+        if getattr(ctx, "paced", False):
+            ctx.paced = False
+            window.release()
+
+    trace.on_request_start.append(start)
+    trace.on_request_end.append(end)
+    trace.on_request_exception.append(end)
+    return trace
 
 
 class StewardBot(discord.Client):
@@ -234,6 +261,9 @@ class DiscordAdapter:
             # message older than the last 1,000 no longer scans all 1,000, and the ~1.8 MB the
             # cache holds is saved.
             "max_messages": None,
+            # discord.py waits out each route's bucket from Discord's headers, but nothing keeps
+            # it under the global 50 requests a second: this does (interaction answers excepted).
+            "http_trace": global_pacing(Limits(config.platform_speed)),
         }
         bot_cls = StewardShardedBot if config.discord_sharded else StewardBot
         self.bot: StewardBot = bot_cls(self, **options)

@@ -41,6 +41,7 @@ from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
+from bot.core.pacing import Limits
 from bot.core.registry import Registry
 
 log = logging.getLogger("steward.slack")
@@ -92,7 +93,7 @@ class SlackAdapter:
             request_verification_enabled=False,
             process_before_response=False,
         )
-        self.port = SlackPort(self.client)
+        self.port = SlackPort(self.client, limits=Limits(config.platform_speed))
         dispatcher.add_port(self.port)
         self.team_id = ""
         self.bot_user_id = ""

@@ -18,6 +18,7 @@ from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Level, Member
 from bot.core.message import Form, Message
+from bot.core.pacing import Limits, Windows
 from bot.core.port import Capability
 
 MEMBER_TTL = 300.0
@@ -131,9 +132,14 @@ class SlackPort:
         }
     )
 
-    def __init__(self, client: AsyncWebClient, feature: str = "steward") -> None:
+    def __init__(
+        self, client: AsyncWebClient, feature: str = "steward", limits: Limits | None = None
+    ) -> None:
         self.client = client
         self.feature = feature
+        # chat.postMessage: about one per second per channel (threads included). Slack answers
+        # no headers to pace by, so Steward keeps the count itself and waits its turn.
+        self.posts = Windows(*(limits or Limits()).slack_post)
         self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]]]] = []
@@ -142,6 +148,7 @@ class SlackPort:
     def for_feature(self, feature: str) -> SlackPort:
         """The same port (and user cache), rendering component ids for ``feature``."""
         view = SlackPort(self.client, feature)
+        view.posts = self.posts
         view._users = self._users
         view._groups = self._groups
         view._count = self._count
@@ -250,13 +257,14 @@ class SlackPort:
         if key is not None:
             kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}}
         try:
-            response = await self.client.chat_postMessage(
-                channel=channel.id,
-                thread_ts=thread,
-                unfurl_links=message.unfurl,
-                unfurl_media=message.unfurl,
-                **kwargs,
-            )
+            async with self.posts[channel.id].slot():
+                response = await self.client.chat_postMessage(
+                    channel=channel.id,
+                    thread_ts=thread,
+                    unfurl_links=message.unfurl,
+                    unfurl_media=message.unfurl,
+                    **kwargs,
+                )
         except SlackApiError as exc:
             raise _refused("post there", exc) from exc
         ts = str(response["ts"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox.slack import FakeSlack
+from sandbox.slack.faults import PostLimit
 
 
 def _client(fake: FakeSlack, token: str | None = None) -> AsyncWebClient:
@@ -37,6 +39,24 @@ async def test_rate_limit_storm_delays_but_does_not_drop_a_post(
     assert response["ok"]
     assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 429, 429, 200]
     assert [m.text for m in fake_slack.messages_in("general")] == ["still here"]
+
+
+async def test_posts_are_limited_to_one_a_second_per_channel(fake_slack: FakeSlack) -> None:
+    fake_slack.post_limit = PostLimit(speed=2.0)  # half a second: the third post comes sooner
+    client = _client(fake_slack)
+    other = fake_slack.add_channel("random").id
+
+    await client.chat_postMessage(channel="general", text="one")
+    await client.chat_postMessage(channel=other, text="another channel has its own second")
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="general", text="too soon")
+    assert refused.value.response.status_code == 429
+    assert refused.value.response["error"] == "ratelimited"
+    assert refused.value.response.headers["Retry-After"] == "1"  # whole seconds, as Slack
+    await asyncio.sleep(fake_slack.post_limit.interval)
+    await client.chat_postMessage(channel="general", text="two")
+
+    assert [m.text for m in fake_slack.messages_in("general")] == ["one", "two"]
 
 
 async def test_rate_limit_without_retry_handler_surfaces_429(fake_slack: FakeSlack) -> None:
@@ -80,6 +100,7 @@ async def test_arguments_merge_from_query_form_and_json(fake_slack: FakeSlack) -
         form = {"channel": general, "text": "from a form", "token": fake_slack.bot_token}
         async with http.post(url + "?unfurl_links=false", data=form) as resp:
             assert (await resp.json())["ok"]
+        await asyncio.sleep(fake_slack.post_limit.interval)  # one post a second per channel
         async with http.post(
             url, json={"channel": general, "text": "from json"}, headers=auth
         ) as resp:
@@ -99,6 +120,7 @@ async def test_pings_follow_slacks_rules(fake_slack: FakeSlack) -> None:
     client = _client(fake_slack)
 
     async def post(**kwargs: Any) -> Any:
+        await asyncio.sleep(fake_slack.post_limit.interval)  # one post a second per channel
         response = await client.chat_postMessage(channel="general", **kwargs)
         return fake_slack.messages_in("general")[-1].pings if response["ok"] else None
 
@@ -255,7 +277,10 @@ async def test_every_method_answers_within_the_spec(fake_slack: FakeSlack) -> No
     assert {c["name"] for c in mine["channels"]} == {"general", "mods-only", "random"}
     await client.users_info(user=alice.id)
 
-    posted = [await client.chat_postMessage(channel=cid, text=f"note {n}") for n in range(3)]
+    posted = []
+    for n in range(3):
+        await asyncio.sleep(fake_slack.post_limit.interval)  # one post a second per channel
+        posted.append(await client.chat_postMessage(channel=cid, text=f"note {n}"))
     history = await client.conversations_history(channel=cid, limit=2)
     assert history["has_more"] and history["response_metadata"]["next_cursor"]
     ts = posted[0]["ts"]
