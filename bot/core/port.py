@@ -27,6 +27,7 @@ class Capability(StrEnum):
     FILES = "files"
     CHANNEL_INVITE = "channel_invite"
     DM_COMPONENTS = "dm_components"
+    CROSSPOST = "crosspost"
 
 
 class Port(Protocol):
@@ -63,6 +64,11 @@ class Port(Protocol):
 
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """Open a discussion thread on a message."""
+        ...
+
+    async def crosspost(self, message: MessageRef) -> None:
+        """Publish a post of an announcement channel to the channels that follow it (Discord;
+        Slack: NotSupported). Publishing it again does nothing."""
         ...
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:

@@ -114,6 +114,9 @@ class RecordingPort:
         """Pretend to open a thread."""
         return ChannelRef(on.channel.community, f"thread-{on.id}")
 
+    async def crosspost(self, message: MessageRef) -> None:
+        """Publish nothing."""
+
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Record nothing."""
 

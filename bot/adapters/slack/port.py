@@ -230,7 +230,13 @@ class SlackPort:
         kwargs: dict[str, Any] = {"text": fallback[:3000]}
         if render.needs_blocks(message):
             fields = [(safe(name), safe(value)) for name, value in message.fields]
-            kwargs["blocks"] = render.blocks(self.feature, message, mrkdwn, fields)
+            # Mentions that may ping and are not in the text go above the blocks.
+            named = [f"<@&{r.id}>" for r in sorted(message.ping_roles, key=lambda r: r.id)]
+            named += [f"<@{u.id}>" for u in sorted(message.ping_users, key=lambda u: u.id)]
+            pings = safe(" ".join(m for m in named if m not in message.text))
+            kwargs["blocks"] = render.blocks(self.feature, message, mrkdwn, fields, pings)
+            if pings:
+                kwargs["text"] = f"{pings} {kwargs['text']}"[:3000]
         return kwargs
 
     async def _post(
@@ -333,6 +339,10 @@ class SlackPort:
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """A Slack thread is the message's channel plus its ``ts``; the first reply opens it."""
         return ChannelRef(on.channel.community, on.channel.id, on.channel.thread or on.id)
+
+    async def crosspost(self, message: MessageRef) -> None:
+        """Slack has no announcement channels that others follow."""
+        raise NotSupported(Capability.CROSSPOST, self.platform)
 
     async def _group_members(self, group: str) -> list[str]:
         try:
