@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -136,8 +137,11 @@ async def hooked(request: pytest.FixtureRequest, database_url: str) -> AsyncIter
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)
 
 
-def relayed(community: Community, channel: str = "general") -> list[Posted]:
-    """The feed's posts members see at the top of a channel (embeds and plain posts alike)."""
+def relayed(
+    community: Community, channel: str = "general", marker: str = "https://e.org/"
+) -> list[Posted]:
+    """The relay's posts members see at the top of a channel (embeds and plain posts alike),
+    those whose link holds ``marker``."""
     found = []
     for message in community.messages_in(channel):
         raw = message.raw
@@ -147,7 +151,7 @@ def relayed(community: Community, channel: str = "general") -> list[Posted]:
             continue
         else:
             shown = [message.text]
-        if any("https://e.org/" in text for text in shown):
+        if any(marker in text for text in shown):
             found.append(message)
     return found
 
@@ -169,3 +173,13 @@ def discussion_of(
         if m.raw.thread_ts == raw.ts and m.raw.ts != raw.ts
     ]
     return None, replies
+
+
+def shown_as(community: Community, post: Posted) -> tuple[str, str | None]:
+    """A relayed post as members read it: its title and where it links."""
+    if isinstance(community, DiscordCommunity):
+        [embed] = post.raw.embeds
+        return str(embed["title"]), embed.get("url")
+    found = re.match(r"^\*<([^|>]+)\|(.*)>\*", post.text, re.DOTALL)
+    assert found, post.text
+    return found.group(2), found.group(1)
