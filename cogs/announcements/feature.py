@@ -52,7 +52,7 @@ Ctx = CommandContext[FeatureSettings]
 class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announcements"):
     """Bring a brand's feeds into the community, safely and cheaply."""
 
-    port_calls = frozenset({"channels"})
+    port_calls = frozenset({"channels", "crosspost"})
 
     def __init__(
         self,
