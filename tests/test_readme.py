@@ -104,3 +104,25 @@ async def test_the_template_fields_the_readme_names_are_accepted(tmp_path: Path)
     for platform in ("discord", "slack"):
         saved = f"[{platform}] only ada sees: Welcome saved."
         assert any(x.startswith(saved) for x in lines), lines
+
+
+def _examples(heading: str) -> list[str]:
+    section = _readme().split("## Announcements", 1)[1].split("\n## ", 1)[0]
+    found = re.search(rf"```text\n# {heading}\n(.*?)```", section, re.DOTALL)
+    assert found, f"the README's {heading} examples are missing"
+    return [line for line in found.group(1).splitlines() if line.strip()]
+
+
+def test_the_announcement_filters_and_templates_in_the_readme_are_accepted() -> None:
+    from cogs.announcements._filters import parse, show
+    from cogs.announcements._render import check_template
+
+    filters = _examples("filters")
+    assert len(filters) >= 4
+    for line in filters:
+        found = parse(line)  # raises with the manager's explanation if the README is wrong
+        assert found is not None and parse(show(found)) == found
+    templates = _examples("templates")
+    assert len(templates) >= 3
+    for line in templates:
+        assert check_template(line).fields

@@ -83,6 +83,10 @@ class Message:
 
     text: str = ""
     title: str | None = None
+    link: str | None = None
+    """Where the title leads (an http(s) address), as an embed's or a header's link."""
+    image: str | None = None
+    """An image shown with the message (an http(s) address)."""
     fields: tuple[tuple[str, str], ...] = ()
     buttons: tuple[Button, ...] = ()
     selects: tuple[Select, ...] = ()

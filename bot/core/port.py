@@ -28,6 +28,7 @@ class Capability(StrEnum):
     FILES = "files"
     CHANNEL_INVITE = "channel_invite"
     DM_COMPONENTS = "dm_components"
+    CROSSPOST = "crosspost"
 
 
 class Port(Protocol):
@@ -74,6 +75,11 @@ class Port(Protocol):
         Slack: a group DM (``conversations.open`` with the users; at most 8). Discord: bots cannot
         open group DMs, so a private thread in ``parent`` named ``name``, with the members added
         (NotSupported without ``parent``)."""
+        ...
+
+    async def crosspost(self, message: MessageRef) -> None:
+        """Publish a post of an announcement channel to the channels that follow it (Discord;
+        Slack: NotSupported). Publishing it again does nothing."""
         ...
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:

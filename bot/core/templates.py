@@ -1,9 +1,11 @@
 """A small, closed template language for text that managers write.
 
 ``{field}`` from a whitelist, ``{{`` and ``}}`` for literal braces, nothing else: no attributes,
-indexing, format specs, filters, loops or conditionals, so nothing in the process can be reached
-from a template. Templates are checked when saved; rendering neutralises every ping in the final
-text except the mentions the bot itself adds for fields that are mentions.
+indexing, format specs, loops or conditionals, so nothing in the process can be reached from a
+template. A caller may also allow a closed set of transforms (``{title|upper}``,
+``{summary|truncate:200}``, ``{date|date:%d %B}``), each a plain function of text or a date.
+Templates are checked when saved; rendering neutralises every ping in the final text except the
+mentions the bot itself adds for fields that are mentions.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.errors import UserError
 
@@ -18,6 +21,13 @@ MAX_TEMPLATE_CHARS = 2000
 MAX_OUTPUT_CHARS = 2000
 MAX_VALUE_CHARS = 300
 _FIELD = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_PIPED = re.compile(r"([a-z][a-z0-9_]{0,31})((?:\|[a-z]+(?::[^|{}]{0,40})?){0,4})")
+TRANSFORMS = ("upper", "lower", "truncate", "date")
+"""The transforms a caller may allow: ``upper``, ``lower``, ``truncate:N``, ``date:FORMAT``."""
+_DATE_CODES = frozenset("aAbBdHIjmMpSyYZ")
+DEFAULT_DATE = "%Y-%m-%d %H:%M"
+Pipe = tuple[tuple[str, str], ...]
+Value = str | datetime
 _ZWSP = "\u200b"
 _SENTINEL = re.compile("[\ue000-\uf8ff]")
 _PINGS = (
@@ -32,6 +42,8 @@ class Template:
     """A checked template: literal text and field names, in order."""
 
     parts: tuple[tuple[bool, str], ...]
+    pipes: tuple[Pipe, ...] = ()
+    """The transforms of each part, in order (empty unless the caller allowed transforms)."""
 
     @property
     def fields(self) -> frozenset[str]:
@@ -42,18 +54,52 @@ class Template:
     def source(self) -> str:
         """The template as a manager would type it."""
         out = []
-        for is_field, text in self.parts:
-            out.append("{" + text + "}" if is_field else text.replace("{", "{{").replace("}", "}}"))
+        for index, (is_field, text) in enumerate(self.parts):
+            if is_field:
+                pipe = self.pipes[index] if index < len(self.pipes) else ()
+                shown = "".join(f"|{name}" + (f":{arg}" if arg else "") for name, arg in pipe)
+                out.append("{" + text + shown + "}")
+            else:
+                out.append(text.replace("{", "{{").replace("}", "}}"))
         return "".join(out)
 
 
-def parse_template(source: str, allowed: frozenset[str]) -> Template:
-    """Check a manager's template; a mistake raises UserError that says what and where."""
+def _check_pipe(text: str) -> Pipe:
+    """The transforms after a field name (``|upper|truncate:80``); UserError for a bad one."""
+    pipe: list[tuple[str, str]] = []
+    for step in text.split("|")[1:]:
+        name, _, arg = step.partition(":")
+        if name not in TRANSFORMS:
+            raise UserError(
+                f"`{name[:20]}` is not a transform I know: use "
+                "`upper`, `lower`, `truncate:N` or `date:FORMAT`."
+            )
+        if name == "truncate" and not (arg.isdigit() and 1 <= int(arg) <= 4000):
+            raise UserError("Write `truncate:N` with a number of characters from 1 to 4000.")
+        if name == "date":
+            codes = re.findall(r"%(.)", arg)
+            if not arg or any(c not in _DATE_CODES for c in codes):
+                raise UserError(
+                    "Write `date:FORMAT` with codes from "
+                    + " ".join(f"%{c}" for c in sorted(_DATE_CODES))
+                    + ", like `date:%d %B %Y`."
+                )
+        if name in ("upper", "lower") and arg:
+            raise UserError(f"`{name}` takes nothing after it.")
+        pipe.append((name, arg))
+    return tuple(pipe)
+
+
+def parse_template(source: str, allowed: frozenset[str], *, transforms: bool = False) -> Template:
+    """Check a manager's template; a mistake raises UserError that says what and where.
+
+    ``transforms`` allows ``{field|upper}``-style transforms after a field's name."""
     if len(source) > MAX_TEMPLATE_CHARS:
         raise UserError(
             f"That template is too long; keep it under {MAX_TEMPLATE_CHARS} characters."
         )
     parts: list[tuple[bool, str]] = []
+    pipes: list[Pipe] = []
     literal: list[str] = []
     i = 0
     while i < len(source):
@@ -67,6 +113,10 @@ def parse_template(source: str, allowed: frozenset[str]) -> Template:
         elif ch == "{":
             end = source.find("}", i + 1)
             name = source[i + 1 : end] if end != -1 else ""
+            pipe: Pipe = ()
+            piped = _PIPED.fullmatch(name) if transforms else None
+            if piped is not None and piped.group(2):
+                name, pipe = piped.group(1), _check_pipe(piped.group(2))
             if end == -1 or not _FIELD.fullmatch(name):
                 shown = source[i : (end + 1 if end != -1 else i + 20)][:40]
                 raise UserError(
@@ -80,8 +130,10 @@ def parse_template(source: str, allowed: frozenset[str]) -> Template:
                 )
             if literal:
                 parts.append((False, "".join(literal)))
+                pipes.append(())
                 literal = []
             parts.append((True, name))
+            pipes.append(pipe)
             i = end + 1
         elif ch == "}":
             raise UserError(
@@ -92,7 +144,8 @@ def parse_template(source: str, allowed: frozenset[str]) -> Template:
             i += 1
     if literal:
         parts.append((False, "".join(literal)))
-    return Template(tuple(parts))
+        pipes.append(())
+    return Template(tuple(parts), tuple(pipes) if any(pipes) else ())
 
 
 def _listing(allowed: frozenset[str]) -> str:
@@ -106,12 +159,38 @@ def neutralize_pings(text: str) -> str:
     return text
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def _apply(value: Value, pipe: Pipe) -> str:
+    """A value through its transforms; a date without ``date:`` shows as ``DEFAULT_DATE``."""
+    fmt = next((arg for name, arg in pipe if name == "date"), DEFAULT_DATE)
+    text = value.strftime(fmt) if isinstance(value, datetime) else value
+    for name, arg in pipe:
+        if name == "upper":
+            text = text.upper()
+        elif name == "lower":
+            text = text.lower()
+        elif name == "truncate":
+            text = shorten(text, int(arg))
+    return text
+
+
 def render(
     template: Template,
-    values: Mapping[str, str],
+    values: Mapping[str, Value],
     *,
     mentions: Mapping[str, str] | None = None,
     limit: int = MAX_OUTPUT_CHARS,
+    value_limit: int = MAX_VALUE_CHARS,
 ) -> str:
     """Fill a template in; values are plain text, and only ``mentions`` fields may ping.
 
@@ -121,18 +200,17 @@ def render(
     mentions = mentions or {}
     tokens: list[str] = []
     out: list[str] = []
-    for is_field, text in template.parts:
+    for index, (is_field, text) in enumerate(template.parts):
         if not is_field:
             out.append(_SENTINEL.sub("", text))
         elif text in mentions:
             out.append(chr(0xE000 + len(tokens)))
             tokens.append(mentions[text])
         else:
-            value = _SENTINEL.sub("", str(values.get(text, "")))[:MAX_VALUE_CHARS]
-            out.append(value)
+            pipe = template.pipes[index] if index < len(template.pipes) else ()
+            value = _apply(values.get(text, ""), pipe)
+            out.append(_SENTINEL.sub("", value)[:value_limit])
     rendered = neutralize_pings("".join(out))
     if tokens:
         rendered = _SENTINEL.sub(lambda m: tokens[ord(m.group(0)) - 0xE000], rendered)
-    if len(rendered) > limit:
-        rendered = rendered[: limit - 1] + "…"
-    return rendered
+    return shorten(rendered, limit)

@@ -14,6 +14,8 @@ def encode(message: Message) -> dict[str, Any]:
     return {
         "text": message.text,
         "title": message.title,
+        "link": message.link,
+        "image": message.image,
         "fields": [list(f) for f in message.fields],
         "buttons": [
             {"action": b.action, "label": b.label, "value": b.value, "style": b.style, "url": b.url}
@@ -58,6 +60,8 @@ def decode(data: dict[str, Any], community: CommunityRef) -> Message:
     return Message(
         text=data.get("text", ""),
         title=data.get("title"),
+        link=data.get("link"),
+        image=data.get("image"),
         fields=tuple((str(a), str(b)) for a, b in data.get("fields", [])),
         buttons=tuple(Button(**b) for b in data.get("buttons", [])),
         selects=tuple(

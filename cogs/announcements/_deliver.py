@@ -1,54 +1,112 @@
-"""Posting a feed's items through the outbox, and writing back in the log what became of them."""
+"""Posting a feed's items to its routes through the outbox, opening their discussions, and
+writing back in the log what became of each (item, route)."""
 
 from __future__ import annotations
 
-from bot.core import ChannelRef, Context, FeatureSettings, Message
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.core import (
+    ChannelRef,
+    CommunityRef,
+    Context,
+    FeatureSettings,
+    Message,
+    MessageRef,
+    RoleRef,
+)
 from bot.core.templates import neutralize_pings
-from cogs.announcements._models import AnnouncementFeed, AnnouncementLog
+from cogs.announcements._filters import FilterError, explain, parse
+from cogs.announcements._items import Item
+from cogs.announcements._models import AnnouncementFeed, AnnouncementLog, AnnouncementRoute
+from cogs.announcements._plain import visible
+from cogs.announcements._render import Look, filter_values, post, thread_name
 from cogs.announcements._repo import Repo
+from cogs.announcements.events import AnnouncementPosted
 
 WAITING = ("pending", "edited")
 """Log outcomes of items handed to the outbox whose fate the log does not know yet."""
-TITLE_CHARS = 300
-LINK_CHARS = 1500
-"""Longer links are left out: cut short they would lead nowhere, whole they break Discord's 2000."""
 
 
 def delivery_key(entry: AnnouncementLog) -> str:
-    """The outbox key of a log row: one post per item, one more per edit the log recorded."""
+    """The outbox key of a log row: one post per item and route, one more per edit logged."""
     base = f"ann:{entry.feed_id}:{entry.item_key}"
+    if entry.route_id is not None:
+        base += f":r{entry.route_id}"
     return base if entry.outcome == "pending" else f"{base}:edit:{entry.id}"
 
 
-def post_message(entry: AnnouncementLog) -> Message:
-    """One plain post per item: its title and its link; the publisher's text pings nobody."""
-    title = entry.title.strip()[:TITLE_CHARS] or "New post"
-    if entry.outcome == "edited":
-        title = f"Updated: {title}"
-    link = entry.link if entry.link and len(entry.link) <= LINK_CHARS else None
-    lines = [title] + ([link] if link else [])
-    return Message(text=neutralize_pings("\n".join(lines)))
+def look_of(route: AnnouncementRoute, community: CommunityRef, edited: bool = False) -> Look:
+    """How a route shows items."""
+    role = RoleRef(community, route.mention_role_id) if route.mention_role_id else None
+    return Look(route.style, route.template, role, edited)
+
+
+def stopped_by(route: AnnouncementRoute, item: Item, source: str) -> str | None:
+    """Why a route's filter stops an item (None: it passes)."""
+    try:
+        found = parse(route.filter)
+    except FilterError:
+        return "its filter no longer reads; remove the route and add it again"
+    if found is None:
+        return None
+    passed, why = explain(found, filter_values(item, source))
+    return None if passed else why
 
 
 async def hand_over(
-    ctx: Context[FeatureSettings], feed: AnnouncementFeed, entries: list[AnnouncementLog]
-) -> None:
-    """Queue a post per new or edited item, in the caller's transaction (sent once it commits)."""
-    channel = ChannelRef(ctx.community, feed.channel_id)
-    for entry in entries:
-        await ctx.deliver(channel, post_message(entry), key=delivery_key(entry))
+    ctx: Context[FeatureSettings],
+    repo: Repo,
+    feed: AnnouncementFeed,
+    new: Sequence[Item],
+    changed: Sequence[Item],
+    now: datetime,
+) -> int:
+    """Queue a post per (item, route) that passes the route's filter, in the caller's
+    transaction (sent once it commits); log what each filter stopped. Returns posts queued."""
+    routes = await repo.routes(feed.id)
+    if not routes or not (new or changed):
+        return 0
+    tz = (await ctx.community_settings()).tz()
+    source = feed.title or feed.url
+    queued: list[tuple[AnnouncementLog, Message]] = []
+    for route in routes:
+        for items, outcome in ((new, "pending"), (changed, "edited")):
+            for item in items:
+                why = stopped_by(route, item, source)
+                if why is not None:
+                    repo.log(feed.id, [item], "filtered", now, f"filter: {why}", route.id)
+                    continue
+                [entry] = repo.log(feed.id, [item], outcome, now, route_id=route.id)
+                look = look_of(route, ctx.community, outcome == "edited")
+                message = post(item, source, tz, look)
+                queued.append((entry, message))
+    await ctx.uow.session.flush()  # an edit's delivery key names its log row
+    for entry, message in queued:
+        channel = ChannelRef(ctx.community, _route_channel(routes, entry))
+        await ctx.deliver(channel, message, key=delivery_key(entry))
+    return len(queued)
+
+
+def _route_channel(routes: Sequence[AnnouncementRoute], entry: AnnouncementLog) -> str:
+    return next(r.channel_id for r in routes if r.id == entry.route_id)
 
 
 async def record_outcomes(ctx: Context[FeatureSettings]) -> int:
-    """Mark waiting log rows posted or failed from their deliveries; returns how many changed."""
-    waiting = await Repo(ctx.uow.session, ctx.community).waiting(WAITING)
+    """Mark waiting log rows posted or failed from their deliveries, open the discussions of
+    new posts; returns how many rows changed."""
+    repo = Repo(ctx.uow.session, ctx.community)
+    waiting = await repo.waiting(WAITING)
     if not waiting:
         return 0
+    routes = {r.id: r for r in await repo.routes()}
+    sources = {f.id: f.title or f.url for f in await repo.feeds()}
     keys = [delivery_key(entry) for entry in waiting]
     # Asking the outbox may read in a transaction of its own: hold no lock of ours meanwhile.
     await ctx.commit()
     fates = [await ctx.delivery(key) for key in keys]
     changed = 0
+    opened: list[tuple[AnnouncementLog, AnnouncementRoute, MessageRef]] = []
     for entry, done in zip(waiting, fates, strict=True):
         if done is not None and done.status == "pending":
             continue  # the outbox tries again later; so does this
@@ -57,8 +115,60 @@ async def record_outcomes(ctx: Context[FeatureSettings]) -> int:
             # Logged before Steward posted items (or its delivery was lost): never posted now.
             entry.outcome, entry.reason = "skipped", "logged before posting was switched on"
         elif done.status == "sent":
-            entry.outcome, entry.reason = "posted", "edited" if edited else None
+            entry.outcome, entry.reason = "posted", "edited" if edited else entry.reason
+            if done.message is not None:
+                entry.message_id = done.message.id
+                route = routes.get(entry.route_id or 0)
+                if route is not None and not edited:
+                    opened.append((entry, route, done.message))
         else:
             entry.outcome, entry.reason = "failed", (done.reason or "the platform refused")[:200]
         changed += 1
+    # The outcomes are written before any discussion opens: a thread failing costs no post.
+    await ctx.commit()
+    for entry, route, landed in opened:
+        await open_discussion(ctx, entry, route, landed, sources.get(entry.feed_id, ""))
     return changed
+
+
+async def open_discussion(
+    ctx: Context[FeatureSettings],
+    entry: AnnouncementLog,
+    route: AnnouncementRoute,
+    landed: MessageRef,
+    source: str,
+) -> None:
+    """Open the post's discussion (a thread named after the item, with the manager's opening
+    line) and tell the other features an announcement was posted."""
+    thread: ChannelRef | None = None
+    if route.crosspost:
+        fix = "Posts go on unpublished until I may publish there (Manage Messages)."
+        key = f"announcements:crosspost:{route.id}"
+        await ctx.attempt("publish a post", ctx.port.crosspost(landed), key=key, meanwhile=fix)
+    if route.discussion == "thread":
+        name = thread_name(Item(guid=None, title=entry.title, link=None))
+        opened: list[ChannelRef] = []
+
+        async def open_it() -> None:
+            opened.append(await ctx.port.open_thread(landed, name))
+
+        fix = "Posts go on without discussions until I may open threads there."
+        key = f"announcements:thread:{route.id}"
+        if await ctx.attempt("open a discussion thread", open_it(), key=key, meanwhile=fix):
+            thread = opened[0]
+            entry.thread_id = thread.thread or thread.id
+            if route.opening:
+                line = Message(text=neutralize_pings(visible(route.opening)))
+                await ctx.deliver(thread, line, key=f"{delivery_key(entry)}:open")
+    ctx.publish(
+        AnnouncementPosted(
+            community=ctx.community,
+            at=ctx.clock.now(),
+            message=landed,
+            discussion=thread,
+            title=entry.title,
+            source=source,
+            link=entry.link,
+        )
+    )
+    await ctx.commit()

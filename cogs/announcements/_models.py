@@ -22,7 +22,8 @@ class AnnouncementFeed(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(String(2048))
-    channel_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64), default="")
+    """Where items went before routes; migration 0009 made it the feed's first route (unused)."""
     title: Mapped[str] = mapped_column(String(256), default="")
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[datetime]
@@ -88,6 +89,33 @@ class AnnouncementReplay(Base):
     seen_at: Mapped[datetime]
 
 
+class AnnouncementRoute(Base):
+    """One destination of a feed: where its items go, which ones, how they look, who is pinged."""
+
+    __tablename__ = "announcements_routes"
+    __table_args__ = (Index("ix_announcements_routes_feed", "feed_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("announcements_feeds.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    filter: Mapped[str] = mapped_column(Text, default="")
+    """A filter expression (``_filters``); empty lets every item through."""
+    template: Mapped[str] = mapped_column(Text, default="")
+    """The post's text as a ``{field}`` template; empty: the style's default."""
+    style: Mapped[str] = mapped_column(String(8), default="embed")
+    """``embed`` (an embed on Discord, Block Kit on Slack) or ``text`` (plain text)."""
+    mention_role_id: Mapped[str | None] = mapped_column(String(64))
+    """The one role (Slack: user group) a post may ping, named by a manager."""
+    discussion: Mapped[str] = mapped_column(String(8), default="thread")
+    """``thread``: each post opens a discussion; ``none``: it does not."""
+    crosspost: Mapped[bool] = mapped_column(default=False)
+    """Publish each post to the channels following this announcement channel (Discord)."""
+    opening: Mapped[str] = mapped_column(String(300), default="")
+    """The first line posted in each discussion; empty posts none (Slack: the thread needs one)."""
+    added_by: Mapped[str] = mapped_column(String(64), default="")
+    added_at: Mapped[datetime]
+
+
 class AnnouncementSeen(Base):
     """An item a feed has shown, with a fingerprint of the fields compared for edits."""
 
@@ -105,14 +133,34 @@ class AnnouncementLog(Base):
     """What became of each item: handed over for posting, or skipped and why."""
 
     __tablename__ = "announcements_log"
-    __table_args__ = (Index("ix_announcements_log_feed", "feed_id", "at"),)
+    __table_args__ = (
+        Index("ix_announcements_log_feed", "feed_id", "at"),
+        Index("ix_announcements_log_message", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("announcements_feeds.id", ondelete="CASCADE"))
+    route_id: Mapped[int | None] = mapped_column(
+        ForeignKey("announcements_routes.id", ondelete="CASCADE")
+    )
+    """The destination this row is about; None for what concerns the item wherever it goes."""
     item_key: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(256))
     link: Mapped[str | None] = mapped_column(String(2048))
     outcome: Mapped[str] = mapped_column(String(16))
-    """``pending``/``edited`` (handed to the outbox), ``posted``, ``failed`` or ``skipped``."""
+    """``pending``/``edited`` (handed to the outbox), ``posted``, ``failed``, ``filtered`` or
+    ``skipped``."""
     reason: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime]
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    """Where the post landed (``posted``), for its discussion and its stats."""
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    """The discussion the post opened, once opened."""
+    replies: Mapped[int | None]
+    """Member messages in the post's discussion, as engagement last counted them."""
+    members: Mapped[int | None]
+    reactions: Mapped[int | None]
+    first_reply_s: Mapped[int | None]
+    """Seconds from the post to the first member reply."""
+    questions: Mapped[int | None]
+    answered: Mapped[int | None]

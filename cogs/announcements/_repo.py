@@ -17,6 +17,7 @@ from cogs.announcements._models import (
     AnnouncementHook,
     AnnouncementLog,
     AnnouncementReplay,
+    AnnouncementRoute,
     AnnouncementSeen,
 )
 
@@ -90,9 +91,34 @@ class Repo:
         self.session.add(row)
 
     async def remove(self, row: AnnouncementFeed) -> None:
-        """Forget a feed, its seen items and its log."""
-        for table in (AnnouncementSeen, AnnouncementLog, AnnouncementHook, AnnouncementReplay):
+        """Forget a feed, its seen items, its log, its routes and its hooks."""
+        tables = (AnnouncementSeen, AnnouncementLog, AnnouncementRoute)
+        for table in (*tables, AnnouncementHook, AnnouncementReplay):
             await self.session.execute(delete(table).where(table.feed_id == row.id))
+        await self.session.delete(row)
+
+    async def routes(self, feed_id: int | None = None) -> list[AnnouncementRoute]:
+        """The community's routes (or one feed's), oldest first."""
+        query = (
+            select(AnnouncementRoute)
+            .join(AnnouncementFeed, AnnouncementFeed.id == AnnouncementRoute.feed_id)
+            .where(AnnouncementFeed.community_id == self.key)
+            .order_by(AnnouncementRoute.id)
+        )
+        if feed_id is not None:
+            query = query.where(AnnouncementRoute.feed_id == feed_id)
+        return list(await self.session.scalars(query))
+
+    async def route(self, route_id: int) -> AnnouncementRoute | None:
+        """One of the community's routes by its number."""
+        found = [r for r in await self.routes() if r.id == route_id]
+        return found[0] if found else None
+
+    async def remove_route(self, row: AnnouncementRoute) -> None:
+        """Forget a route and its log rows."""
+        await self.session.execute(
+            delete(AnnouncementLog).where(AnnouncementLog.route_id == row.id)
+        )
         await self.session.delete(row)
 
     async def seen(self, feed_id: int) -> dict[str, str]:
@@ -121,17 +147,24 @@ class Repo:
                 )
 
     def log(
-        self, feed_id: int, items: Sequence[Item], outcome: str, now: datetime, reason: str = ""
+        self,
+        feed_id: int,
+        items: Sequence[Item],
+        outcome: str,
+        now: datetime,
+        reason: str = "",
+        route_id: int | None = None,
     ) -> list[AnnouncementLog]:
-        """Add one delivery-log row per item; returns the rows."""
+        """Add one delivery-log row per item (about one route, or none); returns the rows."""
         rows = [
             AnnouncementLog(
                 feed_id=feed_id,
+                route_id=route_id,
                 item_key=item_key(item),
                 title=item.title[:256],
                 link=item.link,
                 outcome=outcome,
-                reason=reason or None,
+                reason=reason[:200] or None,
                 at=now,
             )
             for item in items
@@ -150,14 +183,21 @@ class Repo:
         )
         return list(rows)
 
-    async def log_of(self, feed_id: int, limit: int = 10) -> list[AnnouncementLog]:
-        """The feed's latest delivery-log rows, newest first."""
-        rows = await self.session.scalars(
+    async def log_of(
+        self, feed_id: int | None = None, limit: int = 10, route_id: int | None = None
+    ) -> list[AnnouncementLog]:
+        """The latest delivery-log rows of the community (or of a feed, or a route), newest
+        first."""
+        query = (
             select(AnnouncementLog)
-            .where(AnnouncementLog.feed_id == feed_id)
-            .order_by(AnnouncementLog.id.desc())
-            .limit(limit)
+            .join(AnnouncementFeed, AnnouncementFeed.id == AnnouncementLog.feed_id)
+            .where(AnnouncementFeed.community_id == self.key)
         )
+        if feed_id is not None:
+            query = query.where(AnnouncementLog.feed_id == feed_id)
+        if route_id is not None:
+            query = query.where(AnnouncementLog.route_id == route_id)
+        rows = await self.session.scalars(query.order_by(AnnouncementLog.id.desc()).limit(limit))
         return list(rows)
 
     async def hooks(self, kind: str = "webhook") -> list[tuple[AnnouncementFeed, AnnouncementHook]]:

@@ -117,10 +117,7 @@ async def take_items(
     await repo.remember(row.id, before, verdict.seen, now)
     row.primed = True
     # Handed to the outbox in this transaction: posted once it commits, never twice.
-    handed = repo.log(row.id, verdict.post, "pending", now)
-    handed += repo.log(row.id, verdict.changed, "edited", now)
-    await ctx.uow.session.flush()  # an edit's delivery key names its log row
-    await hand_over(ctx, row, handed)
+    await hand_over(ctx, repo, row, verdict.post, verdict.changed, now)
     for item, why in verdict.skipped:
         if why.name != "FIRST_FETCH":  # the first fetch's backlog is summarised, not logged
             repo.log(row.id, [item], "skipped", now, why.value)

@@ -30,6 +30,7 @@ from cogs.announcements._checks import MAX_FEEDS, can_post, find_source
 from cogs.announcements._models import AnnouncementFeed, AnnouncementHook
 from cogs.announcements._payloads import PayloadError, check_mapping, items_from_delivery
 from cogs.announcements._repo import Repo, first_delivery, hook_by_token
+from cogs.announcements._routes import RouteSpec, add_route
 from cogs.announcements._service import take_items
 from cogs.announcements._signatures import REPLAY_HORIZON, Scheme, SeenDeliveries, admit
 
@@ -127,6 +128,7 @@ class WebhookCommands:
         )
         repo.add(feed)
         await ctx.uow.session.flush()
+        await add_route(ctx, repo, feed, RouteSpec(channel))
         secret = new_secret(scheme)
         ctx.uow.session.add(
             AnnouncementHook(

@@ -9,7 +9,6 @@ from typing import Annotated
 from aiohttp.abc import AbstractResolver
 
 from bot.core import (
-    Attachment,
     ChannelRef,
     CommandContext,
     Context,
@@ -17,31 +16,35 @@ from bot.core import (
     FeatureSettings,
     JobContext,
     Level,
-    Message,
+    RoleRef,
     Runtime,
     UserError,
     UserRef,
     command,
     job,
+    on,
 )
+from bot.core.parsing import format_duration
+from cogs.announcements import _admin, _preview
 from cogs.announcements import _texts as texts
 from cogs.announcements._checks import MAX_FEEDS
 from cogs.announcements._checks import can_post as _can_post
 from cogs.announcements._checks import find_source as _find
 from cogs.announcements._deliver import record_outcomes
 from cogs.announcements._discover import known_feed
-from cogs.announcements._fetch import Fetcher, FetchError, Limits, check_url
+from cogs.announcements._fetch import Fetcher, Limits
 from cogs.announcements._guard import AddressPolicy
-from cogs.announcements._identity import FirstFetch, decide
+from cogs.announcements._identity import FirstFetch
 from cogs.announcements._models import AnnouncementFeed
-from cogs.announcements._opml import export, feed_urls
 from cogs.announcements._push import WebSubSubscriptions
 from cogs.announcements._repo import Repo
+from cogs.announcements._routes import RouteSpec, add_route, routes_text
 from cogs.announcements._schedule import SchedulePolicy, first_poll
-from cogs.announcements._service import Poller, policy_of
-from cogs.announcements._source import find_feed, read_feed
+from cogs.announcements._service import Poller
+from cogs.announcements._source import find_feed
+from cogs.announcements._stats import note, posted_since, stats_text
 from cogs.announcements._webhooks import WebhookCommands
-from cogs.announcements._xmlsafe import UnsafeXml
+from cogs.engagement.events import AnnouncementEngagement
 
 Ctx = CommandContext[FeatureSettings]
 
@@ -49,7 +52,7 @@ Ctx = CommandContext[FeatureSettings]
 class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announcements"):
     """Bring a brand's feeds into the community, safely and cheaply."""
 
-    port_calls = frozenset({"channels"})
+    port_calls = frozenset({"channels", "crosspost"})
 
     def __init__(
         self,
@@ -79,6 +82,44 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         """The feeds a member added stop naming them."""
         await Repo(ctx.uow.session, ctx.community).forget_manager(user.id)
 
+    @on(AnnouncementEngagement)
+    async def engaged(self, ctx: Context[FeatureSettings], told: AnnouncementEngagement) -> None:
+        """Engagement counted a post's conversation again: keep the counts for the stats."""
+        await note(ctx.uow.session, ctx.community, told)
+
+    @command("stats", requires=Level.ADMIN)
+    async def stats(
+        self,
+        ctx: Ctx,
+        period: Annotated[timedelta | None, "How far back, like 7d (default 30d)"] = None,
+    ) -> None:
+        """See which announcements and sources started conversations."""
+        span = period or timedelta(days=30)
+        if span > timedelta(days=366) or span <= timedelta(0):
+            raise UserError("Pick a period from 1 hour to 366 days, like 7d.")
+        posts = await posted_since(ctx.uow.session, ctx.community, ctx.clock.now() - span)
+        await ctx.reply(stats_text(posts, format_duration(span)))
+
+    @command("log", requires=Level.ADMIN)
+    async def show_log(
+        self, ctx: Ctx, feed: Annotated[str | None, "Only this feed (number or address)"] = None
+    ) -> None:
+        """See what became of each item in each destination: posted, filtered, skipped, failed."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        row = await _find(repo, feed) if feed else None
+        rows = await repo.log_of(row.id if row else None, limit=20)
+        await ctx.reply(_preview.log_text(rows, await repo.routes()))
+
+    @command("preview", requires=Level.ADMIN)
+    async def preview_route(self, ctx: Ctx, route: Annotated[int, "The route's number"]) -> None:
+        """See privately the feed's latest item exactly as a route would post it."""
+        await _preview.preview(ctx, self.fetcher, route)
+
+    @command("test", requires=Level.ADMIN)
+    async def test_route(self, ctx: Ctx, route: Annotated[int, "The route's number"]) -> None:
+        """Post the feed's latest item through a route for real (once), discussion and all."""
+        await _preview.test_post(ctx, self.fetcher, route)
+
     @job(every=timedelta(minutes=1))
     async def poll(self, ctx: JobContext[FeatureSettings]) -> None:
         """Poll the community's due feeds, post what is new, log what became of earlier posts."""
@@ -94,9 +135,9 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         channel: Annotated[ChannelRef, "Where its items go"],
         first: Annotated[str, "On the first fetch post: nothing (default) or newest"] = "nothing",
     ) -> None:
-        """Follow a feed: its new items go to a channel."""
+        """Follow a feed: its new items go to a channel, each opening a discussion."""
         address = texts.clean_url(url)
-        _checked(known_feed(address) or address)
+        _admin.checked(known_feed(address) or address)
         if first not in (FirstFetch.NOTHING, FirstFetch.NEWEST):
             raise UserError("`first` is either `nothing` or `newest`.")
         await _can_post(ctx, channel)
@@ -109,9 +150,10 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         if await repo.by_url(check) is not None:
             raise UserError(f"I already follow {check}: see `/announcements list`.")
         now = ctx.clock.now()
-        row = self._new_row(ctx, check, channel, reading.feed.title, first)
+        row = self._new_row(ctx, check, reading.feed.title, first)
         repo.add(row)
         await ctx.uow.session.flush()
+        await add_route(ctx, repo, row, RouteSpec(channel))
         poller = Poller(ctx, self.fetcher, self.schedule)
         await poller.apply(row, reading, now)
         pushed = await self.subscribe_if_hub(ctx, row, reading.fetched.body or b"", check)
@@ -174,40 +216,49 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         self, ctx: Ctx, feed: Annotated[str, "A feed's number, or any feed address"]
     ) -> None:
         """Fetch a feed now and see privately what Steward finds and would post."""
+        await ctx.reply(await _admin.check_text(ctx, self.fetcher, feed))
+
+    @command("route add", requires=Level.ADMIN)
+    async def route_add(
+        self,
+        ctx: Ctx,
+        feed: Annotated[str, "The feed's number or address"],
+        channel: Annotated[ChannelRef, "Where its items go"],
+        filter: Annotated[str, "Which items, like: title contains 'launch'"] = "",
+        template: Annotated[str, "The post's text, like {summary|truncate:200}"] = "",
+        style: Annotated[str, "embed (default) or text"] = "embed",
+        mention: Annotated[RoleRef | None, "A role (Slack: user group) each post pings"] = None,
+        discussion: Annotated[str, "thread (default): each post opens one; or none"] = "thread",
+        opening: Annotated[str | None, "The first line of each discussion"] = None,
+        crosspost: Annotated[bool, "Publish each post to following servers (Discord)"] = False,
+    ) -> None:
+        """Send a feed's items to one more channel, with its own filter, look and discussion."""
         repo = Repo(ctx.uow.session, ctx.community)
-        row = await _find(repo, feed) if feed.strip().isdigit() else None
-        row = row or await repo.by_url(texts.clean_url(feed))
-        if row is not None and row.kind == "webhook":
-            raise UserError(f"{row.id} is a webhook: its items come when the sender posts them.")
-        url = row.url if row else _checked(texts.clean_url(feed))
-        reading = await read_feed(self.fetcher, url)
-        if reading.feed is None or reading.fetched is None:
-            raise UserError(texts.problem_text(url, reading.error))
-        text = texts.found_text(reading.feed, reading.fetched.url)
-        if row is not None:
-            verdict = decide(
-                reading.feed.items,
-                await repo.seen(row.id),
-                policy_of(row),
-                ctx.clock.now(),
-                first=not row.primed,
-            )
-            text += "\n" + texts.would_post_text(verdict, await repo.log_of(row.id))
-        await ctx.reply(text)
+        row = await _find(repo, feed)
+        await _can_post(ctx, channel)
+        spec = RouteSpec(channel, filter, template, style, mention, discussion, opening, crosspost)
+        await ctx.reply(await add_route(ctx, repo, row, spec))
+
+    @command("route list", requires=Level.ADMIN)
+    async def route_list(self, ctx: Ctx) -> None:
+        """See where each feed's items go, which ones, and how."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        await ctx.reply(routes_text(await repo.routes(), await repo.feeds()))
+
+    @command("route remove", requires=Level.ADMIN)
+    async def route_remove(self, ctx: Ctx, route: Annotated[int, "The route's number"]) -> None:
+        """Stop sending a feed's items to one destination (the feed stays followed)."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        found = await repo.route(route)
+        if found is None:
+            raise UserError(f"There is no route {route}: see `/announcements route list`.")
+        await repo.remove_route(found)
+        await ctx.reply(f"Removed route {route}; its channel gets no more of feed {found.feed_id}.")
 
     @command("export", requires=Level.ADMIN)
     async def export_feeds(self, ctx: Ctx) -> None:
         """Get the community's feeds as an OPML file, for a feed reader or another Steward."""
-        rows = [r for r in await Repo(ctx.uow.session, ctx.community).feeds() if r.kind == "feed"]
-        if not rows:  # webhooks are not feeds a reader could follow
-            raise UserError("There are no feeds to export yet: add one with `/announcements add`.")
-        data = export("Steward announcements", [(r.title, r.url) for r in rows])
-        await ctx.reply(
-            Message(
-                text=f"{len(rows)} feeds, as OPML.",
-                files=(Attachment("announcements.opml", data, "Feeds as OPML"),),
-            )
-        )
+        await ctx.reply(await _admin.opml_export(ctx))
 
     @command("import", requires=Level.ADMIN)
     async def import_feeds(
@@ -218,31 +269,22 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
     ) -> None:
         """Follow every feed of an OPML file (each starts quietly: nothing old is posted)."""
         await _can_post(ctx, channel)
-        try:
-            fetched = await self.fetcher.get(_checked(texts.clean_url(opml)))
-            urls = feed_urls(fetched.body or b"")
-        except FetchError as exc:
-            raise UserError(texts.problem_text(opml, exc)) from exc
-        except UnsafeXml as exc:
-            raise UserError(
-                f"{texts.clean_url(opml)[:200]} is not an OPML file I can read."
-            ) from exc
+        urls = await _admin.opml_urls(self.fetcher, opml)
         repo = Repo(ctx.uow.session, ctx.community)
         known = {r.url for r in await repo.feeds()}
-        room = MAX_FEEDS - len(known)
-        added, skipped = texts.import_plan(urls, known, room)
+        added, skipped = texts.import_plan(urls, known, MAX_FEEDS - len(known))
         for url in added:
-            repo.add(self._new_row(ctx, url, channel, "", FirstFetch.NOTHING))
+            row = self._new_row(ctx, url, "", FirstFetch.NOTHING)
+            repo.add(row)
+            await ctx.uow.session.flush()
+            await add_route(ctx, repo, row, RouteSpec(channel))
         await ctx.reply(texts.imported_text(added, skipped))
 
-    def _new_row(
-        self, ctx: Ctx, url: str, channel: ChannelRef, title: str, first: str
-    ) -> AnnouncementFeed:
+    def _new_row(self, ctx: Ctx, url: str, title: str, first: str) -> AnnouncementFeed:
         now = ctx.clock.now()
         return AnnouncementFeed(
             community_id=ctx.community.key,
             url=url,
-            channel_id=channel.id,
             title=title[:256],
             added_by=ctx.actor.ref.id,
             added_at=now,
@@ -253,10 +295,3 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
             primed=False,
             next_poll_at=first_poll(now, url, self.schedule.clamp(None)),
         )
-
-
-def _checked(url: str) -> str:
-    try:
-        return str(check_url(url))
-    except FetchError as exc:
-        raise UserError(texts.problem_text(url, exc)) from exc

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core import Context, JobContext, Message
 from cogs.engagement import _repo
+from cogs.engagement._announcements import digest_line
 from cogs.engagement._catchup import flushed
 from cogs.engagement._charts import activity_chart, charts
 from cogs.engagement._ingest import Ingest
@@ -51,10 +54,14 @@ async def send_digest(ctx: JobContext[EngagementSettings], ingest: Ingest) -> No
     found, lines = await open_with_links(ctx, ingest)
     head = f"Unanswered questions ({open_summary(found, now)}):"
     texts = pages([head, *lines]) if found else ["No open questions."]
+    fields = digest_fields(this, last)
+    announced = await digest_line(session, ctx.community.key, now - timedelta(days=7), now)
+    if announced is not None:
+        fields += (("Announcements", announced),)
     message = Message(
         title=f"Weekly engagement {span.label()}",
         text=texts[0],
-        fields=digest_fields(this, last),
+        fields=fields,
         files=await charts(this, activity_chart),
     )
     rest = [Message(text=t) for t in texts[1:]]

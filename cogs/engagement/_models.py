@@ -233,3 +233,21 @@ MEMBER_BLOCKS = _table(EngagementMemberBlock)
 QUESTIONS = _table(EngagementQuestion)
 CHANNELS = _table(EngagementChannel)
 OPTOUTS = _table(EngagementOptOut)
+
+
+class EngagementAnnouncement(Base):
+    """A post the announcement relay made, and the conversation counts last told about it."""
+
+    __tablename__ = "engagement_announcements"
+    __table_args__ = (Index("ix_engagement_announcements_time", "community_id", "posted_at"),)
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    """The post's message key: replies in its discussion and reactions to it target it."""
+    message_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    posted_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(String(256), default="")
+    """The item's title as posted (the publisher's words, not a member's)."""
+    told: Mapped[str] = mapped_column(String(120), default="")
+    """The counts last published, so unchanged ones are not told again."""

@@ -22,7 +22,8 @@ from bot.core import (
     job,
     on,
 )
-from cogs.engagement import _admin, _repo
+from cogs.announcements.events import AnnouncementPosted
+from cogs.engagement import _admin, _announcements, _repo
 from cogs.engagement._catchup import CatchUp, flushed
 from cogs.engagement._channels import channel_of
 from cogs.engagement._charts import activity_chart, charts, sentiment_chart
@@ -102,6 +103,16 @@ class Engagement(Feature, name="engagement"):
     async def newcomer_step(self, ctx: Context[EngagementSettings], event: StepCompleted) -> None:
         """Point members at a newcomer's intro (``greet_intros``)."""
         await point_at_intro(ctx, event)
+
+    @on(AnnouncementPosted)
+    async def announced(self, ctx: Context[EngagementSettings], event: AnnouncementPosted) -> None:
+        """Follow the conversation an announcement starts."""
+        await _announcements.remember(ctx.uow.session, event)
+
+    @job(every=timedelta(minutes=10))
+    async def count_announcements(self, ctx: JobContext[EngagementSettings]) -> None:
+        """Tell the relay how the conversations its posts started are going."""
+        await _announcements.tell(ctx)
 
     @on(PlatformReady)
     async def ready(self, ctx: Context[EngagementSettings], event: PlatformReady) -> None:

@@ -18,7 +18,18 @@ from .routes_common import (
     message_or_404,
     require_in_channel,
 )
-from .state import HAS_THREAD, JSON, PRIVATE_THREAD, PUBLIC_THREAD, TEXT, Reaction, Webhook
+from .state import (
+    ANNOUNCEMENT,
+    ANNOUNCEMENT_THREAD,
+    CROSSPOSTED,
+    HAS_THREAD,
+    JSON,
+    PRIVATE_THREAD,
+    PUBLIC_THREAD,
+    TEXT,
+    Reaction,
+    Webhook,
+)
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -244,7 +255,7 @@ async def thread_from_message(fake: FakeDiscord, call: Call) -> Reply:
     thread = fake.world.add_channel(
         guild,
         name,
-        PUBLIC_THREAD,
+        ANNOUNCEMENT_THREAD if channel.type == ANNOUNCEMENT else PUBLIC_THREAD,
         channel_id=msg.id,
         parent_id=channel.id,
         owner_id=fake.bot.id,
@@ -321,6 +332,27 @@ async def add_thread_member(fake: FakeDiscord, call: Call) -> Reply:
             },
         )
     return Reply.empty()
+
+
+@route(crosspost_message="POST /channels/{channel_id}/messages/{message_id}/crosspost")
+async def crosspost(fake: FakeDiscord, call: Call) -> Reply:
+    """POST /channels/{c}/messages/{m}/crosspost: publish to the channels following this one.
+
+    Only in an announcement channel; the author needs SEND_MESSAGES for their own message,
+    MANAGE_MESSAGES for anyone else's; a message is published once."""
+    channel = channel_or_404(fake, call.params["channel_id"])
+    msg = message_or_404(fake, channel, call.params["message_id"])
+    if channel.type != ANNOUNCEMENT:
+        raise RestError(400, 50024, "Cannot execute action on this channel type")
+    own = msg.author_id == fake.bot.id
+    require_in_channel(
+        fake, channel, SEND if own else Permission.VIEW_CHANNEL | Permission.MANAGE_MESSAGES
+    )
+    if msg.flags & CROSSPOSTED:
+        raise RestError(400, 40033, "This message has already been crossposted.")
+    msg.flags |= CROSSPOSTED
+    fake.message_event(msg, "MESSAGE_UPDATE")
+    return Reply(200, message_json(fake, msg))
 
 
 @route(create_webhook="POST /channels/{channel_id}/webhooks")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC
 from typing import Annotated, Any
 
 from bot.core import (
@@ -15,12 +17,15 @@ from bot.core import (
     Message,
     Option,
     Pressed,
+    RoleRef,
     Select,
     TextInput,
     command,
     component,
     on,
 )
+from cogs.announcements._items import Item
+from cogs.announcements._render import Look, post
 
 
 class Desk(Feature, name="desk"):
@@ -69,6 +74,20 @@ class Desk(Feature, name="desk"):
     async def echo(self, ctx: CommandContext[Any], text: Annotated[str, "What to post"]) -> None:
         """Post text in the channel, as a relay would."""
         await ctx.port.send(ctx.channel, Message(text=text))
+        await ctx.reply("Posted.", ephemeral=True)
+
+    @command("announce", ephemeral=False)
+    async def announce(
+        self,
+        ctx: CommandContext[Any],
+        style: Annotated[str, "embed or text"],
+        role: Annotated[RoleRef, "The role the post may ping"],
+        text: Annotated[str, "An item's title, summary and author"],
+    ) -> None:
+        """Post text as the announcement relay would: a feed item shown through a route."""
+        item = Item(guid="x", title=text, link="https://e.org/x", summary=f"<p>{text}</p>")
+        look = Look(style, "{title} {summary} {author}", role)
+        await ctx.port.send(ctx.channel, post(replace(item, author=text), text, UTC, look))
         await ctx.reply("Posted.", ephemeral=True)
 
     @command("whois")

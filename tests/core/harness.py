@@ -120,6 +120,9 @@ class RecordingPort:
         """Pretend to open a group conversation."""
         return ChannelRef(users[0].community, "group-" + "-".join(u.id for u in users))
 
+    async def crosspost(self, message: MessageRef) -> None:
+        """Publish nothing."""
+
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Record nothing."""
 

@@ -42,6 +42,11 @@ async def _call(action: str, call: Awaitable[T]) -> T:
         raise Unavailable(f"Discord answered {exc.status} when I tried to {action}") from exc
 
 
+THREAD_EXISTS, ALREADY_CROSSPOSTED, NOT_THIS_CHANNEL_TYPE = 160004, 40033, 50024
+"""Discord's codes for "A thread has already been created for this message", "This message has
+already been crossposted" and "Cannot execute action on this channel type"."""
+
+
 def _nonce(key: str | None) -> dict[str, Any]:
     """discord.py's ``nonce`` for an idempotency key (it sends ``enforce_nonce`` with it).
 
@@ -110,7 +115,13 @@ class DiscordPort:
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """Open a thread on a message; the thread is a channel of its own."""
         partial = self._messageable(on.channel).get_partial_message(int(on.id))
-        thread = await _call("open a thread", partial.create_thread(name=name[:100]))
+        try:
+            thread = await _call("open a thread", partial.create_thread(name=name[:100]))
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_EXISTS:
+                raise
+            # Opened by an earlier try whose answer was lost: a message's thread has its id.
+            return channel_ref(int(on.channel.community.id), int(on.id))
         return channel_ref(int(on.channel.community.id), thread.id)
 
     async def open_group(
@@ -139,6 +150,20 @@ class DiscordPort:
                 "add members to that thread", http.add_user_to_thread(thread_id, int(user.id))
             )
         return channel_ref(int(parent.community.id), thread_id)
+
+    async def crosspost(self, message: MessageRef) -> None:
+        """Publish a post of an announcement channel to its followers (once)."""
+        partial = self._messageable(message.channel).get_partial_message(int(message.id))
+        try:
+            await _call("publish that post", partial.publish())
+        except discord.HTTPException as exc:
+            if exc.code == NOT_THIS_CHANNEL_TYPE:
+                raise UserError(
+                    "Discord publishes only from announcement channels; make the channel one, "
+                    "or stop publishing there."
+                ) from exc
+            if exc.code != ALREADY_CROSSPOSTED:
+                raise
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Give a member a role."""

@@ -34,6 +34,10 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _is_web(url: str | None) -> bool:
+    return bool(url) and len(url or "") <= 2048 and (url or "").startswith(("https://", "http://"))
+
+
 def _custom_id(feature: str, action: str, value: str, scope: int | None) -> str:
     cid = component_id(feature, action, value)
     return cid if scope is None else scope_component_id(cid, scope)
@@ -89,12 +93,20 @@ def render(feature: str, message: Message, *, scope: int | None = None) -> dict[
     if message.title or message.fields:
         embed = discord.Embed(
             title=_clip(message.title or "", 256) or None,
+            url=message.link if message.title and _is_web(message.link) else None,
             description=_clip(message.text, 4096) or None,
             colour=EMBED_COLOUR,
         )
         for name, value in message.fields[:25]:
             embed.add_field(name=_clip(name, 256), value=_clip(value, 1024) or "-", inline=False)
+        if _is_web(message.image):
+            embed.set_image(url=message.image)
         kwargs["embed"] = embed
+        # An embed never pings: the members and roles the message may ping are named above it.
+        pinged = [f"<@&{r.id}>" for r in sorted(message.ping_roles, key=lambda r: r.id)]
+        pinged += [f"<@{u.id}>" for u in sorted(message.ping_users, key=lambda u: u.id)]
+        if pinged:
+            kwargs["content"] = " ".join(pinged)
     else:
         kwargs["content"] = _clip(message.text, MAX_CONTENT) or "\u200b"
     view = _view(feature, message, scope)

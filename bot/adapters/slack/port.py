@@ -238,7 +238,13 @@ class SlackPort:
         kwargs: dict[str, Any] = {"text": fallback[:3000]}
         if render.needs_blocks(message):
             fields = [(safe(name), safe(value)) for name, value in message.fields]
-            kwargs["blocks"] = render.blocks(self.feature, message, mrkdwn, fields)
+            # Mentions that may ping and are not in the text go above the blocks.
+            named = [f"<@&{r.id}>" for r in sorted(message.ping_roles, key=lambda r: r.id)]
+            named += [f"<@{u.id}>" for u in sorted(message.ping_users, key=lambda u: u.id)]
+            pings = safe(" ".join(m for m in named if m not in message.text))
+            kwargs["blocks"] = render.blocks(self.feature, message, mrkdwn, fields, pings)
+            if pings:
+                kwargs["text"] = f"{pings} {kwargs['text']}"[:3000]
         return kwargs
 
     async def _post(
@@ -354,6 +360,10 @@ class SlackPort:
         except SlackApiError as exc:
             raise _refused("open a group DM", exc) from exc
         return ChannelRef(users[0].community, str(opened["channel"]["id"]))
+
+    async def crosspost(self, message: MessageRef) -> None:
+        """Slack has no announcement channels that others follow."""
+        raise NotSupported(Capability.CROSSPOST, self.platform)
 
     async def _group_members(self, group: str) -> list[str]:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.slack.text import escape
 from bot.core.message import Form, Message, Select, component_id
 
 MAX_TEXT = 3000
@@ -33,13 +34,41 @@ def _select(feature: str, select: Select) -> dict[str, Any]:
     return element
 
 
-def blocks(feature: str, message: Message, mrkdwn: str, fields: list[tuple[str, str]]) -> list[Any]:
-    """Block Kit for a message whose text and fields are already Slack-safe mrkdwn."""
+def web(url: str | None) -> str | None:
+    """An http(s) address fit for a Slack link or image (None otherwise)."""
+    if not url or len(url) > 2048 or not url.startswith(("https://", "http://")):
+        return None
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
+
+
+def blocks(
+    feature: str,
+    message: Message,
+    mrkdwn: str,
+    fields: list[tuple[str, str]],
+    pings: str = "",
+) -> list[Any]:
+    """Block Kit for a message whose text, fields and ``pings`` are already Slack-safe mrkdwn."""
     out: list[dict[str, Any]] = []
-    if message.title:
+    if pings:
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": pings}})
+    link = web(message.link)
+    if message.title and link:
+        title = escape(_clip(message.title, 250)).replace("*", "\u2217")
+        out.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*<{link}|{title}>*"}})
+    elif message.title:
         out.append({"type": "header", "text": _plain(message.title, 150)})
     if mrkdwn:
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(mrkdwn, MAX_TEXT)}})
+    image = web(message.image)
+    if image:
+        out.append(
+            {
+                "type": "image",
+                "image_url": image,
+                "alt_text": _clip(message.title or "", 2000) or "image",
+            }
+        )
     for start in range(0, min(len(fields), 40), 10):
         chunk = fields[start : start + 10]
         out.append(

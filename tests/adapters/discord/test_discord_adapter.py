@@ -101,3 +101,18 @@ async def test_relayed_text_pings_nobody(world: World) -> None:
     assert message.content == text
     assert fake.pings_of(world.alice) == []
     assert not message.mention_everyone and message.mentions == [] and message.mention_roles == []
+
+
+async def test_opening_a_messages_thread_again_finds_the_thread(world: World) -> None:
+    """A retry after a lost answer (the relay crashed) gets the thread, not an error."""
+    from bot.core import ChannelRef, CommunityRef, MessageRef
+
+    fake, guild = world.fake, world.guild
+    general = guild.channel_named("general")
+    said = await fake.user_says(world.admin, general, "news")
+    port = world.app.discord.port
+    on = MessageRef(ChannelRef(CommunityRef("discord", guild.id), general.id), said.id)
+    first = await port.open_thread(on, "News")
+    again = await port.open_thread(on, "News")
+    assert first == again and first.id == said.id
+    assert [c.name for c in fake.world.channels.values() if c.parent_id == general.id] == ["News"]

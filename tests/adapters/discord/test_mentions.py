@@ -71,3 +71,35 @@ async def test_the_property_would_catch_pings(world: World) -> None:
     general = guild.channel_named("general")
     await fake.user_says(world.admin, general, f"@everyone <@{world.alice.id}>")
     assert len(fake.pings_of(world.alice)) == 1
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(template=TEXT, style=st.sampled_from(["embed", "text"]))
+async def test_a_relayed_feed_item_pings_only_the_routes_role(
+    world: World, template: str, style: str
+) -> None:
+    # The announcement relay's post (its title, summary and author all this text) through a
+    # route that may ping gardeners: only gardeners are pinged, whatever the item says.
+    fake, guild = world.fake, world.guild
+    general = guild.channel_named("general")
+    text = template.format(
+        alice=world.alice.id,
+        admin=world.admin.id,
+        gardeners=world.gardeners.id,
+        everyone_role=guild.id,
+        general=general.id,
+    )
+    posted = await fake.invoke_slash(
+        world.admin, guild, "desk announce", text=text, style=style, role=world.gardeners
+    )
+    await posted.wait()
+    message = fake.messages_in(general)[-1]
+    assert not message.mention_everyone
+    assert message.mentions == [] and message.mention_roles == [world.gardeners.id]
+    assert message.id in {m.id for m in fake.pings_of(world.alice)}  # she holds the role
+    assert message.id not in {m.id for m in fake.pings_of(world.admin)}

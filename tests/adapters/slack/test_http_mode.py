@@ -177,4 +177,7 @@ async def test_webhooks_share_slacks_http_port(start_world: StartWorld) -> None:
     body = release("3.0")
     assert (await post(url, body, github_headers(body, secret, "d-1")))[0] == 202
     await world.settle()
-    assert [m.text for m in fake.messages_in(general)] == [f"brand/app v3.0\n{RELEASE_URL}3.0"]
+    [posted] = fake.messages_in(general)
+    assert posted.text == "brand/app v3.0 — Notes"  # what a notification shows
+    linked = [b["text"]["text"] for b in posted.data["blocks"] if b["type"] == "section"]
+    assert linked[0] == f"*<{RELEASE_URL}3.0|brand/app v3.0>*"

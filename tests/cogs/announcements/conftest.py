@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -16,7 +17,7 @@ from cogs.announcements._fetch import Fetcher, Limits
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._schedule import SchedulePolicy
 from sandbox.feeds import FeedServer
-from sandbox.scenario import Community, open_community
+from sandbox.scenario import Community, DiscordCommunity, Posted, open_community
 from tests.conftest import shared_dir
 
 PUBLIC = "127.0.0.2"
@@ -134,3 +135,51 @@ async def hooked(request: pytest.FixtureRequest, database_url: str) -> AsyncIter
         yield running
         fake = running.fake  # type: ignore[attr-defined]
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+def relayed(
+    community: Community, channel: str = "general", marker: str = "https://e.org/"
+) -> list[Posted]:
+    """The relay's posts members see at the top of a channel (embeds and plain posts alike),
+    those whose link holds ``marker``."""
+    found = []
+    for message in community.messages_in(channel):
+        raw = message.raw
+        if isinstance(community, DiscordCommunity):
+            shown = [e.get("url") or "" for e in raw.embeds] + [raw.content]
+        elif raw.thread_ts not in (None, raw.ts):
+            continue
+        else:
+            shown = [message.text]
+        if any(marker in text for text in shown):
+            found.append(message)
+    return found
+
+
+def discussion_of(
+    community: Community, post: Posted, channel: str = "general"
+) -> tuple[str | None, list[Posted]]:
+    """The discussion a post opened: its thread's name (Discord) and the messages in it."""
+    raw = post.raw
+    if isinstance(community, DiscordCommunity):
+        if raw.thread_id is None:
+            return None, []
+        thread = community.fake.world.channels[raw.thread_id]
+        inside = community.fake.messages_in(thread)
+        return str(thread.name), [Posted(m.content, m.author_id, m) for m in inside]
+    replies = [
+        m
+        for m in community.everything_in(channel)
+        if m.raw.thread_ts == raw.ts and m.raw.ts != raw.ts
+    ]
+    return None, replies
+
+
+def shown_as(community: Community, post: Posted) -> tuple[str, str | None]:
+    """A relayed post as members read it: its title and where it links."""
+    if isinstance(community, DiscordCommunity):
+        [embed] = post.raw.embeds
+        return str(embed["title"]), embed.get("url")
+    found = re.match(r"^\*<([^|>]+)\|(.*)>\*", post.text, re.DOTALL)
+    assert found, post.text
+    return found.group(2), found.group(1)

@@ -17,7 +17,8 @@ import pytest
 
 from bot.builtin import Steward
 from sandbox.scenario import Community, Posted, start_steward, stop_steward
-from tests.cogs.announcements.conftest import announcements
+from tests.cogs.announcements.conftest import announcements, shown_as
+from tests.cogs.announcements.conftest import relayed as relayed_in
 
 RELEASE_URL = "https://github.com/brand/app/releases/tag/v"
 
@@ -72,7 +73,7 @@ def standard_headers(body: bytes, secret: str, delivery: str, stamp: int) -> dic
 
 
 def relayed(community: Community, marker: str = RELEASE_URL) -> list[Posted]:
-    return [m for m in community.messages_in("general") if marker in m.text]
+    return relayed_in(community, marker=marker)
 
 
 async def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
@@ -98,7 +99,8 @@ async def test_a_github_release_is_posted_once_and_forgeries_are_refused(
     )
     await hooked.settle()
     [first] = relayed(hooked)
-    assert first.text.startswith("brand/app Big news") and first.text.endswith(RELEASE_URL + "1.0")
+    title, link = shown_as(hooked, first)
+    assert title.startswith("brand/app Big news") and link == RELEASE_URL + "1.0"
     assert {name: len(hooked.pings_of(p)) for name, p in hooked.people.items()} == pings
 
     for _ in range(5):  # the same delivery again: accepted once, never posted twice
@@ -181,8 +183,8 @@ async def test_standard_webhooks_check_time_and_keep_the_old_secret_while_rotati
     fourth = news(4)
     assert (await post(url, fourth, standard_headers(fourth, old, "m-4", later)))[0] == 401
     await hooked.settle()
-    posts = [m.text for m in relayed(hooked, "https://e.org/")]
-    assert posts == [f"Post {n}\nhttps://e.org/{n}" for n in (1, 2, 3)]
+    posts = [shown_as(hooked, m) for m in relayed(hooked, "https://e.org/")]
+    assert posts == [(f"Post {n}", f"https://e.org/{n}") for n in (1, 2, 3)]
     await hooked.advance(days=8)  # delivery ids are forgotten after a week; items are not
     later = int(hooked.clock.now().timestamp())
     again = await post(url, stale, standard_headers(stale, new, "m-1", later))

@@ -1,0 +1,93 @@
+"""Seeing a route at work: a private preview of the latest item, a real test post, the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from bot.core import ChannelRef, CommandContext, FeatureSettings, UserError
+from bot.core.templates import neutralize_pings
+from cogs.announcements import _texts as texts
+from cogs.announcements._deliver import delivery_key, look_of, stopped_by
+from cogs.announcements._fetch import Fetcher
+from cogs.announcements._items import Item
+from cogs.announcements._models import AnnouncementFeed, AnnouncementLog, AnnouncementRoute
+from cogs.announcements._render import post
+from cogs.announcements._repo import Repo
+from cogs.announcements._source import read_feed
+
+Ctx = CommandContext[FeatureSettings]
+OUTCOMES = {
+    "pending": "waiting to be posted",
+    "edited": "waiting to be posted again (edited)",
+    "posted": "posted",
+    "filtered": "filtered",
+    "skipped": "skipped",
+    "failed": "failed",
+}
+
+
+async def _route_and_item(
+    ctx: Ctx, fetcher: Fetcher, route_id: int
+) -> tuple[Repo, AnnouncementRoute, AnnouncementFeed, Item]:
+    repo = Repo(ctx.uow.session, ctx.community)
+    route = await repo.route(route_id)
+    feed = await repo.feed(route.feed_id) if route is not None else None
+    if route is None or feed is None:
+        raise UserError(f"There is no route {route_id}: see `/announcements route list`.")
+    await ctx.commit()  # no transaction stays open while the feed answers
+    reading = await read_feed(fetcher, feed.url)
+    if reading.feed is None:
+        raise UserError(texts.problem_text(feed.url, reading.error))
+    if not reading.feed.items:
+        raise UserError(f"{feed.url[:200]} has no items yet: there is nothing to show.")
+    return repo, route, feed, reading.feed.items[0]
+
+
+async def preview(ctx: Ctx, fetcher: Fetcher, route_id: int) -> None:
+    """Show the invoker, privately, the feed's latest item exactly as the route would post it."""
+    _, route, feed, item = await _route_and_item(ctx, fetcher, route_id)
+    tz = (await ctx.community_settings()).tz()
+    shown = post(item, feed.title or feed.url, tz, look_of(route, ctx.community))
+    why = stopped_by(route, item, feed.title or feed.url)
+    verdict = "It passes the route's filter." if why is None else f"Its filter stops it: {why}."
+    note = f"Route {route.id} would post this in <#{route.channel_id}>. {verdict}"
+    # A preview pings nobody, not even the route's role.
+    await ctx.reply(neutralize_pings(note))
+    await ctx.reply(replace(shown, ping_roles=frozenset()))
+
+
+async def test_post(ctx: Ctx, fetcher: Fetcher, route_id: int) -> None:
+    """Post the latest item through the route for real, once (it opens its discussion too)."""
+    repo, route, feed, item = await _route_and_item(ctx, fetcher, route_id)
+    tz = (await ctx.community_settings()).tz()
+    source = feed.title or feed.url
+    [entry] = repo.log(feed.id, [item], "pending", ctx.clock.now(), "test post", route.id)
+    channel = ChannelRef(ctx.community, route.channel_id)
+    message = post(item, source, tz, look_of(route, ctx.community))
+    if not await ctx.deliver(channel, message, key=delivery_key(entry)):
+        await repo.session.delete(entry)
+        raise UserError(f"Route {route.id} already posted “{item.title[:100]}”: nothing to test.")
+    await ctx.reply(
+        neutralize_pings(f"Posting “{item.title[:100]}” in <#{route.channel_id}> now, once.")
+    )
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%m-%d %H:%M}"
+
+
+def log_text(rows: Sequence[AnnouncementLog], routes: Sequence[AnnouncementRoute]) -> str:
+    """The delivery log: per item and destination, what became of it and why."""
+    if not rows:
+        return "The log is empty: nothing was posted, filtered or skipped yet."
+    where = {r.id: f"route {r.id} (<#{r.channel_id}>)" for r in routes}
+    lines = []
+    for row in rows:
+        to = f" → {where.get(row.route_id, 'a removed route')}" if row.route_id else ""
+        outcome = OUTCOMES.get(row.outcome, row.outcome)
+        reason = f" ({row.reason})" if row.reason else ""
+        title = row.title or "(untitled)"
+        lines.append(f"• {_when(row.at)} feed {row.feed_id} “{title}”{to}: {outcome}{reason}")
+    return neutralize_pings("\n".join(lines))
