@@ -23,6 +23,7 @@ from bot.core import (
     UserRef,
     command,
     job,
+    plural,
 )
 from cogs.announcements import _texts as texts
 from cogs.announcements._checks import MAX_FEEDS
@@ -160,7 +161,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         if every is not None:
             if every < self.schedule.minimum:
                 least = int(self.schedule.minimum.total_seconds() // 60)
-                raise UserError(f"I check a feed at most every {least} minutes.")
+                raise UserError(f"I check a feed at most every {plural(least, 'minute')}.")
             row.interval_s = int(every.total_seconds())
             row.next_poll_at = min(row.next_poll_at, ctx.clock.now() + every)
         if max_age is not None:
@@ -204,7 +205,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         data = export("Steward announcements", [(r.title, r.url) for r in rows])
         await ctx.reply(
             Message(
-                text=f"{len(rows)} feeds, as OPML.",
+                text=f"{plural(len(rows), 'feed')}, as OPML.",
                 files=(Attachment("announcements.opml", data, "Feeds as OPML"),),
             )
         )

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.core import Capability, Context, UserRef
+from bot.core import Capability, Context, UserRef, plural
 from cogs.moderation import _texts
 from cogs.moderation._escalation import DEFAULT_LADDER, PastCase, Sanction, decide
 from cogs.moderation._lifecycle import Move, Status
@@ -40,7 +40,10 @@ async def climb(ctx: Context[ModerationSettings], target: UserRef) -> Moderation
     able = _CAPABILITY[step.sanction] in ctx.port.capabilities
     repo = Repo(ctx.uow.session, ctx.community)
     days = ctx.settings.points_decay_days
-    why = f"escalation: {decision.points} points in {days} days reached {step.points}"
+    why = (
+        f"escalation: {plural(decision.points, 'point')} in {plural(days, 'day')} "
+        f"reached {step.points}"
+    )
     case = await repo.open(
         kind=step.sanction.value,
         target=target.id,

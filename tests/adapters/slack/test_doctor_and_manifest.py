@@ -80,7 +80,7 @@ async def test_doctor_names_missing_scopes_in_plain_words(fake: FakeSlack) -> No
     checks = await check_slack(_config(fake), REAL)
     [problem] = [text for ok, text in checks if not ok]
     assert problem == (
-        "the app lacks 2 scope(s): channels:manage (add members to public channels (interests, "
+        "the app lacks 2 scopes: channels:manage (add members to public channels (interests, "
         "rules)); groups:write (add members to private channels it was added to (interests, "
         "rules)). Add them under OAuth & Permissions (or recreate the app from "
         "`steward slack-manifest`), then reinstall."
