@@ -33,6 +33,7 @@ from typing import Any
 from bot.adapters.slack.commands import match, parse_args, tokenize
 from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
+from bot.core.message import plural
 from sandbox.controls import controls_of
 from sandbox.scenario import Community, Person, Posted, Seen, replies
 
@@ -424,7 +425,7 @@ class Player:
                 known = " ".join("#" + name for name in community.channel_names())
                 raise ScriptError(f"there is no channel {what} here (channels: {known})")
             messages = community.messages_in(what[1:])
-            self.out(f"[{platform}] #{what[1:]}: {len(messages)} messages")
+            self.out(f"[{platform}] #{what[1:]}: {plural(len(messages), 'message')}")
         else:
             raise ScriptError("show takes 'dms of <name>' or '#channel'")
         for message in messages:

@@ -56,7 +56,7 @@ async def test_script_plays_on_both_platforms(tmp_path: Path) -> None:
     slack_only = [line for line in lines if "#intros" in line or "Hello @bob" in line]
     assert slack_only == [
         "[slack] alice in #intros: Hello @bob",
-        "[slack] #intros: 1 messages",
+        "[slack] #intros: 1 message",
         "[slack]   Hello @bob",
     ]
     assert (
@@ -198,6 +198,8 @@ async def test_members_reply_react_get_roles_and_leave(tmp_path: Path) -> None:
     assert code == 0, lines
     for platform in ("discord", "slack"):
         said = [line for line in lines if line.startswith(f"[{platform}]")]
+        # A Slack user group is written by its handle, as a Discord role by its name.
+        assert said[0] == f"[{platform}] only ada sees: steward `moderator_role` is now @mods."
         refused = f"[{platform}] only bob sees: Sorry, you need to be a moderator"
         assert said[1].startswith(refused)
         assert f"[{platform}] bob now has @mods" in said
