@@ -218,8 +218,13 @@ class Player:
             for message in community.dms_of(person)[before.get("@" + name, 0) :]:
                 if id(message.raw) in skip:
                     continue
-                text = community.readable(message.text) or "(no text)"
-                self.out(f"[{platform}] {name} gets a DM: {text}")
+                text = community.readable(message.text)
+                if text:
+                    self.out(f"[{platform}] {name} gets a DM: {text}")
+                else:
+                    files = len(community.files_of(message.raw))
+                    what = f"{plural(files, 'file')} by DM" if files else "an empty DM"
+                    self.out(f"[{platform}] {name} gets {what}")
                 self._controls(platform, message.raw)
         for channel in community.channel_names():
             for message in community.everything_in(channel)[before.get("#" + channel, 0) :]:

@@ -168,10 +168,12 @@ async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: 
     for platform in ("discord", "slack"):
         saved = [line for line in lines if line.startswith(f"[{platform}]   [file ")]
         assert saved, lines
+        assert not any(line.endswith("(no text)") for line in lines), lines
         for line in saved:
             path = Path(line.rsplit(": saved to ", 1)[1].rstrip("]"))
             assert path.parent == tmp_path / "files"
             assert _starts(path) == b"\x89PNG"  # the charts, as a person downloads them
+    assert "[slack] ada gets 1 file by DM" in lines  # Slack sends a command's files by DM
 
 
 def _starts(path: Path) -> bytes:
