@@ -125,11 +125,16 @@ async def test_a_wait_passes_once_for_both_platforms_and_shows_what_people_got(
 
 
 async def test_a_script_with_failed_lines_goes_on_and_exits_non_zero(tmp_path: Path) -> None:
-    code, lines = await _play(tmp_path, "on mars\nzed says hi\nada runs /steward features\n")
+    script = "on mars\nzed says hi\nada runs /steward features\nada runs /steward help\n"
+    code, lines = await _play(tmp_path, script)
     assert code == 1
     assert "there is no 'mars' here; 'on' takes discord, slack or both" in " ".join(lines)
     assert any("nobody called zed here" in line for line in lines)
     assert any(line.startswith("[slack] only ada sees: Features") for line in lines)
+    # A manager's help too long for one block shows a subcommand group apart, not "continued".
+    shown = "\n".join(lines)
+    assert "\nmoderation: staff: `/moderation ban" in shown
+    assert "\nmoderation automod: staff: `/moderation automod add" in shown
 
 
 REHEARSAL_UI = """\
