@@ -148,7 +148,7 @@ def test_a_kept_sandbox_goes_on_where_the_last_one_stopped(tmp_path: Path) -> No
         # nina is still here, with her record; bob still has @mods; the settings held.
         assert f"[{platform}] nina in #general: Hello again" in out
         status = out.split(f"[{platform}] only ada sees: nina's onboarding", 1)[1]
-        assert status.split("\n")[1:9:7] == ["joined: Jan 05 09:00", "nudges sent: rules"]
+        assert status.split("\n")[1:9:7] == ["joined: 2026-01-05 09:00 UTC", "nudges sent: rules"]
         assert f"[{platform}] only bob sees: No open questions." in out
     # Without --keep the next sandbox starts fresh again.
     fresh = steward(tmp_path, "sandbox", "--script", "next.txt")

@@ -159,8 +159,9 @@ def nudge_message(
 
 
 def when(at: datetime | None, tz: ZoneInfo) -> str:
-    """A short local date and time, or "not yet"."""
-    return "not yet" if at is None else at.astimezone(tz).strftime("%b %d %H:%M")
+    """A date and time in the community's zone, written as the reports write them
+    (``2026-01-05 09:00 UTC``), or "not yet"."""
+    return "not yet" if at is None else f"{at.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}"
 
 
 def status_fields(
