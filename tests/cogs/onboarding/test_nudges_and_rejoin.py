@@ -131,12 +131,15 @@ async def test_reminders_that_pile_up_come_as_one_short_message_per_member(
     vic = await community.member_joins("vic")
     await stop_steward(community)
     community.clock.advance(timedelta(days=5))
-    await start_steward(community, [Steward(), Onboarding()])
-    await community.advance(minutes=1)
-    [late] = community.dms_of(vic)[welcomed:]
-    assert community.readable(late.text).startswith("A gentle reminder: 3 steps to go")
-    await community.advance(days=3)  # and nothing comes again
-    assert len(community.dms_of(tess)) == len(community.dms_of(vic)) == welcomed + 1
+    restarted = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.advance(minutes=1)
+        [late] = community.dms_of(vic)[welcomed:]
+        assert community.readable(late.text).startswith("A gentle reminder: 3 steps to go")
+        await community.advance(days=3)  # and nothing comes again
+        assert len(community.dms_of(tess)) == len(community.dms_of(vic)) == welcomed + 1
+    finally:
+        await restarted.stop()  # before the database goes away with the test
 
 
 def _welcome_of(community: Community, name: str) -> object:
