@@ -29,7 +29,8 @@ def register(sub: Any) -> None:
     box.add_argument(
         "--keep",
         action="store_true",
-        help="keep what the last sandbox stored (by default each sandbox starts fresh)",
+        help="go on from the last sandbox: its data, people, roles and time (by default each "
+        "sandbox starts fresh)",
     )
     box.set_defaults(handler=main)
 
@@ -38,14 +39,22 @@ def main(args: argparse.Namespace, config: Config) -> int:
     """Run the sandbox for ``steward sandbox`` (and ``steward run`` with no platform)."""
     from bot.features import load
     from sandbox.demo import run
+    from sandbox.keep import world_file
 
     lines = _script(getattr(args, "script", None))
-    url = database_url(getattr(args, "database", DEFAULT_FILE), keep=getattr(args, "keep", False))
+    where, keep = getattr(args, "database", DEFAULT_FILE), getattr(args, "keep", False)
+    url = database_url(where, keep=keep)
+    world = None if "://" in where else world_file(Path(where).expanduser())
+    if world is not None and not keep:
+        world.unlink(missing_ok=True)
     # The console is the sandbox's screen: keep the logs to warnings and errors.
     root = logging.getLogger()
     root.setLevel(max(root.level, logging.WARNING))
+    # "Can't keep up, websocket is 40s behind" only says this machine is busy: the fake server
+    # and Steward share it. Nothing a rehearsing manager can act on.
+    logging.getLogger("discord.gateway").setLevel(logging.ERROR)
     try:
-        return asyncio.run(run(url, load(config.features), lines))
+        return asyncio.run(run(url, load(config.features), lines, world=world))
     except KeyboardInterrupt:
         print()  # Ctrl+C: leave the prompt's line, then go quietly
         return 130

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.feature import Feature
-from sandbox.scenario import PEOPLE, open_both
+from sandbox.discord.ids import StableSnowflakes
+from sandbox.keep import Kept, save
+from sandbox.scenario import PEOPLE, Community, open_both
 from sandbox.script import Player, ScriptError, parse, parse_line
 
 ROLES = ("mods", "greeters")  # a Discord role and a Slack user group each
@@ -44,48 +46,77 @@ async def run(
     lines: Iterable[str] | None,
     out: Callable[[str], None] = print,
     files_dir: Path = Path("sandbox-files"),
+    world: Path | None = None,
 ) -> int:
     """Play a script (or read the prompt when ``lines`` is None); 1 if a line failed, 2 if
     Steward sent a platform something its API description forbids (each is printed).
 
-    Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed."""
-    async with open_both(database_url, features, validate=_specs_available()) as (
-        on_discord,
-        on_slack,
-    ):
-        for role in ROLES:
-            on_discord.add_role(role)
-            on_slack.add_role(role)
-        player = Player({"discord": on_discord, "slack": on_slack}, out, files_dir)
-        if lines is not None:
-            try:
-                steps = parse(lines)
-            except ScriptError as exc:
-                out(f"steward sandbox: {exc}")
-                return 1
-            await player.play(steps)
-            violations = _violations({"discord": on_discord, "slack": on_slack}, out)
-            return violations or (1 if player.failures else 0)
-        out(
-            WELCOME.format(
-                people=", ".join(name for name, _ in PEOPLE),
-                features=", ".join(f.name for f in features),
+    Files people receive (charts, exports) are saved in ``files_dir`` and their paths printed.
+    ``world``: the file the fakes' world is kept in for the next ``--keep``; when it holds one
+    already, this sandbox goes on from it (same people and ids, same time)."""
+    kept = Kept.read(world)
+    snowflakes = StableSnowflakes()
+    async with open_both(
+        database_url,
+        features,
+        validate=_specs_available(),
+        roles=ROLES,
+        snowflakes=snowflakes,
+        prepare=kept.prepare,
+        start=kept.now,
+    ) as (on_discord, on_slack):
+        snowflakes.live()  # the seeded server keeps its ids; everything after is new
+        communities: dict[str, Community] = {"discord": on_discord, "slack": on_slack}
+        kept.rejoin(communities)
+        if kept.now is not None:
+            out(
+                f"Going on from the kept sandbox: it is {kept.now:%a %b %d %H:%M} UTC; "
+                f"people: {', '.join(kept.names())}."
             )
+        try:
+            return await _play(communities, features, lines, out, files_dir)
+        finally:
+            if world is not None:
+                save(world, communities)
+
+
+async def _play(
+    communities: dict[str, Community],
+    features: Sequence[Feature],
+    lines: Iterable[str] | None,
+    out: Callable[[str], None],
+    files_dir: Path,
+) -> int:
+    player = Player(communities, out, files_dir)
+    if lines is not None:
+        try:
+            steps = parse(lines)
+        except ScriptError as exc:
+            out(f"steward sandbox: {exc}")
+            return 1
+        await player.play(steps)
+        violations = _violations(communities, out)
+        return violations or (1 if player.failures else 0)
+    out(
+        WELCOME.format(
+            people=", ".join(name for name, _ in PEOPLE),
+            features=", ".join(f.name for f in features),
         )
-        number = 0
-        lines_typed = _read_prompt_lines()
-        while True:
-            line = await lines_typed.get()
-            if line is None:
-                return _violations({"discord": on_discord, "slack": on_slack}, out)
-            number += 1
-            try:
-                step = parse_line(number, line)
-            except ScriptError as exc:
-                out(str(exc))
-                continue
-            if step is not None:
-                await player.play([step])
+    )
+    number = 0
+    lines_typed = _read_prompt_lines()
+    while True:
+        line = await lines_typed.get()
+        if line is None:
+            return _violations(communities, out)
+        number += 1
+        try:
+            step = parse_line(number, line)
+        except ScriptError as exc:
+            out(str(exc))
+            continue
+        if step is not None:
+            await player.play([step])
 
 
 def _violations(communities: dict[str, Any], out: Callable[[str], None]) -> int:

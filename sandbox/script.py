@@ -33,6 +33,7 @@ from typing import Any
 from bot.adapters.slack.commands import match, parse_args, tokenize
 from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
+from bot.core.message import plural
 from sandbox.controls import controls_of
 from sandbox.scenario import Community, Person, Posted, Seen, replies
 
@@ -217,8 +218,13 @@ class Player:
             for message in community.dms_of(person)[before.get("@" + name, 0) :]:
                 if id(message.raw) in skip:
                     continue
-                text = community.readable(message.text) or "(no text)"
-                self.out(f"[{platform}] {name} gets a DM: {text}")
+                text = community.readable(message.text)
+                if text:
+                    self.out(f"[{platform}] {name} gets a DM: {text}")
+                else:
+                    files = len(community.files_of(message.raw))
+                    what = f"{plural(files, 'file')} by DM" if files else "an empty DM"
+                    self.out(f"[{platform}] {name} gets {what}")
                 self._controls(platform, message.raw)
         for channel in community.channel_names():
             for message in community.everything_in(channel)[before.get("#" + channel, 0) :]:
@@ -424,7 +430,7 @@ class Player:
                 known = " ".join("#" + name for name in community.channel_names())
                 raise ScriptError(f"there is no channel {what} here (channels: {known})")
             messages = community.messages_in(what[1:])
-            self.out(f"[{platform}] #{what[1:]}: {len(messages)} messages")
+            self.out(f"[{platform}] #{what[1:]}: {plural(len(messages), 'message')}")
         else:
             raise ScriptError("show takes 'dms of <name>' or '#channel'")
         for message in messages:

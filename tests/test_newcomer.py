@@ -115,3 +115,41 @@ def test_ctrl_c_leaves_the_sandbox_quietly(tmp_path: Path) -> None:
     _, err = box.communicate(timeout=30)
     assert box.returncode == 130
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+KEPT_FIRST = """\
+ada runs /onboarding rules set Be kind.
+ada runs /steward settings set onboarding welcome_channel #welcome
+ada runs /steward settings set steward moderator_role @mods
+bob gets @mods
+nina joins
+wait 2 days
+"""
+KEPT_NEXT = """\
+zed joins
+nina says Hello again
+ada runs /onboarding status @nina
+bob runs /engagement unanswered
+"""
+
+
+def test_a_kept_sandbox_goes_on_where_the_last_one_stopped(tmp_path: Path) -> None:
+    (tmp_path / "first.txt").write_text(KEPT_FIRST, encoding="utf-8")
+    (tmp_path / "next.txt").write_text(KEPT_NEXT, encoding="utf-8")
+    first = steward(tmp_path, "sandbox", "--script", "first.txt")
+    assert first.returncode == 0, first.stdout + first.stderr
+    kept = steward(tmp_path, "sandbox", "--keep", "--script", "next.txt")
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    out = kept.stdout
+    assert out.startswith("Going on from the kept sandbox: it is Wed Jan 07 09:00 UTC"), out
+    for platform in ("discord", "slack"):
+        # A newcomer gets ids of their own: welcomed, not mistaken for nina.
+        assert f"[{platform}] zed gets a DM: Welcome to our community, @zed!" in out, out
+        # nina is still here, with her record; bob still has @mods; the settings held.
+        assert f"[{platform}] nina in #general: Hello again" in out
+        status = out.split(f"[{platform}] only ada sees: nina's onboarding", 1)[1]
+        assert status.split("\n")[1:9:7] == ["joined: 2026-01-05 09:00 UTC", "nudges sent: rules"]
+        assert f"[{platform}] only bob sees: No open questions." in out
+    # Without --keep the next sandbox starts fresh again.
+    fresh = steward(tmp_path, "sandbox", "--script", "next.txt")
+    assert fresh.returncode == 1 and "nobody called nina here" in fresh.stdout

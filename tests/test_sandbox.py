@@ -56,7 +56,7 @@ async def test_script_plays_on_both_platforms(tmp_path: Path) -> None:
     slack_only = [line for line in lines if "#intros" in line or "Hello @bob" in line]
     assert slack_only == [
         "[slack] alice in #intros: Hello @bob",
-        "[slack] #intros: 1 messages",
+        "[slack] #intros: 1 message",
         "[slack]   Hello @bob",
     ]
     assert (
@@ -125,11 +125,16 @@ async def test_a_wait_passes_once_for_both_platforms_and_shows_what_people_got(
 
 
 async def test_a_script_with_failed_lines_goes_on_and_exits_non_zero(tmp_path: Path) -> None:
-    code, lines = await _play(tmp_path, "on mars\nzed says hi\nada runs /steward features\n")
+    script = "on mars\nzed says hi\nada runs /steward features\nada runs /steward help\n"
+    code, lines = await _play(tmp_path, script)
     assert code == 1
     assert "there is no 'mars' here; 'on' takes discord, slack or both" in " ".join(lines)
     assert any("nobody called zed here" in line for line in lines)
     assert any(line.startswith("[slack] only ada sees: Features") for line in lines)
+    # A manager's help too long for one block shows a subcommand group apart, not "continued".
+    shown = "\n".join(lines)
+    assert "\nmoderation: staff: `/moderation ban" in shown
+    assert "\nmoderation automod: staff: `/moderation automod add" in shown
 
 
 REHEARSAL_UI = """\
@@ -168,10 +173,12 @@ async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: 
     for platform in ("discord", "slack"):
         saved = [line for line in lines if line.startswith(f"[{platform}]   [file ")]
         assert saved, lines
+        assert not any(line.endswith("(no text)") for line in lines), lines
         for line in saved:
             path = Path(line.rsplit(": saved to ", 1)[1].rstrip("]"))
             assert path.parent == tmp_path / "files"
             assert _starts(path) == b"\x89PNG"  # the charts, as a person downloads them
+    assert "[slack] ada gets 1 file by DM" in lines  # Slack sends a command's files by DM
 
 
 def _starts(path: Path) -> bytes:
@@ -198,6 +205,8 @@ async def test_members_reply_react_get_roles_and_leave(tmp_path: Path) -> None:
     assert code == 0, lines
     for platform in ("discord", "slack"):
         said = [line for line in lines if line.startswith(f"[{platform}]")]
+        # A Slack user group is written by its handle, as a Discord role by its name.
+        assert said[0] == f"[{platform}] only ada sees: steward `moderator_role` is now @mods."
         refused = f"[{platform}] only bob sees: Sorry, you need to be a moderator"
         assert said[1].startswith(refused)
         assert f"[{platform}] bob now has @mods" in said

@@ -226,18 +226,37 @@ class Steward(Feature, name="steward"):
 
 def _audience_fields(name: str, specs: list[CommandSpec]) -> list[tuple[str, str]]:
     """A feature's commands as help fields: everyone's apart from the staff's, so a manager
-    sees which are theirs; a group too long for one field continues under the same title."""
+    sees which are theirs. A group too long for one field shows its subcommand groups apart
+    (``moderation automod: staff``); only what still does not fit continues."""
     everyone = [s for s in specs if s.requires is Level.MEMBER]
     staff = [s for s in specs if s.requires is not Level.MEMBER]
-    groups = [(name, everyone)] if not staff else [(f"{name}: everyone", everyone)]
+    groups = [(name, "", everyone)] if not staff else [(name, "everyone", everyone)]
     if staff:
-        groups.append((f"{name}: staff", staff))
+        groups.append((name, "staff", staff))
     fields = []
-    for title, group in groups:
-        lines = [f"`{spec.usage}`: {spec.description}" for spec in group]
-        for number, body in enumerate(_chunks(lines, FIELD_LIMIT)):
-            fields.append((title if number == 0 else f"{title} (continued)", body))
+    for feature, audience, group in groups:
+        for words, part in _parts(group):
+            title = " ".join(w for w in (feature, words) if w)
+            title = f"{title}: {audience}" if audience else title
+            lines = [f"`{spec.usage}`: {spec.description}" for spec in part]
+            for number, body in enumerate(_chunks(lines, FIELD_LIMIT)):
+                fields.append((title if number == 0 else f"{title} (continued)", body))
     return fields
+
+
+def _parts(specs: list[CommandSpec]) -> list[tuple[str, list[CommandSpec]]]:
+    """The commands whole when they fit one field, else with each subcommand group apart."""
+    lines = [f"`{spec.usage}`: {spec.description}" for spec in specs]
+    if len("\n".join(lines)) <= FIELD_LIMIT:
+        return [("", specs)]
+    firsts = [spec.name.split()[0] for spec in specs if " " in spec.name]
+    shared = {word for word in firsts if firsts.count(word) > 1}
+    rest = [spec for spec in specs if spec.name.split()[0] not in shared or " " not in spec.name]
+    apart = [
+        (word, [spec for spec in specs if " " in spec.name and spec.name.split()[0] == word])
+        for word in sorted(shared)
+    ]
+    return [("", rest), *apart] if rest else apart
 
 
 def _chunks(lines: list[str], limit: int) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core import Attachment, CommandContext, FeatureSettings, Message, UserError
+from bot.core import Attachment, CommandContext, FeatureSettings, Message, UserError, plural
 from cogs.announcements import _texts as texts
 from cogs.announcements._checks import find_source
 from cogs.announcements._fetch import Fetcher, FetchError, check_url
@@ -59,7 +59,7 @@ async def opml_export(ctx: Ctx) -> Message:
         raise UserError("There are no feeds to export yet: add one with `/announcements add`.")
     data = export("Steward announcements", [(r.title, r.url) for r in rows])
     return Message(
-        text=f"{len(rows)} feeds, as OPML.",
+        text=f"{plural(len(rows), 'feed')}, as OPML.",
         files=(Attachment("announcements.opml", data, "Feeds as OPML"),),
     )
 

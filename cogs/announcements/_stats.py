@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import CommunityRef, plural
 from bot.core.templates import neutralize_pings
 from cogs.announcements._models import AnnouncementFeed, AnnouncementLog
-from cogs.engagement.events import AnnouncementEngagement
+from cogs.announcements.events import AnnouncementEngagement
 
 SHOWN = 5
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.core import ChannelRef, UserError, mention
+from bot.core import ChannelRef, UserError, mention, plural
 from bot.core.templates import neutralize_pings
 from cogs.announcements._fetch import FetchError, Problem
 from cogs.announcements._identity import COMPARABLE, Verdict
@@ -34,7 +34,7 @@ def found_text(feed: Feed, url: str) -> str:
     name = feed.title or url
     kind = format_name(feed)
     article = "an" if kind[0] in "AR" else "a"
-    lines = [f"{name}: {article} {kind} feed with {len(feed.items)} items."]
+    lines = [f"{name}: {article} {kind} feed with {plural(len(feed.items), 'item')}."]
     if feed.recovered:
         lines.append("It is not quite well-formed; this is what could be read.")
     if feed.items:
@@ -59,7 +59,7 @@ def problem_text(url: str, error: FetchError | None) -> str:
 def paused_notice(url: str, failures: int, error: FetchError) -> str:
     """What managers are told when a feed is paused after failing again and again."""
     text = (
-        f"I paused the feed {url.strip()[:200]}: it failed {failures} times in a row, "
+        f"I paused the feed {url.strip()[:200]}: it failed {plural(failures, 'time')} in a row, "
         f"the last time because {error.explain()}. "
         f"When it is fixed, resume it with `/announcements resume {url.strip()[:200]}`."
     )
@@ -80,11 +80,12 @@ def added_text(row: AnnouncementFeed, feed: Feed, channel: ChannelRef) -> str:
     start = (
         "I'll post only the newest item now, then each new one."
         if row.first_fetch == "newest"
-        else f"The {len(feed.items)} items already there are not posted; new ones will be."
+        else f"Items already there ({plural(len(feed.items), 'item')}) are not posted; new ones "
+        "will be."
     )
     text = (
         f"Following {name} ({format_name(feed)}) as feed {row.id}, into {mention(channel)}. "
-        f"{start} I check it every {_minutes(row)} minutes."
+        f"{start} I check it every {plural(_minutes(row), 'minute')}."
     )
     return neutralize_pings(text)
 
@@ -166,7 +167,7 @@ def compare_fields(text: str) -> list[str]:
 
 def tuned_text(row: AnnouncementFeed) -> str:
     """A feed's settings, after ``/announcements set``."""
-    parts = [f"Feed {row.id}: checked every {_minutes(row)} minutes"]
+    parts = [f"Feed {row.id}: checked every {plural(_minutes(row), 'minute')}"]
     if row.max_age_s:
         parts.append(f"new items older than {_span(row.max_age_s)} are skipped")
     if row.compare:
@@ -175,7 +176,7 @@ def tuned_text(row: AnnouncementFeed) -> str:
 
 
 def _span(seconds: int) -> str:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} seconds"
+            return plural(seconds // size, unit)
+    return plural(seconds, "second")

@@ -1,6 +1,6 @@
 """What the announcement relay tells other features (its public face; import only this module).
 
-from cogs.announcements.events import AnnouncementPosted
+from cogs.announcements.events import AnnouncementEngagement, AnnouncementPosted
 
 @on(AnnouncementPosted)
 async def follow(self, ctx, event: AnnouncementPosted) -> None: ...
@@ -9,6 +9,7 @@ async def follow(self, ctx, event: AnnouncementPosted) -> None: ...
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.core import ChannelRef, Event, MessageRef
 
@@ -28,4 +29,23 @@ class AnnouncementPosted(Event):
     link: str | None = None
 
 
-__all__ = ["AnnouncementPosted"]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnnouncementEngagement(Event):
+    """The conversation an announcement started, counted again by engagement (told when the
+    counts change). It lives here, beside the event it answers, so that the relay never imports
+    engagement: features may import each other's events, but never in a circle."""
+
+    message_id: str
+    channel_id: str
+    replies: int
+    """Member messages in its discussion (replies to it, its thread)."""
+    members: int
+    """Distinct members who took part."""
+    reactions: int
+    first_reply_after: timedelta | None
+    """From the post to the first member reply (None: nobody replied yet)."""
+    questions: int
+    answered: int
+
+
+__all__ = ["AnnouncementEngagement", "AnnouncementPosted"]

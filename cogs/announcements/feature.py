@@ -23,6 +23,7 @@ from bot.core import (
     command,
     job,
     on,
+    plural,
 )
 from bot.core.parsing import format_duration
 from cogs.announcements import _admin, _preview
@@ -44,7 +45,7 @@ from cogs.announcements._service import Poller
 from cogs.announcements._source import find_feed
 from cogs.announcements._stats import note, posted_since, stats_text
 from cogs.announcements._webhooks import WebhookCommands
-from cogs.engagement.events import AnnouncementEngagement
+from cogs.announcements.events import AnnouncementEngagement
 
 Ctx = CommandContext[FeatureSettings]
 
@@ -202,7 +203,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         if every is not None:
             if every < self.schedule.minimum:
                 least = int(self.schedule.minimum.total_seconds() // 60)
-                raise UserError(f"I check a feed at most every {least} minutes.")
+                raise UserError(f"I check a feed at most every {plural(least, 'minute')}.")
             row.interval_s = int(every.total_seconds())
             row.next_poll_at = min(row.next_poll_at, ctx.clock.now() + every)
         if max_age is not None:

@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Context, plural
 from bot.core.templates import neutralize_pings
 from bot.db.inserts import insert_ignore
-from cogs.announcements.events import AnnouncementPosted
+from cogs.announcements.events import AnnouncementEngagement, AnnouncementPosted
 from cogs.engagement._keys import message_key
 from cogs.engagement._models import EngagementAnnouncement, EngagementEvent, EngagementQuestion
-from cogs.engagement.events import AnnouncementEngagement
 from cogs.engagement.settings import EngagementSettings
 
 FOLLOWED_FOR = timedelta(days=30)

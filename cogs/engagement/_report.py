@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.message import plural
 from cogs.engagement._metrics import RETENTION_WEEKS, date_of, ratio, week_start
 from cogs.engagement._questions import OpenQuestion
 from cogs.engagement._repo import Figures
@@ -42,7 +43,7 @@ def open_summary(found: list[OpenQuestion], now: datetime) -> str:
 
 def _members(n: int, one: str, many: str) -> str:
     """``1 member talks``, ``3 members talk``."""
-    return f"1 member {one}" if n == 1 else f"{n} members {many}"
+    return f"{plural(n, 'member')} {one if n == 1 else many}"
 
 
 def _helpers(f: Figures) -> str:

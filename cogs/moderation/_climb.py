@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.core import Context, UserRef
+from bot.core import Context, UserRef, plural
 from cogs.moderation._actions import carry_out
 from cogs.moderation._authority import Act
 from cogs.moderation._escalation import DEFAULT_LADDER, PastCase, decide, parse_steps
@@ -38,7 +38,10 @@ async def climb(ctx: Context[ModerationSettings], target: UserRef) -> Moderation
         return None
     repo = Repo(ctx.uow.session, ctx.community)
     days = ctx.settings.points_decay_days
-    why = f"escalation: {decision.points} points in {days} days reached {step.points}"
+    why = (
+        f"escalation: {plural(decision.points, 'point')} in {plural(days, 'day')} "
+        f"reached {step.points}"
+    )
     by = f"ladder:{step.points}"
     case = await repo.open(
         kind=step.sanction.value,

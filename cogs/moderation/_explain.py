@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re2
 
+from bot.core.message import plural
 from cogs.moderation._automod import _HOST, _INVITE, Posted, Screen, _word_pattern, caps_percent
 from cogs.moderation._fold import fold, unleet
 from cogs.moderation._rules import Action, Rule, RuleKind, re2_options
@@ -65,7 +66,7 @@ def consequence(rule: Rule) -> str:
     if rule.dry_run:
         return "dry run: recorded only"
     if rule.action is Action.WARN:
-        return f"warn ({rule.points} point{'' if rule.points == 1 else 's'})"
+        return f"warn ({plural(rule.points, 'point')})"
     if rule.action is Action.TIMEOUT and rule.timeout is not None:
         return f"timeout ({rule.timeout})"
     return {Action.DELETE: "delete", Action.ALERT: "alert the staff"}.get(rule.action, "timeout")

@@ -203,7 +203,7 @@ async def funnel(ctx: Ctx, period: timedelta | None) -> None:
         raise UserError("Nobody joined in that period yet.")
     fields = tuple(
         (
-            f"week of {c.week:%b %d}",
+            f"week of {c.week:%Y-%m-%d}",
             " · ".join(f"{label} {n}" for (_key, label), n in zip(STAGES, c.counts, strict=True)),
         )
         for c in found

@@ -101,3 +101,17 @@ def decide(step: Step, progress: Progress, ladder: Ladder, now: datetime, quiet:
     if allowed > now:
         return Decision("wait", allowed)
     return SEND
+
+
+MEMBER_STEPS = (Step.RULES, Step.INTERESTS, Step.INTRO)
+"""The steps a member is reminded of themselves (the silent alert goes to the greeters)."""
+
+
+def due_together(
+    step: Step, progress: Progress, ladder: Ladder, now: datetime, quiet: Quiet
+) -> list[Step]:
+    """The member's reminders due now along with ``step`` (itself first sent): after a long
+    wait or downtime they are sent as one message instead of one each."""
+    if step not in MEMBER_STEPS or decide(step, progress, ladder, now, quiet) is not SEND:
+        return []
+    return [s for s in MEMBER_STEPS if s is step or decide(s, progress, ladder, now, quiet) is SEND]

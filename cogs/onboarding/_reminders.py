@@ -10,11 +10,10 @@ from bot.core import (
     mention,
     plural,
 )
-from cogs.onboarding._ladder import SEND, Step, decide
+from cogs.onboarding._ladder import SEND, Step, decide, due_together
+from cogs.onboarding._models import OnboardingMember
 from cogs.onboarding._service import Flow, nudge_key
-from cogs.onboarding._texts import (
-    nudge_text,
-)
+from cogs.onboarding._texts import nudge_message
 
 
 class Reminders(Flow):
@@ -51,12 +50,14 @@ class Reminders(Flow):
                 await self.ctx.port.send(self.s.greeters_channel, message)
 
     async def nudge(self, user_id: str, step: Step) -> None:
-        """A nudge came due: send it once, unless the step is done or it is quiet time."""
+        """A nudge came due: send it once, unless the step is done or it is quiet time. The
+        member's other reminders due by now (after a long wait, or downtime) go in the same
+        message, and their timers are dropped."""
         row = await self.repo.member(user_id)
         if row is None:
             return
-        quiet = await self.quiet()
-        decision = decide(step, self.progress(row), await self.ladder(), self.now, quiet)
+        quiet, ladder, progress = await self.quiet(), await self.ladder(), self.progress(row)
+        decision = decide(step, progress, ladder, self.now, quiet)
         if decision.action == "wait" and decision.at is not None:
             await self.ctx.timers.schedule(
                 "nudge",
@@ -67,27 +68,40 @@ class Reminders(Flow):
             return
         if decision is not SEND:
             return
-        row.nudged = {**row.nudged, step.value: self.now.isoformat()}
-        new_buddy = step is Step.INTERESTS and row.buddy_id is None and await self.assign_buddy(row)
+        steps = due_together(step, progress, ladder, self.now, quiet) or [step]
+        for other in steps:
+            if other is not step:
+                await self.ctx.timers.cancel(nudge_key(user_id, other))
+        row.nudged = {**row.nudged, **{s.value: self.now.isoformat() for s in steps}}
+        new_buddy = (
+            Step.INTERESTS in steps and row.buddy_id is None and await self.assign_buddy(row)
+        )
         await self.ctx.commit()
         if new_buddy:
             await self.introduce_buddy(row)
-        user = self.user(user_id)
         if step is Step.SILENT:
-            days = (self.now - (row.returned_at or row.joined_at)).days
-            text = (
-                f"{mention(user)} joined {plural(days, 'day')} ago and hasn't said anything yet. "
-                "A friendly hello might help!"
-            )
-            if self.s.greeters_channel is not None:
-                await self.ctx.port.send(self.s.greeters_channel, self.greeters_message(text))
+            await self.silent(row)
             return
-        text = nudge_text(step, self.intro_mention())
-        message = await self.private_onboarding(row, text, in_dm=True)
-        if step is Step.INTRO:
-            message = Message(text=text)
-        await self.reach(row, message, f"a reminder about {step.value}")
+        welcome = self.s.welcome_channel
+        message = nudge_message(
+            steps,
+            intro_channel=self.intro_mention(),
+            interactive=self.dm_buttons(),
+            start_here=mention(welcome) if welcome and self.s.welcome_where != "dm" else None,
+        )
+        about = " and ".join(s.value for s in steps)
+        await self.reach(row, message, f"a reminder about {about}")
         await self.ctx.commit()
+
+    async def silent(self, row: OnboardingMember) -> None:
+        """The greeters hear about a member who hasn't said anything yet."""
+        days = (self.now - (row.returned_at or row.joined_at)).days
+        text = (
+            f"{mention(self.user(row.user_id))} joined {plural(days, 'day')} ago and hasn't "
+            "said anything yet. A friendly hello might help!"
+        )
+        if self.s.greeters_channel is not None:
+            await self.ctx.port.send(self.s.greeters_channel, self.greeters_message(text))
 
     async def buddy_check(self, user_id: str) -> None:
         """The buddy week is over: record whether they talked."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core import Button, Message, Option, Select
+from bot.core import Button, Message, Option, Select, plural
 from bot.core.templates import Template, parse_template, render
 from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingInterest, OnboardingMember
@@ -124,9 +124,44 @@ def nudge_text(step: Step, intro_channel: str | None) -> str:
     )
 
 
+def _todo(step: Step, intro_channel: str | None) -> str:
+    return {
+        Step.RULES: "read the rules and press *I agree*",
+        Step.INTERESTS: "pick your interests, to find people who share them",
+    }.get(step, f"introduce yourself in {intro_channel or 'the intro channel'}")
+
+
+def nudge_message(
+    steps: Sequence[Step],
+    *,
+    intro_channel: str | None,
+    interactive: bool,
+    start_here: str | None,
+) -> Message:
+    """A short reminder of the steps still open (several due at once make one message): what
+    to do and where, never the whole welcome again.
+
+    ``interactive``: a *Get started* button opens the member's onboarding right here; else the
+    message says where to press it, or which command to run."""
+    if len(steps) == 1:
+        lines = [nudge_text(steps[0], intro_channel)]
+    else:
+        lines = [f"A gentle reminder: {plural(len(steps), 'step')} to go, whenever suits you:"]
+        lines += [f"• {_todo(step, intro_channel)}" for step in steps]
+    buttons: tuple[Button, ...] = ()
+    if Step.RULES in steps or Step.INTERESTS in steps:
+        if interactive:
+            buttons = (Button("start", "Get started", style="primary"),)
+        else:
+            where = f"press *Get started* in {start_here} or " if start_here else ""
+            lines.append(f"To do it, {where}run `/onboarding start`.")
+    return Message(text="\n".join(lines), buttons=buttons)
+
+
 def when(at: datetime | None, tz: ZoneInfo) -> str:
-    """A short local date and time, or "not yet"."""
-    return "not yet" if at is None else at.astimezone(tz).strftime("%b %d %H:%M")
+    """A date and time in the community's zone, written as the reports write them
+    (``2026-01-05 09:00 UTC``), or "not yet"."""
+    return "not yet" if at is None else f"{at.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}"
 
 
 def status_fields(

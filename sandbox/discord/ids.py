@@ -34,6 +34,31 @@ class SnowflakeGenerator:
         return str(self.next_int())
 
 
+class StableSnowflakes(SnowflakeGenerator):
+    """Ids counted from a fixed moment until ``live()``, then clock-based: a world built in the
+    same order gets the same ids every time (the sandbox's server, kept between runs), and
+    everything made later is newer than all of them."""
+
+    FIXED_MS = 1_735_689_600_000 - DISCORD_EPOCH_MS  # 2025-01-01
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._fixed = True
+        self._n = 0
+
+    def live(self) -> None:
+        """From now on, ids follow the clock."""
+        self._fixed = False
+
+    def next_int(self) -> int:
+        """The next fixed id, or a clock-based one once live."""
+        if not self._fixed:
+            return super().next_int()
+        self._n += 1
+        self._last = (self.FIXED_MS << 22) + self._n
+        return self._last
+
+
 def now_iso() -> str:
     """Return the current UTC time in the ISO form Discord uses (explicit +00:00)."""
     return dt.datetime.now(dt.UTC).isoformat()

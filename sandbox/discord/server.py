@@ -15,6 +15,7 @@ from aiohttp import web
 from . import payloads, routes_app, routes_guilds, routes_interactions, routes_messages
 from .acting import PeopleActing
 from .gateway import Gateway, Intent, Session, required_intent
+from .ids import SnowflakeGenerator
 from .interactions import InteractionResult
 from .permissions import ALL_PERMISSIONS, Permission, channel_permissions
 from .recording import OperationLog, default_operation_log
@@ -56,8 +57,9 @@ class FakeDiscord(Settling, PeopleActing):
         privileged_intents: int = Intent.PRIVILEGED,
         interaction_deadline: float = 30.0,
         speed: float | None = None,
+        snowflake: SnowflakeGenerator | None = None,
     ) -> None:
-        self.world = World()
+        self.world = World(snowflake)
         self.bot = self.world.add_user(bot_name, bot=True)
         # Shaped like Discord's: the bot's id in base64, then two more parts.
         self.token = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.app import App
@@ -73,10 +74,12 @@ def _manifest_scopes(features: Sequence[Feature]) -> list[str]:
     return bot_scopes(Registry(features))
 
 
-async def _start(database_url: str, features: Sequence[Feature], **settings: Any) -> App:
+async def _start(
+    database_url: str, features: Sequence[Feature], start: datetime | None = None, **settings: Any
+) -> App:
     app = App(
         Config(_env_file=None, database_url=database_url, **settings),
-        clock=FakeClock(),
+        clock=FakeClock(start),
         features=features,
         discord_options={"guild_ready_timeout": 0.05},
     )
@@ -160,26 +163,46 @@ async def open_slack(
 
 @contextlib.asynccontextmanager
 async def open_both(
-    database_url: str, features: Sequence[Feature], *, validate: bool = True
+    database_url: str,
+    features: Sequence[Feature],
+    *,
+    validate: bool = True,
+    roles: Sequence[str] = (),
+    snowflakes: Any = None,
+    prepare: Callable[[Any, Any, Any], None] | None = None,
+    start: datetime | None = None,
 ) -> AsyncIterator[tuple[DiscordCommunity, SlackCommunity]]:
     """One Steward process serving a Discord server and a Slack workspace at once.
 
     ``validate=False`` runs the fakes without checking traffic against the API descriptions
-    (for the sandbox on a machine without ../shared; tests always validate).
+    (for the sandbox on a machine without ../shared; tests always validate). ``roles`` are made
+    on both (a role on Discord, a user group on Slack). The sandbox rebuilds a kept world with
+    the rest: the Discord ids (``snowflakes``), ``prepare(discord fake, guild, slack fake)``
+    before Steward starts, and the clock's ``start``.
     """
     from sandbox.discord import FakeDiscord
     from sandbox.slack import FakeSlack
 
     async with contextlib.AsyncExitStack() as stack:
-        discord_fake = await stack.enter_async_context(FakeDiscord(validate=validate))
+        discord_fake = await stack.enter_async_context(
+            FakeDiscord(validate=validate, snowflake=snowflakes)
+        )
         slack_fake = await stack.enter_async_context(FakeSlack(validate=validate))
         guild, discord_people, discord_settings = _seed_discord(discord_fake)
         channels, slack_people, slack_settings = _seed_slack(slack_fake)
+        discord_roles = {
+            name: discord_fake.add_role(guild, name, mentionable=True, position=1) for name in roles
+        }
+        slack_groups = {name: slack_fake.add_usergroup(name, []) for name in roles}
+        if prepare is not None:
+            prepare(discord_fake, guild, slack_fake)
         slack_fake.grant_bot_scopes(_manifest_scopes(features))
-        app = await _start(database_url, features, **discord_settings, **slack_settings)
+        app = await _start(database_url, features, start, **discord_settings, **slack_settings)
         stack.push_async_callback(app.stop)
         on_discord = _discord(app, discord_fake, guild, discord_people)
+        on_discord.roles.update(discord_roles)
         on_slack = await _slack(app, slack_fake, channels, slack_people)
+        on_slack.groups.update(slack_groups)
         await on_discord.settle()
         await on_slack.settle()
         yield on_discord, on_slack

@@ -414,6 +414,16 @@ class World:
         """A fresh Slack-looking id (`C000000001A`) that satisfies the spec's id patterns."""
         return f"{prefix}{next(self._ids):09d}A"
 
+    def counters(self) -> dict[str, int]:
+        """Where the id and timestamp counters stand, for a world rebuilt to go on from here."""
+        return {"ids": next(self._ids), "ts": next(self._ts), "us": self._last_us}
+
+    def continue_from(self, counters: dict[str, int]) -> None:
+        """Hand out ids and timestamps after those of ``counters`` (never one used before)."""
+        self._ids = itertools.count(max(int(counters["ids"]), next(self._ids)))
+        self._ts = itertools.count(max(int(counters["ts"]), next(self._ts)))
+        self._last_us = max(int(counters["us"]), self._last_us)
+
     def next_ts(self) -> str:
         """A unique, increasing message timestamp.
 

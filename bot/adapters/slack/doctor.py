@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.manifest import bot_scopes
 from bot.config import Config
+from bot.core.message import plural
 from bot.core.registry import Registry
 
 SCOPE_WORDS = {
@@ -72,7 +73,7 @@ async def check_slack(config: Config, registry: Registry) -> list[Check]:
         checks.append(
             (
                 False,
-                f"the app lacks {len(missing)} scope(s): {words}. Add them under OAuth & "
+                f"the app lacks {plural(len(missing), 'scope')}: {words}. Add them under OAuth & "
                 "Permissions (or recreate the app from `steward slack-manifest`), then reinstall.",
             )
         )

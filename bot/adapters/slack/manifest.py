@@ -120,6 +120,11 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
     not); Socket Mode needs none."""
     http = config.slack_mode == "http"
     problem = request_url_problem(request_url) if http else None
+    if not http and request_url:
+        problem = (
+            f"--request-url is for HTTP mode (STEWARD_SLACK_MODE=http); in Socket Mode, the "
+            f"mode set now, Slack needs no public address: leave out --request-url {request_url}"
+        )
     if problem is not None:
         raise ConfigError(problem)
     url = request_url

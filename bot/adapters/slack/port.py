@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import history, render
-from bot.adapters.slack.text import escape, mentioned_users, to_mrkdwn
+from bot.adapters.slack.text import escape, mentioned_groups, mentioned_users, to_mrkdwn
 from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
@@ -142,7 +142,7 @@ class SlackPort:
         self.posts = Windows(*(limits or Limits()).slack_post)
         self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
         # One shared box, so every per-feature view sees the same cache and invalidation.
-        self._groups: list[tuple[float, dict[str, frozenset[str]]]] = []
+        self._groups: list[tuple[float, dict[str, frozenset[str]], dict[str, str]]] = []
         self._count: list[tuple[float, int]] = []
 
     def for_feature(self, feature: str) -> SlackPort:
@@ -187,18 +187,28 @@ class SlackPort:
 
         Workspaces without user groups (free plans) or without the scope simply have none.
         """
+        return (await self._usergroups())[0].get(user_id, frozenset())
+
+    async def group_handles(self) -> dict[str, str]:
+        """Each user group's handle (``mods`` for ``@mods``), from the same cached list."""
+        return (await self._usergroups())[1]
+
+    async def _usergroups(self) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
         now = time.monotonic()
         if not self._groups or now - self._groups[0][0] >= MEMBER_TTL:
             members: dict[str, set[str]] = {}
+            handles: dict[str, str] = {}
             try:
                 response = await self.client.usergroups_list(include_users=True)
                 for group in response.get("usergroups") or []:
+                    handles[str(group["id"])] = str(group.get("handle") or group.get("name"))
                     for uid in group.get("users") or []:
                         members.setdefault(str(uid), set()).add(str(group["id"]))
             except SlackApiError:
-                members = {}
-            self._groups[:] = [(now, {uid: frozenset(gs) for uid, gs in members.items()})]
-        return self._groups[0][1].get(user_id, frozenset())
+                members, handles = {}, {}
+            frozen = {uid: frozenset(gs) for uid, gs in members.items()}
+            self._groups[:] = [(now, frozen, handles)]
+        return self._groups[0][1], self._groups[0][2]
 
     async def member(self, user: UserRef) -> Member | None:
         """A member snapshot with their user groups, or None when Slack has no such user."""
@@ -223,6 +233,12 @@ class SlackPort:
             if info:
                 names[user_id] = to_member(info, CommunityRef("slack", "-")).display_name
 
+        # A user group that may not ping is written as its handle, as people know it.
+        groups = mentioned_groups(message.text) | {
+            gid for _, value in message.fields for gid in mentioned_groups(value)
+        }
+        handles = await self.group_handles() if groups - {r.id for r in message.ping_roles} else {}
+
         def safe(text: str) -> str:
             return to_mrkdwn(
                 text,
@@ -230,6 +246,7 @@ class SlackPort:
                 ping_groups={r.id for r in message.ping_roles},
                 ping_everyone=message.ping_everyone,
                 name_of=names.get,
+                group_name=handles.get,
             )
 
         mrkdwn = safe(message.text)

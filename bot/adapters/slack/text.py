@@ -45,6 +45,18 @@ def mentioned_users(text: str) -> set[str]:
     return found
 
 
+def mentioned_groups(text: str) -> set[str]:
+    """User-group ids mentioned in neutral (``<@&S1>``) or Slack (``<!subteam^S1>``) markup."""
+    found = set()
+    for match in _TOKEN.finditer(text):
+        ident = match.group(1).split("|", 1)[0]
+        if ident.startswith("@&"):
+            found.add(ident[2:])
+        elif ident.startswith("!subteam^"):
+            found.add(ident[len("!subteam^") :])
+    return found
+
+
 def to_mrkdwn(
     text: str,
     *,
@@ -52,13 +64,14 @@ def to_mrkdwn(
     ping_groups: Collection[str] = (),
     ping_everyone: bool = False,
     name_of: Callable[[str], str | None] = lambda _id: None,
+    group_name: Callable[[str], str | None] = lambda _id: None,
 ) -> str:
     """Neutral text to Slack mrkdwn in which nothing pings unless it is in the allowed sets.
 
     A user mention that may not ping becomes ``@name`` in plain text; a group mention becomes
-    ``@group``; ``<!here>``-style broadcasts become inert words; channel links stay links (they
-    notify nobody). Everything else is escaped, so text from outside cannot form a control
-    sequence.
+    ``@handle`` (from ``group_name``; ``@group`` when unknown); ``<!here>``-style broadcasts
+    become inert words; channel links stay links (they notify nobody). Everything else is
+    escaped, so text from outside cannot form a control sequence.
     """
     out: list[str] = []
     pos = 0
@@ -74,7 +87,8 @@ def to_mrkdwn(
             if group in ping_groups:
                 out.append(f"<!subteam^{escape(group)}>")
             else:
-                out.append(escape(label if label.startswith("@") else "@" + (label or "group")))
+                name = label.removeprefix("@") or group_name(group) or "group"
+                out.append("@" + escape(name))
         elif ident.startswith("@"):
             user = ident[1:].lstrip("!")
             if user in ping_users:

@@ -82,7 +82,7 @@ async def test_doctor_names_missing_scopes_in_plain_words(fake: FakeSlack) -> No
     checks = await check_slack(_config(fake), REAL)
     [problem] = [text for ok, text in checks if not ok]
     assert problem == (
-        "the app lacks 2 scope(s): channels:manage (add members to public channels (interests, "
+        "the app lacks 2 scopes: channels:manage (add members to public channels (interests, "
         "rules)); groups:write (add members to private channels it was added to (interests, "
         "rules)). Add them under OAuth & Permissions (or recreate the app from "
         "`steward slack-manifest`), then reinstall."
@@ -125,7 +125,8 @@ REGISTRY = Registry([Steward(), Garden(), Desk()])
 @pytest.mark.parametrize("mode", ["socket", "http"])
 def test_manifest_has_a_slash_command_per_feature_and_every_event(mode: str) -> None:
     config = Config(_env_file=None, slack_mode=mode)
-    made = manifest(REGISTRY, config, request_url="https://bot.example.org/slack/events")
+    url = "https://bot.example.org/slack/events" if mode == "http" else ""
+    made = manifest(REGISTRY, config, request_url=url)
     commands = {c["command"]: c for c in made["features"]["slash_commands"]}
     assert set(commands) == {f"/{f.name}" for f in REGISTRY.features if REGISTRY.commands(f.name)}
     assert set(commands) == {"/steward", "/garden", "/desk"}
@@ -168,3 +169,8 @@ def test_http_mode_needs_a_real_https_request_url(url: str) -> None:
     config = Config(_env_file=None, slack_mode="http")
     with pytest.raises(ConfigError, match="https"):
         manifest(REGISTRY, config, request_url=url)
+
+
+def test_a_request_url_in_socket_mode_is_refused_not_ignored() -> None:
+    with pytest.raises(ConfigError, match="leave out --request-url notaurl"):
+        manifest(REGISTRY, Config(_env_file=None), request_url="notaurl")

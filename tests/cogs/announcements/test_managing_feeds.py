@@ -27,7 +27,7 @@ async def test_manager_follows_a_feed_and_new_items_are_posted(
     added = await community.slash(ada, "announcements add", url=url, channel="#general")
     assert added.ephemeral
     assert "Following Brand blog (RSS) as feed 1" in added.text
-    assert "The 3 items already there are not posted" in added.text
+    assert "Items already there (3 items) are not posted" in added.text
     again = await community.slash(ada, "announcements add", url=url, channel="#general")
     assert "I already follow" in again.text
 
@@ -53,7 +53,7 @@ async def test_manager_follows_a_feed_and_new_items_are_posted(
     assert "• five: posted" in (await community.slash(ada, "announcements check", feed="1")).text
 
     exported = await community.slash(ada, "announcements export")
-    assert "1 feeds, as OPML." in exported.text
+    assert "1 feed, as OPML." in exported.text
     opml = (
         f'<opml version="2.0"><body><outline xmlUrl="{url}"/>'
         f'<outline xmlUrl="{public.put("/news.json", b"{}")}"/>'

@@ -70,7 +70,7 @@ async def test_newcomer_is_welcomed_agrees_picks_introduces_and_is_answered(
     mine = await community.slash(nina, "onboarding me")
     assert mine.ephemeral
     assert "rules: agreed" in mine.text and "interests: 🐍 Python" in mine.text
-    assert "intro: posted" in mine.text and "first reply: Jan 05" in mine.text
+    assert "intro: posted" in mine.text and "first reply: 2026-01-05 " in mine.text
     assert "buddy: @bob, talked" in community.readable(mine.text)
 
     # A second newcomer's intro goes unanswered: the greeters are pinged under it.
@@ -94,7 +94,7 @@ async def test_newcomer_is_welcomed_agrees_picks_introduces_and_is_answered(
     funnel = await community.slash(ada, "onboarding funnel")
     assert funnel.ephemeral
     assert (
-        "week of Jan 05: joined 2 · agreed to rules 1 · picked interests 1 · posted an intro 2"
+        "week of 2026-01-05: joined 2 · agreed to rules 1 · picked interests 1 · posted an intro 2"
         " · got a reply 1 · active on day 7 1"
     ) in funnel.text
     assert chart_sent(community, funnel)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sandbox.scenario import Community
+from datetime import timedelta
+
+from bot.builtin import Steward
+from cogs.onboarding import Onboarding
+from sandbox.scenario import Community, start_steward, stop_steward
 from tests.cogs.onboarding.world import (
     comes_back,
     leaves,
@@ -95,6 +99,47 @@ async def test_a_member_whose_dms_close_is_reminded_in_the_welcome_channel(
     started = await community.click(sam, reminder, "start")
     agreed = await community.click(sam, started, "agree")
     assert agreed.ephemeral and "Thanks for agreeing to the rules" in agreed.text
+
+
+async def test_reminders_that_pile_up_come_as_one_short_message_per_member(
+    community: Community,
+) -> None:
+    ada = community.people["ada"]
+    await standard_setup(community)
+    await community.slash(ada, "onboarding interest add", name="Music", emoji="🎵")
+    tess = await community.member_joins("tess")
+    uma = await community.member_joins("uma")
+    welcomed = len(community.dms_of(tess))
+
+    # Four days pass at once: the rules (1 day), interests (2) and intro (3) reminders are all
+    # due, and tess gets one message naming what is left, not the welcome three times.
+    await community.advance(days=4)
+    [reminder] = community.dms_of(tess)[welcomed:]
+    text = community.readable(reminder.text)
+    assert text.startswith("A gentle reminder: 3 steps to go"), text
+    assert "read the rules" in text and "pick your interests" in text
+    assert "introduce yourself in #intros" in text
+    assert "Be kind" not in text and not option_values(reminder)  # no rules, no menu again
+    started = await community.click(tess, reminder, "start")  # one button opens the rest
+    assert started.ephemeral and community.offers(started, "agree")
+    # uma's piled up too, and went to her alone, in one message of her own.
+    assert len(community.dms_of(uma)) == welcomed + 1
+    shown = await community.slash(ada, "onboarding status", member=tess)
+    assert "nudges sent: interests, intro, rules" in shown.text
+
+    # Reminders that came due while Steward was down arrive as one message too.
+    vic = await community.member_joins("vic")
+    await stop_steward(community)
+    community.clock.advance(timedelta(days=5))
+    restarted = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.advance(minutes=1)
+        [late] = community.dms_of(vic)[welcomed:]
+        assert community.readable(late.text).startswith("A gentle reminder: 3 steps to go")
+        await community.advance(days=3)  # and nothing comes again
+        assert len(community.dms_of(tess)) == len(community.dms_of(vic)) == welcomed + 1
+    finally:
+        await restarted.stop()  # before the database goes away with the test
 
 
 def _welcome_of(community: Community, name: str) -> object:

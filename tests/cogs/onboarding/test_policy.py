@@ -22,6 +22,7 @@ from cogs.onboarding._ladder import (
     Quiet,
     Step,
     decide,
+    due_together,
     plan,
 )
 from cogs.onboarding._texts import FIELDS, welcome_template, welcome_text
@@ -52,6 +53,30 @@ def test_a_nudge_due_at_night_waits_for_morning() -> None:
     assert due == datetime(2026, 1, 6, 8, 0, tzinfo=UTC)
     at_night = decide(Step.RULES, Progress(T0), ladder, T0 + timedelta(hours=14), NIGHTS)
     assert at_night.action == "wait" and at_night.at == due
+
+
+def test_reminders_due_together_go_out_together_and_only_those() -> None:
+    # Four days on, nothing done: rules, interests and intro are all due (silent is not).
+    late = T0 + timedelta(days=4)
+    assert due_together(Step.RULES, Progress(T0), LADDER, late, AWAKE) == [
+        Step.RULES,
+        Step.INTERESTS,
+        Step.INTRO,
+    ]
+    # Two days on: the intro is not due yet; a done or already sent step is left out.
+    two = T0 + timedelta(days=2)
+    assert due_together(Step.INTERESTS, Progress(T0), LADDER, two, AWAKE) == [
+        Step.RULES,
+        Step.INTERESTS,
+    ]
+    progress = Progress(T0, rules_at=T0, nudged=frozenset({Step.INTERESTS}))
+    assert due_together(Step.INTRO, progress, LADDER, late, AWAKE) == [Step.INTRO]
+    # A step that is not due itself, or the greeters' alert, brings nobody along.
+    assert due_together(Step.INTRO, Progress(T0), LADDER, two, AWAKE) == []
+    assert due_together(Step.SILENT, Progress(T0), LADDER, T0 + timedelta(days=8), AWAKE) == []
+    # At night everything waits for the morning.
+    night = datetime(2026, 1, 9, 23, 0, tzinfo=UTC)
+    assert due_together(Step.RULES, Progress(T0), LADDER, night, NIGHTS) == []
 
 
 def test_done_or_gone_members_are_never_nudged() -> None:
