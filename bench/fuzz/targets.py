@@ -152,7 +152,7 @@ def mentions(data: bytes) -> None:
     no_ping(neutral, "neutralised text")
     no_ping(to_mrkdwn(text), "Slack mrkdwn")
     no_ping(to_mrkdwn(neutral), "Slack mrkdwn of neutralised text")
-    no_ping(escape(text).replace("&lt;", ""), "escaped Slack text")
+    no_ping(escape(text), "escaped Slack text")
 
 
 # -- Durations and periods (bot/core/parsing.py, cogs/engagement/_periods.py) ------------------

@@ -20,6 +20,7 @@ MAX_VALUE_CHARS = 300
 _FIELD = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _ZWSP = "\u200b"
 _SENTINEL = re.compile("[\ue000-\uf8ff]")
+_SENTINEL_SPLIT = re.compile("([\ue000-\uf8ff])")
 _PINGS = (
     (re.compile(r"@(everyone|here|channel)", re.IGNORECASE), "@" + _ZWSP + r"\1"),
     (re.compile(r"<(?=[@!])"), "<" + _ZWSP),
@@ -131,8 +132,18 @@ def render(
             value = _SENTINEL.sub("", str(values.get(text, "")))[:MAX_VALUE_CHARS]
             out.append(value)
     rendered = neutralize_pings("".join(out))
-    if tokens:
-        rendered = _SENTINEL.sub(lambda m: tokens[ord(m.group(0)) - 0xE000], rendered)
-    if len(rendered) > limit:
-        rendered = rendered[: limit - 1] + "…"
-    return rendered
+    # Literal runs and the bot's mentions, alternating: a mention is kept whole or left out,
+    # never cut into broken markup like ``<@U0…``.
+    parts = _SENTINEL_SPLIT.split(rendered)
+    parts[1::2] = [tokens[ord(token) - 0xE000] for token in parts[1::2]]
+    if sum(len(part) for part in parts) <= limit:
+        return "".join(parts)
+    room, kept = limit - 1, []
+    for i, part in enumerate(parts):
+        if len(part) > room:
+            if i % 2 == 0:
+                kept.append(part[:room])
+            break
+        kept.append(part)
+        room -= len(part)
+    return "".join(kept) + "…"
