@@ -105,3 +105,20 @@ async def test_off_unless_configured(database_url: str) -> None:
 def test_metrics_need_an_endpoint() -> None:
     with pytest.raises(ConfigError, match="STEWARD_METRICS needs an HTTP endpoint"):
         Config(_env_file=None, metrics=True).check()  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("platform", ["discord", "slack"])
+async def test_a_platform_connection_that_drops_is_named(platform: str, database_url: str) -> None:
+    from bot.builtin import Steward
+    from sandbox.scenario import open_community
+
+    config = {"http_port": 0, "metrics": True}
+    async with open_community(platform, database_url, [Steward()], config=config) as community:
+        app = community.app
+        assert await get(app, "/healthz") == (200, "ready\n")
+        _, metrics = await get(app, "/metrics")
+        assert f'steward_platform_connected{{platform="{platform}"}} 1.0' in metrics
+        await app.platforms[0].stop()  # the gateway / Socket Mode connection goes away
+        assert await get(app, "/healthz") == (503, f"degraded: {platform} disconnected\n")
+        _, metrics = await get(app, "/metrics")
+        assert f'steward_platform_connected{{platform="{platform}"}} 0.0' in metrics
