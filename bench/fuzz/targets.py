@@ -140,7 +140,7 @@ def template(data: bytes) -> None:
         limit=500,
     )
     assert len(out) <= 500
-    no_ping(out.replace(mention, ""), "a rendered template")
+    no_ping(out.replace(mention, "[the bot's mention]"), "a rendered template")
     if "member" in parsed.fields and len(out) < 500:
         assert mention in out, "the bot's own mention was lost"
 
