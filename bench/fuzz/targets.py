@@ -133,16 +133,14 @@ def template(data: bytes) -> None:
         return
     assert parse_template(parsed.source, allowed) == parsed, "source does not round-trip"
     mention = "<@U0MEMBER>"
-    out = render(
-        parsed,
-        {"name": name, "server": other, "channel": name + other},
-        mentions={"member": mention},
-        limit=500,
-    )
+    values = {"name": name, "server": other, "channel": name + other}
+    out = render(parsed, values, mentions={"member": mention}, limit=500)
     assert len(out) <= 500
     no_ping(out.replace(mention, "[the bot's mention]"), "a rendered template")
-    if "member" in parsed.fields and len(out) < 500:
-        assert mention in out, "the bot's own mention was lost"
+    whole = render(parsed, values, mentions={"member": mention}, limit=10**9)
+    if len(whole) <= 500:
+        assert out == whole, "a short text was cut"
+        assert "member" not in parsed.fields or mention in out, "the bot's own mention was lost"
 
 
 def mentions(data: bytes) -> None:
