@@ -20,6 +20,7 @@ from bot.core.settings import SettingsCache, use_cache
 from bot.db import schema
 from bot.db.engine import Database
 from bot.features import load
+from bot.health import ConnectionProbe, Health
 from bot.web import WebServer, routes
 
 log = logging.getLogger("steward")
@@ -91,11 +92,34 @@ class App:
             self.platforms.append(self.slack)
         self.web: WebServer | None = None
         endpoints = routes(self.registry, self.dispatcher)
+        self.health: Health | None = None
+        if config.metrics:
+            self.health = Health(self.db, self.clock, self.dispatcher.activity, self._probes())
+            endpoints += self.health.routes()
         if endpoints and config.slack_enabled and config.slack_mode == "http":
             self.slack.extra_routes = endpoints
         elif endpoints and config.http_port is not None:
             self.web = WebServer(endpoints, config.http_host, config.http_port)
         self._stopped = asyncio.Event()
+
+    def _probes(self) -> dict[str, ConnectionProbe]:
+        """How ``/healthz`` tells whether each platform connection is up."""
+        probes: dict[str, ConnectionProbe] = {}
+        if self.config.discord_enabled:
+
+            async def gateway() -> bool:
+                client = self.discord.bot
+                return bool(client.is_ready() and not client.is_closed())
+
+            probes["discord"] = gateway
+        if self.config.slack_enabled and self.config.slack_mode == "socket":
+
+            async def socket_mode() -> bool:
+                handler = getattr(self.slack, "_socket", None)
+                return handler is not None and bool(await handler.client.is_connected())
+
+            probes["slack"] = socket_mode
+        return probes
 
     async def migrate(self) -> None:
         """Bring the database schema up to date."""
@@ -143,6 +167,8 @@ class App:
         """Stop everything and close the database."""
         if self.web is not None:
             await self.web.stop()
+        if self.health is not None:
+            await self.health.close()
         self.runtime.web.base_url = None
         # What was taken in is handled while the platforms can still be answered.
         await self.dispatcher.intake.wait()

@@ -92,6 +92,9 @@ class Config(BaseSettings):
     http_host: str = "127.0.0.1"
     """The address Steward's own HTTP endpoint listens on (put a TLS proxy in front of it)."""
 
+    metrics: bool = False
+    """Serve ``/healthz`` and ``/metrics`` (Prometheus) on Steward's HTTP endpoint."""
+
     public_url: str | None = None
     """The public address that reaches Steward's HTTP endpoint, like https://steward.example.org;
     webhook and WebSub addresses are built from it (default: the local address)."""
@@ -162,6 +165,15 @@ class Config(BaseSettings):
                 )
         elif _set(self.slack_app_token) or _set(self.slack_signing_secret):
             raise ConfigError("Slack secrets are set but STEWARD_SLACK_BOT_TOKEN is missing.")
+        if (
+            self.metrics
+            and self.http_port is None
+            and not (self.slack_enabled and self.slack_mode == "http")
+        ):
+            raise ConfigError(
+                "STEWARD_METRICS needs an HTTP endpoint to serve /healthz and /metrics on: "
+                "set STEWARD_HTTP_PORT."
+            )
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError("STEWARD_PUBLIC_URL is an address like https://steward.example.org.")
 

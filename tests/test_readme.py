@@ -36,6 +36,8 @@ async def test_the_readme_rehearsal_plays_cleanly_on_both_platforms(tmp_path: Pa
 
 
 SLACK_BUILT_INS = {"invite"}  # Slack's own commands, which the README tells people to use
+HTTP_PATHS = {"healthz", "metrics"}
+"""Paths on Steward's HTTP endpoint (Health and metrics), not slash commands."""
 
 
 def _readme() -> str:
@@ -53,6 +55,7 @@ def test_every_command_the_readme_shows_exists() -> None:
         for found in re.finditer(r"`/([a-z]+)((?: [^`<\[|]*)?)(?=[`<\[|])", readme)
         if "not built yet" not in readme[found.end() : found.end() + 40]  # said to be coming
         and found.group(1) not in SLACK_BUILT_INS
+        and found.group(1) not in HTTP_PATHS
     }
     assert len(shown) > 10, "the README shows no commands"
     for feature, rest in sorted(shown):

@@ -35,6 +35,8 @@ def parse_duration(text: str) -> timedelta:
     for match in _DURATION_PART.finditer(cleaned):
         if match.start() != pos:
             break
+        if len(match.group(1)) > 12:  # int() refuses over 4,300 digits; no duration needs 13
+            raise UserError("That duration is too long; keep it under ten years.")
         seconds += int(match.group(1)) * _DURATION_UNITS[match.group(2).lower()]
         pos = match.end()
     if pos != len(cleaned):

@@ -30,6 +30,7 @@ Pipe = tuple[tuple[str, str], ...]
 Value = str | datetime
 _ZWSP = "\u200b"
 _SENTINEL = re.compile("[\ue000-\uf8ff]")
+_SENTINEL_SPLIT = re.compile("([\ue000-\uf8ff])")
 _PINGS = (
     (re.compile(r"@(everyone|here|channel)", re.IGNORECASE), "@" + _ZWSP + r"\1"),
     (re.compile(r"<(?=[@!])"), "<" + _ZWSP),
@@ -211,6 +212,20 @@ def render(
             value = _apply(values.get(text, ""), pipe)
             out.append(_SENTINEL.sub("", value)[:value_limit])
     rendered = neutralize_pings("".join(out))
-    if tokens:
-        rendered = _SENTINEL.sub(lambda m: tokens[ord(m.group(0)) - 0xE000], rendered)
-    return shorten(rendered, limit)
+    # Literal runs and the bot's mentions, alternating: a mention is kept whole or left out,
+    # never cut into broken markup like ``<@U0…``.
+    parts = _SENTINEL_SPLIT.split(rendered)
+    parts[1::2] = [tokens[ord(token) - 0xE000] for token in parts[1::2]]
+    if sum(len(part) for part in parts) <= limit:
+        return "".join(parts)
+    if len(parts) == 1:
+        return shorten(rendered, limit)  # no mention to keep whole: cut at a word
+    room, kept = limit - 1, []
+    for i, part in enumerate(parts):
+        if len(part) > room:
+            if i % 2 == 0:
+                kept.append(part[:room])
+            break
+        kept.append(part)
+        room -= len(part)
+    return "".join(kept) + "…"

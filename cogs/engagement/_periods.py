@@ -57,6 +57,8 @@ def parse_period(text: str, today: int) -> Period:
         unit = found.group(2) if found else ""
         if found is None or unit not in UNITS:
             raise PeriodError(f"I don't understand the period `{text}`. Try {EXAMPLES}.")
+        if len(found.group(1)) > 6:  # int() refuses over 4,300 digits; no period needs 7
+            raise PeriodError(_too_long())
         number = int(found.group(1))
         if number == 0:
             raise PeriodError("A period needs at least one day: try `1d` or `7d`.")

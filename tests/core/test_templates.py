@@ -93,6 +93,17 @@ def test_template_length_and_output_are_capped() -> None:
     assert len(out) == MAX_OUTPUT_CHARS and out.endswith("…")
 
 
+def test_a_mention_at_the_cut_is_left_out_whole_never_cut_into_markup() -> None:
+    # Found by bench.fuzz: cutting at the limit left "<@U0…" for members to read.
+    template = parse_template("x" * 495 + "{user} hi", WELCOME)
+    out = render(template, {}, mentions={"user": "<@U0MEMBER>"}, limit=500)
+    assert out == "x" * 495 + "…"
+    template = parse_template("x" * 480 + "{user} hi {user_name}", WELCOME)
+    out = render(template, {"user_name": "y" * 50}, mentions={"user": "<@U0MEMBER>"}, limit=500)
+    assert out == "x" * 480 + "<@U0MEMBER> hi " + "y" * 4 + "…"
+    assert len(out) == 500
+
+
 def test_the_bots_own_mention_survives_and_nothing_else_pings() -> None:
     template = parse_template("@everyone welcome {user} <@{user_name}> <!here>", WELCOME)
     out = render(template, {"user_name": "123"}, mentions={"user": "<@42>"})

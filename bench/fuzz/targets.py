@@ -1,0 +1,299 @@
+"""Fuzz targets: every parser of untrusted input, as ``target(data: bytes) -> None``.
+
+A target splits the fuzzer's bytes into the fields its parser takes (``fields``), feeds them in,
+and asserts what must hold for any input: the parser raises nothing but its documented friendly
+error, and no text Steward would send carries an active mention. Anything else propagates, which
+the fuzzer (``python -m bench.fuzz``) reports as a crash, and the suite's short run as a failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from bot.adapters.slack.text import escape, to_mrkdwn
+from bot.core.commandline import match, parse_args, tokenize
+from bot.core.commands import CommandSpec
+from bot.core.errors import UserError
+from bot.core.ids import CommunityRef
+from bot.core.parsing import format_duration, parse_duration
+from bot.core.templates import neutralize_pings, parse_template, render
+
+ACTIVE = re.compile(r"@(everyone|here|channel)|＠(everyone|here)|<[@!]", re.IGNORECASE)
+"""An active mention in text Steward sends (neutral text or Slack mrkdwn): @everyone, @here,
+@channel, ``<@…>``, ``<@&…>``, ``<!…>``; neutralised ones carry a zero-width space."""
+COMMUNITY = CommunityRef("slack", "T1")
+
+
+def fields(data: bytes, n: int) -> list[str]:
+    """``n`` text fields from the fuzzer's bytes, split at NUL, decoded leniently."""
+    parts = data.split(b"\0", n - 1)
+    parts += [b""] * (n - len(parts))
+    return [p.decode("utf-8", "replace") for p in parts]
+
+
+def no_ping(text: str, where: str) -> None:
+    """Fail when ``text`` (about to be sent) could ping someone."""
+    found = ACTIVE.search(text)
+    if found is not None:
+        raise AssertionError(f"active mention {found.group(0)!r} in {where}: {text[:200]!r}")
+
+
+# -- Slack signature headers (bot/adapters/slack/signed.py) -------------------------------------
+
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@cache
+def _signed() -> Any:
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.adapters.slack.signed import SignedRequests
+
+    app = AsyncApp(token="xoxb-fuzz", signing_secret=SLACK_SECRET)
+    return SignedRequests(app, SLACK_SECRET)
+
+
+def slack_signature(data: bytes) -> None:
+    """Forged headers are refused; a correct signature over a fresh timestamp is accepted."""
+    timestamp, signature, body = fields(data, 3)
+    raw = body.encode("utf-8")
+    accepted = _signed().verified(raw, timestamp, signature)
+    assert accepted is None or _valid(raw, timestamp, signature), "a forged request was accepted"
+    fresh = str(int(time.time()))
+    good = (
+        "v0="
+        + hmac.new(SLACK_SECRET.encode(), f"v0:{fresh}:".encode() + raw, hashlib.sha256).hexdigest()
+    )
+    assert _signed().verified(raw, fresh, good) == body, "a correctly signed request was refused"
+
+
+def _valid(raw: bytes, timestamp: str, signature: str) -> bool:
+    base = f"v0:{timestamp}:".encode() + raw
+    expected = "v0=" + hmac.new(SLACK_SECRET.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+# -- Slash command text (bot/core/commandline.py, as the Slack adapter reads it) ----------------
+
+
+@cache
+def _specs() -> dict[str, list[CommandSpec]]:
+    from bot.core.registry import Registry
+    from bot.features import load
+
+    registry = Registry(load(["all"]))
+    by_feature: dict[str, list[CommandSpec]] = {}
+    for spec in registry.commands():
+        by_feature.setdefault(spec.feature, []).append(spec)
+    return by_feature
+
+
+def slash_command(data: bytes) -> None:
+    """Any line after any feature's slash command: arguments or a UserError, pinging nobody."""
+    from bot.adapters.slack.commands import parse_args as slack_args
+
+    specs = _specs()
+    names = sorted(specs)
+    feature = names[data[0] % len(names)] if data else names[0]
+    (text,) = fields(data[1:], 1)
+    text = text.strip()
+    tokens = tokenize(text)
+    found = match(specs[feature], tokens) if tokens else None
+    if found is None:
+        return
+    spec, used = found
+    for parse in (slack_args, parse_args):
+        try:
+            parse(spec, text, tokens[used:], COMMUNITY)
+        except UserError as exc:
+            no_ping(to_mrkdwn(exc.message), f"the error for /{feature} {spec.name}")
+
+
+# -- Manager templates and mention neutralising (bot/core/templates.py) -------------------------
+
+
+def template(data: bytes) -> None:
+    """A manager's template and member-supplied values: saved or refused, rendered pinging nobody
+    but the bot's own mention."""
+    source, name, other = fields(data, 3)
+    allowed = frozenset({"member", "name", "server", "channel"})
+    try:
+        parsed = parse_template(source, allowed)
+    except UserError as exc:
+        no_ping(to_mrkdwn(exc.message), "a template refusal")
+        return
+    assert parse_template(parsed.source, allowed) == parsed, "source does not round-trip"
+    mention = "<@U0MEMBER>"
+    values = {"name": name, "server": other, "channel": name + other}
+    out = render(parsed, values, mentions={"member": mention}, limit=500)
+    assert len(out) <= 500
+    no_ping(out.replace(mention, "[the bot's mention]"), "a rendered template")
+    whole = render(parsed, values, mentions={"member": mention}, limit=10**9)
+    if len(whole) <= 500:
+        assert out == whole, "a short text was cut"
+        assert "member" not in parsed.fields or mention in out, "the bot's own mention was lost"
+
+
+def mentions(data: bytes) -> None:
+    """Neutralised text pings nobody, in Discord's form and after Slack's mrkdwn rendering."""
+    (text,) = fields(data, 1)
+    neutral = neutralize_pings(text)
+    no_ping(neutral, "neutralised text")
+    no_ping(to_mrkdwn(text), "Slack mrkdwn")
+    no_ping(to_mrkdwn(neutral), "Slack mrkdwn of neutralised text")
+    no_ping(escape(text), "escaped Slack text")
+
+
+# -- Durations and periods (bot/core/parsing.py, cogs/engagement/_periods.py) ------------------
+
+
+def durations(data: bytes) -> None:
+    """A duration is parsed and prints back to itself, or refused with a UserError."""
+    from cogs.engagement._periods import PeriodError, parse_period
+
+    text, period = fields(data, 2)
+    try:
+        value = parse_duration(text)
+    except UserError as exc:
+        no_ping(to_mrkdwn(exc.message), "a duration refusal")
+    else:
+        assert value.total_seconds() > 0
+        assert parse_duration(format_duration(value)) == value, "duration does not round-trip"
+    today = 20_000  # 2024-10-04, days since 1970-01-01
+    try:
+        found = parse_period(period, today)
+    except PeriodError as exc:
+        no_ping(to_mrkdwn(str(exc)), "a period refusal")
+    else:
+        assert 1 <= found.days <= 3660
+
+
+# -- Webhook signatures (cogs/announcements/_signatures.py) ------------------------------------
+
+
+def webhook_signature(data: bytes) -> None:
+    """Any headers: a refusal or, only with a correct signature, an admission; never a crash."""
+    from cogs.announcements._signatures import Scheme, SeenDeliveries, admit
+
+    scheme = list(Scheme)[data[0] % 3] if data else Scheme.GITHUB
+    sig, ident, stamp, body = fields(data[1:], 4)
+    secret = b"whsec_" + base64.b64encode(b"k" * 24)
+    headers = {
+        "X-Hub-Signature-256": sig,
+        "X-Hub-Signature": sig,
+        "Webhook-Signature": sig,
+        "Webhook-Id": ident,
+        "X-GitHub-Delivery": ident,
+        "Webhook-Timestamp": stamp,
+    }
+    seen = SeenDeliveries()
+    now = 1_700_000_000.0
+    got = admit(scheme, body.encode(), headers, [secret], now, seen)
+    assert got.status in (200, 202, 401, 413)
+    if got.process:
+        raise AssertionError(f"a forged {scheme} delivery was admitted: {headers!r}")
+
+
+# -- The feed normaliser (cogs/announcements/_parse.py and the post it becomes) ----------------
+
+
+def feed(data: bytes) -> None:
+    """Any bytes: a Feed or NotAFeed; every item's post (each style) and thread ping nobody."""
+    from zoneinfo import ZoneInfo
+
+    from cogs.announcements._parse import NotAFeed, parse_feed
+    from cogs.announcements._render import Look, post, thread_name
+    from cogs.announcements._texts import format_name
+
+    try:
+        parsed = parse_feed(data, "https://example.org/feed")
+    except NotAFeed:
+        return
+    name = format_name(parsed)
+    no_ping(name, "a feed's name")
+    utc = ZoneInfo("UTC")
+    for item in parsed.items[:50]:
+        no_ping(thread_name(item), "a feed item's discussion thread")
+        for style in ("text", "embed"):
+            message = post(item, name, utc, Look(style=style))
+            for text in (message.text, message.title or ""):
+                no_ping(text, "a feed item's post")
+                no_ping(to_mrkdwn(text), "a feed item's post on Slack")
+
+
+# -- Automod rule patterns (cogs/moderation) ----------------------------------------------------
+
+
+@dataclass
+class _Clock:
+    at: float = 0.0
+
+
+def automod(data: bytes) -> None:
+    """A manager's pattern is saved or refused (RuleRefused); a saved one screens any message."""
+    from cogs.moderation._automod import Posted, Screen
+    from cogs.moderation._rules import Rule, RuleKind, RuleRefused, check_pattern, check_rule
+
+    pattern, word, text = fields(data, 3)
+    rules = []
+    try:
+        check_pattern(pattern)
+        rules.append(Rule(1, RuleKind.REGEX, pattern=pattern))
+    except RuleRefused as exc:
+        no_ping(to_mrkdwn(str(exc)), "a pattern refusal")
+    try:
+        rule = Rule(2, RuleKind.WORD, pattern=word)
+        check_rule(rule)
+        rules.append(rule)
+    except RuleRefused:
+        pass
+    domains = frozenset(d for d in word.lower().split() if d)
+    try:
+        rule = Rule(3, RuleKind.LINK_DENY, domains=domains)
+        check_rule(rule)
+        rules.append(rule)
+    except RuleRefused:
+        pass
+    rules.append(Rule(4, RuleKind.INVITE))
+    rules.append(Rule(5, RuleKind.CAPS, limit=70))
+    verdict = Screen(rules).screen(Posted(text=text, author="U1", channel="C1", at=0.0))
+    assert all(r in rules for r in verdict.fired)
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "slack_signature": slack_signature,
+    "slash_command": slash_command,
+    "template": template,
+    "mentions": mentions,
+    "durations": durations,
+    "webhook_signature": webhook_signature,
+    "feed": feed,
+    "automod": automod,
+}
+"""Every target by name, in the order the runner runs them."""
+
+SEEDS: dict[str, list[bytes]] = {
+    "slack_signature": [b"1700000000\0v0=" + b"a" * 64 + b"\0token=x&text=hi"],
+    "slash_command": [b"\x00warn <@U123|alice> spamming", b'\x01settings set name="a b" 2h'],
+    "template": [b"Welcome {member} to {server}! {{literal}}\0<!here>\0@everyone"],
+    "mentions": [b"<@U1> <!here> @everyone <@&123> <!subteam^S1|@mods> **bold** [a](https://x)"],
+    "durations": [b"2h30m\x007d", b"1w\x002026-01-01..2026-01-31", b"90s\x003 months"],
+    "webhook_signature": [b"\x00sha256=" + b"0" * 64 + b"\0id-1\x001700000000\0{}"],
+    "feed": [
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>@everyone</title><item>'
+        b"<title>&lt;!here&gt; news</title><link>https://example.org/a</link></item>"
+        b"</channel></rss>",
+        b'{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1",'
+        b'"title":"<@U1>","url":"https://example.org/b"}]}',
+    ],
+    "automod": [b"fr[e3]+ money\0spam\0FREE MONEY at discord.gg/abc https://bad.example"],
+}
+"""Inputs each target starts from (the fuzzer mutates them; the suite's run includes them)."""
