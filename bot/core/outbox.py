@@ -17,15 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select, update
 
+from bot.core._outbox_rows import (
+    CLAIM_BATCH,
+    MAX_ATTEMPTS,
+    Claimed,
+    Delivery,
+    Lane,
+    Sent,
+    Status,
+    backoff,
+    in_lane,
+    pending_in,
+    read_delivery,
+    row_key,
+)
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.errors import NotSupported, UserError
@@ -38,109 +50,20 @@ from bot.db.inserts import insert_ignore
 from bot.db.models import OutboxItem
 from bot.db.uow import UnitOfWork
 
+__all__ = [
+    "MAX_ATTEMPTS",
+    "Claimed",
+    "Deliverer",
+    "Delivery",
+    "Lane",
+    "Outbox",
+    "Sent",
+    "Status",
+    "backoff",
+    "row_key",
+]
+
 log = logging.getLogger("steward.outbox")
-MAX_ATTEMPTS = 6
-CLAIM_BATCH = 20
-FIRST_RETRY = timedelta(seconds=2)
-LAST_RETRY = timedelta(minutes=10)
-Status = Literal["pending", "sent", "failed"]
-Lane = tuple[str, str, str]
-"""(community key, ``channel`` or ``dm``, channel or user id): rows that keep their order."""
-
-
-def backoff(attempts: int) -> timedelta:
-    """How long to wait after the ``attempts``-th try: 2 s, 4 s, 8 s ... at most 10 minutes."""
-    factor: int = 2 ** max(attempts - 1, 0)
-    return min(FIRST_RETRY * factor, LAST_RETRY)
-
-
-def row_key(community: CommunityRef, feature: str, key: str) -> str:
-    """The stored idempotency key: unique per community and feature, at most 200 characters."""
-    full = f"{community.key}|{feature}|{key}"
-    if len(full) <= 200:
-        return full
-    return full[:150] + "#" + hashlib.sha256(full.encode()).hexdigest()[:40]
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What became of a delivery: pending, sent (where it landed) or failed (why)."""
-
-    status: Status
-    message: MessageRef | None
-    reason: str | None
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A row taken for one attempt, with all that sending it needs."""
-
-    key: str
-    community: CommunityRef
-    feature: str
-    kind: str
-    channel_id: str
-    thread: str | None
-    payload: dict[str, Any]
-    attempt: int
-    resend: bool
-    """An earlier try may have gone out (it began and was never recorded): look first."""
-    due: datetime
-    """When the next try is due if this one is never recorded."""
-    behind: int = 0
-    """Rows waiting behind this one in its lane: the pacing lets the longest queue go first."""
-
-    @property
-    def lane(self) -> Lane:
-        """The lane the row goes out in."""
-        return (self.community.key, self.kind, self.channel_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """What one try came to: sent (where), failed for good (why), or to be tried again."""
-
-    claimed: Claimed
-    status: Status
-    landed: MessageRef | None
-    reason: str | None
-
-    @classmethod
-    def of(
-        cls, claimed: Claimed, landed: MessageRef | None, error: str | None, final: bool
-    ) -> Sent:
-        """The outcome of a try: a refusal (``final``) or the last allowed try fails it."""
-        if error is None and landed is not None:
-            return cls(claimed, "sent", landed, None)
-        error = error or "unknown"
-        if final:
-            return cls(claimed, "failed", None, error[:200])
-        if claimed.attempt >= MAX_ATTEMPTS:
-            return cls(
-                claimed, "failed", None, f"gave up after {claimed.attempt} tries: {error}"[:200]
-            )
-        return cls(claimed, "pending", None, error[:200])
-
-    def values(self, now: datetime) -> dict[str, Any]:
-        """The row's columns after this try."""
-        values: dict[str, Any] = {
-            "attempts": self.claimed.attempt,
-            "status": self.status,
-            "last_error": self.reason,
-        }
-        if self.landed is not None:
-            values |= {
-                "sent_at": now,
-                "message_channel_id": self.landed.channel.id,
-                "message_id": self.landed.id,
-            }
-        return values
-
-    @property
-    def delivery(self) -> Delivery:
-        """The outcome as a feature reads it."""
-        return Delivery(self.status, self.landed, self.reason, self.claimed.attempt)
 
 
 class Outbox:
@@ -173,7 +96,7 @@ class Outbox:
         lane = (self.community.key, kind, target.id)
         # Nothing ahead in its lane: this process takes the first attempt now, in the same
         # transaction, and makes it right after the commit (no claim transaction of its own).
-        first = self.deliverer is not None and not await _pending_in(self.uow, lane)
+        first = self.deliverer is not None and not await pending_in(self.uow, lane)
         values: dict[str, Any] = {
             "community_id": self.community.key,
             "idempotency_key": stored,
@@ -244,40 +167,9 @@ class Outbox:
         if noted is not None:
             return noted
         if self.deliverer is None:
-            return await _read(self.uow, self.community, stored)
+            return await read_delivery(self.uow, self.community, stored)
         async with self.deliverer.sessions() as uow:
-            return await _read(uow, self.community, stored)
-
-
-def _lane(lane: Lane) -> Any:
-    community_id, kind, channel_id = lane
-    return and_(
-        OutboxItem.community_id == community_id,
-        OutboxItem.kind == kind,
-        OutboxItem.channel_id == channel_id,
-        OutboxItem.status == "pending",
-    )
-
-
-async def _pending_in(uow: UnitOfWork, lane: Lane) -> bool:
-    found = await uow.session.scalar(select(OutboxItem.id).where(_lane(lane)).limit(1))
-    return found is not None
-
-
-async def _read(uow: UnitOfWork, community: CommunityRef, stored: str) -> Delivery | None:
-    row = await uow.session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == stored))
-    return None if row is None else _delivery(row, community)
-
-
-def _delivery(row: OutboxItem, community: CommunityRef) -> Delivery:
-    landed = None
-    if row.message_id is not None:
-        channel = ChannelRef(community, row.message_channel_id or row.channel_id)
-        landed = MessageRef(channel, row.message_id)
-    status: Status = "pending"
-    if row.status in ("sent", "failed"):
-        status = "sent" if row.status == "sent" else "failed"
-    return Delivery(status, landed, row.last_error, row.attempts)
+            return await read_delivery(uow, self.community, stored)
 
 
 class Deliverer:
@@ -423,7 +315,7 @@ class Deliverer:
             for key, sent in self._unflushed.items()
             if sent.status != "pending" and sent.claimed.lane == lane
         ]
-        query = select(OutboxItem).where(_lane(lane))
+        query = select(OutboxItem).where(in_lane(lane))
         if settled:
             query = query.where(OutboxItem.idempotency_key.not_in(settled))
         async with self.sessions() as uow:
@@ -431,7 +323,7 @@ class Deliverer:
                 query.order_by(OutboxItem.id).limit(CLAIM_BATCH).with_for_update()
             )
             waiting = await uow.session.scalar(
-                select(func.count()).select_from(OutboxItem).where(_lane(lane))
+                select(func.count()).select_from(OutboxItem).where(in_lane(lane))
             )
             waiting = (waiting or 0) - len(settled)
             for row in rows:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -13,15 +12,9 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.commands import build_groups, build_message_menus
-from bot.adapters.discord.convert import (
-    channel_ref,
-    community,
-    message_ref,
-    to_member,
-    unscope_component_id,
-)
+from bot.adapters.discord.convert import channel_ref, community, message_ref, to_member
 from bot.adapters.discord.endpoints import configure_endpoints
-from bot.adapters.discord.history import to_posted
+from bot.adapters.discord.gateway import StewardBot, StewardShardedBot
 from bot.adapters.discord.intents import intents_for
 from bot.adapters.discord.port import DiscordPort
 from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
@@ -29,23 +22,13 @@ from bot.config import Config, PlatformProblem
 from bot.core.commands import CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
 from bot.core.errors import UserError, log_failure, render_error
-from bot.core.events import (
-    MemberJoined,
-    MemberLeft,
-    MemberUpdated,
-    MessageDeleted,
-    MessageEdited,
-    PlatformReady,
-    ReactionAdded,
-    ReactionRemoved,
-    ThreadOpened,
-)
 from bot.core.ids import RoleRef, UserRef
 from bot.core.members import Member
-from bot.core.message import parse_component_id
 from bot.core.pacing import Limits, Window
 from bot.core.parsing import parse_duration
 from bot.core.registry import Registry
+
+__all__ = ["DiscordAdapter", "StewardBot", "StewardShardedBot", "global_pacing"]
 
 log = logging.getLogger("steward.discord")
 
@@ -78,158 +61,6 @@ def global_pacing(limits: Limits) -> aiohttp.TraceConfig:
     trace.on_request_end.append(end)
     trace.on_request_exception.append(end)
     return trace
-
-
-class StewardBot(discord.Client):
-    """discord.py's client with an application-command tree, bridging gateway events to core
-    events. A plain Client, not ``commands.Bot``: Steward has no prefix commands, and the Bot's
-    extra dispatch layer ran for every gateway event."""
-
-    def __init__(self, adapter: DiscordAdapter, **kwargs: Any) -> None:
-        super().__init__(allowed_mentions=discord.AllowedMentions.none(), **kwargs)
-        self.adapter = adapter
-        self.tree: app_commands.CommandTree[StewardBot] = app_commands.CommandTree(self)
-
-    async def setup_hook(self) -> None:
-        """Build the slash-command tree from the registry and sync it."""
-        await self.adapter.sync_commands(self)
-
-    # -- readiness ---------------------------------------------------------------------------
-
-    async def on_guild_available(self, guild: discord.Guild) -> None:
-        """A guild is ready (at connect, or back after an outage): features may catch up."""
-        await self.adapter.publish(
-            PlatformReady(community=community(guild.id), at=datetime.now(UTC))
-        )
-
-    async def on_resumed(self) -> None:
-        """The gateway session resumed: events sent while disconnected may be missing."""
-        for guild in self.guilds:
-            await self.adapter.publish(
-                PlatformReady(community=community(guild.id), at=datetime.now(UTC))
-            )
-
-    # -- members -----------------------------------------------------------------------------
-
-    async def on_member_join(self, member: discord.Member) -> None:
-        """A member joined."""
-        await self.adapter.publish(
-            MemberJoined(
-                community=community(member.guild.id),
-                at=member.joined_at or datetime.now(UTC),
-                member=to_member(member, member.guild.id),
-            )
-        )
-
-    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
-        """A member left or was removed."""
-        where = community(payload.guild_id)
-        await self.adapter.publish(
-            MemberLeft(
-                community=where, at=datetime.now(UTC), user=UserRef(where, str(payload.user.id))
-            )
-        )
-
-    async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        """A member's roles or name changed."""
-        if before.roles == after.roles and before.display_name == after.display_name:
-            return
-        await self.adapter.publish(
-            MemberUpdated(
-                community=community(after.guild.id),
-                at=datetime.now(UTC),
-                member=to_member(after, after.guild.id),
-            )
-        )
-
-    # -- messages ----------------------------------------------------------------------------
-
-    async def on_message(self, message: discord.Message) -> None:
-        """A message was posted in a server channel or thread."""
-        if message.guild is None or (self.user and message.author.id == self.user.id):
-            return
-        await self.adapter.publish(to_posted(message, message.guild.id))
-
-    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        """A message was edited."""
-        if payload.guild_id is None or "content" not in payload.data:
-            return
-        author = payload.data.get("author", {}).get("id")
-        where = community(payload.guild_id)
-        await self.adapter.publish(
-            MessageEdited(
-                community=where,
-                at=datetime.now(UTC),
-                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
-                author=UserRef(where, str(author)) if author else None,
-                text=str(payload.data.get("content", "")),
-            )
-        )
-
-    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        """A message was deleted."""
-        if payload.guild_id is None:
-            return
-        await self.adapter.publish(
-            MessageDeleted(
-                community=community(payload.guild_id),
-                at=datetime.now(UTC),
-                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
-            )
-        )
-
-    async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
-        if payload.guild_id is None or (self.user and payload.user_id == self.user.id):
-            return
-        where = community(payload.guild_id)
-        event_type = ReactionAdded if added else ReactionRemoved
-        await self.adapter.publish(
-            event_type(
-                community=where,
-                at=datetime.now(UTC),
-                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
-                user=UserRef(where, str(payload.user_id)),
-                emoji=str(payload.emoji),
-            )
-        )
-
-    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        """Someone reacted."""
-        await self._reaction(payload, True)
-
-    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        """Someone took a reaction back."""
-        await self._reaction(payload, False)
-
-    async def on_thread_create(self, thread: discord.Thread) -> None:
-        """A thread was opened."""
-        await self.adapter.publish(
-            ThreadOpened(
-                community=community(thread.guild.id),
-                at=thread.created_at or datetime.now(UTC),
-                thread=channel_ref(thread.guild.id, thread.id),
-            )
-        )
-
-    # -- components and forms ----------------------------------------------------------------
-
-    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Button presses, select picks and form submissions with Steward's ids."""
-        if interaction.type not in (
-            discord.InteractionType.component,
-            discord.InteractionType.modal_submit,
-        ):
-            return
-        data: dict[str, Any] = dict(interaction.data or {})
-        scope, custom_id = unscope_component_id(str(data.get("custom_id", "")))
-        parsed = parse_component_id(custom_id)
-        if parsed is None:
-            return
-        await self.adapter.press(interaction, parsed, data, scope=scope)
-
-
-class StewardShardedBot(StewardBot, discord.AutoShardedClient):
-    """The same bridge on discord.py's auto-sharded client, for very large bots."""
 
 
 class DiscordAdapter:

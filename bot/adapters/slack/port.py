@@ -12,11 +12,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import history, render
+from bot.adapters.slack._answers import NO_DM, MissingPermission, level_of, refused, to_member
 from bot.adapters.slack.text import escape, mentioned_groups, mentioned_users, to_mrkdwn
-from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
+from bot.core.errors import NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
-from bot.core.members import Level, Member
+from bot.core.members import Member
 from bot.core.message import Form, Message
 from bot.core.pacing import Limits, Windows
 from bot.core.port import Capability
@@ -26,92 +27,16 @@ LOOKBACK = 200
 """How many of a channel's latest messages are searched for a delivery that may have gone out."""
 DELIVERY_EVENT = "steward_delivery"
 """The metadata event type that carries a delivery's idempotency key."""
-_PASSING = {
-    "ratelimited",
-    "internal_error",
-    "fatal_error",
-    "service_unavailable",
-    "request_timeout",
-}
-_NO_DM = {
-    "cannot_dm_bot",
-    "user_disabled",
-    "messages_tab_disabled",
-    "user_not_found",
-    "user_not_visible",
-}
-_REFUSED = {
-    "missing_scope",
-    "not_allowed_token_type",
-    "permission_denied",
-    "paid_teams_only",
-    "no_permission",
-    "cant_delete_message",
-    "restricted_action",
-    "not_in_channel",
-}
 
-
-class MissingPermission(UserError):
-    """Slack refused: a scope, a plan limit or a workspace policy."""
-
-
-_FIXES = {
-    "not_in_channel": (
-        "I'm not a member of that channel. Add me to it first: type `/invite @Steward` in the "
-        "channel (a private channel needs one of its members to do it)."
-    ),
-    "missing_scope": (
-        "the app lacks a scope this needs. Run `steward doctor` to see which, add it (or "
-        "recreate the app from `steward slack-manifest`) and reinstall the app."
-    ),
-    "restricted_action": (
-        "the workspace's settings don't allow apps to do that. A workspace admin can change it "
-        "under Settings & administration."
-    ),
-}
-"""Slack refusals a manager can fix, with the fix in plain words."""
-
-
-def _refused(action: str, exc: SlackApiError) -> UserError | Unavailable:
-    data = exc.response.data
-    error = str(data.get("error", "")) if isinstance(data, dict) else ""
-    if exc.response.status_code >= 500 or error in _PASSING:
-        return Unavailable(f"Slack answered {exc.response.status_code} ({error or 'no error'})")
-    if error in _FIXES:
-        return MissingPermission(f"Slack didn't let me {action}: {_FIXES[error]}")
-    if error in _REFUSED:
-        return MissingPermission(
-            f"Slack didn't let me {action} ({error}). "
-            "Check the app's scopes, or whether the workspace plan allows it."
-        )
-    if error in ("channel_not_found", "message_not_found", "user_not_found", "not_found"):
-        return NotFound(f"I couldn't {action}: it no longer exists.")
-    return UserError(f"Slack didn't let me {action} ({error or 'unknown error'}).")
-
-
-def level_of(user: dict[str, Any]) -> Level:
-    """Steward's level from a Slack user: owners, admins, everyone else."""
-    if user.get("is_primary_owner") or user.get("is_owner"):
-        return Level.OWNER
-    if user.get("is_admin"):
-        return Level.ADMIN
-    return Level.MEMBER
-
-
-def to_member(
-    user: dict[str, Any], community: CommunityRef, groups: frozenset[str] = frozenset()
-) -> Member:
-    """A core Member snapshot of a Slack user object; ``groups`` are its user groups (roles)."""
-    profile = user.get("profile") or {}
-    name = profile.get("display_name") or profile.get("real_name") or user.get("name") or "member"
-    return Member(
-        ref=UserRef(community, str(user["id"])),
-        display_name=str(name),
-        level=level_of(user),
-        is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
-        roles=frozenset(RoleRef(community, group) for group in groups),
-    )
+__all__ = [
+    "DELIVERY_EVENT",
+    "LOOKBACK",
+    "MEMBER_TTL",
+    "MissingPermission",
+    "SlackPort",
+    "level_of",
+    "to_member",
+]
 
 
 class SlackPort:
@@ -289,7 +214,7 @@ class SlackPort:
                     **kwargs,
                 )
         except SlackApiError as exc:
-            raise _refused("post there", exc) from exc
+            raise refused("post there", exc) from exc
         ts = str(response["ts"])
         if message.files:
             await self.upload(channel.id, message, thread or ts)
@@ -310,7 +235,7 @@ class SlackPort:
                     channel=channel.id, ts=thread, limit=LOOKBACK, include_all_metadata=True
                 )
         except SlackApiError as exc:
-            raise _refused("read that channel", exc) from exc
+            raise refused("read that channel", exc) from exc
         for found in response.get("messages") or []:
             metadata = found.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
@@ -330,7 +255,7 @@ class SlackPort:
                 ],
             )
         except SlackApiError as exc:
-            raise _refused("upload that file", exc) from exc
+            raise refused("upload that file", exc) from exc
 
     async def send(
         self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
@@ -351,7 +276,7 @@ class SlackPort:
         try:
             opened = await self.client.conversations_open(users=user.id)
         except SlackApiError as exc:
-            if exc.response.get("error") in _NO_DM:
+            if exc.response.get("error") in NO_DM:
                 return None
             raise
         channel = ChannelRef(user.community, str(opened["channel"]["id"]))
@@ -375,7 +300,7 @@ class SlackPort:
         try:
             opened = await self.client.conversations_open(users=",".join(u.id for u in users))
         except SlackApiError as exc:
-            raise _refused("open a group DM", exc) from exc
+            raise refused("open a group DM", exc) from exc
         return ChannelRef(users[0].community, str(opened["channel"]["id"]))
 
     async def crosspost(self, message: MessageRef) -> None:
@@ -386,7 +311,7 @@ class SlackPort:
         try:
             response = await self.client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
-            raise _refused("read that user group", exc) from exc
+            raise refused("read that user group", exc) from exc
         users: list[Any] = response.get("users", [])
         return [str(u) for u in users]
 
@@ -400,7 +325,7 @@ class SlackPort:
                 usergroup=role.id, users=",".join([*members, user.id])
             )
         except SlackApiError as exc:
-            raise _refused("add them to that user group", exc) from exc
+            raise refused("add them to that user group", exc) from exc
         self.forget_groups()
 
     async def remove_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
@@ -414,7 +339,7 @@ class SlackPort:
         try:
             await self.client.usergroups_users_update(usergroup=role.id, users=",".join(remaining))
         except SlackApiError as exc:
-            raise _refused("remove them from that user group", exc) from exc
+            raise refused("remove them from that user group", exc) from exc
         self.forget_groups()
 
     async def timeout(self, user: UserRef, until: datetime | None, *, reason: str) -> None:
@@ -438,7 +363,7 @@ class SlackPort:
         try:
             await self.client.chat_delete(channel=message.channel.id, ts=message.id)
         except SlackApiError as exc:
-            raise _refused("delete that message", exc) from exc
+            raise refused("delete that message", exc) from exc
 
     async def purge(self, channel: ChannelRef, user: UserRef, count: int, *, reason: str) -> int:
         """A Slack app may delete only its own messages (chat.delete: cant_delete_message)."""
@@ -458,7 +383,7 @@ class SlackPort:
         except SlackApiError as exc:
             if exc.response.get("error") == "already_in_channel":
                 return
-            raise _refused("invite them to that channel", exc) from exc
+            raise refused("invite them to that channel", exc) from exc
 
     async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
         """Take a member out of a channel (conversations.kick)."""
@@ -467,7 +392,7 @@ class SlackPort:
         except SlackApiError as exc:
             if exc.response.get("error") in ("not_in_channel", "cant_kick_from_general"):
                 return False
-            raise _refused("remove them from that channel", exc) from exc
+            raise refused("remove them from that channel", exc) from exc
         return True
 
     async def count_members(self, community: CommunityRef) -> int | None:
