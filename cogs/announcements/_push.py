@@ -47,12 +47,24 @@ class WebSubSubscriptions:
         self, ctx: Context[FeatureSettings], feed: AnnouncementFeed, body: bytes, url: str
     ) -> str:
         """Subscribe a just-added feed at the hub it names; a line for the manager, or ""."""
+        hub, granted = await self.subscribe_at_hub(ctx, feed, body, url)
+        if hub is None:
+            return ""
+        if granted:
+            return f"\nIts hub will push new items as they come (WebSub, {hub[:200]})."
+        return "\nIts hub refused a subscription, so I only check it on schedule."
+
+    async def subscribe_at_hub(
+        self, ctx: Context[FeatureSettings], feed: AnnouncementFeed, body: bytes, url: str
+    ) -> tuple[str | None, bool]:
+        """Subscribe a feed at the hub its document names: the hub (None: no hub, or no HTTP
+        endpoint to be pushed to) and whether it took the request (a refusal is asked again)."""
         found = find_hub(body, url)
         if found is None:
-            return ""
+            return None, False
         token = secrets.token_urlsafe(24)
         if self.runtime.web.url(f"/announcements/websub/{token}") is None:
-            return ""  # no HTTP endpoint: polling only
+            return None, False  # no HTTP endpoint: polling only
         hook = AnnouncementHook(
             feed_id=feed.id,
             token=token,
@@ -63,9 +75,7 @@ class WebSubSubscriptions:
             topic=found.topic,
         )
         ctx.uow.session.add(hook)
-        if await self._ask(ctx, hook):
-            return f"\nIts hub will push new items as they come (WebSub, {found.hub[:200]})."
-        return "\nIts hub refused a subscription, so I only check it on schedule."
+        return found.hub, await self._ask(ctx, hook)
 
     async def _ask(self, ctx: Context[FeatureSettings], hook: AnnouncementHook) -> bool:
         """Ask the hub to (re)subscribe; the verification may come before the answer, so the

@@ -142,13 +142,16 @@ def import_plan(urls: Sequence[str], known: set[str], room: int) -> tuple[list[s
     return added, skipped
 
 
-def imported_text(added: Sequence[str], skipped: Sequence[str]) -> str:
-    """What the manager sees after ``/announcements import``."""
+def imported_text(added: Sequence[str], skipped: Sequence[str], pushed: int = 0) -> str:
+    """What the manager sees after ``/announcements import`` (``pushed``: feeds whose WebSub
+    hub took a subscription)."""
     if not added:
         return "No new feeds in that file (all known, not web addresses, or over my limit)."
     text = f"Following {len(added)} new feeds; each starts quietly, posting only new items."
     if skipped:
         text += f" Left out {len(skipped)} (already followed, not web addresses, or over my limit)."
+    if pushed:
+        text += f" {pushed} of them have a hub that pushes new items as they come (WebSub)."
     return text
 
 

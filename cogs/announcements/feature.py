@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
@@ -33,7 +34,7 @@ from cogs.announcements._checks import can_post as _can_post
 from cogs.announcements._checks import find_source as _find
 from cogs.announcements._deliver import record_outcomes
 from cogs.announcements._discover import known_feed
-from cogs.announcements._fetch import Fetcher, Limits
+from cogs.announcements._fetch import Fetcher, FetchError, Limits
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._identity import FirstFetch
 from cogs.announcements._models import AnnouncementFeed
@@ -274,12 +275,24 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         repo = Repo(ctx.uow.session, ctx.community)
         known = {r.url for r in await repo.feeds()}
         added, skipped = texts.import_plan(urls, known, MAX_FEEDS - len(known))
-        for url in added:
+        # Feeds that name a WebSub hub are subscribed as `add` does: one fetch each, side by side.
+        bodies = await asyncio.gather(*(self._body_of(url) for url in added))
+        pushed = 0
+        for url, body in zip(added, bodies, strict=True):
             row = self._new_row(ctx, url, "", FirstFetch.NOTHING)
             repo.add(row)
             await ctx.uow.session.flush()
             await add_route(ctx, repo, row, RouteSpec(channel))
-        await ctx.reply(texts.imported_text(added, skipped))
+            if body and (await self.subscribe_at_hub(ctx, row, body, url))[1]:
+                pushed += 1
+        await ctx.reply(texts.imported_text(added, skipped, pushed))
+
+    async def _body_of(self, url: str) -> bytes:
+        """A feed's document, to find its hub in (b"": it could not be fetched now)."""
+        try:
+            return (await self.fetcher.get(url)).body or b""
+        except FetchError:
+            return b""
 
     def _new_row(self, ctx: Ctx, url: str, title: str, first: str) -> AnnouncementFeed:
         now = ctx.clock.now()

@@ -93,3 +93,30 @@ async def test_a_hub_that_refuses_is_asked_again_and_a_removed_feed_is_dropped(
     assert await hub.publish(topic, feed(hub, topic, "two", "one")) == [410]
     await hooked.settle()
     assert relayed(hooked) == []
+
+
+async def test_imported_feeds_that_name_a_hub_are_subscribed_like_added_ones(
+    hooked: Community, public: FeedServer, hub: Hub
+) -> None:
+    ada = hooked.people["ada"]
+    topic = f"http://{PUBLIC}:{public.port}/blog.xml"
+    url = public.put("/blog.xml", feed(hub, topic, "two", "one"))
+    plain = public.put(
+        "/plain.xml", b"<rss version='2.0'><channel><title>P</title></channel></rss>"
+    )
+    opml = f'<opml version="2.0"><body><outline xmlUrl="{url}"/><outline xmlUrl="{plain}"/>'
+    listed = public.put("/feeds.opml", (opml + "</body></opml>").encode())
+    imported = await hooked.slash(ada, "announcements import", opml=listed, channel="#general")
+    assert "Following 2 new feeds" in imported.text, imported.text
+    assert "1 of them have a hub that pushes new items as they come" in imported.text
+    [sub] = hub.subscribers[topic]  # verified through Steward's endpoint, as for `add`
+    assert [r["hub.mode"] for r in hub.requests] == ["subscribe"]
+
+    # An imported feed starts quietly: the first push it gets is what it had, not news.
+    assert await hub.publish(topic, feed(hub, topic, "three", "two", "one")) == [202]
+    await hooked.settle()  # no poll: the clock has not moved
+    assert relayed(hooked) == []
+    assert await hub.publish(topic, feed(hub, topic, "four", "three", "two")) == [202]
+    await hooked.settle()
+    assert [shown_as(hooked, p) for p in relayed(hooked)] == [("four", "https://e.org/four")]
+    assert sub.callback.startswith("http://127.0.0.1:")
