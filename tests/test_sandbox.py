@@ -133,8 +133,15 @@ async def test_a_script_with_failed_lines_goes_on_and_exits_non_zero(tmp_path: P
     assert any(line.startswith("[slack] only ada sees: Features") for line in lines)
     # A manager's help too long for one block shows a subcommand group apart, not "continued".
     shown = "\n".join(lines)
-    assert "\nmoderation: staff: `/moderation ban" in shown
+    assert "\nmoderation: staff: `/moderation ask" in shown
     assert "\nmoderation automod: staff: `/moderation automod add" in shown
+    # With every feature loaded a manager's help is longer than one Discord embed may be (25
+    # fields, 6,000 characters): it comes in numbered cards, every command in one of them.
+    for platform in ("discord", "slack"):
+        cards = [line for line in lines if line.startswith(f"[{platform}] only ada sees: Steward")]
+        assert len(cards) > 1 and "(1/" in cards[0], (platform, cards)
+    for command in ("/announcements route add", "/introductions join", "/engagement report"):
+        assert shown.count(f"`{command}") == 2, command
 
 
 REHEARSAL_UI = """\

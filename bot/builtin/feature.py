@@ -21,6 +21,9 @@ from bot.core.settings import CommunitySettings, FeatureSettings, SettingsStore
 
 FIELD_LIMIT = 1000
 """Characters per help field: Discord shows at most 1,024 in one embed field."""
+CARD_FIELDS = 20
+CARD_CHARS = 5000
+"""A help card's fields and characters: one message (Discord: 25 fields, 6,000 characters)."""
 
 FeatureName = Annotated[str, "Which feature, such as onboarding"]
 Key = Annotated[str, "Which setting"]
@@ -177,7 +180,10 @@ class Steward(Feature, name="steward"):
             fields += _audience_fields(target.name, usable)
         if not fields:
             raise UserError("There is nothing you can run here yet.")
-        await ctx.reply(Message(title="Steward help", fields=tuple(fields)))
+        cards = _cards(fields)
+        for number, card in enumerate(cards, start=1):
+            title = "Steward help" if len(cards) == 1 else f"Steward help ({number}/{len(cards)})"
+            await ctx.reply(Message(title=title, fields=card))
 
     # -- failures ----------------------------------------------------------------------------
 
@@ -222,6 +228,22 @@ class Steward(Feature, name="steward"):
 
     async def forget_member(self, ctx: Context[Any], user: UserRef) -> None:
         """Steward's own settings name roles and channels, never members: nothing to forget."""
+
+
+def _cards(fields: list[tuple[str, str]]) -> list[tuple[tuple[str, str], ...]]:
+    """Help fields in cards that each fit one message: at most ``CARD_FIELDS`` fields and
+    ``CARD_CHARS`` characters (Discord refuses an embed over 25 fields or 6,000 characters;
+    Slack a message over 50 blocks), a feature's fields kept in order."""
+    cards: list[list[tuple[str, str]]] = [[]]
+    size = 0
+    for name, value in fields:
+        length = len(name) + len(value)
+        if cards[-1] and (len(cards[-1]) >= CARD_FIELDS or size + length > CARD_CHARS):
+            cards.append([])
+            size = 0
+        cards[-1].append((name, value))
+        size += length
+    return [tuple(card) for card in cards]
 
 
 def _audience_fields(name: str, specs: list[CommandSpec]) -> list[tuple[str, str]]:
