@@ -1,7 +1,7 @@
 """The neutral kernel: what features import. ``from bot.core import ...``."""
 
 from bot.core.clock import Clock, FakeClock, SystemClock
-from bot.core.commands import CommandSpec, ParamKind, ParamSpec
+from bot.core.commands import AttachedFile, CommandSpec, ParamKind, ParamSpec
 from bot.core.context import CommandContext, Context, JobContext, Responder
 from bot.core.errors import NotFound, NotSupported, PermissionDenied, StewardError, UserError
 from bot.core.events import (
@@ -48,6 +48,7 @@ from bot.core.runtime import Runtime
 from bot.core.settings import FeatureSettings
 
 __all__ = [
+    "AttachedFile",
     "Attachment",
     "Button",
     "Capability",

@@ -57,9 +57,14 @@ def match(specs: Sequence[CommandSpec], tokens: list[Token]) -> tuple[CommandSpe
     return None
 
 
+def _typed(spec: CommandSpec) -> list[ParamSpec]:
+    """The parameters a line of text can give: every one but attached files."""
+    return [p for p in spec.params if p.kind is not ParamKind.FILE]
+
+
 def usage(specs: Sequence[CommandSpec], level: Level) -> str:
     """The commands someone at ``level`` may run, one per line."""
-    lines = [f"`{s.usage}`: {s.description}" for s in specs if level >= s.requires]
+    lines = [f"`{s.typed_usage}`: {s.description}" for s in specs if level >= s.requires]
     return "\n".join(lines)
 
 
@@ -89,7 +94,7 @@ def _convert(kind: ParamKind, text: str, community: CommunityRef, unescape: Unes
 
 def _named(spec: CommandSpec, tokens: list[Token]) -> dict[int, tuple[ParamSpec, str]]:
     """The ``name=value`` words whose name is one of the command's parameters, by position."""
-    params = {p.name: p for p in spec.params}
+    params = {p.name: p for p in _typed(spec)}
     found: dict[int, tuple[ParamSpec, str]] = {}
     seen: set[str] = set()
     for i, token in enumerate(tokens):
@@ -98,11 +103,11 @@ def _named(spec: CommandSpec, tokens: list[Token]) -> dict[int, tuple[ParamSpec,
             continue
         param = params[named.group(1).lower()]
         if param.name in seen:
-            raise UserError(f"`{param.name}` is given twice.\nUsage: `{spec.usage}`")
+            raise UserError(f"`{param.name}` is given twice.\nUsage: `{spec.typed_usage}`")
         seen.add(param.name)
         value = _unquote(named.group(2))
         if not value:
-            raise UserError(f"`{param.name}=` needs a value.\nUsage: `{spec.usage}`")
+            raise UserError(f"`{param.name}=` needs a value.\nUsage: `{spec.typed_usage}`")
         found[i] = (param, value)
     return found
 
@@ -113,10 +118,10 @@ def _value(
     try:
         value = _convert(param.kind, word, community, unescape)
     except UserError as exc:
-        raise UserError(f"{exc.message}\nUsage: `{spec.usage}`") from None
+        raise UserError(f"{exc.message}\nUsage: `{spec.typed_usage}`") from None
     if param.choices and value not in param.choices:
         options = ", ".join(f"`{c}`" for c in param.choices)
-        raise UserError(f"`{param.name}` must be one of {options}.\nUsage: `{spec.usage}`")
+        raise UserError(f"`{param.name}` must be one of {options}.\nUsage: `{spec.typed_usage}`")
     return value
 
 
@@ -141,9 +146,10 @@ def parse_args(
         param.name: _value(spec, param, value, community, unescape)
         for param, value in named.values()
     }
-    params = [p for p in spec.params if p.name not in args]
+    typed = _typed(spec)
+    params = [p for p in typed if p.name not in args]
     words = [i for i in range(len(tokens)) if i not in named]
-    last = spec.params[-1] if spec.params else None
+    last = typed[-1] if typed else None
     taken = 0
     for param in params:
         if taken >= len(words):
@@ -163,10 +169,10 @@ def parse_args(
         taken += 1
     if taken < len(words):
         extra = " ".join(tokens[i].text for i in words[taken:])[:60]
-        raise UserError(f"I didn't expect `{extra}` there.\nUsage: `{spec.usage}`")
-    missing = [p.name for p in spec.params if p.required and p.name not in args]
+        raise UserError(f"I didn't expect `{extra}` there.\nUsage: `{spec.typed_usage}`")
+    missing = [p.name for p in typed if p.required and p.name not in args]
     if missing:
-        raise UserError(f"Missing {', '.join(missing)}.\nUsage: `{spec.usage}`")
+        raise UserError(f"Missing {', '.join(missing)}.\nUsage: `{spec.typed_usage}`")
     return args
 
 

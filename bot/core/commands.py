@@ -6,11 +6,13 @@ import inspect
 import re
 import types
 import typing
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from bot.core.errors import UserError
 from bot.core.ids import ChannelRef, RoleRef
 from bot.core.members import Level, Member
 
@@ -29,6 +31,32 @@ class ParamKind(StrEnum):
     CHANNEL = "channel"
     ROLE = "role"
     DURATION = "duration"
+    FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """A file attached to the command. Only Discord carries these: Slack's slash commands
+    cannot, so there the parameter is always absent (and not offered)."""
+
+    filename: str
+    content_type: str
+    size: int
+    fetch: Callable[[], Awaitable[bytes]] = field(repr=False, compare=False)
+
+    async def read(self, limit: int) -> bytes:
+        """The file's bytes; ``UserError`` when it is bigger than ``limit`` bytes."""
+        if self.size > limit:
+            raise self._too_big(limit)
+        data = await self.fetch()
+        if len(data) > limit:
+            raise self._too_big(limit)
+        return data
+
+    def _too_big(self, limit: int) -> UserError:
+        return UserError(
+            f"{self.filename[:100]} is too big: I read files up to {limit // 1024} KiB."
+        )
 
 
 _KINDS: dict[Any, ParamKind] = {
@@ -40,6 +68,7 @@ _KINDS: dict[Any, ParamKind] = {
     ChannelRef: ParamKind.CHANNEL,
     RoleRef: ParamKind.ROLE,
     timedelta: ParamKind.DURATION,
+    AttachedFile: ParamKind.FILE,
 }
 
 KIND_HINTS: dict[ParamKind, str] = {
@@ -51,6 +80,7 @@ KIND_HINTS: dict[ParamKind, str] = {
     ParamKind.CHANNEL: "a channel, like #general",
     ParamKind.ROLE: "a role, like @moderators",
     ParamKind.DURATION: "a duration, like 10m, 2h or 3d",
+    ParamKind.FILE: "a file attached to the command",
 }
 
 
@@ -93,6 +123,13 @@ class CommandSpec:
     def usage(self) -> str:
         """A usage line such as ``/moderation warn <member> <reason>``."""
         parts = [f"/{self.feature}", self.name, *(p.usage for p in self.params)]
+        return " ".join(parts)
+
+    @property
+    def typed_usage(self) -> str:
+        """The usage line for platforms that send one line of text, which carries no files."""
+        parts = [f"/{self.feature}", self.name]
+        parts += [p.usage for p in self.params if p.kind is not ParamKind.FILE]
         return " ".join(parts)
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.core import Attachment, CommandContext, FeatureSettings, Message, UserError, plural
+from bot.core import (
+    AttachedFile,
+    Attachment,
+    CommandContext,
+    FeatureSettings,
+    Message,
+    UserError,
+    plural,
+)
 from cogs.announcements import _texts as texts
 from cogs.announcements._checks import find_source
 from cogs.announcements._fetch import Fetcher, FetchError, check_url
@@ -64,7 +72,32 @@ async def opml_export(ctx: Ctx) -> Message:
     )
 
 
-async def opml_urls(fetcher: Fetcher, opml: str) -> list[str]:
+MAX_OPML_FILE = 1024 * 1024
+"""The biggest attached OPML file Steward reads (1 MiB: thousands of feeds)."""
+
+
+async def opml_urls(
+    fetcher: Fetcher, opml: str | None, file: AttachedFile | None = None
+) -> list[str]:
+    """The feed addresses of an OPML file, at a web address or attached (``UserError`` when
+    neither or both are given, or the file is too big or not OPML)."""
+    if opml and file is not None:
+        raise UserError("Give either the OPML file's web address or the file itself, not both.")
+    if file is not None:
+        data = await file.read(MAX_OPML_FILE)
+        try:
+            return list(feed_urls(data))
+        except UnsafeXml as exc:
+            raise UserError(f"{file.filename[:100]} is not an OPML file I can read.") from exc
+    if not opml:
+        raise UserError(
+            "Give the web address of an OPML file"
+            " (on Discord you can attach the file instead, as `file`)."
+        )
+    return await _opml_at(fetcher, opml)
+
+
+async def _opml_at(fetcher: Fetcher, opml: str) -> list[str]:
     """The feed addresses an OPML file at a web address lists (``UserError`` if unreadable)."""
     try:
         fetched = await fetcher.get(checked(texts.clean_url(opml)))

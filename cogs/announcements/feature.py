@@ -10,6 +10,7 @@ from typing import Annotated
 from aiohttp.abc import AbstractResolver
 
 from bot.core import (
+    AttachedFile,
     ChannelRef,
     CommandContext,
     Context,
@@ -266,12 +267,15 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
     async def import_feeds(
         self,
         ctx: Ctx,
-        opml: Annotated[str, "The web address of an OPML file"],
-        channel: Annotated[ChannelRef, "Where the feeds' items go"],
+        opml: Annotated[str | None, "The web address of an OPML file"] = None,
+        channel: Annotated[ChannelRef | None, "Where the feeds' items go"] = None,
+        file: Annotated[AttachedFile | None, "An OPML file, instead of its address"] = None,
     ) -> None:
         """Follow every feed of an OPML file (each starts quietly: nothing old is posted)."""
+        if channel is None:
+            raise UserError("Say which channel the feeds' items go to, like `#announcements`.")
         await _can_post(ctx, channel)
-        urls = await _admin.opml_urls(self.fetcher, opml)
+        urls = await _admin.opml_urls(self.fetcher, opml, file)
         repo = Repo(ctx.uow.session, ctx.community)
         known = {r.url for r in await repo.feeds()}
         added, skipped = texts.import_plan(urls, known, MAX_FEEDS - len(known))

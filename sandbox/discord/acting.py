@@ -28,6 +28,8 @@ class PeopleActing:
     bot: User
     gateway: Gateway
     interactions: dict[str, InteractionResult]
+    attachments: dict[str, bytes]
+    port: int
 
     async def member_joins(self, guild: Guild, user: User, *, roles: Iterable[Role] = ()) -> Member:
         """A user joins the guild (GUILD_MEMBER_ADD)."""
@@ -116,6 +118,23 @@ class PeopleActing:
             d["guild_id"] = message.guild_id
         self.dispatch("MESSAGE_DELETE", d, dm=message.guild_id is None)
 
+    def store_attachment(
+        self, filename: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> JSON:
+        """Keep a file as Discord's CDN would and return its attachment object (served on
+        loopback at its ``url``)."""
+        aid = self.world.new_id()
+        self.attachments[aid] = data
+        url = f"http://127.0.0.1:{self.port}/attachments/{aid}/{filename}"
+        return {
+            "id": aid,
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
     # ------------------------------------------------------------------ interactions
     async def invoke_slash(
         self, user: User, where: Guild | Channel, command: str, /, **options: Any
@@ -125,7 +144,7 @@ class PeopleActing:
         name, *path = command.split()
         cmd = find_command(self.app.commands, guild.id if guild else None, name, 1)
         self._check_can_use(user, guild, channel, cmd)
-        resolver = Resolver(self.world, guild, channel)
+        resolver = Resolver(self.world, guild, channel, self.store_attachment)
         data: JSON = {
             "id": cmd.id,
             "name": cmd.name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +133,7 @@ class Resolver:
     world: World
     guild: Guild | None
     channel: Channel
+    store: Callable[[str, bytes, str], JSON] | None = None
     resolved: dict[str, dict[str, JSON]] = field(default_factory=dict)
 
     def add_user(self, u: User) -> str:
@@ -160,6 +161,18 @@ class Resolver:
             self.world, c, invoker_id
         )
         return c.id
+
+    def add_attachment(self, raw: Any) -> str:
+        """Upload a file the user attached: ``(filename, bytes)`` or
+        ``(filename, bytes, content_type)``; resolved as Discord's CDN serves it."""
+        if self.store is None:
+            raise ValueError("this interaction cannot carry files")
+        if not (isinstance(raw, tuple) and len(raw) in (2, 3) and isinstance(raw[1], bytes)):
+            raise ValueError(f"an attachment option takes (filename, bytes), not {raw!r}")
+        filename, data, *kind = raw
+        attachment = self.store(filename, data, kind[0] if kind else "application/octet-stream")
+        self.resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        return str(attachment["id"])
 
 
 def _lookup(world: World, guild: Guild | None, value: Any, kinds: tuple[type, ...]) -> Any:
@@ -234,7 +247,7 @@ def _convert(resolver: Resolver, o: JSON, raw: Any, invoker_id: str) -> Any:
             raise ValueError(f"option {o['name']!r} accepts channel types {allowed}, not {ch.type}")
         return resolver.add_channel(ch, invoker_id)
     if t == ATTACHMENT:
-        raise NotImplementedError("attachment options are not supported by the fake yet")
+        return resolver.add_attachment(raw)
     value: Any = {STRING: str, INTEGER: int, NUMBER: float, BOOLEAN: bool}[t](raw)
     choices = o.get("choices")
     if choices and value not in [c["value"] for c in choices]:

@@ -121,20 +121,8 @@ def attachments_from(fake: FakeDiscord, body: JSON, files: list[JSON]) -> list[J
         meta: JSON = next(
             (a for a in body.get("attachments") or [] if str(a.get("id")) == str(i)), {}
         )
-        aid = fake.world.new_id()
         filename = meta.get("filename") or f.get("filename") or f"file{i}"
-        fake.attachments[aid] = f["data"]
-        url = f"http://127.0.0.1:{fake.port}/attachments/{aid}/{filename}"
-        out.append(
-            {
-                "id": aid,
-                "filename": filename,
-                "size": len(f["data"]),
-                "url": url,
-                "proxy_url": url,
-                "content_type": "application/octet-stream",
-            }
-        )
+        out.append(fake.store_attachment(filename, f["data"]))
     return out
 
 

@@ -19,7 +19,7 @@ from bot.adapters.discord.intents import intents_for
 from bot.adapters.discord.port import DiscordPort
 from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
 from bot.config import Config, PlatformProblem
-from bot.core.commands import CommandSpec, ParamKind
+from bot.core.commands import AttachedFile, CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
 from bot.core.errors import UserError, log_failure, render_error
 from bot.core.ids import RoleRef, UserRef
@@ -152,6 +152,8 @@ class DiscordAdapter:
                     value = channel_ref(guild_id, value.id)
                 elif param.kind is ParamKind.ROLE:
                     value = RoleRef(where, str(value.id))
+                elif param.kind is ParamKind.FILE:
+                    value = attached(value)
                 elif param.kind is ParamKind.DURATION:
                     try:
                         value = parse_duration(str(value))
@@ -341,3 +343,13 @@ class DiscordAdapter:
         if self._task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._task
+
+
+def attached(attachment: discord.Attachment) -> AttachedFile:
+    """A Discord attachment as the core's attached file; its bytes come from Discord's CDN."""
+    return AttachedFile(
+        filename=attachment.filename,
+        content_type=attachment.content_type or "",
+        size=attachment.size,
+        fetch=attachment.read,
+    )

@@ -26,6 +26,7 @@ _ANNOTATIONS: dict[ParamKind, Any] = {
     ParamKind.CHANNEL: Union[discord.TextChannel, discord.Thread],  # noqa: UP007
     ParamKind.ROLE: discord.Role,
     ParamKind.DURATION: str,
+    ParamKind.FILE: discord.Attachment,
 }
 
 

@@ -14,7 +14,7 @@ def home_view(member: Member, registry: Registry) -> dict[str, Any]:
     lines = []
     for spec in registry.commands():
         if member.level >= spec.requires:
-            lines.append(f"• `{escape(spec.usage)}`: {escape(spec.description)}")
+            lines.append(f"• `{escape(spec.typed_usage)}`: {escape(spec.description)}")
     commands = "\n".join(lines[:40]) or "Nothing yet."
     return {
         "type": "home",

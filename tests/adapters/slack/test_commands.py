@@ -122,3 +122,18 @@ def test_usage_lists_only_what_the_level_allows() -> None:
         "`/steward help [feature]`: What you can do with Steward here."
     )
     assert "`/steward settings set <feature> <key> <value>`: Change one setting" in admin
+
+
+def test_attached_files_are_not_part_of_a_line_of_text() -> None:
+    from cogs.announcements import Announcements
+
+    specs = Registry([Announcements()]).commands("announcements")
+    tokens = tokenize("import https://a.example/f.opml <#C9|news>")
+    found = match(specs, tokens)
+    assert found is not None
+    spec, used = found
+    args = parse_args(spec, "import https://a.example/f.opml <#C9|news>", tokens[used:], TEAM)
+    assert args == {"opml": "https://a.example/f.opml", "channel": ChannelRef(TEAM, "C9")}
+    assert spec.usage == "/announcements import [opml] [channel] [file]"  # Discord's form
+    assert "`/announcements import [opml] [channel]`" in usage(specs, Level.ADMIN)
+    assert "file" not in parse_args(spec, "file=x.opml", tokenize("file=x.opml"), TEAM)
