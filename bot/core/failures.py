@@ -45,10 +45,12 @@ class _EventsOnly(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         """Steward's classes (``bot.core``, ``cogs``) and the few the standard library needs."""
-        if (module, name) in self.ALLOWED or (
-            module.startswith(("bot.core.", "cogs.")) and not name.startswith("_")
-        ):
+        if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
+        if module.startswith(("bot.core.", "cogs.")) and not name.startswith("_"):
+            found = super().find_class(module, name)
+            if isinstance(found, type):  # a class an event is made of, never a function to call
+                return found
         raise pickle.UnpicklingError(f"{module}.{name} is not part of an event")
 
 
