@@ -29,6 +29,10 @@ from bot.db.uow import UnitOfWork
 log = logging.getLogger("steward.failures")
 
 
+MAX_WAITING = 1000
+"""Failures kept in memory while the database cannot take them; beyond it the oldest go."""
+
+
 class _EventsOnly(pickle.Unpickler):
     """Reads back only what an event is made of (Steward's own classes, times, sets): a row
     altered in the database can't make the process run anything else."""
@@ -47,9 +51,12 @@ class _EventsOnly(pickle.Unpickler):
         """Steward's classes (``bot.core``, ``cogs``) and the few the standard library needs."""
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
-        if module.startswith(("bot.core.", "cogs.")) and not name.startswith("_"):
+        ours = ("bot.core.", "cogs.")
+        if module.startswith(ours) and not name.startswith("_") and "." not in name:
+            # A dotted name would walk into whatever the module imported (``os.system``).
             found = super().find_class(module, name)
-            if isinstance(found, type):  # a class an event is made of, never a function to call
+            # A class an event is made of, defined by Steward: never a function to call.
+            if isinstance(found, type) and found.__module__.startswith(ours):
                 return found
         raise pickle.UnpicklingError(f"{module}.{name} is not part of an event")
 
@@ -97,6 +104,8 @@ class Failures:
         self.sessions = sessions
         self.clock = clock
         self._unwritten: list[dict[str, Any]] = []
+        self.dropped = 0
+        """Failures dropped from memory because too many waited (their error ids were logged)."""
 
     async def keep(
         self,
@@ -124,6 +133,12 @@ class Failures:
                 "status": "failed",
             }
         )
+        if len(self._unwritten) > MAX_WAITING:  # the database is away for long: memory is bounded
+            gone = self._unwritten.pop(0)
+            self.dropped += 1
+            log.error(
+                "failure %s could not be recorded and is dropped from memory", gone["error_id"]
+            )
         await self.flush()
 
     async def flush(self) -> None:
@@ -136,12 +151,13 @@ class Failures:
                 for row in rows:
                     uow.session.add(FailedEvent(**row))
                 await uow.commit()
-        except Exception:
+        except Exception as exc:
             self._unwritten = rows + self._unwritten
-            log.exception(
-                "%d failed events could not be recorded yet (error ids %s); kept in memory",
+            log.warning(
+                "%d failed events not recorded yet (%s; latest error ids %s); kept in memory",
                 len(self._unwritten),
-                ", ".join(r["error_id"] for r in self._unwritten),
+                type(exc).__name__,
+                ", ".join(r["error_id"] for r in self._unwritten[-5:]),
             )
 
     @property
