@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.core import Button, CommandContext, Message, UserError, UserRef, mention
 from bot.core.templates import neutralize_pings
 from cogs.introductions._models import IntroSeat, IntroThanks
+from cogs.introductions._repo import Repo
 from cogs.introductions.settings import IntroductionsSettings
 
 Ctx = CommandContext[IntroductionsSettings]
 MAX_NOTE = 500
+ONE_THANKS_PER = timedelta(days=7)
+"""A member thanks the same person at most once in this long (a DM is not a megaphone)."""
 
 
 async def _met(ctx: Ctx, a: str, b: str) -> bool:
@@ -30,6 +35,21 @@ async def send(ctx: Ctx, to: UserRef, note: str, share: bool) -> str:
     sender = ctx.actor.ref
     if to.id == sender.id or not await _met(ctx, sender.id, to.id):
         raise UserError("You can thank someone you were introduced to in a round.")
+    if frozenset((sender.id, to.id)) in await Repo(ctx.uow.session, ctx.community).blocked():
+        # Someone's do-not-pair list holds the pair: say no, never whose list or why.
+        raise UserError("I can't pass a thank-you to them.")
+    earlier = await ctx.uow.session.scalar(
+        select(IntroThanks.id)
+        .where(
+            IntroThanks.community_id == ctx.community.key,
+            IntroThanks.from_id == sender.id,
+            IntroThanks.to_id == to.id,
+            IntroThanks.created_at > ctx.clock.now() - ONE_THANKS_PER,
+        )
+        .limit(1)
+    )
+    if earlier is not None:
+        raise UserError("You thanked them this week already: one thank-you a week is plenty.")
     note = " ".join(note.split())
     if len(note) > MAX_NOTE:
         raise UserError(f"Keep a thank-you to {MAX_NOTE} characters.")

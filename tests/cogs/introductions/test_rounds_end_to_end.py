@@ -118,6 +118,15 @@ async def test_a_season_of_rounds(community: Community) -> None:
     assert "already in the channel" in again.text and len(community.messages_in("welcome")) == 1
     wrong = await community.slash(people["alice"], "introductions thanks", member=people[stranger])
     assert "someone you were introduced to" in wrong.text
+    # Thank-yous are not a megaphone: never past a do-not-pair list, once a week per person.
+    dms = len(community.dms_of(partner))
+    await community.slash(partner, "introductions avoid", member=people["alice"])
+    avoided = await community.slash(people["alice"], "introductions thanks", member=partner)
+    assert avoided.ephemeral and "can't pass a thank-you" in avoided.text
+    await community.slash(partner, "introductions unavoid", member=people["alice"])
+    twice = await community.slash(people["alice"], "introductions thanks", member=partner)
+    assert twice.ephemeral and "thanked them this week already" in twice.text
+    assert len(community.dms_of(partner)) == dms
 
     stats = await community.slash(ada, "introductions stats")
     assert "7 members in the pool (7 not paused)" in stats.text
