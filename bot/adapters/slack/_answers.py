@@ -58,9 +58,14 @@ _FIXES = {
 """Slack refusals a manager can fix, with the fix in plain words."""
 
 
-def refused(action: str, exc: SlackApiError) -> UserError | Unavailable:
+def slack_error(exc: SlackApiError) -> str:
+    """The ``error`` code of a refusal, or "" when the body was not JSON (a 503's HTML page)."""
     data = exc.response.data
-    error = str(data.get("error", "")) if isinstance(data, dict) else ""
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
+def refused(action: str, exc: SlackApiError) -> UserError | Unavailable:
+    error = slack_error(exc)
     if exc.response.status_code >= 500 or error in _PASSING:
         return Unavailable(f"Slack answered {exc.response.status_code} ({error or 'no error'})")
     if error in _FIXES:

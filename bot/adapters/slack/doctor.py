@@ -10,6 +10,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack._answers import slack_error
 from bot.adapters.slack.manifest import bot_scopes
 from bot.config import Config
 from bot.core.message import plural
@@ -40,7 +41,7 @@ Check = tuple[bool, str]
 
 
 def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+    return str(slack_error(exc) or f"HTTP {exc.response.status_code}")
 
 
 async def check_slack(config: Config, registry: Registry) -> list[Check]:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack._answers import slack_error
 from bot.adapters.slack.text import mentioned_users, unescape
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
@@ -140,7 +141,7 @@ async def fetch_history(
                 channel=channel.id, oldest=after or "0", limit=PAGE, cursor=cursor or None
             )
         except SlackApiError as exc:
-            if exc.response.get("error") in ("not_in_channel", "channel_not_found"):
+            if slack_error(exc) in ("not_in_channel", "channel_not_found"):
                 return []
             raise
         raw.extend(m for m in response.get("messages") or [] if m.get("ts") != after)

@@ -12,7 +12,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import history, render
-from bot.adapters.slack._answers import NO_DM, MissingPermission, level_of, refused, to_member
+from bot.adapters.slack._answers import (
+    NO_DM,
+    MissingPermission,
+    level_of,
+    refused,
+    slack_error,
+    to_member,
+)
 from bot.adapters.slack.text import escape, mentioned_groups, mentioned_users, to_mrkdwn
 from bot.core.errors import NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
@@ -89,7 +96,7 @@ class SlackPort:
             response = await self.client.users_info(user=user_id)
             found: dict[str, Any] | None = dict(response["user"])
         except SlackApiError as exc:
-            if exc.response.get("error") != "user_not_found":
+            if slack_error(exc) != "user_not_found":
                 raise
             found = None
         self._users[user_id] = (now, found)
@@ -276,7 +283,7 @@ class SlackPort:
         try:
             opened = await self.client.conversations_open(users=user.id)
         except SlackApiError as exc:
-            if exc.response.get("error") in NO_DM:
+            if slack_error(exc) in NO_DM:
                 return None
             raise
         channel = ChannelRef(user.community, str(opened["channel"]["id"]))
@@ -381,7 +388,7 @@ class SlackPort:
         try:
             await self.client.conversations_invite(channel=channel.id, users=user.id)
         except SlackApiError as exc:
-            if exc.response.get("error") == "already_in_channel":
+            if slack_error(exc) == "already_in_channel":
                 return
             raise refused("invite them to that channel", exc) from exc
 
@@ -390,7 +397,7 @@ class SlackPort:
         try:
             await self.client.conversations_kick(channel=channel.id, user=user.id)
         except SlackApiError as exc:
-            if exc.response.get("error") in ("not_in_channel", "cant_kick_from_general"):
+            if slack_error(exc) in ("not_in_channel", "cant_kick_from_general"):
                 return False
             raise refused("remove them from that channel", exc) from exc
         return True

@@ -9,6 +9,8 @@ import pytest
 from bot.app import App
 from bot.builtin import Steward
 from bot.core import FakeClock
+from bot.core.errors import Unavailable
+from bot.core.ids import ChannelRef, CommunityRef, UserRef
 from sandbox.slack import payloads
 from tests.adapters.desk import Desk
 from tests.adapters.slack.conftest import SlackWorld
@@ -92,3 +94,17 @@ async def test_a_redelivery_after_a_restart_is_not_handled_again(world: SlackWor
         assert len(fake.dms_of(nina)) == 4
     finally:
         await app.stop()
+
+
+async def test_a_slack_5xx_page_is_a_passing_outage_not_a_crash(world: SlackWorld) -> None:
+    """Slack's 503 comes as an HTML page, not JSON: the port says Slack is unavailable (so the
+    caller retries) instead of failing on the body it could not read."""
+    fake = world.fake
+    fake.faults.server_error(times=1, status=503, method="conversations.invite")
+    community = CommunityRef("slack", fake.team.id)
+    general = ChannelRef(community, fake.general().id)
+    with pytest.raises(Unavailable):
+        await world.adapter.port.add_to_channel(
+            UserRef(community, world.bob.id), general, reason="test"
+        )
+    assert [c.status for c in fake.calls_to("conversations.invite")] == [503]
