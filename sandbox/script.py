@@ -102,6 +102,12 @@ def parse(lines: Iterable[str]) -> list[Step]:
     return steps
 
 
+def _last_number(folder: Path) -> int:
+    """The highest ``NNN-`` prefix among the files already in ``folder`` (0 when none)."""
+    numbers = [int(p.name[:3]) for p in folder.iterdir() if p.name[:3].isdigit()]
+    return max(numbers, default=0)
+
+
 class Player:
     """Plays steps in one or more communities and reports what each person saw."""
 
@@ -177,6 +183,8 @@ class Player:
             self.out(f"[{platform}]   {control.describe()}")
         for name, data in self.communities[platform].files_of(raw):
             self.files_dir.mkdir(parents=True, exist_ok=True)
+            if self.saved == 0:  # go on after an earlier run's files, never over them
+                self.saved = _last_number(self.files_dir)
             self.saved += 1
             path = self.files_dir / f"{self.saved:03d}-{platform}-{Path(name).name}"
             path.write_bytes(data)

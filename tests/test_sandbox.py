@@ -78,12 +78,12 @@ def test_a_line_it_cannot_read_is_named() -> None:
         raise AssertionError("the bad line was accepted")
 
 
-async def _play(tmp_path: Path, script: str) -> tuple[int, list[str]]:
+async def _play(tmp_path: Path, script: str, db: str = "sandbox.db") -> tuple[int, list[str]]:
     from bot.features import load
 
     lines: list[str] = []
     code = await run(
-        f"sqlite:///{tmp_path / 'sandbox.db'}",
+        f"sqlite:///{tmp_path / db}",
         load(["all"]),
         script.splitlines(),
         lines.append,
@@ -176,7 +176,7 @@ async def test_people_see_what_they_can_act_on_and_act_on_it_by_name(tmp_path: P
 
 async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: Path) -> None:
     code, lines = await _play(tmp_path, "alice says Hello\nada runs /engagement report 7d\n")
-    assert code == 0
+    assert code == 0, lines
     for platform in ("discord", "slack"):
         saved = [line for line in lines if line.startswith(f"[{platform}]   [file ")]
         assert saved, lines
@@ -186,6 +186,12 @@ async def test_files_people_receive_are_saved_and_their_paths_printed(tmp_path: 
             assert path.parent == tmp_path / "files"
             assert _starts(path) == b"\x89PNG"  # the charts, as a person downloads them
     assert "[slack] ada gets 1 file by DM" in lines  # Slack sends a command's files by DM
+    first = sorted((tmp_path / "files").iterdir())
+    code, lines = await _play(tmp_path, "ada runs /engagement report 7d\n", db="again.db")
+    assert code == 0, lines
+    again = [line.rsplit(": saved to ", 1)[1].rstrip("]") for line in lines if "saved to" in line]
+    assert again and not set(again) & {str(path) for path in first}  # a second run adds, never
+    assert len(list((tmp_path / "files").iterdir())) == len(first) + len(again)  # overwrites
 
 
 def _starts(path: Path) -> bytes:

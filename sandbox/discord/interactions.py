@@ -11,6 +11,11 @@ from . import payloads
 from .permissions import channel_permissions
 from .state import JSON, Channel, Command, Guild, Message, Role, User, World
 
+DEFERRED = (5, 6)
+"""Callback types that show "thinking…" and leave the answer for later."""
+AFTER_DEFERRAL = 12
+"""How many times the first deadline a deferred answer may take (Discord allows 15 minutes)."""
+
 if TYPE_CHECKING:
     from .server import FakeDiscord
 
@@ -105,6 +110,14 @@ class InteractionResult:
         """Wait until the bot answered (a deferral counts once it is completed)."""
         try:
             await asyncio.wait_for(self._settled.wait(), timeout)
+            return self
+        except TimeoutError:
+            pass
+        try:  # deferred ("thinking…"): Discord allows the follow-up 15 minutes, so on a busy
+            if self.callback_type in DEFERRED:  # machine wait longer before calling it lost
+                await asyncio.wait_for(self._settled.wait(), timeout * AFTER_DEFERRAL)
+                return self
+            raise TimeoutError
         except TimeoutError:
             raise AssertionError(
                 f"interaction {self.id} (type {self.type}) got no visible answer in {timeout}s; "
