@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import CommunityRef
 from cogs.moderation._models import ModerationCase, ModerationCaseEvent
 
-
 _TRIES = 8
 """Numbers tried when other cases are being opened at the same moment."""
 
