@@ -189,3 +189,29 @@ async def test_refused_never_reach_discord_and_allowed_reach_it_once_without_a_4
 def test_print_the_figures() -> None:
     """Runs after the property (file order): the figures for the notes."""
     print(f"\nauthority property: {FIGURES}")
+
+
+async def test_rules_and_the_ladder_never_ask_discord_for_what_it_would_refuse(
+    world: World,
+) -> None:
+    community = world.community
+    fake, guild = community.fake, community.guild
+    olivia, ada, bob = (community.people[n] for n in ("olivia", "ada", "bob"))
+    fake.set_member_roles(guild, bob.account, [world.roles[-1]])  # the top role, above Steward's
+    await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
+    await community.slash(
+        ada, "moderation automod add", kind="word", value="spam", action="timeout"
+    )
+    await community.slash(ada, "moderation automod dryrun", rule=1, state="off")
+    before = len(fake.rest.log)
+    await community.says(bob, "spam spam")
+    log = [community.readable(m.text) for m in community.messages_in("mods")]
+    assert "Automod did not time the member out: Steward's own role is not above @bob" in log[-1]
+    for _ in range(3):
+        said = await community.slash(olivia, "moderation warn", member=bob, reason="again")
+    assert "The escalation ladder opened case #5: timeout." in community.readable(said.text)
+    still = await community.slash(olivia, "moderation cases", status="open")
+    assert "#5 timeout @bob by ladder:3" in community.readable(still.text)
+    assert [r for r in fake.rest.log[before:] if r.operation_id == "update_guild_member"] == []
+    staff = [community.readable(m.text) for m in community.messages_in("mods")]
+    assert any("Case #5: Steward's own role is not above @bob" in t for t in staff)
