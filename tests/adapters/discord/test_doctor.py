@@ -155,7 +155,7 @@ def test_discord_invite_prints_the_url(
         f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
     )
     assert err.strip() == "Permissions asked for: " + ", ".join(
-        [*TALKING, "Manage Roles", *MODERATION, "Create Private Threads"]
+        [*TALKING, "Manage Roles", *MODERATION, "Create Private Threads", "View Audit Log"]
     )
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "malformed")
     assert cli.main(["discord-invite"]) == 2
@@ -201,7 +201,7 @@ async def test_doctor_names_what_each_server_and_the_application_lack(fake: Fake
     # @everyone's defaults cover talking; what features do to members and threads is missing.
     assert not bare.ok and (
         "lacks Manage Roles, Timeout Members, Kick Members, Ban Members, Manage Messages, "
-        "Create Private Threads;" in bare.text
+        "Create Private Threads, View Audit Log;" in bare.text
     )
     assert "steward discord-invite" in bare.text
     used = {r.operation_id for r in fake.requests}
