@@ -47,6 +47,27 @@ class MemberUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ModeratedInClient(Event):
+    """A moderator acted in the platform's own client rather than through Steward.
+
+    Discord only (from its audit-log, ban and member-update events; Slack sends no such events).
+    Steward's own actions are never published as this.
+    """
+
+    action: str
+    """``ban``, ``unban``, ``kick``, ``timeout`` or ``untimeout``."""
+    user: UserRef
+    by: UserRef | None
+    """Who acted; None when Steward cannot read the audit log (then kicks are not seen at all,
+    and a ban, unban or timeout comes from its own event)."""
+    reason: str | None = None
+    until: datetime | None = None
+    """For a timeout: when it ends."""
+    source: str | None = None
+    """The platform's id for the action (Discord: the audit entry), so a replay is known."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessagePosted(Event):
     """A message was posted in a channel or thread."""
 

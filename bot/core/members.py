@@ -38,3 +38,6 @@ class Member:
     is_bot: bool = False
     joined_at: datetime | None = None
     roles: frozenset[RoleRef] = frozenset()
+    top_role: int | None = None
+    """The position of the member's highest role where the platform ranks roles (Discord: 0 for
+    @everyone alone, higher is above); None where it has no ranked roles (Slack)."""

@@ -119,6 +119,11 @@ class Port(Protocol):
         """Look a member up; None when they are not in the community."""
         ...
 
+    async def myself(self, community: CommunityRef) -> Member | None:
+        """Steward's own member snapshot in a community (its id, and on Discord its highest
+        role's position, which bounds whom the platform lets it act on)."""
+        ...
+
     async def open_form(self, token: str, form: Form) -> None:
         """Show a form (modal) in answer to an interaction ``token``."""
         ...

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 from bot.core import Capability, ChannelRef, Context, Member, NotSupported, UserError, UserRef
 from cogs.moderation import _notify, _texts
-from cogs.moderation._authority import Act
-from cogs.moderation._cases import Ctx, find, open_case
+from cogs.moderation._authority import Act, beyond_steward
+from cogs.moderation._cases import Ctx, find, open_case, own_standing, standing
 from cogs.moderation._lifecycle import Move, Status
 from cogs.moderation._models import ModerationCase
 from cogs.moderation._repo import Repo
@@ -64,6 +64,14 @@ async def carry_out(
         if act is not Act.TIMEOUT and ctx.settings.slack_remove_from_channels:
             said += await _remove_everywhere(ctx, case, target)
         return said
+    beyond = await _beyond_steward(ctx, act, target)
+    if beyond is not None:
+        # Refused before any platform call (a rule or the ladder asked; a moderator's command
+        # was refused earlier): the case stays open and the staff learn why, once.
+        await _notify.alert(ctx, f"Case #{case.number}: {beyond}", key=f"act:{case.number}")
+        await _notify.modlog(ctx, case, key="open", note=f"Not done: {beyond}")
+        await ctx.commit()
+        return f"Case #{case.number} is open, but not done: {beyond} The staff were told."
     if act is not Act.TIMEOUT:
         await _notify.tell_member(ctx, case, target, duration)
     done = await ctx.attempt(
@@ -111,6 +119,16 @@ async def _remove_everywhere(
     if not done:
         return f" I removed them from {count} channels before Slack refused; the staff were told."
     return f" Meanwhile I removed them from {count} channels."
+
+
+async def _beyond_steward(
+    ctx: Context[ModerationSettings], act: Act, target: UserRef
+) -> str | None:
+    """Whether the platform would refuse Steward this action on ``target`` (their place now)."""
+    member = await ctx.port.fetch_member(target)
+    if member is None:
+        return None  # not in the community: only a ban is left, and Discord allows it
+    return beyond_steward(act, standing(member), await own_standing(ctx))
 
 
 def _platform_call(

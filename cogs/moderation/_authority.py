@@ -77,12 +77,24 @@ def refusal(
         return f"Bots cannot be {done}; a server admin manages them."
     if not actor.is_owner and (target.level >= actor.level or target.top_role >= actor.top_role):
         return f"<@{target.user}> stands level with you or above, so you cannot have them {done}."
-    if act is Act.TIMEOUT:
-        if duration is None or not timedelta(minutes=1) <= duration <= MAX_TIMEOUT:
-            return "A timeout lasts from one minute to 28 days (Discord's longest)."
-        if target.level >= Level.ADMIN:
-            return "Discord does not let anyone time out an administrator."
-    if act in PLATFORM_ACTS and steward.top_role <= target.top_role:
+    if act is Act.TIMEOUT and (
+        duration is None or not timedelta(minutes=1) <= duration <= MAX_TIMEOUT
+    ):
+        return "A timeout lasts from one minute to 28 days (Discord's longest)."
+    return beyond_steward(act, target, steward)
+
+
+def beyond_steward(act: Act, target: Standing, steward: Standing) -> str | None:
+    """What the platform itself would refuse Steward, whoever asked (a moderator, an automod
+    rule, the escalation ladder), or None."""
+    if act not in PLATFORM_ACTS:
+        return None
+    done = _PAST[act]
+    if target.is_owner:
+        return f"The owner of the community cannot be {done}."
+    if act is Act.TIMEOUT and target.level >= Level.ADMIN:
+        return "Discord does not let anyone time out an administrator."
+    if steward.top_role <= target.top_role:
         return (
             f"Steward's own role is not above <@{target.user}>'s highest role, so it cannot "
             f"have them {done}. A server admin can move Steward's role higher in the role list."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from bot.core import CommandContext, Level, Member, UserError
+from bot.core import CommandContext, Context, Level, Member, UserError
 from cogs.moderation import _notify
 from cogs.moderation._authority import Act, Standing, refusal
 from cogs.moderation._lifecycle import Move, Status
@@ -14,16 +14,24 @@ from cogs.moderation._repo import Repo
 from cogs.moderation.settings import ModerationSettings
 
 Ctx = CommandContext[ModerationSettings]
-# Until the core tells role positions, a member's level stands for their place in the hierarchy;
-# Steward sits above every level it can act on.
+# Where the platform ranks roles (Discord), a member's highest role's position is their place;
+# elsewhere (Slack) their level stands for it, and Steward sits above every level it can act on.
 STEWARD = Standing("steward", Level.ADMIN, top_role=int(Level.OWNER), is_bot=True)
 
 
 def standing(member: Member) -> Standing:
     """A member's place in the community, as the authorization policy takes it."""
-    return Standing(
-        member.ref.id, member.level, int(member.level), member.is_bot, member.level is Level.OWNER
-    )
+    top = member.top_role if member.top_role is not None else int(member.level)
+    return Standing(member.ref.id, member.level, top, member.is_bot, member.level is Level.OWNER)
+
+
+async def own_standing(ctx: Context[ModerationSettings]) -> Standing:
+    """Steward's own place: its id and, on Discord, its highest role as the gateway told it."""
+    me = await ctx.port.myself(ctx.community)
+    if me is None:
+        return STEWARD
+    top = me.top_role if me.top_role is not None else STEWARD.top_role
+    return Standing(me.ref.id, Level.ADMIN, top, is_bot=True)
 
 
 def audit_key() -> str:
@@ -43,7 +51,8 @@ async def open_case(
     kind: str | None = None,
 ) -> ModerationCase:
     """Check who acts on whom, then write the case (actioned: with its audited move) and commit."""
-    why = refusal(act, standing(ctx.actor), standing(member), STEWARD, duration=duration)
+    steward = await own_standing(ctx)
+    why = refusal(act, standing(ctx.actor), standing(member), steward, duration=duration)
     if why is not None:
         raise UserError(why)
     reason = reason.strip()

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
 from cogs.moderation._models import ModerationCase, ModerationCaseEvent
+
+_TRIES = 8
+"""Numbers tried when other cases are being opened at the same moment."""
 
 
 class Repo:
@@ -29,26 +33,35 @@ class Repo:
         status: str,
         at: datetime,
     ) -> ModerationCase:
-        """A new case with the community's next number (the unique constraint guards races)."""
-        last = await self.session.scalar(
-            select(func.max(ModerationCase.number)).where(
-                ModerationCase.community_id == self.community.key
+        """A new case with the community's next number. Two cases opened at once (events about
+        different members are handled side by side) may pick the same number: the unique
+        constraint refuses the second, which takes the next number inside a savepoint."""
+        for attempt in range(_TRIES):
+            last = await self.session.scalar(
+                select(func.max(ModerationCase.number)).where(
+                    ModerationCase.community_id == self.community.key
+                )
             )
-        )
-        row = ModerationCase(
-            community_id=self.community.key,
-            number=(last or 0) + 1,
-            kind=kind,
-            target_id=target,
-            actor_id=actor,
-            reason=reason,
-            points=points,
-            status=status,
-            created_at=at,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        return row
+            row = ModerationCase(
+                community_id=self.community.key,
+                number=(last or 0) + 1,
+                kind=kind,
+                target_id=target,
+                actor_id=actor,
+                reason=reason,
+                points=points,
+                status=status,
+                created_at=at,
+            )
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(row)
+            except IntegrityError:
+                if attempt == _TRIES - 1:
+                    raise
+                continue
+            return row
+        raise AssertionError("unreachable")
 
     async def record(
         self,

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from bot.core import Capability, Context, MessagePosted
 from cogs.moderation import _notify
+from cogs.moderation._authority import Act, beyond_steward
 from cogs.moderation._automod import Posted, Screen, Verdict
 from cogs.moderation._automod_admin import rules, to_rule
+from cogs.moderation._cases import own_standing, standing
 from cogs.moderation._climb import climb
 from cogs.moderation._explain import consequence, reason
 from cogs.moderation._flood import Recent
@@ -121,7 +123,11 @@ async def _enforce(ctx: Listen, rule: Rule, posted: Posted, event: MessagePosted
             done = "could not delete the message"
     elif rule.action is Action.TIMEOUT and Capability.TIMEOUT in ctx.port.capabilities:
         until = now + AUTOMOD_TIMEOUT
-        if await _attempt(
+        beyond = beyond_steward(Act.TIMEOUT, standing(event.author), await own_standing(ctx))
+        if beyond is not None:  # refused before any platform call, as a moderator's would be
+            await _notify.alert(ctx, f"Automod case #{n}: {beyond}", key=f"act:{n}")
+            done = f"did not time the member out: {beyond}"
+        elif await _attempt(
             ctx, case, "time the member out", ctx.port.timeout(event.author.ref, until, reason=why)
         ):
             done = "timed the member out for 10 minutes"

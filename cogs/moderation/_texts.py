@@ -20,6 +20,8 @@ DONE = {
 
 def _who(user_id: str) -> str:
     """A mention, or the rule that acted."""
+    if user_id == "client:unknown":
+        return "a moderator in Discord (unknown without View Audit Log)"
     return user_id if ":" in user_id else f"<@{user_id}>"
 
 

@@ -14,6 +14,7 @@ from bot.core import (
     Level,
     Member,
     MessagePosted,
+    ModeratedInClient,
     Pressed,
     UserRef,
     command,
@@ -28,6 +29,7 @@ from cogs.moderation import (
     _cases,
     _climb,
     _duty,
+    _in_client,
     _reports,
     _stats,
     _texts,
@@ -56,6 +58,7 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
             "unban",
             "delete_message",
             "purge",
+            "myself",
             "channels",
             "remove_from_channel",
         }
@@ -74,6 +77,11 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
         """Screen a member's message against the community's automod rules."""
         await self.screening.screen(ctx, event)
+
+    @on(ModeratedInClient)
+    async def in_client(self, ctx: Listen, event: ModeratedInClient) -> None:
+        """A moderator banned, unbanned, kicked or timed out someone in Discord's own client."""
+        await _in_client.record(ctx, event)
 
     @command("warn", requires=Level.MOD)
     async def warn(

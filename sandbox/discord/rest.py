@@ -203,8 +203,10 @@ class RestApi:
         for k, v in request.query.items():
             query.setdefault(k, []).append(v)
         body, files, has_body = await self._read_body(request)
+        # Clients URL-encode the audit log reason (discord.py does); Discord stores it decoded.
+        reason = request.headers.get("X-Audit-Log-Reason")
         record = RequestRecord(
-            request.method, path, None, query, body, request.headers.get("X-Audit-Log-Reason")
+            request.method, path, None, query, body, unquote(reason) if reason else reason
         )
         self.log.append(record)
 

@@ -6,6 +6,13 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from . import payloads
+from .moderating import (
+    MEMBER_BAN_ADD,
+    MEMBER_BAN_REMOVE,
+    MEMBER_KICK,
+    MEMBER_UPDATE,
+    timeout_change,
+)
 from .permissions import Permission, base_permissions, outranks, top_role_position
 from .rest import Call, Reply, RestError, invalid_form, route
 from .routes_common import (
@@ -167,8 +174,19 @@ async def update_member(fake: FakeDiscord, call: Call) -> Reply:
                 raise invalid_form(
                     "communication_disabled_until", "Timeout cannot be more than 28 days ahead"
                 )
+        before = member.communication_disabled_until
         member.communication_disabled_until = until
     _member_update(fake, guild, member)
+    if "communication_disabled_until" in body:
+        change = timeout_change(before, member.communication_disabled_until)
+        fake.audit(
+            guild,
+            MEMBER_UPDATE,
+            by=fake.bot.id,
+            target=member.user_id,
+            reason=call.reason,
+            changes=[change],
+        )
     return Reply(200, payloads.member(fake.world, member))
 
 
@@ -182,6 +200,7 @@ async def kick(fake: FakeDiscord, call: Call) -> Reply:
     del guild.members[member.user_id]
     user = payloads.user(fake.world.users[member.user_id])
     fake.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": guild.id, "user": user})
+    fake.audit(guild, MEMBER_KICK, by=fake.bot.id, target=member.user_id, reason=call.reason)
     return Reply.empty()
 
 
@@ -199,10 +218,11 @@ async def ban(fake: FakeDiscord, call: Call) -> Reply:
     if not 0 <= seconds <= 604800:
         raise invalid_form("delete_message_seconds", "Must be between 0 and 604800")
     guild.bans[user.id] = Ban(user.id, call.reason, seconds)
-    fake.dispatch("GUILD_BAN_ADD", {"guild_id": guild.id, "user": payloads.user(user)})
+    fake.ban_event(guild, "GUILD_BAN_ADD", user)
     if user.id in guild.members:
         del guild.members[user.id]
         fake.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": guild.id, "user": payloads.user(user)})
+    fake.audit(guild, MEMBER_BAN_ADD, by=fake.bot.id, target=user.id, reason=call.reason)
     return Reply.empty()
 
 
@@ -214,8 +234,8 @@ async def unban(fake: FakeDiscord, call: Call) -> Reply:
     ban_ = guild.bans.pop(call.params["user_id"], None)
     if ban_ is None:
         raise RestError(404, 10026, "Unknown Ban")
-    user = payloads.user(fake.world.users[ban_.user_id])
-    fake.dispatch("GUILD_BAN_REMOVE", {"guild_id": guild.id, "user": user})
+    fake.ban_event(guild, "GUILD_BAN_REMOVE", fake.world.users[ban_.user_id])
+    fake.audit(guild, MEMBER_BAN_REMOVE, by=fake.bot.id, target=ban_.user_id, reason=call.reason)
     return Reply.empty()
 
 

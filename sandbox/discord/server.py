@@ -15,8 +15,10 @@ from aiohttp import web
 from . import payloads, routes_app, routes_guilds, routes_interactions, routes_messages
 from .acting import PeopleActing
 from .gateway import Gateway, Intent, Session, required_intent
+from .hierarchy import Hierarchy
 from .ids import SnowflakeGenerator
 from .interactions import InteractionResult
+from .moderating import Moderating
 from .permissions import ALL_PERMISSIONS, Permission, channel_permissions
 from .recording import OperationLog, default_operation_log
 from .rest import API_PREFIX, RestApi
@@ -43,7 +45,7 @@ BOT_ROLE_PERMISSIONS = ALL_PERMISSIONS & ~Permission.ADMINISTRATOR
 ROUTE_MODULES = (routes_app, routes_guilds, routes_interactions, routes_messages)
 
 
-class FakeDiscord(Settling, PeopleActing):
+class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
     """A protocol-faithful Discord (REST + gateway) on 127.0.0.1, validated against the spec."""
 
     def __init__(
@@ -295,6 +297,8 @@ class FakeDiscord(Settling, PeopleActing):
             for r in guild.roles.values():
                 if r.id != guild.id and r.position >= position:
                     r.position += 1
+                    data = {"guild_id": guild.id, "role": payloads.role(r)}
+                    self.dispatch("GUILD_ROLE_UPDATE", data)  # Discord tells of each move
         role = self.world.add_role(
             guild, name, permissions, position=position, mentionable=mentionable
         )

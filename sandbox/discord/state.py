@@ -154,6 +154,7 @@ class Guild:
     members: dict[str, Member] = field(default_factory=dict)
     bans: dict[str, Ban] = field(default_factory=dict)
     joined_at: str = field(default_factory=now_iso)
+    audit_log: list[JSON] = field(default_factory=list)
 
     @property
     def everyone(self) -> Role:

@@ -183,6 +183,10 @@ class RecordingPort:
         """Nobody is counted here."""
         return None
 
+    async def myself(self, community: CommunityRef) -> Member | None:
+        """Steward, a bot ranked above everyone here."""
+        return Member(UserRef(community, "steward"), "Steward", Level.ADMIN, is_bot=True)
+
 
 class Harness:
     """The real App (dispatcher, database, timers, jobs) with a fake clock and a recording port."""

@@ -39,11 +39,13 @@ def to_member(member: discord.Member | discord.User, guild_id: int) -> Member:
     ref = UserRef(community(guild_id), str(member.id))
     roles: frozenset[RoleRef] = frozenset()
     joined = None
+    top: int | None = None
     if isinstance(member, discord.Member):
         roles = frozenset(
             RoleRef(ref.community, str(r.id)) for r in member.roles if not r.is_default()
         )
         joined = member.joined_at
+        top = member.top_role.position
     return Member(
         ref=ref,
         display_name=member.display_name,
@@ -51,6 +53,7 @@ def to_member(member: discord.Member | discord.User, guild_id: int) -> Member:
         is_bot=member.bot,
         joined_at=joined,
         roles=roles,
+        top_role=top,
     )
 
 

@@ -9,7 +9,9 @@ person running ``steward doctor`` or ``steward discord-invite``):
   needs: ``add_role``/``remove_role`` Manage Roles, ``timeout`` Timeout Members, ``kick`` Kick
   Members, ``ban`` Ban Members, ``delete_message`` Manage Messages, ``open_group`` Create Private
   Threads. A moderator-only command
-  (a report, say) needs nothing extra by itself.
+  (a report, say) needs nothing extra by itself;
+* a feature listening for moderation done in Discord's own client (``ModeratedInClient``) asks
+  for View Audit Log, which says who banned, kicked or timed out whom and why.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import discord.http
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.intents import intents_for
 from bot.config import Config, ConfigError
+from bot.core.events import ModeratedInClient
 from bot.core.registry import Registry
 
 INVITE_BASE = "https://discord.com/oauth2/authorize"
@@ -73,6 +76,7 @@ PERMISSION_WORDS = {
     "ban_members": "Ban Members",
     "manage_messages": "Manage Messages",
     "create_private_threads": "Create Private Threads",
+    "view_audit_log": "View Audit Log",
 }
 """Permission attributes in the words Discord's server settings use."""
 
@@ -96,6 +100,8 @@ def needed_permissions(registry: Registry) -> discord.Permissions:
     for call, permission in PERMISSION_FOR_CALL.items():
         if call in calls:
             setattr(perms, permission, True)
+    if registry.listeners(ModeratedInClient):
+        perms.view_audit_log = True
     return perms
 
 

@@ -17,6 +17,7 @@ from bot.adapters.discord.convert import (
     unscope_component_id,
 )
 from bot.adapters.discord.history import to_posted
+from bot.adapters.discord.moderated import from_entry, timeout_changed, without_audit
 from bot.core.events import (
     MemberJoined,
     MemberLeft,
@@ -103,7 +104,10 @@ class StewardBot(discord.Client):
         )
 
     async def on_member_update(self, before: discord.Member, after: discord.Member) -> None:
-        """A member's roles or name changed."""
+        """A member's roles or name changed (or a timeout, when the audit log can't say)."""
+        timed = timeout_changed(before, after)
+        if timed is not None:
+            await self.adapter.publish(timed)
         if before.roles == after.roles and before.display_name == after.display_name:
             return
         await self.adapter.publish(
@@ -113,6 +117,26 @@ class StewardBot(discord.Client):
                 member=to_member(after, after.guild.id),
             )
         )
+
+    # -- moderation done in Discord's own client ---------------------------------------------
+
+    async def on_audit_log_entry_create(self, entry: discord.AuditLogEntry) -> None:
+        """A ban, unban, kick or timeout someone made (who and why; Steward's own skipped)."""
+        event = from_entry(entry, self.user.id if self.user else None)
+        if event is not None:
+            await self.adapter.publish(event)
+
+    async def on_member_ban(self, guild: discord.Guild, user: discord.abc.Snowflake) -> None:
+        """A ban, used only when the audit log can't be read."""
+        event = without_audit(guild, user, "ban")
+        if event is not None:
+            await self.adapter.publish(event)
+
+    async def on_member_unban(self, guild: discord.Guild, user: discord.abc.Snowflake) -> None:
+        """An unban, used only when the audit log can't be read."""
+        event = without_audit(guild, user, "unban")
+        if event is not None:
+            await self.adapter.publish(event)
 
     # -- messages ----------------------------------------------------------------------------
 

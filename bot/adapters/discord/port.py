@@ -270,6 +270,13 @@ class DiscordPort:
                 return None
         return to_member(found, guild_id)
 
+    async def myself(self, community: CommunityRef) -> Member | None:
+        """Steward's own member in a guild (its roles as the gateway last told them)."""
+        guild = self.client.get_guild(int(community.id))
+        if guild is None:
+            return None
+        return to_member(guild.me, guild.id)
+
     async def open_form(self, token: str, form: Form) -> None:
         """Forms open through the interaction's responder on Discord."""
         raise NotSupported("forms outside an interaction", self.platform)

@@ -76,6 +76,7 @@ class SlackPort:
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]], dict[str, str]]] = []
         self._count: list[tuple[float, int]] = []
+        self._me: list[str] = []
 
     def for_feature(self, feature: str) -> SlackPort:
         """The same port (and user cache), rendering component ids for ``feature``."""
@@ -84,6 +85,7 @@ class SlackPort:
         view._users = self._users
         view._groups = self._groups
         view._count = self._count
+        view._me = self._me
         return view
 
     async def user(self, user_id: str) -> dict[str, Any] | None:
@@ -148,6 +150,13 @@ class SlackPort:
         if found is None:
             return None
         return to_member(found, user.community, await self.groups_of(user.id))
+
+    async def myself(self, community: CommunityRef) -> Member | None:
+        """Steward's own user in the workspace (auth.test, asked once)."""
+        if not self._me:
+            identity = await self.client.auth_test()
+            self._me.append(str(identity["user_id"]))
+        return await self.member(UserRef(community, self._me[0]))
 
     async def render(self, message: Message) -> dict[str, Any]:
         """``text`` and ``blocks`` arguments for chat.* and response_url calls."""

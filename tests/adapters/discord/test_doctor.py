@@ -54,8 +54,9 @@ TALKING = [
 ]
 # Written out by hand from Discord's permission bits: the eight above (1024, 2048, 1 << 38,
 # 16384, 32768, 65536, 64, 1 << 35), Manage Roles (1 << 28), and moderation's Timeout, Kick
-# and Ban Members and Manage Messages (1 << 40, 2, 4, 8192).
-REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4 | 8192 | 1 << 36
+# and Ban Members and Manage Messages (1 << 40, 2, 4, 8192), and View Audit Log (128: who did
+# what in Discord's own client).
+REAL_PERMISSIONS = 309506198592 | 1 << 40 | 2 | 4 | 8192 | 1 << 36 | 128
 MODERATION = ["Timeout Members", "Kick Members", "Ban Members", "Manage Messages"]
 
 
@@ -82,6 +83,7 @@ def test_the_real_features_ask_for_manage_roles_and_the_moderation_rights() -> N
         "Manage Roles",
         *MODERATION,
         "Create Private Threads",
+        "View Audit Log",
     ]
     assert needed.value == REAL_PERMISSIONS
 
@@ -153,7 +155,7 @@ def test_discord_invite_prints_the_url(
         f"&scope=bot+applications.commands&permissions={REAL_PERMISSIONS}"
     )
     assert err.strip() == "Permissions asked for: " + ", ".join(
-        [*TALKING, "Manage Roles", *MODERATION, "Create Private Threads"]
+        [*TALKING, "Manage Roles", *MODERATION, "Create Private Threads", "View Audit Log"]
     )
     monkeypatch.setenv("STEWARD_DISCORD_TOKEN", "malformed")
     assert cli.main(["discord-invite"]) == 2
@@ -199,7 +201,7 @@ async def test_doctor_names_what_each_server_and_the_application_lack(fake: Fake
     # @everyone's defaults cover talking; what features do to members and threads is missing.
     assert not bare.ok and (
         "lacks Manage Roles, Timeout Members, Kick Members, Ban Members, Manage Messages, "
-        "Create Private Threads;" in bare.text
+        "Create Private Threads, View Audit Log;" in bare.text
     )
     assert "steward discord-invite" in bare.text
     used = {r.operation_id for r in fake.requests}
