@@ -44,6 +44,7 @@ async def cases_of(ctx: Ctx, user: str) -> list[ModerationCase]:
 
 
 async def _mark(ctx: Ctx, cases: list[ModerationCase], move: str, at: datetime) -> None:
+    """Write the coming or going on each case, once per event (``at`` names the event)."""
     repo = Repo(ctx.uow.session, ctx.community)
     key = f"{move}:{at.isoformat()}"
     note = "left the community" if move == LEFT else "came back to the community"
@@ -56,7 +57,7 @@ async def _mark(ctx: Ctx, cases: list[ModerationCase], move: str, at: datetime) 
             before=case.status,
             after=case.status,
             actor=case.target_id,
-            at=at,
+            at=ctx.clock.now(),
             key=key,
             note=note,
         )
