@@ -43,6 +43,13 @@ def form(case: ModerationCase) -> Form:
     )
 
 
+def number(value: str) -> int:
+    """The case number a button or form carries (anyone can send any value)."""
+    if not value.isdigit():
+        raise UserError("That button doesn't name a case; please use the one in your notice.")
+    return int(value)
+
+
 async def _own_case(ctx: Ctx, number: int) -> ModerationCase:
     """Case ``number``, when the presser is the member it is about; else a refusal that says
     nothing about the case."""
@@ -74,7 +81,7 @@ async def _already(ctx: Ctx, case: ModerationCase) -> str | None:
 
 async def press(ctx: Ctx, value: str) -> Form | str:
     """The member pressed Appeal: the form, or why not (or the answer, when decided)."""
-    case = await _own_case(ctx, int(value or "0"))
+    case = await _own_case(ctx, number(value))
     said = await _already(ctx, case)
     if said is not None:
         return said
@@ -176,7 +183,7 @@ async def _first(ctx: Ctx, case: ModerationCase) -> str:
 
 async def decide(ctx: Ctx, value: str, *, overturn: bool) -> str:
     """A moderator upholds or overturns an appeal; the member is told, the case closes."""
-    case = await _cases.find(ctx, int(value or "0"))
+    case = await _cases.find(ctx, number(value))
     history = await Repo(ctx.uow.session, ctx.community).history(case)
     decided = _decision(history)
     if decided is not None:

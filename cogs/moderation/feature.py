@@ -339,7 +339,7 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
     async def appealed(self, ctx: Ctx, press: Pressed) -> None:
         """The member's appeal, written in the form: to the staff, onto the case."""
         why = press.fields.get("why", "")
-        await ctx.reply(await _appeals.appeal(ctx, int(press.value or "0"), why))
+        await ctx.reply(await _appeals.appeal(ctx, _appeals.number(press.value), why))
 
     @component("uphold", requires=Level.MOD)
     async def uphold(self, ctx: Ctx, press: Pressed) -> None:
