@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from sandbox.scenario import Community, DiscordCommunity, Person, Posted
 
 
@@ -90,6 +92,10 @@ async def test_an_overturned_action_is_lifted_voided_and_the_member_told(
         opened = await community.click(bob, notice, "appeal")
         assert opened.form is not None
         filed = await community.submit(bob, opened, {"why": "my account was stolen"})
+        with pytest.raises(PermissionError):  # as on Discord: nobody else sees bob's DMs
+            await community.click(community.people["ada"], notice, "appeal")
+        with pytest.raises(PermissionError):  # nor can a banned member join again
+            await community.rejoins(bob)
     else:
         # Slack apps cannot time out: a workspace admin acts, a moderator marks it done.
         await community.slash(alice, "moderation timeout", member=bob, duration="1d", reason="raid")
@@ -112,6 +118,8 @@ async def test_an_overturned_action_is_lifted_voided_and_the_member_told(
         answer = await community.click(bob, notice, "appeal")
         assert answer.text.startswith("The moderators looked again at case #1 and overturned it")
         assert "The ban is lifted" in answer.text
+        await community.rejoins(bob)  # an overturned case no longer counts: no flag
+        assert not [m for m in community.messages_in("mods") if "is back" in m.text]
     else:
         assert said.endswith("Case #2 asks a workspace admin to reactivate the account.")
         asked = [m for m in community.messages_in("mods") if community.offers(m, "done")]
