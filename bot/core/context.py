@@ -55,6 +55,11 @@ class Context(Generic[S]):
         """
         return await self.outbox.deliver(target, message, key=key)
 
+    async def edit(self, channel: ChannelRef, message: Message, *, of: str, key: str) -> bool:
+        """Change the post delivered to ``channel`` with key ``of`` to ``message``, once per
+        ``key``; through the outbox like a post, after it (the latest edit queued stays)."""
+        return await self.outbox.edit(channel, message, of=of, key=key)
+
     async def delivery(self, key: str) -> Delivery | None:
         """What became of the delivery with this key: pending, sent (where) or failed (why)."""
         return await self.outbox.delivery(key)

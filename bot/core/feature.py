@@ -77,6 +77,9 @@ class ComponentMark:
     requires: Level
     menu: str | None = None
     """For ``@message_action``: the name people pick in a message's menu."""
+    outsiders: bool = False
+    """Whether a press in a DM may come from someone no longer in the community (a member
+    who was banned pressing a button in the notice they got); the handler checks who."""
 
 
 _MARK = "__steward_mark__"
@@ -132,9 +135,15 @@ def endpoint(method: str, path: str) -> Callable[[F], F]:
     return _mark(EndpointMark(method, path))
 
 
-def component(action: str, *, requires: Level = Level.MEMBER) -> Callable[[F], F]:
-    """Declare the handler for a button, select or form with this action."""
-    return _mark(ComponentMark(action, requires))
+def component(
+    action: str, *, requires: Level = Level.MEMBER, outsiders: bool = False
+) -> Callable[[F], F]:
+    """Declare the handler for a button, select or form with this action.
+
+    ``outsiders=True`` lets a press in a DM come from someone not (or no longer) in the
+    community, as a member with no roles: the handler must check the presser is the person
+    the button is for."""
+    return _mark(ComponentMark(action, requires, outsiders=outsiders))
 
 
 def message_action(action: str, menu: str, *, requires: Level = Level.MEMBER) -> Callable[[F], F]:

@@ -40,7 +40,7 @@ from bot.core._outbox_rows import (
 )
 from bot.core.activity import Activity
 from bot.core.clock import Clock
-from bot.core.errors import NotSupported, UserError
+from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
 from bot.core.message import Message
 from bot.core.pacing import BACKLOG
@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("steward.outbox")
+EDIT_OF = "edit_of"
+"""In an edit row's payload: the stored key of the post it changes."""
 
 
 class Outbox:
@@ -88,11 +90,28 @@ class Outbox:
         self._lanes: dict[Lane, int] = {}
         self._first: dict[Lane, Claimed] = {}
 
-    async def deliver(self, target: ChannelRef | UserRef, message: Message, *, key: str) -> bool:
+    async def edit(self, channel: ChannelRef, message: Message, *, of: str, key: str) -> bool:
+        """Queue an edit of the post delivered to ``channel`` with key ``of``, once per ``key``.
+
+        It goes out in the channel's lane, after the post itself: the latest edit queued is
+        what stays. False when the key was used."""
+        return await self.deliver(channel, message, key=key, edit_of=of)
+
+    async def deliver(
+        self,
+        target: ChannelRef | UserRef,
+        message: Message,
+        *,
+        key: str,
+        edit_of: str | None = None,
+    ) -> bool:
         """Queue ``message`` for ``target`` once per ``key``; False when the key was used."""
         now = self.clock.now()
         kind = "dm" if isinstance(target, UserRef) else "channel"
         stored = row_key(self.community, self.feature, key)
+        payload = encode(message)
+        if edit_of is not None:
+            payload[EDIT_OF] = row_key(self.community, self.feature, edit_of)
         lane = (self.community.key, kind, target.id)
         # Nothing ahead in its lane: this process takes the first attempt now, in the same
         # transaction, and makes it right after the commit (no claim transaction of its own).
@@ -104,7 +123,7 @@ class Outbox:
             "kind": kind,
             "channel_id": target.id,
             "thread": target.thread if isinstance(target, ChannelRef) else None,
-            "payload": encode(message),
+            "payload": payload,
             "status": "pending",
             "created_at": now,
             "due_at": now + backoff(1) if first else now,
@@ -374,6 +393,9 @@ class Deliverer:
                 landed = await port.dm(user, message, key=claimed.key, resend=resend)
                 if landed is None:
                     error_text, final = "their DMs are closed", True
+            elif EDIT_OF in claimed.payload:
+                landed, error_text = await self._edit(port, claimed, message)
+                final = error_text is not None
             else:
                 channel = ChannelRef(community, claimed.channel_id, claimed.thread)
                 landed = await port.send(channel, message, key=claimed.key, resend=resend)
@@ -385,6 +407,26 @@ class Deliverer:
             error_text = f"{type(exc).__name__}: {exc}"
             log.warning("delivery %s failed (try %d): %s", claimed.key, claimed.attempt, error_text)
         return Sent.of(claimed, landed, error_text, final)
+
+    async def _edit(
+        self, port: Port, claimed: Claimed, message: Message
+    ) -> tuple[MessageRef | None, str | None]:
+        """Edit the post an edit row names: where it is, or why it cannot be (for good). The
+        post went out first in the same lane; one still waiting makes this try wait too."""
+        of = str(claimed.payload[EDIT_OF])
+        post = self.known(of)
+        if post is None:
+            async with self.sessions() as uow:
+                post = await read_delivery(uow, claimed.community, of)
+        if post is not None and post.status == "pending":
+            raise Unavailable("the post to edit is not out yet")
+        if post is None or post.message is None:
+            return None, "the post to edit was never made"
+        try:
+            await port.edit(post.message, message)
+        except NotFound:
+            return None, "the post to edit was deleted"
+        return post.message, None
 
     async def _record(self, done: list[Sent]) -> Delivery:
         """Note what became of each row (written soon, with others: one transaction for many

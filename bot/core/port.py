@@ -63,6 +63,11 @@ class Port(Protocol):
         as for :meth:`send`)."""
         ...
 
+    async def edit(self, message: MessageRef, new: Message) -> None:
+        """Change a message Steward posted (``NotFound`` when it was deleted). Files and pings
+        stay as they were: an edit changes text, fields and components."""
+        ...
+
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """Open a discussion thread on a message."""
         ...

@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from bot.core import Capability, ChannelRef, Context, Member, NotSupported, UserError, UserRef
-from cogs.moderation import _notify, _texts
+from cogs.moderation import _notify, _texts, _timeouts
 from cogs.moderation._authority import Act, beyond_steward
 from cogs.moderation._cases import Ctx, find, open_case, own_standing, standing
 from cogs.moderation._lifecycle import Move, Status
@@ -91,6 +91,8 @@ async def carry_out(
             "refused. The staff were told what to fix."
         )
     await mark_done(ctx, case, by=by, key=f"act:{case.number}")
+    if act is Act.TIMEOUT:
+        await _timeouts.schedule(ctx, case, duration or timedelta(days=1))
     await _notify.modlog(ctx, case, key="open")
     await ctx.commit()
     return f"Case #{case.number}: {_texts.DONE[act.value]} {who}.{_texts.delivered(case)}"

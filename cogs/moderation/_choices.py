@@ -17,7 +17,7 @@ Kind = Literal[
     "newlines",
 ]
 Does = Literal["alert", "delete", "warn", "timeout"]
-CaseStatus = Literal["open", "acknowledged", "actioned", "dismissed", "closed"]
+CaseStatus = Literal["open", "acknowledged", "actioned", "dismissed", "appealed", "closed"]
 CaseKind = Literal[
     "note", "warn", "timeout", "kick", "ban", "unban", "automod", "report", "reportbar"
 ]

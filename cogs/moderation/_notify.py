@@ -9,6 +9,7 @@ from bot.core import Button, ChannelRef, Context, Message, RoleRef, UserRef
 from bot.core.staff import staff_message
 from cogs.moderation import _texts
 from cogs.moderation._models import ModerationCase
+from cogs.moderation._repo import Repo
 from cogs.moderation.settings import ModerationSettings
 
 Ctx = Context[ModerationSettings]
@@ -22,12 +23,16 @@ async def modlog(
     key: str,
     note: str | None = None,
 ) -> None:
-    """Queue the mod-log post for a case (with a ``note``), or for a change to it, once per
-    ``key``."""
+    """Post the case in the mod-log, or edit its post to show where it stands now (with a
+    ``note``, and the ``change`` just made), once per ``key``."""
     channel = ctx.settings.modlog_channel
-    if channel is not None:
-        message = _texts.modlog(case, change, note)
-        await ctx.deliver(channel, message, key=f"log:{case.number}:{key}")
+    if channel is None:
+        return
+    history = await Repo(ctx.uow.session, ctx.community).history(case)
+    message = _texts.modlog(case, history, change, note)
+    post = f"log:{case.number}:open"
+    if not await ctx.deliver(channel, message, key=post):
+        await ctx.edit(channel, message, of=post, key=f"log:{case.number}:{len(history)}:{key}")
 
 
 async def modlog_line(ctx: Ctx, text: str, *, key: str) -> None:

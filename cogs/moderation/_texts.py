@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core import Message
+from bot.core import Button, Message
 from bot.core.parsing import format_duration
 from cogs.moderation._models import ModerationCase, ModerationCaseEvent
 
@@ -25,12 +25,21 @@ def _who(user_id: str) -> str:
     return user_id if ":" in user_id else f"<@{user_id}>"
 
 
+APPEALABLE = frozenset({"warn", "automod", "timeout", "kick", "ban"})
+"""The kinds of case a member may appeal (the ones they are told about)."""
+
+
 def notice(case: ModerationCase, hint: str, duration: timedelta | None = None) -> Message:
-    """The private notice a member gets about an action on them: what, why, how to appeal."""
+    """The private notice a member gets about an action on them: what, why, how to appeal
+    (with the Appeal button, which works even after a kick or ban)."""
     length = f" for {format_duration(duration)}" if duration is not None else ""
+    appeal: tuple[Button, ...] = ()
+    if case.kind in APPEALABLE:
+        appeal = (Button("appeal", "Appeal", value=str(case.number), style="primary"),)
     return Message(
         title=f"You were {DONE.get(case.kind, case.kind)}{length} by the moderators",
         text=f"Reason: {case.reason}\nThis is case #{case.number}. {hint}",
+        buttons=appeal,
     )
 
 
@@ -53,13 +62,20 @@ def delivered(case: ModerationCase) -> str:
     return " Their direct messages are closed, so they were not told."
 
 
+def moves(history: list[ModerationCaseEvent], *, cut: int = 0) -> list[str]:
+    """Each move made on a case, one line each (notes cut to ``cut`` characters when set)."""
+    lines = []
+    for e in history:
+        note = e.note if not cut or e.note is None or len(e.note) <= cut else e.note[:cut] + "…"
+        lines.append(
+            f"{e.at:%Y-%m-%d %H:%M} UTC {e.move} by {_who(e.actor_id)}: {e.before} → {e.after}"
+            + (f" ({note})" if note else "")
+        )
+    return lines
+
+
 def detail(case: ModerationCase, history: list[ModerationCaseEvent]) -> Message:
     """A case in full, with every move made on it."""
-    lines = [
-        f"{e.at:%Y-%m-%d %H:%M} UTC {e.move} by {_who(e.actor_id)}: {e.before} → {e.after}"
-        + (f" ({e.note})" if e.note else "")
-        for e in history
-    ]
     dm = {None: "not due", True: "delivered", False: "not delivered (DMs closed)"}[case.dm_sent]
     fields = [
         ("Member", _who(case.target_id)),
@@ -70,16 +86,35 @@ def detail(case: ModerationCase, history: list[ModerationCaseEvent]) -> Message:
         ("Notice", dm),
     ]
     return Message(
-        title=f"Case #{case.number}: {case.kind}", fields=tuple(fields), text="\n".join(lines)
+        title=f"Case #{case.number}: {case.kind}",
+        fields=tuple(fields),
+        text="\n".join(moves(history)),
     )
 
 
-def modlog(case: ModerationCase, change: str | None = None, note: str | None = None) -> Message:
-    """The mod-log post for a case (with a note), or for a change to it."""
+MODLOG_MOVES = 12
+"""The latest moves a mod-log post shows (``/moderation case`` shows them all)."""
+
+
+def modlog(
+    case: ModerationCase,
+    history: list[ModerationCaseEvent],
+    change: str | None = None,
+    note: str | None = None,
+) -> Message:
+    """A case's mod-log post as it stands now: the case, its latest moves, the last change."""
+    lines = [summary(case) + (f" {note}" if note else "")]
+    if case.voided:
+        lines.append(f"Void: {case.void_reason}")
+    shown = moves(history, cut=200)
+    if len(shown) > MODLOG_MOVES:
+        lines.append(
+            f"({len(shown) - MODLOG_MOVES} earlier moves: `/moderation case {case.number}`)"
+        )
+    lines += shown[-MODLOG_MOVES:]
     if change is not None:
-        return Message(text=f"Case #{case.number}: {change}")
-    text = summary(case) + (f" {note}" if note else "")
-    return Message(title=f"Case #{case.number}: {case.kind}", text=text)
+        lines.append(f"Last change: {change}")
+    return Message(title=f"Case #{case.number}: {case.kind}", text="\n".join(lines))
 
 
 def plain(text: str) -> Message:

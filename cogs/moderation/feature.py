@@ -13,6 +13,9 @@ from bot.core import (
     JobContext,
     Level,
     Member,
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
     MessagePosted,
     ModeratedInClient,
     Pressed,
@@ -25,14 +28,17 @@ from bot.core import (
 )
 from cogs.moderation import (
     _actions,
+    _appeals,
     _bans,
     _cases,
     _climb,
     _duty,
     _in_client,
     _reports,
+    _returns,
     _stats,
     _texts,
+    _timeouts,
 )
 from cogs.moderation._authority import Act
 from cogs.moderation._automod_commands import AutomodCommands
@@ -314,3 +320,61 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
         """Carry out the action picked on a report, with the reason given."""
         reason = press.fields.get("reason", "")
         await ctx.reply(await _reports.take_action(ctx, press.value, reason))
+
+    # -- appeals and returns (section 7) ----------------------------------------------------
+
+    @command("appeal")
+    async def appeal(
+        self,
+        ctx: Ctx,
+        case: Annotated[int, "The case number (it is in the notice you got)"],
+        why: Annotated[str, "Why the moderators should look again"],
+    ) -> None:
+        """Ask the moderators, once, to look again at a warning, timeout, kick or ban of yours."""
+        await ctx.reply(await _appeals.appeal(ctx, case, why))
+
+    @component("appeal", outsiders=True)
+    async def appeal_pressed(self, ctx: Ctx, press: Pressed) -> None:
+        """The member pressed Appeal in their notice (after a ban too): the form, or the answer
+        when they appealed already."""
+        shown = await _appeals.press(ctx, press.value)
+        if isinstance(shown, str):
+            await ctx.reply(shown)
+        else:
+            await ctx.open_form(shown)
+
+    @component("appealed", outsiders=True)
+    async def appealed(self, ctx: Ctx, press: Pressed) -> None:
+        """The member's appeal, written in the form: to the staff, onto the case."""
+        why = press.fields.get("why", "")
+        await ctx.reply(await _appeals.appeal(ctx, _appeals.number(press.value), why))
+
+    @component("uphold", requires=Level.MOD)
+    async def uphold(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator upholds an appeal: the case stands; the member is told."""
+        await ctx.reply(await _appeals.decide(ctx, press.value, overturn=False))
+
+    @component("overturn", requires=Level.MOD)
+    async def overturn(self, ctx: Ctx, press: Pressed) -> None:
+        """A moderator overturns an appeal: the action is lifted and its points voided."""
+        await ctx.reply(await _appeals.decide(ctx, press.value, overturn=True))
+
+    @timer(_timeouts.ENDED)
+    async def timeout_ended(self, ctx: Job, payload: dict[str, Any]) -> None:
+        """A timeout's time is up: its case says so."""
+        await _timeouts.ended(ctx, int(payload["case"]))
+
+    @on(MemberLeft)
+    async def member_left(self, ctx: Listen, event: MemberLeft) -> None:
+        """A member with cases left (or was removed): their cases say so."""
+        await _returns.left(ctx, event.user, event.at)
+
+    @on(MemberJoined)
+    async def member_joined(self, ctx: Listen, event: MemberJoined) -> None:
+        """A member with open or recent cases came back: the staff are told."""
+        await _returns.returned(ctx, event.member.ref, event.at, joined=True)
+
+    @on(MemberUpdated)
+    async def member_updated(self, ctx: Listen, event: MemberUpdated) -> None:
+        """Slack: an account active again after it left counts as coming back."""
+        await _returns.returned(ctx, event.member.ref, event.at, joined=False)

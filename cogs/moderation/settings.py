@@ -24,8 +24,11 @@ class ModerationSettings(FeatureSettings):
     """The escalation ladder's steps: live points reached -> what happens, like
     `3 timeout 1d, 5 kick, 8 ban` (empty: the ladder takes no steps)."""
 
-    appeal_hint: str = "If you think this is a mistake, reply to the moderators."
-    """The last line of every notice a member gets about an action on them."""
+    appeal_hint: str = (
+        "If you think this is a mistake, press Appeal below (once) and tell the moderators why."
+    )
+    """The last line of every notice a member gets about an action on them (a warning,
+    timeout, kick or ban carries the Appeal button)."""
 
     slack_remove_from_channels: bool = False
     """On Slack, a kick or ban also takes the member out of every channel Steward is in

@@ -32,7 +32,9 @@ class PeopleActing:
     port: int
 
     async def member_joins(self, guild: Guild, user: User, *, roles: Iterable[Role] = ()) -> Member:
-        """A user joins the guild (GUILD_MEMBER_ADD)."""
+        """A user joins the guild (GUILD_MEMBER_ADD); a banned user cannot, as on Discord."""
+        if user.id in guild.bans:
+            raise PermissionError(f"{user.username} is banned from {guild.name}")
         member = self.add_member(guild, user, roles=roles)
         self.dispatch(
             "GUILD_MEMBER_ADD", {**payloads.member(self.world, member), "guild_id": guild.id}
@@ -225,6 +227,8 @@ class PeopleActing:
         if custom_id not in message.custom_ids():
             raise ValueError(f"no component {custom_id!r} on the message: {message.custom_ids()}")
         channel = self.world.channels[message.channel_id]
+        if channel.type == DM and channel.recipient_id != user.id:
+            raise PermissionError(f"{user.username} cannot see someone else's DM")
         guild = self.world.guild_of(channel)
         return await self._interact(
             3, user, channel, guild, {**data, "custom_id": custom_id}, message=message

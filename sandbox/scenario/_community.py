@@ -177,6 +177,11 @@ class Community:
         """The person leaves the community."""
         raise LookupError(f"leaving is not something the fake {self.platform} can play yet")
 
+    async def rejoins(self, person: Person) -> None:
+        """The person comes back after leaving (Discord: joins again; Slack: the account is
+        reactivated)."""
+        raise LookupError(f"coming back is not something the fake {self.platform} can play yet")
+
     async def deletes(self, person: Person, message: Posted) -> None:
         """The person deletes their message."""
         raise LookupError(f"deleting is not something the fake {self.platform} can play yet")

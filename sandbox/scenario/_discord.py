@@ -91,6 +91,11 @@ class DiscordCommunity(Community):
         await self.fake.member_leaves(self.guild, person.account)
         await self.settle()
 
+    async def rejoins(self, person: Person) -> None:
+        """GUILD_MEMBER_ADD for someone who was here before (refused while banned)."""
+        await self.fake.member_joins(self.guild, person.account)
+        await self.settle()
+
     async def deletes(self, person: Person, message: Posted) -> None:
         """MESSAGE_DELETE."""
         await self.fake.user_deletes(message.raw)

@@ -88,6 +88,16 @@ class SlackCommunity(Community):
         )
         await self.settle()
 
+    async def rejoins(self, person: Person) -> None:
+        """A workspace admin reactivates the account: ``user_change`` without ``deleted``."""
+        user = person.account
+        user.deleted = False
+        await self.fake.deliver_event(
+            user.team_id,
+            {"type": "user_change", "user": user.to_api(), "event_ts": self.fake.world.next_ts()},
+        )
+        await self.settle()
+
     async def deletes(self, person: Person, message: Posted) -> None:
         """The author deletes the message: ``message`` with subtype ``message_deleted``."""
         raw = message.raw

@@ -163,6 +163,11 @@ EXTRA_OBJECT_PROPERTIES: dict[str, dict[str, tuple[dict[str, Any], str]]] = {
 # Response schemas narrower than what Slack returns:
 # (method, path in the 200 schema) -> (replacement subschema, reason).
 RESPONSE_SCHEMA_PATCHES: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any], str]] = {
+    ("chat.update", ("properties", "message", "properties", "blocks")): (
+        {"type": "array", "items": {"type": "object"}},
+        "the spec types the updated message's blocks as an object; Slack answers the array of "
+        "blocks the message now has, as every other message object carries them",
+    ),
     ("conversations.replies", ("properties", "messages", "items")): (
         {"$ref": "#/definitions/objs_message"},
         "the spec's two closed thread-message variants omit blocks, bot_id, reactions and "

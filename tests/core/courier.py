@@ -15,8 +15,14 @@ class Courier(Feature, name="courier"):
     @on(MessagePosted)
     async def relay(self, ctx: Context[Any], event: MessagePosted) -> None:
         """``relay a b c`` in a channel: a, b and c are delivered there, in that order;
-        ``relay-dm a``: a is delivered to the author by DM; ``trouble``: the staff hear of it."""
+        ``relay-dm a``: a is delivered to the author by DM; ``amend a b``: the post of a is
+        edited to say b; ``trouble``: the staff hear of it."""
         verb, _, rest = event.text.partition(" ")
+        if verb == "amend" and not event.author.is_bot:
+            word, _, new = rest.partition(" ")
+            channel = event.message.channel
+            message = Message(text=f"amended {new}")
+            await ctx.edit(channel, message, of=f"relay:{word}", key=f"amend:{word}:{new}")
         if verb == "trouble" and not event.author.is_bot:
             await ctx.alert_staff(f"The courier lost a parcel ({rest}).", key="lost")
         if event.author.is_bot or verb not in ("relay", "relay-dm"):
@@ -30,7 +36,7 @@ class Courier(Feature, name="courier"):
         self, ctx: CommandContext[Any], word: Annotated[str, "A relayed word"]
     ) -> None:
         """What became of a relayed word."""
-        found = await ctx.delivery(f"relay:{word}")
+        found = await ctx.delivery(word if word.startswith("amend:") else f"relay:{word}")
         if found is None:
             await ctx.reply(f"{word}: never relayed")
         elif found.status == "failed":

@@ -110,6 +110,10 @@ class RecordingPort:
         self.sent.append(Sent(user, message))
         return self._ref(ChannelRef(user.community, f"dm-{user.id}"))
 
+    async def edit(self, message: MessageRef, new: Message) -> None:
+        """Record an edit."""
+        self.sent.append(Sent(message, new))
+
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """Pretend to open a thread."""
         return ChannelRef(on.channel.community, f"thread-{on.id}")

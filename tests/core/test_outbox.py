@@ -108,3 +108,26 @@ async def test_the_same_problem_reported_by_fifty_events_is_told_once(
     await community.settle()
     told = [m.text for m in community.messages_in("mods") if "courier" in m.text]
     assert len(told) == 1 and told[0].startswith("The courier lost a parcel (number ")
+
+
+async def test_an_edit_waits_behind_its_post_and_a_deleted_post_is_not_edited(
+    community: Community,
+) -> None:
+    alice, ada = community.people["alice"], community.people["ada"]
+    fail_posts(community, 1)
+    await community.says(alice, "relay one")
+    await community.says(alice, "amend one uno")
+    assert relayed(community) == []  # the edit waits behind its post's retry
+    await community.advance(seconds=3)
+    assert relayed(community) == []
+    edited = [m for m in community.messages_in("general") if m.text.startswith("amended")]
+    assert [m.text for m in edited] == ["amended uno"]  # one post, changed in place
+    shown = await community.slash(ada, "courier outcome", word="amend:one:uno")
+    assert shown.text == "amend:one:uno: sent after 1 tries"
+    await community.deletes(alice, edited[0])
+    await community.says(alice, "amend one dos")
+    shown = await community.slash(ada, "courier outcome", word="amend:one:dos")
+    assert shown.text == "amend:one:dos: failed after 1 tries (the post to edit was deleted)"
+    await community.says(alice, "amend two tres")  # never relayed: nothing to edit
+    shown = await community.slash(ada, "courier outcome", word="amend:two:tres")
+    assert shown.text == "amend:two:tres: failed after 1 tries (the post to edit was never made)"

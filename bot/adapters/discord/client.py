@@ -199,7 +199,9 @@ class DiscordAdapter:
             scope=scope if in_dm else None,
         )
         try:
-            guild_id, actor = await self._presser(interaction, scope)
+            found = self.registry.component(feature, action)
+            outsiders = found is not None and found[0].outsiders
+            guild_id, actor = await self._presser(interaction, scope, outsiders=outsiders)
             fields: dict[str, str] = {}
             for row in data.get("components", []):
                 for item in row.get("components", []):
@@ -267,9 +269,10 @@ class DiscordAdapter:
             await responder.close()
 
     async def _presser(
-        self, interaction: discord.Interaction[Any], scope: int | None
+        self, interaction: discord.Interaction[Any], scope: int | None, *, outsiders: bool = False
     ) -> tuple[int, Member]:
-        """The guild a press belongs to, and the presser as a member of it; strangers are refused.
+        """The guild a press belongs to, and the presser as a member of it; strangers are refused
+        (unless the component takes ``outsiders``: then a stranger is a member with no roles).
 
         In a guild the interaction says both. In a DM only the custom_id names the guild, and
         anyone can send any custom_id, so the presser's membership is looked up, never assumed."""
@@ -287,6 +290,9 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("checking a DM presser in guild %s failed: %s", scope, exc)
             raise UserError("I couldn't check your membership just now; please try again.") from exc
+        if member is None and outsiders:
+            user = interaction.user
+            return scope, Member(UserRef(community(scope), str(user.id)), user.display_name)
         if member is None:
             raise UserError(
                 "That button belongs to a server you're not a member of, so it can't do "

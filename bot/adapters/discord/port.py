@@ -59,6 +59,16 @@ def _nonce(key: str | None) -> dict[str, Any]:
     return {"nonce": str(int.from_bytes(digest, "big") >> 1)}
 
 
+def _editable(rendered: dict[str, Any]) -> dict[str, Any]:
+    """``send`` arguments as ``PartialMessage.edit`` takes them: what the new version lacks
+    (content, an embed, components) is cleared; files stay as they were."""
+    out = {k: v for k, v in rendered.items() if k not in ("files", "suppress_embeds")}
+    out.setdefault("content", None)
+    out.setdefault("embed", None)
+    out.setdefault("view", None)
+    return out
+
+
 class DiscordPort:
     """The Port for Discord; one per process, serving every guild."""
 
@@ -111,6 +121,12 @@ class DiscordPort:
             raise Unavailable(f"Discord answered {exc.status}") from exc
         dm_channel = ChannelRef(user.community, str(sent.channel.id))
         return MessageRef(dm_channel, str(sent.id))
+
+    async def edit(self, message: MessageRef, new: Message) -> None:
+        """Change a post of Steward's (its text, embed and components; files stay)."""
+        rendered = render(self.feature, new)
+        partial = self._messageable(message.channel).get_partial_message(int(message.id))
+        await _call("edit that post", partial.edit(**_editable(rendered)))
 
     async def open_thread(self, on: MessageRef, name: str) -> ChannelRef:
         """Open a thread on a message; the thread is a channel of its own."""

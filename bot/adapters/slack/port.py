@@ -279,6 +279,15 @@ class SlackPort:
         """Post in a channel, or in a thread when the ref carries one; with a key, once."""
         return await self._post(channel, message, channel.thread, key, resend)
 
+    async def edit(self, message: MessageRef, new: Message) -> None:
+        """Change a post of Steward's (chat.update: its text and blocks; files stay)."""
+        kwargs = await self.render(new)
+        try:
+            async with self.posts[message.channel.id].slot():
+                await self.client.chat_update(channel=message.channel.id, ts=message.id, **kwargs)
+        except SlackApiError as exc:
+            raise refused("edit that post", exc) from exc
+
     async def reply(self, to: MessageRef, message: Message) -> MessageRef:
         """Reply in the message's thread."""
         thread = to.channel.thread or to.id

@@ -13,7 +13,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from cogs.moderation._lifecycle import NEXT, TERMINAL, Case, Move, MoveRefused, Status, apply
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-TRIED = {"moves": 0, "applied": 0, "replayed": 0, "refused": 0, "closed": 0}
+TRIED = {
+    "moves": 0,
+    "applied": 0,
+    "replayed": 0,
+    "refused": 0,
+    "closed": 0,
+    "appealed": 0,
+    "decided": 0,
+}
 """Counts across examples, for the notes (read them after a run; nothing asserts on them)."""
 
 
@@ -86,7 +94,9 @@ class TwoModeratorsAndAMember(RuleBasedStateMachine):
         if not offered:
             offered = list(Move)
         move = data.draw(st.sampled_from(offered))
-        self.press("member" if move is Move.APPEAL else who, move)
+        presser = "member" if move is Move.APPEAL else who
+        self.seen[presser] = self.case.version  # the screen shows the case as it is now
+        self.press(presser, move)
 
     @precondition(lambda self: bool(self.pressed))
     @rule(index=st.integers(0, 1000))
@@ -114,6 +124,8 @@ class TwoModeratorsAndAMember(RuleBasedStateMachine):
             self.applied += 1
             TRIED["applied"] += 1
             TRIED["closed"] += self.case.status in TERMINAL
+            TRIED["appealed"] += move is Move.APPEAL
+            TRIED["decided"] += move in (Move.UPHOLD, Move.OVERTURN)
 
     @invariant()
     def audit_matches_every_move(self) -> None:
@@ -126,6 +138,18 @@ class TwoModeratorsAndAMember(RuleBasedStateMachine):
         assert all(a.actor and a.at for a in audit)
         assert len({a.key for a in audit}) == len(audit)
         assert all(a.after not in TERMINAL for a in audit[:-1])
+
+    @invariant()
+    def appealed_once_by_the_member_and_decided_once_by_a_moderator(self) -> None:
+        """An appeal comes from the member, at most once, and gets at most one decision, from
+        someone else, after it."""
+        audit = self.case.audit
+        appeals = [i for i, a in enumerate(audit) if a.move is Move.APPEAL]
+        decisions = [i for i, a in enumerate(audit) if a.move in (Move.UPHOLD, Move.OVERTURN)]
+        assert len(appeals) <= 1 and len(decisions) <= 1
+        assert all(audit[i].actor == "member" for i in appeals)
+        assert all(audit[i].actor != "member" for i in decisions)
+        assert not decisions or (appeals and appeals[0] < decisions[0])
 
 
 TwoModeratorsAndAMember.TestCase.settings = settings(

@@ -38,10 +38,10 @@ async def test_an_acting_rule_opens_a_case_with_the_evidence(
     log = [community.readable(m.text) for m in community.messages_in("mods")]
     assert "#2 automod @bob by automod:2: rule #2: an invite link" in log[-1]
     if isinstance(community, DiscordCommunity):
-        assert log[-1].endswith("Automod deleted the message.")
+        assert "] Automod deleted the message." in log[-1]
         assert not [m for m in community.messages_in("general") if "discord.gg" in m.text]
     else:
-        assert log[-1].endswith("Automod alerted the moderators.")
+        assert "] Automod alerted the moderators." in log[-1]
 
 
 async def test_a_rule_spares_the_roles_and_channels_it_is_told_to(
