@@ -75,14 +75,20 @@ class Repo:
         key: str,
         note: str | None = None,
     ) -> int:
-        """Add an audit row to ``case`` and return its version (versions count every row)."""
-        version = await self.session.scalar(
-            select(func.count()).where(ModerationCaseEvent.case_id == case.id)
-        )
-        self.session.add(
-            ModerationCaseEvent(
+        """Add an audit row to ``case`` and return its version (versions count every row).
+
+        Another unit of work may be writing on the same case at this moment (a member's leaving
+        while the kick that caused it is recorded): a clash on the version takes the next one."""
+        for attempt in range(_TRIES):
+            version = 1 + (
+                await self.session.scalar(
+                    select(func.count()).where(ModerationCaseEvent.case_id == case.id)
+                )
+                or 0
+            )
+            row = ModerationCaseEvent(
                 case_id=case.id,
-                version=(version or 0) + 1,
+                version=version,
                 move=move,
                 before=before,
                 after=after,
@@ -91,9 +97,15 @@ class Repo:
                 key=key,
                 note=note,
             )
-        )
-        await self.session.flush()
-        return (version or 0) + 1
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(row)
+            except IntegrityError:
+                if attempt == _TRIES - 1:
+                    raise
+                continue
+            return version
+        raise AssertionError("unreachable")
 
     async def case(self, number: int) -> ModerationCase | None:
         """Case ``number``, or None."""
