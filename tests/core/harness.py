@@ -183,6 +183,10 @@ class RecordingPort:
         """Nobody is counted here."""
         return None
 
+    async def channel_members(self, channel: ChannelRef) -> list[UserRef]:
+        """Nobody is in a channel here."""
+        return []
+
 
 class Harness:
     """The real App (dispatcher, database, timers, jobs) with a fake clock and a recording port."""
