@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.scenario import Community
+from sandbox.scenario import Community, DiscordCommunity, replies
 
 
 def _groups(community: Community, names: list[str]) -> set[frozenset[str]]:
@@ -98,3 +98,51 @@ async def test_discord_without_a_thread_channel_tells_the_staff_once_then_catche
     for name in names:
         (conversation,) = community.groups_of(community.people[name])
         assert [m.text.split("!")[0][:4] for m in conversation][-1].startswith("Half")
+
+
+async def _says_in_group(community: Community, name: str, text: str) -> None:
+    """A member posts in their latest group's conversation (Slack group DM, Discord thread)."""
+    person = community.people[name]
+    first = community.groups_of(person)[-1][0].raw
+    fake = community.fake  # type: ignore[attr-defined]
+    if isinstance(community, DiscordCommunity):
+        await fake.user_says(person.account, fake.world.channels[first.channel_id], text)
+    else:
+        await fake.user_says(person.account, first.channel, text)
+    await community.settle()
+
+
+async def test_replies_and_group_conversations_count_as_talking(community: Community) -> None:
+    await _setup(community)
+    names = ["olivia", "ada", "alice", "bob"]
+    for name in names:
+        await community.slash(community.people[name], "introductions join")
+    await community.slash(community.people["ada"], "introductions round now")
+    await community.advance(seconds=1)
+    (first, other) = sorted(_groups(community, names), key=lambda g: "alice" not in g)
+    a, b = sorted(first)
+    c, d = sorted(other)
+
+    async def kept_talking() -> str:
+        stats = await community.slash(community.people["ada"], "introductions stats")
+        return stats.text.splitlines()[-1]
+
+    assert await kept_talking() == "Pairs who talked in the community after meeting: 0."
+    await community.advance(minutes=5)
+    # A reply links the two: on Discord one that doesn't ping (no mention), on Slack a reply
+    # in the message's thread (the message itself is not in the thread).
+    hello = await community.says(community.people[a], "hello everyone")
+    if isinstance(community, DiscordCommunity):
+        channel = community.fake.world.channels[hello.raw.channel_id]
+        replier = community.people[b].account
+        await community.fake.user_says(
+            replier, channel, "hi there", reply_to=hello.raw, ping_author=False
+        )
+        await community.settle()
+    else:
+        await replies(community, community.people[b], hello, "hi there")
+    assert await kept_talking() == "Pairs who talked in the community after meeting: 1."
+    # Two members of a group who both post in its conversation have talked too.
+    await _says_in_group(community, c, "Hi! Free on Thursday?")
+    await _says_in_group(community, d, "Thursday works")
+    assert await kept_talking() == "Pairs who talked in the community after meeting: 2."
