@@ -320,8 +320,9 @@ class Rounds:
             was = await self.pool.counts_as_in(row, user_id)
         else:
             was = row is not None and row.opted_in
-        if row is None or not was:
+        if not was:
             return False
+        row = row or await self.repo.ensure_member(user_id, self.now)
         row.opted_in, row.paused_until, row.updated_at = False, None, self.now
         row.opted_out = row.opted_out or by_choice
         return True
