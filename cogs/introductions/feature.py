@@ -44,7 +44,7 @@ class Introductions(Feature, name="introductions"):
     """Introduce members who haven't met, in small private groups, round after round."""
 
     Settings = IntroductionsSettings
-    port_calls = frozenset({"open_group"})
+    port_calls = frozenset({"open_group", "channel_members"})
 
     # -- what members do ---------------------------------------------------------------------
 

@@ -193,3 +193,8 @@ async def test_the_pool_is_the_members_of_a_channel(community: Community) -> Non
         assert not community.groups_of(people[name]), name
     again = await community.slash(people["bob"], "introductions me")
     assert "You're not in the introductions pool" in again.text
+    overview = await community.slash(people["ada"], "introductions settings")
+    assert "Pool: members who join, and everyone in #coffee." in community.readable(overview.text)
+    stats = await community.slash(people["ada"], "introductions stats")
+    in_pool = len(expected) + 1  # dan is paused
+    assert f"{in_pool} members in the pool ({in_pool - 1} not paused)" in stats.text
