@@ -270,7 +270,9 @@ class Rounds:
             if row is None or early:
                 continue
             row.ignored = row.ignored + 1 if seat.answer == Answer.IGNORED.value else 0
-            if not row.opted_out and row.paused_until is None and row.ignored >= GHOST_ROUNDS:
+            # In the pool: joined, or (a pool channel's member) never left it themselves.
+            in_it = row.opted_in or (self.s.pool_channel is not None and not row.opted_out)
+            if in_it and row.paused_until is None and row.ignored >= GHOST_ROUNDS:
                 row.paused_until = FOREVER
                 row.updated_at = self.now
                 key = f"ghost:{row.user_id}:{round_.number}"
