@@ -76,6 +76,9 @@ class MessagePosted(Event):
     text: str
     in_thread: bool = False
     reply_to: MessageRef | None = None
+    reply_author: UserRef | None = None
+    """Who wrote the message this one replies to, when the platform says (Discord: the
+    referenced message's author; Slack: a thread reply's ``parent_user_id``)."""
     attachments: int = 0
     parent_channel: str | None = None
     """Discord: the channel a thread belongs to (a Slack thread keeps its channel's id)."""

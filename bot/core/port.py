@@ -164,3 +164,8 @@ class Port(Protocol):
     async def count_members(self, community: CommunityRef) -> int | None:
         """How many people are in the community; None when the platform won't say."""
         ...
+
+    async def channel_members(self, channel: ChannelRef) -> list[UserRef]:
+        """The people (no bots) in a channel: Slack, its members (``conversations.members``);
+        Discord, the server's members who can view it."""
+        ...

@@ -10,6 +10,7 @@ from cogs.engagement._announcements import digest_line
 from cogs.engagement._catchup import flushed
 from cogs.engagement._charts import activity_chart, charts
 from cogs.engagement._ingest import Ingest
+from cogs.engagement._introductions import digest_line as intro_line
 from cogs.engagement._keys import link
 from cogs.engagement._metrics import Period, day_of, week_of
 from cogs.engagement._models import EngagementDigest
@@ -58,6 +59,9 @@ async def send_digest(ctx: JobContext[EngagementSettings], ingest: Ingest) -> No
     announced = await digest_line(session, ctx.community.key, now - timedelta(days=7), now)
     if announced is not None:
         fields += (("Announcements", announced),)
+    introduced = await intro_line(session, ctx.community.key, now - timedelta(days=7), now)
+    if introduced is not None:
+        fields += (("Introductions", introduced),)
     message = Message(
         title=f"Weekly engagement {span.label()}",
         text=texts[0],

@@ -251,3 +251,18 @@ class EngagementAnnouncement(Base):
     """The item's title as posted (the publisher's words, not a member's)."""
     told: Mapped[str] = mapped_column(String(120), default="")
     """The counts last published, so unchanged ones are not told again."""
+
+
+class EngagementIntroRound(Base):
+    """A round of introductions as introductions told it when the round ended (for the digest)."""
+
+    __tablename__ = "engagement_intro_rounds"
+    __table_args__ = (Index("ix_engagement_intro_rounds_time", "community_id", "closed_at"),)
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    closed_at: Mapped[datetime]
+    people: Mapped[int] = mapped_column(Integer)
+    groups: Mapped[int] = mapped_column(Integer)
+    met: Mapped[int] = mapped_column(Integer)
+    """Groups in which someone said they met."""

@@ -23,7 +23,7 @@ from bot.core import (
     on,
 )
 from cogs.announcements.events import AnnouncementPosted
-from cogs.engagement import _admin, _announcements, _repo
+from cogs.engagement import _admin, _announcements, _introductions, _repo
 from cogs.engagement._catchup import CatchUp, flushed
 from cogs.engagement._channels import channel_of
 from cogs.engagement._charts import activity_chart, charts, sentiment_chart
@@ -41,6 +41,7 @@ from cogs.engagement._report import (
     summary,
 )
 from cogs.engagement.settings import EngagementSettings
+from cogs.introductions.events import RoundClosed
 from cogs.onboarding.events import StepCompleted
 
 Ctx = CommandContext[EngagementSettings]
@@ -108,6 +109,13 @@ class Engagement(Feature, name="engagement"):
     async def announced(self, ctx: Context[EngagementSettings], event: AnnouncementPosted) -> None:
         """Follow the conversation an announcement starts."""
         await _announcements.remember(ctx.uow.session, event)
+
+    @on(RoundClosed)
+    async def introductions_round(
+        self, ctx: Context[EngagementSettings], event: RoundClosed
+    ) -> None:
+        """Keep an ended round of introductions for the weekly digest."""
+        await _introductions.remember(ctx.uow.session, event)
 
     @job(every=timedelta(minutes=10))
     async def count_announcements(self, ctx: JobContext[EngagementSettings]) -> None:

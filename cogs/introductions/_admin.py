@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.core import Attachment, CommandContext, Message, UserRef, mention, plural
 from cogs.introductions._chart import rounds_png
+from cogs.introductions._pool import Pool
 from cogs.introductions._repo import MODS, Repo
 from cogs.introductions._rounds import Answer
 from cogs.introductions._service import ROUND_KEY, Rounds, when
@@ -21,7 +22,7 @@ async def stats(ctx: Ctx, period: timedelta) -> Message:
     repo = Repo(ctx.uow.session, ctx.community)
     now = ctx.clock.now()
     rounds = await repo.rounds_since(now - period)
-    pool = await repo.opted_in()
+    pool = await Pool(ctx, repo, now).members()
     active = sum(1 for m in pool if m.paused_until is None)
     head = f"Introductions: {plural(len(pool), 'member')} in the pool ({active} not paused)."
     if not rounds:
@@ -82,6 +83,9 @@ async def overview(ctx: Ctx) -> str:
             f"Groups of {s.group_size}, mode {s.mode}, no repeats within "
             f"{plural(s.history_rounds, 'round')}.",
             f"Discord threads in: {where}. Thank-yous shown in: {thanks}.",
+            "Pool: members who join"
+            + (f", and everyone in {mention(s.pool_channel)}" if s.pool_channel else "")
+            + f". Newcomers offered a place: {'yes' if s.offer_newcomers else 'no'}.",
             "Change them with `/steward settings set introductions <key> <value>`.",
         ]
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -44,7 +44,17 @@ class IntroMember(Base):
     """Rounds ignored in a row."""
     arrived_at: Mapped[datetime | None]
     """When they joined the community, if Steward saw it (newcomer-veteran mode)."""
+    opted_out: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """They left the pool themselves: a pool channel never brings them back in."""
+    interests: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """The interests they picked in onboarding, by name, one a line."""
+    offered_at: Mapped[datetime | None]
+    """When they were offered a place in the pool after onboarding (once)."""
     updated_at: Mapped[datetime]
+
+    def interest_names(self) -> frozenset[str]:
+        """Their interests as a set of names."""
+        return frozenset(n for n in self.interests.splitlines() if n)
 
 
 class IntroRound(Base):
@@ -65,6 +75,9 @@ class IntroGroup(Base):
     """A group introduced in a round, and the conversation it was given."""
 
     __tablename__ = "introductions_groups"
+    __table_args__ = (
+        Index("ix_introductions_groups_conversation", "community_id", "conversation_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     community_id: Mapped[str] = mapped_column(ForeignKey(_COMMUNITY, ondelete="CASCADE"))

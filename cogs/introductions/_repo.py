@@ -239,6 +239,18 @@ class Repo:
             await insert_ignore(self.session, IntroThreadPoster, values)
         return posters
 
+    async def is_group_conversation(self, conversation_id: str) -> bool:
+        """Whether a conversation is one introductions opened for a group."""
+        found = await self.session.scalar(
+            select(IntroGroup.id)
+            .where(
+                IntroGroup.community_id == self.key,
+                IntroGroup.conversation_id == conversation_id,
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def forget(self, user_id: str) -> None:
         """Delete what introductions keep about a member (seats in past rounds go too)."""
         key = self.key

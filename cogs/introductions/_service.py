@@ -16,6 +16,7 @@ from bot.core import Button, ChannelRef, Context, Message, UserError, UserRef, m
 from bot.core.errors import Unavailable
 from cogs.introductions._matching import make_groups
 from cogs.introductions._models import FOREVER, IntroGroup, IntroMember, IntroRound, IntroSeat
+from cogs.introductions._pool import Pool
 from cogs.introductions._repo import Repo
 from cogs.introductions._rounds import (
     GHOST_ROUNDS,
@@ -26,16 +27,17 @@ from cogs.introductions._rounds import (
     next_round,
     parse_cadence,
 )
+from cogs.introductions._starters import Vocabulary, starters
 from cogs.introductions._talk import talk_graph
 from cogs.introductions._texts import (
-    DEFAULT_STARTERS,
     Introduced,
     check_in_text,
     ghost_notice,
     introduction,
+    pick_starter,
 )
 from cogs.introductions._weights import Affinity, Person
-from cogs.introductions.events import RoundStarted
+from cogs.introductions.events import RoundClosed, RoundStarted
 from cogs.introductions.settings import IntroductionsSettings
 
 NO_THREAD_CHANNEL = (
@@ -59,6 +61,7 @@ class Rounds:
         self.s = ctx.settings
         self.repo = Repo(ctx.uow.session, ctx.community)
         self.now = ctx.clock.now()
+        self.pool = Pool(ctx, self.repo, self.now)
 
     def user(self, user_id: str) -> UserRef:
         """A user of this community."""
@@ -105,7 +108,8 @@ class Rounds:
         config = await self.repo.peek_config()
         if config is not None and config.running:
             await self.ctx.timers.schedule("round", at=ends, key=ROUND_KEY)
-        pool = [m for m in await self.repo.opted_in() if in_pool(True, m.paused_until, number)]
+        everyone = await self.pool.members()
+        pool = [m for m in everyone if in_pool(True, m.paused_until, number)]
         if len(pool) < 2:
             await self.ctx.commit()
             return
@@ -157,9 +161,11 @@ class Rounds:
     async def _form(self, pool: list[IntroMember], number: int, seed: int) -> list[tuple[str, ...]]:
         """This round's groups from the pool, the history, the do-not-pair lists and the talks."""
         since = self.now - timedelta(days=self.s.newcomer_days)
+        vocabulary = Vocabulary(n for m in pool for n in m.interest_names())
         people = [
             Person(
                 m.user_id,
+                interests=vocabulary.ids(m.interest_names()),
                 newcomer=m.arrived_at is not None and m.arrived_at >= since,
             )
             for m in pool
@@ -198,9 +204,20 @@ class Rounds:
                 await self.ctx.commit()
                 return
             group.conversation_id, group.problem = where.id, None
-        starters = await self._starters()
-        starter = random.Random(group.id).choice(starters)
-        text = introduction([Introduced(mention(self.user(u))) for u in members], {}, starter)
+        rows = await self.repo.members_among(members)
+        vocabulary = Vocabulary(n for r in rows.values() for n in r.interest_names())
+        shown = [
+            Introduced(
+                mention(self.user(u)),
+                vocabulary.ids(rows[u].interest_names() if u in rows else ()),
+            )
+            for u in members
+        ]
+        shared = frozenset.intersection(*(m.interests for m in shown))
+        config = await self.repo.peek_config()
+        general, themed = starters(config.starters if config else "", vocabulary)
+        starter = pick_starter(shared, general, themed, random.Random(group.id))
+        text = introduction(shown, vocabulary.labels(), starter)
         message = Message(text=text, ping_users=frozenset(self.user(u) for u in members))
         await self.ctx.deliver(self._conversation(group), message, key=f"intro:{group.id}")
         await self.ctx.commit()
@@ -208,11 +225,6 @@ class Rounds:
     def _conversation(self, group: IntroGroup) -> ChannelRef:
         assert group.conversation_id is not None
         return ChannelRef(self.ctx.community, group.conversation_id)
-
-    async def _starters(self) -> list[str]:
-        config = await self.repo.peek_config()
-        own = [s for s in (config.starters if config else "").splitlines() if s.strip()]
-        return own or list(DEFAULT_STARTERS)
 
     async def check_in(self, round_id: int, final: bool) -> None:
         """Ask each group that has not all answered whether they met (retrying any intro first)."""
@@ -258,13 +270,28 @@ class Rounds:
             if row is None or early:
                 continue
             row.ignored = row.ignored + 1 if seat.answer == Answer.IGNORED.value else 0
-            if row.opted_in and row.paused_until is None and row.ignored >= GHOST_ROUNDS:
+            # In the pool: joined, or (a pool channel's member) never left it themselves.
+            in_it = row.opted_in or (self.s.pool_channel is not None and not row.opted_out)
+            if in_it and row.paused_until is None and row.ignored >= GHOST_ROUNDS:
                 row.paused_until = FOREVER
                 row.updated_at = self.now
                 key = f"ghost:{row.user_id}:{round_.number}"
                 await self.ctx.deliver(
                     self.user(row.user_id), Message(text=ghost_notice()), key=key
                 )
+        groups: dict[int, list[IntroSeat]] = defaultdict(list)
+        for seat in seats:
+            groups[seat.group_id].append(seat)
+        self.ctx.publish(
+            RoundClosed(
+                community=self.ctx.community,
+                at=self.now,
+                number=round_.number,
+                people=len(seats),
+                groups=len(groups),
+                met=sum(any(s.answer == Answer.MET.value for s in g) for g in groups.values()),
+            )
+        )
         await self.ctx.uow.session.flush()
 
     async def answer(self, group_id: str, actor: str, answer: Answer) -> None:
@@ -282,25 +309,34 @@ class Rounds:
     async def join(self, user_id: str) -> bool:
         """Into the pool (or back from a pause); False when they were in and not paused."""
         row = await self.repo.ensure_member(user_id, self.now)
-        was = row.opted_in and row.paused_until is None
+        was = row.paused_until is None and await self.pool.counts_as_in(row, user_id)
         row.opted_in, row.paused_until, row.ignored, row.updated_at = True, None, 0, self.now
+        row.opted_out = False
         return not was
 
-    async def leave(self, user_id: str) -> bool:
-        """Out of the pool; False when they were not in it."""
+    async def leave(self, user_id: str, *, by_choice: bool = True) -> bool:
+        """Out of the pool (by their choice: a pool channel no longer counts them either);
+        False when they were not in it."""
         row = await self.repo.member(user_id)
-        if row is None or not row.opted_in:
+        if by_choice:
+            was = await self.pool.counts_as_in(row, user_id)
+        else:
+            was = row is not None and row.opted_in
+        if not was:
             return False
+        row = row or await self.repo.ensure_member(user_id, self.now)
         row.opted_in, row.paused_until, row.updated_at = False, None, self.now
+        row.opted_out = row.opted_out or by_choice
         return True
 
     async def pause(self, user_id: str, rounds: int | None) -> str:
         """Skip the next ``rounds`` rounds (None: until they come back); the answer in words."""
         row = await self.repo.member(user_id)
-        if row is None or not row.opted_in:
+        if not await self.pool.counts_as_in(row, user_id):
             raise UserError(
                 "You're not in the introductions pool. Join with `/introductions join`."
             )
+        row = row or await self.repo.ensure_member(user_id, self.now)
         if rounds is None:
             row.paused_until = FOREVER
             text = "Paused until you come back with `/introductions join`."
@@ -314,8 +350,12 @@ class Rounds:
     async def status(self, user_id: str) -> str:
         """A member's own place in the pool and their current group, in words."""
         row = await self.repo.member(user_id)
-        if row is None or not row.opted_in:
-            return "You're not in the introductions pool. Join with `/introductions join`."
+        liked = sorted(row.interest_names()) if row is not None else []
+        interests = f" Your interests (from onboarding): {', '.join(liked)}." if liked else ""
+        if not await self.pool.counts_as_in(row, user_id):
+            out = "You're not in the introductions pool. Join with `/introductions join`."
+            return out + interests
+        row = row or await self.repo.ensure_member(user_id, self.now)
         last = await self.repo.latest_round()
         if row.paused_until == FOREVER:
             state = "You're in the pool, paused until you come back (`/introductions join`)."
@@ -334,4 +374,4 @@ class Rounds:
                 ]
                 others = [o for o in others if o != mention(self.user(user_id))]
                 state += f" This round you're meeting {', '.join(others)}."
-        return state
+        return state + interests

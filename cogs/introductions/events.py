@@ -1,9 +1,9 @@
 """What introductions tell other features (its public face; import only this module from here).
 
-from cogs.introductions.events import RoundStarted
+from cogs.introductions.events import RoundClosed, RoundStarted
 
-@on(RoundStarted)
-async def note(self, ctx, event: RoundStarted) -> None: ...
+@on(RoundClosed)
+async def note(self, ctx, event: RoundClosed) -> None: ...
 """
 
 from __future__ import annotations
@@ -22,4 +22,15 @@ class RoundStarted(Event):
     groups: int
 
 
-__all__ = ["RoundStarted"]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoundClosed(Event):
+    """A round ended (the next one started): its final figures (published once saved)."""
+
+    number: int
+    people: int
+    groups: int
+    met: int
+    """Groups in which someone said they met."""
+
+
+__all__ = ["RoundClosed", "RoundStarted"]

@@ -29,9 +29,11 @@ from cogs.introductions import _admin, _thanks
 from cogs.introductions._repo import MODS, Repo
 from cogs.introductions._rounds import Answer
 from cogs.introductions._service import ROUND_KEY, Rounds
+from cogs.introductions._starters import starter_line
 from cogs.introductions._talk import Said, pairs_joined
 from cogs.introductions._texts import ANSWERED
 from cogs.introductions.settings import IntroductionsSettings
+from cogs.onboarding.events import InterestsChosen, OnboardingFinished
 
 Ctx = CommandContext[IntroductionsSettings]
 Listen = Context[IntroductionsSettings]
@@ -42,7 +44,7 @@ class Introductions(Feature, name="introductions"):
     """Introduce members who haven't met, in small private groups, round after round."""
 
     Settings = IntroductionsSettings
-    port_calls = frozenset({"open_group"})
+    port_calls = frozenset({"open_group", "channel_members"})
 
     # -- what members do ---------------------------------------------------------------------
 
@@ -206,17 +208,25 @@ class Introductions(Feature, name="introductions"):
 
     @command("starter add", requires=Level.ADMIN)
     async def starter_add(
-        self, ctx: Ctx, text: Annotated[str, "A question to get a group talking"]
+        self,
+        ctx: Ctx,
+        text: Annotated[str, "A question to get a group talking"],
+        interest: Annotated[str | None, "Only for groups who share this interest"] = None,
     ) -> None:
-        """Add a conversation starter (the built-in ones are used until there is one)."""
+        """Add a conversation starter, for everyone or for one interest (the built-in ones are
+        used until there is one)."""
         text = " ".join(text.split())
         if not 3 <= len(text) <= 300:
             raise UserError("A starter is 3 to 300 characters.")
+        interest = " ".join((interest or "").split())
+        if len(interest) > 80:
+            raise UserError("An interest's name is at most 80 characters.")
         flow = Rounds(ctx)
         config = await flow.repo.config(flow.now)
-        config.starters = "\n".join([*config.starters.splitlines(), text])
+        config.starters = "\n".join([*config.starters.splitlines(), starter_line(text, interest)])
         config.updated_at = flow.now
-        await ctx.reply(f"Starter added: {text}")
+        who = f" (for groups who share {interest})" if interest else ""
+        await ctx.reply(f"Starter added{who}: {text}")
 
     # -- what happens by itself --------------------------------------------------------------
 
@@ -234,21 +244,44 @@ class Introductions(Feature, name="introductions"):
 
     @on(MemberLeft)
     async def left(self, ctx: Listen, event: MemberLeft) -> None:
-        """A leaver leaves the pool."""
-        await Rounds(ctx).leave(event.user.id)
+        """A leaver leaves the pool (and is welcome back in it if they return)."""
+        await Rounds(ctx).leave(event.user.id, by_choice=False)
+
+    @on(InterestsChosen)
+    async def interests_chosen(self, ctx: Listen, event: InterestsChosen) -> None:
+        """Keep the interests a member picked in onboarding (for interest mode and intros)."""
+        flow = Rounds(ctx)
+        await flow.pool.interests_chosen(event.user.id, event.interests)
+
+    @on(OnboardingFinished)
+    async def onboarded(self, ctx: Listen, event: OnboardingFinished) -> None:
+        """Offer a newcomer who finished onboarding a place in the pool (offer_newcomers)."""
+        if event.newcomer:
+            await Rounds(ctx).pool.offer(event.user)
+
+    @component("join_offer")
+    async def join_offer(self, ctx: Ctx, press: Pressed) -> None:
+        """A newcomer accepts the offer to join the pool."""
+        await self.join(ctx)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
-        """Learn who talked to whom: mentions, and threads both posted in (ids only)."""
+        """Learn who talked to whom: replies, mentions, and threads or introductions' group
+        conversations both posted in (ids only)."""
         if event.author.is_bot:
             return
         repo = Repo(ctx.uow.session, ctx.community)
         author = event.author.ref.id
         posters: frozenset[str] = frozenset()
-        if event.in_thread or event.message.channel.thread:
-            thread = event.message.channel.thread or event.message.channel.id
-            posters = await repo.thread_posters(f"{event.message.channel.id}:{thread}", author)
-        said = Said(author, thread_posters=posters)
+        channel = event.message.channel
+        if event.in_thread or channel.thread:
+            thread = channel.thread or channel.id
+            posters = await repo.thread_posters(f"{channel.id}:{thread}", author)
+        elif ctx.port.platform == "slack" and await repo.is_group_conversation(channel.id):
+            # A Slack group DM Steward opened for a group (Discord's are private threads).
+            posters = await repo.thread_posters(f"{channel.id}:{channel.id}", author)
+        replied = event.reply_author.id if event.reply_author else None
+        said = Said(author, replied_to=replied, thread_posters=posters)
         pairs = pairs_joined(said) | {
             frozenset((author, m.id)) for m in event.mentions if m.id != author
         }

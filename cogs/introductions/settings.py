@@ -24,8 +24,9 @@ class IntroductionsSettings(FeatureSettings):
     group_size: int = Field(2, ge=2, le=8)
     """People per group (an odd member out makes one group a size bigger, never a single)."""
 
-    mode: Literal["random", "cross"] = "random"
-    """random, or cross: newcomers (see newcomer_days) meet established members first."""
+    mode: Literal["random", "interest", "cross"] = "random"
+    """random; interest: people who share an interest from onboarding meet (the rest as in
+    random); or cross: newcomers (see newcomer_days) meet established members first."""
 
     newcomer_days: int = Field(30, ge=1, le=365)
     """In cross mode: members who joined within this many days count as newcomers."""
@@ -35,6 +36,13 @@ class IntroductionsSettings(FeatureSettings):
 
     thread_channel: ChannelRef | None = None
     """Discord: the channel whose private threads hold the groups' conversations."""
+
+    pool_channel: ChannelRef | None = None
+    """Everyone in this channel is in the pool (Discord: who can view it), unless they left it
+    with `/introductions leave` or are paused; `join` still adds members from elsewhere."""
+
+    offer_newcomers: bool = False
+    """Offer newcomers a place in the pool (a DM with a Join button) once they finish onboarding."""
 
     thanks_channel: ChannelRef | None = None
     """Where thank-yous appear when both members agree (none: thank-yous stay private)."""

@@ -19,7 +19,7 @@ from bot.core import (
 )
 from bot.core.staff import staff_message
 from cogs.onboarding._buddies import Candidate, choose_buddy
-from cogs.onboarding._ladder import Ladder, Progress, Quiet, Step, plan
+from cogs.onboarding._ladder import MEMBER_STEPS, Ladder, Progress, Quiet, Step, plan
 from cogs.onboarding._models import OnboardingMember
 from cogs.onboarding._repo import Repo
 from cogs.onboarding._texts import (
@@ -27,7 +27,7 @@ from cogs.onboarding._texts import (
     welcome_template,
     welcome_text,
 )
-from cogs.onboarding.events import StepCompleted, StepName
+from cogs.onboarding.events import OnboardingFinished, StepCompleted, StepName
 from cogs.onboarding.settings import OnboardingSettings
 
 DAY7 = 7
@@ -108,17 +108,19 @@ class Flow:
         """A step is done: its nudge will never come."""
         await self.ctx.timers.cancel(nudge_key(row.user_id, step))
 
-    def completed(self, row: OnboardingMember, step: StepName) -> None:
-        """Tell other features a member completed a step (delivered once this commits)."""
+    async def completed(self, row: OnboardingMember, step: StepName) -> None:
+        """Tell other features a member completed a step, and onboarding when it was the last
+        of the steps this community uses (delivered once this commits)."""
+        user = self.user(row.user_id)
+        community, now = self.ctx.community, self.now
         self.ctx.publish(
-            StepCompleted(
-                community=self.ctx.community,
-                at=self.now,
-                user=self.user(row.user_id),
-                step=step,
-                newcomer=row.newcomer,
-            )
+            StepCompleted(community=community, at=now, user=user, step=step, newcomer=row.newcomer)
         )
+        used = [s for s in MEMBER_STEPS if s in (await self.ladder()).applies]
+        if Step(step) in used and all(self.progress(row).done(s) for s in used):
+            self.ctx.publish(
+                OnboardingFinished(community=community, at=now, user=user, newcomer=row.newcomer)
+            )
 
     async def ensure_member(self, member: Member) -> OnboardingMember:
         """A member's row; members who were here before Steward get one on first use."""

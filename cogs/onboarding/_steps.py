@@ -12,6 +12,7 @@ from bot.core import (
 from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingInterest, OnboardingMember
 from cogs.onboarding._service import DAY7, Flow
+from cogs.onboarding.events import InterestsChosen
 
 
 class Steps(Flow):
@@ -23,7 +24,7 @@ class Steps(Flow):
         if row.rules_at is not None:
             return False
         row.rules_at = self.now
-        self.completed(row, "rules")
+        await self.completed(row, "rules")
         await self.step_done(row, Step.RULES)
         await self.ctx.commit()
         s = self.s
@@ -42,9 +43,19 @@ class Steps(Flow):
         chosen = {int(v) for v in values if v in interests}
         before = await self.repo.picks(row.user_id)
         await self.repo.set_picks(row.user_id, chosen, self.now)
+        if chosen != before:
+            names = tuple(sorted(interests[str(i)].name for i in chosen))
+            self.ctx.publish(
+                InterestsChosen(
+                    community=self.ctx.community,
+                    at=self.now,
+                    user=self.user(row.user_id),
+                    interests=names,
+                )
+            )
         if chosen and row.interests_at is None:
             row.interests_at = self.now
-            self.completed(row, "interests")
+            await self.completed(row, "interests")
             await self.step_done(row, Step.INTERESTS)
         new_buddy = (
             row.newcomer and row.buddy_id is None and bool(chosen) and await self.assign_buddy(row)
@@ -120,7 +131,7 @@ class Steps(Flow):
     async def intro(self, row: OnboardingMember, message: MessageRef) -> None:
         """The member's first post in the intro channel is their intro."""
         row.intro_at = self.now
-        self.completed(row, "intro")
+        await self.completed(row, "intro")
         row.intro_channel_id = message.channel.id
         row.intro_message_id = message.id
         await self.step_done(row, Step.INTRO)

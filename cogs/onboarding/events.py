@@ -1,6 +1,6 @@
 """What onboarding tells other features (its public face; import only this module from here).
 
-from cogs.onboarding.events import StepCompleted
+from cogs.onboarding.events import InterestsChosen, OnboardingFinished, StepCompleted
 
 @on(StepCompleted)
 async def greet(self, ctx, event: StepCompleted) -> None: ...
@@ -26,4 +26,23 @@ class StepCompleted(Event):
     """Whether they joined while Steward was here (not a member from before Steward)."""
 
 
-__all__ = ["StepCompleted", "StepName"]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InterestsChosen(Event):
+    """A member picked (or changed) their interests (published once saved; none: all dropped)."""
+
+    user: UserRef
+    interests: tuple[str, ...]
+    """The names of the interests they hold now, sorted."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnboardingFinished(Event):
+    """A member completed the last of the onboarding steps this community uses (rules,
+    interests, intro), published with that step."""
+
+    user: UserRef
+    newcomer: bool
+    """Whether they joined while Steward was here (not a member from before Steward)."""
+
+
+__all__ = ["InterestsChosen", "OnboardingFinished", "StepCompleted", "StepName"]

@@ -47,9 +47,16 @@ class PeopleActing:
         self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": guild.id, "user": payloads.user(user)})
 
     async def user_says(
-        self, user: User, channel: Channel, text: str, *, reply_to: Message | None = None
+        self,
+        user: User,
+        channel: Channel,
+        text: str,
+        *,
+        reply_to: Message | None = None,
+        ping_author: bool = True,
     ) -> Message:
-        """A user posts a message in a channel (mentions parsed as the client would)."""
+        """A user posts a message in a channel (mentions parsed as the client would); a reply
+        pings the replied-to author unless the user switched that off (``ping_author``)."""
         guild = self.world.guild_of(channel)
         if guild is not None:
             perms = channel_permissions(guild, channel, user.id)
@@ -62,7 +69,9 @@ class PeopleActing:
             content=text,
             author_id=user.id,
             channel=channel,
-            allowed_mentions=None,
+            allowed_mentions=None
+            if ping_author
+            else {"parse": ["users", "roles", "everyone"], "replied_user": False},
             replied_to=reply_to,
         )
         msg = Message(

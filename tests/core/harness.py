@@ -191,6 +191,10 @@ class RecordingPort:
         """Steward, a bot ranked above everyone here."""
         return Member(UserRef(community, "steward"), "Steward", Level.ADMIN, is_bot=True)
 
+    async def channel_members(self, channel: ChannelRef) -> list[UserRef]:
+        """Nobody is in a channel here."""
+        return []
+
 
 class Harness:
     """The real App (dispatcher, database, timers, jobs) with a fake clock and a recording port."""

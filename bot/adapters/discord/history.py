@@ -16,10 +16,12 @@ _SKIPPED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 def to_posted(message: discord.Message, guild_id: int) -> MessagePosted:
     """A history message as the same event the gateway's MESSAGE_CREATE becomes."""
-    reply_to = None
+    reply_to = reply_author = None
     ref = message.reference
     if ref is not None and ref.message_id is not None and ref.channel_id is not None:
         reply_to = message_ref(guild_id, ref.channel_id, ref.message_id)
+        if isinstance(ref.resolved, discord.Message):  # None or deleted: not known
+            reply_author = UserRef(community(guild_id), str(ref.resolved.author.id))
     return MessagePosted(
         community=community(guild_id),
         at=message.created_at,
@@ -28,6 +30,7 @@ def to_posted(message: discord.Message, guild_id: int) -> MessagePosted:
         text=message.content,
         in_thread=isinstance(message.channel, discord.Thread),
         reply_to=reply_to,
+        reply_author=reply_author,
         attachments=len(message.attachments),
         parent_channel=_parent_of(message.channel),
         mentions=frozenset(UserRef(community(guild_id), str(u.id)) for u in message.mentions),

@@ -325,3 +325,12 @@ class DiscordPort:
         if guild is None or guild.member_count is None:
             return None
         return guild.member_count - sum(1 for m in guild.members if m.bot)
+
+    async def channel_members(self, channel: ChannelRef) -> list[UserRef]:
+        """The guild's members (no bots) who can view the channel, from discord.py's cache."""
+        guild = self.client.get_guild(int(channel.community.id))
+        found = guild.get_channel_or_thread(int(channel.id)) if guild is not None else None
+        if guild is None or not isinstance(found, discord.abc.GuildChannel):
+            raise NotFound("I couldn't find that channel: it may have been deleted.")
+        viewers = [m for m in guild.members if not m.bot and found.permissions_for(m).view_channel]
+        return [UserRef(channel.community, str(m.id)) for m in viewers]

@@ -51,6 +51,7 @@ async def to_posted(
     thread_ts = data.get("thread_ts")
     in_thread = bool(thread_ts) and thread_ts != ts
     channel = ChannelRef(where, channel_id, str(thread_ts) if in_thread else None)
+    parent = data.get("parent_user_id")
     return MessagePosted(
         community=where,
         at=_at(ts),
@@ -59,6 +60,7 @@ async def to_posted(
         text=unescape(str(data.get("text", ""))),
         in_thread=in_thread,
         reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
+        reply_author=UserRef(where, str(parent)) if in_thread and parent else None,
         attachments=len(data.get("files") or []),
         mentions=frozenset(UserRef(where, u) for u in mentioned_users(str(data.get("text", "")))),
     )

@@ -46,6 +46,7 @@ EVENT_SCOPES = {
     "member_left_channel": ("channels:read", "groups:read"),
     "message.channels": ("channels:history",),
     "message.groups": ("groups:history",),
+    "message.mpim": ("mpim:history",),
     "reaction_added": ("reactions:read",),
     "reaction_removed": ("reactions:read",),
     "subteam_members_changed": ("usergroups:read",),
@@ -64,6 +65,8 @@ PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
     "channel_names": ("channels:read", "groups:read"),  # conversations.list
     "history": ("channels:history", "groups:history"),  # conversations.history, .replies
     "count_members": ("users:read",),  # users.list
+    # conversations.members, and users.list to leave bots out.
+    "channel_members": ("channels:read", "groups:read", "users:read"),
     "delete_message": ("chat:write",),  # chat.delete
     # conversations.open with several users; conversations.history before re-sending there.
     "open_group": ("mpim:write", "mpim:history"),
@@ -73,10 +76,21 @@ PORT_CALL_SCOPES: dict[str, tuple[str, ...]] = {
 """The scopes behind each Port call a feature declares (``Feature.port_calls``)."""
 
 
+GROUP_DM_EVENTS = ("message.mpim",)
+"""Messages in the group DMs Steward opened (``open_group``): subscribed only when a feature
+opens them (introductions learns who talked there)."""
+
+
+def bot_events(registry: Registry) -> list[str]:
+    """The events Steward subscribes to for these features."""
+    calls = {call for feature in registry.features for call in feature.port_calls}
+    return [*BOT_EVENTS, *(GROUP_DM_EVENTS if "open_group" in calls else ())]
+
+
 def bot_scopes(registry: Registry) -> list[str]:
     """Exactly the scopes Steward calls for these features, sorted."""
     scopes = set(CORE_SCOPES)
-    for event in BOT_EVENTS:
+    for event in bot_events(registry):
         scopes.update(EVENT_SCOPES[event])
     for feature in registry.features:
         for call in feature.port_calls:
@@ -144,7 +158,7 @@ def manifest(registry: Registry, config: Config, *, request_url: str = "") -> di
             command["url"] = url
         commands.append(command)
     settings: dict[str, Any] = {
-        "event_subscriptions": {"bot_events": list(BOT_EVENTS)},
+        "event_subscriptions": {"bot_events": bot_events(registry)},
         "interactivity": {"is_enabled": True},
         "org_deploy_enabled": False,
         "socket_mode_enabled": not http,

@@ -440,6 +440,34 @@ class SlackPort:
         self._count[:] = [(now, total)]
         return total
 
+    async def channel_members(self, channel: ChannelRef) -> list[UserRef]:
+        """A channel's members (conversations.members) who are people: no bots, no
+        deactivated accounts (users.list)."""
+        try:
+            members: set[str] = set()
+            cursor = None
+            while True:
+                page = await self.client.conversations_members(
+                    channel=channel.id, limit=200, cursor=cursor
+                )
+                members.update(str(u) for u in page.get("members") or [])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+            people: set[str] = set()
+            while True:
+                page = await self.client.users_list(limit=200, cursor=cursor)
+                for user in page.get("members") or []:
+                    gone = user.get("deleted") or user.get("is_bot")
+                    if not gone and user.get("id") != "USLACKBOT":
+                        people.add(str(user.get("id")))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            raise refused("list that channel's members", exc) from exc
+        return [UserRef(channel.community, u) for u in sorted(members & people)]
+
     async def open_form(self, token: str, form: Form) -> None:
         """Open a modal with an interaction's ``trigger_id``."""
         await self.client.views_open(

@@ -174,3 +174,14 @@ def test_http_mode_needs_a_real_https_request_url(url: str) -> None:
 def test_a_request_url_in_socket_mode_is_refused_not_ignored() -> None:
     with pytest.raises(ConfigError, match="leave out --request-url notaurl"):
         manifest(REGISTRY, Config(_env_file=None), request_url="notaurl")
+
+
+def test_group_dm_messages_are_subscribed_only_for_a_feature_that_opens_group_dms() -> None:
+    config = Config(_env_file=None, slack_mode="socket")
+    shipped = manifest(REAL, config)["settings"]["event_subscriptions"]["bot_events"]
+    assert "message.mpim" in shipped  # introductions learns who talked in its group DMs
+    assert set(shipped) - set(BOT_EVENTS) == {"message.mpim"}
+    assert (
+        "message.mpim"
+        not in manifest(REGISTRY, config)["settings"]["event_subscriptions"]["bot_events"]
+    )

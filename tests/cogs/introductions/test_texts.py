@@ -52,3 +52,24 @@ def test_a_starter_for_a_shared_interest_comes_first() -> None:
 
 def test_a_ghost_is_told_how_to_come_back() -> None:
     assert "`/introductions join`" in ghost_notice()
+
+
+def test_starters_per_interest_are_read_by_name_in_any_case() -> None:
+    from cogs.introductions._starters import Vocabulary, starter_line, starters
+
+    vocabulary = Vocabulary(["Chess", "Board  games", "@everyone"])
+    stored = "\n".join(
+        [
+            starter_line("What's new?", None),
+            starter_line("Which   opening?", "chess"),
+            starter_line("Favourite game?", "board games"),
+            starter_line("Unknown?", "knitting"),
+        ]
+    )
+    general, themed = starters(stored, vocabulary)
+    assert general == ["What's new?"]
+    assert themed == {
+        vocabulary.id_of("CHESS"): ["Which opening?"],
+        vocabulary.id_of("Board games"): ["Favourite game?"],
+    }
+    assert "@everyone" not in vocabulary.labels().values()  # a name never pings
