@@ -42,7 +42,7 @@ from bot.core.message import (
     mention,
     plural,
 )
-from bot.core.port import Capability, Port
+from bot.core.port import Capability, Forum, Port
 from bot.core.pressed import Pressed
 from bot.core.runtime import Runtime
 from bot.core.settings import FeatureSettings
@@ -64,6 +64,7 @@ __all__ = [
     "FeatureSettings",
     "ForgetRequested",
     "Form",
+    "Forum",
     "HttpContext",
     "HttpRequest",
     "HttpResponse",

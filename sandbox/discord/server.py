@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -23,7 +23,9 @@ from .rest import API_PREFIX, RestApi
 from .settling import Settling
 from .state import (
     DM,
+    FORUMS,
     JSON,
+    REQUIRE_TAG,
     TEXT,
     THREAD_TYPES,
     Application,
@@ -309,13 +311,30 @@ class FakeDiscord(Settling, PeopleActing):
         type: int = TEXT,
         parent: Channel | None = None,
         owner: User | None = None,
+        tags: Sequence[str] = (),
+        moderated: Sequence[str] = (),
+        require_tag: bool = False,
     ) -> Channel:
         """Create a guild channel, or a thread (``type`` 11 or 12, with ``parent`` and ``owner``).
 
         Threads arrive as THREAD_CREATE (``newly_created``), as Discord sends them, not as
-        CHANNEL_CREATE, which discord.py ignores for thread types.
+        CHANNEL_CREATE, which discord.py ignores for thread types. A forum (15) or media (16)
+        channel offers ``tags`` (those in ``moderated`` only Manage Threads may apply) and may
+        require one on every post.
         """
         kw: dict[str, Any] = {}
+        if type in FORUMS:
+            kw["available_tags"] = [
+                {
+                    "id": self.world.new_id(),
+                    "name": tag,
+                    "moderated": tag in moderated,
+                    "emoji_id": None,
+                    "emoji_name": None,
+                }
+                for tag in tags
+            ]
+            kw["flags"] = REQUIRE_TAG if require_tag else 0
         if type in THREAD_TYPES:
             if parent is None:
                 raise ValueError("a thread needs a parent channel")
