@@ -29,7 +29,15 @@ from bot.core.feature import (
     timer,
 )
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
-from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.ids import (
+    ChannelRef,
+    CommunityRef,
+    Destination,
+    MessageRef,
+    Platform,
+    RoleRef,
+    UserRef,
+)
 from bot.core.members import Level, Member
 from bot.core.message import (
     Attachment,
@@ -58,6 +66,7 @@ __all__ = [
     "CommandSpec",
     "CommunityRef",
     "Context",
+    "Destination",
     "Event",
     "FakeClock",
     "Feature",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp.abc import AbstractResolver
 
@@ -14,6 +14,7 @@ from bot.core import (
     ChannelRef,
     CommandContext,
     Context,
+    Destination,
     Feature,
     FeatureSettings,
     JobContext,
@@ -50,6 +51,9 @@ from cogs.announcements._webhooks import WebhookCommands
 from cogs.announcements.events import AnnouncementEngagement
 
 Ctx = CommandContext[FeatureSettings]
+RouteField = Literal[
+    "filter", "template", "style", "mention", "discussion", "opening", "crosspost", "tags"
+]
 
 
 class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announcements"):
@@ -226,7 +230,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         self,
         ctx: Ctx,
         feed: Annotated[str, "The feed's number or address"],
-        channel: Annotated[ChannelRef, "Where its items go"],
+        channel: Annotated[Destination, "Where its items go (a forum too)"],
         filter: Annotated[str, "Which items, like: title contains 'launch'"] = "",
         template: Annotated[str, "The post's text, like {summary|truncate:200}"] = "",
         style: Annotated[str, "embed (default) or text"] = "embed",
@@ -250,7 +254,9 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         self,
         ctx: Ctx,
         route: Annotated[int, "The route's number"],
-        field: Annotated[str, "filter, template, style, mention, discussion, opening, crosspost or tags"],
+        field: Annotated[
+            str, "filter, template, style, mention, discussion, opening, crosspost or tags"
+        ],
         value: Annotated[str, "The new value (none clears a filter, template, mention or tags)"],
     ) -> None:
         """Change one setting of a route, checked as when it was added."""
