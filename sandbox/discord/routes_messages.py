@@ -245,8 +245,11 @@ async def create_dm(fake: FakeDiscord, call: Call) -> Reply:
 
 @route(create_thread_from_message="POST /channels/{channel_id}/messages/{message_id}/threads")
 async def thread_from_message(fake: FakeDiscord, call: Call) -> Reply:
-    """POST /channels/{c}/messages/{m}/threads: the thread id equals the message id."""
+    """POST /channels/{c}/messages/{m}/threads: the thread id equals the message id (not in a
+    thread: a forum post's first message already opens one)."""
     channel = channel_or_404(fake, call.params["channel_id"])
+    if channel.is_thread or channel.type in FORUMS:
+        raise RestError(400, 50024, "Cannot execute action on this channel type")
     msg = message_or_404(fake, channel, call.params["message_id"])
     require_in_channel(fake, channel, Permission.CREATE_PUBLIC_THREADS)
     if msg.thread_id:
