@@ -174,15 +174,14 @@ async def set_route(ctx: Ctx, repo: Repo, number: int, field: str, value: str) -
 
 
 def route_text(route: AnnouncementRoute, feed: AnnouncementFeed | None = None) -> str:
-    """One route in a line: where, which items, how, who is pinged, the discussion."""
+    """One route in a line: where, which items, how, who is pinged, the discussion (the texts
+    from a feed or a manager pinging nobody; the route's role shown as a mention)."""
     name = f"feed {route.feed_id}" + (f" ({feed.title})" if feed and feed.title else "")
     style = "an embed" if route.style == "embed" else "plain text"
-    parts = [f"{name} → <#{route.channel_id}>", f"as {style}"]
+    parts = [f"{neutralize_pings(name)} → <#{route.channel_id}>", f"as {style}"]
     parts.append(f"only items where {route.filter}" if route.filter else "every item")
     if route.template:
         parts.append(f"template `{route.template[:100]}`")
-    if route.mention_role_id:
-        parts.append(f"pings <@&{route.mention_role_id}>")
     if route.crosspost:
         parts.append("published to following servers")
     if route.tags:
@@ -190,7 +189,10 @@ def route_text(route: AnnouncementRoute, feed: AnnouncementFeed | None = None) -
     if route.discussion == "thread":
         opening = f", opening with “{route.opening}”" if route.opening else ""
         parts.append(f"opens a discussion{opening}")
-    return neutralize_pings("; ".join(parts) + ".")
+    parts[1:] = [neutralize_pings(part) for part in parts[1:]]
+    if route.mention_role_id:  # shown, not pinged: a reply pings nobody it doesn't list
+        parts.insert(4 if route.template else 3, f"pings <@&{route.mention_role_id}>")
+    return "; ".join(parts) + "."
 
 
 def routes_text(routes: Sequence[AnnouncementRoute], feeds: Sequence[AnnouncementFeed]) -> str:

@@ -165,6 +165,11 @@ async def test_a_manager_changes_one_setting_of_a_route_checked_as_when_added(
     await route_set("template", "{title|upper}: {link}")
     await route_set("mention", community.role_mention("gardeners"))
     assert "opens a discussion" not in await route_set("discussion", "none")
+    listed = await community.slash(ada, "announcements route list")
+    assert community.readable(listed.text).endswith(
+        "\n2. feed 1 (Brand blog) → #welcome; as plain text; only items where title contains "
+        "'launch'; template `{title|upper}: {link}`; pings @gardeners."
+    ), listed.text
     public.put("/blog.xml", rss("launch", "other", "one"))
     await community.advance(minutes=11)
     [only] = relayed(community, "welcome")
