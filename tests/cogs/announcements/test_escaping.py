@@ -14,6 +14,7 @@ from bot.adapters.slack.text import to_mrkdwn
 from bot.core.markup import unescape_markup
 from cogs.announcements._items import Item
 from cogs.announcements._render import Look, post, values
+from cogs.announcements._stats import Posted, stats_text
 from sandbox.feeds import FeedServer
 from sandbox.scenario import Community, DiscordCommunity
 from tests.cogs.announcements.conftest import relayed
@@ -139,3 +140,12 @@ async def test_a_feeds_masked_link_and_markdown_show_as_text_to_members(
         body = blocks[1]["text"]["text"]
         assert slack_markup(body) == []
         assert body.replace(ZWSP, "").startswith("# Big\n-# tiny\n&gt; quoted ||secret|| `code`")
+
+
+def test_the_stats_show_a_feeds_titles_as_typed() -> None:
+    sneaky = Posted("[Win](https://evil.example) **now**", "# Blog", 2, 1, 0, 60, 0, 0)
+    shown = stats_text([sneaky], "1w")
+    ranked = shown.split("\n")[2]
+    assert ranked.startswith("1. ") and discord_markup(ranked[3:]) == []  # Steward's list only
+    assert "“\\[Win\\](https://evil.example) \\*\\*now\\*\\*” (\\# Blog)" in shown
+    assert "• \\# Blog: 1 post, 2 replies" in shown

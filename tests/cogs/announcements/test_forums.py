@@ -96,6 +96,10 @@ async def test_each_item_becomes_a_forum_post_with_the_tags_its_filters_choose(
     assert opening.content == "What do you think?"
     assert posts["Meetup notes"][0] == ["News"]
     assert fake.messages_in(forum) == []  # nothing is posted in the forum itself
+    preview = await community.slash(ada, "announcements preview", route="2")
+    assert preview.texts[0].endswith(
+        "It opens a forum post named “Steward release 2.0” (tags: News, Release, Security)."
+    ), preview.texts
 
     # The post is the discussion: a member's reply there counts for the announcement.
     thread = next(c for c in fake.world.channels.values() if c.name == "Steward release 2.0")
