@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 from . import payloads
 from .permissions import Permission
 from .rest import Call, Reply, RestError, invalid_form
-from .routes_common import create_message, message_json, require_in_channel
+from .routes_common import (
+    create_message,
+    message_json,
+    require_in_channel,
+    validate_message_body,
+)
 from .state import MEDIA, PUBLIC_THREAD, REQUIRE_TAG, Channel
 
 if TYPE_CHECKING:
@@ -34,6 +39,7 @@ def open_post(fake: FakeDiscord, call: Call, forum: Channel) -> Reply:
     message = body.get("message")
     if not isinstance(message, dict):
         raise invalid_form("message", "This field is required", "BASE_TYPE_REQUIRED")
+    validate_message_body(message, files=len(call.files))  # before anything is made
     tags = [str(t) for t in body.get("applied_tags") or []]
     if len(tags) > MAX_APPLIED_TAGS:
         raise invalid_form("applied_tags", "Must be 5 or fewer in length.", "BASE_TYPE_MAX_LENGTH")
