@@ -13,7 +13,6 @@ from bot.builtin import Steward
 from bot.core import ChannelRef, CommunityRef, Forum, UserError
 from cogs.announcements._filters import parse
 from cogs.announcements._tags import TagRule, check_destination, parse_tags
-from cogs.engagement import Engagement
 from sandbox.discord.permissions import Permission
 from sandbox.feeds import FeedServer
 from sandbox.scenario import Community, DiscordCommunity, open_community
@@ -21,19 +20,6 @@ from tests.cogs.announcements.conftest import CONFIG, announcements
 from tests.conftest import shared_dir
 
 TAGS = "News; Release: title contains 'release'; Security: categories equals 'security'"
-
-
-@pytest.fixture(params=["discord", "slack"])
-async def talking(
-    request: pytest.FixtureRequest, database_url: str, public: FeedServer
-) -> AsyncIterator[Community]:
-    """Steward with the relay and engagement."""
-    shared_dir()
-    features = [Steward(), announcements(), Engagement(flush_after=0)]
-    async with open_community(request.param, database_url, features, config=CONFIG) as running:
-        yield running
-        fake = running.fake  # type: ignore[attr-defined]
-    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
 
 
 def feed(*items: tuple[str, str]) -> bytes:
