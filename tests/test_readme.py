@@ -129,3 +129,9 @@ def test_the_announcement_filters_and_templates_in_the_readme_are_accepted() -> 
     assert len(templates) >= 3
     for line in templates:
         assert check_template(line).fields
+    from cogs.announcements._tags import parse_tags, stored
+
+    tags = _examples("tags")
+    assert len(tags) >= 2
+    for line in tags:
+        assert stored(parse_tags(line)) == line  # as typed is as stored and shown

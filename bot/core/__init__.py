@@ -30,7 +30,15 @@ from bot.core.feature import (
     timer,
 )
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
-from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.ids import (
+    ChannelRef,
+    CommunityRef,
+    Destination,
+    MessageRef,
+    Platform,
+    RoleRef,
+    UserRef,
+)
 from bot.core.members import Level, Member
 from bot.core.message import (
     Attachment,
@@ -43,7 +51,7 @@ from bot.core.message import (
     mention,
     plural,
 )
-from bot.core.port import Capability, Port
+from bot.core.port import Capability, Forum, Port
 from bot.core.pressed import Pressed
 from bot.core.runtime import Runtime
 from bot.core.settings import FeatureSettings
@@ -59,12 +67,14 @@ __all__ = [
     "CommandSpec",
     "CommunityRef",
     "Context",
+    "Destination",
     "Event",
     "FakeClock",
     "Feature",
     "FeatureSettings",
     "ForgetRequested",
     "Form",
+    "Forum",
     "HttpContext",
     "HttpRequest",
     "HttpResponse",

@@ -75,6 +75,7 @@ _TYPES: dict[ParamKind, Any] = {
     ParamKind.DURATION: timedelta,
     ParamKind.MEMBER: UserRef,
     ParamKind.CHANNEL: ChannelRef,
+    ParamKind.DESTINATION: ChannelRef,
     ParamKind.ROLE: RoleRef,
 }
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from bot.core.errors import UserError
-from bot.core.ids import ChannelRef, RoleRef
+from bot.core.ids import ChannelRef, Destination, RoleRef
 from bot.core.members import Level, Member
 
 NAME_RE = re.compile(r"^[a-z0-9_\-]{1,32}$")
@@ -29,6 +29,7 @@ class ParamKind(StrEnum):
     BOOLEAN = "boolean"
     MEMBER = "member"
     CHANNEL = "channel"
+    DESTINATION = "destination"
     ROLE = "role"
     DURATION = "duration"
     FILE = "file"
@@ -66,6 +67,7 @@ _KINDS: dict[Any, ParamKind] = {
     bool: ParamKind.BOOLEAN,
     Member: ParamKind.MEMBER,
     ChannelRef: ParamKind.CHANNEL,
+    Destination: ParamKind.DESTINATION,
     RoleRef: ParamKind.ROLE,
     timedelta: ParamKind.DURATION,
     AttachedFile: ParamKind.FILE,
@@ -78,6 +80,7 @@ KIND_HINTS: dict[ParamKind, str] = {
     ParamKind.BOOLEAN: "on or off",
     ParamKind.MEMBER: "a member, like @alice",
     ParamKind.CHANNEL: "a channel, like #general",
+    ParamKind.DESTINATION: "a channel or forum, like #news",
     ParamKind.ROLE: "a role, like @moderators",
     ParamKind.DURATION: "a duration, like 10m, 2h or 3d",
     ParamKind.FILE: "a file attached to the command",

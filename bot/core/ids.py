@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NewType
 
 Platform = Literal["discord", "slack"]
 PLATFORMS: tuple[Platform, ...] = ("discord", "slack")
@@ -45,6 +45,11 @@ class ChannelRef:
     community: CommunityRef
     id: str
     thread: str | None = None
+
+
+Destination = NewType("Destination", ChannelRef)
+"""A command option for a channel a feature posts into, where a Discord forum is offered too
+(each post there opens a thread of its own); the value is a ChannelRef."""
 
 
 @dataclass(frozen=True, slots=True)

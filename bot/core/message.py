@@ -95,6 +95,11 @@ class Message:
     ping_roles: frozenset[RoleRef] = frozenset()
     ping_everyone: bool = False
     unfurl: bool = False
+    post_name: str | None = None
+    """Sent to a forum channel (Discord), the message opens a post of this name (its thread);
+    elsewhere it is an ordinary message."""
+    post_tags: tuple[str, ...] = ()
+    """The forum's tags the post gets, by name (those the forum has; at most 5)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -29,6 +30,18 @@ class Capability(StrEnum):
     CHANNEL_INVITE = "channel_invite"
     DM_COMPONENTS = "dm_components"
     CROSSPOST = "crosspost"
+
+
+@dataclass(frozen=True, slots=True)
+class Forum:
+    """A channel where each message opens a post of its own (a Discord forum or media channel)."""
+
+    tags: tuple[str, ...]
+    """The names of the tags a post may carry."""
+    requires_tag: bool = False
+    """Every post must carry at least one tag."""
+    media: bool = False
+    """A media channel: each post needs an attached image or video."""
 
 
 class Port(Protocol):
@@ -85,6 +98,11 @@ class Port(Protocol):
     async def crosspost(self, message: MessageRef) -> None:
         """Publish a post of an announcement channel to the channels that follow it (Discord;
         Slack: NotSupported). Publishing it again does nothing."""
+        ...
+
+    async def forum(self, channel: ChannelRef) -> Forum | None:
+        """The channel as a forum (its tags, whether one is required); None when it is not one
+        (Slack has no forums)."""
         ...
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:

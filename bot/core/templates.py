@@ -11,11 +11,12 @@ mentions the bot itself adds for fields that are mentions.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.errors import UserError
+from bot.core.markup import escape_markup, trim_escape
 
 MAX_TEMPLATE_CHARS = 2000
 MAX_OUTPUT_CHARS = 2000
@@ -168,7 +169,7 @@ def shorten(text: str, limit: int) -> str:
     space = cut.rfind(" ")
     if space > limit // 2:
         cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
+    return trim_escape(cut.rstrip(" ,;:.-")) + "…"
 
 
 def _apply(value: Value, pipe: Pipe) -> str:
@@ -192,8 +193,12 @@ def render(
     mentions: Mapping[str, str] | None = None,
     limit: int = MAX_OUTPUT_CHARS,
     value_limit: int = MAX_VALUE_CHARS,
+    literal: Collection[str] = (),
 ) -> str:
     """Fill a template in; values are plain text, and only ``mentions`` fields may ping.
+
+    The values of ``literal`` fields (text from outside) are shown as typed: no markup they
+    hold is active (``bot.core.markup``); only the template's own markup is.
 
     Pings are neutralised on the whole concatenated text (a per-part pass lets ``<@`` in the
     template and ``here`` in a value join up), then the bot's own mentions are put in place.
@@ -209,8 +214,8 @@ def render(
             tokens.append(mentions[text])
         else:
             pipe = template.pipes[index] if index < len(template.pipes) else ()
-            value = _apply(values.get(text, ""), pipe)
-            out.append(_SENTINEL.sub("", value)[:value_limit])
+            value = _SENTINEL.sub("", _apply(values.get(text, ""), pipe))[:value_limit]
+            out.append(escape_markup(value) if text in literal else value)
     rendered = neutralize_pings("".join(out))
     # Literal runs and the bot's mentions, alternating: a mention is kept whole or left out,
     # never cut into broken markup like ``<@U0…``.
@@ -224,7 +229,7 @@ def render(
     for i, part in enumerate(parts):
         if len(part) > room:
             if i % 2 == 0:
-                kept.append(part[:room])
+                kept.append(trim_escape(part[:room]))
             break
         kept.append(part)
         room -= len(part)

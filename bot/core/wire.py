@@ -11,7 +11,8 @@ from bot.core.message import Attachment, Button, Message, Option, Select
 
 def encode(message: Message) -> dict[str, Any]:
     """A JSON-ready dict of a message (files base64, pings as ids)."""
-    return {
+    post = {"post": [message.post_name, list(message.post_tags)]} if message.post_name else {}
+    return post | {
         "text": message.text,
         "title": message.title,
         "link": message.link,
@@ -76,4 +77,6 @@ def decode(data: dict[str, Any], community: CommunityRef) -> Message:
         ping_roles=frozenset(RoleRef(community, r) for r in data.get("ping_roles", [])),
         ping_everyone=bool(data.get("ping_everyone")),
         unfurl=bool(data.get("unfurl")),
+        post_name=data["post"][0] if data.get("post") else None,
+        post_tags=tuple(str(t) for t in data["post"][1]) if data.get("post") else (),
     )

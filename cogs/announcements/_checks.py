@@ -14,11 +14,11 @@ Ctx = CommandContext[FeatureSettings]
 
 
 async def can_post(ctx: Ctx, channel: ChannelRef) -> None:
-    """Refuse a thread, or a channel Steward cannot see."""
+    """Refuse a thread, or a channel Steward cannot see (a forum is fine: each item is a post)."""
     if channel.thread is not None:
         raise UserError("Pick a channel, not a thread: each item will open its own discussion.")
     visible = {c.id for c in await ctx.port.channels(ctx.community) if c.thread is None}
-    if channel.id not in visible:
+    if channel.id not in visible and await ctx.port.forum(channel) is None:
         raise UserError("I can't post in that channel: add me to it (or give me access) first.")
 
 

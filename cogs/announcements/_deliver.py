@@ -22,6 +22,7 @@ from cogs.announcements._models import AnnouncementFeed, AnnouncementLog, Announ
 from cogs.announcements._plain import visible
 from cogs.announcements._render import Look, filter_values, post, thread_name
 from cogs.announcements._repo import Repo
+from cogs.announcements._tags import read_stored
 from cogs.announcements.events import AnnouncementPosted
 
 WAITING = ("pending", "edited")
@@ -39,7 +40,7 @@ def delivery_key(entry: AnnouncementLog) -> str:
 def look_of(route: AnnouncementRoute, community: CommunityRef, edited: bool = False) -> Look:
     """How a route shows items."""
     role = RoleRef(community, route.mention_role_id) if route.mention_role_id else None
-    return Look(route.style, route.template, role, edited)
+    return Look(route.style, route.template, role, edited, read_stored(route.tags))
 
 
 def stopped_by(route: AnnouncementRoute, item: Item, source: str) -> str | None:
@@ -141,11 +142,18 @@ async def open_discussion(
     """Open the post's discussion (a thread named after the item, with the manager's opening
     line) and tell the other features an announcement was posted."""
     thread: ChannelRef | None = None
-    if route.crosspost:
+    if landed.channel.id != route.channel_id:
+        # A post in a forum is a thread of its own (its first message has the thread's id).
+        thread = landed.channel
+        entry.thread_id = thread.id
+        if route.discussion == "thread" and route.opening:
+            line = Message(text=neutralize_pings(visible(route.opening)))
+            await ctx.deliver(thread, line, key=f"{delivery_key(entry)}:open")
+    elif route.crosspost:
         fix = "Posts go on unpublished until I may publish there (Manage Messages)."
         key = f"announcements:crosspost:{route.id}"
         await ctx.attempt("publish a post", ctx.port.crosspost(landed), key=key, meanwhile=fix)
-    if route.discussion == "thread":
+    if route.discussion == "thread" and thread is None:
         name = thread_name(Item(guid=None, title=entry.title, link=None))
         opened: list[ChannelRef] = []
 

@@ -112,6 +112,9 @@ class AnnouncementRoute(Base):
     """Publish each post to the channels following this announcement channel (Discord)."""
     opening: Mapped[str] = mapped_column(String(300), default="")
     """The first line posted in each discussion; empty posts none (Slack: the thread needs one)."""
+    tags: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """A forum route's tags, each chosen by a filter: ``Release: title contains 'release';
+    News`` (a tag without a filter goes on every post); empty: none."""
     added_by: Mapped[str] = mapped_column(String(64), default="")
     added_at: Mapped[datetime]
 

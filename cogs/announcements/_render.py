@@ -12,9 +12,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core import Message, RoleRef, UserError, mention
+from bot.core.markup import escape_markup
 from bot.core.templates import Template, Value, neutralize_pings, parse_template, render, shorten
 from cogs.announcements._items import Item
 from cogs.announcements._plain import plain_text, visible
+from cogs.announcements._tags import TagRule, tags_for
 
 FIELDS = frozenset({"title", "link", "summary", "author", "date", "image", "source"})
 STYLES = ("embed", "text")
@@ -26,6 +28,8 @@ TEXT_CHARS = 2000
 LINK_CHARS = 1500
 """Longer links are left out: cut short they would lead nowhere, whole they break Discord's 2000."""
 THREAD_NAME_CHARS = 100
+LITERAL = frozenset({"title", "summary", "author", "source"})
+"""Fields of text from the feed: shown as typed, none of their markdown active."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,8 @@ class Look:
     role: RoleRef | None = None
     edited: bool = False
     """The item was posted before and changed: the post says ``Updated:``."""
+    tags: tuple[TagRule, ...] = ()
+    """In a forum: the tags a post may carry, each with the filter that puts it on."""
 
 
 def check_template(source: str) -> Template:
@@ -98,20 +104,28 @@ def thread_name(item: Item) -> str:
 def post(item: Item, source: str, tz: ZoneInfo, look: Look) -> Message:
     """The message a destination posts for an item."""
     filled = values(item, source, tz)
-    text = render(_template(look), filled, limit=TEXT_CHARS - 120, value_limit=TEXT_CHARS)
+    # In a forum the post is a thread of its own, named after the item.
+    name = thread_name(item)
+    name = shorten(f"Updated: {name}", THREAD_NAME_CHARS) if look.edited else name
+    tags = tags_for(look.tags, filter_values(item, source))
+    text = render(
+        _template(look), filled, limit=TEXT_CHARS - 120, value_limit=TEXT_CHARS, literal=LITERAL
+    )
     pings = frozenset({look.role}) if look.role else frozenset()
     if look.style == "text":
         if look.edited:
             text = f"Updated: {text}"
         if look.role:
             text = f"{mention(look.role)} {text}"
-        return Message(text=text, ping_roles=pings)
+        return Message(text=text, ping_roles=pings, post_name=name, post_tags=tags)
     title = str(filled["title"])
-    title = neutralize_pings(f"Updated: {title}" if look.edited else title)
+    title = neutralize_pings(escape_markup(f"Updated: {title}" if look.edited else title))
     return Message(
         text=text,
         title=shorten(title, TITLE_CHARS),
         link=str(filled["link"]) or None,
         image=str(filled["image"]) or None,
         ping_roles=pings,
+        post_name=name,
+        post_tags=tags,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef, plural
+from bot.core.markup import escape_markup
 from bot.core.templates import neutralize_pings
 from cogs.announcements._models import AnnouncementFeed, AnnouncementLog
 from cogs.announcements.events import AnnouncementEngagement
@@ -110,7 +111,8 @@ def stats_text(posts: Sequence[Posted], span: str) -> str:
     lines = [f"Announcements in the last {span}: {plural(len(posts), 'post')}."]
     lines.append("Most discussed:")
     for number, post in enumerate(rank(posts)[:SHOWN], 1):
-        lines.append(f"{number}. “{post.title}” ({post.source}): {_line(post)}")
+        title, source = escape_markup(post.title), escape_markup(post.source)
+        lines.append(f"{number}. “{title}” ({source}): {_line(post)}")
     sources: dict[str, list[Posted]] = {}
     for post in posts:
         sources.setdefault(post.source, []).append(post)
@@ -121,6 +123,7 @@ def stats_text(posts: Sequence[Posted], span: str) -> str:
     for source, group in ranked[:SHOWN]:
         replies = sum(p.replies for p in group)
         lines.append(
-            f"• {source}: {plural(len(group), 'post')}, {plural(replies, 'reply', 'replies')}"
+            f"• {escape_markup(source)}: {plural(len(group), 'post')}, "
+            f"{plural(replies, 'reply', 'replies')}"
         )
     return neutralize_pings("\n".join(lines))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp.abc import AbstractResolver
 
@@ -14,6 +14,7 @@ from bot.core import (
     ChannelRef,
     CommandContext,
     Context,
+    Destination,
     Feature,
     FeatureSettings,
     JobContext,
@@ -41,7 +42,7 @@ from cogs.announcements._identity import FirstFetch
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._push import WebSubSubscriptions
 from cogs.announcements._repo import Repo
-from cogs.announcements._routes import RouteSpec, add_route, routes_text
+from cogs.announcements._routes import RouteSpec, add_route, routes_text, set_route
 from cogs.announcements._schedule import SchedulePolicy, first_poll
 from cogs.announcements._service import Poller
 from cogs.announcements._source import find_feed
@@ -50,12 +51,15 @@ from cogs.announcements._webhooks import WebhookCommands
 from cogs.announcements.events import AnnouncementEngagement
 
 Ctx = CommandContext[FeatureSettings]
+RouteField = Literal[
+    "filter", "template", "style", "mention", "discussion", "opening", "crosspost", "tags"
+]
 
 
 class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announcements"):
     """Bring a brand's feeds into the community, safely and cheaply."""
 
-    port_calls = frozenset({"channels", "crosspost"})
+    port_calls = frozenset({"channels", "crosspost", "forum"})
 
     def __init__(
         self,
@@ -226,7 +230,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         self,
         ctx: Ctx,
         feed: Annotated[str, "The feed's number or address"],
-        channel: Annotated[ChannelRef, "Where its items go"],
+        channel: Annotated[Destination, "Where its items go (a forum too)"],
         filter: Annotated[str, "Which items, like: title contains 'launch'"] = "",
         template: Annotated[str, "The post's text, like {summary|truncate:200}"] = "",
         style: Annotated[str, "embed (default) or text"] = "embed",
@@ -234,13 +238,30 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         discussion: Annotated[str, "thread (default): each post opens one; or none"] = "thread",
         opening: Annotated[str | None, "The first line of each discussion"] = None,
         crosspost: Annotated[bool, "Publish each post to following servers (Discord)"] = False,
+        tags: Annotated[str, "Forum tags by filter, like: News; Release: title contains 'v'"] = "",
     ) -> None:
         """Send a feed's items to one more channel, with its own filter, look and discussion."""
         repo = Repo(ctx.uow.session, ctx.community)
         row = await _find(repo, feed)
         await _can_post(ctx, channel)
-        spec = RouteSpec(channel, filter, template, style, mention, discussion, opening, crosspost)
+        spec = RouteSpec(
+            channel, filter, template, style, mention, discussion, opening, crosspost, tags
+        )
         await ctx.reply(await add_route(ctx, repo, row, spec))
+
+    @command("route set", requires=Level.ADMIN)
+    async def route_set(
+        self,
+        ctx: Ctx,
+        route: Annotated[int, "The route's number"],
+        field: Annotated[
+            str, "filter, template, style, mention, discussion, opening, crosspost or tags"
+        ],
+        value: Annotated[str, "The new value (none clears a filter, template, mention or tags)"],
+    ) -> None:
+        """Change one setting of a route, checked as when it was added."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        await ctx.reply(await set_route(ctx, repo, route, field, value))
 
     @command("route list", requires=Level.ADMIN)
     async def route_list(self, ctx: Ctx) -> None:

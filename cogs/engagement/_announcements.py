@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Context, plural
+from bot.core.markup import escape_markup
 from bot.core.templates import neutralize_pings
 from bot.db.inserts import insert_ignore
 from cogs.announcements.events import AnnouncementEngagement, AnnouncementPosted
@@ -170,5 +171,6 @@ async def digest_line(
         f"{plural(len(rows), 'post')}, {plural(replies, 'reply', 'replies')} in their discussions"
     )
     if counts[best.key].replies:
-        line += f"; most discussed: “{best.title}” ({plural(counts[best.key].members, 'member')})"
+        title = escape_markup(best.title)  # a feed's text: shown as typed, formatting nothing
+        line += f"; most discussed: “{title}” ({plural(counts[best.key].members, 'member')})"
     return neutralize_pings(line)

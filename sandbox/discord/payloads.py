@@ -6,7 +6,19 @@ from typing import TYPE_CHECKING, Any
 
 from .ids import now_iso
 from .permissions import channel_permissions
-from .state import DM, JSON, PRIVATE_THREAD, Channel, Guild, Member, Message, Role, User, World
+from .state import (
+    DM,
+    FORUMS,
+    JSON,
+    PRIVATE_THREAD,
+    Channel,
+    Guild,
+    Member,
+    Message,
+    Role,
+    User,
+    World,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -93,7 +105,7 @@ def channel(world: World, c: Channel, *, with_guild_id: bool = True) -> JSON:
         "type": c.type,
         "name": c.name or "",
         "position": c.position,
-        "flags": 0,
+        "flags": c.flags,
         "parent_id": c.parent_id,
         "last_message_id": c.last_message_id,
         "rate_limit_per_user": 0,
@@ -115,12 +127,23 @@ def channel(world: World, c: Channel, *, with_guild_id: bool = True) -> JSON:
                 **({"invitable": c.invitable} if c.type == PRIVATE_THREAD else {}),
             },
         )
+        parent = world.channels.get(c.parent_id or "")
+        if parent is not None and parent.type in FORUMS:
+            out["applied_tags"] = list(c.applied_tags)
     else:
         out.update(
             permission_overwrites=[overwrite(ow) for ow in c.overwrites],
             topic=c.topic,
             nsfw=False,
         )
+        if c.type in FORUMS:
+            out.update(
+                available_tags=[dict(t) for t in c.available_tags],
+                default_reaction_emoji=None,
+                default_thread_rate_limit_per_user=0,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
     return out
 
 

@@ -141,8 +141,10 @@ def create_message(
     interaction_metadata: JSON | None = None,
     author_id_for_perms: str | None = None,
     allow_empty: bool = False,
+    message_id: str | None = None,
 ) -> Message:
-    """Create, store and dispatch a message the bot (or a webhook) sends."""
+    """Create, store and dispatch a message the bot (or a webhook) sends (``message_id``: the
+    id it must have, as a forum post's first message has its thread's)."""
     validate_message_body(body, files=len(files), partial=allow_empty)
     if channel.type == DM and channel.recipient_id is not None:
         recipient = fake.world.users[channel.recipient_id]
@@ -181,7 +183,7 @@ def create_message(
     )
     flags = int(body.get("flags") or 0) | extra_flags
     msg = Message(
-        id=fake.world.new_id(),
+        id=message_id or fake.world.new_id(),
         channel_id=channel.id,
         guild_id=channel.guild_id,
         author=author,

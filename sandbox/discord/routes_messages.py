@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from . import payloads
+from . import forums, payloads
 from .ids import now_iso, snowflake_time, webhook_token
 from .permissions import Permission
 from .rest import Call, Reply, RestError, invalid_form, route
@@ -22,6 +22,7 @@ from .state import (
     ANNOUNCEMENT,
     ANNOUNCEMENT_THREAD,
     CROSSPOSTED,
+    FORUMS,
     HAS_THREAD,
     JSON,
     PRIVATE_THREAD,
@@ -57,6 +58,8 @@ async def typing(fake: FakeDiscord, call: Call) -> Reply:
 async def post_message(fake: FakeDiscord, call: Call) -> Reply:
     """POST /channels/{c}/messages."""
     channel = channel_or_404(fake, call.params["channel_id"])
+    if channel.type in FORUMS:  # a forum holds posts (threads), never messages of its own
+        raise RestError(400, 50008, "Cannot send messages in a non-text channel")
     needed = Permission.SEND_MESSAGES_IN_THREADS if channel.is_thread else Permission.SEND_MESSAGES
     require_in_channel(fake, channel, Permission.VIEW_CHANNEL | needed)
     if call.json.get("message_reference"):
@@ -242,8 +245,11 @@ async def create_dm(fake: FakeDiscord, call: Call) -> Reply:
 
 @route(create_thread_from_message="POST /channels/{channel_id}/messages/{message_id}/threads")
 async def thread_from_message(fake: FakeDiscord, call: Call) -> Reply:
-    """POST /channels/{c}/messages/{m}/threads: the thread id equals the message id."""
+    """POST /channels/{c}/messages/{m}/threads: the thread id equals the message id (not in a
+    thread: a forum post's first message already opens one)."""
     channel = channel_or_404(fake, call.params["channel_id"])
+    if channel.is_thread or channel.type in FORUMS:
+        raise RestError(400, 50024, "Cannot execute action on this channel type")
     msg = message_or_404(fake, channel, call.params["message_id"])
     require_in_channel(fake, channel, Permission.CREATE_PUBLIC_THREADS)
     if msg.thread_id:
@@ -274,8 +280,10 @@ async def thread_without_message(fake: FakeDiscord, call: Call) -> Reply:
     """POST /channels/{c}/threads: a thread with no starter message (type 11 or 12).
 
     A private thread (12) needs Create Private Threads on a text channel; only its members (and
-    those with Manage Threads) see it. Forum posts are not faked."""
+    those with Manage Threads) see it. In a forum or media channel: a post (``forums``)."""
     channel = channel_or_404(fake, call.params["channel_id"])
+    if channel.type in FORUMS:
+        return forums.open_post(fake, call, channel)
     kind = int(call.json.get("type") or PRIVATE_THREAD)
     if channel.type != TEXT or kind not in (PUBLIC_THREAD, PRIVATE_THREAD):
         raise RestError(400, 50024, "Cannot execute action on this channel type")

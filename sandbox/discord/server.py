@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -25,7 +25,9 @@ from .rest import API_PREFIX, RestApi
 from .settling import Settling
 from .state import (
     DM,
+    FORUMS,
     JSON,
+    REQUIRE_TAG,
     TEXT,
     THREAD_TYPES,
     Application,
@@ -313,13 +315,30 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         type: int = TEXT,
         parent: Channel | None = None,
         owner: User | None = None,
+        tags: Sequence[str] = (),
+        moderated: Sequence[str] = (),
+        require_tag: bool = False,
     ) -> Channel:
         """Create a guild channel, or a thread (``type`` 11 or 12, with ``parent`` and ``owner``).
 
         Threads arrive as THREAD_CREATE (``newly_created``), as Discord sends them, not as
-        CHANNEL_CREATE, which discord.py ignores for thread types.
+        CHANNEL_CREATE, which discord.py ignores for thread types. A forum (15) or media (16)
+        channel offers ``tags`` (those in ``moderated`` only Manage Threads may apply) and may
+        require one on every post.
         """
         kw: dict[str, Any] = {}
+        if type in FORUMS:
+            kw["available_tags"] = [
+                {
+                    "id": self.world.new_id(),
+                    "name": tag,
+                    "moderated": tag in moderated,
+                    "emoji_id": None,
+                    "emoji_name": None,
+                }
+                for tag in tags
+            ]
+            kw["flags"] = REQUIRE_TAG if require_tag else 0
         if type in THREAD_TYPES:
             if parent is None:
                 raise ValueError("a thread needs a parent channel")
@@ -335,6 +354,19 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         else:
             self.dispatch("CHANNEL_CREATE", payloads.channel(self.world, channel))
         return channel
+
+    def set_forum_tags(self, forum: Channel, tags: Sequence[str], *, require_tag: bool) -> None:
+        """A server manager edits a forum's tags (kept ids for names it had) and whether posts
+        need one; members see CHANNEL_UPDATE."""
+        had = {t["name"]: t for t in forum.available_tags}
+        forum.available_tags = [
+            had.get(name)
+            or {"id": self.world.new_id(), "name": name, "moderated": False}
+            | {"emoji_id": None, "emoji_name": None}
+            for name in tags
+        ]
+        forum.flags = forum.flags | REQUIRE_TAG if require_tag else forum.flags & ~REQUIRE_TAG
+        self.dispatch("CHANNEL_UPDATE", payloads.channel(self.world, forum))
 
     def set_overwrite(
         self, channel: Channel, target: Role | User, *, allow: int = 0, deny: int = 0

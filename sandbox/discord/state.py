@@ -13,8 +13,12 @@ JSON = dict[str, Any]
 
 # channel types
 TEXT, DM, VOICE, CATEGORY, ANNOUNCEMENT = 0, 1, 2, 4, 5
-ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD, FORUM = 10, 11, 12, 15
+ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD, FORUM, MEDIA = 10, 11, 12, 15, 16
+FORUMS = frozenset({FORUM, MEDIA})
 THREAD_TYPES = frozenset({10, PUBLIC_THREAD, PRIVATE_THREAD})
+
+# channel flags
+REQUIRE_TAG = 1 << 4
 
 # message flags
 EPHEMERAL, LOADING, HAS_THREAD = 64, 128, 32
@@ -88,6 +92,9 @@ class Channel:
     message_count: int = 0
     thread_members: set[str] = field(default_factory=set)
     invitable: bool = True  # private threads: whether non-moderators may add people
+    flags: int = 0
+    available_tags: list[JSON] = field(default_factory=list)  # forums: the tags posts may carry
+    applied_tags: list[str] = field(default_factory=list)  # forum posts: their tags' ids
 
     @property
     def is_thread(self) -> bool:

@@ -20,6 +20,7 @@ from bot.core import (
     FakeClock,
     Feature,
     Form,
+    Forum,
     Level,
     Member,
     Message,
@@ -126,6 +127,10 @@ class RecordingPort:
 
     async def crosspost(self, message: MessageRef) -> None:
         """Publish nothing."""
+
+    async def forum(self, channel: ChannelRef) -> Forum | None:
+        """No forums here."""
+        return None
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Record nothing."""

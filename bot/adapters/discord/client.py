@@ -148,7 +148,7 @@ class DiscordAdapter:
                     continue
                 if param.kind is ParamKind.MEMBER:
                     value = to_member(value, guild_id)
-                elif param.kind is ParamKind.CHANNEL:
+                elif param.kind in (ParamKind.CHANNEL, ParamKind.DESTINATION):
                     value = channel_ref(guild_id, value.id)
                 elif param.kind is ParamKind.ROLE:
                     value = RoleRef(where, str(value.id))

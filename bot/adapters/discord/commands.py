@@ -15,6 +15,33 @@ from bot.core.registry import Registry
 
 CommandHandler = Callable[[CommandSpec, discord.Interaction[Any], dict[str, Any]], Awaitable[None]]
 
+
+class _Destination(app_commands.Transformer[Any]):
+    """A channel Steward posts in, or a forum (where each post opens a thread of its own).
+
+    Not media channels (16): Discord's API description predates them, and their posts need
+    a file."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        kinds = discord.ChannelType
+        return [
+            kinds.text,
+            kinds.news,
+            kinds.news_thread,
+            kinds.public_thread,
+            kinds.private_thread,
+            kinds.forum,
+        ]
+
+    async def transform(self, interaction: discord.Interaction[Any], value: Any, /) -> Any:
+        return value  # an AppCommandChannel or AppCommandThread: its id is what Steward needs
+
+
 _ANNOTATIONS: dict[ParamKind, Any] = {
     ParamKind.STRING: str,
     ParamKind.INTEGER: int,
@@ -24,6 +51,7 @@ _ANNOTATIONS: dict[ParamKind, Any] = {
     # Channels Steward can post in; Discord's API description predates media channels (16),
     # which a bare AppCommandChannel would offer.
     ParamKind.CHANNEL: Union[discord.TextChannel, discord.Thread],  # noqa: UP007
+    ParamKind.DESTINATION: app_commands.Transform[Any, _Destination],
     ParamKind.ROLE: discord.Role,
     ParamKind.DURATION: str,
     ParamKind.FILE: discord.Attachment,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.adapters.discord import history
+from bot.adapters.discord import forums, history
 from bot.adapters.discord.convert import channel_ref, message_ref, to_member
 from bot.adapters.discord.render import render
 from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
@@ -17,7 +17,7 @@ from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
-from bot.core.port import Capability
+from bot.core.port import Capability, Forum
 
 T = TypeVar("T")
 MAX_TIMEOUT = timedelta(days=28)
@@ -92,7 +92,18 @@ class DiscordPort:
     async def send(
         self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
     ) -> MessageRef:
-        """Post in a channel or thread; with a key, once (Discord's nonce, enforced)."""
+        """Post in a channel or thread; with a key, once (Discord's nonce, enforced).
+
+        In a forum a message with a ``post_name`` opens a post (its thread) instead."""
+        found = self.client.get_channel(int(channel.id))
+        if isinstance(found, discord.ForumChannel) and message.post_name:
+            me = self.client.user.id if self.client.user else 0
+            post = forums.earlier_post(found, message.post_name, me) if resend else None
+            if post is None:
+                rendered = render(self.feature, message)
+                opening = forums.open_post(found, rendered, message.post_name, message.post_tags)
+                post = await _call("open a post there", opening)
+            return message_ref(int(channel.community.id), post.id, post.id)
         sent = await _call(
             "post there",
             self._messageable(channel).send(**(render(self.feature, message) | _nonce(key))),
@@ -180,6 +191,10 @@ class DiscordPort:
                 ) from exc
             if exc.code != ALREADY_CROSSPOSTED:
                 raise
+
+    async def forum(self, channel: ChannelRef) -> Forum | None:
+        """A forum or media channel's tags and rules, from discord.py's cache."""
+        return forums.forum_of(self.client.get_channel(int(channel.id)))
 
     async def add_role(self, user: UserRef, role: RoleRef, *, reason: str) -> None:
         """Give a member a role."""

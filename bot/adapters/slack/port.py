@@ -24,10 +24,11 @@ from bot.adapters.slack.text import escape, mentioned_groups, mentioned_users, t
 from bot.core.errors import NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
+from bot.core.markup import unescape_markup
 from bot.core.members import Member
 from bot.core.message import Form, Message
 from bot.core.pacing import Limits, Windows
-from bot.core.port import Capability
+from bot.core.port import Capability, Forum
 
 MEMBER_TTL = 300.0
 LOOKBACK = 200
@@ -192,7 +193,10 @@ class SlackPort:
 
         mrkdwn = safe(message.text)
         # ``text`` is mrkdwn too (and is what notifications show): the title is escaped there.
-        fallback = " — ".join(p for p in (escape(message.title or ""), mrkdwn) if p) or " "
+        fallback = (
+            " — ".join(p for p in (escape(unescape_markup(message.title or "")), mrkdwn) if p)
+            or " "
+        )
         kwargs: dict[str, Any] = {"text": fallback[:3000]}
         if render.needs_blocks(message):
             fields = [(safe(name), safe(value)) for name, value in message.fields]
@@ -331,6 +335,10 @@ class SlackPort:
     async def crosspost(self, message: MessageRef) -> None:
         """Slack has no announcement channels that others follow."""
         raise NotSupported(Capability.CROSSPOST, self.platform)
+
+    async def forum(self, channel: ChannelRef) -> Forum | None:
+        """Slack has no forum channels."""
+        return None
 
     async def _group_members(self, group: str) -> list[str]:
         try:

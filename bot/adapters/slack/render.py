@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.adapters.slack.text import escape
+from bot.core.markup import unescape_markup
 from bot.core.message import Form, Message, Select, component_id
 
 MAX_TEXT = 3000
@@ -54,10 +55,10 @@ def blocks(
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": pings}})
     link = web(message.link)
     if message.title and link:
-        title = escape(_clip(message.title, 250)).replace("*", "\u2217")
+        title = escape(_clip(unescape_markup(message.title), 250)).replace("*", "\u2217")
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*<{link}|{title}>*"}})
     elif message.title:
-        out.append({"type": "header", "text": _plain(message.title, 150)})
+        out.append({"type": "header", "text": _plain(unescape_markup(message.title), 150)})
     if mrkdwn:
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(mrkdwn, MAX_TEXT)}})
     image = web(message.image)

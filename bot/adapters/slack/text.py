@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
-_TOKEN = re.compile(r"<([@#!][^<>]*)>")
+from bot.core.markup import ESCAPED
+
+_TOKEN = re.compile(r"(?<!\\)<([@#!][^<>]*)>")
 _BROADCAST = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _LINK = re.compile(r"\[([^\]\n]{1,200})\]\((https?://[^\s()<>|]{1,500})\)")
@@ -23,8 +25,31 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _inert(char: str) -> str:
+    """A character the neutral markup escaped, as Slack shows it without formatting anything:
+    emphasis, strike and code marks between zero-width spaces (they can neither open nor close
+    a span), a quote mark that cannot start a quote."""
+    if char in "*_~`":
+        return _ZWSP + char + _ZWSP
+    if char == ">":
+        return _ZWSP + "&gt;"
+    return escape(char)
+
+
 def _literal(text: str) -> str:
-    """Escape a literal run of the neutral markup and turn it into Slack mrkdwn."""
+    """A literal run of the neutral markup as Slack mrkdwn; what it escaped stays inert."""
+    out: list[str] = []
+    pos = 0
+    for match in ESCAPED.finditer(text):
+        out.append(_markup(text[pos : match.start()]))
+        out.append(_inert(match.group(1)))
+        pos = match.end()
+    out.append(_markup(text[pos:]))
+    return "".join(out)
+
+
+def _markup(text: str) -> str:
+    """Escape a run of the neutral markup and turn its bold and links into Slack mrkdwn."""
     out: list[str] = []
     pos = 0
     for match in _LINK.finditer(text):

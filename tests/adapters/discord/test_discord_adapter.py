@@ -116,3 +116,28 @@ async def test_opening_a_messages_thread_again_finds_the_thread(world: World) ->
     again = await port.open_thread(on, "News")
     assert first == again and first.id == said.id
     assert [c.name for c in fake.world.channels.values() if c.parent_id == general.id] == ["News"]
+
+
+async def test_a_forum_post_sent_again_after_a_lost_answer_is_not_posted_twice(
+    world: World,
+) -> None:
+    """A forum post takes no nonce: a resend finds Steward's post of that name first."""
+    from bot.core import ChannelRef, CommunityRef, Message
+
+    fake, guild = world.fake, world.guild
+    forum = fake.add_channel(guild, "releases", type=15, tags=["News", "Release"])
+    await fake.settle()
+    port = world.app.discord.port
+    where = ChannelRef(CommunityRef("discord", guild.id), forum.id)
+    post = Message(text="Read it", post_name="Steward 2.0", post_tags=("release", "Nope"))
+    first = await port.send(where, post, key="k1")
+    await fake.settle()
+    again = await port.send(where, post, key="k1", resend=True)
+    assert again == first and first.channel.id == first.id  # the post is its own thread
+    [thread] = [c for c in fake.world.channels.values() if c.parent_id == forum.id]
+    assert thread.name == "Steward 2.0" and thread.id == first.id
+    [release] = [t["id"] for t in forum.available_tags if t["name"] == "Release"]
+    assert thread.applied_tags == [release]  # names matched in any case; unknown ones left out
+    assert [m.content for m in fake.messages_in(thread)] == ["Read it"]
+    assert await port.forum(where) is not None
+    assert await port.forum(ChannelRef(where.community, guild.channel_named("general").id)) is None

@@ -16,6 +16,7 @@ from cogs.announcements import Announcements
 from cogs.announcements._fetch import Fetcher, Limits
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._schedule import SchedulePolicy
+from cogs.engagement import Engagement
 from sandbox.feeds import FeedServer
 from sandbox.scenario import Community, DiscordCommunity, Posted, open_community
 from tests.conftest import shared_dir
@@ -120,6 +121,19 @@ async def community(
     async with open_community(
         request.param, database_url, [Steward(), announcements()], config=CONFIG
     ) as running:
+        yield running
+        fake = running.fake  # type: ignore[attr-defined]
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+@pytest.fixture(params=["discord", "slack"])
+async def talking(
+    request: pytest.FixtureRequest, database_url: str, public: FeedServer
+) -> AsyncIterator[Community]:
+    """Steward with the relay and engagement."""
+    shared_dir()
+    features = [Steward(), announcements(), Engagement(flush_after=0)]
+    async with open_community(request.param, database_url, features, config=CONFIG) as running:
         yield running
         fake = running.fake  # type: ignore[attr-defined]
     assert not fake.violations, "\n".join(str(v) for v in fake.violations)

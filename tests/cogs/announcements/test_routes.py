@@ -4,7 +4,7 @@ discussion; members see exactly that, and the manager can see why an item was st
 from __future__ import annotations
 
 from sandbox.feeds import FeedServer
-from sandbox.scenario import Community, DiscordCommunity
+from sandbox.scenario import Community, DiscordCommunity, Person
 from tests.cogs.announcements.conftest import discussion_of, relayed, rss
 
 
@@ -118,3 +118,64 @@ async def test_a_route_publishes_its_posts_from_an_announcement_channel(
     assert not general.raw.flags & 1
     name, inside = discussion_of(community, post, "news")
     assert name == "two" and [m.text for m in inside] == ["What do you think?"]
+
+
+async def test_a_manager_changes_one_setting_of_a_route_checked_as_when_added(
+    community: Community, public: FeedServer
+) -> None:
+    ada, alice, bob = (community.people[n] for n in ("ada", "alice", "bob"))
+    community.add_role("gardeners")
+    await community.set_role(alice, "gardeners", has=True)
+    url = public.put("/blog.xml", rss("one"))
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    await community.slash(ada, "announcements route add", feed="1", channel="#welcome")
+
+    async def route_set(field: str, value: str, route: str = "2", who: Person = ada) -> str:
+        shown = await community.slash(
+            who, "announcements route set", route=route, field=field, value=value
+        )
+        assert shown.ephemeral and "Traceback" not in shown.text
+        return shown.text
+
+    for field, value, says in (
+        ("filter", "titel contains 'x'", "That filter doesn't read: `titel` is not a field"),
+        ("template", "{title|shout}", "`shout` is not a transform I know"),
+        ("style", "fancy", "`style` is either `embed` (the default) or `text`."),
+        ("discussion", "forum", "`discussion` is either `thread` (the default) or `none`."),
+        ("crosspost", "maybe", "`maybe` is not a yes/no value"),
+        ("mention", "gardeners!", "is not a role; mention it, like @moderators."),
+    ):
+        assert says in await route_set(field, value), (field, value)
+    assert (await route_set("filter", "x", route="9")).startswith("There is no route 9")
+    tags = await route_set("tags", "News")
+    if isinstance(community, DiscordCommunity):
+        assert tags.startswith("Tags are for forum channels and <#") and "is not one" in tags
+    else:
+        assert (
+            tags == "Slack has no forum channels, so posts there carry no tags: leave `tags` off."
+        )
+    if not isinstance(community, DiscordCommunity):  # Discord hides it from members as well
+        refused = await route_set("filter", "title contains 'a'", who=bob)
+        assert refused.startswith("Sorry, you need to be an admin")
+
+    changed = await route_set("filter", "title contains 'launch'")
+    assert changed.startswith("Changed route 2: feed 1 (Brand blog) → ")
+    assert "only items where title contains 'launch'" in changed
+    await route_set("style", "text")
+    await route_set("template", "{title|upper}: {link}")
+    await route_set("mention", community.role_mention("gardeners"))
+    assert "opens a discussion" not in await route_set("discussion", "none")
+    listed = await community.slash(ada, "announcements route list")
+    assert community.readable(listed.text).endswith(
+        "\n2. feed 1 (Brand blog) → #welcome; as plain text; only items where title contains "
+        "'launch'; template `{title|upper}: {link}`; pings @gardeners."
+    ), listed.text
+    public.put("/blog.xml", rss("launch", "other", "one"))
+    await community.advance(minutes=11)
+    [only] = relayed(community, "welcome")
+    assert only.text.endswith("LAUNCH: https://e.org/launch")
+    assert only.raw in [p.raw for p in community.pings_of(alice)]
+    assert discussion_of(community, only, "welcome") == (None, [])
+    cleared = await route_set("mention", "none")
+    assert "pings" not in cleared and "only items where" in cleared
+    assert "every item" in await route_set("filter", "none")

@@ -3,29 +3,9 @@ and sources started conversations (engagement counts them from the relay's event
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from bot.builtin import Steward
-from cogs.engagement import Engagement
 from sandbox.feeds import FeedServer
-from sandbox.scenario import Community, DiscordCommunity, open_community
-from tests.cogs.announcements.conftest import CONFIG, announcements, relayed, rss
-from tests.conftest import shared_dir
-
-
-@pytest.fixture(params=["discord", "slack"])
-async def talking(
-    request: pytest.FixtureRequest, database_url: str, public: FeedServer
-) -> AsyncIterator[Community]:
-    """Steward with the relay and engagement."""
-    shared_dir()
-    features = [Steward(), announcements(), Engagement(flush_after=0)]
-    async with open_community(request.param, database_url, features, config=CONFIG) as running:
-        yield running
-        fake = running.fake  # type: ignore[attr-defined]
-    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+from sandbox.scenario import Community, DiscordCommunity
+from tests.cogs.announcements.conftest import relayed, rss
 
 
 async def reply_in_discussion(community: Community, post: object, who: str, text: str) -> None:
