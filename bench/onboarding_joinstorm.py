@@ -57,6 +57,8 @@ class Storm:
     rate_limited: int  # 429 answers the fake gave
     elapsed: float
     latencies: list[float]
+    arrival: float = 0.0  # seconds the driver took to hand in every join
+    cpu: float = 0.0  # CPU seconds of the whole process (Steward, the fake, the driver) meanwhile
 
 
 async def _join_all(community: Any, names: list[str]) -> dict[str, float]:
@@ -138,7 +140,9 @@ async def _storm(
         before = _rate_limited(platform, fake)
         names = [f"guest{i}" for i in range(n)]
         started = time.perf_counter()
+        cpu_started = time.process_time()
         joined = await _join_all(community, names)
+        arrival = time.perf_counter() - started
         people = {
             uid: Person(f"guest{i}", Level.MEMBER, uid, fake.world.users[uid])
             for i, uid in enumerate(joined)
@@ -169,6 +173,7 @@ async def _storm(
                 break  # stalled: what is missing now is lost
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         public_count, dm_count = _tally(community, people)
         rate_limited = _rate_limited(platform, fake) - before
     welcomes = duplicates = lost = exactly = 0
@@ -189,6 +194,8 @@ async def _storm(
         rate_limited,
         elapsed,
         sorted(latencies.values()),
+        arrival,
+        cpu,
     )
 
 
@@ -236,6 +243,9 @@ def print_storms(storms: list[Storm]) -> None:
         "p99 s",
         "429s",
         "s",
+        "arrive s",
+        "joins/s",
+        "CPU ms/join",
     )
     lines = [header] + [
         (
@@ -250,6 +260,9 @@ def print_storms(storms: list[Storm]) -> None:
             f"{percentile_ms(s.latencies, 0.99) / 1000:.2f}",
             str(s.rate_limited),
             f"{s.elapsed:.1f}",
+            f"{s.arrival:.1f}",
+            f"{s.joins / s.elapsed:.1f}",
+            f"{1000 * s.cpu / s.joins:.0f}",
         )
         for s in storms
     ]

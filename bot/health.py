@@ -101,7 +101,9 @@ class Health:
             ["quantile"],
             registry=r,
         )
-        self._events = _EventCounts(retried or {}, gave_up or {})
+        self._events = _EventCounts(
+            {} if retried is None else retried, {} if gave_up is None else gave_up
+        )
         r.register(self._events)
         self._connected = Gauge(
             "steward_platform_connected",

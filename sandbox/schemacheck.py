@@ -30,7 +30,7 @@ MODE_VARIABLE = "STEWARD_SANDBOX_VALIDATION"
 MODES = ("full", "fast", "both")
 
 disagreements: list[str] = []
-"""In ``both`` mode: what ``jsonschema-rs`` accepted and ``jsonschema`` refused (the first error)."""
+"""In ``both`` mode: what ``jsonschema-rs`` accepted and ``jsonschema`` refused (first error)."""
 
 
 def mode() -> str:

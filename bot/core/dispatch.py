@@ -58,7 +58,7 @@ class Dispatcher:
         self.steps = Steps(self.communities, clock)
         """The steps before every handler (``bot.core.steps.STEPS``), shared with features'
         own fast paths."""
-        self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity)
+        self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity, db.reads)
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS
         """Seconds between a listener's tries after a passing failure (jittered ±50%)."""
         self.retried: Counter[str] = Counter()

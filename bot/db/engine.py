@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.util import await_
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 
 from bot.db.uow import UnitOfWork
 
@@ -19,6 +19,8 @@ from bot.db.uow import UnitOfWork
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "steward_read_only"
+"""The execution option of :meth:`Database.reads`' sessions."""
 
 
 def normalize_url(url: str) -> str:
@@ -78,6 +80,9 @@ class WriterTurns:
         keep them short (commit before talking to a platform); outside readers in WAL mode are
         never blocked by it.
         """
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # WAL: a reader neither waits nor is waited for
+            return
         await_(self._take())
         connection.info["steward_turn"] = True
         try:
@@ -122,6 +127,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -131,6 +139,12 @@ class Database:
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
         return UnitOfWork(self.sessions())
+
+    def reads(self) -> UnitOfWork:
+        """A unit of work that only reads. On SQLite it does not take the write lock (every
+        other transaction does, see :class:`WriterTurns`), so a lookup in a burst neither waits
+        for the writers nor holds them up; writing in it fails. On PostgreSQL it is a plain one."""
+        return UnitOfWork(self._readers())
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
