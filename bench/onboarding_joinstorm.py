@@ -102,7 +102,13 @@ def _tally(community: Any, people: dict[str, Any]) -> tuple[Counter[str], Counte
 
 
 async def storm(
-    platform: str, n: int, *, patience: float, slack_429: int, database: str = "sqlite"
+    platform: str,
+    n: int,
+    *,
+    patience: float,
+    slack_429: int,
+    database: str = "sqlite",
+    give_up: float = 0.0,
 ) -> Storm | None:
     """Run one storm of ``n`` joins on ``platform`` and count what arrived (None: no
     PostgreSQL to run it on)."""
@@ -113,11 +119,20 @@ async def storm(
             url = await fresh_pg_database(f"bench_joinstorm_{platform}")
         if url is None:
             return None
-        return await _storm(platform, database, url, n, patience=patience, slack_429=slack_429)
+        return await _storm(
+            platform, database, url, n, patience=patience, slack_429=slack_429, give_up=give_up
+        )
 
 
 async def _storm(
-    platform: str, database: str, url: str, n: int, *, patience: float, slack_429: int
+    platform: str,
+    database: str,
+    url: str,
+    n: int,
+    *,
+    patience: float,
+    slack_429: int,
+    give_up: float = 0.0,
 ) -> Storm:
     from bot.builtin import Steward
     from bot.core import Level
@@ -171,6 +186,9 @@ async def _storm(
                 break
             if now - last_change > patience and (activity.busy == 0 or now - started > 600):
                 break  # stalled: what is missing now is lost
+            if give_up and now - started > give_up:
+                print(f"stopped waiting after {give_up:.0f} s: what is missing was still queued")
+                break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
@@ -212,6 +230,7 @@ async def measure(
     slack_429: int = 5,
     platforms: tuple[str, ...] = ("discord", "slack"),
     databases: tuple[str, ...] = ("sqlite", "postgresql"),
+    give_up: float = 0.0,
 ) -> list[Storm]:
     """One storm on each platform and database."""
     os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")  # see the module's docstring
@@ -220,7 +239,12 @@ async def measure(
     for database in databases:
         for platform in platforms:
             done = await storm(
-                platform, n, patience=patience, slack_429=slack_429, database=database
+                platform,
+                n,
+                patience=patience,
+                slack_429=slack_429,
+                database=database,
+                give_up=give_up,
             )
             if done is None:
                 print(f"no PostgreSQL at {PG_URL}: the {platform} storm on it is left out")
@@ -298,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slack-429", type=int, default=5, help="429s injected on Slack")
     parser.add_argument("--only", choices=("discord", "slack"), help="one platform only")
     parser.add_argument(
+        "--give-up",
+        type=float,
+        default=0.0,
+        help="stop waiting after this many seconds (what is missing then counts as lost)",
+    )
+    parser.add_argument(
         "--database", choices=("sqlite", "postgresql"), help="one database only (default both)"
     )
     args = parser.parse_args(argv)
@@ -311,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             slack_429=args.slack_429,
             platforms=platforms,
             databases=databases,
+            give_up=args.give_up,
         )
     )
     print_storms(storms)
