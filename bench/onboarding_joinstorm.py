@@ -231,6 +231,7 @@ async def measure(
     platforms: tuple[str, ...] = ("discord", "slack"),
     databases: tuple[str, ...] = ("sqlite", "postgresql"),
     give_up: float = 0.0,
+    each: bool = False,
 ) -> list[Storm]:
     """One storm on each platform and database."""
     os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")  # see the module's docstring
@@ -250,6 +251,9 @@ async def measure(
                 print(f"no PostgreSQL at {PG_URL}: the {platform} storm on it is left out")
             else:
                 storms.append(done)
+                if each:
+                    print_storms([done])  # as each ends: a long run shows what it has so far
+                    sys.stdout.flush()
     return storms
 
 
@@ -342,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
             platforms=platforms,
             databases=databases,
             give_up=args.give_up,
+            each=len(platforms) * len(databases) > 1,
         )
     )
+    print()
     print_storms(storms)
     ok = all(s.exactly_once == s.joins and not s.duplicates and not s.lost for s in storms)
     print("every member welcomed exactly once" if ok else "SOME MEMBERS WERE NOT WELCOMED ONCE")
