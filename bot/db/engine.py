@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import sqlite3
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.util import await_
 
 from bot.db.uow import UnitOfWork
 
@@ -45,64 +42,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class WriterTurns:
-    """The process's transactions on one SQLite file take turns here, first come first served.
+def _begin(connection: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, not when it first writes.
 
-    SQLite lets one writer in at a time, and a connection waiting for the lock polls it,
-    sleeping up to 100 ms between looks: in a burst the lock sat free while every waiter slept
-    (a 100-join storm spent a third of its time so). Transactions of this process queue here
-    instead, and the next one starts the moment the last one ends; SQLite's busy timeout is left
-    for other processes on the same file. Waiting longer than that timeout fails like SQLite
-    does ("database is locked"), which the dispatcher retries.
+    A deferred transaction that reads and then writes cannot wait for a busy writer: SQLite fails
+    it at once with "database is locked" (a join storm showed it). Taking the lock up front lets
+    the busy timeout queue transactions instead. Every Steward transaction takes it, so handlers
+    keep them short (commit before talking to a platform); outside readers in WAL mode are never
+    blocked by it. A unit of work that only reads (:meth:`Database.reads`) does not take it: in a
+    burst its lookups neither wait for the writers nor hold them up.
     """
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def _take(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
-        try:
-            async with asyncio.timeout(self.timeout):
-                await self._lock.acquire()
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked") from None
-
-    def begin(self, connection: Any) -> None:
-        """Take SQLite's write lock when a transaction starts, not when it first writes.
-
-        A deferred transaction that reads and then writes cannot wait for a busy writer: SQLite
-        fails it at once with "database is locked" (a join storm showed it). Taking the lock up
-        front lets transactions queue instead. Every Steward transaction takes it, so handlers
-        keep them short (commit before talking to a platform); outside readers in WAL mode are
-        never blocked by it.
-        """
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")  # WAL: a reader neither waits nor is waited for
-            return
-        await_(self._take())
-        connection.info["steward_turn"] = True
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            self._end(connection.info)
-            raise
-
-    def end(self, connection: Any) -> None:
-        """The transaction commits or rolls back: the next one's turn."""
-        self._end(connection.info)
-
-    def returned(self, _dbapi_connection: Any, record: Any) -> None:
-        """A connection back in the pool never keeps a turn (a transaction ended without a
-        commit or rollback event: an invalidated connection)."""
-        self._end(record.info)
-
-    def _end(self, info: dict[str, Any]) -> None:
-        if info.pop("steward_turn", False) and self._lock is not None and self._lock.locked():
-            self._lock.release()
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -110,12 +63,8 @@ def create_engine(url: str) -> AsyncEngine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
-        turns = WriterTurns(SQLITE_BUSY_TIMEOUT_MS / 1000)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", turns.begin)
-        event.listen(engine.sync_engine, "commit", turns.end)
-        event.listen(engine.sync_engine, "rollback", turns.end)
-        event.listen(engine.sync_engine, "checkin", turns.returned)
+        event.listen(engine.sync_engine, "begin", _begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -142,8 +91,8 @@ class Database:
 
     def reads(self) -> UnitOfWork:
         """A unit of work that only reads. On SQLite it does not take the write lock (every
-        other transaction does, see :class:`WriterTurns`), so a lookup in a burst neither waits
-        for the writers nor holds them up; writing in it fails. On PostgreSQL it is a plain one."""
+        other transaction does, see ``_begin``), so a lookup in a burst neither waits for the
+        writers nor holds them up; writing in it fails. On PostgreSQL it is a plain one."""
         return UnitOfWork(self._readers())
 
     async def dispose(self) -> None:
