@@ -92,7 +92,8 @@ class Database:
     def reads(self) -> UnitOfWork:
         """A unit of work that only reads. On SQLite it does not take the write lock (every
         other transaction does, see ``_begin``), so a lookup in a burst neither waits for the
-        writers nor holds them up; writing in it fails. On PostgreSQL it is a plain one."""
+        writers nor holds them up; a write in it would not wait for the lock, so it is for
+        reading only. On PostgreSQL it is a plain one."""
         return UnitOfWork(self._readers())
 
     async def dispose(self) -> None:
