@@ -57,6 +57,8 @@ class Storm:
     rate_limited: int  # 429 answers the fake gave
     elapsed: float
     latencies: list[float]
+    arrival: float = 0.0  # seconds the driver took to hand in every join
+    cpu: float = 0.0  # CPU seconds of the whole process (Steward, the fake, the driver) meanwhile
 
 
 async def _join_all(community: Any, names: list[str]) -> dict[str, float]:
@@ -100,7 +102,13 @@ def _tally(community: Any, people: dict[str, Any]) -> tuple[Counter[str], Counte
 
 
 async def storm(
-    platform: str, n: int, *, patience: float, slack_429: int, database: str = "sqlite"
+    platform: str,
+    n: int,
+    *,
+    patience: float,
+    slack_429: int,
+    database: str = "sqlite",
+    give_up: float = 0.0,
 ) -> Storm | None:
     """Run one storm of ``n`` joins on ``platform`` and count what arrived (None: no
     PostgreSQL to run it on)."""
@@ -111,11 +119,20 @@ async def storm(
             url = await fresh_pg_database(f"bench_joinstorm_{platform}")
         if url is None:
             return None
-        return await _storm(platform, database, url, n, patience=patience, slack_429=slack_429)
+        return await _storm(
+            platform, database, url, n, patience=patience, slack_429=slack_429, give_up=give_up
+        )
 
 
 async def _storm(
-    platform: str, database: str, url: str, n: int, *, patience: float, slack_429: int
+    platform: str,
+    database: str,
+    url: str,
+    n: int,
+    *,
+    patience: float,
+    slack_429: int,
+    give_up: float = 0.0,
 ) -> Storm:
     from bot.builtin import Steward
     from bot.core import Level
@@ -138,7 +155,9 @@ async def _storm(
         before = _rate_limited(platform, fake)
         names = [f"guest{i}" for i in range(n)]
         started = time.perf_counter()
+        cpu_started = time.process_time()
         joined = await _join_all(community, names)
+        arrival = time.perf_counter() - started
         people = {
             uid: Person(f"guest{i}", Level.MEMBER, uid, fake.world.users[uid])
             for i, uid in enumerate(joined)
@@ -167,8 +186,12 @@ async def _storm(
                 break
             if now - last_change > patience and (activity.busy == 0 or now - started > 600):
                 break  # stalled: what is missing now is lost
+            if give_up and now - started > give_up:
+                print(f"stopped waiting after {give_up:.0f} s: what is missing was still queued")
+                break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         public_count, dm_count = _tally(community, people)
         rate_limited = _rate_limited(platform, fake) - before
     welcomes = duplicates = lost = exactly = 0
@@ -189,6 +212,8 @@ async def _storm(
         rate_limited,
         elapsed,
         sorted(latencies.values()),
+        arrival,
+        cpu,
     )
 
 
@@ -205,19 +230,30 @@ async def measure(
     slack_429: int = 5,
     platforms: tuple[str, ...] = ("discord", "slack"),
     databases: tuple[str, ...] = ("sqlite", "postgresql"),
+    give_up: float = 0.0,
+    each: bool = False,
 ) -> list[Storm]:
     """One storm on each platform and database."""
     os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")  # see the module's docstring
+    os.environ.setdefault("STEWARD_SANDBOX_VALIDATION", "fast")  # see the module's docstring
     storms = []
     for database in databases:
         for platform in platforms:
             done = await storm(
-                platform, n, patience=patience, slack_429=slack_429, database=database
+                platform,
+                n,
+                patience=patience,
+                slack_429=slack_429,
+                database=database,
+                give_up=give_up,
             )
             if done is None:
                 print(f"no PostgreSQL at {PG_URL}: the {platform} storm on it is left out")
             else:
                 storms.append(done)
+                if each:
+                    print_storms([done])  # as each ends: a long run shows what it has so far
+                    sys.stdout.flush()
     return storms
 
 
@@ -235,6 +271,9 @@ def print_storms(storms: list[Storm]) -> None:
         "p99 s",
         "429s",
         "s",
+        "arrive s",
+        "joins/s",
+        "CPU ms/join",
     )
     lines = [header] + [
         (
@@ -249,6 +288,9 @@ def print_storms(storms: list[Storm]) -> None:
             f"{percentile_ms(s.latencies, 0.99) / 1000:.2f}",
             str(s.rate_limited),
             f"{s.elapsed:.1f}",
+            f"{s.arrival:.1f}",
+            f"{s.joins / s.elapsed:.1f}",
+            f"{1000 * s.cpu / s.joins:.0f}",
         )
         for s in storms
     ]
@@ -284,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slack-429", type=int, default=5, help="429s injected on Slack")
     parser.add_argument("--only", choices=("discord", "slack"), help="one platform only")
     parser.add_argument(
+        "--give-up",
+        type=float,
+        default=0.0,
+        help="stop waiting after this many seconds (what is missing then counts as lost)",
+    )
+    parser.add_argument(
         "--database", choices=("sqlite", "postgresql"), help="one database only (default both)"
     )
     args = parser.parse_args(argv)
@@ -297,8 +345,11 @@ def main(argv: list[str] | None = None) -> int:
             slack_429=args.slack_429,
             platforms=platforms,
             databases=databases,
+            give_up=args.give_up,
+            each=len(platforms) * len(databases) > 1,
         )
     )
+    print()
     print_storms(storms)
     ok = all(s.exactly_once == s.joins and not s.duplicates and not s.lost for s in storms)
     print("every member welcomed exactly once" if ok else "SOME MEMBERS WERE NOT WELCOMED ONCE")

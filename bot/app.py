@@ -94,7 +94,14 @@ class App:
         endpoints = routes(self.registry, self.dispatcher)
         self.health: Health | None = None
         if config.metrics:
-            self.health = Health(self.db, self.clock, self.dispatcher.activity, self._probes())
+            self.health = Health(
+                self.db,
+                self.clock,
+                self.dispatcher.activity,
+                self._probes(),
+                retried=self.dispatcher.retried,
+                gave_up=self.dispatcher.gave_up,
+            )
             endpoints += self.health.routes()
         if endpoints and config.slack_enabled and config.slack_mode == "http":
             self.slack.extra_routes = endpoints

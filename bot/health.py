@@ -3,8 +3,9 @@
 
 Off unless ``STEWARD_METRICS=on``; then both are served on Steward's HTTP endpoint. Everything is
 read when asked (a scrape or a health check), from state Steward already keeps: the database
-answers ``SELECT 1``, the outbox's rows, the platforms' connections and the dispatcher's count of
-work. Nothing is counted on Steward's hot path.
+answers ``SELECT 1``, the outbox's and failed events' rows, the platforms' connections and the
+dispatcher's counts of work, retries and failures. Nothing is counted on Steward's hot path (a
+retry or a failure adds one to a feature's count).
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import statistics
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.db.engine import Database
-from bot.db.models import OutboxItem
+from bot.db.models import FailedEvent, OutboxItem
 
 log = logging.getLogger("steward.health")
 DB_TIMEOUT = 5.0
@@ -48,6 +50,7 @@ class Snapshot:
     outbox_oldest_due: float = 0.0
     latencies: list[float] = field(default_factory=list)
     connections: dict[str, bool] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)  # failed events waiting, by feature
     reasons: list[str] = field(default_factory=list)
 
 
@@ -60,7 +63,11 @@ class Health:
         clock: Clock,
         activity: Activity,
         connections: dict[str, ConnectionProbe],
+        retried: Mapping[str, int] | None = None,
+        gave_up: Mapping[str, int] | None = None,
     ) -> None:
+        """``retried`` and ``gave_up`` are the dispatcher's live counts by feature (listener
+        tries retried after a passing failure; events still failing after their retries)."""
         self.db = db
         self.clock = clock
         self.activity = activity
@@ -94,6 +101,10 @@ class Health:
             ["quantile"],
             registry=r,
         )
+        self._events = _EventCounts(
+            {} if retried is None else retried, {} if gave_up is None else gave_up
+        )
+        r.register(self._events)
         self._connected = Gauge(
             "steward_platform_connected",
             "1 when the platform connection (Discord gateway, Slack Socket Mode) is up",
@@ -172,6 +183,12 @@ class Health:
                 .where(OutboxItem.sent_at >= now - LATENCY_WINDOW)
                 .limit(5000)
             )
+            kept = await session.execute(
+                select(FailedEvent.feature, func.count())
+                .where(FailedEvent.status == "failed")
+                .group_by(FailedEvent.feature)
+            )
+            snap.kept = {str(feature): int(n) for feature, n in kept.all()}
             snap.latencies = [
                 max(0.0, (_aware(sent, now) - _aware(made, now)).total_seconds())
                 for made, sent in rows.all()
@@ -187,6 +204,7 @@ class Health:
             self._pending.set(snap.outbox_pending)
             self._failed.set(snap.outbox_failed)
             self._oldest.set(snap.outbox_oldest_due)
+            self._events.kept = snap.kept
             done = sorted(snap.latencies)
             for q in (0.5, 0.99):
                 value = _quantile(done, q) if done else float("nan")
@@ -211,6 +229,42 @@ class Health:
     def routes(self) -> list[web.RouteDef]:
         """``GET /healthz`` and ``GET /metrics``."""
         return [web.get("/healthz", self.healthz), web.get("/metrics", self.metrics)]
+
+
+class _EventCounts:
+    """Listener retries and failures by feature, read from the dispatcher when scraped (its
+    counts are plain increments on the hot path), and the failed events waiting in the
+    database (as of the last reading)."""
+
+    def __init__(self, retried: Mapping[str, int], gave_up: Mapping[str, int]) -> None:
+        self.retried = retried
+        self.gave_up = gave_up
+        self.kept: Mapping[str, int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        """The three families, one sample per feature that has one."""
+        retried = CounterMetricFamily(
+            "steward_events_retried",
+            "Listener tries retried after a passing failure (busy database, 5xx, reset)",
+            labels=["feature"],
+        )
+        for feature, n in sorted(self.retried.items()):
+            retried.add_metric([feature], n)
+        gave_up = CounterMetricFamily(
+            "steward_events_failed",
+            "Events a listener still failed on after its retries (each kept as failed)",
+            labels=["feature"],
+        )
+        for feature, n in sorted(self.gave_up.items()):
+            gave_up.add_metric([feature], n)
+        kept = GaugeMetricFamily(
+            "steward_failed_events",
+            "Events kept as failed and not retried successfully yet (/steward failures)",
+            labels=["feature"],
+        )
+        for feature, n in sorted(self.kept.items()):
+            kept.add_metric([feature], n)
+        yield from (retried, gave_up, kept)
 
 
 def _aware(value: Any, like: Any) -> Any:

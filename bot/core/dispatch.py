@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,10 +58,13 @@ class Dispatcher:
         self.steps = Steps(self.communities, clock)
         """The steps before every handler (``bot.core.steps.STEPS``), shared with features'
         own fast paths."""
-        self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity)
+        self.deliverer = Deliverer(db.uow, self.ports, clock, self.activity, db.reads)
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS
         """Seconds between a listener's tries after a passing failure (jittered ±50%)."""
-        self.retried = 0
+        self.retried: Counter[str] = Counter()
+        """Listener tries retried after a passing failure, by feature (``/metrics``)."""
+        self.gave_up: Counter[str] = Counter()
+        """Events whose listener still failed after its retries, by feature (``/metrics``)."""
         self.kept = Failures(db.uow, clock)
         """Listener failures kept after their retries (``/steward failures show``, doctor)."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
@@ -177,7 +181,7 @@ class Dispatcher:
                 what = f"listener {name} on {type(event).__name__}"
                 if attempt <= len(delays) and is_transient(exc):
                     delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
-                    self.retried += 1
+                    self.retried[feature.name] += 1
                     log.warning(
                         "%s failed (%s: %s); trying again in %.1f s (try %d of %d)",
                         what,
@@ -190,6 +194,7 @@ class Dispatcher:
                     await asyncio.sleep(delay)
                     continue
                 error_id = self._failed(f"{what} in {event.community.key}", exc)
+                self.gave_up[feature.name] += 1
                 if keep:
                     await self.kept.keep(
                         error_id=error_id,

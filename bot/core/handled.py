@@ -5,7 +5,8 @@ reconnect; each delivery carries the same ``event_id``. An id in memory only was
 restart, so a redelivery after a crash ran its listeners a second time. Here an id is noted
 once its event has been handled (listeners done, or their failure kept), written in small
 batches, and looked up when a delivery is not known in memory. An id is kept a day (Slack's
-retries end within the hour); expired rows are deleted as new ones are written.
+retries end within the hour); expired rows are deleted with new ones, every ten minutes at most.
+A lookup only reads (``Database.reads``), so in a burst it does not queue for SQLite's writer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 
@@ -27,16 +28,25 @@ from bot.db.uow import UnitOfWork
 log = logging.getLogger("steward.handled")
 KEEP_FOR = timedelta(days=1)
 MEMORY = 10_000
+SWEEP_EVERY = timedelta(minutes=10)
+"""Expired ids are deleted with the first batch written after this long (not with every one)."""
 
 
 class HandledIds:
     """Which delivery ids were handled: memory first, then the database."""
 
     def __init__(
-        self, sessions: Callable[[], UnitOfWork], clock: Clock, activity: Activity
+        self,
+        sessions: Callable[[], UnitOfWork],
+        clock: Clock,
+        activity: Activity,
+        reads: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.reads = reads or sessions
+        """Lookups only read: on SQLite they need not wait for the write lock."""
         self.clock = clock
+        self._swept: datetime | None = None
         self.activity = activity
         self._recent: dict[str, None] = {}
         self._unwritten: set[str] = set()
@@ -50,7 +60,7 @@ class HandledIds:
             return True
         now = self.clock.now()
         try:
-            async with self._asking, self.sessions() as uow:
+            async with self._asking, self.reads() as uow:
                 found = await uow.session.scalar(
                     select(HandledEvent.key).where(
                         HandledEvent.key == key, HandledEvent.expires_at > now
@@ -85,13 +95,17 @@ class HandledIds:
                 now = self.clock.now()
                 try:
                     async with self.sessions() as uow:
-                        for key in sorted(batch):
-                            values = {"key": key, "expires_at": now + KEEP_FOR}
-                            await insert_ignore(uow.session, HandledEvent, values)
-                        await uow.session.execute(
-                            delete(HandledEvent).where(HandledEvent.expires_at <= now)
-                        )
+                        expires = now + KEEP_FOR
+                        rows = [{"key": key, "expires_at": expires} for key in sorted(batch)]
+                        await insert_ignore(uow.session, HandledEvent, rows)
+                        sweep = self._swept is None or now - self._swept >= SWEEP_EVERY
+                        if sweep:
+                            await uow.session.execute(
+                                delete(HandledEvent).where(HandledEvent.expires_at <= now)
+                            )
                         await uow.commit()
+                    if sweep:
+                        self._swept = now
                 except Exception:
                     # Kept in memory (so this process still skips them) and written next time.
                     self._unwritten |= batch

@@ -187,7 +187,7 @@ class Outbox:
             return noted
         if self.deliverer is None:
             return await read_delivery(self.uow, self.community, stored)
-        async with self.deliverer.sessions() as uow:
+        async with self.deliverer.reads() as uow:
             return await read_delivery(uow, self.community, stored)
 
 
@@ -200,8 +200,11 @@ class Deliverer:
         ports: Mapping[Platform, Port],
         clock: Clock,
         activity: Activity | None = None,
+        reads: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.reads = reads or sessions
+        """Units of work that only read (on SQLite they skip the queue for the write lock)."""
         self.ports = ports
         self.clock = clock
         self.activity = activity or Activity()
@@ -226,7 +229,7 @@ class Deliverer:
         not hold the others back; the adapters keep the whole under the global limits.
         """
         now = self.clock.now()
-        async with self.sessions() as uow:
+        async with self.reads() as uow:
             heads = (
                 select(
                     OutboxItem.community_id,
@@ -270,7 +273,7 @@ class Deliverer:
 
     async def next_due(self) -> datetime | None:
         """When the earliest pending row is due."""
-        async with self.sessions() as uow:
+        async with self.reads() as uow:
             found: datetime | None = await uow.session.scalar(
                 select(func.min(OutboxItem.due_at)).where(OutboxItem.status == "pending")
             )

@@ -16,6 +16,8 @@ from bot.db.uow import UnitOfWork
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "steward_read_only"
+"""The execution option of :meth:`Database.reads`' sessions."""
 
 
 def normalize_url(url: str) -> str:
@@ -40,16 +42,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(connection: Any) -> None:
+def _begin(connection: Any) -> None:
     """Take SQLite's write lock when a transaction starts, not when it first writes.
 
     A deferred transaction that reads and then writes cannot wait for a busy writer: SQLite fails
     it at once with "database is locked" (a join storm showed it). Taking the lock up front lets
     the busy timeout queue transactions instead. Every Steward transaction takes it, so handlers
     keep them short (commit before talking to a platform); outside readers in WAL mode are never
-    blocked by it.
+    blocked by it. A unit of work that only reads (:meth:`Database.reads`) does not take it: in a
+    burst its lookups neither wait for the writers nor hold them up.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -58,7 +64,7 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        event.listen(engine.sync_engine, "begin", _begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -70,6 +76,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -79,6 +88,13 @@ class Database:
     def uow(self) -> UnitOfWork:
         """A new unit of work (one transaction)."""
         return UnitOfWork(self.sessions())
+
+    def reads(self) -> UnitOfWork:
+        """A unit of work that only reads. On SQLite it does not take the write lock (every
+        other transaction does, see ``_begin``), so a lookup in a burst neither waits for the
+        writers nor holds them up; a write in it would not wait for the lock, so it is for
+        reading only. On PostgreSQL it is a plain one."""
+        return UnitOfWork(self._readers())
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

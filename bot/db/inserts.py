@@ -8,8 +8,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def insert_ignore(session: AsyncSession, table: Any, values: dict[str, Any]) -> bool:
-    """Insert one row unless it conflicts with a unique key; True when it was inserted.
+async def insert_ignore(
+    session: AsyncSession, table: Any, values: dict[str, Any] | list[dict[str, Any]]
+) -> bool:
+    """Insert one row (or several, in one statement) unless it conflicts with a unique key;
+    True when one was inserted.
 
     Safe when several handlers (or processes) race to insert the same row.
     """

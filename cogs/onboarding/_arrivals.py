@@ -21,13 +21,14 @@ class Arrivals(Flow):
         """Welcome a newcomer (or a member back) exactly once, assign a buddy, plan nudges."""
         if member.is_bot:
             return
+        self.hold_setup()  # nothing a join does changes the config or the interests
         row = await self.repo.member(member.ref.id)
         back = False
         if row is not None and row.left_at is None and row.newcomer and row.welcomed_at is None:
             # A try that failed half-way, handled again: finish it. The welcome's keys are the
             # first try's, so what already went out does not go out twice.
-            await self.welcome(row, back=row.returned_at is not None, new_buddy=False)
-            row.welcomed_at = self.now
+            if not await self.welcome(row, back=row.returned_at is not None, new_buddy=False):
+                row.welcomed_at = self.now
             await self.ctx.commit()
             return
         if row is not None:
@@ -47,17 +48,18 @@ class Arrivals(Flow):
             self.ctx.uow.session.add(row)
             await self.ctx.uow.session.flush()
         new_buddy = False
-        if row.buddy_id is None and not await self.repo.interests():
+        if row.buddy_id is None and not await self.interests():
             # With interests to pick, the buddy waits for the picks (see ``pick``).
             new_buddy = await self.assign_buddy(row)
         await self.schedule_nudges(row)
         await self.ctx.commit()
-        await self.welcome(row, back=back, new_buddy=new_buddy)
-        row.welcomed_at = self.now
-        await self.ctx.commit()
+        if not await self.welcome(row, back=back, new_buddy=new_buddy):
+            row.welcomed_at = self.now
+        await self.ctx.commit()  # nothing to write unless their DMs turned out closed
 
-    async def welcome(self, row: OnboardingMember, *, back: bool, new_buddy: bool) -> None:
-        """Post and send the welcome; introduce the buddy."""
+    async def welcome(self, row: OnboardingMember, *, back: bool, new_buddy: bool) -> bool:
+        """Post and send the welcome; introduce the buddy. True when the member was marked
+        welcomed with the deliveries (nothing that can fail came after them)."""
         s = self.s
         user = self.user(row.user_id)
         if back:
@@ -89,6 +91,12 @@ class Arrivals(Flow):
         wants_dm = s.welcome_where in ("both", "dm") or not posted
         if wants_dm:
             await self.ctx.deliver(user, private, key=f"{key}:dm")
+        # With a public welcome and no buddy to introduce, nothing that can fail follows the
+        # deliveries: the member is welcomed when they commit (a transaction fewer per join; a
+        # retry of a join that failed before this still finds welcomed_at unset).
+        done = posted and not (new_buddy and row.buddy_id)
+        if done:
+            row.welcomed_at = self.now
         await self.ctx.commit()
         dm = await self.ctx.delivery(f"{key}:dm") if wants_dm else None
         if dm is not None and dm.status == "failed":
@@ -97,6 +105,7 @@ class Arrivals(Flow):
                 await self.reach(row, private, "their welcome")
         if new_buddy and row.buddy_id:
             await self.introduce_buddy(row)
+        return done
 
     async def leave(self, user_id: str) -> None:
         """A member left: keep their progress for a while, stop their nudges."""

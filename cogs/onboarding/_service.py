@@ -20,7 +20,7 @@ from bot.core import (
 from bot.core.staff import staff_message
 from cogs.onboarding._buddies import Candidate, choose_buddy
 from cogs.onboarding._ladder import MEMBER_STEPS, Ladder, Progress, Quiet, Step, plan
-from cogs.onboarding._models import OnboardingMember
+from cogs.onboarding._models import OnboardingConfig, OnboardingInterest, OnboardingMember
 from cogs.onboarding._repo import Repo
 from cogs.onboarding._texts import (
     onboarding_message,
@@ -46,6 +46,27 @@ class Flow:
         self.s = ctx.settings
         self.repo = Repo(ctx.uow.session, ctx.community)
         self.now = ctx.clock.now()
+        self._hold = False
+        self._setup: tuple[OnboardingConfig | None, list[OnboardingInterest]] | None = None
+
+    def hold_setup(self) -> None:
+        """From now on in this call, read the community's onboarding config and interests once
+        (a join needs them for its nudges, its welcome and its onboarding message: three reads
+        of each inside the write lock, before). Only for calls that never change them."""
+        self._hold = True
+
+    async def _held(self) -> tuple[OnboardingConfig | None, list[OnboardingInterest]]:
+        if self._setup is None:
+            self._setup = (await self.repo.peek_config(), await self.repo.interests())
+        return self._setup
+
+    async def config(self) -> OnboardingConfig | None:
+        """The config row if there is one."""
+        return (await self._held())[0] if self._hold else await self.repo.peek_config()
+
+    async def interests(self) -> list[OnboardingInterest]:
+        """Every interest, by name."""
+        return (await self._held())[1] if self._hold else await self.repo.interests()
 
     # -- small helpers ----------------------------------------------------------------------
 
@@ -66,10 +87,10 @@ class Flow:
         """The ladder, without the steps this community has nothing for."""
         s = self.s
         applies = set(Step)
-        config = await self.repo.peek_config()
+        config = await self.config()
         if config is None or not config.rules_text:
             applies.discard(Step.RULES)
-        if not await self.repo.interests():
+        if not await self.interests():
             applies.discard(Step.INTERESTS)
         if s.intro_channel is None:
             applies.discard(Step.INTRO)
@@ -211,13 +232,13 @@ class Flow:
 
     async def private_onboarding(self, row: OnboardingMember, text: str, *, in_dm: bool) -> Message:
         """Rules, interests and the intro invitation for this member, as things stand."""
-        config = await self.repo.peek_config()
+        config = await self.config()
         welcome = self.s.welcome_channel
         return onboarding_message(
             text,
             rules=config.rules_text if config else None,
             agreed=row.rules_at is not None,
-            interests=await self.repo.interests(),
+            interests=await self.interests(),
             intro_channel=self.intro_mention(),
             interactive=not in_dm or self.dm_buttons(),
             start_here=mention(welcome) if welcome and self.s.welcome_where != "dm" else None,
@@ -229,7 +250,7 @@ class Flow:
 
     async def welcome_for(self, row: OnboardingMember, count: int | None) -> str:
         """The manager's welcome template filled in for this member."""
-        config = await self.repo.peek_config()
+        config = await self.config()
         return welcome_text(
             welcome_template(config.welcome_template if config else None),
             member=mention(self.user(row.user_id)),

@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from sandbox.schemacheck import Checked, checked
 
 SPEC_URI = "urn:discord:openapi"
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -212,8 +215,10 @@ class Spec:
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document = document
         self.registries: dict[str, Registry[Any]] = {}
+        self._patched: dict[str, Mapping[str, Any]] = {}
+        self._fast_registries: dict[str, Any] = {}
         for side in ("request", "response"):
-            contents = _patched(document, side)
+            contents = self._patched[side] = _patched(document, side)
             resource: Resource[Any] = DRAFT202012.create_resource(contents)
             self.registries[side] = Registry().with_resource(SPEC_URI, resource)
         self.operations: list[Operation] = []
@@ -238,7 +243,7 @@ class Spec:
                 self.by_id[operation.operation_id] = operation
         # more literal segments first, so /messages/pins wins over /messages/{message_id}
         self.operations.sort(key=lambda o: -o.literal_segments)
-        self._validators: dict[tuple[str, str], Draft202012Validator] = {}
+        self._validators: dict[tuple[str, str], Checked] = {}
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         """Return the operation and path parameters for a request path (after /api/v10)."""
@@ -250,14 +255,29 @@ class Spec:
                 return op, m.groupdict()
         return None
 
-    def validator(self, pointer: str, side: str = "request") -> Draft202012Validator:
+    def validator(self, pointer: str, side: str = "request") -> Checked:
         """Return a cached validator for the schema at a JSON pointer into the spec."""
         v = self._validators.get((pointer, side))
         if v is None:
             ref = SPEC_URI + "#" + quote(pointer, safe="/~")
-            v = Draft202012Validator({"$ref": ref}, registry=self.registries[side])
-            self._validators[(pointer, side)] = v
+            slow = Draft202012Validator({"$ref": ref}, registry=self.registries[side])
+
+            def compile_fast() -> Any:
+                return jsonschema_rs.Draft202012Validator(
+                    {"$ref": ref}, registry=self._fast_registry(side), validate_formats=False
+                )
+
+            v = self._validators[(pointer, side)] = checked(slow, compile_fast)
         return v
+
+    def _fast_registry(self, side: str) -> Any:
+        """The spec for ``jsonschema-rs`` (see ``sandbox.schemacheck``), made once per side."""
+        registry = self._fast_registries.get(side)
+        if registry is None:
+            registry = self._fast_registries[side] = jsonschema_rs.Registry(
+                [(SPEC_URI, self._patched[side])], draft=jsonschema_rs.Draft202012
+            )
+        return registry
 
     def resolve(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
         """Follow a local ``$ref`` (responses/parameters) to its target object."""
@@ -279,7 +299,7 @@ def load_spec(path: Path | None = None) -> Spec:
         return Spec(json.load(fh))
 
 
-def _errors(validator: Draft202012Validator, instance: Any) -> str | None:
+def _errors(validator: Checked, instance: Any) -> str | None:
     error = best_match(validator.iter_errors(instance))
     if error is None:
         return None

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft4Validator, Draft7Validator
+
+from sandbox.schemacheck import Checked, checked
 
 from . import allowlist
 from .specs import SlackSpecs
@@ -124,10 +127,10 @@ class SpecValidator:
         for path, verbs in specs.web["paths"].items():
             for op in verbs.values():
                 self._ops[path.lstrip("/")] = op
-        self._cache: dict[tuple[str, str], Draft4Validator | None] = {}
-        self._wrapper = Draft7Validator(specs.wrapper)
-        self._socket = Draft7Validator(SOCKET_ENVELOPE_SCHEMA)
-        self._topics: dict[str, Draft7Validator] = {}
+        self._cache: dict[tuple[str, str], Checked | None] = {}
+        self._wrapper = _draft7(specs.wrapper)
+        self._socket = _draft7(SOCKET_ENVELOPE_SCHEMA)
+        self._topics: dict[str, Checked] = {}
 
     # ------------------------------------------------------------------ Web API
     def knows(self, method: str) -> bool:
@@ -202,7 +205,7 @@ class SpecValidator:
                 problems.append(f"required parameter {name!r} is missing")
         return problems
 
-    def _response_validator(self, method: str, outcome: str) -> Draft4Validator | None:
+    def _response_validator(self, method: str, outcome: str) -> Checked | None:
         key = (method, outcome)
         if key not in self._cache:
             schema: dict[str, Any] | None
@@ -218,7 +221,7 @@ class SpecValidator:
             if schema is not None:
                 schema = _allow_extra_errors(method, schema)
                 schema["definitions"] = self._defs
-                self._cache[key] = Draft4Validator(schema)
+                self._cache[key] = _draft4(schema)
             else:
                 self._cache[key] = None
         return self._cache[key]
@@ -233,14 +236,14 @@ class SpecValidator:
         return [_describe(e) for e in validator.iter_errors(dict(body))]
 
     # ------------------------------------------------------------------ Events API
-    def _topic_validator(self, topic: str) -> Draft7Validator:
+    def _topic_validator(self, topic: str) -> Checked:
         if topic not in self._topics:
             topics = self._specs.events["topics"]
             payload = topics[topic]["subscribe"]["payload"] if topic in topics else {"$ref": "x"}
             if "$ref" in payload:
                 name = payload["$ref"].rsplit("/", 1)[-1]
                 payload = self._specs.events["components"]["schemas"].get(name, self._specs.wrapper)
-            self._topics[topic] = Draft7Validator(payload)
+            self._topics[topic] = _draft7(payload)
         return self._topics[topic]
 
     @staticmethod
@@ -268,6 +271,20 @@ class SpecValidator:
         if frame.get("type") == "events_api" and isinstance(frame.get("payload"), Mapping):
             problems += self.check_event(frame["payload"])
         return problems
+
+
+def _draft4(schema: dict[str, Any]) -> Checked:
+    return checked(
+        Draft4Validator(schema),
+        lambda: jsonschema_rs.Draft4Validator(schema, validate_formats=False),
+    )
+
+
+def _draft7(schema: dict[str, Any]) -> Checked:
+    return checked(
+        Draft7Validator(schema),
+        lambda: jsonschema_rs.Draft7Validator(schema, validate_formats=False),
+    )
 
 
 def _describe(error: Any) -> str:

@@ -204,9 +204,11 @@ class RecordingPort:
 class Harness:
     """The real App (dispatcher, database, timers, jobs) with a fake clock and a recording port."""
 
-    def __init__(self, database_url: str, features: Sequence[Feature] | None = None) -> None:
+    def __init__(
+        self, database_url: str, features: Sequence[Feature] | None = None, **settings: Any
+    ) -> None:
         self.clock = FakeClock()
-        config = Config(_env_file=None, database_url=database_url, features=["all"])
+        config = Config(_env_file=None, database_url=database_url, features=["all"], **settings)
         self.app = App(config, clock=self.clock, features=features)
         self.port = RecordingPort()
         self.app.dispatcher.add_port(self.port)

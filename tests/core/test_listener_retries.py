@@ -124,3 +124,43 @@ async def test_a_bug_is_not_retried(database_url: str) -> None:
         assert doorman.tries == 1
         shown = await h.run(h.member("ada", Level.ADMIN), "steward failures show")
         assert "(1 try; KeyError" in shown[0].text
+
+
+async def scrape(h: Harness) -> str:
+    """``/metrics`` as Prometheus reads it, over HTTP."""
+    import aiohttp
+
+    assert h.app.web is not None
+    url = f"http://127.0.0.1:{h.app.web.port}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as answer:
+        assert answer.status == 200
+        return await answer.text()
+
+
+async def test_retries_and_kept_failures_are_counted_by_feature_in_metrics(
+    database_url: str,
+) -> None:
+    doorman = Doorman([database_locked(), ConnectionResetError(104, "Connection reset by peer")])
+    async with Harness(database_url, [Steward(), doorman], metrics=True, http_port=0) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        await join(h, "nina")  # fails twice on passing trouble, then welcomes
+        metrics = await scrape(h)
+        assert 'steward_events_retried_total{feature="doorman"} 2.0' in metrics
+        assert "steward_events_failed_total{" not in metrics
+        assert "steward_failed_events{" not in metrics
+
+        doorman.forever = ConnectionResetError(104, "Connection reset by peer")
+        await join(h, "omar")  # three retries, then kept
+        metrics = await scrape(h)
+        assert 'steward_events_retried_total{feature="doorman"} 5.0' in metrics
+        assert 'steward_events_failed_total{feature="doorman"} 1.0' in metrics
+        assert 'steward_failed_events{feature="doorman"} 1.0' in metrics
+
+        doorman.forever = None
+        admin = h.member("ada", Level.ADMIN)
+        assert (await h.run(admin, "steward failures retry"))[0].text == (
+            "Tried 1 event again: 1 handled now."
+        )
+        metrics = await scrape(h)
+        assert 'steward_failed_events{feature="doorman"}' not in metrics  # none waiting now
+        assert 'steward_events_failed_total{feature="doorman"} 1.0' in metrics  # a counter stays

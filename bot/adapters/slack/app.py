@@ -98,7 +98,9 @@ class SlackAdapter:
         self.team_id = ""
         self.bot_user_id = ""
         self._events = Seen()
-        self.handled = HandledIds(dispatcher.db.uow, dispatcher.clock, dispatcher.activity)
+        self.handled = HandledIds(
+            dispatcher.db.uow, dispatcher.clock, dispatcher.activity, dispatcher.db.reads
+        )
         """Event ids handled, in the database: a redelivery after a restart runs nothing."""
         self._running: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
