@@ -61,8 +61,9 @@ class Claimed:
     thread: str | None
     payload: dict[str, Any]
     attempt: int
-    resend: bool
-    """An earlier try may have gone out (it began and was never recorded): look first."""
+    resend: datetime | None
+    """When the row was queued, if an earlier try may have gone out (it began and was never
+    recorded): look first for a post made since then."""
     due: datetime
     """When the next try is due if this one is never recorded."""
     behind: int = 0

@@ -128,7 +128,7 @@ class Outbox:
                     values["thread"],
                     values["payload"],
                     1,
-                    False,
+                    None,
                     values["due_at"],
                 )
         return True
@@ -332,7 +332,7 @@ class Deliverer:
                     continue  # sent or failed already; only not written yet
                 if noted is not None or row.due_at > now:
                     break
-                resend = row.attempted_at is not None
+                resend = row.created_at if row.attempted_at is not None else None
                 row.attempted_at = now
                 row.due_at = now + backoff(row.attempts + 1)
                 claimed.append(
