@@ -9,6 +9,7 @@ from bot.core import Capability, ChannelRef, CommandContext, FeatureSettings, Ro
 from bot.core.templates import neutralize_pings
 from cogs.announcements._filters import FilterError, explain, parse, show
 from cogs.announcements._items import Item
+from cogs.announcements._limits import cap_text
 from cogs.announcements._models import AnnouncementFeed, AnnouncementRoute
 from cogs.announcements._plain import visible
 from cogs.announcements._render import STYLES, check_template, filter_values
@@ -80,11 +81,18 @@ def new_route(ctx: Ctx, feed: AnnouncementFeed, spec: RouteSpec) -> Announcement
     )
 
 
-async def add_route(ctx: Ctx, repo: Repo, feed: AnnouncementFeed, spec: RouteSpec) -> str:
-    """Store a new route for a feed; what the manager reads."""
+async def add_route(
+    ctx: Ctx,
+    repo: Repo,
+    feed: AnnouncementFeed,
+    spec: RouteSpec,
+    cap: tuple[int, int] | None = None,
+) -> str:
+    """Store a new route for a feed (``cap``: posts per seconds); what the manager reads."""
     if len(await repo.routes(feed.id)) >= MAX_ROUTES:
         raise UserError(f"Feed {feed.id} already has {MAX_ROUTES} routes, my limit.")
     route = new_route(ctx, feed, spec)
+    route.cap_posts, route.cap_window_s = cap or (None, None)
     repo.session.add(route)
     await repo.session.flush()
     return f"Added route {route.id}: " + route_text(route, feed)
@@ -105,6 +113,10 @@ def route_text(route: AnnouncementRoute, feed: AnnouncementFeed | None = None) -
     if route.discussion == "thread":
         opening = f", opening with “{route.opening}”" if route.opening else ""
         parts.append(f"opens a discussion{opening}")
+    if route.cap_posts:
+        parts.append(f"at most {cap_text(route)} (the rest in one “and N more” post)")
+    if route.paused:
+        parts.append(f"PAUSED ({route.paused_reason}): `/announcements route resume {route.id}`")
     return neutralize_pings("; ".join(parts) + ".")
 
 
