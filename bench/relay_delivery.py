@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "--naive-cap", type=float, default=3.0, help="stop a naive loop after this × T_min"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)
     return asyncio.run(_main(args))
 
 

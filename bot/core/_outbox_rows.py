@@ -18,6 +18,8 @@ from bot.db.uow import UnitOfWork
 
 MAX_ATTEMPTS = 6
 CLAIM_BATCH = 20
+CLAIMS_AT_ONCE = 4
+"""Lanes claiming rows at the same time (each claim is a short write transaction)."""
 FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(minutes=10)
 Status = Literal["pending", "sent", "failed"]

@@ -26,6 +26,7 @@ from sqlalchemy import and_, func, select, update
 
 from bot.core._outbox_rows import (
     CLAIM_BATCH,
+    CLAIMS_AT_ONCE,
     MAX_ATTEMPTS,
     Claimed,
     Delivery,
@@ -144,12 +145,17 @@ class Outbox:
 
         async def lane(lane: Lane, rows: int) -> None:
             claimed = firsts.get(lane)
-            if claimed is not None:
-                claimed = dataclasses.replace(claimed, behind=rows - 1)
-                self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
-                rows -= 1
-            if rows:
-                await deliverer.drain(lane)
+            try:
+                if claimed is not None:
+                    claimed = dataclasses.replace(claimed, behind=rows - 1)
+                    self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
+                    rows -= 1
+                if rows:
+                    await deliverer.drain(lane)
+            except Exception:
+                # The rows are committed: they go out with the next pass over due rows.
+                log.exception("draining %s failed; its rows are tried again when due", lane)
+                deliverer.wake(self.clock.now())
 
         await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
 
@@ -193,6 +199,10 @@ class Deliverer:
         self._unflushed: dict[str, Sent] = {}
         self._flushing: asyncio.Task[None] | None = None
         self._draining: set[asyncio.Task[int]] = set()
+        # Lanes drain side by side, but claim their rows a few at a time: 200 lanes claiming at
+        # once would hold every pooled connection (and SQLite's one writer) until the pool
+        # timed out, leaving lanes undrained.
+        self._claims = asyncio.Semaphore(CLAIMS_AT_ONCE)
 
     def known(self, key: str) -> Delivery | None:
         """An outcome this process knows and has not written yet."""
@@ -318,7 +328,7 @@ class Deliverer:
         query = select(OutboxItem).where(in_lane(lane))
         if settled:
             query = query.where(OutboxItem.idempotency_key.not_in(settled))
-        async with self.sessions() as uow:
+        async with self._claims, self.sessions() as uow:
             rows = await uow.session.scalars(
                 query.order_by(OutboxItem.id).limit(CLAIM_BATCH).with_for_update()
             )
