@@ -19,6 +19,8 @@ from bot.db.uow import UnitOfWork
 MAX_ATTEMPTS = 6
 CLAIM_BATCH = 20
 CLAIMS_AT_ONCE = 4
+RETRY_LANE = timedelta(seconds=1)
+"""How soon a lane whose drain failed (a busy database) is drained again."""
 """Lanes claiming rows at the same time (each claim is a short write transaction)."""
 FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(minutes=10)

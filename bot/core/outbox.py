@@ -28,6 +28,7 @@ from bot.core._outbox_rows import (
     CLAIM_BATCH,
     CLAIMS_AT_ONCE,
     MAX_ATTEMPTS,
+    RETRY_LANE,
     Claimed,
     Delivery,
     Lane,
@@ -153,9 +154,9 @@ class Outbox:
                 if rows:
                     await deliverer.drain(lane)
             except Exception:
-                # The rows are committed: they go out with the next pass over due rows.
-                log.exception("draining %s failed; its rows are tried again when due", lane)
-                deliverer.wake(self.clock.now())
+                # The rows are committed: the lane is drained again in a moment.
+                log.exception("draining %s failed; it is drained again shortly", lane)
+                deliverer.drain_later(lane)
 
         await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
 
@@ -250,11 +251,18 @@ class Deliverer:
         self._draining.add(task)
         task.add_done_callback(self._draining.discard)
 
+    def drain_later(self, lane: Lane) -> None:
+        """Drain ``lane`` again in a moment (a drain failed on something passing, such as a
+        busy database), not only with the next pass over due rows."""
+        loop = asyncio.get_running_loop()
+        loop.call_later(RETRY_LANE.total_seconds(), self.drain_soon, lane)
+
     async def _drain_in_background(self, lane: Lane) -> int:
         try:
             return await self.drain(lane)
         except Exception:
-            log.exception("draining %s failed; its rows are tried again when due", lane)
+            log.exception("draining %s failed; it is drained again shortly", lane)
+            self.drain_later(lane)
             return 0
         finally:
             self.activity.leave()
