@@ -19,14 +19,10 @@ from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
-from bot.core.pacing import Limits, Window, Windows
+from bot.core.pacing import Limits, Windows
 from bot.core.port import Capability
 
 MEMBER_TTL = 300.0
-POSTS_IN_FLIGHT = 8
-"""Slack posts on the wire at once (each channel still one a second)."""
-TURN = 0.001
-"""Seconds a finished post still counts against ``POSTS_IN_FLIGHT`` (next to nothing)."""
 LOOKBACK = 200
 """How many of a channel's latest messages are searched for a delivery that may have gone out."""
 DELIVERY_EVENT = "steward_delivery"
@@ -69,10 +65,6 @@ class SlackPort:
         # chat.postMessage: about one per second per channel (threads included). Slack answers
         # no headers to pace by, so Steward keeps the count itself and waits its turn.
         self.posts = Windows(*(limits or Limits()).slack_post)
-        # At most a few posts on the wire at once, the channel with the most waiting first: in
-        # a burst to many channels the busiest one sets the end, so it must never queue behind
-        # the quiet ones for the connection or the CPU.
-        self.turns = Window(POSTS_IN_FLIGHT, TURN)
         self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]], dict[str, str]]] = []
@@ -82,7 +74,6 @@ class SlackPort:
         """The same port (and user cache), rendering component ids for ``feature``."""
         view = SlackPort(self.client, feature)
         view.posts = self.posts
-        view.turns = self.turns
         view._users = self._users
         view._groups = self._groups
         view._count = self._count
@@ -214,7 +205,7 @@ class SlackPort:
         if key is not None:
             kwargs["metadata"] = {"event_type": DELIVERY_EVENT, "event_payload": {"key": key}}
         try:
-            async with self.posts[channel.id].slot(), self.turns.slot():
+            async with self.posts[channel.id].slot():
                 response = await self.client.chat_postMessage(
                     channel=channel.id,
                     thread_ts=thread,
