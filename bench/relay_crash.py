@@ -11,7 +11,9 @@ Then what the fake received is compared with the outbox:
 
 * every row is ``sent`` and its recorded message is the one the fake holds for its key;
 * duplicates: posts the fake holds more than once (Discord: the ``nonce`` with
-  ``enforce_nonce`` answers a resend with the message already posted; Slack: the channel's
+  ``enforce_nonce`` answers a resend with the message already posted for a few minutes, and
+  a resend first looks among Steward's own messages in the channel since the row was queued,
+  as a process killed again and again resends for longer than that; Slack: the channel's
   recent messages are searched for the delivery's key before a resend);
 * every channel's posts in the order they were queued;
 * the 429s the fake answered, by scope: a new process does not know the buckets the killed one

@@ -18,6 +18,10 @@ from bot.db.uow import UnitOfWork
 
 MAX_ATTEMPTS = 6
 CLAIM_BATCH = 20
+CLAIMS_AT_ONCE = 4
+RETRY_LANE = timedelta(seconds=1)
+"""How soon a lane whose drain failed (a busy database) is drained again."""
+"""Lanes claiming rows at the same time (each claim is a short write transaction)."""
 FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(minutes=10)
 Status = Literal["pending", "sent", "failed"]
@@ -61,8 +65,9 @@ class Claimed:
     thread: str | None
     payload: dict[str, Any]
     attempt: int
-    resend: bool
-    """An earlier try may have gone out (it began and was never recorded): look first."""
+    resend: datetime | None
+    """When the row was queued, if an earlier try may have gone out (it began and was never
+    recorded): look first for a post made since then."""
     due: datetime
     """When the next try is due if this one is never recorded."""
     behind: int = 0

@@ -26,7 +26,9 @@ from sqlalchemy import and_, func, select, update
 
 from bot.core._outbox_rows import (
     CLAIM_BATCH,
+    CLAIMS_AT_ONCE,
     MAX_ATTEMPTS,
+    RETRY_LANE,
     Claimed,
     Delivery,
     Lane,
@@ -147,7 +149,7 @@ class Outbox:
                     values["thread"],
                     values["payload"],
                     1,
-                    False,
+                    None,
                     values["due_at"],
                 )
         return True
@@ -163,12 +165,17 @@ class Outbox:
 
         async def lane(lane: Lane, rows: int) -> None:
             claimed = firsts.get(lane)
-            if claimed is not None:
-                claimed = dataclasses.replace(claimed, behind=rows - 1)
-                self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
-                rows -= 1
-            if rows:
-                await deliverer.drain(lane)
+            try:
+                if claimed is not None:
+                    claimed = dataclasses.replace(claimed, behind=rows - 1)
+                    self.outcomes[claimed.key] = await deliverer.send_claimed(claimed)
+                    rows -= 1
+                if rows:
+                    await deliverer.drain(lane)
+            except Exception:
+                # The rows are committed: the lane is drained again in a moment.
+                log.exception("draining %s failed; it is drained again shortly", lane)
+                deliverer.drain_later(lane)
 
         await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
 
@@ -215,6 +222,10 @@ class Deliverer:
         self._unflushed: dict[str, Sent] = {}
         self._flushing: asyncio.Task[None] | None = None
         self._draining: set[asyncio.Task[int]] = set()
+        # Lanes drain side by side, but claim their rows a few at a time: 200 lanes claiming at
+        # once would hold every pooled connection (and SQLite's one writer) until the pool
+        # timed out, leaving lanes undrained.
+        self._claims = asyncio.Semaphore(CLAIMS_AT_ONCE)
 
     def known(self, key: str) -> Delivery | None:
         """An outcome this process knows and has not written yet."""
@@ -262,11 +273,18 @@ class Deliverer:
         self._draining.add(task)
         task.add_done_callback(self._draining.discard)
 
+    def drain_later(self, lane: Lane) -> None:
+        """Drain ``lane`` again in a moment (a drain failed on something passing, such as a
+        busy database), not only with the next pass over due rows."""
+        loop = asyncio.get_running_loop()
+        loop.call_later(RETRY_LANE.total_seconds(), self.drain_soon, lane)
+
     async def _drain_in_background(self, lane: Lane) -> int:
         try:
             return await self.drain(lane)
         except Exception:
-            log.exception("draining %s failed; its rows are tried again when due", lane)
+            log.exception("draining %s failed; it is drained again shortly", lane)
+            self.drain_later(lane)
             return 0
         finally:
             self.activity.leave()
@@ -340,7 +358,7 @@ class Deliverer:
         query = select(OutboxItem).where(in_lane(lane))
         if settled:
             query = query.where(OutboxItem.idempotency_key.not_in(settled))
-        async with self.sessions() as uow:
+        async with self._claims, self.sessions() as uow:
             rows = await uow.session.scalars(
                 query.order_by(OutboxItem.id).limit(CLAIM_BATCH).with_for_update()
             )
@@ -354,7 +372,7 @@ class Deliverer:
                     continue  # sent or failed already; only not written yet
                 if noted is not None or row.due_at > now:
                     break
-                resend = row.attempted_at is not None
+                resend = row.created_at if row.attempted_at is not None else None
                 row.attempted_at = now
                 row.due_at = now + backoff(row.attempts + 1)
                 claimed.append(

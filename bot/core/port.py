@@ -55,13 +55,18 @@ class Port(Protocol):
         ...
 
     async def send(
-        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef:
         """Post a message in a channel (or thread).
 
         ``key`` makes the post idempotent (Discord: a nonce; Slack: message metadata);
-        ``resend=True`` says an earlier attempt with that key may have gone out, so the
-        message already posted is returned instead of posting it again.
+        ``resend`` (when the delivery was queued) says an earlier attempt with that key may have
+        gone out, so a message already posted since then is returned instead of a second one.
         """
         ...
 
@@ -70,7 +75,12 @@ class Port(Protocol):
         ...
 
     async def dm(
-        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        user: UserRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef | None:
         """Send a direct message; None when the member's DMs are closed (``key``, ``resend``:
         as for :meth:`send`)."""

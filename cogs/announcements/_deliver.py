@@ -3,6 +3,7 @@ writing back in the log what became of each (item, route)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from bot.core import (
 from bot.core.templates import neutralize_pings
 from cogs.announcements._filters import FilterError, explain, parse
 from cogs.announcements._items import Item
+from cogs.announcements._limits import blocking, over_cap_reason, pause_if_refused, room, summary
 from cogs.announcements._models import AnnouncementFeed, AnnouncementLog, AnnouncementRoute
 from cogs.announcements._plain import visible
 from cogs.announcements._render import Look, filter_values, post, thread_name
@@ -25,8 +27,11 @@ from cogs.announcements._repo import Repo
 from cogs.announcements._tags import read_stored
 from cogs.announcements.events import AnnouncementPosted
 
-WAITING = ("pending", "edited")
-"""Log outcomes of items handed to the outbox whose fate the log does not know yet."""
+WAITING = ("pending", "edited", "opening")
+"""Log outcomes whose end the log does not know yet: handed to the outbox (``pending``,
+``edited``), or posted with the discussion still to open (``opening``: written with the post's
+fate, so a crash before the discussion opened opens it on the next pass)."""
+log = logging.getLogger("steward.announcements")
 
 
 def delivery_key(entry: AnnouncementLog) -> str:
@@ -34,7 +39,7 @@ def delivery_key(entry: AnnouncementLog) -> str:
     base = f"ann:{entry.feed_id}:{entry.item_key}"
     if entry.route_id is not None:
         base += f":r{entry.route_id}"
-    return base if entry.outcome == "pending" else f"{base}:edit:{entry.id}"
+    return base if entry.outcome in ("pending", "opening") else f"{base}:edit:{entry.id}"
 
 
 def look_of(route: AnnouncementRoute, community: CommunityRef, edited: bool = False) -> Look:
@@ -71,22 +76,41 @@ async def hand_over(
     tz = (await ctx.community_settings()).tz()
     source = feed.title or feed.url
     queued: list[tuple[AnnouncementLog, Message]] = []
+    summaries: list[tuple[AnnouncementRoute, list[AnnouncementLog], list[Item]]] = []
     for route in routes:
+        passing: list[tuple[Item, str]] = []
         for items, outcome in ((new, "pending"), (changed, "edited")):
             for item in items:
+                if route.paused:
+                    held = f"route {route.id} is paused: {route.paused_reason or 'refused'}"
+                    repo.log(feed.id, [item], "skipped", now, held, route.id)
+                    continue
                 why = stopped_by(route, item, source)
                 if why is not None:
                     repo.log(feed.id, [item], "filtered", now, f"filter: {why}", route.id)
                     continue
-                [entry] = repo.log(feed.id, [item], outcome, now, route_id=route.id)
-                look = look_of(route, ctx.community, outcome == "edited")
-                message = post(item, source, tz, look)
-                queued.append((entry, message))
+                passing.append((item, outcome))
+        allowed = await room(repo, route, now)
+        if allowed is not None and len(passing) > allowed:
+            over = [item for item, _ in passing[allowed:]]
+            passing = passing[:allowed]
+            reason = over_cap_reason(route, len(over))
+            rows = repo.log(feed.id, over, "skipped", now, reason, route.id)
+            summaries.append((route, rows, over))
+            log.info("route %s: %d items over its cap, in one summary post", route.id, len(over))
+        for item, outcome in passing:
+            [entry] = repo.log(feed.id, [item], outcome, now, route_id=route.id)
+            look = look_of(route, ctx.community, outcome == "edited")
+            message = post(item, source, tz, look)
+            queued.append((entry, message))
     await ctx.uow.session.flush()  # an edit's delivery key names its log row
     for entry, message in queued:
         channel = ChannelRef(ctx.community, _route_channel(routes, entry))
         await ctx.deliver(channel, message, key=delivery_key(entry))
-    return len(queued)
+    for route, rows, over in summaries:
+        channel = ChannelRef(ctx.community, route.channel_id)
+        await ctx.deliver(channel, summary(over, source), key=f"ann:{feed.id}:more:{rows[0].id}")
+    return len(queued) + len(summaries)
 
 
 def _route_channel(routes: Sequence[AnnouncementRoute], entry: AnnouncementLog) -> str:
@@ -108,25 +132,37 @@ async def record_outcomes(ctx: Context[FeatureSettings]) -> int:
     fates = [await ctx.delivery(key) for key in keys]
     changed = 0
     opened: list[tuple[AnnouncementLog, AnnouncementRoute, MessageRef]] = []
+    refused: dict[int, AnnouncementLog] = {}
     for entry, done in zip(waiting, fates, strict=True):
         if done is not None and done.status == "pending":
             continue  # the outbox tries again later; so does this
         edited = entry.outcome == "edited"
-        if done is None:
+        route = routes.get(entry.route_id or 0)
+        if entry.outcome == "opening":
+            if done is not None and done.message is not None and route is not None:
+                opened.append((entry, route, done.message))  # a crash left it: open it now
+            else:
+                entry.outcome = "posted"
+        elif done is None:
             # Logged before Steward posted items (or its delivery was lost): never posted now.
             entry.outcome, entry.reason = "skipped", "logged before posting was switched on"
         elif done.status == "sent":
             entry.outcome, entry.reason = "posted", "edited" if edited else entry.reason
             if done.message is not None:
                 entry.message_id = done.message.id
-                route = routes.get(entry.route_id or 0)
                 if route is not None and not edited:
+                    entry.outcome = "opening"
                     opened.append((entry, route, done.message))
         else:
             entry.outcome, entry.reason = "failed", (done.reason or "the platform refused")[:200]
+            if route is not None and blocking(entry.reason):
+                refused[route.id] = entry
         changed += 1
     # The outcomes are written before any discussion opens: a thread failing costs no post.
     await ctx.commit()
+    for route_id, last in refused.items():
+        if await pause_if_refused(ctx, repo, routes[route_id], last):
+            await ctx.commit()
     for entry, route, landed in opened:
         await open_discussion(ctx, entry, route, landed, sources.get(entry.feed_id, ""))
     return changed
@@ -179,4 +215,5 @@ async def open_discussion(
             link=entry.link,
         )
     )
+    entry.outcome = "posted"
     await ctx.commit()

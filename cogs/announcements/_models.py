@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -117,6 +117,12 @@ class AnnouncementRoute(Base):
     News`` (a tag without a filter goes on every post); empty: none."""
     added_by: Mapped[str] = mapped_column(String(64), default="")
     added_at: Mapped[datetime]
+    cap_posts: Mapped[int | None]
+    """At most this many posts per ``cap_window_s`` seconds; the rest become one summary post."""
+    cap_window_s: Mapped[int | None]
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Stopped after failing on a permission; a manager resumes it (``route resume``)."""
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class AnnouncementSeen(Base):

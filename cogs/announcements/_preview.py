@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from bot.core import ChannelRef, CommandContext, FeatureSettings, UserError
+from bot.core.outbox import Delivery
 from bot.core.templates import neutralize_pings
 from cogs.announcements import _texts as texts
 from cogs.announcements._deliver import delivery_key, look_of, stopped_by
@@ -21,6 +22,7 @@ Ctx = CommandContext[FeatureSettings]
 OUTCOMES = {
     "pending": "waiting to be posted",
     "edited": "waiting to be posted again (edited)",
+    "opening": "posted (opening its discussion)",
     "posted": "posted",
     "filtered": "filtered",
     "skipped": "skipped",
@@ -81,8 +83,28 @@ def _when(at: datetime) -> str:
     return f"{at:%m-%d %H:%M}"
 
 
-def log_text(rows: Sequence[AnnouncementLog], routes: Sequence[AnnouncementRoute]) -> str:
-    """The delivery log: per item and destination, what became of it and why."""
+def waiting_text(fate: Delivery | None) -> str | None:
+    """What became of a post handed to the outbox, as the outbox knows it before the log does:
+    posted, failed, waiting on the platform's limit for its channel (its turn, or a 429
+    answered), or waiting to be tried again after an error; None: nothing known."""
+    if fate is None:
+        return None
+    if fate.status == "sent":
+        return "posted"
+    if fate.status == "failed":
+        return f"failed ({fate.reason or 'the platform refused'})"
+    if fate.reason is None or "429" in fate.reason or "rate" in fate.reason.lower():
+        return "waiting (rate limit)"
+    return f"waiting to be tried again ({fate.reason})"
+
+
+def log_text(
+    rows: Sequence[AnnouncementLog],
+    routes: Sequence[AnnouncementRoute],
+    fates: Mapping[int, Delivery | None] | None = None,
+) -> str:
+    """The delivery log: per item and destination, what became of it and why (``fates``: the
+    outbox's word on rows still waiting, by log row)."""
     if not rows:
         return "The log is empty: nothing was posted, filtered or skipped yet."
     where = {r.id: f"route {r.id} (<#{r.channel_id}>)" for r in routes}
@@ -91,6 +113,9 @@ def log_text(rows: Sequence[AnnouncementLog], routes: Sequence[AnnouncementRoute
         to = f" → {where.get(row.route_id, 'a removed route')}" if row.route_id else ""
         outcome = OUTCOMES.get(row.outcome, row.outcome)
         reason = f" ({row.reason})" if row.reason else ""
+        waiting = waiting_text((fates or {}).get(row.id))
+        if waiting is not None:
+            outcome, reason = waiting, " (edited)" if row.outcome == "edited" else ""
         title = row.title or "(untitled)"
         lines.append(f"• {_when(row.at)} feed {row.feed_id} “{title}”{to}: {outcome}{reason}")
     return neutralize_pings("\n".join(lines))

@@ -10,6 +10,7 @@ from bot.core.parsing import parse_bool, parse_role
 from bot.core.templates import neutralize_pings
 from cogs.announcements._filters import FilterError, explain, parse, show
 from cogs.announcements._items import Item
+from cogs.announcements._limits import cap_text
 from cogs.announcements._models import AnnouncementFeed, AnnouncementRoute
 from cogs.announcements._plain import visible
 from cogs.announcements._render import STYLES, check_template, filter_values
@@ -123,12 +124,19 @@ def new_route(ctx: Ctx, feed: AnnouncementFeed, spec: RouteSpec) -> Announcement
     )
 
 
-async def add_route(ctx: Ctx, repo: Repo, feed: AnnouncementFeed, spec: RouteSpec) -> str:
-    """Store a new route for a feed; what the manager reads."""
+async def add_route(
+    ctx: Ctx,
+    repo: Repo,
+    feed: AnnouncementFeed,
+    spec: RouteSpec,
+    cap: tuple[int, int] | None = None,
+) -> str:
+    """Store a new route for a feed (``cap``: posts per seconds); what the manager reads."""
     if len(await repo.routes(feed.id)) >= MAX_ROUTES:
         raise UserError(f"Feed {feed.id} already has {MAX_ROUTES} routes, my limit.")
     route = new_route(ctx, feed, spec)
     route.tags = await checked_tags(ctx, spec.channel, spec.tags)
+    route.cap_posts, route.cap_window_s = cap or (None, None)
     repo.session.add(route)
     await repo.session.flush()
     return f"Added route {route.id}: " + route_text(route, feed)
@@ -192,6 +200,11 @@ def route_text(route: AnnouncementRoute, feed: AnnouncementFeed | None = None) -
     parts[1:] = [neutralize_pings(part) for part in parts[1:]]
     if route.mention_role_id:  # shown, not pinged: a reply pings nobody it doesn't list
         parts.insert(4 if route.template else 3, f"pings <@&{route.mention_role_id}>")
+    if route.cap_posts:
+        parts.append(f"at most {cap_text(route)} (the rest in one “and N more” post)")
+    if route.paused:
+        reason = neutralize_pings(route.paused_reason or "")
+        parts.append(f"PAUSED ({reason}): `/announcements route resume {route.id}`")
     return "; ".join(parts) + "."
 
 

@@ -34,11 +34,12 @@ from cogs.announcements import _texts as texts
 from cogs.announcements._checks import MAX_FEEDS
 from cogs.announcements._checks import can_post as _can_post
 from cogs.announcements._checks import find_source as _find
-from cogs.announcements._deliver import record_outcomes
+from cogs.announcements._deliver import WAITING, delivery_key, record_outcomes
 from cogs.announcements._discover import known_feed
 from cogs.announcements._fetch import Fetcher, FetchError, Limits
 from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._identity import FirstFetch
+from cogs.announcements._limits import parse_cap
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._push import WebSubSubscriptions
 from cogs.announcements._repo import Repo
@@ -111,11 +112,15 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
     async def show_log(
         self, ctx: Ctx, feed: Annotated[str | None, "Only this feed (number or address)"] = None
     ) -> None:
-        """See what became of each item in each destination: posted, filtered, skipped, failed."""
+        """See what became of each item in each destination: posted, waiting, filtered, skipped
+        or failed."""
         repo = Repo(ctx.uow.session, ctx.community)
         row = await _find(repo, feed) if feed else None
         rows = await repo.log_of(row.id if row else None, limit=20)
-        await ctx.reply(_preview.log_text(rows, await repo.routes()))
+        routes = await repo.routes()
+        await ctx.commit()  # asking the outbox reads in a transaction of its own
+        fates = {r.id: await ctx.delivery(delivery_key(r)) for r in rows if r.outcome in WAITING}
+        await ctx.reply(_preview.log_text(rows, routes, fates))
 
     @command("preview", requires=Level.ADMIN)
     async def preview_route(self, ctx: Ctx, route: Annotated[int, "The route's number"]) -> None:
@@ -239,6 +244,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         opening: Annotated[str | None, "The first line of each discussion"] = None,
         crosspost: Annotated[bool, "Publish each post to following servers (Discord)"] = False,
         tags: Annotated[str, "Forum tags by filter, like: News; Release: title contains 'v'"] = "",
+        cap: Annotated[str, "At most so many posts, like: 5 per hour (the rest: one post)"] = "",
     ) -> None:
         """Send a feed's items to one more channel, with its own filter, look and discussion."""
         repo = Repo(ctx.uow.session, ctx.community)
@@ -247,7 +253,8 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         spec = RouteSpec(
             channel, filter, template, style, mention, discussion, opening, crosspost, tags
         )
-        await ctx.reply(await add_route(ctx, repo, row, spec))
+        limit = parse_cap(cap) if cap.strip() else None
+        await ctx.reply(await add_route(ctx, repo, row, spec, limit))
 
     @command("route set", requires=Level.ADMIN)
     async def route_set(
@@ -278,6 +285,22 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
             raise UserError(f"There is no route {route}: see `/announcements route list`.")
         await repo.remove_route(found)
         await ctx.reply(f"Removed route {route}; its channel gets no more of feed {found.feed_id}.")
+
+    @command("route resume", requires=Level.ADMIN)
+    async def route_resume(self, ctx: Ctx, route: Annotated[int, "The route's number"]) -> None:
+        """Post to a route again after fixing what paused it (a permission, the channel)."""
+        repo = Repo(ctx.uow.session, ctx.community)
+        found = await repo.route(route)
+        if found is None:
+            raise UserError(f"There is no route {route}: see `/announcements route list`.")
+        if not found.paused:
+            await ctx.reply(f"Route {route} isn't paused: its items go to <#{found.channel_id}>.")
+            return
+        found.paused, found.paused_reason = False, None
+        await ctx.reply(
+            f"Route {route} resumes: new items go to <#{found.channel_id}> again. Items skipped "
+            "while it was paused stay skipped (see `/announcements log`)."
+        )
 
     @command("export", requires=Level.ADMIN)
     async def export_feeds(self, ctx: Ctx) -> None:

@@ -190,8 +190,13 @@ def guild_create(world: World, g: Guild, bot_id: str, member_ids: Iterable[str])
     }
 
 
-def message(world: World, m: Message, *, with_member: bool = False, depth: int = 0) -> JSON:
-    """Return a message object; ``with_member`` adds gateway-only ``guild_id``/``member`` keys."""
+def message(
+    world: World, m: Message, *, with_member: bool = False, depth: int = 0, nonce: bool = False
+) -> JSON:
+    """Return a message object; ``with_member`` adds gateway-only ``guild_id``/``member`` keys.
+
+    ``nonce``: only the Create Message answer and its MESSAGE_CREATE carry the nonce; Discord
+    keeps none with the message, so a fetched message has none."""
     guild = world.guilds.get(m.guild_id) if m.guild_id else None
     mentions: list[JSON] = []
     for uid in m.mentions:
@@ -229,7 +234,7 @@ def message(world: World, m: Message, *, with_member: bool = False, depth: int =
         "type": m.type,
         "flags": m.flags,
     }
-    if m.nonce is not None:
+    if nonce and m.nonce is not None:
         out["nonce"] = m.nonce
     if m.webhook_id:
         out["webhook_id"] = m.webhook_id

@@ -265,9 +265,9 @@ def edit_message(fake: FakeDiscord, msg: Message, body: JSON, files: list[JSON])
     return msg
 
 
-def message_json(fake: FakeDiscord, msg: Message) -> JSON:
-    """Return the REST representation of a message."""
-    return payloads.message(fake.world, msg)
+def message_json(fake: FakeDiscord, msg: Message, *, nonce: bool = False) -> JSON:
+    """Return the REST representation of a message (``nonce``: the Create Message answer)."""
+    return payloads.message(fake.world, msg, nonce=nonce)
 
 
 def as_int(value: Any, default: int = 0) -> int:

@@ -65,7 +65,7 @@ async def post_message(fake: FakeDiscord, call: Call) -> Reply:
     if call.json.get("message_reference"):
         require_in_channel(fake, channel, Permission.READ_MESSAGE_HISTORY)
     msg = create_message(fake, channel, call.json, call.files)
-    return Reply(200, message_json(fake, msg))
+    return Reply(200, message_json(fake, msg, nonce=True))
 
 
 @route(get_message="GET /channels/{channel_id}/messages/{message_id}")

@@ -238,7 +238,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         """Dispatch MESSAGE_CREATE/UPDATE, blanking content without the MESSAGE_CONTENT intent."""
         if msg.ephemeral:
             return
-        full = payloads.message(self.world, msg, with_member=True)
+        full = payloads.message(self.world, msg, with_member=True, nonce=event == "MESSAGE_CREATE")
 
         def shaped(intents: int) -> JSON:
             if intents & Intent.MESSAGE_CONTENT or not self._content_is_privileged(msg):

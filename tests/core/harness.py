@@ -93,7 +93,12 @@ class RecordingPort:
         return MessageRef(channel, str(self._next))
 
     async def send(
-        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef:
         """Record a post."""
         self.sent.append(Sent(channel, message))
@@ -105,7 +110,12 @@ class RecordingPort:
         return self._ref(to.channel)
 
     async def dm(
-        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        user: UserRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef | None:
         """Record a DM."""
         self.sent.append(Sent(user, message))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import update
 
 from bot.builtin import Steward
+from bot.db.models import OutboxItem
 from sandbox.scenario import Community, DiscordCommunity, Person, open_community
 from tests.conftest import shared_dir
 from tests.core.courier import Courier
@@ -131,3 +133,29 @@ async def test_an_edit_waits_behind_its_post_and_a_deleted_post_is_not_edited(
     await community.says(alice, "amend two tres")  # never relayed: nothing to edit
     shown = await community.slash(ada, "courier outcome", word="amend:two:tres")
     assert shown.text == "amend:two:tres: failed after 1 tries (the post to edit was never made)"
+
+
+async def test_a_post_whose_try_was_never_recorded_is_not_posted_again_much_later(
+    community: Community,
+) -> None:
+    """Steward crashed after the platform took a post and before writing it down, and comes
+    back after Discord forgot the nonce ("a few minutes"): it looks before it posts again."""
+    alice, ada = community.people["alice"], community.people["ada"]
+    await community.says(alice, "relay alpha beta")
+    assert relayed(community) == ["alpha", "beta"]
+    async with community.app.db.uow() as uow:
+        await uow.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.idempotency_key.like("%relay:beta"))
+            .values(status="pending", message_id=None, sent_at=None, attempts=0)
+        )
+        await uow.commit()
+    fake = community.fake  # type: ignore[attr-defined]
+    if isinstance(community, DiscordCommunity):
+        fake.world.nonces.clear()  # the nonce's few minutes are over
+    await community.advance(seconds=3)
+    assert relayed(community) == ["alpha", "beta"]
+    shown = await community.slash(ada, "courier outcome", word="beta")
+    assert shown.text == "beta: sent after 1 tries"
+    await community.says(alice, "relay gamma")  # and the channel goes on
+    assert relayed(community) == ["alpha", "beta", "gamma"]

@@ -11,6 +11,7 @@ import discord
 
 from bot.adapters.discord import forums, history
 from bot.adapters.discord.convert import channel_ref, message_ref, to_member
+from bot.adapters.discord.recent import Recent
 from bot.adapters.discord.render import render
 from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
@@ -76,13 +77,16 @@ class DiscordPort:
     # Components in DMs carry their guild in the custom_id (see convert.scope_component_id).
     capabilities = frozenset(Capability) - {Capability.CHANNEL_INVITE}
 
-    def __init__(self, client: discord.Client, feature: str = "steward") -> None:
+    def __init__(
+        self, client: discord.Client, feature: str = "steward", recent: Recent | None = None
+    ) -> None:
         self.client = client
         self.feature = feature
+        self.recent = recent or Recent(client)
 
     def for_feature(self, feature: str) -> DiscordPort:
         """The same port, rendering component ids for ``feature``."""
-        return DiscordPort(self.client, feature)
+        return DiscordPort(self.client, feature, self.recent)
 
     def _messageable(self, channel: ChannelRef) -> discord.PartialMessageable:
         return self.client.get_partial_messageable(
@@ -90,9 +94,15 @@ class DiscordPort:
         )
 
     async def send(
-        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef:
-        """Post in a channel or thread; with a key, once (Discord's nonce, enforced).
+        """Post in a channel or thread; with a key, once (Discord's nonce, enforced, and for a
+        ``resend`` a look at what Steward posted there since the delivery was queued).
 
         In a forum a message with a ``post_name`` opens a post (its thread) instead."""
         found = self.client.get_channel(int(channel.id))
@@ -104,10 +114,13 @@ class DiscordPort:
                 opening = forums.open_post(found, rendered, message.post_name, message.post_tags)
                 post = await _call("open a post there", opening)
             return message_ref(int(channel.community.id), post.id, post.id)
-        sent = await _call(
-            "post there",
-            self._messageable(channel).send(**(render(self.feature, message) | _nonce(key))),
-        )
+        rendered = render(self.feature, message)
+        target = self._messageable(channel)
+        if key is not None and resend is not None:
+            earlier = await self.recent.find(target, rendered, resend)
+            if earlier is not None:
+                return message_ref(int(channel.community.id), int(channel.id), earlier)
+        sent = await _call("post there", target.send(**(rendered | _nonce(key))))
         return message_ref(int(channel.community.id), sent.channel.id, sent.id)
 
     async def reply(self, to: MessageRef, message: Message) -> MessageRef:
@@ -117,7 +130,12 @@ class DiscordPort:
         return message_ref(int(to.channel.community.id), sent.channel.id, sent.id)
 
     async def dm(
-        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        user: UserRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef | None:
         """Send a DM; None when the member doesn't accept DMs from the server.
 
@@ -125,6 +143,10 @@ class DiscordPort:
         try:
             channel = await self.client.create_dm(discord.Object(int(user.id)))
             rendered = render(self.feature, message, scope=int(user.community.id))
+            if key is not None and resend is not None:
+                found = await self.recent.find(channel, rendered, resend)
+                if found is not None:
+                    return MessageRef(ChannelRef(user.community, str(channel.id)), str(found))
             sent = await channel.send(**(rendered | _nonce(key)))
         except discord.Forbidden:
             return None

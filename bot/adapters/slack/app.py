@@ -430,6 +430,13 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token, then connect over Socket Mode or start the HTTP endpoint."""
+        if self.client.session is None or self.client.session.closed:
+            # One session for every Web API call: its connections are kept and reused (without
+            # it slack_sdk opens a connection, and a TLS handshake, for each call, which is most
+            # of the time a paced channel's posts take).
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
         try:
             identity = await self.client.auth_test()
         except SlackApiError as exc:
@@ -494,6 +501,9 @@ class SlackAdapter:
             for task in late:
                 task.cancel()
         await self.handled.close()
+        if self.client.session is not None:
+            await self.client.session.close()
+            self.client.session = None
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -215,7 +215,7 @@ class SlackPort:
         message: Message,
         thread: str | None,
         key: str | None = None,
-        resend: bool = False,
+        resend: datetime | None = None,
     ) -> MessageRef:
         if key is not None and resend:
             found = await self.find_sent(channel, thread, key)
@@ -278,7 +278,12 @@ class SlackPort:
             raise refused("upload that file", exc) from exc
 
     async def send(
-        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef:
         """Post in a channel, or in a thread when the ref carries one; with a key, once."""
         return await self._post(channel, message, channel.thread, key, resend)
@@ -299,7 +304,12 @@ class SlackPort:
         return MessageRef(ChannelRef(to.channel.community, to.channel.id, thread), ref.id)
 
     async def dm(
-        self, user: UserRef, message: Message, *, key: str | None = None, resend: bool = False
+        self,
+        user: UserRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: datetime | None = None,
     ) -> MessageRef | None:
         """Send a DM through the app's messages tab; None when the member can't receive it."""
         try:
