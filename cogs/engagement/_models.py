@@ -251,3 +251,19 @@ class EngagementAnnouncement(Base):
     """The item's title as posted (the publisher's words, not a member's)."""
     told: Mapped[str] = mapped_column(String(120), default="")
     """The counts last published, so unchanged ones are not told again."""
+
+
+class EngagementModeration(Base):
+    """Moderation's latest weekly figures (``ModerationWeek``), one row per community, for the
+    digest's moderation line."""
+
+    __tablename__ = "engagement_moderation"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    at: Mapped[datetime]
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    actions: Mapped[int] = mapped_column(Integer, default=0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    escalations_open: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_open_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -27,6 +27,7 @@ from cogs.moderation import (
     _bans,
     _cases,
     _climb,
+    _company,
     _duty,
     _reports,
     _stats,
@@ -35,6 +36,7 @@ from cogs.moderation import (
 from cogs.moderation._authority import Act
 from cogs.moderation._automod_commands import AutomodCommands
 from cogs.moderation._choices import CaseKind, CaseStatus
+from cogs.moderation._company_commands import CompanyCommands
 from cogs.moderation._repo import Repo
 from cogs.moderation._screening import Screening
 from cogs.moderation.settings import ModerationSettings
@@ -44,7 +46,7 @@ Listen = Context[ModerationSettings]
 Job = JobContext[ModerationSettings]
 
 
-class Moderation(AutomodCommands, Feature, name="moderation"):
+class Moderation(AutomodCommands, CompanyCommands, Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
@@ -196,7 +198,7 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
         self, ctx: Ctx, period: Annotated[timedelta, "How far back, like 7d"] = timedelta(days=7)
     ) -> None:
         """Reports and how fast they were taken and closed, open cases, actions by kind."""
-        await ctx.reply(await _stats.stats(ctx, period))
+        await ctx.reply(await _stats.stats(ctx, period) + "\n" + await _company.open_line(ctx))
 
     @command("reason", requires=Level.MOD)
     async def reason(
