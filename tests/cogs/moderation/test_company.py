@@ -109,7 +109,7 @@ async def test_an_escalated_message_goes_to_the_team_signed_and_all_who_raised_i
     carl = await community.member_joins("carl")
     await community.configure("moderation", escalation_channel=community.channel_mention("mods"))
     secret = await set_hook(community, receiver.url)
-    posted = await community.says(carl, "Login fails with error 500 since this morning")
+    posted = await community.says(carl, "Login fails with error 500 since this morning @here")
 
     refused = await community.message_action(bob, posted, "Escalate to the team")
     assert refused.ephemeral and refused.text.startswith("Sorry, you need to be")
@@ -123,6 +123,7 @@ async def test_an_escalated_message_goes_to_the_team_signed_and_all_who_raised_i
     shown = community.readable(team_post(community).text)
     assert "Case #1: @alice escalated a problem @carl raised: Login fails with error 500" in shown
     assert "Message: #general " in shown
+    assert "@here" not in team_post(community).text  # the member's words ping nobody
 
     # The company's help desk got it once, signed so that it can check it came from Steward.
     await community.advance(seconds=1)
@@ -140,6 +141,7 @@ async def test_an_escalated_message_goes_to_the_team_signed_and_all_who_raised_i
     # Bob hit the same problem: Me too under the public note, once.
     [note] = [m for m in community.messages_in("general") if community.offers(m, "metoo")]
     assert "The team has been told about this: Login fails with error 500" in note.text
+    assert "@here" not in note.text
     joined = await community.click(bob, note, "metoo")
     assert joined.ephemeral and joined.text.startswith("Thanks, you're on the list")
     again = await community.click(bob, note, "metoo")
@@ -163,6 +165,7 @@ async def test_an_escalated_message_goes_to_the_team_signed_and_all_who_raised_i
         [fixed] = [m for m in community.dms_of(person) if "Fixed" in m.text]
         assert "The problem you raised with the team is fixed. In the team's words: " in fixed.text
         assert "Fixed in 2.3.1, thanks for your patience" in fixed.text
+        assert "@everyone" not in fixed.text  # inert in the manager's words too
         assert not community.pings_of(person)
     late = await community.click(bob, note, "metoo")
     assert late.text.startswith("The team has already fixed this. The team says: Fixed in 2.3.1")
