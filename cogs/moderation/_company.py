@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import (
     Button,
     ChannelRef,
+    Context,
     Form,
     Member,
     Message,
@@ -36,6 +37,7 @@ from cogs.moderation._lifecycle import Move, Status
 from cogs.moderation._models import ModerationCase, ModerationEscalationMember
 from cogs.moderation._repo import Repo
 from cogs.moderation._reports import move
+from cogs.moderation.settings import ModerationSettings
 
 ESCALATION = "escalation"
 SUMMARY_MAX = 300
@@ -126,10 +128,10 @@ def _team_post(case: ModerationCase, evidence: str | None) -> Message:
     """The escalation as the team sees it, with the button that resolves it."""
     text = (
         f"Case #{case.number}: <@{case.actor_id}> escalated a problem <@{case.target_id}> "
-        f"raised: {case.reason}"
+        f"raised: {neutralize_pings(case.reason)}"
     )
     if evidence is not None:
-        text += f"\nMessage: {evidence}"
+        text += f"\nMessage: {neutralize_pings(evidence)}"
     shown = staff_message(text, None)
     button = Button("resolve", "Resolve", value=str(case.number), style="primary")
     return Message(text=shown.text, buttons=(button,))
@@ -274,3 +276,17 @@ async def waiting(session: AsyncSession, community: str) -> tuple[int, datetime 
         )
     ).one()
     return int(found[0] or 0), found[1]
+
+
+async def forget(ctx: Context[ModerationSettings], user: UserRef) -> None:
+    """A member asks to be forgotten: they leave every escalation's list (the cases stay)."""
+    rows = await ctx.uow.session.scalars(
+        select(ModerationEscalationMember)
+        .join(ModerationCase, ModerationCase.id == ModerationEscalationMember.case_id)
+        .where(
+            ModerationCase.community_id == ctx.community.key,
+            ModerationEscalationMember.user_id == user.id,
+        )
+    )
+    for row in rows:
+        await ctx.uow.session.delete(row)

@@ -1,17 +1,17 @@
 """Evidence kept no longer than the community allows, and the figures moderation publishes.
 
 Message text is the only thing of members' words Steward stores, and only as evidence on a case
-(a snapshot of a reported or escalated message). A daily job removes it once it is older than
-``evidence_retention_days``; the case and its history stay, the evidence line reading "evidence
-removed after N days". Every hour moderation publishes its figures for the last seven days
-(``ModerationWeek``) for the weekly digest.
+(a snapshot of a reported or escalated message, or of one automod acted on). A daily job removes
+it once it is older than ``evidence_retention_days``; the case and its history stay, the
+evidence line reading "evidence removed after N days". Every hour moderation publishes its
+figures for the last seven days (``ModerationWeek``) for the weekly digest.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from bot.core import Context
 from cogs.moderation._company import ESCALATION, waiting
@@ -41,7 +41,7 @@ async def purge(ctx: Ctx) -> int:
         .join(ModerationCase, ModerationCase.id == ModerationCaseEvent.case_id)
         .where(
             ModerationCase.community_id == ctx.community.key,
-            ModerationCaseEvent.key == "evidence",
+            or_(ModerationCaseEvent.key == "evidence", ModerationCaseEvent.key.like("msg:%")),
             ModerationCaseEvent.at < cutoff,
             ModerationCaseEvent.note.is_not(None),
             ModerationCaseEvent.note.not_like("evidence removed after %"),

@@ -136,3 +136,9 @@ async def listing(ctx: Ctx) -> str:
     lines = [f"Duty schedule ({zone} time):"]
     lines += [f"<@{s.user_id}>: {describe(s)}" for s in rows]
     return "\n".join(lines)
+
+
+async def forget(ctx: Ctx, user: UserRef) -> None:
+    """A member leaves or asks to be forgotten: their weekly ranges go."""
+    for slot in await _slots(ctx, user.id):
+        await ctx.uow.session.delete(slot)

@@ -30,6 +30,7 @@ from cogs.moderation import (
     _company,
     _duty,
     _reports,
+    _rota,
     _stats,
     _texts,
 )
@@ -71,6 +72,8 @@ class Moderation(AutomodCommands, CompanyCommands, Feature, name="moderation"):
         was done and why (voiding, not deleting, is how a case stops counting)."""
         self.screening.forget_author(ctx.community.key, user.id)
         await _duty.set_duty(ctx, user, on=False)
+        await _rota.forget(ctx, user)
+        await _company.forget(ctx, user)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:

@@ -260,3 +260,24 @@ def test_the_signature_matches_the_standard_webhooks_example() -> None:
         sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body)
         == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
     )
+
+
+async def test_a_member_who_asks_to_be_forgotten_leaves_the_escalation_list(
+    community: Community, alice: Person
+) -> None:
+    bob = community.people["bob"]
+    carl = await community.member_joins("carl")
+    await community.configure("steward", staff_channel=community.channel_mention("mods"))
+    await community.slash(
+        alice,
+        "moderation escalate",
+        member=carl,
+        summary="Refund missing",
+        channel="#general",
+    )
+    [note] = [m for m in community.messages_in("general") if community.offers(m, "metoo")]
+    await community.click(bob, note, "metoo")
+    await community.slash(bob, "steward forget me")
+    done = await community.slash(alice, "moderation resolve", case=1, note="Refunded")
+    assert done.text == "Case #1 resolved; 1 member was told privately."
+    assert not [m for m in community.dms_of(bob) if "Refunded" in m.text]

@@ -25,10 +25,16 @@ async def test_evidence_is_removed_after_the_retention_and_the_case_stays(
     posted = await community.says(carl, "buy cheap followers at scam.example")
     await community.message_action(bob, posted, "Report message")
     await community.slash(alice, "moderation warn", member=carl, reason="spam links")
+    ada = community.people["ada"]
+    await community.slash(ada, "moderation automod add", kind="word", value="scam")
+    await community.slash(ada, "moderation automod dryrun", rule=1, state="off")
+    await community.says(carl, "a scam for you: cheap followers")
 
     await community.advance(days=29)
     kept = community.readable((await community.slash(alice, "moderation case", number=1)).text)
     assert "UTC: buy cheap followers at scam.example)" in kept
+    hit = community.readable((await community.slash(alice, "moderation case", number=3)).text)
+    assert "UTC: a scam for you: cheap followers)" in hit
     await community.advance(days=2)  # the daily job ran past the 30 days
     shown = community.readable((await community.slash(alice, "moderation case", number=1)).text)
     assert "scam.example" not in shown
@@ -36,6 +42,9 @@ async def test_evidence_is_removed_after_the_retention_and_the_case_stays(
     assert "Case #1: report" in shown and "a message (evidence removed after 30 days)" in shown
     warned = community.readable((await community.slash(alice, "moderation case", number=2)).text)
     assert "spam links" in warned  # a moderator's reason is not a member's words: it stays
+    hit = community.readable((await community.slash(alice, "moderation case", number=3)).text)
+    assert "Case #3: automod" in hit and "cheap followers" not in hit
+    assert "(evidence removed after 30 days)" in hit
     listed = community.readable((await community.slash(alice, "moderation cases")).text)
     assert "scam.example" not in listed
 
