@@ -35,8 +35,8 @@ import feedparser
 from aiohttp import ClientSession, web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from bot.core.guard import AddressPolicy
 from cogs.announcements._fetch import Fetcher, Limits, Validators
-from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._identity import Policy, decide
 from cogs.announcements._source import read_feed
 from sandbox.feeds import FeedServer

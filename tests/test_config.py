@@ -188,8 +188,8 @@ def test_the_feed_allow_list_and_minimum_interval_come_from_the_environment(
 ) -> None:
     from bot.app import App
     from bot.builtin import Steward
+    from bot.core.guard import BlockedDestination
     from cogs.announcements import Announcements
-    from cogs.announcements._guard import BlockedDestination
 
     monkeypatch.setenv("STEWARD_FEEDS_ALLOW", "10.0.0.0/8, 127.0.0.2/32")
     monkeypatch.setenv("STEWARD_FEEDS_MIN_INTERVAL", "300")

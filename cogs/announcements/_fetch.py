@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from cogs.announcements._guard import AddressPolicy, BlockedDestination
+from bot.core.guard import AddressPolicy, BlockedDestination
 from cogs.announcements._httpcache import freshness, retry_after
 
 MAX_BYTES = 5 * 1024 * 1024

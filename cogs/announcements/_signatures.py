@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.webhooks import standard_key
+
 MAX_BODY = 1024 * 1024
 TOLERANCE = 300.0
 """Seconds a Standard Webhooks timestamp may be off, either way (the spec's five minutes)."""
@@ -177,16 +179,6 @@ def _standard(
         return Refusal.MALFORMED
     found = [_matches(raw, signed, keys, "sha256") for raw in candidates]
     return None if any(found) else Refusal.MISMATCH
-
-
-def standard_key(secret: bytes) -> bytes:
-    """The HMAC key of a Standard Webhooks secret (``whsec_`` + base64), else the bytes as given."""
-    if secret.startswith(b"whsec_"):
-        try:
-            return base64.b64decode(secret[6:], validate=True)
-        except (binascii.Error, ValueError):
-            return secret
-    return secret
 
 
 def _websub(

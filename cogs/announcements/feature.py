@@ -28,6 +28,7 @@ from bot.core import (
     on,
     plural,
 )
+from bot.core.guard import AddressPolicy
 from bot.core.parsing import format_duration
 from cogs.announcements import _admin, _preview
 from cogs.announcements import _texts as texts
@@ -37,7 +38,6 @@ from cogs.announcements._checks import find_source as _find
 from cogs.announcements._deliver import WAITING, delivery_key, record_outcomes
 from cogs.announcements._discover import known_feed
 from cogs.announcements._fetch import Fetcher, FetchError, Limits
-from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._identity import FirstFetch
 from cogs.announcements._limits import parse_cap
 from cogs.announcements._models import AnnouncementFeed

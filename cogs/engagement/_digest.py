@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core import Context, JobContext, Message
-from cogs.engagement import _repo
+from cogs.engagement import _moderation, _repo
 from cogs.engagement._announcements import digest_line
 from cogs.engagement._catchup import flushed
 from cogs.engagement._charts import activity_chart, charts
@@ -62,6 +62,9 @@ async def send_digest(ctx: JobContext[EngagementSettings], ingest: Ingest) -> No
     introduced = await intro_line(session, ctx.community.key, now - timedelta(days=7), now)
     if introduced is not None:
         fields += (("Introductions", introduced),)
+    moderated = await _moderation.digest_line(session, ctx.community.key, now)
+    if moderated is not None:
+        fields += (("Moderation", moderated),)
     message = Message(
         title=f"Weekly engagement {span.label()}",
         text=texts[0],

@@ -266,3 +266,19 @@ class EngagementIntroRound(Base):
     groups: Mapped[int] = mapped_column(Integer)
     met: Mapped[int] = mapped_column(Integer)
     """Groups in which someone said they met."""
+
+
+class EngagementModeration(Base):
+    """Moderation's latest weekly figures (``ModerationWeek``), one row per community, for the
+    digest's moderation line."""
+
+    __tablename__ = "engagement_moderation"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    at: Mapped[datetime]
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    actions: Mapped[int] = mapped_column(Integer, default=0)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    escalations_open: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_open_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -23,7 +23,7 @@ from bot.core import (
     on,
 )
 from cogs.announcements.events import AnnouncementPosted
-from cogs.engagement import _admin, _announcements, _introductions, _repo
+from cogs.engagement import _admin, _announcements, _introductions, _moderation, _repo
 from cogs.engagement._catchup import CatchUp, flushed
 from cogs.engagement._channels import channel_of
 from cogs.engagement._charts import activity_chart, charts, sentiment_chart
@@ -42,6 +42,7 @@ from cogs.engagement._report import (
 )
 from cogs.engagement.settings import EngagementSettings
 from cogs.introductions.events import RoundClosed
+from cogs.moderation.events import ModerationWeek
 from cogs.onboarding.events import StepCompleted
 
 Ctx = CommandContext[EngagementSettings]
@@ -116,6 +117,11 @@ class Engagement(Feature, name="engagement"):
     ) -> None:
         """Keep an ended round of introductions for the weekly digest."""
         await _introductions.remember(ctx.uow.session, event)
+
+    @on(ModerationWeek)
+    async def moderated(self, ctx: Context[EngagementSettings], event: ModerationWeek) -> None:
+        """Keep moderation's latest weekly figures for the digest's moderation line."""
+        await _moderation.remember(ctx.uow.session, event)
 
     @job(every=timedelta(minutes=10))
     async def count_announcements(self, ctx: JobContext[EngagementSettings]) -> None:

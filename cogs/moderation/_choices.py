@@ -19,5 +19,14 @@ Kind = Literal[
 Does = Literal["alert", "delete", "warn", "timeout"]
 CaseStatus = Literal["open", "acknowledged", "actioned", "dismissed", "appealed", "closed"]
 CaseKind = Literal[
-    "note", "warn", "timeout", "kick", "ban", "unban", "automod", "report", "reportbar"
+    "note",
+    "warn",
+    "timeout",
+    "kick",
+    "ban",
+    "unban",
+    "automod",
+    "report",
+    "reportbar",
+    "escalation",
 ]

@@ -12,6 +12,7 @@ from cogs.moderation import _notify
 from cogs.moderation._lifecycle import Status
 from cogs.moderation._models import ModerationCase, ModerationDuty
 from cogs.moderation._repo import Repo
+from cogs.moderation._rota import scheduled_now
 from cogs.moderation.settings import ModerationSettings
 
 Ctx = Context[ModerationSettings]
@@ -20,13 +21,14 @@ RAISE = "report_unacknowledged"
 
 
 async def on_duty(ctx: Ctx) -> list[UserRef]:
-    """The moderators on duty now, longest first."""
+    """The moderators on duty now: by hand (longest first), then by their weekly schedule."""
     rows = await ctx.uow.session.scalars(
         select(ModerationDuty)
         .where(ModerationDuty.community_id == ctx.community.key)
         .order_by(ModerationDuty.since, ModerationDuty.id)
     )
-    return [UserRef(ctx.community, r.user_id) for r in rows]
+    by_hand = [UserRef(ctx.community, r.user_id) for r in rows]
+    return by_hand + [u for u in await scheduled_now(ctx) if u not in by_hand]
 
 
 async def set_duty(ctx: Ctx, user: UserRef, on: bool) -> str:

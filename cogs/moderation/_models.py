@@ -96,3 +96,56 @@ class ModerationDuty(Base):
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(64))
     since: Mapped[datetime]
+
+
+class ModerationEscalationMember(Base):
+    """A member an escalation is about: who raised it, and each who pressed "Me too"; all are
+    told privately when it is resolved."""
+
+    __tablename__ = "moderation_escalation_members"
+    __table_args__ = (
+        UniqueConstraint("case_id", "user_id", name="uq_moderation_escalation_members_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("moderation_cases.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime]
+    raised: Mapped[bool] = mapped_column(default=False)
+    """True for the member whose message was escalated; False for a "Me too"."""
+
+
+class ModerationEscalationHook(Base):
+    """Where a community's escalations are sent, signed (Standard Webhooks); one per community.
+    The secret lives here, not in the settings every manager can list."""
+
+    __tablename__ = "moderation_escalation_hooks"
+
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class ModerationDutySlot(Base):
+    """A weekly hour range a moderator is on duty, in the community's time zone."""
+
+    __tablename__ = "moderation_duty_slots"
+    __table_args__ = (
+        UniqueConstraint(
+            "community_id", "user_id", "weekday", "start_minute", name="uq_moderation_duty_slots"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    weekday: Mapped[int]
+    """0 Monday … 6 Sunday: the day the range starts."""
+    start_minute: Mapped[int]
+    """Minutes after local midnight the range starts."""
+    end_minute: Mapped[int]
+    """Minutes after local midnight it ends; at or before the start: it ends the next day."""

@@ -32,10 +32,12 @@ from cogs.moderation import (
     _bans,
     _cases,
     _climb,
+    _company,
     _duty,
     _in_client,
     _reports,
     _returns,
+    _rota,
     _stats,
     _texts,
     _timeouts,
@@ -43,6 +45,7 @@ from cogs.moderation import (
 from cogs.moderation._authority import Act
 from cogs.moderation._automod_commands import AutomodCommands
 from cogs.moderation._choices import CaseKind, CaseStatus
+from cogs.moderation._company_commands import CompanyCommands
 from cogs.moderation._repo import Repo
 from cogs.moderation._screening import Screening
 from cogs.moderation.settings import ModerationSettings
@@ -52,7 +55,7 @@ Listen = Context[ModerationSettings]
 Job = JobContext[ModerationSettings]
 
 
-class Moderation(AutomodCommands, Feature, name="moderation"):
+class Moderation(AutomodCommands, CompanyCommands, Feature, name="moderation"):
     """Cases for every action, with the member told and the moderators' log kept."""
 
     Settings = ModerationSettings
@@ -78,6 +81,8 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
         was done and why (voiding, not deleting, is how a case stops counting)."""
         self.screening.forget_author(ctx.community.key, user.id)
         await _duty.set_duty(ctx, user, on=False)
+        await _rota.forget(ctx, user)
+        await _company.forget(ctx, user)
 
     @on(MessagePosted)
     async def posted(self, ctx: Listen, event: MessagePosted) -> None:
@@ -210,7 +215,7 @@ class Moderation(AutomodCommands, Feature, name="moderation"):
         self, ctx: Ctx, period: Annotated[timedelta, "How far back, like 7d"] = timedelta(days=7)
     ) -> None:
         """Reports and how fast they were taken and closed, open cases, actions by kind."""
-        await ctx.reply(await _stats.stats(ctx, period))
+        await ctx.reply(await _stats.stats(ctx, period) + "\n" + await _company.open_line(ctx))
 
     @command("reason", requires=Level.MOD)
     async def reason(

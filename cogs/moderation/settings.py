@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from bot.core import ChannelRef, FeatureSettings, RoleRef
 from cogs.moderation._escalation import parse_steps
@@ -43,6 +43,13 @@ class ModerationSettings(FeatureSettings):
 
     admin_role: RoleRef | None = None
     """Who hears last about a report nobody took (none: the admins are named, not pinged)."""
+
+    escalation_channel: ChannelRef | None = None
+    """Where members' problems escalated to the team are posted (none: the staff channel)."""
+
+    evidence_retention_days: int = Field(90, ge=1, le=3650)
+    """Message text kept on cases as evidence is removed after this many days (the case stays,
+    marked "evidence removed after N days")."""
 
     @field_validator("ladder_steps")
     @classmethod

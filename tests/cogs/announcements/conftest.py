@@ -12,9 +12,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from bot.builtin import Steward
+from bot.core.guard import AddressPolicy
 from cogs.announcements import Announcements
 from cogs.announcements._fetch import Fetcher, Limits
-from cogs.announcements._guard import AddressPolicy
 from cogs.announcements._schedule import SchedulePolicy
 from cogs.engagement import Engagement
 from sandbox.feeds import FeedServer

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.core.guard import AddressPolicy, BlockedDestination
 from cogs.announcements._fetch import FetchError, Problem
-from cogs.announcements._guard import AddressPolicy, BlockedDestination
 from sandbox.feeds import FeedServer
 from tests.cogs.announcements.conftest import CANARY, PUBLIC, FakeDns, fetcher_for
 

@@ -177,6 +177,7 @@ async def test_stats_show_how_fast_reports_were_taken_and_closed(
         "@alice: took 1, median 10m.",
         "Open cases: 1 (1 under 1d).",
         "Actions: warn 1.",
+        "Escalations open: none.",
     ]
 
 
