@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
-from cogs.engagement._models import OPTOUTS, QUESTIONS
+from cogs.engagement._models import OPTOUTS, QUESTION_DAYS, QUESTIONS
 
 HOUR = 3600.0
 TOP_HELPERS = 5
@@ -52,19 +52,23 @@ async def answers(
     """The questions asked in a period and their first answers."""
     q = QUESTIONS.c
     where = [*_where(community, channel), q.day.between(period.first, period.last)]
-    asked, staff = (
-        await session.execute(
-            select(func.count(), func.count(case((q.answered_by_staff.is_(True), 1)))).where(*where)
+    if channel is None:  # one row a day (``engagement_question_days``)
+        d = QUESTION_DAYS.c
+        asked = await session.scalar(
+            select(func.coalesce(func.sum(d.asked), 0)).where(
+                d.community_id == community, d.day.between(period.first, period.last)
+            )
         )
-    ).one()
-    # Only the answered questions are read one by one (for the median): a report's period
-    # may hold many questions nobody answered.
+    else:
+        asked = await session.scalar(select(func.count()).where(*where))
+    # Only the answered questions are read one by one (for the median), off their own
+    # partial index: a report's period may hold many questions nobody answered.
+    where.append(q.answered_at.is_not(None))
     rows = (
-        await session.execute(
-            select(q.asked_at, q.answered_at).where(*where, q.answered_at.is_not(None))
-        )
+        await session.execute(select(q.asked_at, q.answered_at, q.answered_by_staff).where(*where))
     ).all()
-    waits = [(a - s).total_seconds() for s, a in rows]
+    waits = [(a - s).total_seconds() for s, a, _staff in rows]
+    staff = sum(1 for *_, by_staff in rows if by_staff)
     o = OPTOUTS.c
     helpers = await session.execute(
         select(q.answered_by, func.count())
@@ -79,7 +83,7 @@ async def answers(
         .limit(TOP_HELPERS)
     )
     return Answers(
-        asked=int(asked),
+        asked=int(asked or 0),
         answered=len(waits),
         median_s=median(waits),
         by_staff=int(staff),
