@@ -138,3 +138,54 @@ async def test_actives_of_any_window_match_the_events_whatever_order_they_arrive
             }
             await uow.rollback()
         assert kept_rows == afresh
+
+
+async def test_questions_asked_per_day_follow_every_insert_and_delete(database_url: str) -> None:
+    """The questions a report counts (``engagement_question_days``, kept by triggers) are the
+    questions stored, after inserts one by one and in bulk, deletions and a member's opt-out."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, func, insert
+
+    from bot.db.engine import Database
+    from cogs.engagement._metrics import Period
+    from cogs.engagement._models import QUESTIONS
+    from cogs.engagement._questions import answers
+
+    first = 20_454
+    rng = random.Random(3)
+    rows = [
+        {
+            "community_id": "discord:1",
+            "key": f"m:{i}",
+            "channel_id": "200",
+            "thread_id": None,
+            "message_id": str(i),
+            "user_id": f"u{i % 5}",
+            "asked_at": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day),
+            "day": first + day,
+        }
+        for i, day in enumerate(rng.randrange(40) for _ in range(120))
+    ]
+    db = Database(database_url)
+    q = QUESTIONS.c
+    try:
+        async with db.uow() as uow:
+            s = uow.session
+            await s.execute(insert(QUESTIONS), rows[:100])  # in bulk
+            for row in rows[100:]:
+                await s.execute(insert(QUESTIONS).values(**row))  # one by one
+            await s.execute(delete(QUESTIONS).where(q.key.in_([f"m:{i}" for i in range(0, 120, 7)])))
+            await _admin.forget(s, "discord:1", "u3", datetime(2026, 3, 1, tzinfo=UTC))
+            await uow.commit()
+        async with db.uow() as uow:
+            s = uow.session
+            for lo, hi in ((0, 39), (0, 6), (10, 12), (39, 45), (20, 20)):
+                period = Period(first + lo, first + hi)
+                stored = await s.scalar(
+                    select(func.count()).where(q.day.between(period.first, period.last))
+                )
+                assert (await answers(s, "discord:1", period)).asked == stored
+            assert stored is not None and stored > 0
+    finally:
+        await db.dispose()
