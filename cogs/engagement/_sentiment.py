@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import string
 from functools import cache
-from itertools import pairwise
+from itertools import pairwise, repeat
 
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
@@ -27,6 +27,7 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
 )
 
 _sqrt = math.sqrt
+_ZEROS = repeat(0)
 _BOOSTERS = frozenset(BOOSTER_DICT)
 _NEGATE = frozenset(NEGATE)
 _C_INCR: float = C_INCR
@@ -41,17 +42,13 @@ _IDIOM_PAIRS = frozenset(
     for pair in zip(phrase.split(), phrase.split()[1:], strict=False)
 )
 """Every two words in a row of those phrases: a message without one matches none of them."""
-_IDIOM_NEXT: dict[str, frozenset[str]] = {
-    first: frozenset(second for one, second in _IDIOM_PAIRS if one == first)
-    for first, _ in _IDIOM_PAIRS
-}
-"""The words that follow each first word of those pairs: a message must hold both of one."""
 _PUNCTUATION = string.punctuation
 _CONTEXT = frozenset(
     {
         *_NEGATE,
         *(word for word in BOOSTER_DICT if " " not in word),
-        *("no", "least", "kind", "so", "this", "never", "without", "doubt", "or", "nor"),
+        # "doubt" only counts after "without", and "or"/"nor" after "no": those are here.
+        *("no", "least", "kind", "so", "this", "never", "without"),
     }
 )
 """Every word a rule looks at around a sentiment word (with any word holding "n't", and the
@@ -96,12 +93,21 @@ class _Words(dict[str, str]):
         word = token if len(stripped) <= 2 else stripped
         if len(self) >= _WORDS_KEPT:
             self.clear()
+            _SEEN.clear()
+            _FELT.clear()
         self[token] = word
+        _SEEN.add(token)
+        if _LEXICONS is not None and word in _LEXICONS[0]:
+            _FELT.add(token)
         return word
 
 
 _WORDS_KEPT = 100_000
 _WORDS = _Words()
+_SEEN: set[str] = set()
+"""The tokens ``_WORDS`` holds, as a set: a message of tokens all seen, none of them in
+``_FELT`` (the tokens whose word is in the lexicon), scores 0 without a lookup per token."""
+_FELT: set[str] = set()
 
 
 def sentiment(text: str) -> float:
@@ -111,7 +117,10 @@ def sentiment(text: str) -> float:
         text = text.translate(emojis)
     low = text.lower()
     # Punctuation has no case: stripping the lowercased tokens strips the same characters.
-    lower = list(map(_WORDS.__getitem__, low.split()))
+    tokens = low.split()
+    if _SEEN.issuperset(tokens) and _FELT.isdisjoint(tokens):
+        return 0.0  # most chat: no sentiment word, and every token seen before
+    lower = list(map(_WORDS.__getitem__, tokens))
     if lexicon.keys().isdisjoint(lower):
         return 0.0
     if low == text:  # nothing in capitals
@@ -128,11 +137,7 @@ def sentiment(text: str) -> float:
     if "n't" in low:
         hot = hot.union([w for w in lower if "n't" in w])
     common = _IDIOM_WORDS.intersection(lower)
-    idioms = (
-        len(common) > 1
-        and any(not common.isdisjoint(_IDIOM_NEXT[w]) for w in common if w in _IDIOM_NEXT)
-        and not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
-    )
+    idioms = len(common) > 1 and not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
     if idioms:
         hot = hot.union(common)
     scored: list[tuple[int, float]]
@@ -142,12 +147,8 @@ def sentiment(text: str) -> float:
                 (i, _shouted(lexicon[w], words[i])) for i, w in enumerate(lower) if w in lexicon
             ]
         else:
-            total = 0.0
-            for w in lower:
-                if w in lexicon:
-                    total += lexicon[w]
             if "but" not in lower:
-                return _compound(total, text)
+                return _compound(float(sum(map(lexicon.get, lower, _ZEROS))), text)
             scored = [(i, lexicon[w]) for i, w in enumerate(lower) if w in lexicon]
     else:
         scored = _scored(words, lower, hot, lexicon, cap_diff, idioms)
