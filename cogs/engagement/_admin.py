@@ -101,10 +101,7 @@ async def _forget_gaps(session: AsyncSession, community: str, user: str) -> None
             g.since == bindparam("s_"),
         )
         .values(active=g.active - bindparam("a_"), posted=g.posted - bindparam("p_")),
-        [
-            {"c_": community, "d_": d, "s_": s, "a_": a, "p_": p}
-            for (d, s), (a, p) in taken.items()
-        ],
+        [{"c_": community, "d_": d, "s_": s, "a_": a, "p_": p} for (d, s), (a, p) in taken.items()],
     )
 
 

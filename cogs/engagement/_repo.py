@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import (
     BigInteger,
-    and_,
     ColumnElement,
     Table,
+    and_,
     case,
     distinct,
     func,
@@ -36,8 +36,8 @@ from cogs.engagement._models import (
     EDGES,
     GAP_WINDOW,
     MEMBER_BLOCKS,
-    MEMBER_GAPS,
     MEMBER_DAYS,
+    MEMBER_GAPS,
     MEMBERS,
 )
 from cogs.engagement._questions import Answers, answers

@@ -71,7 +71,11 @@ async def test_actives_of_any_window_match_the_events_whatever_order_they_arrive
                     target = MessageRef(where, str(next(seq)))
                     events.append(
                         ReactionAdded(
-                            community=h.community, at=at, message=target, user=person.ref, emoji="👍"
+                            community=h.community,
+                            at=at,
+                            message=target,
+                            user=person.ref,
+                            emoji="👍",
                         )
                     )
                     if rng.random() < 0.3:
@@ -175,7 +179,9 @@ async def test_questions_asked_per_day_follow_every_insert_and_delete(database_u
             await s.execute(insert(QUESTIONS), rows[:100])  # in bulk
             for row in rows[100:]:
                 await s.execute(insert(QUESTIONS).values(**row))  # one by one
-            await s.execute(delete(QUESTIONS).where(q.key.in_([f"m:{i}" for i in range(0, 120, 7)])))
+            await s.execute(
+                delete(QUESTIONS).where(q.key.in_([f"m:{i}" for i in range(0, 120, 7)]))
+            )
             await _admin.forget(s, "discord:1", "u3", datetime(2026, 3, 1, tzinfo=UTC))
             await uow.commit()
         async with db.uow() as uow:
