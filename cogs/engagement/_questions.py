@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
@@ -61,27 +62,24 @@ async def answers(
         )
     else:
         asked = await session.scalar(select(func.count()).where(*where))
-    # Only the answered questions are read one by one (for the median), off their own
-    # partial index: a report's period may hold many questions nobody answered.
-    where.append(q.answered_at.is_not(None))
-    rows = (
-        await session.execute(select(q.asked_at, q.answered_at, q.answered_by_staff).where(*where))
-    ).all()
-    waits = [(a - s).total_seconds() for s, a, _staff in rows]
-    staff = sum(1 for *_, by_staff in rows if by_staff)
+    # Only the answered questions are read one by one (for the median and the helpers), off
+    # their own partial index: a report's period may hold many questions nobody answered.
     o = OPTOUTS.c
-    helpers = await session.execute(
-        select(q.answered_by, func.count())
-        .where(*where, q.answered_by.is_not(None))
-        .where(
-            ~select(o.user_id)
-            .where(o.community_id == community, o.user_id == q.answered_by)
-            .exists()
+    gone = select(o.user_id).where(o.community_id == community, o.user_id == q.answered_by)
+    rows = (
+        await session.execute(
+            select(
+                q.asked_at,
+                q.answered_at,
+                q.answered_by_staff,
+                case((gone.exists(), None), else_=q.answered_by),  # opted out: never shown
+            ).where(*where, q.answered_at.is_not(None))
         )
-        .group_by(q.answered_by)
-        .order_by(func.count().desc(), q.answered_by)
-        .limit(TOP_HELPERS)
-    )
+    ).all()
+    waits = [(a - s).total_seconds() for s, a, _staff, _by in rows]
+    staff = sum(1 for _s, _a, by_staff, _by in rows if by_staff)
+    firsts = Counter(by for *_, by in rows if by is not None)
+    helpers = sorted(firsts.items(), key=lambda found: (-found[1], found[0]))[:TOP_HELPERS]
     return Answers(
         asked=int(asked or 0),
         answered=len(waits),
@@ -89,7 +87,7 @@ async def answers(
         by_staff=int(staff),
         within_hour=sum(1 for w in waits if w <= HOUR),
         within_day=sum(1 for w in waits if w <= 24 * HOUR),
-        helpers=[(str(u), int(n)) for u, n in helpers],
+        helpers=[(str(u), n) for u, n in helpers],
     )
 
 
