@@ -118,11 +118,14 @@ def sentiment(text: str) -> float:
     low = text.lower()
     # Punctuation has no case: stripping the lowercased tokens strips the same characters.
     tokens = low.split()
-    if _SEEN.issuperset(tokens) and _FELT.isdisjoint(tokens):
-        return 0.0  # most chat: no sentiment word, and every token seen before
-    lower = list(map(_WORDS.__getitem__, tokens))
-    if lexicon.keys().isdisjoint(lower):
-        return 0.0
+    if _SEEN.issuperset(tokens):  # every token seen before (most chat)
+        if _FELT.isdisjoint(tokens):
+            return 0.0  # and none is a sentiment word
+        lower = list(map(_WORDS.__getitem__, tokens))
+    else:
+        lower = list(map(_WORDS.__getitem__, tokens))
+        if lexicon.keys().isdisjoint(lower):
+            return 0.0
     if low == text:  # nothing in capitals
         words, cap_diff = lower, False
     else:
@@ -181,14 +184,13 @@ def _scored(
     """(position, score) of each sentiment word; the rules run for those within reach of a
     word in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
     a message holding two words in a row of one."""
-    near = {k for j, w in enumerate(lower) if w in hot for k in range(j - 2, j + 4)}
     n = len(lower)
     scored = []
     for i, w in enumerate(lower):
         if w not in lexicon:
             continue
         base = lexicon[w]
-        if i not in near:
+        if hot.isdisjoint(lower[i - 3 if i > 2 else 0 : i + 3]):
             scored.append((i, _shouted(base, words[i]) if cap_diff else base))
         elif w not in _BOOSTERS and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
             scored.append((i, _valence(words, lower, i, base, lexicon, cap_diff, idioms)))
