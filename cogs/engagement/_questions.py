@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
@@ -55,33 +55,32 @@ async def answers(
     where = [*_where(community, channel), q.day.between(period.first, period.last)]
     if channel is None:  # one row a day (``engagement_question_days``)
         d = QUESTION_DAYS.c
-        asked = await session.scalar(
-            select(func.coalesce(func.sum(d.asked), 0)).where(
-                d.community_id == community, d.day.between(period.first, period.last)
-            )
+        asked = select(null(), null(), null(), null(), func.coalesce(func.sum(d.asked), 0)).where(
+            d.community_id == community, d.day.between(period.first, period.last)
         )
     else:
-        asked = await session.scalar(select(func.count()).where(*where))
+        asked = select(null(), null(), null(), null(), func.count()).where(*where)
     # Only the answered questions are read one by one (for the median and the helpers), off
     # their own partial index: a report's period may hold many questions nobody answered.
+    # One round trip: the answered questions, then a row with the number asked.
     o = OPTOUTS.c
     gone = select(o.user_id).where(o.community_id == community, o.user_id == q.answered_by)
-    rows = (
-        await session.execute(
-            select(
-                q.asked_at,
-                q.answered_at,
-                q.answered_by_staff,
-                case((gone.exists(), None), else_=q.answered_by),  # opted out: never shown
-            ).where(*where, q.answered_at.is_not(None))
-        )
-    ).all()
-    waits = [(a - s).total_seconds() for s, a, _staff, _by in rows]
-    staff = sum(1 for _s, _a, by_staff, _by in rows if by_staff)
-    firsts = Counter(by for *_, by in rows if by is not None)
+    answered = select(
+        q.asked_at,
+        q.answered_at,
+        q.answered_by_staff,
+        case((gone.exists(), None), else_=q.answered_by),  # opted out: never shown
+        null(),
+    ).where(*where, q.answered_at.is_not(None))
+    rows = (await session.execute(union_all(answered, asked))).all()
+    total = next(int(n or 0) for s, *_, n in rows if s is None)
+    rows = [row for row in rows if row[0] is not None]
+    waits = [(a - s).total_seconds() for s, a, *_ in rows]
+    staff = sum(1 for _s, _a, by_staff, *_ in rows if by_staff)
+    firsts = Counter(by for *_, by, _n in rows if by is not None)
     helpers = sorted(firsts.items(), key=lambda found: (-found[1], found[0]))[:TOP_HELPERS]
     return Answers(
-        asked=int(asked or 0),
+        asked=total,
         answered=len(waits),
         median_s=median(waits),
         by_staff=int(staff),
