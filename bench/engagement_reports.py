@@ -41,12 +41,13 @@ if str(ROOT) not in sys.path:
 
 from bench._common import Row  # noqa: E402
 from bench.engagement_ingest import PG_URL  # noqa: E402
+from cogs.engagement._gaps import BACKFILL  # noqa: E402
 
 COMMUNITY = "discord:1"
 USERS, DAYS, CHANNELS = 50_000, 90, 30
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
 CACHE = Path(os.environ.get("STEWARD_BENCH_CACHE", "/tmp/steward-bench"))
-VERSION = 4
+VERSION = 5
 """Bumped when the schema or the generator changes, so old cached databases are not reused."""
 
 
@@ -128,6 +129,8 @@ ROLLUPS = [
     SELECT community_id, day / 60, user_id, sum(CAST(1 AS BIGINT) << (day % 60)),
     sum(CASE WHEN messages > 0 THEN CAST(1 AS BIGINT) << (day % 60) ELSE 0 END)
     FROM engagement_member_days GROUP BY community_id, day / 60, user_id""",
+    BACKFILL,  # the gaps: each member day with the member's previous one
+    # (engagement_question_days follows the questions by its triggers)
     """INSERT INTO engagement_questions (community_id, key, channel_id, thread_id, message_id,
     user_id, asked_at, day) SELECT community_id, key, channel_id, NULL, key, user_id, at, day
     FROM engagement_events WHERE kind = 'message' AND is_question""",

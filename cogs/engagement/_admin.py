@@ -6,10 +6,11 @@ import csv
 import io
 from datetime import datetime
 
-from sqlalchemy import delete, distinct, func, select, update
+from sqlalchemy import bindparam, delete, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.inserts import insert_ignore
+from cogs.engagement._gaps import bits_days, gaps_of
 from cogs.engagement._metrics import date_of
 from cogs.engagement._models import (
     CHANNEL_DAYS,
@@ -19,6 +20,7 @@ from cogs.engagement._models import (
     EVENTS,
     MEMBER_BLOCKS,
     MEMBER_DAYS,
+    MEMBER_GAPS,
     MEMBERS,
     OPTOUTS,
     QUESTIONS,
@@ -46,6 +48,7 @@ async def forget(session: AsyncSession, community: str, user: str, now: datetime
             .where(d.community_id == community, d.day == day)
             .values(active=d.active - 1, **{c: d[c] - v for c, v in taken.items()})
         )
+    await _forget_gaps(session, community, user)
     for table in (EVENTS, MEMBER_DAYS, CHANNEL_DAYS, MEMBERS, MEMBER_BLOCKS):
         await session.execute(
             delete(table).where(table.c.community_id == community, table.c.user_id == user)
@@ -70,6 +73,36 @@ async def forget(session: AsyncSession, community: str, user: str, now: datetime
         .values(target_user_id=None)
     )
     await insert_ignore(session, OPTOUTS, {"community_id": community, "user_id": user, "at": now})
+
+
+async def _forget_gaps(session: AsyncSession, community: str, user: str) -> None:
+    """Take a member's active and posting days out of ``engagement_member_gaps``."""
+    b = MEMBER_BLOCKS.c
+    rows = (
+        await session.execute(
+            select(b.block, b.active, b.posted).where(
+                b.community_id == community, b.user_id == user
+            )
+        )
+    ).all()
+    taken: dict[tuple[int, int], list[int]] = {}
+    for col in (0, 1):
+        days = bits_days((int(k), int(a if col == 0 else p)) for k, a, p in rows)
+        for day, start in gaps_of(days):
+            taken.setdefault((day, start), [0, 0])[col] += 1
+    if not taken:
+        return
+    g = MEMBER_GAPS.c
+    await session.execute(
+        update(MEMBER_GAPS)
+        .where(
+            g.community_id == bindparam("c_"),
+            g.day == bindparam("d_"),
+            g.since == bindparam("s_"),
+        )
+        .values(active=g.active - bindparam("a_"), posted=g.posted - bindparam("p_")),
+        [{"c_": community, "d_": d, "s_": s, "a_": a, "p_": p} for (d, s), (a, p) in taken.items()],
+    )
 
 
 async def opt_in(session: AsyncSession, community: str, user: str) -> None:

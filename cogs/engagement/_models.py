@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -154,6 +163,43 @@ class EngagementMemberBlock(Base):
     """The days they posted."""
 
 
+GAP_WINDOW = 92
+"""The longest window (in days) ``engagement_member_gaps`` answers: three calendar months."""
+
+
+class EngagementMemberGap(Base):
+    """Per community and day: members active that day, by the day they were last active before.
+
+    A member counts among the actives of the days ``first .. last`` once, on their first active
+    day in it: the one whose previous active day is before ``first``. So a window's distinct
+    actives are the sum over its days of the members whose ``since`` is before its first day,
+    a few rows a day whatever the window (WAU, MAU, a past period). ``since`` is the previous
+    active day, or ``day - GAP_WINDOW`` when that was longer ago (or never): exact for windows
+    of up to ``GAP_WINDOW`` days. Kept by the writer, per new active (and posting) day.
+    """
+
+    __tablename__ = "engagement_member_gaps"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    since: Mapped[int] = mapped_column(primary_key=True)
+    active: Mapped[int] = mapped_column(default=0)
+    """Members active on ``day`` whose previous active day was ``since``."""
+    posted: Mapped[int] = mapped_column(default=0)
+    """Members who posted on ``day`` whose previous posting day was ``since``."""
+
+
+class EngagementQuestionDay(Base):
+    """Per community and day: the questions asked (and not deleted). Kept by triggers on
+    ``engagement_questions``, so every insert and delete counts, whoever makes it."""
+
+    __tablename__ = "engagement_question_days"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    asked: Mapped[int] = mapped_column(default=0)
+
+
 class EngagementQuestion(Base):
     """A question and its first answer by someone else: response rate and unanswered lists."""
 
@@ -171,6 +217,19 @@ class EngagementQuestion(Base):
             "answered_by_staff",
             "answered_by",
             "channel_id",
+        ),
+        # The answered questions of a period (waits, staff share, helpers) without the rest.
+        Index(
+            "ix_engagement_questions_answered",
+            "community_id",
+            "day",
+            "asked_at",
+            "answered_at",
+            "answered_by_staff",
+            "answered_by",
+            "channel_id",
+            sqlite_where=text("answered_at IS NOT NULL"),
+            postgresql_where=text("answered_at IS NOT NULL"),
         ),
     )
 
@@ -231,6 +290,8 @@ EDGES = _table(EngagementEdge)
 MEMBERS = _table(EngagementMember)
 MEMBER_BLOCKS = _table(EngagementMemberBlock)
 QUESTIONS = _table(EngagementQuestion)
+MEMBER_GAPS = _table(EngagementMemberGap)
+QUESTION_DAYS = _table(EngagementQuestionDay)
 CHANNELS = _table(EngagementChannel)
 OPTOUTS = _table(EngagementOptOut)
 

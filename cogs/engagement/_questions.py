@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
-from cogs.engagement._models import OPTOUTS, QUESTIONS
+from cogs.engagement._models import OPTOUTS, QUESTION_DAYS, QUESTIONS
 
 HOUR = 3600.0
 TOP_HELPERS = 5
@@ -52,40 +53,40 @@ async def answers(
     """The questions asked in a period and their first answers."""
     q = QUESTIONS.c
     where = [*_where(community, channel), q.day.between(period.first, period.last)]
-    asked, staff = (
-        await session.execute(
-            select(func.count(), func.count(case((q.answered_by_staff.is_(True), 1)))).where(*where)
+    if channel is None:  # one row a day (``engagement_question_days``)
+        d = QUESTION_DAYS.c
+        asked = select(null(), null(), null(), null(), func.coalesce(func.sum(d.asked), 0)).where(
+            d.community_id == community, d.day.between(period.first, period.last)
         )
-    ).one()
-    # Only the answered questions are read one by one (for the median): a report's period
-    # may hold many questions nobody answered.
-    rows = (
-        await session.execute(
-            select(q.asked_at, q.answered_at).where(*where, q.answered_at.is_not(None))
-        )
-    ).all()
-    waits = [(a - s).total_seconds() for s, a in rows]
+    else:
+        asked = select(null(), null(), null(), null(), func.count()).where(*where)
+    # Only the answered questions are read one by one (for the median and the helpers), off
+    # their own partial index: a report's period may hold many questions nobody answered.
+    # One round trip: the answered questions, then a row with the number asked.
     o = OPTOUTS.c
-    helpers = await session.execute(
-        select(q.answered_by, func.count())
-        .where(*where, q.answered_by.is_not(None))
-        .where(
-            ~select(o.user_id)
-            .where(o.community_id == community, o.user_id == q.answered_by)
-            .exists()
-        )
-        .group_by(q.answered_by)
-        .order_by(func.count().desc(), q.answered_by)
-        .limit(TOP_HELPERS)
-    )
+    gone = select(o.user_id).where(o.community_id == community, o.user_id == q.answered_by)
+    answered = select(
+        q.asked_at,
+        q.answered_at,
+        q.answered_by_staff,
+        case((gone.exists(), None), else_=q.answered_by),  # opted out: never shown
+        null(),
+    ).where(*where, q.answered_at.is_not(None))
+    rows = (await session.execute(union_all(answered, asked))).all()
+    total = next(int(n or 0) for s, *_, n in rows if s is None)
+    rows = [row for row in rows if row[0] is not None]
+    waits = [(a - s).total_seconds() for s, a, *_ in rows]
+    staff = sum(1 for _s, _a, by_staff, *_ in rows if by_staff)
+    firsts = Counter(by for *_, by, _n in rows if by is not None)
+    helpers = sorted(firsts.items(), key=lambda found: (-found[1], found[0]))[:TOP_HELPERS]
     return Answers(
-        asked=int(asked),
+        asked=total,
         answered=len(waits),
         median_s=median(waits),
         by_staff=int(staff),
         within_hour=sum(1 for w in waits if w <= HOUR),
         within_day=sum(1 for w in waits if w <= 24 * HOUR),
-        helpers=[(str(u), int(n)) for u, n in helpers],
+        helpers=[(str(u), n) for u, n in helpers],
     )
 
 

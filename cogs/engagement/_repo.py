@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Table,
+    and_,
     case,
     distinct,
     func,
@@ -33,8 +34,10 @@ from cogs.engagement._models import (
     CHANNEL_DAYS,
     DAYS,
     EDGES,
+    GAP_WINDOW,
     MEMBER_BLOCKS,
     MEMBER_DAYS,
+    MEMBER_GAPS,
     MEMBERS,
 )
 from cogs.engagement._questions import Answers, answers
@@ -141,6 +144,8 @@ async def active_since(
     any day is read alike. Per channel, one pass over the channel days, each member's latest
     day within the window.
     """
+    if channel is None and last - min(firsts) < GAP_WINDOW:
+        return await _from_gaps(session, community, firsts, last, posted=posted)
     if channel is None and not await _active_after(session, community, last):
         m = MEMBERS.c
         newest = m.last_posted_day if posted else m.last_day
@@ -174,6 +179,35 @@ async def active_since(
         )
     ).one()
     return [int(n) for n in found]
+
+
+async def _from_gaps(
+    session: AsyncSession, community: str, firsts: Sequence[int], last: int, *, posted: bool
+) -> list[int]:
+    """Per day in ``firsts``: the members of the days ``first .. last`` whose previous active
+    (or posting) day was before ``first`` (``_gaps``): a few rows a day of the window."""
+    g = MEMBER_GAPS.c
+    counted = g.posted if posted else g.active
+    where = [g.community_id == community, g.day.between(min(firsts), last)]
+    if len(set(firsts)) == 1:
+        total = await session.scalar(
+            select(func.coalesce(func.sum(counted), 0)).where(*where, g.since < firsts[0])
+        )
+        return [int(total or 0)] * len(firsts)
+    sums = (
+        await session.execute(
+            select(
+                *(
+                    func.coalesce(
+                        func.sum(case((and_(g.day >= first, g.since < first), counted), else_=0)),
+                        0,
+                    )
+                    for first in firsts
+                )
+            ).where(*where, g.since < max(firsts))
+        )
+    ).one()
+    return [int(n) for n in sums]
 
 
 async def _active_after(session: AsyncSession, community: str, last: int) -> bool:

@@ -13,10 +13,9 @@ compare it with the reference on every message of a corpus.
 from __future__ import annotations
 
 import math
-import re
 import string
 from functools import cache
-from itertools import pairwise
+from itertools import pairwise, repeat
 
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
@@ -27,6 +26,9 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     SentimentIntensityAnalyzer,
 )
 
+_sqrt = math.sqrt
+_ZEROS = repeat(0)
+_BOOSTERS = frozenset(BOOSTER_DICT)
 _NEGATE = frozenset(NEGATE)
 _C_INCR: float = C_INCR
 _IDIOM_WORDS = frozenset(
@@ -41,17 +43,18 @@ _IDIOM_PAIRS = frozenset(
 )
 """Every two words in a row of those phrases: a message without one matches none of them."""
 _PUNCTUATION = string.punctuation
-_HAS_PUNCTUATION = re.compile(f"[{re.escape(_PUNCTUATION)}]").search
 _CONTEXT = frozenset(
     {
         *_NEGATE,
         *(word for word in BOOSTER_DICT if " " not in word),
-        *_IDIOM_WORDS,
-        *("no", "least", "kind", "so", "this", "never", "without", "doubt", "or", "nor"),
+        # "doubt" only counts after "without", and "or"/"nor" after "no": those are here.
+        *("no", "least", "kind", "so", "this", "never", "without"),
     }
 )
-"""Every word a rule looks at around a sentiment word (with any word holding "n't"): a
-message without one scores each sentiment word as the lexicon does, caps aside."""
+"""Every word a rule looks at around a sentiment word (with any word holding "n't", and the
+words of the idioms in a message holding two words in a row of one): a message without one
+scores each sentiment word as the lexicon does, caps aside. The idioms' words ("the", "of",
+"to", "in", …) are in most messages but only count where an idiom can match."""
 
 
 @cache
@@ -80,31 +83,66 @@ def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
 
+class _Words(dict[str, str]):
+    """Each token seen (as split from the text) and VADER's word for it: stripped of
+    punctuation unless that leaves two characters or fewer. Chat reuses few tokens: one lookup
+    each (a token not seen lately is worked out and kept; at most ``_WORDS_KEPT`` of them)."""
+
+    def __missing__(self, token: str) -> str:
+        stripped = token.strip(_PUNCTUATION)
+        word = token if len(stripped) <= 2 else stripped
+        if len(self) >= _WORDS_KEPT:
+            self.clear()
+            _SEEN.clear()
+            _FELT.clear()
+        self[token] = word
+        _SEEN.add(token)
+        if _LEXICONS is not None and word in _LEXICONS[0]:
+            _FELT.add(token)
+        return word
+
+
+_WORDS_KEPT = 100_000
+_WORDS = _Words()
+_SEEN: set[str] = set()
+"""The tokens ``_WORDS`` holds, as a set: a message of tokens all seen, none of them in
+``_FELT`` (the tokens whose word is in the lexicon), scores 0 without a lookup per token."""
+_FELT: set[str] = set()
+
+
 def sentiment(text: str) -> float:
     """VADER's compound score in [-1, 1], rounded to 4 places as the reference rounds it."""
     lexicon, emojis = _LEXICONS or _load()
     if not text.isascii():
         text = text.translate(emojis)
-    p = _PUNCTUATION
     low = text.lower()
     # Punctuation has no case: stripping the lowercased tokens strips the same characters.
-    if _HAS_PUNCTUATION(low) is None:  # half of chat: nothing to strip
-        lower = low.split()
+    tokens = low.split()
+    if _SEEN.issuperset(tokens):  # every token seen before (most chat)
+        if _FELT.isdisjoint(tokens):
+            return 0.0  # and none is a sentiment word
+        lower = list(map(_WORDS.__getitem__, tokens))
     else:
-        lower = [t if len(s := t.strip(p)) <= 2 else s for t in low.split()]
-    if lexicon.keys().isdisjoint(lower):
-        return 0.0
+        lower = list(map(_WORDS.__getitem__, tokens))
+        if lexicon.keys().isdisjoint(lower):
+            return 0.0
     if low == text:  # nothing in capitals
         words, cap_diff = lower, False
     else:
-        words = [t if len(s := t.strip(p)) <= 2 else s for t in text.split()]
-        uppers = sum(1 for w in words if w.isupper())
+        # The rules only ask whether a word is in capitals: stripping punctuation, which has no
+        # case, never changes that, so the tokens as split stand for the words.
+        words = text.split()
+        uppers = sum(map(str.isupper, words))
         cap_diff = 0 < len(lower) - uppers < len(lower)
     # Only the scores of lexicon words, with their positions: the reference's list also holds
     # a 0 for every other word, which changes neither the sum nor the "but" rule.
     hot = _CONTEXT.intersection(lower)
     if "n't" in low:
         hot = hot.union([w for w in lower if "n't" in w])
+    common = _IDIOM_WORDS.intersection(lower)
+    idioms = len(common) > 1 and not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
+    if idioms:
+        hot = hot.union(common)
     scored: list[tuple[int, float]]
     if not hot:  # no word any rule looks at: each score is the lexicon's (most chat messages)
         if cap_diff:
@@ -112,20 +150,27 @@ def sentiment(text: str) -> float:
                 (i, _shouted(lexicon[w], words[i])) for i, w in enumerate(lower) if w in lexicon
             ]
         else:
+            if "but" not in lower:
+                return _compound(float(sum(map(lexicon.get, lower, _ZEROS))), text)
             scored = [(i, lexicon[w]) for i, w in enumerate(lower) if w in lexicon]
     else:
-        scored = _scored(words, lower, hot, lexicon, cap_diff)
+        scored = _scored(words, lower, hot, lexicon, cap_diff, idioms)
     if "but" in lower:
         scored = _but(lower.index("but"), scored)
-    sentiments = [v for _, v in scored]
-    total = float(sum(sentiments))
+    return _compound(float(sum([v for _, v in scored])), text)
+
+
+def _compound(total: float, text: str) -> float:
+    """The sum of the scores with "!" and "?" emphasis, normalised as the reference does."""
     if total == 0:
         return 0.0
-    bangs = min(text.count("!"), 4) * 0.292
-    marks = text.count("?")
-    emphasis = bangs + ((marks * 0.18 if marks <= 3 else 0.96) if marks > 1 else 0)
-    total = total + emphasis if total > 0 else total - emphasis
-    return round(max(-1.0, min(1.0, total / math.sqrt(total * total + 15))), 4)
+    if "!" in text or "?" in text:
+        bangs = min(text.count("!"), 4) * 0.292
+        marks = text.count("?")
+        emphasis = bangs + ((marks * 0.18 if marks <= 3 else 0.96) if marks > 1 else 0)
+        total = total + emphasis if total > 0 else total - emphasis
+    score = total / _sqrt(total * total + 15)
+    return round(-1.0 if score < -1.0 else 1.0 if score > 1.0 else score, 4)
 
 
 def _scored(
@@ -134,24 +179,20 @@ def _scored(
     hot: frozenset[str],
     lexicon: dict[str, float],
     cap_diff: bool,
+    idioms: bool,
 ) -> list[tuple[int, float]]:
     """(position, score) of each sentiment word; the rules run for those within reach of a
     word in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
     a message holding two words in a row of one."""
-    near: set[int] = set()
-    for j, w in enumerate(lower):
-        if w in hot:
-            near.update(range(j - 2, j + 4))
     n = len(lower)
-    idioms = not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
     scored = []
     for i, w in enumerate(lower):
-        base = lexicon.get(w)
-        if base is None:
+        if w not in lexicon:
             continue
-        if i not in near:
+        base = lexicon[w]
+        if hot.isdisjoint(lower[i - 3 if i > 2 else 0 : i + 3]):
             scored.append((i, _shouted(base, words[i]) if cap_diff else base))
-        elif w not in BOOSTER_DICT and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
+        elif w not in _BOOSTERS and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
             scored.append((i, _valence(words, lower, i, base, lexicon, cap_diff, idioms)))
     return scored
 

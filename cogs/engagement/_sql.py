@@ -143,6 +143,9 @@ SQL = {
         + ", 0" * len(COUNTS)
         + ") ON CONFLICT DO NOTHING"
     ),
+    "gaps": _upsert_sql(
+        "engagement_member_gaps", ("community_id", "day", "since"), ("active", "posted")
+    ),
     "edges": _upsert_sql(
         "engagement_edges",
         ("community_id", "day", "channel_id", "from_user", "to_user"),
@@ -205,6 +208,7 @@ PG_TYPES: dict[str, tuple[str, ...]] = {
     "member_days": (_V, _I, _V, *_COUNT_TYPES),
     "channel_days": (_V, _V, _I, _V, *_COUNT_TYPES),
     "edges": (_V, _I, _V, _V, _V, _I),
+    "gaps": (_V, _I, _I, _I, _I),
     "members": (_V, _V, _I, _I, _I, _I, _I, _I, "bigint"),
     "blocks": (_V, _I, _V, "bigint", "bigint"),
     "questions": (_V, _V, _V, _V, _V, _V, "timestamptz", _I),
@@ -226,6 +230,7 @@ PG_ROLLUP_PARTS = (
     "member_days",
     "channel_days",
     "edges",
+    "gaps",
     "members",
     "blocks",
     "questions",

@@ -21,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.runtime import Storage
+from cogs.engagement._gaps import columns as _columns
+from cogs.engagement._gaps import gap_rows
 from cogs.engagement._models import BLOCK_DAYS, EVENTS
 from cogs.engagement._rules import (
     CID,
@@ -230,13 +232,6 @@ class Store:
             if author is not None:
                 r["target_user_id"] = author[0]
                 r["_target_staff"] = author[1]
-
-
-def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """Rows as one list per column (``width`` empty lists when there are none)."""
-    if not rows:
-        return [[] for _ in range(width)]
-    return [list(column) for column in zip(*rows, strict=True)]
 
 
 class _Writer:
@@ -451,6 +446,7 @@ class _Writer:
                 (c, ch, d, u, *(v[n] for n in COUNTS)) for (c, ch, d, u), v in channels.items()
             ],
             "edges": [(*k, n) for k, n in edges.items()],
+            "gaps": await gap_rows(self.driver, self.pg, members),  # before members, blocks
             "members": member_spans(rows),
             "blocks": block_rows(members, BLOCK_DAYS),
             "questions": [
@@ -479,7 +475,7 @@ class _Writer:
             await self.driver.execute(PG_ROLLUPS, *arrays)
         else:
             await self._days(members, parts["member_days"])
-            for name in ("channel_days", "edges", "members", "blocks", "questions"):
+            for name in ("channel_days", "edges", "gaps", "members", "blocks", "questions"):
                 await self._many(name, parts[name])
         await self._rejoined(joined_members(rows))
         await self._many(

@@ -16,6 +16,7 @@ from sqlalchemy import insert
 
 from bot.db.engine import Database
 from cogs.engagement import _repo
+from cogs.engagement._gaps import gaps_of
 from cogs.engagement._metrics import Period, retention
 from cogs.engagement._models import (
     BLOCK_DAYS,
@@ -23,6 +24,7 @@ from cogs.engagement._models import (
     DAYS,
     MEMBER_BLOCKS,
     MEMBER_DAYS,
+    MEMBER_GAPS,
     MEMBERS,
 )
 from cogs.engagement._rules import COUNTS, block_rows, weeks_bits
@@ -90,8 +92,19 @@ async def db(database_url: str) -> AsyncIterator[tuple[Database, Activity]]:
         dict(zip(("community_id", "block", "user_id", "active", "posted"), row, strict=True))
         for row in block_rows(deltas, BLOCK_DAYS)
     ]
+    gaps: dict[tuple[int, int], int] = defaultdict(int)
+    for days in activity.values():
+        for day, since in gaps_of(days):
+            gaps[(day, since)] += 1  # every active day here is a posting day
     async with database.uow() as uow:
         s = uow.session
+        await s.execute(
+            insert(MEMBER_GAPS),
+            [
+                {"community_id": COMMUNITY, "day": d, "since": g, "active": n, "posted": n}
+                for (d, g), n in gaps.items()
+            ],
+        )
         await s.execute(insert(MEMBER_BLOCKS), blocks)
         await s.execute(insert(MEMBER_DAYS), member_days)
         await s.execute(insert(CHANNEL_DAYS), channel_days)

@@ -51,3 +51,19 @@ def test_sentiment_matches_vader_on_every_message_of_the_corpora() -> None:
 def test_sentiment_matches_vader_on_any_mix_of_its_rules(words: list[str], end: str) -> None:
     text = " ".join(words) + end
     assert abs(REFERENCE.polarity_scores(text)["compound"] - sentiment(text)) <= 0.02
+
+
+def test_sentiment_is_the_same_when_its_word_memory_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tokens remembered between messages are dropped every few words here: each message,
+    scored once, again, and after a flush, still scores as the reference does."""
+    from cogs.engagement import _sentiment
+
+    monkeypatch.setattr(_sentiment, "_WORDS_KEPT", 7)
+    for text in sentences()[:200]:
+        want = REFERENCE.polarity_scores(text)["compound"]
+        assert abs(sentiment(text) - want) <= 0.02, text
+        assert abs(sentiment(text) - want) <= 0.02, text
+    assert len(_sentiment._WORDS) <= 7
+    assert set(_sentiment._WORDS) == _sentiment._SEEN
