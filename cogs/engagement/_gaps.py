@@ -39,7 +39,7 @@ SELECT community_id, day, since, sum(a), sum(p) FROM (
         ORDER BY day) AS prev FROM engagement_member_days WHERE messages > 0) AS y
 ) AS g GROUP BY community_id, day, since
 """
-"""The gaps of every stored member day, in one grouped pass (the bench's build; migration 0015
+"""The gaps of every stored member day, in one grouped pass (the bench's build; migration 0019
 holds its own copy)."""
 
 
