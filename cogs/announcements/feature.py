@@ -112,8 +112,7 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
     async def show_log(
         self, ctx: Ctx, feed: Annotated[str | None, "Only this feed (number or address)"] = None
     ) -> None:
-        """See what became of each item in each destination: posted, waiting, filtered, skipped
-        or failed."""
+        """See what became of each item in each destination: posted, waiting, skipped, failed."""
         repo = Repo(ctx.uow.session, ctx.community)
         row = await _find(repo, feed) if feed else None
         rows = await repo.log_of(row.id if row else None, limit=20)

@@ -129,10 +129,15 @@ async def appeal(ctx: Ctx, number: int, why: str) -> str:
             ),
         )
         await ctx.deliver(channel, post, key=f"appeal:{case.number}")
+    reach = (
+        "; if I can't reach you (Discord lets me message only people in the server), press "
+        "Appeal again to see their answer."
+        if ctx.community.platform == "discord"
+        else "."
+    )
     return (
         f"Your appeal of case #{case.number} went to the moderators. I'll tell you privately "
-        "what they decide; if I can't reach you (Discord lets me message only people in the "
-        "server), press Appeal again to see their answer."
+        f"what they decide{reach}"
     )
 
 
