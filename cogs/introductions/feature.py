@@ -213,7 +213,7 @@ class Introductions(Feature, name="introductions"):
         text: Annotated[str, "A question to get a group talking"],
         interest: Annotated[str | None, "Only for groups who share this interest"] = None,
     ) -> None:
-        """Add a conversation starter, for everyone or for one interest (built-in ones until then)."""
+        """Add a conversation starter, for everyone or for one interest."""
         text = " ".join(text.split())
         if not 3 <= len(text) <= 300:
             raise UserError("A starter is 3 to 300 characters.")

@@ -61,6 +61,8 @@ def test_sentiment_is_the_same_when_its_word_memory_is_full(
     from cogs.engagement import _sentiment
 
     monkeypatch.setattr(_sentiment, "_WORDS_KEPT", 7)
+    for memory in (_sentiment._WORDS, _sentiment._SEEN, _sentiment._FELT):
+        memory.clear()  # earlier tests filled it past 7: start as a fresh process would
     for text in sentences()[:200]:
         want = REFERENCE.polarity_scores(text)["compound"]
         assert abs(sentiment(text) - want) <= 0.02, text
