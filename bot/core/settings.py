@@ -9,6 +9,7 @@ from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef
@@ -78,6 +79,12 @@ class SettingsCache:
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
         self._entries: dict[tuple[str, str], tuple[float, FeatureSettings]] = {}
+        self._drops: dict[tuple[str, str], int] = {}
+
+    def token(self, key: tuple[str, str]) -> int:
+        """Taken before a read: :meth:`put` keeps what was read only if no write dropped the
+        entry meanwhile (a read that began before a write committed saw the old row)."""
+        return self._drops.get(key, 0)
 
     def get(self, key: tuple[str, str], cls: type[S]) -> S | None:
         """The cached settings, if fresh and of the asked-for model."""
@@ -95,13 +102,16 @@ class SettingsCache:
             return None
         return entry[1], time_monotonic() - entry[0] <= self.ttl
 
-    def put(self, key: tuple[str, str], value: FeatureSettings) -> None:
-        """Remember validated settings."""
+    def put(self, key: tuple[str, str], value: FeatureSettings, token: int | None = None) -> None:
+        """Remember validated settings (read since ``token``, when given)."""
+        if token is not None and token != self.token(key):
+            return  # a write dropped the entry while this was being read
         self._entries[key] = (time_monotonic(), value)
 
     def drop(self, key: tuple[str, str]) -> None:
-        """Forget one entry (its row is being written)."""
+        """Forget one entry (its row is being written, or was just committed)."""
         self._entries.pop(key, None)
+        self._drops[key] = self.token(key) + 1
 
 
 _CACHES: WeakKeyDictionary[object, SettingsCache] = WeakKeyDictionary()
@@ -136,9 +146,10 @@ class SettingsStore:
             cached = self.cache.get(key, cls)
             if cached is not None:
                 return cached
+        token = self.cache.token(key) if self.cache is not None else None
         value = await self._load(community, cls, feature)
         if self.cache is not None:
-            self.cache.put(key, value)
+            self.cache.put(key, value, token)
         return value
 
     async def _load(self, community: CommunityRef, cls: type[S], feature: str) -> S:
@@ -165,7 +176,13 @@ class SettingsStore:
     ) -> None:
         """Store the fields that differ from the defaults."""
         if self.cache is not None:
-            self.cache.drop((community.key, feature))
+            cache, key = self.cache, (community.key, feature)
+            cache.drop(key)
+            # Readers in other units of work see the old row until this commits (PostgreSQL):
+            # drop again then, so nothing they cached meanwhile outlives the write.
+            event.listen(
+                self.session.sync_session, "after_commit", lambda _s: cache.drop(key), once=True
+            )
         data = value.model_dump(mode="json", exclude_defaults=True)
         row = await self.session.get(CommunitySetting, (community.key, feature))
         if row is None:

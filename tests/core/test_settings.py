@@ -116,3 +116,18 @@ async def test_help_shows_only_what_the_member_may_run(garden: Harness) -> None:
     [admin_help] = await garden.run(garden.member("ada", Level.ADMIN), "steward help")
     assert "/garden prune <member>" in admin_help.text
     assert "/steward settings set <feature> <key> <value>" in admin_help.text
+
+
+def test_a_read_that_began_before_a_write_committed_is_not_cached() -> None:
+    """PostgreSQL: a unit of work reads the old row while another writes it; the write drops the
+    cache entry (and again when it commits), so the old value read meanwhile is not kept."""
+    from bot.core.settings import FeatureSettings, SettingsCache
+
+    cache, key = SettingsCache(), ("discord:1", "moderation")
+    old, new = FeatureSettings(), FeatureSettings()
+    token = cache.token(key)  # a reader starts, and reads the old row
+    cache.drop(key)  # meanwhile a writer writes and commits
+    cache.put(key, old, token)  # the reader's old value arrives late
+    assert cache.get(key, FeatureSettings) is None
+    cache.put(key, new, cache.token(key))  # a read after the commit is kept
+    assert cache.get(key, FeatureSettings) is new
