@@ -26,6 +26,20 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After parallel workers (pytest-xdist), merge their parts of the Discord operations report."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    report = ROOT / "artifacts" / "discord-operations.txt"
+    parts = sorted(report.parent.glob(f"{report.stem}.*.part"))
+    if not parts:
+        return
+    operations = {line for part in parts for line in part.read_text().splitlines() if line}
+    report.write_text("".join(f"{op}\n" for op in sorted(operations)), encoding="utf-8")
+    for part in parts:
+        part.unlink()
+
+
 def shared_dir() -> Path:
     """../shared beside the repository; skips (or fails in CI) when it is absent."""
     path = Path(os.environ.get("STEWARD_SHARED_DIR", ROOT.parent / "shared"))

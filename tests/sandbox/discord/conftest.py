@@ -37,11 +37,16 @@ def require_spec() -> Spec:
 
 @pytest.fixture(scope="session", autouse=True)
 def discord_operations_report() -> Iterator[None]:
-    """At the end of the session, write the Discord operations the fakes served."""
+    """At the end of the session, write the Discord operations the fakes served.
+
+    Under parallel workers (pytest-xdist) each worker writes its own part beside the report, and
+    the root conftest merges the parts into the report when the whole run ends.
+    """
     yield
     log = default_operation_log()
     if log.operations:
-        log.write(OPERATIONS_REPORT)
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        log.write(OPERATIONS_REPORT.with_suffix(f".{worker}.part") if worker else OPERATIONS_REPORT)
 
 
 @pytest.fixture
