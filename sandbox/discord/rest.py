@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,8 @@ class RequestRecord:
     injected: bool = False
     scope: str | None = None
     """A 429's ``X-RateLimit-Scope`` (user, global, shared) or ``ban`` (Cloudflare's)."""
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (``time.monotonic()``): a test checks that waits were kept."""
 
 
 @dataclass
@@ -146,6 +149,7 @@ class Faults:
     rate_limit_global: bool = False
     server_errors: int = 0
     server_error_status: int = 500
+    banned: int = 0  # Cloudflare-style 429s (no Via, a plain-text body), as when banned
     delay: float = 0.0
     delay_count: int = 0  # 0 with delay > 0 means every request
     # operation id -> awaited after the fake handled the next such request, before it answers
@@ -167,6 +171,9 @@ class Faults:
         if self.server_errors > 0:
             self.server_errors -= 1
             return "5xx", delay
+        if self.banned > 0:
+            self.banned -= 1
+            return "ban", delay
         return None, delay
 
 
@@ -237,7 +244,8 @@ class RestApi:
                 record, status, {"code": 0, "message": f"{status}: Server Error"}, None
             )
 
-        if self.limits.now() < self.limits.banned_until:
+        if kind == "ban" or self.limits.now() < self.limits.banned_until:
+            record.injected = kind == "ban"
             return self._banned(record)
         if op.needs_bot_token and request.headers.get("Authorization") != f"Bot {self.fake.token}":
             return self._respond(record, 401, {"code": 0, "message": "401: Unauthorized"}, op)

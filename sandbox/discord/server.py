@@ -439,6 +439,11 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         own limit: it does not count against the bot)."""
         self.rest.limits.shared[channel_id] = (n, retry_after)
 
+    def ban_next(self, n: int) -> None:
+        """Answer the next ``n`` REST requests as Cloudflare answers a banned address: 429 with
+        a plain-text body and no ``Via`` header (discord.py raises at once, without waiting)."""
+        self.rest.faults.banned = n
+
     def fail_next(self, n: int, *, status: int = 500) -> None:
         """Answer the next ``n`` REST requests with a 5xx."""
         self.rest.faults.server_errors, self.rest.faults.server_error_status = n, status

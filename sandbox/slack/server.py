@@ -53,6 +53,10 @@ class ApiCall:
     token: str | None
     status: int = 200
     body: dict[str, Any] = field(default_factory=dict)
+    retry_after: int | None = None
+    """A 429's ``Retry-After`` (whole seconds, at the platform's speed)."""
+    at: float = field(default_factory=time.monotonic)
+    """When the call arrived (``time.monotonic()``): a test checks that waits were kept."""
 
 
 @dataclass(slots=True)
@@ -232,7 +236,7 @@ class SlackServer:
             stall, fault = fault.then, None
         body: dict[str, Any]
         if fault is not None and fault.kind == "ratelimit":
-            record.status = 429
+            record.status, record.retry_after = 429, fault.retry_after
             headers["Retry-After"] = str(fault.retry_after)
             body = {"ok": False, "error": "ratelimited"}
         elif fault is not None and fault.kind == "status":
@@ -247,7 +251,7 @@ class SlackServer:
             elif method == "chat.postMessage" and (
                 wait := self.post_limit.retry_after(str(args.get("channel", "")))
             ):
-                record.status = 429
+                record.status, record.retry_after = 429, wait
                 headers["Retry-After"] = str(wait)
                 body = {"ok": False, "error": "ratelimited"}
             elif refusal := self._block_kit(method, args):
