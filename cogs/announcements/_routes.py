@@ -10,7 +10,7 @@ from bot.core.parsing import parse_bool, parse_role
 from bot.core.templates import neutralize_pings
 from cogs.announcements._filters import FilterError, explain, parse, show
 from cogs.announcements._items import Item
-from cogs.announcements._limits import cap_text
+from cogs.announcements._limits import cap_text, parse_cap
 from cogs.announcements._models import AnnouncementFeed, AnnouncementRoute
 from cogs.announcements._plain import visible
 from cogs.announcements._render import STYLES, check_template, filter_values
@@ -142,7 +142,17 @@ async def add_route(
     return f"Added route {route.id}: " + route_text(route, feed)
 
 
-SETTABLE = ("filter", "template", "style", "mention", "discussion", "opening", "crosspost", "tags")
+SETTABLE = (
+    "filter",
+    "template",
+    "style",
+    "mention",
+    "discussion",
+    "opening",
+    "crosspost",
+    "tags",
+    "cap",
+)
 """What ``route set`` changes, one at a time."""
 _NOTHING = ("none", "off", "default")
 
@@ -174,6 +184,8 @@ async def set_route(ctx: Ctx, repo: Repo, number: int, field: str, value: str) -
     elif name == "tags":
         channel = ChannelRef(ctx.community, route.channel_id)
         route.tags = await checked_tags(ctx, channel, text)
+    elif name == "cap":
+        route.cap_posts, route.cap_window_s = parse_cap(text) or (None, None)
     else:
         fields = ", ".join(f"`{f}`" for f in SETTABLE)
         raise UserError(f"`{field.strip()[:40]}` is not a route setting; I can set {fields}.")
