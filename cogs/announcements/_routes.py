@@ -16,6 +16,7 @@ from cogs.announcements._plain import visible
 from cogs.announcements._render import STYLES, check_template, filter_values
 from cogs.announcements._repo import Repo
 from cogs.announcements._tags import check_destination, parse_tags, stored
+from cogs.announcements._texts import shown_title
 
 Ctx = CommandContext[FeatureSettings]
 MAX_ROUTES = 10
@@ -241,5 +242,5 @@ def filter_report(
         for item in items[:shown]:
             passed, why = explain(found, filter_values(item, source))
             verdict = "passes" if passed else "stopped"
-            lines.append(f"• {item.title or '(untitled)'}: {verdict}, because {why}")
+            lines.append(f"• {shown_title(item.title)}: {verdict}, because {why}")
     return neutralize_pings("\n".join(lines))
