@@ -57,7 +57,8 @@ async def preview(ctx: Ctx, fetcher: Fetcher, route_id: int) -> None:
     note = f"Route {route.id} would post this in <#{route.channel_id}>. {verdict}"
     if await ctx.port.forum(ChannelRef(ctx.community, route.channel_id)) is not None:
         tags = ", ".join(shown.post_tags) or "none"
-        note += f" It opens a forum post named “{shown.post_name}” (tags: {tags})."
+        named = texts.shown_title(shown.post_name or "")
+        note += f" It opens a forum post named “{named}” (tags: {tags})."
     # A preview pings nobody, not even the route's role.
     await ctx.reply(neutralize_pings(note))
     await ctx.reply(replace(shown, ping_roles=frozenset()))

@@ -165,7 +165,7 @@ def _titles_shown(community: Community, seen: Seen) -> list[str]:
     return [t for text in raw for t in re.findall(r"(?:• |“)(\S*Win.*?end)", text)]
 
 
-async def test_titles_in_the_check_and_the_log_show_as_typed_and_ping_nobody(
+async def test_titles_in_the_check_log_and_test_answers_show_as_typed_and_ping_nobody(
     community: Community, public: FeedServer
 ) -> None:
     ada = community.people["ada"]
@@ -180,10 +180,23 @@ async def test_titles_in_the_check_and_the_log_show_as_typed_and_ping_nobody(
     await community.advance(minutes=11)
     check = await community.slash(ada, "announcements check", feed="1")
     log = await community.slash(ada, "announcements log")
+    tested = await community.slash(ada, "announcements test", route="2")
     checked, logged = _titles_shown(community, check), _titles_shown(community, log)
     # check: the newest item, its 2 log lines, route 2's filter verdict; log: its 2 routes
     assert len(checked) == 4 and len(logged) == 2, (check.text, log.text)
-    for shown in checked + logged:
+    [already] = _titles_shown(community, tested)  # "Route 2 already posted “…”: nothing to test."
+    named = []
+    if isinstance(community, DiscordCommunity):  # a forum post's name, in the preview's note
+        community.fake.add_channel(community.guild, "releases", type=15, tags=["News"])
+        await community.settle()
+        await community.slash(
+            ada, "announcements route add", feed="1", channel="#releases", tags="News"
+        )
+        preview = await community.slash(ada, "announcements preview", route="3")
+        assert "It opens a forum post named “" in preview.texts[0]
+        named = _titles_shown(community, preview)[:1]
+        assert named, preview.texts
+    for shown in [*checked, *logged, already, *named]:
         if isinstance(community, DiscordCommunity):
             assert discord_markup(shown) == [], shown
             assert unescape_markup(shown).startswith("[Win](https://evil.example) **now** ||x||")
