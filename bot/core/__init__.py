@@ -51,12 +51,13 @@ from bot.core.message import (
     mention,
     plural,
 )
-from bot.core.port import Capability, Forum, Port
+from bot.core.port import TAGS_REFUSED, Capability, Forum, Port
 from bot.core.pressed import Pressed
 from bot.core.runtime import Runtime
 from bot.core.settings import FeatureSettings
 
 __all__ = [
+    "TAGS_REFUSED",
     "AttachedFile",
     "Attachment",
     "Button",

@@ -44,6 +44,11 @@ class Forum:
     """A media channel: each post needs an attached image or video."""
 
 
+TAGS_REFUSED = "Discord refused the post's tags"
+"""How every refusal of a forum post for its tags begins (a tag the forum now requires, one it
+no longer has, one it keeps for moderators), so a feature can tell it from other refusals."""
+
+
 class Port(Protocol):
     """One per platform; features reach it as ``ctx.port``."""
 

@@ -11,7 +11,7 @@ mentions the bot itself adds for fields that are mentions.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -163,13 +163,33 @@ def neutralize_pings(text: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters at a word, with an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 0)]
+    return _cut([text], limit)
+
+
+def _cut(parts: Sequence[str], limit: int) -> str:
+    """Literal runs and whole mentions, alternating, joined; cut to at most ``limit``
+    characters with an ellipsis when longer. A mention that doesn't fit is left out whole,
+    never cut into broken markup like ``<@U0…``; the run that doesn't fit is cut at a word."""
+    if sum(len(part) for part in parts) <= limit:
+        return "".join(parts)
+    room, kept = max(limit - 1, 0), []
+    for index, part in enumerate(parts):
+        if len(part) > room:
+            if index % 2 == 0:
+                kept.append(_at_word(part[:room]))
+            break
+        kept.append(part)
+        room -= len(part)
+    return "".join(kept) + "…"
+
+
+def _at_word(cut: str) -> str:
+    """A run cut short, ending at its last space when that keeps more than half of it, without
+    trailing punctuation or a dangling escape (an ellipsis follows)."""
     space = cut.rfind(" ")
-    if space > limit // 2:
+    if space > (len(cut) + 1) // 2:
         cut = cut[:space]
-    return trim_escape(cut.rstrip(" ,;:.-")) + "…"
+    return trim_escape(cut.rstrip(" ,;:.-"))
 
 
 def _apply(value: Value, pipe: Pipe) -> str:
@@ -216,21 +236,7 @@ def render(
             pipe = template.pipes[index] if index < len(template.pipes) else ()
             value = _SENTINEL.sub("", _apply(values.get(text, ""), pipe))[:value_limit]
             out.append(escape_markup(value) if text in literal else value)
-    rendered = neutralize_pings("".join(out))
-    # Literal runs and the bot's mentions, alternating: a mention is kept whole or left out,
-    # never cut into broken markup like ``<@U0…``.
-    parts = _SENTINEL_SPLIT.split(rendered)
+    # Literal runs and the bot's mentions, alternating (a mention is kept whole or left out).
+    parts = _SENTINEL_SPLIT.split(neutralize_pings("".join(out)))
     parts[1::2] = [tokens[ord(token) - 0xE000] for token in parts[1::2]]
-    if sum(len(part) for part in parts) <= limit:
-        return "".join(parts)
-    if len(parts) == 1:
-        return shorten(rendered, limit)  # no mention to keep whole: cut at a word
-    room, kept = limit - 1, []
-    for i, part in enumerate(parts):
-        if len(part) > room:
-            if i % 2 == 0:
-                kept.append(trim_escape(part[:room]))
-            break
-        kept.append(part)
-        room -= len(part)
-    return "".join(kept) + "…"
+    return _cut(parts, limit)

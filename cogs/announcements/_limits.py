@@ -1,6 +1,6 @@
 """How much a route may post: its cap (N posts per window, the overflow folded into one "and
 12 more" post with links), and its pausing when the platform keeps refusing it (a permission
-missing, the channel gone) until a manager resumes it."""
+missing, the channel gone, a forum refusing the route's tags) until a manager resumes it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.core import Context, FeatureSettings, Message, UserError
+from bot.core import TAGS_REFUSED, Context, FeatureSettings, Message, UserError
 from bot.core.templates import neutralize_pings
 from cogs.announcements._items import Item
 from cogs.announcements._models import AnnouncementLog, AnnouncementRoute
@@ -94,9 +94,14 @@ def over_cap_reason(route: AnnouncementRoute, over: int) -> str:
 
 def blocking(reason: str | None) -> bool:
     """Whether a failed post's reason is one that lasts until someone fixes it: a permission
-    the platform says is missing, or a channel that is gone."""
+    the platform says is missing, a channel that is gone, or a forum refusing the tags."""
     text = (reason or "").lower()
-    return "didn't let me" in text or "no longer exists" in text
+    return "didn't let me" in text or "no longer exists" in text or tags_refused(reason)
+
+
+def tags_refused(reason: str | None) -> bool:
+    """Whether a forum refused a post for the tags the route chose (its fix: other tags)."""
+    return (reason or "").startswith(TAGS_REFUSED)
 
 
 async def pause_if_refused(
@@ -123,17 +128,28 @@ async def pause_if_refused(
         return False
     route.paused, route.paused_reason = True, (last.reason or "the platform refused")[:200]
     log.info("route %s paused after %d refusals: %s", route.id, PAUSE_AFTER, route.paused_reason)
-    gone = "no longer exists" in route.paused_reason
-    fix = (
-        f"remove it (`/announcements route remove {route.id}`) and add one for another channel"
-        if gone
-        else f"give me what it names in <#{route.channel_id}> (on Slack: invite me to the "
-        f"channel), then `/announcements route resume {route.id}`"
-    )
     await ctx.alert_staff(
         f"Announcements stopped posting to <#{route.channel_id}> (route {route.id}): the last "
-        f"{PAUSE_AFTER} posts were refused. {route.paused_reason} To fix it, {fix}. New items "
-        "are logged as skipped until then.",
+        f"{PAUSE_AFTER} posts were refused. {route.paused_reason} To fix it, {_fix(route)}. "
+        "New items are logged as skipped until then.",
         key=f"announcements:paused:{route.id}:{last.id}",
     )
     return True
+
+
+def _fix(route: AnnouncementRoute) -> str:
+    """What the managers do about a paused route, by what paused it."""
+    reason, resume = route.paused_reason or "", f"`/announcements route resume {route.id}`"
+    if tags_refused(reason):
+        return (
+            f"give the route tags the forum takes now (`/announcements route set {route.id} "
+            f"tags …`), then {resume}"
+        )
+    if "no longer exists" in reason:
+        return (
+            f"remove it (`/announcements route remove {route.id}`) and add one for another channel"
+        )
+    return (
+        f"give me what it names in <#{route.channel_id}> (on Slack: invite me to the channel), "
+        f"then {resume}"
+    )

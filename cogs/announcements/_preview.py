@@ -57,7 +57,8 @@ async def preview(ctx: Ctx, fetcher: Fetcher, route_id: int) -> None:
     note = f"Route {route.id} would post this in <#{route.channel_id}>. {verdict}"
     if await ctx.port.forum(ChannelRef(ctx.community, route.channel_id)) is not None:
         tags = ", ".join(shown.post_tags) or "none"
-        note += f" It opens a forum post named “{shown.post_name}” (tags: {tags})."
+        named = texts.shown_title(shown.post_name or "")
+        note += f" It opens a forum post named “{named}” (tags: {tags})."
     # A preview pings nobody, not even the route's role.
     await ctx.reply(neutralize_pings(note))
     await ctx.reply(replace(shown, ping_roles=frozenset()))
@@ -71,12 +72,13 @@ async def test_post(ctx: Ctx, fetcher: Fetcher, route_id: int) -> None:
     [entry] = repo.log(feed.id, [item], "pending", ctx.clock.now(), "test post", route.id)
     channel = ChannelRef(ctx.community, route.channel_id)
     message = post(item, source, tz, look_of(route, ctx.community))
+    title = texts.shown_title(item.title[:100])
     if not await ctx.deliver(channel, message, key=delivery_key(entry)):
         await repo.session.delete(entry)
-        raise UserError(f"Route {route.id} already posted “{item.title[:100]}”: nothing to test.")
-    await ctx.reply(
-        neutralize_pings(f"Posting “{item.title[:100]}” in <#{route.channel_id}> now, once.")
-    )
+        raise UserError(
+            neutralize_pings(f"Route {route.id} already posted “{title}”: nothing to test.")
+        )
+    await ctx.reply(neutralize_pings(f"Posting “{title}” in <#{route.channel_id}> now, once."))
 
 
 def _when(at: datetime) -> str:
@@ -116,6 +118,6 @@ def log_text(
         waiting = waiting_text((fates or {}).get(row.id))
         if waiting is not None:
             outcome, reason = waiting, " (edited)" if row.outcome == "edited" else ""
-        title = row.title or "(untitled)"
+        title = texts.shown_title(row.title)
         lines.append(f"• {_when(row.at)} feed {row.feed_id} “{title}”{to}: {outcome}{reason}")
     return neutralize_pings("\n".join(lines))

@@ -10,12 +10,13 @@ from bot.core.parsing import parse_bool, parse_role
 from bot.core.templates import neutralize_pings
 from cogs.announcements._filters import FilterError, explain, parse, show
 from cogs.announcements._items import Item
-from cogs.announcements._limits import cap_text
+from cogs.announcements._limits import cap_text, parse_cap
 from cogs.announcements._models import AnnouncementFeed, AnnouncementRoute
 from cogs.announcements._plain import visible
 from cogs.announcements._render import STYLES, check_template, filter_values
 from cogs.announcements._repo import Repo
 from cogs.announcements._tags import check_destination, parse_tags, stored
+from cogs.announcements._texts import shown_title
 
 Ctx = CommandContext[FeatureSettings]
 MAX_ROUTES = 10
@@ -142,7 +143,17 @@ async def add_route(
     return f"Added route {route.id}: " + route_text(route, feed)
 
 
-SETTABLE = ("filter", "template", "style", "mention", "discussion", "opening", "crosspost", "tags")
+SETTABLE = (
+    "filter",
+    "template",
+    "style",
+    "mention",
+    "discussion",
+    "opening",
+    "crosspost",
+    "tags",
+    "cap",
+)
 """What ``route set`` changes, one at a time."""
 _NOTHING = ("none", "off", "default")
 
@@ -174,6 +185,8 @@ async def set_route(ctx: Ctx, repo: Repo, number: int, field: str, value: str) -
     elif name == "tags":
         channel = ChannelRef(ctx.community, route.channel_id)
         route.tags = await checked_tags(ctx, channel, text)
+    elif name == "cap":
+        route.cap_posts, route.cap_window_s = parse_cap(text) or (None, None)
     else:
         fields = ", ".join(f"`{f}`" for f in SETTABLE)
         raise UserError(f"`{field.strip()[:40]}` is not a route setting; I can set {fields}.")
@@ -229,5 +242,5 @@ def filter_report(
         for item in items[:shown]:
             passed, why = explain(found, filter_values(item, source))
             verdict = "passes" if passed else "stopped"
-            lines.append(f"• {item.title or '(untitled)'}: {verdict}, because {why}")
+            lines.append(f"• {shown_title(item.title)}: {verdict}, because {why}")
     return neutralize_pings("\n".join(lines))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core import ChannelRef, UserError, mention, plural
+from bot.core.markup import escape_markup
 from bot.core.templates import neutralize_pings
 from cogs.announcements._fetch import FetchError, Problem
 from cogs.announcements._identity import COMPARABLE, Verdict
@@ -23,15 +24,21 @@ def format_name(feed: Feed) -> str:
     return "RSS"
 
 
+def shown_title(title: str) -> str:
+    """An item's title (text from outside) as a manager reads it in an answer: exactly as
+    typed, formatting nothing (pings are made inert over the whole answer)."""
+    return escape_markup(title) or "(untitled)"
+
+
 def _line(item: Item) -> str:
-    title = item.title or "(untitled)"
+    title = shown_title(item.title)
     when = f" ({item.published:%Y-%m-%d})" if item.published else ""
     return f"• {title}{when}"
 
 
 def found_text(feed: Feed, url: str) -> str:
     """What ``/announcements check`` shows: the feed, its item count and the newest titles."""
-    name = feed.title or url
+    name = escape_markup(feed.title) or url
     kind = format_name(feed)
     article = "an" if kind[0] in "AR" else "a"
     lines = [f"{name}: {article} {kind} feed with {plural(len(feed.items), 'item')}."]
@@ -123,7 +130,7 @@ def would_post_text(verdict: Verdict, log: Sequence[AnnouncementLog]) -> str:
     if log:
         lines.append("Latest in the log:")
         lines += [
-            f"• {r.title or '(untitled)'}: {r.outcome}" + (f" ({r.reason})" if r.reason else "")
+            f"• {shown_title(r.title)}: {r.outcome}" + (f" ({r.reason})" if r.reason else "")
             for r in log[:5]
         ]
     return neutralize_pings("\n".join(lines))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aiohttp.abc import AbstractResolver
 
@@ -52,9 +52,6 @@ from cogs.announcements._webhooks import WebhookCommands
 from cogs.announcements.events import AnnouncementEngagement
 
 Ctx = CommandContext[FeatureSettings]
-RouteField = Literal[
-    "filter", "template", "style", "mention", "discussion", "opening", "crosspost", "tags"
-]
 
 
 class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announcements"):
@@ -261,9 +258,9 @@ class Announcements(WebhookCommands, WebSubSubscriptions, Feature, name="announc
         ctx: Ctx,
         route: Annotated[int, "The route's number"],
         field: Annotated[
-            str, "filter, template, style, mention, discussion, opening, crosspost or tags"
+            str, "filter, template, style, mention, discussion, opening, crosspost, tags or cap"
         ],
-        value: Annotated[str, "The new value (none clears a filter, template, mention or tags)"],
+        value: Annotated[str, "The new value (none clears a filter, template, mention, tags, cap)"],
     ) -> None:
         """Change one setting of a route, checked as when it was added."""
         repo = Repo(ctx.uow.session, ctx.community)

@@ -355,14 +355,21 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
             self.dispatch("CHANNEL_CREATE", payloads.channel(self.world, channel))
         return channel
 
-    def set_forum_tags(self, forum: Channel, tags: Sequence[str], *, require_tag: bool) -> None:
-        """A server manager edits a forum's tags (kept ids for names it had) and whether posts
-        need one; members see CHANNEL_UPDATE."""
+    def set_forum_tags(
+        self,
+        forum: Channel,
+        tags: Sequence[str],
+        *,
+        require_tag: bool,
+        moderated: Sequence[str] = (),
+    ) -> None:
+        """A server manager edits a forum's tags (kept ids for names it had; those in
+        ``moderated`` only Manage Threads may apply) and whether posts need one; members see
+        CHANNEL_UPDATE."""
         had = {t["name"]: t for t in forum.available_tags}
         forum.available_tags = [
-            had.get(name)
-            or {"id": self.world.new_id(), "name": name, "moderated": False}
-            | {"emoji_id": None, "emoji_name": None}
+            (had.get(name) or {"id": self.world.new_id(), "name": name})
+            | {"moderated": name in moderated, "emoji_id": None, "emoji_name": None}
             for name in tags
         ]
         forum.flags = forum.flags | REQUIRE_TAG if require_tag else forum.flags & ~REQUIRE_TAG

@@ -104,6 +104,15 @@ def test_a_mention_at_the_cut_is_left_out_whole_never_cut_into_markup() -> None:
     assert len(out) == 500
 
 
+def test_a_text_with_the_bots_mention_is_cut_at_a_word_like_any_other() -> None:
+    text = ", welcome to the garden where the tomatoes grow"
+    plain = render(parse_template("Sam" + text, WELCOME), {}, limit=32)
+    assert plain == "Sam, welcome to the garden…"
+    template = parse_template("{user}" + text, WELCOME)
+    out = render(template, {}, mentions={"user": "<@U0MEMBER>"}, limit=40)
+    assert out == "<@U0MEMBER>, welcome to the garden…"
+
+
 def test_the_bots_own_mention_survives_and_nothing_else_pings() -> None:
     template = parse_template("@everyone welcome {user} <@{user_name}> <!here>", WELCOME)
     out = render(template, {"user_name": "123"}, mentions={"user": "<@42>"})

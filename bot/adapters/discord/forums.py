@@ -14,12 +14,13 @@ from typing import Any
 import discord
 
 from bot.core.errors import UserError
-from bot.core.port import Forum
+from bot.core.port import TAGS_REFUSED, Forum
 
 MAX_TAGS = 5
 """Discord's limit of tags on one post."""
-TAG_REQUIRED = 40067
-"""Discord's code for "A tag is required to create a forum post in this channel"."""
+TAG_REQUIRED, INVALID_FORM = 40067, 50035
+"""Discord's codes for "A tag is required to create a forum post in this channel" and "Invalid
+Form Body" (for a tag: "Unknown tag")."""
 RESEND_WINDOW = timedelta(minutes=30)
 """How far back an earlier attempt's post is looked for."""
 
@@ -63,15 +64,28 @@ async def open_post(
 ) -> discord.Thread:
     """Open a post: ``rendered`` (discord.py's send arguments) is its first message."""
     kwargs = {k: v for k, v in rendered.items() if k != "nonce"}
+    chosen = chosen_tags(forum, tags)
     try:
-        made = await forum.create_thread(
-            name=name[:100], applied_tags=chosen_tags(forum, tags), **kwargs
-        )
+        made = await forum.create_thread(name=name[:100], applied_tags=chosen, **kwargs)
     except discord.HTTPException as exc:
-        if exc.code == TAG_REQUIRED:
-            raise UserError(
-                f"#{forum.name} requires a tag on every post and none of the route's tags "
-                "applied: give the route a tag that always applies."
-            ) from exc
+        why = _tags_refused(forum, chosen, exc)
+        if why is not None:
+            raise UserError(f"{TAGS_REFUSED}: #{forum.name} {why}.") from exc
         raise
     return made.thread
+
+
+def _tags_refused(
+    forum: discord.ForumChannel, chosen: Sequence[discord.ForumTag], exc: discord.HTTPException
+) -> str | None:
+    """Why Discord refused a post for its tags, or None when the tags were not the reason."""
+    if exc.code == TAG_REQUIRED:
+        return "now requires a tag on every post and none of the route's tags applied"
+    if exc.code == INVALID_FORM and "applied_tags" in exc.text:
+        return "no longer has one of the route's tags"
+    kept = [t.name for t in chosen if t.moderated]
+    if isinstance(exc, discord.Forbidden) and kept:
+        allowed = forum.permissions_for(forum.guild.me)
+        if allowed.send_messages and not allowed.manage_threads:
+            return f"keeps the tag “{kept[0]}” for moderators, and I lack Manage Threads there"
+    return None

@@ -72,6 +72,50 @@ async def test_a_capped_route_posts_its_cap_and_one_post_for_the_rest(
     assert "…and 1 more from Brand blog" in community.messages_in("welcome")[-1].text
 
 
+async def test_a_manager_caps_a_route_with_route_set_and_lifts_the_cap(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    url = public.put("/blog.xml", rss("one"))
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    await community.slash(
+        ada,
+        "announcements route add",
+        feed="1",
+        channel="#welcome",
+        style="text",
+        discussion="none",
+    )
+
+    async def route_set(value: str) -> str:
+        shown = await community.slash(
+            ada, "announcements route set", route="2", field="cap", value=value
+        )
+        assert shown.ephemeral and "Traceback" not in shown.text
+        return shown.text
+
+    assert (await route_set("lots")).startswith("A cap reads like `5 per hour`")
+    assert (await route_set("0 per hour")).startswith("A cap is 1 to 1,000 posts per window")
+    assert "at most" not in (await community.slash(ada, "announcements route list")).text
+    capped = await route_set("2 per hour")
+    assert capped.startswith("Changed route 2: feed 1 (Brand blog) → ")
+    assert capped.endswith("; at most 2 per hour (the rest in one “and N more” post).")
+
+    public.put("/blog.xml", rss("a1", "a2", "a3", "a4", "one"))
+    await community.advance(minutes=11)
+    shown = [m.text for m in community.messages_in("welcome")]
+    assert len(shown) == 3 and "…and 2 more from Brand blog" in shown[2]
+
+    lifted = await route_set("off")
+    assert lifted.startswith("Changed route 2: ") and "at most" not in lifted
+    listed = await community.slash(ada, "announcements route list")
+    assert "at most" not in listed.text
+    public.put("/blog.xml", rss("b1", "b2", "b3", "a1", "a2", "a3", "a4", "one"))
+    await community.advance(minutes=11)  # within the same hour: nothing is held back now
+    shown = [m.text for m in community.messages_in("welcome")]
+    assert len(shown) == 6 and not any("more from" in text for text in shown[3:])
+
+
 async def test_a_refused_destination_is_paused_told_once_and_resumed_by_a_manager(
     community: Community, public: FeedServer
 ) -> None:

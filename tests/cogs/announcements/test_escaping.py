@@ -16,7 +16,7 @@ from cogs.announcements._items import Item
 from cogs.announcements._render import Look, post, values
 from cogs.announcements._stats import Posted, stats_text
 from sandbox.feeds import FeedServer
-from sandbox.scenario import Community, DiscordCommunity
+from sandbox.scenario import Community, DiscordCommunity, Seen
 from tests.cogs.announcements.conftest import relayed
 
 UTC = ZoneInfo("UTC")
@@ -149,3 +149,58 @@ def test_the_stats_show_a_feeds_titles_as_typed() -> None:
     assert ranked.startswith("1. ") and discord_markup(ranked[3:]) == []  # Steward's list only
     assert "“\\[Win\\](https://evil.example) \\*\\*now\\*\\*” (\\# Blog)" in shown
     assert "• \\# Blog: 1 post, 2 replies" in shown
+
+
+SNEAKY = "[Win](https://evil.example) **now** ||x|| `y` <#1> <!here> @everyone # end"
+
+
+def _titles_shown(community: Community, seen: Seen) -> list[str]:
+    """Each place an answer shows the sneaky title, as its markup reaches the platform (Slack:
+    the mrkdwn sent, not as the client renders it)."""
+    raw = (
+        [str(m.content) for m in seen.messages]
+        if isinstance(community, DiscordCommunity)
+        else [str(m.text) for m in seen.raw.shown]
+    )
+    return [t for text in raw for t in re.findall(r"(?:• |“)(\S*Win.*?end)", text)]
+
+
+async def test_titles_in_the_check_log_and_test_answers_show_as_typed_and_ping_nobody(
+    community: Community, public: FeedServer
+) -> None:
+    ada = community.people["ada"]
+    item = f"<item><guid>x</guid><title>{escape(SNEAKY)}</title><link>https://e.org/x</link>"
+    feed = "<rss version='2.0'><channel><title>B</title>{}</channel></rss>"
+    url = public.put("/blog.xml", feed.format("").encode())
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    await community.slash(
+        ada, "announcements route add", feed="1", channel="#welcome", filter="title contains 'win'"
+    )
+    public.put("/blog.xml", feed.format(item + "</item>").encode())
+    await community.advance(minutes=11)
+    check = await community.slash(ada, "announcements check", feed="1")
+    log = await community.slash(ada, "announcements log")
+    tested = await community.slash(ada, "announcements test", route="2")
+    checked, logged = _titles_shown(community, check), _titles_shown(community, log)
+    # check: the newest item, its 2 log lines, route 2's filter verdict; log: its 2 routes
+    assert len(checked) == 4 and len(logged) == 2, (check.text, log.text)
+    [already] = _titles_shown(community, tested)  # "Route 2 already posted “…”: nothing to test."
+    named = []
+    if isinstance(community, DiscordCommunity):  # a forum post's name, in the preview's note
+        community.fake.add_channel(community.guild, "releases", type=15, tags=["News"])
+        await community.settle()
+        await community.slash(
+            ada, "announcements route add", feed="1", channel="#releases", tags="News"
+        )
+        preview = await community.slash(ada, "announcements preview", route="3")
+        assert "It opens a forum post named “" in preview.texts[0]
+        named = _titles_shown(community, preview)[:1]
+        assert named, preview.texts
+    for shown in [*checked, *logged, already, *named]:
+        if isinstance(community, DiscordCommunity):
+            assert discord_markup(shown) == [], shown
+            assert unescape_markup(shown).startswith("[Win](https://evil.example) **now** ||x||")
+        else:
+            assert slack_markup(shown) == [], shown
+            assert "<https://evil" not in shown and "<!here>" not in shown
+        assert "@everyone" not in shown

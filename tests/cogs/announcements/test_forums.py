@@ -164,32 +164,111 @@ async def test_a_forum_post_the_platform_refuses_is_logged_with_why(
     await community.slash(
         ada, "announcements route add", feed="1", channel="#releases", tags="News"
     )
+    titles = ["one"]
+
+    async def arrives(title: str) -> str:
+        """A new item comes: what the log says of it in the forum's route."""
+        titles.insert(0, title)
+        public.put("/blog.xml", feed(*((t, "") for t in titles)))
+        await community.advance(minutes=11)
+        logged = (await community.slash(ada, "announcements log")).text
+        return next(line for line in logged.split("\n") if f"“{title}” → route 2 (<#" in line)
+
+    def made() -> list[str]:
+        return [str(c.name) for c in fake.world.channels.values() if c.parent_id == forum.id]
+
     # The server's managers make a tag required and drop the route's one: Discord refuses.
     fake.set_forum_tags(forum, ["Other"], require_tag=True)
     await community.settle()
-    public.put("/blog.xml", feed(("two", ""), ("one", "")))
-    await community.advance(minutes=11)
-    assert posts_in(community, forum) == {}
-    logged = await community.slash(ada, "announcements log")
-    assert "“two” → route 2 (<#" in logged.text
-    assert "): failed (#releases requires a tag on every post and none of the route's tags" in (
-        logged.text
-    ), logged.text
+    assert (await arrives("two")).endswith(
+        "): failed (Discord refused the post's tags: #releases now requires a tag on every post "
+        "and none of the route's tags applied.)"
+    )
     # Without Send Messages in the forum Steward may not open posts there.
     fake.set_forum_tags(forum, ["News"], require_tag=True)
     fake.set_overwrite(forum, fake.bot, deny=Permission.SEND_MESSAGES)
     await community.settle()
-    public.put("/blog.xml", feed(("three", ""), ("two", ""), ("one", "")))
-    await community.advance(minutes=11)
-    assert posts_in(community, forum) == {}
-    logged = await community.slash(ada, "announcements log")
-    assert "“three” → route 2 (<#" in logged.text, logged.text
-    assert "): failed (Discord didn't let me open a post there" in logged.text, logged.text
+    assert "): failed (Discord didn't let me open a post there" in await arrives("three")
+    assert made() == []
     fake.set_overwrite(forum, fake.bot)
     await community.settle()
-    public.put("/blog.xml", feed(("four", ""), ("three", ""), ("two", ""), ("one", "")))
+    assert (await arrives("four")).endswith(": posted") and made() == ["four"]
+
+    # The forum keeps the route's tag for moderators, and Steward lacks Manage Threads there.
+    fake.set_forum_tags(forum, ["News"], require_tag=True, moderated=["News"])
+    fake.set_overwrite(forum, fake.bot, deny=Permission.MANAGE_THREADS)
+    await community.settle()
+    assert (await arrives("five")).endswith(
+        "): failed (Discord refused the post's tags: #releases keeps the tag “News” for "
+        "moderators, and I lack Manage Threads there.)"
+    )
+    # A tag removed a moment ago, before Discord's word of it reached Steward: "Unknown tag".
+    fake.set_overwrite(forum, fake.bot)
+    fake.set_forum_tags(forum, ["News"], require_tag=False)
+    await community.settle()
+    forum.available_tags = [{**forum.available_tags[0], "id": fake.world.new_id()}]
+    assert (await arrives("six")).endswith(
+        "): failed (Discord refused the post's tags: #releases no longer has one of the "
+        "route's tags.)"
+    )
+    assert made() == ["four"]
+
+
+async def test_a_forum_that_keeps_refusing_the_routes_tags_pauses_it_until_resumed(
+    discord: DiscordCommunity, public: FeedServer
+) -> None:
+    community = discord
+    ada = community.people["ada"]
+    fake, guild = community.fake, community.guild
+    await community.slash(
+        ada,
+        "steward settings set",
+        feature="steward",
+        key="staff_channel",
+        value=community.channel_mention("mods"),
+    )
+    url = public.put("/blog.xml", feed(("one", "")))
+    await community.slash(ada, "announcements add", url=url, channel="#general")
+    forum = fake.add_channel(guild, "releases", type=15, tags=["News"])
+    await community.settle()
+    await community.slash(
+        ada, "announcements route add", feed="1", channel="#releases", tags="News"
+    )
+    # The server's managers replace the forum's tags and require one: every post is refused.
+    fake.set_forum_tags(forum, ["Launches", "Events"], require_tag=True)
+    await community.settle()
+    public.put("/blog.xml", feed(("t1", ""), ("t2", ""), ("t3", ""), ("one", "")))
     await community.advance(minutes=11)
-    assert list(posts_in(community, forum)) == ["four"]
+    await community.advance(minutes=1)
+    assert posts_in(community, forum) == {}
+    told = [m.text for m in community.messages_in("mods") if "stopped posting" in m.text]
+    assert len(told) == 1, told
+    assert community.readable(told[0]) == (
+        "Announcements stopped posting to #releases (route 2): the last 3 posts were refused. "
+        "Discord refused the post's tags: #releases now requires a tag on every post and none of "
+        "the route's tags applied. To fix it, give the route tags the forum takes now "
+        "(`/announcements route set 2 tags …`), then `/announcements route resume 2`. New items "
+        "are logged as skipped until then."
+    )
+    listed = await community.slash(ada, "announcements route list")
+    assert "PAUSED (Discord refused the post's tags: #releases now requires a tag" in listed.text
+
+    public.put("/blog.xml", feed(("t4", ""), ("t1", ""), ("t2", ""), ("t3", ""), ("one", "")))
+    await community.advance(minutes=11)
+    await community.advance(minutes=1)
+    logged = await community.slash(ada, "announcements log")
+    assert "“t4” → route 2 (<#" in logged.text and "skipped (route 2 is paused: " in logged.text
+    assert len([m for m in community.messages_in("mods") if "stopped posting" in m.text]) == 1
+
+    changed = await community.slash(
+        ada, "announcements route set", route="2", field="tags", value="Launches"
+    )
+    assert changed.text.startswith("Changed route 2") and "PAUSED" in changed.text
+    resumed = await community.slash(ada, "announcements route resume", route="2")
+    assert resumed.text.startswith("Route 2 resumes: new items go to ")
+    public.put("/blog.xml", feed(("t5", ""), ("t4", ""), ("t1", ""), ("t2", ""), ("t3", "")))
+    await community.advance(minutes=11)
+    assert posts_in(community, forum)["t5"][0] == ["Launches"]
 
 
 def test_a_media_channel_is_refused_for_its_posts_need_a_file() -> None:
