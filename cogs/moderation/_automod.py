@@ -1,10 +1,13 @@
 """The automod screen: every rule of a community compiled once, each message checked fast (pure).
 
-Word and regular-expression rules become two RE2 sets (one pass over the folded text for every
-blocked word, one over the text as written for every pattern), so the cost of a message barely
-grows with the number of rules and no pattern can backtrack. Threshold rules (mentions, lines,
-capitals) are sorted so a message finds the ones it crosses by bisection; link rules look hosts up
-in dictionaries. Flood and repeat rules read the author's recent messages from ``Recent``.
+Word and regular-expression rules become RE2 sets (one pass over the folded text for every
+blocked word, one over the text as written for every pattern, or a single pass when the two
+texts are the same), so the cost of a message barely grows with the number of rules and no
+pattern can backtrack. The folded pass also says whether the text may hold a link, so most
+messages never reach the link rules. Threshold rules (mentions, lines, capitals) are sorted so a
+message finds the ones it crosses by bisection; link rules look hosts up in dictionaries. Flood
+and repeat rules read the author's recent messages from ``Recent``. Exemptions are read only for
+the rules a message fired (``scan``, then ``verdict``).
 """
 
 from __future__ import annotations
