@@ -114,11 +114,7 @@ async def appeal(ctx: Ctx, number: int, why: str) -> str:
     if channel is None:
         ctx.log.warning("case #%s was appealed, but no staff channel or mod-log is set", number)
     else:
-        text = (
-            f"Case #{case.number}: <@{case.target_id}> appeals the {case.kind} "
-            f"({case.reason}): {why}"
-        )
-        shown = staff_message(text, role)
+        shown = staff_message(_staff_text(case, why), role)
         n = str(case.number)
         post = Message(
             text=shown.text,
@@ -139,6 +135,29 @@ async def appeal(ctx: Ctx, number: int, why: str) -> str:
         f"Your appeal of case #{case.number} went to the moderators. I'll tell you privately "
         f"what they decide{reach}"
     )
+
+
+def _staff_text(case: ModerationCase, why: str) -> str:
+    """The appeal as the staff read it."""
+    return (
+        f"Case #{case.number}: <@{case.target_id}> appeals the {case.kind} ({case.reason}): {why}"
+    )
+
+
+async def _show_decided(ctx: Ctx, case: ModerationCase, why: str, word: str) -> None:
+    """Edit the staff's post of the appeal: the decision and who took it, and no buttons left
+    to press (the post pinged the staff once; the edit pings nobody)."""
+    post = f"appeal:{case.number}"
+    made = await ctx.delivery(post)
+    if made is None:
+        return  # there was nowhere to post it
+    channel = made.message.channel if made.message is not None else None
+    if channel is None:
+        channel, _role = await _notify.staff_place(ctx)
+    if channel is None:
+        return
+    text = f"{_staff_text(case, why)}\n{word.capitalize()} by <@{ctx.actor.ref.id}>."
+    await ctx.edit(channel, Message(text=text), of=post, key=f"{post}:shown")
 
 
 async def _move(
@@ -206,6 +225,8 @@ async def decide(ctx: Ctx, value: str, *, overturn: bool) -> str:
     await _move(ctx, case, Move.CLOSE, f"appeal:{case.number}:close")
     word = "overturned" if overturn else "upheld"
     await _notify.modlog(ctx, case, f"appeal {word} by <@{ctx.actor.ref.id}>", key="decided")
+    why = next((e.note for e in history if e.move == Move.APPEAL), None) or ""
+    await _show_decided(ctx, case, why, word)
     member = UserRef(ctx.community, case.target_id)
     await ctx.deliver(member, outcome(case, overturn), key=f"appeal:told:{case.number}")
     await ctx.commit()  # decided and recorded before the platform is asked to lift anything

@@ -1,15 +1,19 @@
 """The automod screen: every rule of a community compiled once, each message checked fast (pure).
 
-Word and regular-expression rules become two RE2 sets (one pass over the folded text for every
-blocked word, one over the text as written for every pattern), so the cost of a message barely
-grows with the number of rules and no pattern can backtrack. Threshold rules (mentions, lines,
-capitals) are sorted so a message finds the ones it crosses by bisection; link rules look hosts up
-in dictionaries. Flood and repeat rules read the author's recent messages from ``Recent``.
+Word and regular-expression rules become RE2 sets (one pass over the folded text for every
+blocked word, one over the text as written for every pattern, or a single pass when the two
+texts are the same), so the cost of a message barely grows with the number of rules and no
+pattern can backtrack. The folded pass also says whether the text may hold a link, so most
+messages never reach the link rules. Threshold rules (mentions, lines, capitals) are sorted so a
+message finds the ones it crosses by bisection; link rules look hosts up in dictionaries. Flood
+and repeat rules read the author's recent messages from ``Recent``. Exemptions are read only for
+the rules a message fired (``scan``, then ``verdict``).
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 import re2
 
 from cogs.moderation._flood import Recent
-from cogs.moderation._fold import fold, unleet
+from cogs.moderation._fold import encoded_forms, fold, unleet
 from cogs.moderation._rules import CAPS_MIN_LETTERS, Rule, RuleKind, re2_options
 
 # A host after a scheme or "www."; Slack wraps links as <https://host/path|label>.
@@ -25,7 +29,9 @@ _HOST = re.compile(r"(?i)(?:https?://|\bwww\.)([a-z0-9.-]+\.[a-z]{2,})")
 _INVITE = re.compile(
     r"(?i)\b(?:discord(?:app)?\.com/invite|discord\.gg|dsc\.gg|join\.slack\.com/t)/[\w-]+"
 )
-_INVITE_HOSTS = ("discord", "dsc.gg", "slack.com")
+LINK_HINT = r"discord|dsc\.gg|slack\.com|://|www\."
+"""Something every invite or link the link rules look for contains, once the text is folded
+(folded, "WWW.example.com" holds "www." too); a text without it needs no closer look."""
 _UPPER = bytes(range(65, 91))
 _LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 _NOT_UPPER = bytes(b for b in range(256) if b not in _UPPER)
@@ -75,12 +81,15 @@ class _Thresholds:
 
     limits: list[int] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    least: float = math.inf
+    """The lowest limit: a smaller value crosses nothing."""
 
     def add(self, rule: Rule) -> None:
         """File a rule at its limit."""
         at = bisect.bisect_right(self.limits, rule.limit)
         self.limits.insert(at, rule.limit)
         self.rules.insert(at, rule)
+        self.least = self.limits[0]
 
     def crossed(self, value: int) -> list[Rule]:
         """The rules whose limit ``value`` reaches."""
@@ -104,9 +113,25 @@ class Screen:
         self._repeats: list[Rule] = []
         for rule in self.rules:
             self._file(rule)
-        self._word_set = self._compile([_word_pattern(r.pattern) for r in self._words])
-        self._regex_set = self._compile([r.pattern for r in self._regexes])
         self._links = bool(self._invites or self._deny or self._allow)
+        # The folded text's set holds every blocked word and, when there are link rules, the
+        # link hint (at index ``_hint``, standing for no rule), so the same pass says whether
+        # the text may hold a link at all.
+        folded_rules: list[Rule | None] = list(self._words)
+        folded = [_word_pattern(r.pattern) for r in self._words]
+        self._hint = len(folded) if self._links else -1
+        if self._links:
+            folded_rules.append(None)
+            folded.append(LINK_HINT)
+        regexes = [r.pattern for r in self._regexes]
+        self._folded_rules = folded_rules
+        self._folded_set = self._compile(folded)
+        self._regex_set = self._compile(regexes)
+        # A text already in folded form (no capitals, accents or look-alikes: most chat) is
+        # searched for both in one pass: an RE2 set costs about the same per call whatever
+        # its size, so this spares most messages a whole pass.
+        self._both_rules = folded_rules + list(self._regexes)
+        self._both_set = self._compile_both(folded + regexes) if folded and regexes else None
         self._stateful = bool(self._floods or self._repeats)
         self._flood_depth = max((r.limit for r in self._floods), default=0)
 
@@ -146,49 +171,71 @@ class Screen:
         matcher.Compile()
         return matcher
 
-    def pattern_hits(self, text: str, folded: str) -> list[Rule]:
-        """The word and regex rules the text fires (one RE2 pass per form of the text)."""
+    @classmethod
+    def _compile_both(cls, patterns: Sequence[str]) -> re2.Set | None:
+        """The combined set, or None when RE2 wants more memory for it than for the two apart
+        (each text then takes the two passes)."""
+        try:
+            return cls._compile(patterns)
+        except re2.error:
+            return None
+
+    def pattern_hits(self, text: bytes, folded: bytes, leet: bytes) -> tuple[list[Rule], bool]:
+        """The word and regex rules the text fires, and whether it may hold a link.
+
+        The forms are ``encoded_forms``: the text as written, folded, and folded with leetspeak
+        read as letters, each UTF-8. A rule may appear twice; the verdict counts it once.
+        """
         hits: list[Rule] = []
-        if self._word_set is not None:
-            # Leetspeak is read only as a second chance: "hello!" must still end in a word
-            # boundary, while "h3ll0" must still be found.
-            found = set(self._word_set.Match(folded) or ())
-            leet = unleet(folded)
-            if leet != folded:
-                found.update(self._word_set.Match(leet) or ())
-            hits.extend(self._words[i] for i in sorted(found))
-        if self._regex_set is not None:
-            hits.extend(self._regexes[i] for i in self._regex_set.Match(text) or ())
-        return hits
+        linkish = False
+        hint = self._hint
+        if text == folded and self._both_set is not None:
+            linkish = _search(self._both_set, self._both_rules, hint, text, hits)
+        else:
+            if self._folded_set is not None:
+                linkish = _search(self._folded_set, self._folded_rules, hint, folded, hits)
+            if self._regex_set is not None:
+                _search(self._regex_set, self._regexes, -1, text, hits)
+        # Leetspeak is read only as a second chance: "hello!" must still end in a word
+        # boundary, while "h3ll0" must still be found.
+        if self._words and leet != folded:
+            _search(self._folded_set, self._folded_rules, hint, leet, hits)
+        return hits, linkish
 
     def screen(self, message: Posted, recent: Recent | None = None) -> Verdict:
         """The rules ``message`` fires; flood and repeat rules count in ``recent`` (None: skip)."""
+        hits = self.scan(message, recent)
+        return self.verdict(hits, message.channel, message.roles) if hits else CLEAN
+
+    def scan(self, message: Posted, recent: Recent | None = None) -> list[Rule]:
+        """The rules ``message`` would fire before exemptions (``message.roles`` is not read).
+
+        Most messages fire nothing, so a caller can leave a member's roles unread until this
+        finds something (``verdict``).
+        """
         text = message.text
-        folded = fold(text)
-        hits = self.pattern_hits(text, folded)
-        if self._links:
-            hits.extend(self._link_hits(text, folded))
-        if message.mentions:
-            hits.extend(self._mentions.crossed(message.mentions))
+        raw, folded, leet = encoded_forms(text)
+        hits, linkish = self.pattern_hits(raw, folded, leet)
+        if linkish:
+            self._link_hits(text, hits)
+        mentions = message.mentions
+        if mentions and mentions >= self._mentions.least:
+            hits.extend(self._mentions.crossed(mentions))
         if self._newlines.rules:
-            hits.extend(self._newlines.crossed(text.count("\n") + 1))
+            lines = text.count("\n") + 1
+            if lines >= self._newlines.least:
+                hits.extend(self._newlines.crossed(lines))
         # Folding lower-cases, so a text equal to its folded form has no capitals to count.
-        if self._caps.rules and len(text) >= CAPS_MIN_LETTERS and folded != text:
+        if self._caps.rules and len(text) >= CAPS_MIN_LETTERS and folded != raw:
             hits.extend(self._caps.crossed(caps_percent(text)))
         if self._stateful and recent is not None:
-            hits.extend(self._rate_hits(message, folded.strip(), recent))
-        if not hits:
-            return CLEAN
-        return self._verdict(hits, message)
+            hits.extend(self._rate_hits(message, folded.decode().strip(), recent))
+        return hits
 
-    def _link_hits(self, text: str, folded: str) -> list[Rule]:
-        """Invite and domain rules fired by the links in ``text``."""
-        hits: list[Rule] = []
-        # The substring tests are there to spare most messages a regular-expression search.
-        if self._invites and any(s in folded for s in _INVITE_HOSTS) and _INVITE.search(text):
+    def _link_hits(self, text: str, hits: list[Rule]) -> None:
+        """Add the invite and domain rules fired by the links in ``text`` to ``hits``."""
+        if self._invites and _INVITE.search(text):
             hits.extend(self._invites)
-        if "://" not in text and "www." not in text:
-            return hits
         hosts = [h.lower().rstrip(".") for h in _HOST.findall(text)]
         seen: set[int] = set()
         for host in hosts:
@@ -200,7 +247,6 @@ class Screen:
         for rule, allowed in self._allow:
             if any(not (allowed & set(_suffixes(h))) for h in hosts):
                 hits.append(rule)
-        return hits
 
     def _rate_hits(self, message: Posted, key: str, recent: Recent) -> list[Rule]:
         """Flood and repeat rules fired by this message (``key``: its folded text)."""
@@ -209,21 +255,38 @@ class Screen:
         hits.extend(r for r in self._repeats if history.repeats_within(r.seconds) >= r.limit)
         return hits
 
-    @staticmethod
-    def _verdict(hits: list[Rule], message: Posted) -> Verdict:
-        """Split fired rules into acting and dry run, leaving out the exempt ones."""
+    def verdict(self, hits: list[Rule], channel: str, roles: Iterable[str]) -> Verdict:
+        """Split fired rules into acting and dry run, leaving out those exempting the channel or
+        one of the author's ``roles`` (read only when a fired rule exempts a role)."""
+        if not hits:
+            return CLEAN
+        role_ids: frozenset[str] | None = None
         enforced: list[Rule] = []
         dry: list[Rule] = []
         seen: set[int] = set()
         for rule in hits:
-            if rule.id in seen or message.channel in rule.exempt_channels:
+            if rule.id in seen or channel in rule.exempt_channels:
                 continue
-            if rule.exempt_roles and rule.exempt_roles & message.roles:
-                continue
+            if rule.exempt_roles:
+                if role_ids is None:
+                    role_ids = frozenset(roles)
+                if not rule.exempt_roles.isdisjoint(role_ids):
+                    continue
             seen.add(rule.id)
             (dry if rule.dry_run else enforced).append(rule)
         key = _rule_order
         return Verdict(tuple(sorted(enforced, key=key)), tuple(sorted(dry, key=key)))
+
+
+def _search(
+    matcher: re2.Set | None, rules: Sequence[Rule | None], hint: int, text: bytes, hits: list[Rule]
+) -> bool:
+    """Add the rules ``matcher`` finds in ``text`` to ``hits``; whether it found the link hint."""
+    found = matcher.Match(text) if matcher is not None else None
+    if not found:
+        return False
+    hits.extend([r for r in map(rules.__getitem__, found) if r is not None])
+    return hint in found
 
 
 def _rule_order(rule: Rule) -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.core import CommandContext, Context, Level, Member, UserError
+from bot.core import ChannelRef, CommandContext, Context, Level, Member, Pressed, UserError
 from cogs.moderation import _notify
 from cogs.moderation._authority import Act, Standing, refusal
 from cogs.moderation._lifecycle import Move, Status
@@ -32,6 +33,30 @@ async def own_standing(ctx: Context[ModerationSettings]) -> Standing:
         return STEWARD
     top = me.top_role if me.top_role is not None else STEWARD.top_role
     return Standing(me.ref.id, Level.ADMIN, top, is_bot=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A message picked from its menu (to report or escalate it), as a case keeps it."""
+
+    author: str
+    """The id of whoever wrote it ("" when the platform did not say)."""
+    shown: str
+    """Its text, with its files' names."""
+    where: ChannelRef
+    evidence: str
+    """The evidence line: where and when it was said, and what."""
+
+
+def snapshot(press: Pressed) -> Snapshot:
+    """The message a menu was used on, from the fields the adapters fill."""
+    text = press.fields.get("text", "")
+    files = [f for f in press.fields.get("files", "").split("\n") if f]
+    shown = text + "".join(f" [file: {f}]" for f in files)
+    at = press.fields.get("at", "")[:16].replace("T", " ")
+    where = press.message.channel if press.message is not None else press.channel
+    author = press.fields.get("author", "")
+    return Snapshot(author, shown, where, f"<#{where.id}> {at} UTC: {shown}")
 
 
 def audit_key() -> str:

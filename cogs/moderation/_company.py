@@ -43,25 +43,17 @@ ESCALATION = "escalation"
 SUMMARY_MAX = 300
 
 
-def snapshot(press: Pressed) -> tuple[str, str, ChannelRef]:
-    """A message picked from its menu: its author's id, the evidence line, and its channel."""
-    text = press.fields.get("text", "")
-    files = [f for f in press.fields.get("files", "").split("\n") if f]
-    shown = text + "".join(f" [file: {f}]" for f in files)
-    at = press.fields.get("at", "")[:16].replace("T", " ")
-    where = press.message.channel if press.message is not None else press.channel
-    return press.fields.get("author", ""), f"<#{where.id}> {at} UTC: {shown}", where
-
-
 async def escalate_message(ctx: Ctx, press: Pressed) -> str:
     """A manager escalated a message from its menu: the message's words are the summary (the
     manager can change it with ``/moderation reason``)."""
-    author, evidence, where = snapshot(press)
+    picked = _cases.snapshot(press)
+    author = picked.author
     member = await ctx.port.fetch_member(UserRef(ctx.community, author)) if author else None
     if member is None:
         raise UserError("Whoever wrote that is no longer here; use `/moderation escalate`.")
     summary = shorten(" ".join(press.fields.get("text", "").split()), SUMMARY_MAX)
-    return await escalate(ctx, member, summary or "(a message with files only)", where, evidence)
+    summary = summary or "(a message with files only)"
+    return await escalate(ctx, member, summary, picked.where, picked.evidence)
 
 
 async def escalate(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
 from cogs.moderation._models import ModerationCase, ModerationCaseEvent
+
+_Row = TypeVar("_Row", ModerationCase, ModerationCaseEvent)
 
 _TRIES = 8
 """Numbers tried when other cases are being opened at the same moment."""
@@ -36,15 +40,11 @@ class Repo:
         """A new case with the community's next number. Two cases opened at once (events about
         different members are handled side by side) may pick the same number: the unique
         constraint refuses the second, which takes the next number inside a savepoint."""
-        for attempt in range(_TRIES):
-            last = await self.session.scalar(
-                select(func.max(ModerationCase.number)).where(
-                    ModerationCase.community_id == self.community.key
-                )
-            )
-            row = ModerationCase(
+
+        def build(number: int) -> ModerationCase:
+            return ModerationCase(
                 community_id=self.community.key,
-                number=(last or 0) + 1,
+                number=number,
                 kind=kind,
                 target_id=target,
                 actor_id=actor,
@@ -53,15 +53,11 @@ class Repo:
                 status=status,
                 created_at=at,
             )
-            try:
-                async with self.session.begin_nested():
-                    self.session.add(row)
-            except IntegrityError:
-                if attempt == _TRIES - 1:
-                    raise
-                continue
-            return row
-        raise AssertionError("unreachable")
+
+        last = select(func.max(ModerationCase.number)).where(
+            ModerationCase.community_id == self.community.key
+        )
+        return await self._insert_next(last, build)
 
     async def record(
         self,
@@ -79,14 +75,9 @@ class Repo:
 
         Another unit of work may be writing on the same case at this moment (a member's leaving
         while the kick that caused it is recorded): a clash on the version takes the next one."""
-        for attempt in range(_TRIES):
-            version = 1 + (
-                await self.session.scalar(
-                    select(func.count()).where(ModerationCaseEvent.case_id == case.id)
-                )
-                or 0
-            )
-            row = ModerationCaseEvent(
+
+        def build(version: int) -> ModerationCaseEvent:
+            return ModerationCaseEvent(
                 case_id=case.id,
                 version=version,
                 move=move,
@@ -97,6 +88,17 @@ class Repo:
                 key=key,
                 note=note,
             )
+
+        count = select(func.count()).where(ModerationCaseEvent.case_id == case.id)
+        return (await self._insert_next(count, build)).version
+
+    async def _insert_next(self, last: Select[int], build: Callable[[int], _Row]) -> _Row:
+        """Insert ``build(n)`` with ``n`` one past what ``last`` reads, inside a savepoint; when
+        another unit of work took that number meanwhile (the unique constraint refuses the row),
+        read again and take the next, up to ``_TRIES`` times."""
+        for attempt in range(_TRIES):
+            number = 1 + (await self.session.scalar(last) or 0)
+            row = build(number)
             try:
                 async with self.session.begin_nested():
                     self.session.add(row)
@@ -104,7 +106,7 @@ class Repo:
                 if attempt == _TRIES - 1:
                     raise
                 continue
-            return version
+            return row
         raise AssertionError("unreachable")
 
     async def case(self, number: int) -> ModerationCase | None:

@@ -59,17 +59,13 @@ TOLD = {
 
 async def report_message(ctx: Ctx, press: Pressed) -> str:
     """A member reported a message from its menu: a report with the message's snapshot."""
-    author = press.fields.get("author", "")
+    picked = _cases.snapshot(press)
+    author = picked.author
     member = await ctx.port.fetch_member(UserRef(ctx.community, author)) if author else None
     if member is None:
         raise UserError("Whoever wrote that is no longer here; please tell a moderator directly.")
-    text = press.fields.get("text", "")
-    files = press.fields.get("files", "").split("\n")
-    shown = text + "".join(f" [file: {f}]" for f in files if f)
-    at = press.fields.get("at", "")[:16].replace("T", " ")
-    where = press.message.channel if press.message is not None else press.channel
-    evidence = f"<#{where.id}> {at} UTC: {shown}"
-    return await report(ctx, member, f"this message: {shown[:300]}", evidence=evidence)
+    reason = f"this message: {picked.shown[:300]}"
+    return await report(ctx, member, reason, evidence=picked.evidence)
 
 
 async def report(ctx: Ctx, member: Member, reason: str, *, evidence: str | None = None) -> str:

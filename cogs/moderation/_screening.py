@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.core import Capability, Context, MessagePosted
 from cogs.moderation import _notify
 from cogs.moderation._authority import Act, beyond_steward
-from cogs.moderation._automod import Posted, Screen, Verdict
+from cogs.moderation._automod import CLEAN, Posted, Screen, Verdict
 from cogs.moderation._automod_admin import rules, to_rule
 from cogs.moderation._cases import own_standing, standing
 from cogs.moderation._climb import climb
@@ -61,10 +61,12 @@ class Screening:
             author=event.author.ref.id,
             channel=event.message.channel.id,
             at=ctx.clock.now().timestamp(),
-            roles=frozenset(r.id for r in event.author.roles),
             mentions=event.text.count("<@"),
         )
-        verdict = screen.screen(posted, self._recent.setdefault(key, Recent()))
+        hits = screen.scan(posted, self._recent.setdefault(key, Recent()))
+        if not hits:  # most messages: the member's roles are never read
+            return CLEAN
+        verdict = screen.verdict(hits, posted.channel, (r.id for r in event.author.roles))
         for rule in verdict.dry_run:
             await _dry_run(ctx, rule, posted, event)
         for rule in verdict.enforced:

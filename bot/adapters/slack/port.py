@@ -291,6 +291,9 @@ class SlackPort:
     async def edit(self, message: MessageRef, new: Message) -> None:
         """Change a post of Steward's (chat.update: its text and blocks; files stay)."""
         kwargs = await self.render(new)
+        # chat.update keeps a post's blocks when none are sent: an empty list removes them
+        # (a post whose buttons were pressed becomes plain text).
+        kwargs.setdefault("blocks", [])
         try:
             async with self.posts[message.channel.id].slot():
                 await self.client.chat_update(channel=message.channel.id, ts=message.id, **kwargs)

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cogs.moderation._automod import Posted, Screen
+from cogs.moderation._automod import _HOST, Posted, Screen, _word_pattern
 from cogs.moderation._explain import explain
 from cogs.moderation._flood import Recent
+from cogs.moderation._fold import encoded_forms, fold, unleet
 from cogs.moderation._rules import Action, Rule, RuleKind, RuleRefused, check_pattern, check_rule
 
 
@@ -92,6 +93,13 @@ def test_invites_and_links_by_domain() -> None:
     assert _fired(screen, _say("see https://cdn.evil.example/x")) == [2, 3]
     assert _fired(screen, _say("read https://docs.python.org/3/ and https://github.com/x")) == []
     assert _fired(screen, _say("evil.example without a scheme is not a link")) == []
+
+
+def test_a_link_written_in_capitals_is_judged_like_any_other() -> None:
+    screen = Screen([Rule(2, RuleKind.LINK_DENY, domains=frozenset({"evil.example"}))])
+    assert _fired(screen, _say("go to WWW.EVIL.EXAMPLE now")) == [2]
+    assert _fired(screen, _say("go to www.evil.example now")) == [2]
+    assert _fired(screen, _say("HTTPS://Evil.Example/x")) == [2]
 
 
 def test_thresholds_mentions_lines_and_capitals() -> None:
@@ -211,3 +219,54 @@ def test_flood_fires_exactly_when_limit_messages_fit_in_the_window(
         fired = _fired(screen, _say("x", at=at), recent) == [1]
         in_window = [t for t in seen if t >= at - seconds]
         assert fired is (len(in_window) >= limit)
+
+
+_ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.one_of(_ANY_TEXT, st.text(alphabet="aB3!@ é\u0301ѕ$|+€", max_size=40)))
+def test_encoded_forms_are_the_folded_forms_as_utf8(text: str) -> None:
+    """The byte forms RE2 reads are exactly fold and unleet, whatever the script."""
+    assert encoded_forms(text) == (
+        text.encode(),
+        fold(text).encode(),
+        unleet(fold(text)).encode(),
+    )
+
+
+_MIXED = st.text(alphabet="abcABC .!:/w3@é\n", max_size=60)
+_SCREENED = [
+    Rule(1, RuleKind.WORD, "abc"),
+    Rule(2, RuleKind.WORD, "ca b"),
+    Rule(3, RuleKind.REGEX, r"[A-C]{2}\b"),
+    Rule(4, RuleKind.REGEX, r"b\.a"),
+    Rule(5, RuleKind.LINK_DENY, domains=frozenset({"abc.cab"})),
+    Rule(6, RuleKind.WORD, "aaa"),
+]
+
+
+def _expected(text: str) -> list[int]:
+    """Each rule judged on its own with Python's re, the slow and obvious way."""
+    folded = fold(text)
+    forms = (folded, unleet(folded))
+    fired = [
+        r.id
+        for r in _SCREENED
+        if (
+            r.kind is RuleKind.WORD
+            and any(re.search(_word_pattern(r.pattern), f, re.ASCII) for f in forms)
+        )
+        or (r.kind is RuleKind.REGEX and re.search(r.pattern, text, re.ASCII))
+    ]
+    hosts = [h.lower().rstrip(".") for h in _HOST.findall(text)]
+    if any(h == "abc.cab" or h.endswith(".abc.cab") for h in hosts):
+        fired.append(5)
+    return sorted(fired)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_MIXED)
+def test_one_pass_screen_agrees_with_each_rule_judged_alone(text: str) -> None:
+    """Lower-case text takes one combined pass, other text two; both fire what each rule would."""
+    assert _fired(Screen(_SCREENED), _say(text)) == _expected(text)

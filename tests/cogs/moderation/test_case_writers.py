@@ -1,12 +1,14 @@
 """Two units of work writing on one case at the same moment (a member's leaving, handled while
-the kick that caused it is recorded): both moves land in the case's history, numbered in turn."""
+the kick that caused it is recorded): both moves land in the case's history, numbered in turn.
+Two cases opened at the same moment in one community both land too, with the next numbers."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 
 from bot.core import CommunityRef
 from bot.db.engine import Database
@@ -34,48 +36,106 @@ async def _second_is_waiting(db: Database, postgres: bool) -> None:
     raise AssertionError("the second writer never waited on the first")
 
 
+async def _community_with_a_case(db: Database) -> int:
+    """The community, with case #1 opened; the case's row id."""
+    async with db.uow() as uow:
+        uow.session.add(
+            Community(id=COMMUNITY.key, platform="discord", external_id="1", first_seen=AT)
+        )
+        await uow.session.flush()
+        case = await Repo(uow.session, COMMUNITY).open(
+            kind="kick", target="2", actor="3", reason="rude", points=0, status="open", at=AT
+        )
+        await uow.commit()
+        return case.id
+
+
+async def _at_once(
+    db: Database,
+    postgres: bool,
+    write: Callable[[str, Callable[[], Awaitable[None]]], Awaitable[int]],
+) -> list[int]:
+    """``write("first", hold)`` flushes and holds; ``write("second", ...)`` then runs into it;
+    the first commits once the second waits. What both return, sorted."""
+    flushed, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        flushed.set()
+        await release.wait()
+
+    async def go_on() -> None:
+        return None
+
+    first = asyncio.create_task(write("first", hold))
+    await flushed.wait()
+    second = asyncio.create_task(write("second", go_on))
+    await _second_is_waiting(db, postgres)
+    release.set()
+    return sorted(await asyncio.gather(first, second))
+
+
+async def _rows(db: Database, query: Select[tuple[int, str]]) -> list[tuple[int, str]]:
+    async with db.reads() as uow:
+        return [(r[0], r[1]) for r in (await uow.session.execute(query)).all()]
+
+
 async def test_two_writers_on_one_case_at_once_both_land(database_url: str) -> None:
     db = Database(database_url)
     try:
-        async with db.uow() as uow:
-            uow.session.add(
-                Community(id=COMMUNITY.key, platform="discord", external_id="1", first_seen=AT)
-            )
-            await uow.session.flush()
-            case = await Repo(uow.session, COMMUNITY).open(
-                kind="kick", target="2", actor="3", reason="rude", points=0, status="open", at=AT
-            )
-            await uow.commit()
-            case_id = case.id
-        flushed, release = asyncio.Event(), asyncio.Event()
+        case_id = await _community_with_a_case(db)
 
-        async def write(key: str, move: str, hold: bool) -> int:
+        async def write(move: str, then: Callable[[], Awaitable[None]]) -> int:
             async with db.uow() as uow:
                 row = await uow.session.get(ModerationCase, case_id)
                 assert row is not None
                 version = await Repo(uow.session, COMMUNITY).record(
-                    row, move=move, before="open", after="open", actor="2", at=AT, key=key
+                    row, move=move, before="open", after="open", actor="2", at=AT, key=move
                 )
-                if hold:
-                    flushed.set()
-                    await release.wait()
+                await then()
                 await uow.commit()
                 return version
 
-        first = asyncio.create_task(write("action", "action", hold=True))
-        await flushed.wait()
-        second = asyncio.create_task(write("left", "left", hold=False))
-        await _second_is_waiting(db, database_url.startswith("postgresql"))
-        release.set()
-        assert sorted(await asyncio.gather(first, second)) == [1, 2]
-        async with db.reads() as uow:
-            rows = (
-                await uow.session.execute(
-                    select(ModerationCaseEvent.version, ModerationCaseEvent.move)
-                    .where(ModerationCaseEvent.case_id == case_id)
-                    .order_by(ModerationCaseEvent.version)
+        postgres = database_url.startswith("postgresql")
+        assert await _at_once(db, postgres, write) == [1, 2]
+        rows = await _rows(
+            db,
+            select(ModerationCaseEvent.version, ModerationCaseEvent.move)
+            .where(ModerationCaseEvent.case_id == case_id)
+            .order_by(ModerationCaseEvent.version),
+        )
+        assert rows == [(1, "first"), (2, "second")]
+    finally:
+        await db.dispose()
+
+
+async def test_two_cases_opened_at_once_take_the_next_two_numbers(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        await _community_with_a_case(db)
+
+        async def open_case(target: str, then: Callable[[], Awaitable[None]]) -> int:
+            async with db.uow() as uow:
+                case = await Repo(uow.session, COMMUNITY).open(
+                    kind="warn",
+                    target=target,
+                    actor="3",
+                    reason="x",
+                    points=1,
+                    status="open",
+                    at=AT,
                 )
-            ).all()
-        assert [tuple(r) for r in rows] == [(1, "action"), (2, "left")]
+                await then()
+                await uow.commit()
+                return case.number
+
+        postgres = database_url.startswith("postgresql")
+        assert await _at_once(db, postgres, open_case) == [2, 3]
+        rows = await _rows(
+            db,
+            select(ModerationCase.number, ModerationCase.target_id)
+            .where(ModerationCase.community_id == COMMUNITY.key)
+            .order_by(ModerationCase.number),
+        )
+        assert rows == [(1, "2"), (2, "first"), (3, "second")]
     finally:
         await db.dispose()
