@@ -53,7 +53,6 @@ _LEET = str.maketrans(
         "£": "l",
     }
 )
-_LEET_CHARS = frozenset("0134578 9@$!|+€£".replace(" ", ""))
 # The same substitutions for ASCII text as a byte table: ``bytes.translate`` is many times
 # faster than ``str.translate`` with a dictionary, and the screen hands RE2 bytes anyway.
 _ASCII_LEET = {k: v for k, v in _LEET.items() if k < 128}
@@ -81,5 +80,12 @@ def encoded_forms(text: str) -> tuple[bytes, bytes, bytes]:
         raw = text.encode("ascii")
         folded = raw.lower()  # ASCII only: the same as str.lower() on ASCII text
         return raw, folded, folded.translate(_LEET_BYTES)
+    # A lone surrogate (JSON can carry one) cannot be UTF-8: it reads as "?" rather than failing
+    # the message's screening.
     plain = fold(text)
-    return text.encode(), plain.encode(), unleet(plain).encode()
+    leet = unleet(plain)
+    return (
+        text.encode(errors="replace"),
+        plain.encode(errors="replace"),
+        leet.encode(errors="replace"),
+    )

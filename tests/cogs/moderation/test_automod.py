@@ -270,3 +270,9 @@ def _expected(text: str) -> list[int]:
 def test_one_pass_screen_agrees_with_each_rule_judged_alone(text: str) -> None:
     """Lower-case text takes one combined pass, other text two; both fire what each rule would."""
     assert _fired(Screen(_SCREENED), _say(text)) == _expected(text)
+
+
+def test_a_message_with_a_lone_surrogate_is_screened_like_any_other() -> None:
+    """JSON can carry a lone surrogate ("\\ud800"), which is not UTF-8: the screen reads it as
+    "?" and still judges the rest of the message, rather than failing the event."""
+    assert _fired(Screen(_SCREENED), _say("é abc \ud800 b.a")) == [1, 4]
