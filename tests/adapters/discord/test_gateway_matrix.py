@@ -202,6 +202,7 @@ async def test_a_refusal_after_startup_stops_discord_and_says_why(
         app, fake = on_discord.app, on_discord.fake
         assert await get(app, "/healthz") == (200, "ready\n")
         identifies, connections = fake.gateway.identifies, fake.gateway.connections
+        mark = len(fake.gateway.client_frames)
         with caplog.at_level(logging.INFO):
             if code == 4014:
                 await fake.switch_off_privileged_intents()
@@ -216,6 +217,7 @@ async def test_a_refusal_after_startup_stops_discord_and_says_why(
 
         assert app.discord.bot.is_closed()
         assert (fake.gateway.identifies, fake.gateway.connections) == (identifies, connections)
+        assert [f.op for f in fake.gateway.client_frames[mark:] if f.op in (2, 6)] == []
         assert fake.gateway.close_codes[-1] == code
 
         # The operator: one sentence at ERROR saying what to do, no traceback.
