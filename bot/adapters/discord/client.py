@@ -365,7 +365,7 @@ class DiscordAdapter:
             self.problem,
             advice,
         )
-        # On a 4014 discord.py returns without closing the client: close it (its HTTP session
+        # On a 4014 discord.py gives up without closing the client: close it (its HTTP session
         # too), so that it reads as down and nothing is sent with a refused identity.
         self._closing = asyncio.create_task(self.bot.close(), name="steward-discord-close")
 
@@ -396,7 +396,7 @@ def stopped_because(failure: BaseException | None) -> tuple[str, str]:
     """Why discord.py gave up on the gateway (for /healthz), and what the operator should do."""
     if isinstance(failure, discord.PrivilegedIntentsRequired):
         return "a privileged intent the features need was switched off, close code 4014", (
-            INTENT_FIX
+            "`steward doctor` names the intent; switch it on in Developer Portal → Bot"
         )
     code = getattr(failure, "code", None)
     if isinstance(failure, discord.ConnectionClosed) and code == 4004:
