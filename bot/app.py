@@ -114,14 +114,16 @@ class App:
         probes: dict[str, ConnectionProbe] = {}
         if self.config.discord_enabled:
 
-            async def gateway() -> bool:
+            async def gateway() -> bool | str:
+                if self.discord.problem is not None:
+                    return self.discord.problem
                 client = self.discord.bot
                 return bool(client.is_ready() and not client.is_closed())
 
             probes["discord"] = gateway
         if self.config.slack_enabled and self.config.slack_mode == "socket":
 
-            async def socket_mode() -> bool:
+            async def socket_mode() -> bool | str:
                 handler = getattr(self.slack, "_socket", None)
                 return handler is not None and bool(await handler.client.is_connected())
 

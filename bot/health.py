@@ -37,7 +37,9 @@ OUTBOX_LAG = timedelta(minutes=5)
 LATENCY_WINDOW = timedelta(minutes=15)
 """Delivery latency is measured over the rows sent within this window."""
 
-ConnectionProbe = Callable[[], Awaitable[bool]]
+ConnectionProbe = Callable[[], Awaitable[bool | str]]
+"""True while a platform connection is up, False while it is down (reconnecting), or why it is
+down for good (a refusal Steward does not retry, e.g. Discord's close code 4014)."""
 
 
 @dataclass
@@ -130,10 +132,13 @@ class Health:
             log.warning("health check: the database is unreachable (%s)", problem)
         for platform, probe in self.connections.items():
             try:
-                snap.connections[platform] = await probe()
+                state = await probe()
             except Exception:
-                snap.connections[platform] = False
-            if not snap.connections[platform]:
+                state = False
+            snap.connections[platform] = state is True
+            if isinstance(state, str):
+                snap.reasons.append(f"{platform} stopped: {state}")
+            elif not state:
                 snap.reasons.append(f"{platform} disconnected")
         if snap.outbox_oldest_due > OUTBOX_LAG.total_seconds():
             snap.reasons.append(

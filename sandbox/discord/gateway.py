@@ -131,20 +131,25 @@ class Gateway:
     HEARTBEAT_INTERVAL_MS = 41250
     REPLAY_LIMIT = 10_000
 
-    def __init__(self, host: GatewayHost, url: Callable[[], str]) -> None:
+    def __init__(self, host: GatewayHost, url: Callable[[], str], speed: float = 1.0) -> None:
+        """``speed``: HELLO's heartbeat interval is Discord's divided by it (the platform speed
+        the fake's rate limits and Steward's gateway timeout follow too)."""
         self.host = host
         self.url = url
+        self.heartbeat_interval_ms = round(self.HEARTBEAT_INTERVAL_MS / speed)
         self.session: Session | None = None
         self.client_frames: list[ClientFrame] = []
         self.sent_frames: list[JSON] = []
         self.connections = 0
         self.identifies = 0
         self.resumes = 0
-        self.close_codes: list[int] = []
+        self.close_codes: list[int] = []  # closes the fake sent
+        self.ended: list[int | None] = []  # each connection's close code, whoever closed it
         self.query: dict[str, str] = {}
         self.lost: list[JSON] = []  # dispatches lost while disconnected (see drop(replay=False))
         self._lossy = False
         self._live: set[web.WebSocketResponse] = set()
+        self._silent: set[web.WebSocketResponse] = set()  # zombie connections (see zombie())
 
     # ------------------------------------------------------------------ server side
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -157,7 +162,7 @@ class Gateway:
         self._live.add(ws)
         queue: asyncio.Queue[JSON | None] = asyncio.Queue()
         writer = asyncio.create_task(self._writer(ws, queue), name="fake-discord-gateway-writer")
-        queue.put_nowait({"op": 10, "d": {"heartbeat_interval": self.HEARTBEAT_INTERVAL_MS}})
+        queue.put_nowait({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -172,6 +177,8 @@ class Gateway:
             pass
         finally:
             self._live.discard(ws)
+            self._silent.discard(ws)
+            self.ended.append(ws.close_code)
             queue.put_nowait(None)
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -188,6 +195,8 @@ class Gateway:
             frame = await queue.get()
             if frame is None or ws.closed:
                 return
+            if ws in self._silent:
+                continue
             frame.setdefault("s", None)
             frame.setdefault("t", None)
             try:
@@ -205,6 +214,8 @@ class Gateway:
         frame: JSON,
     ) -> None:
         op, d = frame.get("op"), frame.get("d")
+        if ws in self._silent:
+            return  # a zombie connection reads and answers nothing
         if op == 1:
             queue.put_nowait({"op": 11, "d": None})
         elif op == 2:
@@ -259,6 +270,10 @@ class Gateway:
             await self._close(ws, 4004, b"Authentication failed.")
             return
         s = self.session
+        refused = Intent.PRIVILEGED & ~self.host.enabled_privileged_intents()
+        if s is not None and s.intents & refused:
+            await self._close(ws, 4014, b"Disallowed intent(s).")
+            return
         seq = d.get("seq") or 0
         if s is None or d.get("session_id") != s.id or seq > s.seq or not self._can_replay(s, seq):
             queue.put_nowait({"op": 9, "d": False})
@@ -349,9 +364,25 @@ class Gateway:
         s.request.transport.abort()
         return True
 
-    async def close(self, code: int) -> None:
-        """Close the live connection with a close code."""
+    def zombie(self) -> bool:
+        """The live connection goes silent with TCP still open: no heartbeat ACK, no dispatch,
+        nothing answered (a zombie). Dispatches are buffered for a RESUME as if disconnected;
+        the client has to notice the silence, close and RESUME. False if no live connection."""
         s = self.session
+        if s is None or s.ws is None or s.ws.closed:
+            return False
+        s.ready = False
+        self._silent.add(s.ws)
+        return True
+
+    async def close(self, code: int) -> None:
+        """Close the live connection with a close code.
+
+        4009 (session timed out) also ends the session, as Discord does: the client's RESUME is
+        refused and it has to IDENTIFY again."""
+        s = self.session
+        if s is not None and code == 4009:
+            s.id = "timed-out-" + s.id
         if s is not None and s.ws is not None:
             await self._close(s.ws, code, b"")
 

@@ -77,7 +77,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         self.operation_log = operation_log if operation_log is not None else default_operation_log()
         self.validator = SpecValidator(spec or load_spec()) if validate else None
         self.rest = RestApi(self, self.validator, speed)
-        self.gateway = Gateway(self, lambda: self.gateway_url)
+        self.gateway = Gateway(self, lambda: self.gateway_url, self.rest.limits.speed)
         self.interactions: dict[str, InteractionResult] = {}  # by token
         self.attachments: dict[str, bytes] = {}
         self.port = 0
@@ -474,3 +474,23 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
     def invalidate_session(self, *, resumable: bool = False) -> None:
         """Send op 9 INVALID_SESSION."""
         self.gateway.invalidate_session(resumable)
+
+    def zombie_gateway(self) -> bool:
+        """The gateway connection goes silent (no heartbeat ACK, no dispatch), TCP kept open."""
+        return self.gateway.zombie()
+
+    async def close_gateway(self, code: int) -> None:
+        """Close the gateway connection with ``code`` (4009 also ends the session)."""
+        await self.gateway.close(code)
+
+    async def reset_token(self) -> None:
+        """Reset Steward's token in the developer portal: the old one is refused from now on
+        (REST 401, gateway 4004) and the live gateway connection closes with 4004."""
+        self.token = "reset-" + self.token
+        await self.gateway.close(4004)
+
+    async def switch_off_privileged_intents(self) -> None:
+        """Switch the privileged intents off in the developer portal while Steward runs: the
+        live gateway connection closes with 4014, and so would every IDENTIFY or RESUME."""
+        self.app.enabled_privileged_intents = 0
+        await self.gateway.close(4014)

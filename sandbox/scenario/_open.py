@@ -171,6 +171,7 @@ async def open_both(
     snowflakes: Any = None,
     prepare: Callable[[Any, Any, Any], None] | None = None,
     start: datetime | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> AsyncIterator[tuple[DiscordCommunity, SlackCommunity]]:
     """One Steward process serving a Discord server and a Slack workspace at once.
 
@@ -178,7 +179,7 @@ async def open_both(
     (for the sandbox on a machine without ../shared; tests always validate). ``roles`` are made
     on both (a role on Discord, a user group on Slack). The sandbox rebuilds a kept world with
     the rest: the Discord ids (``snowflakes``), ``prepare(discord fake, guild, slack fake)``
-    before Steward starts, and the clock's ``start``.
+    before Steward starts, and the clock's ``start``. ``config`` adds process settings.
     """
     from sandbox.discord import FakeDiscord
     from sandbox.slack import FakeSlack
@@ -197,7 +198,9 @@ async def open_both(
         if prepare is not None:
             prepare(discord_fake, guild, slack_fake)
         slack_fake.grant_bot_scopes(_manifest_scopes(features))
-        app = await _start(database_url, features, start, **discord_settings, **slack_settings)
+        app = await _start(
+            database_url, features, start, **discord_settings, **slack_settings, **(config or {})
+        )
         stack.push_async_callback(app.stop)
         on_discord = _discord(app, discord_fake, guild, discord_people)
         on_discord.roles.update(discord_roles)

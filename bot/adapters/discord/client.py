@@ -32,6 +32,11 @@ __all__ = ["DiscordAdapter", "StewardBot", "StewardShardedBot", "global_pacing"]
 
 log = logging.getLogger("steward.discord")
 
+HEARTBEAT_TIMEOUT = 60.0
+"""Seconds without a frame from the gateway (not even a heartbeat ACK: a zombie connection)
+before discord.py closes it and resumes; Discord's own heartbeat interval is 41.25 s. Divided
+by the platform speed, as the fake divides its heartbeat interval."""
+
 # Steward never joins voice: discord.py's start-up warnings about voice libraries are noise.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
@@ -95,13 +100,19 @@ class DiscordAdapter:
             # discord.py waits out each route's bucket from Discord's headers, but nothing keeps
             # it under the global 50 requests a second: this does (interaction answers excepted).
             "http_trace": global_pacing(Limits(config.platform_speed)),
+            "heartbeat_timeout": HEARTBEAT_TIMEOUT / config.platform_speed,
+            "speed": config.platform_speed,
         }
         bot_cls = StewardShardedBot if config.discord_sharded else StewardBot
         self.bot: StewardBot = bot_cls(self, **options)
         self.port = DiscordPort(self.bot)
         dispatcher.add_port(self.port)
         self.tree_error_count = 0
+        self.problem: str | None = None
+        """Why Discord is down for good (a refusal after startup), for /healthz; None if not."""
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._closing: asyncio.Task[None] | None = None
 
     async def sync_commands(self, bot: StewardBot) -> None:
         """Register the generated groups and sync them (to the dev guild when configured)."""
@@ -328,27 +339,76 @@ class DiscordAdapter:
             try:
                 self._task.result()
             except discord.LoginFailure:
-                raise PlatformProblem(
-                    "Discord refused STEWARD_DISCORD_TOKEN: copy it again from the Developer "
-                    "Portal (Bot → Reset Token)."
-                ) from None
+                raise PlatformProblem(TOKEN_REFUSED) from None
             except discord.PrivilegedIntentsRequired:
                 raise PlatformProblem(
                     "Discord refused the connection: a privileged intent the features need is "
-                    "off. `steward doctor` names it; switch it on in Developer Portal → Bot."
+                    f"off. {INTENT_FIX}."
                 ) from None
             except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
                 from bot.adapters.discord.doctor import unreachable
 
                 raise PlatformProblem(unreachable(self.config, exc) + ".") from None
             raise PlatformProblem("the Discord connection ended before it was ready; try again.")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """discord.py stopped for good while Steward runs (it reconnects by itself from
+        everything else): say why once, make sure nothing reconnects, and let /healthz tell."""
+        if self._stopping or task.cancelled():
+            return
+        failure = task.exception()
+        self.problem, advice = stopped_because(failure)
+        log.error(
+            "Discord closed the gateway connection for good (%s); Steward stopped reconnecting "
+            "to it and keeps running the rest: %s, then restart Steward.",
+            self.problem,
+            advice,
+        )
+        # On a 4014 discord.py gives up without closing the client: close it (its HTTP session
+        # too), so that it reads as down and nothing is sent with a refused identity.
+        self._closing = asyncio.create_task(self.bot.close(), name="steward-discord-close")
 
     async def stop(self) -> None:
         """Disconnect."""
+        self._stopping = True
         await self.bot.close()
-        if self._task is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._closing):
+            if task is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await task
+
+
+TOKEN_REFUSED = (
+    "Discord refused STEWARD_DISCORD_TOKEN: copy it again from the Developer Portal "
+    "(Bot → Reset Token)."
+)
+INTENT_FIX = "`steward doctor` names it; switch it on in Developer Portal → Bot"
+_UNRETRIED = {
+    4010: "the shard configuration is invalid",
+    4011: "the bot is in too many servers to connect without sharding",
+    4012: "the gateway version is invalid",
+    4013: "the intents Steward asked for are invalid",
+}
+
+
+def stopped_because(failure: BaseException | None) -> tuple[str, str]:
+    """Why discord.py gave up on the gateway (for /healthz), and what the operator should do."""
+    if isinstance(failure, discord.PrivilegedIntentsRequired):
+        return "a privileged intent the features need was switched off, close code 4014", (
+            "`steward doctor` names the intent; switch it on in Developer Portal → Bot"
+        )
+    code = getattr(failure, "code", None)
+    if isinstance(failure, discord.ConnectionClosed) and code == 4004:
+        return "the token was reset or revoked, close code 4004", (
+            "put the new token from the Developer Portal (Bot → Reset Token) in "
+            "STEWARD_DISCORD_TOKEN"
+        )
+    if isinstance(failure, discord.ConnectionClosed) and code in _UNRETRIED:
+        return f"{_UNRETRIED[code]}, close code {code}", "check `steward doctor`"
+    if failure is None:
+        return "the connection ended", "check `steward doctor` and the network"
+    return f"{type(failure).__name__}: {failure}", "check `steward doctor` and the network"
 
 
 def attached(attachment: discord.Attachment) -> AttachedFile:

@@ -3,6 +3,7 @@ component presses and form submissions go to the adapter."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -58,14 +59,24 @@ class StewardBot(discord.Client):
     events. A plain Client, not ``commands.Bot``: Steward has no prefix commands, and the Bot's
     extra dispatch layer ran for every gateway event."""
 
-    def __init__(self, adapter: Bridge, **kwargs: Any) -> None:
+    IDENTIFY_WAIT = 5.0
+    """Seconds between two IDENTIFYs of a shard (Discord allows one per 5 s; discord.py's own
+    wait), divided by the platform speed like every other platform window."""
+
+    def __init__(self, adapter: Bridge, *, speed: float = 1.0, **kwargs: Any) -> None:
         super().__init__(allowed_mentions=discord.AllowedMentions.none(), **kwargs)
         self.adapter = adapter
+        self.identify_wait = self.IDENTIFY_WAIT / speed
         self.tree: app_commands.CommandTree[StewardBot] = app_commands.CommandTree(self)
 
     async def setup_hook(self) -> None:
         """Build the slash-command tree from the registry and sync it."""
         await self.adapter.sync_commands(self)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait out Discord's identify limit before identifying again (not the first time)."""
+        if not initial:
+            await asyncio.sleep(self.identify_wait)
 
     # -- readiness ---------------------------------------------------------------------------
 
