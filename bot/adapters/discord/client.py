@@ -35,7 +35,10 @@ log = logging.getLogger("steward.discord")
 HEARTBEAT_TIMEOUT = 60.0
 """Seconds without a frame from the gateway (not even a heartbeat ACK: a zombie connection)
 before discord.py closes it and resumes; Discord's own heartbeat interval is 41.25 s. Divided
-by the platform speed, as the fake divides its heartbeat interval."""
+by the platform speed, as the fake divides its heartbeat interval, but never under
+``MIN_HEARTBEAT_TIMEOUT``: discord.py also waits that long for any frame, and a test machine's
+busy second must not pass for a dead connection."""
+MIN_HEARTBEAT_TIMEOUT = 5.0
 
 # Steward never joins voice: discord.py's start-up warnings about voice libraries are noise.
 discord.VoiceClient.warn_nacl = False
@@ -100,7 +103,10 @@ class DiscordAdapter:
             # discord.py waits out each route's bucket from Discord's headers, but nothing keeps
             # it under the global 50 requests a second: this does (interaction answers excepted).
             "http_trace": global_pacing(Limits(config.platform_speed)),
-            "heartbeat_timeout": HEARTBEAT_TIMEOUT / config.platform_speed,
+            "heartbeat_timeout": max(
+                HEARTBEAT_TIMEOUT / config.platform_speed,
+                min(HEARTBEAT_TIMEOUT, MIN_HEARTBEAT_TIMEOUT),
+            ),
             "speed": config.platform_speed,
         }
         bot_cls = StewardShardedBot if config.discord_sharded else StewardBot
