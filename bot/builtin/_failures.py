@@ -31,9 +31,15 @@ def failures_text(total: int, kept: list[Kept]) -> str:
     return "\n".join(lines)
 
 
-def retried_text(done: int, failing: int) -> str:
-    """What a retry came to."""
+def retried_text(done: int, failing: int, busy: int = 0) -> str:
+    """What a retry came to (``busy``: events another try was already on)."""
     if not done and not failing:
+        if busy:
+            verb = "is" if busy == 1 else "are"
+            return (
+                f"{plural(busy, 'event')} {verb} being tried again right now; "
+                "nothing else was waiting."
+            )
         return "Nothing was waiting to be tried again."
     text = f"Tried {plural(done + failing, 'event')} again: {done} handled now"
     if failing:

@@ -198,8 +198,8 @@ class Steward(Feature, name="steward"):
         """Hand the events Steward could not handle here to their features again."""
         assert self._runtime is not None, "the App attaches the runtime"
         await ctx.commit()  # each retry is a transaction of its own
-        done, failing = await self._runtime.failures.retry(ctx.community)
-        await ctx.reply(retried_text(done, failing))
+        done, failing, busy = await self._runtime.failures.retry(ctx.community)
+        await ctx.reply(retried_text(done, failing, busy))
 
     @command("failures dismiss", requires=Level.ADMIN)
     async def failures_dismiss(

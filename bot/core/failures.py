@@ -207,10 +207,10 @@ class Failures:
         """Failures not written to the database yet."""
         return len(self._unwritten)
 
-    async def retry(self, community: CommunityRef) -> tuple[int, int]:
+    async def retry(self, community: CommunityRef) -> tuple[int, int, int]:
         """Hand each kept failure of the community to its listener again, with the listener's
-        usual retries (``/steward failures retry``); returns (succeeded, still failing). One
-        being tried by itself right now is left to that try."""
+        usual retries (``/steward failures retry``); returns (succeeded, still failing, being
+        tried already): one being tried right now is left to that try."""
         async with self.sessions() as uow:
             ids = list(
                 await uow.session.scalars(
@@ -222,12 +222,13 @@ class Failures:
                     .order_by(FailedEvent.id)
                 )
             )
-        done = failing = 0
+        done = failing = busy = 0
         for row_id in ids:
             ok = await self._try(row_id, automatic=False)
             done += ok is True
             failing += ok is False
-        return done, failing
+            busy += ok is None
+        return done, failing, busy
 
     async def run_due(self) -> int:
         """Try once each failure whose automatic try is due (and write any that waited in
