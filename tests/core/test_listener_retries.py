@@ -264,7 +264,8 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
         for _ in range(50):
             await asyncio.sleep(0.01)
         admin = h.member("ada", Level.ADMIN)
-        meanwhile = (await h.run(admin, "steward failures retry"))[0].text
+        # (Were it run again meanwhile, it would wait for the same gate: the wait would fail.)
+        meanwhile = (await asyncio.wait_for(h.run(admin, "steward failures retry"), 10))[0].text
         assert meanwhile == "1 event is being tried again right now; nothing else was waiting."
         gate.set()
         await automatic
