@@ -47,6 +47,9 @@ CLAIM = timedelta(minutes=10)
 """How long a retry holds its row; a process that died meanwhile leaves it to be taken again."""
 DUE_BATCH = 20
 """Automatic tries per look of the timer loop (one try each, so the loop is not held up)."""
+LOOK_EVERY = timedelta(minutes=1)
+"""The longest the timer loop goes without looking for due tries in the database (another
+process may have kept some); in between it looks only when one it knows of is due."""
 
 Replay = Callable[[str, str, Event, bool], Awaitable[BaseException | None]]
 """Hand an event to the listener (feature, listener name) that failed on it, once only or
@@ -134,6 +137,8 @@ class Failures:
         self.auto_delays: tuple[timedelta, ...] = AUTO_RETRY_DELAYS
         self.wake: Callable[[datetime], None] = lambda _at: None
         """Tell the timer loop an automatic try is due at that time (set by it)."""
+        self._look_at: datetime | None = None
+        """When the database is next worth asking for due tries (None: now)."""
         self._unwritten: list[dict[str, Any]] = []
         self.dropped = 0
         """Failures dropped from memory because too many waited (their error ids were logged)."""
@@ -181,6 +186,8 @@ class Failures:
             )
         await self.flush()
         if retry_at is not None:
+            if self._look_at is None or retry_at < self._look_at:
+                self._look_at = retry_at
             self.wake(retry_at)
 
     async def flush(self) -> None:
@@ -235,6 +242,8 @@ class Failures:
         memory first); returns how many were handled now."""
         await self.flush()
         now = self.clock.now()
+        if self._look_at is not None and now < self._look_at:
+            return 0  # nothing known to be due: the timer loop's frequent turns cost no query
         async with self.sessions() as uow:
             ids = list(
                 await uow.session.scalars(
@@ -251,19 +260,22 @@ class Failures:
         handled = 0
         for row_id in ids:
             handled += await self._try(row_id, automatic=True) is True
-        return handled
-
-    async def next_due(self) -> datetime | None:
-        """When the earliest automatic try is due (one waiting in memory: now)."""
-        if self._unwritten:
-            return self.clock.now()
         async with self.sessions() as uow:
             due: datetime | None = await uow.session.scalar(
                 select(func.min(FailedEvent.retry_at)).where(
                     FailedEvent.status == "failed", FailedEvent.claimed_until.is_(None)
                 )
             )
-        return due
+        later = self.clock.now() + LOOK_EVERY
+        self._look_at = later if due is None else min(due, later)
+        return handled
+
+    async def next_due(self) -> datetime | None:
+        """When the timer loop should next look for automatic tries (one waiting in memory,
+        or never looked yet: now)."""
+        if self._unwritten or self._look_at is None:
+            return self.clock.now()
+        return self._look_at
 
     async def _try(self, row_id: int, *, automatic: bool) -> bool | None:
         """Claim the row, hand its event to its listener, record what came of it; None when
