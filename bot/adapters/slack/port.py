@@ -109,9 +109,17 @@ class SlackPort:
         """Drop a cached user (they changed)."""
         self._users.pop(user_id, None)
 
-    def forget_count(self) -> None:
-        """Drop the cached head count (someone joined)."""
-        self._count.clear()
+    def count_joined(self, user: dict[str, Any]) -> None:
+        """Someone joined: a cached head count grows by one person (a bot counts for none).
+
+        It used to be dropped instead, so each newcomer's welcome listed the whole workspace
+        again (users.list, 200 people a page): in a storm of joins a cost growing with the
+        workspace, per join, on a Tier 2 method. The count is still listed afresh once it is
+        ``MEMBER_TTL`` old.
+        """
+        if self._count and not (user.get("is_bot") or user.get("deleted")):
+            at, total = self._count[0]
+            self._count[0] = (at, total + 1)
 
     def forget_groups(self) -> None:
         """Drop the cached user-group membership (a group changed)."""

@@ -89,7 +89,7 @@ class Translator:
         user = event.get("user") or {}
         community = self.community(body.get("team_id"))
         self.port.forget(str(user.get("id")))
-        self.port.forget_count()  # the next welcome counts the newcomer
+        self.port.count_joined(user)  # the next welcome counts the newcomer
         await self.publish(
             MemberJoined(
                 community=community,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.scenario import Community
+from sandbox.scenario import Community, SlackCommunity
 from tests.cogs.onboarding.world import (
     chart_sent,
     grantable,
@@ -110,8 +110,18 @@ async def test_member_count_is_the_humans_in_the_preview_and_for_each_join(
         ada, "onboarding welcome set", template="{member}, you are member number {member_count}."
     )
     assert shown.text.endswith(f"A newcomer would see:\nada, you are member number {humans}.")
+    listed = _people_listings(community)
     await community.member_joins("nina")
     await community.member_joins("omar")
     said = [community.readable(m.text) for m in community.messages_in("welcome")]
     assert f"@nina, you are member number {humans + 1}." in said
     assert f"@omar, you are member number {humans + 2}." in said
+    # Each newcomer is counted in, not the whole workspace listed again for each welcome.
+    assert _people_listings(community) == listed
+
+
+def _people_listings(community: Community) -> int:
+    """Slack's users.list calls so far (Discord's count comes with the gateway: none)."""
+    if not isinstance(community, SlackCommunity):
+        return 0
+    return len(community.fake.calls_to("users.list"))
