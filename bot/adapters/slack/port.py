@@ -109,6 +109,13 @@ class SlackPort:
         """Drop a cached user (they changed)."""
         self._users.pop(user_id, None)
 
+    def remember(self, user: dict[str, Any]) -> None:
+        """Cache a user as an event carried them whole (team_join, user_change: the same
+        object users.info answers), so naming a newcomer in their welcome asks nothing more."""
+        user_id = user.get("id")
+        if isinstance(user_id, str) and user_id:
+            self._users[user_id] = (time.monotonic(), dict(user))
+
     def count_joined(self, user: dict[str, Any]) -> None:
         """Someone joined: a cached head count grows by one person (a bot counts for none).
 
