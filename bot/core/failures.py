@@ -47,6 +47,8 @@ CLAIM = timedelta(minutes=10)
 """How long a retry holds its row; a process that died meanwhile leaves it to be taken again."""
 DUE_BATCH = 20
 """Automatic tries per look of the timer loop (one try each, so the loop is not held up)."""
+WRITE_AGAIN = timedelta(seconds=10)
+"""How soon the timer loop tries again to write failures the database refused."""
 LOOK_EVERY = timedelta(minutes=1)
 """The longest the timer loop goes without looking for due tries in the database (another
 process may have kept some); in between it looks only when one it knows of is due."""
@@ -271,11 +273,12 @@ class Failures:
         return handled
 
     async def next_due(self) -> datetime | None:
-        """When the timer loop should next look for automatic tries (one waiting in memory,
-        or never looked yet: now)."""
-        if self._unwritten or self._look_at is None:
-            return self.clock.now()
-        return self._look_at
+        """When the timer loop should next look for automatic tries (never looked yet: now;
+        failures waiting in memory for the database: in a few seconds, not in a busy loop)."""
+        now = self.clock.now()
+        if self._unwritten:
+            return min(now + WRITE_AGAIN, self._look_at or now + WRITE_AGAIN)
+        return now if self._look_at is None else self._look_at
 
     async def _try(self, row_id: int, *, automatic: bool) -> bool | None:
         """Claim the row, hand its event to its listener, record what came of it; None when

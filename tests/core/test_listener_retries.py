@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import exc as sa
+from sqlalchemy.engine import make_url
 
 from bot.builtin import Steward
 from bot.cli import main
@@ -270,3 +271,40 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
         gate.set()
         await automatic
         assert welcomes(h, "nina") == 1 and doorman.tries == 2
+
+
+async def test_a_join_during_a_database_outage_is_kept_in_memory_then_handled_by_itself(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program holds SQLite's write lock for longer than the listener's retries and
+    the failure's own write: the failure waits in memory, and once the lock is released the
+    timer loop writes it and hands the join back; the newcomer is welcomed once. (PostgreSQL
+    has no such lock to hold from outside short of a proxy; its outage is the platform test.)"""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock, held by another connection")
+    monkeypatch.setattr("bot.db.engine.SQLITE_BUSY_TIMEOUT_MS", 50)  # fail fast, not in 30 s
+    doorman = Doorman([])
+    async with Harness(database_url, [Steward(), doorman]) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        admin = h.member("ada", Level.ADMIN)
+        await h.run(admin, "steward failures show")  # the community is known already
+        outsider = sqlite3.connect(str(make_url(database_url).database), timeout=0)
+        outsider.execute("BEGIN IMMEDIATE")
+        try:
+            await join(h, "nina")
+            assert doorman.tries == 0  # every try failed before the listener began
+            assert h.app.dispatcher.kept.waiting == 1
+            h.clock.advance(timedelta(minutes=5))  # still locked: still waiting
+            with pytest.raises(sa.OperationalError):  # the timer loop logs it, looks again
+                await h.app.timers.run_due()
+            assert h.app.dispatcher.kept.waiting == 1 and welcomes(h, "nina") == 0
+        finally:
+            outsider.rollback()
+            outsider.close()
+        await h.advance(timedelta(seconds=10))  # written now, and its try was due already
+        assert h.app.dispatcher.kept.waiting == 0
+        assert welcomes(h, "nina") == 1 and doorman.tries == 1
+        await h.advance(timedelta(hours=9))
+        assert welcomes(h, "nina") == 1
+        shown = await h.run(admin, "steward failures show")
+        assert shown[0].text == "Nothing is waiting: every event here was handled."
