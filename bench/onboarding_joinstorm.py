@@ -109,9 +109,11 @@ async def storm(
     slack_429: int,
     database: str = "sqlite",
     give_up: float = 0.0,
+    profile: str | None = None,
 ) -> Storm | None:
     """Run one storm of ``n`` joins on ``platform`` and count what arrived (None: no
-    PostgreSQL to run it on)."""
+    PostgreSQL to run it on); ``profile``: write cProfile's statistics of the storm (not the
+    setup) to that file."""
     with tempfile.TemporaryDirectory() as tmp:
         if database == "sqlite":
             url: str | None = f"sqlite+aiosqlite:///{Path(tmp) / 'steward.db'}"
@@ -120,7 +122,14 @@ async def storm(
         if url is None:
             return None
         return await _storm(
-            platform, database, url, n, patience=patience, slack_429=slack_429, give_up=give_up
+            platform,
+            database,
+            url,
+            n,
+            patience=patience,
+            slack_429=slack_429,
+            give_up=give_up,
+            profile=profile,
         )
 
 
@@ -133,7 +142,10 @@ async def _storm(
     patience: float,
     slack_429: int,
     give_up: float = 0.0,
+    profile: str | None = None,
 ) -> Storm:
+    import cProfile
+
     from bot.builtin import Steward
     from bot.core import Level
     from cogs.onboarding import Onboarding
@@ -154,8 +166,11 @@ async def _storm(
             fake.faults.rate_limit(slack_429, retry_after=1, method="chat.postMessage")
         before = _rate_limited(platform, fake)
         names = [f"guest{i}" for i in range(n)]
+        profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
         cpu_started = time.process_time()
+        if profiler is not None:
+            profiler.enable()
         joined = await _join_all(community, names)
         arrival = time.perf_counter() - started
         people = {
@@ -190,6 +205,9 @@ async def _storm(
                 print(f"stopped waiting after {give_up:.0f} s: what is missing was still queued")
                 break
             await asyncio.sleep(0.05)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile or "")
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         public_count, dm_count = _tally(community, people)
@@ -232,6 +250,7 @@ async def measure(
     databases: tuple[str, ...] = ("sqlite", "postgresql"),
     give_up: float = 0.0,
     each: bool = False,
+    profile: str | None = None,
 ) -> list[Storm]:
     """One storm on each platform and database."""
     os.environ.setdefault("STEWARD_PLATFORM_SPEED", "50")  # see the module's docstring
@@ -246,6 +265,7 @@ async def measure(
                 slack_429=slack_429,
                 database=database,
                 give_up=give_up,
+                profile=profile and f"{profile}.{platform}.{database}",
             )
             if done is None:
                 print(f"no PostgreSQL at {PG_URL}: the {platform} storm on it is left out")
@@ -334,6 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database", choices=("sqlite", "postgresql"), help="one database only (default both)"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="write cProfile statistics of each storm (not its setup) to PREFIX.<platform>.<db>",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     platforms = (args.only,) if args.only else ("discord", "slack")
@@ -347,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             databases=databases,
             give_up=args.give_up,
             each=len(platforms) * len(databases) > 1,
+            profile=args.profile,
         )
     )
     print()

@@ -67,7 +67,6 @@ class App:
             self.dispatcher.publish,
             self.dispatcher.steps,
             self.dispatcher.kept,
-            self.dispatcher.replay,
             ProcessOptions(tuple(config.feeds_allow), config.feeds_min_interval),
         )
         self.runtime = runtime

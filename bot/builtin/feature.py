@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from bot.builtin._failures import failures_text, retried_text
+from bot.builtin._failures import dismissed_text, failures_text, retried_text
 from bot.builtin._fields import expected_form, parse_setting, settable, show_value
 from bot.core.commands import CommandSpec
 from bot.core.context import CommandContext, Context
@@ -40,7 +40,7 @@ class Steward(Feature, name="steward"):
         self._runtime: Runtime | None = None
 
     def attach(self, runtime: Runtime) -> None:
-        """Keep the runtime: ``/steward failures retry`` hands kept events back to listeners."""
+        """Keep the runtime: ``/steward failures retry`` and ``dismiss`` act on kept events."""
         self._runtime = runtime
 
     def _feature(self, name: str, *, itself: bool = False) -> Feature:
@@ -198,8 +198,23 @@ class Steward(Feature, name="steward"):
         """Hand the events Steward could not handle here to their features again."""
         assert self._runtime is not None, "the App attaches the runtime"
         await ctx.commit()  # each retry is a transaction of its own
-        done, failing = await self._runtime.failures.retry(ctx.community, self._runtime.replay)
-        await ctx.reply(retried_text(done, failing))
+        done, failing, busy = await self._runtime.failures.retry(ctx.community)
+        await ctx.reply(retried_text(done, failing, busy))
+
+    @command("failures dismiss", requires=Level.ADMIN)
+    async def failures_dismiss(
+        self,
+        ctx: CommandContext[FeatureSettings],
+        error: Annotated[str, "The error code /steward failures show gives, or all"],
+    ) -> None:
+        """Stop retrying an event Steward could not handle here, and drop it from the list."""
+        assert self._runtime is not None, "the App attaches the runtime"
+        code = error.strip().strip("`").lower()
+        await ctx.commit()
+        dropped = await self._runtime.failures.dismiss(
+            ctx.community, None if code == "all" else code
+        )
+        await ctx.reply(dismissed_text(dropped, code))
 
     # -- forgetting --------------------------------------------------------------------------
 

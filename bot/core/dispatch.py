@@ -65,8 +65,9 @@ class Dispatcher:
         """Listener tries retried after a passing failure, by feature (``/metrics``)."""
         self.gave_up: Counter[str] = Counter()
         """Events whose listener still failed after its retries, by feature (``/metrics``)."""
-        self.kept = Failures(db.uow, clock)
-        """Listener failures kept after their retries (``/steward failures show``, doctor)."""
+        self.kept = Failures(db.uow, clock, self.replay)
+        """Listener failures kept after their retries (``/steward failures show``, doctor),
+        tried again by themselves when they failed on passing trouble."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
 
     def add_port(self, port: Port) -> None:
@@ -168,15 +169,17 @@ class Dispatcher:
         event: Event,
         *,
         keep: bool = True,
-    ) -> bool:
+        once: bool = False,
+    ) -> BaseException | None:
         """Run one listener; retry it while it fails on something passing (a busy or absent
-        database, a reset connection, a platform's 5xx) until the budget runs out; keep what
-        still fails (``bot.core.failures``). True when it succeeded."""
-        delays = self.retry_delays
+        database, a reset connection, a platform's 5xx) until the budget runs out (``once``:
+        no retries); keep what still fails (``bot.core.failures``). None when it succeeded,
+        else what it last failed on."""
+        delays = () if once else self.retry_delays
         for attempt in range(1, len(delays) + 2):
             try:
                 await self._listen_once(feature, handler, name, event)
-                return True
+                return None
             except Exception as exc:
                 what = f"listener {name} on {type(event).__name__}"
                 if attempt <= len(delays) and is_transient(exc):
@@ -194,8 +197,8 @@ class Dispatcher:
                     await asyncio.sleep(delay)
                     continue
                 error_id = self._failed(f"{what} in {event.community.key}", exc)
-                self.gave_up[feature.name] += 1
                 if keep:
+                    self.gave_up[feature.name] += 1
                     await self.kept.keep(
                         error_id=error_id,
                         feature=feature.name,
@@ -204,8 +207,8 @@ class Dispatcher:
                         exc=exc,
                         attempts=attempt,
                     )
-                return False
-        return False  # not reached: the last attempt returns or keeps
+                return exc
+        raise AssertionError("not reached: the last attempt returns")
 
     async def _listen_once(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event
@@ -228,14 +231,19 @@ class Dispatcher:
             await uow.commit()
         await self._deliver(ctx.published)
 
-    async def replay(self, feature: str, listener: str, event: Event) -> bool:
-        """Hand a kept event to the listener that failed on it (``/steward failures retry``),
-        with the usual retries; a failure is not kept a second time."""
+    async def replay(
+        self, feature: str, listener: str, event: Event, once: bool = False
+    ) -> BaseException | None:
+        """Hand a kept event to the listener that failed on it (``/steward failures retry``
+        with the usual retries, the automatic tries ``once``); a failure is not kept a second
+        time. None when it succeeded, else what it failed on."""
         for lst in self.registry.listeners(type(event)):
             if lst.feature.name == feature and lst.name == listener and not lst.inline:
                 async with self.activity.track():
-                    return await self._listen(lst.feature, lst.handler, lst.name, event, keep=False)
-        return False
+                    return await self._listen(
+                        lst.feature, lst.handler, lst.name, event, keep=False, once=once
+                    )
+        return LookupError(f"no listener {feature}.{listener} for {type(event).__name__} now")
 
     # -- HTTP endpoints ----------------------------------------------------------------------
 

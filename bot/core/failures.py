@@ -4,8 +4,16 @@ The dispatcher retries a listener that failed on something passing (``bot.core.t
 what still fails is written here with its error id, feature, listener, event kind, a summary
 and the event itself, so ``/steward failures show`` shows it to the community's admins,
 ``steward doctor`` counts it for the operator, and ``/steward failures retry`` hands the same
-event to the same listener again. If even this write fails (the database is away), the
-record waits in memory and is written with the next one.
+event to the same listener again (``dismiss`` drops it). If even this write fails (the database
+is away), the record waits in memory and is written with the next one, or when the timer loop
+next looks.
+
+A failure kept because the trouble outlasted the listener's budget (the database away, a pool
+timeout, a platform's 5xx) is also tried again by itself, one try at a time with growing pauses
+(``AUTO_RETRY_DELAYS``), from the timer loop; when a try succeeds it leaves the list. A try
+claims its row first (``claimed_until``), so an automatic and a manual retry, or two processes,
+never run the same event at once; listeners do their work once however often they run (the
+outbox's keys, their own records), which the in-listener retries already need.
 """
 
 from __future__ import annotations
@@ -15,14 +23,15 @@ import logging
 import pickle
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from bot.core.clock import Clock
 from bot.core.events import Event
 from bot.core.ids import CommunityRef
+from bot.core.transient import is_transient
 from bot.db.models import FailedEvent
 from bot.db.uow import UnitOfWork
 
@@ -31,6 +40,22 @@ log = logging.getLogger("steward.failures")
 
 MAX_WAITING = 1000
 """Failures kept in memory while the database cannot take them; beyond it the oldest go."""
+AUTO_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60, 120, 240))
+"""Pauses before each automatic try of a failure kept on passing trouble: 8 tries over about
+8 hours; after the last it waits for an admin."""
+CLAIM = timedelta(minutes=10)
+"""How long a retry holds its row; a process that died meanwhile leaves it to be taken again."""
+DUE_BATCH = 20
+"""Automatic tries per look of the timer loop (one try each, so the loop is not held up)."""
+WRITE_AGAIN = timedelta(seconds=10)
+"""How soon the timer loop tries again to write failures the database refused."""
+LOOK_EVERY = timedelta(minutes=1)
+"""The longest the timer loop goes without looking for due tries in the database (another
+process may have kept some); in between it looks only when one it knows of is due."""
+
+Replay = Callable[[str, str, Event, bool], Awaitable[BaseException | None]]
+"""Hand an event to the listener (feature, listener name) that failed on it, once only or
+with its usual retries; None when it succeeded, else what it failed on."""
 
 
 class _EventsOnly(pickle.Unpickler):
@@ -81,6 +106,10 @@ class Kept:
     error: str
     attempts: int
     failed_at: datetime
+    retry_at: datetime | None = None
+    """The next automatic try, if there is one."""
+    retries: int = 0
+    """Automatic tries so far."""
 
 
 def summary_of(event: Event) -> str:
@@ -98,14 +127,27 @@ def summary_of(event: Event) -> str:
 
 
 class Failures:
-    """Keeps, lists, counts and retries failures; one per process (the dispatcher's)."""
+    """Keeps, lists, counts, retries and dismisses failures; one per process (the dispatcher's)."""
 
-    def __init__(self, sessions: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self, sessions: Callable[[], UnitOfWork], clock: Clock, replay: Replay | None = None
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.replay = replay
+        """How an event reaches its listener again (the dispatcher's ``replay``)."""
+        self.auto_delays: tuple[timedelta, ...] = AUTO_RETRY_DELAYS
+        self.wake: Callable[[datetime], None] = lambda _at: None
+        """Tell the timer loop an automatic try is due at that time (set by it)."""
+        self._look_at: datetime | None = None
+        """When the database is next worth asking for due tries (None: now)."""
         self._unwritten: list[dict[str, Any]] = []
         self.dropped = 0
         """Failures dropped from memory because too many waited (their error ids were logged)."""
+
+    def _next_try(self, retries: int, now: datetime) -> datetime | None:
+        """When the automatic try after ``retries`` of them is due (None: no more)."""
+        return now + self.auto_delays[retries] if retries < len(self.auto_delays) else None
 
     async def keep(
         self,
@@ -117,7 +159,10 @@ class Failures:
         exc: BaseException,
         attempts: int,
     ) -> None:
-        """Write the failure (and any that could not be written before)."""
+        """Write the failure (and any that could not be written before); one that failed on
+        passing trouble is due to be tried again by itself."""
+        now = self.clock.now()
+        retry_at = self._next_try(0, now) if is_transient(exc) else None
         self._unwritten.append(
             {
                 "error_id": error_id,
@@ -127,10 +172,12 @@ class Failures:
                 "event_kind": type(event).__name__[:64],
                 "summary": summary_of(event),
                 "event": pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL),
-                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "error": _error_text(exc),
                 "attempts": attempts,
-                "failed_at": self.clock.now(),
+                "failed_at": now,
                 "status": "failed",
+                "retry_at": retry_at,
+                "retries": 0,
             }
         )
         if len(self._unwritten) > MAX_WAITING:  # the database is away for long: memory is bounded
@@ -140,6 +187,10 @@ class Failures:
                 "failure %s could not be recorded and is dropped from memory", gone["error_id"]
             )
         await self.flush()
+        if retry_at is not None:
+            if self._look_at is None or retry_at < self._look_at:
+                self._look_at = retry_at
+            self.wake(retry_at)
 
     async def flush(self) -> None:
         """Write what waits in memory; on failure it keeps waiting (and says so)."""
@@ -165,23 +216,14 @@ class Failures:
         """Failures not written to the database yet."""
         return len(self._unwritten)
 
-    async def retry(
-        self,
-        community: CommunityRef,
-        run: Callable[[str, str, Event], Awaitable[bool]],
-    ) -> tuple[int, int]:
-        """Hand each kept failure of the community to its listener again (``run(feature,
-        listener, event)`` says whether it succeeded); returns (succeeded, still failing)."""
+    async def retry(self, community: CommunityRef) -> tuple[int, int, int]:
+        """Hand each kept failure of the community to its listener again, with the listener's
+        usual retries (``/steward failures retry``); returns (succeeded, still failing, being
+        tried already): one being tried right now is left to that try."""
         async with self.sessions() as uow:
-            rows = list(
-                await uow.session.execute(
-                    select(
-                        FailedEvent.id,
-                        FailedEvent.error_id,
-                        FailedEvent.feature,
-                        FailedEvent.listener,
-                        FailedEvent.event,
-                    )
+            ids = list(
+                await uow.session.scalars(
+                    select(FailedEvent.id)
                     .where(
                         FailedEvent.community_id == community.key,
                         FailedEvent.status == "failed",
@@ -189,26 +231,139 @@ class Failures:
                     .order_by(FailedEvent.id)
                 )
             )
-        done = failing = 0
-        for row in rows:
-            try:
-                event = read_event(row.event)
-            except Exception:
-                log.exception("failed event %s can no longer be read", row.error_id)
-                failing += 1
-                continue
-            ok = await run(row.feature, row.listener, event)
-            async with self.sessions() as uow:
-                found = await uow.session.get(FailedEvent, row.id)
-                if found is not None:
-                    if ok:
-                        found.status, found.replayed_at = "replayed", self.clock.now()
-                    else:
-                        found.attempts += 1
-                    await uow.commit()
-            done += ok
-            failing += not ok
-        return done, failing
+        done = failing = busy = 0
+        for row_id in ids:
+            ok = await self._try(row_id, automatic=False)
+            done += ok is True
+            failing += ok is False
+            busy += ok is None
+        return done, failing, busy
+
+    async def run_due(self) -> int:
+        """Try once each failure whose automatic try is due (and write any that waited in
+        memory first); returns how many were handled now."""
+        await self.flush()
+        now = self.clock.now()
+        if self._look_at is not None and now < self._look_at:
+            return 0  # nothing known to be due: the timer loop's frequent turns cost no query
+        async with self.sessions() as uow:
+            ids = list(
+                await uow.session.scalars(
+                    select(FailedEvent.id)
+                    .where(
+                        FailedEvent.status == "failed",
+                        FailedEvent.retry_at <= now,
+                        _unclaimed(now),
+                    )
+                    .order_by(FailedEvent.retry_at, FailedEvent.id)
+                    .limit(DUE_BATCH)
+                )
+            )
+        handled = 0
+        for row_id in ids:
+            handled += await self._try(row_id, automatic=True) is True
+        async with self.sessions() as uow:
+            due: datetime | None = await uow.session.scalar(
+                select(func.min(FailedEvent.retry_at)).where(
+                    FailedEvent.status == "failed", FailedEvent.claimed_until.is_(None)
+                )
+            )
+        later = self.clock.now() + LOOK_EVERY
+        self._look_at = later if due is None else min(due, later)
+        return handled
+
+    async def next_due(self) -> datetime | None:
+        """When the timer loop should next look for automatic tries (never looked yet: now;
+        failures waiting in memory for the database: in a few seconds, not in a busy loop)."""
+        now = self.clock.now()
+        if self._unwritten:
+            return min(now + WRITE_AGAIN, self._look_at or now + WRITE_AGAIN)
+        return now if self._look_at is None else self._look_at
+
+    async def _try(self, row_id: int, *, automatic: bool) -> bool | None:
+        """Claim the row, hand its event to its listener, record what came of it; None when
+        another try holds it (or it is no longer waiting)."""
+        now = self.clock.now()
+        due = [FailedEvent.retry_at <= now] if automatic else []
+        async with self.sessions() as uow:
+            claimed = await uow.session.execute(
+                update(FailedEvent)
+                .where(
+                    FailedEvent.id == row_id,
+                    FailedEvent.status == "failed",
+                    _unclaimed(now),
+                    *due,
+                )
+                .values(claimed_until=now + CLAIM)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return None
+            row = (
+                await uow.session.execute(
+                    select(
+                        FailedEvent.error_id,
+                        FailedEvent.feature,
+                        FailedEvent.listener,
+                        FailedEvent.event,
+                    ).where(FailedEvent.id == row_id)
+                )
+            ).one()
+            await uow.commit()
+        failure: BaseException | None
+        try:
+            event = read_event(row.event)
+        except Exception as exc:
+            log.exception("failed event %s can no longer be read", row.error_id)
+            failure = exc
+        else:
+            assert self.replay is not None, "the dispatcher hands its replay in"
+            failure = await self.replay(row.feature, row.listener, event, automatic)
+        now = self.clock.now()
+        async with self.sessions() as uow:
+            found = await uow.session.get(FailedEvent, row_id)
+            if found is None:
+                return failure is None
+            found.claimed_until = None
+            if failure is None:
+                found.status, found.replayed_at, found.retry_at = "replayed", now, None
+            else:
+                found.attempts += 1
+                found.retries += automatic
+                found.error = _error_text(failure)
+                passing = is_transient(failure) and found.status == "failed"
+                found.retry_at = self._next_try(found.retries, now) if passing else None
+            await uow.commit()
+        if failure is None:
+            log.info("failed event %s handled on a retry", row.error_id)
+        return failure is None
+
+    async def dismiss(self, community: CommunityRef, error_id: str | None) -> int:
+        """Drop the community's kept failure with this error id (every one: None) from the list
+        and from the automatic tries; returns how many."""
+        which = [] if error_id is None else [FailedEvent.error_id == error_id]
+        async with self.sessions() as uow:
+            done = await uow.session.execute(
+                update(FailedEvent)
+                .where(
+                    FailedEvent.community_id == community.key,
+                    FailedEvent.status == "failed",
+                    *which,
+                )
+                .values(status="dismissed", retry_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            await uow.commit()
+        return int(getattr(done, "rowcount", 0) or 0)
+
+
+def _unclaimed(now: datetime) -> Any:
+    """No retry holds the row (or the one that did has run out of time)."""
+    return or_(FailedEvent.claimed_until.is_(None), FailedEvent.claimed_until <= now)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 async def listed(session: Any, community: CommunityRef, limit: int = 20) -> tuple[int, list[Kept]]:
@@ -219,7 +374,18 @@ async def listed(session: Any, community: CommunityRef, limit: int = 20) -> tupl
         select(FailedEvent).where(*where).order_by(FailedEvent.id.desc()).limit(limit)
     )
     kept = [
-        Kept(r.id, r.error_id, r.feature, r.event_kind, r.summary, r.error, r.attempts, r.failed_at)
+        Kept(
+            r.id,
+            r.error_id,
+            r.feature,
+            r.event_kind,
+            r.summary,
+            r.error,
+            r.attempts,
+            r.failed_at,
+            r.retry_at,
+            r.retries,
+        )
         for r in rows
     ]
     return int(total or 0), kept

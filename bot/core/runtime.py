@@ -69,9 +69,7 @@ class Runtime:
     publish: Callable[[Event], Awaitable[None]]
     steps: Steps
     failures: Failures
-    """Listener failures kept after their retries (the built-in ``/steward failures show``)."""
-    replay: Callable[[str, str, Event], Awaitable[bool]]
-    """Hand a kept event to the listener (feature, listener name) that failed on it."""
+    """Listener failures kept after their retries (the built-in ``/steward failures``)."""
     options: ProcessOptions = field(default_factory=ProcessOptions)
     web: WebAddress = field(default_factory=WebAddress)
 

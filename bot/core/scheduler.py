@@ -36,6 +36,9 @@ class TimerService:
         # Outbox retries are due by the same clock: one loop runs both.
         self.outbox = dispatcher.deliverer
         self.outbox.wake = self.wake
+        # So are the automatic tries of failures kept on passing trouble.
+        self.failures = dispatcher.kept
+        self.failures.wake = self.wake
 
     def wake(self, _at: datetime) -> None:
         """A timer was added: look again at when the next one is due."""
@@ -57,16 +60,22 @@ class TimerService:
             ran += await self.dispatcher.run_timer(timer_id)
         async with self.dispatcher.activity.track():
             await self.outbox.run_due()
+        await self.failures.run_due()
         return ran
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending timer (or outbox retry) is due."""
+        """When the earliest pending timer (or outbox retry, or failure's try) is due."""
         async with self.db.uow() as uow:
             result: datetime | None = await uow.session.scalar(
                 select(func.min(Timer.due_at)).where(Timer.done_at.is_(None))
             )
         outbox = await self.outbox.next_due()
-        due = [d if d.tzinfo else d.replace(tzinfo=UTC) for d in (result, outbox) if d is not None]
+        failures = await self.failures.next_due()
+        due = [
+            d if d.tzinfo else d.replace(tzinfo=UTC)
+            for d in (result, outbox, failures)
+            if d is not None
+        ]
         return min(due, default=None)
 
     async def _loop(self) -> None:

@@ -113,13 +113,18 @@ class FailedEvent(Base):
     """An event a listener could not handle even after its retries: kept, never only logged.
 
     ``event`` is the event itself (pickled), so it can be handed to the same listener again
-    (``/steward failures retry``); ``status`` is ``failed`` until a retry succeeds
-    (``replayed``). The community is a plain column, not a reference: a failure is kept even
-    when the community's own row could not be written.
+    (``/steward failures retry``, or by itself at ``retry_at`` when it failed on passing
+    trouble); ``status`` is ``failed`` until a retry succeeds (``replayed``) or an admin
+    dismisses it (``dismissed``). ``claimed_until``: a retry is under way until then (a process
+    that died meanwhile leaves it to be taken again). The community is a plain column, not a
+    reference: a failure is kept even when the community's own row could not be written.
     """
 
     __tablename__ = "failed_events"
-    __table_args__ = (Index("ix_failed_events_status", "status", "community_id"),)
+    __table_args__ = (
+        Index("ix_failed_events_status", "status", "community_id"),
+        Index("ix_failed_events_retry_at", "retry_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     error_id: Mapped[str] = mapped_column(String(16))
@@ -134,6 +139,9 @@ class FailedEvent(Base):
     failed_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(12), default="failed")
     replayed_at: Mapped[datetime | None]
+    retry_at: Mapped[datetime | None]
+    retries: Mapped[int] = mapped_column(default=0, server_default="0")
+    claimed_until: Mapped[datetime | None]
 
 
 class HandledEvent(Base):

@@ -51,6 +51,22 @@ logging.getLogger("slack_sdk").setLevel(logging.INFO)
 _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
 DRAIN_SECONDS = 10.0
+_NO_EFFECTS = frozenset({"member_joined_channel", "member_left_channel"})
+"""Events Steward listens to only to acknowledge them (``_ignore``)."""
+
+
+def _has_effects(body: dict[str, Any]) -> bool:
+    """Whether handling this event can change anything: not one Steward ignores, nor a
+    message in a DM (the translator drops those). A join brings several such events (the
+    newcomer brought into channels, Steward's own DMs): each cost a read transaction to ask
+    whether it was handled before, and a row to note it."""
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return True
+    kind = event.get("type")
+    return kind not in _NO_EFFECTS and not (kind == "message" and event.get("channel_type") == "im")
+
+
 _EVENT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("slack_event_id", default="")
 """The Slack event a listener task is handling (its id, noted as handled when it is done)."""
 LISTENED_EVENTS = (
@@ -176,6 +192,8 @@ class SlackAdapter:
         key = f"slack:{event_id}" if isinstance(event_id, str) else ""
         if key and not self._events.first_time(key):
             return BoltResponse(status=200, body="")
+        if key and not _has_effects(body):
+            key = ""  # nothing to do twice: no database lookup, no id to note
         # Bolt runs the listener after the middleware, in a task started from this request's
         # own context (one per request), which inherits the id. The database is asked there,
         # after the ack: Slack wants its ack within 3 seconds, however busy the database.

@@ -109,9 +109,24 @@ class SlackPort:
         """Drop a cached user (they changed)."""
         self._users.pop(user_id, None)
 
-    def forget_count(self) -> None:
-        """Drop the cached head count (someone joined)."""
-        self._count.clear()
+    def remember(self, user: dict[str, Any]) -> None:
+        """Cache a user as an event carried them whole (team_join, user_change: the same
+        object users.info answers), so naming a newcomer in their welcome asks nothing more."""
+        user_id = user.get("id")
+        if isinstance(user_id, str) and user_id:
+            self._users[user_id] = (time.monotonic(), dict(user))
+
+    def count_joined(self, user: dict[str, Any]) -> None:
+        """Someone joined: a cached head count grows by one person (a bot counts for none).
+
+        It used to be dropped instead, so each newcomer's welcome listed the whole workspace
+        again (users.list, 200 people a page): in a storm of joins a cost growing with the
+        workspace, per join, on a Tier 2 method. The count is still listed afresh once it is
+        ``MEMBER_TTL`` old.
+        """
+        if self._count and not (user.get("is_bot") or user.get("deleted")):
+            at, total = self._count[0]
+            self._count[0] = (at, total + 1)
 
     def forget_groups(self) -> None:
         """Drop the cached user-group membership (a group changed)."""

@@ -88,8 +88,8 @@ class Translator:
         """A newcomer joined the workspace."""
         user = event.get("user") or {}
         community = self.community(body.get("team_id"))
-        self.port.forget(str(user.get("id")))
-        self.port.forget_count()  # the next welcome counts the newcomer
+        self.port.remember(user)
+        self.port.count_joined(user)  # the next welcome counts the newcomer
         await self.publish(
             MemberJoined(
                 community=community,
@@ -102,7 +102,7 @@ class Translator:
         """A member changed, or was deactivated (they left)."""
         user = event.get("user") or {}
         community = self.community(body.get("team_id"))
-        self.port.forget(str(user.get("id")))
+        self.port.remember(user)
         at = ts_time(body.get("event_time"))
         if user.get("deleted"):
             await self.publish(

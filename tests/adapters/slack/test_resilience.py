@@ -108,3 +108,29 @@ async def test_a_slack_5xx_page_is_a_passing_outage_not_a_crash(world: SlackWorl
             UserRef(community, world.bob.id), general, reason="test"
         )
     assert [c.status for c in fake.calls_to("conversations.invite")] == [503]
+
+
+async def test_only_events_that_do_something_are_written_down_as_handled(
+    world: SlackWorld,
+) -> None:
+    """A join brings a team_join and a member_joined_channel (Steward only acknowledges the
+    latter): only the team_join's id is kept against a redelivery; the other costs no lookup
+    and no row."""
+    from sqlalchemy import select
+
+    from bot.db.models import HandledEvent
+
+    fake = world.fake
+    nina = await fake.member_joins("nina")
+    await world.settle()
+    assert len(fake.dms_of(nina)) == 2
+    ids = {
+        str(d.payload["event"]["type"]): f"slack:{d.payload['event_id']}"
+        for d in fake.deliveries
+        if d.kind == "event"
+    }
+    assert {"team_join", "member_joined_channel"} <= set(ids)
+    async with world.app.db.reads() as uow:
+        kept = set(await uow.session.scalars(select(HandledEvent.key)))
+    assert ids["team_join"] in kept
+    assert ids["member_joined_channel"] not in kept

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.scenario import Community
+from sandbox.scenario import Community, SlackCommunity
 from tests.cogs.onboarding.world import (
     chart_sent,
     grantable,
@@ -110,8 +110,22 @@ async def test_member_count_is_the_humans_in_the_preview_and_for_each_join(
         ada, "onboarding welcome set", template="{member}, you are member number {member_count}."
     )
     assert shown.text.endswith(f"A newcomer would see:\nada, you are member number {humans}.")
-    await community.member_joins("nina")
-    await community.member_joins("omar")
+    listed = _people_asked(community, "users.list")
+    nina = await community.member_joins("nina")
+    omar = await community.member_joins("omar")
     said = [community.readable(m.text) for m in community.messages_in("welcome")]
     assert f"@nina, you are member number {humans + 1}." in said
     assert f"@omar, you are member number {humans + 2}." in said
+    # Each newcomer is counted in, not the whole workspace listed again for each welcome, and
+    # named from the join itself, not looked up again.
+    assert _people_asked(community, "users.list") == listed
+    assert _people_asked(community, "users.info", about={nina.id, omar.id}) == 0
+
+
+def _people_asked(community: Community, method: str, about: set[str] | None = None) -> int:
+    """Slack's calls to ``method`` so far, about these users only if given (Discord has its
+    count and people from the gateway: none)."""
+    if not isinstance(community, SlackCommunity):
+        return 0
+    calls = community.fake.calls_to(method)
+    return len([c for c in calls if about is None or c.args.get("user") in about])
