@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
-from cogs.engagement._models import OPTOUTS, QUESTION_DAYS, QUESTIONS
+from cogs.engagement._models import (
+    ANSWER_BUCKETS,
+    ANSWER_WAITS,
+    HELPER_DAYS,
+    OPTOUTS,
+    QUESTION_DAYS,
+    QUESTIONS,
+)
 
 HOUR = 3600.0
 TOP_HELPERS = 5
@@ -39,6 +49,25 @@ class Answers:
         return ratio(part, self.asked)
 
 
+WAIT_BOUNDS = (
+    *(10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2400, 3000),
+    *(3600, 4500, 5400, 7200, 9000, 10800, 14400, 18000, 21600, 28800, 36000, 43200, 57600),
+    *(72000, 86400, 108000, 129600, 172800, 216000, 259200, 345600, 432000, 604800, 1209600),
+    2592000,
+)
+"""The wait buckets of ``engagement_answer_buckets`` (seconds): bucket ``i`` holds the waits up
+to ``WAIT_BOUNDS[i]`` (and above the bound before), the last one everything longer. Migration
+0020 writes them into its triggers."""
+
+
+_BOUNDS_US = [b * 1_000_000 for b in WAIT_BOUNDS]
+
+
+def bucket_of(wait_us: int) -> int:
+    """The wait bucket of a first response ``wait_us`` microseconds after the question."""
+    return bisect_left(_BOUNDS_US, wait_us)
+
+
 def _where(community: str, channel: str | None) -> list[ColumnElement[bool]]:
     q = QUESTIONS.c
     where = [q.community_id == community]
@@ -51,15 +80,11 @@ async def answers(
     session: AsyncSession, community: str, period: Period, channel: str | None = None
 ) -> Answers:
     """The questions asked in a period and their first answers."""
+    if channel is None:
+        return await _community_answers(session, community, period)
     q = QUESTIONS.c
     where = [*_where(community, channel), q.day.between(period.first, period.last)]
-    if channel is None:  # one row a day (``engagement_question_days``)
-        d = QUESTION_DAYS.c
-        asked = select(null(), null(), null(), null(), func.coalesce(func.sum(d.asked), 0)).where(
-            d.community_id == community, d.day.between(period.first, period.last)
-        )
-    else:
-        asked = select(null(), null(), null(), null(), func.count()).where(*where)
+    asked = select(null(), null(), null(), null(), func.count()).where(*where)
     # Only the answered questions are read one by one (for the median and the helpers), off
     # their own partial index: a report's period may hold many questions nobody answered.
     # One round trip: the answered questions, then a row with the number asked.
@@ -78,7 +103,6 @@ async def answers(
     waits = [(a - s).total_seconds() for s, a, *_ in rows]
     staff = sum(1 for _s, _a, by_staff, *_ in rows if by_staff)
     firsts = Counter(by for *_, by, _n in rows if by is not None)
-    helpers = sorted(firsts.items(), key=lambda found: (-found[1], found[0]))[:TOP_HELPERS]
     return Answers(
         asked=total,
         answered=len(waits),
@@ -86,8 +110,134 @@ async def answers(
         by_staff=int(staff),
         within_hour=sum(1 for w in waits if w <= HOUR),
         within_day=sum(1 for w in waits if w <= 24 * HOUR),
-        helpers=[(str(u), n) for u, n in helpers],
+        helpers=_ranked(firsts.items()),
     )
+
+
+def _ranked(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    ranked = sorted(counts, key=lambda found: (-found[1], found[0]))[:TOP_HELPERS]
+    return [(str(u), int(n)) for u, n in ranked]
+
+
+async def _community_answers(session: AsyncSession, community: str, period: Period) -> Answers:
+    """``answers`` for the whole community, from the rows kept per day (a few per day, and the
+    exact waits of the one bucket the median falls in)."""
+    d = QUESTION_DAYS.c
+    sums = (
+        await session.execute(
+            select(
+                *(
+                    func.coalesce(func.sum(c), 0)
+                    for c in (d.asked, d.answered, d.by_staff, d.within_hour, d.within_day)
+                )
+            ).where(d.community_id == community, d.day.between(period.first, period.last))
+        )
+    ).one()
+    asked, answered, staff, hour, day = (int(n) for n in sums)
+    return Answers(
+        asked=asked,
+        answered=answered,
+        median_s=await _median_wait(session, community, period) if answered else None,
+        by_staff=staff,
+        within_hour=hour,
+        within_day=day,
+        helpers=await _top_helpers(session, community, period, answered) if answered else [],
+    )
+
+
+async def _median_wait(session: AsyncSession, community: str, period: Period) -> float | None:
+    """The exact median first response (seconds): the buckets' counts say which bucket holds
+    the middle answer(s); only that bucket's waits are read."""
+    b = ANSWER_BUCKETS.c
+    counts = [
+        (int(k), int(n))
+        for k, n in await session.execute(
+            select(b.bucket, func.sum(b.answered))
+            .where(b.community_id == community, b.day.between(period.first, period.last))
+            .group_by(b.bucket)
+            .order_by(b.bucket)
+        )
+        if n
+    ]
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    middle = sorted({(total - 1) // 2, total // 2})
+    below, lo, hi, seen = 0, -1, -1, 0
+    for k, n in counts:
+        if lo < 0 and seen + n > middle[0]:
+            lo, below = k, seen
+        if seen + n > middle[-1]:
+            hi = k
+            break
+        seen += n
+    w = ANSWER_WAITS.c
+    rows = await session.execute(
+        select(w.wait_us, w.answered)
+        .where(
+            w.community_id == community,
+            w.bucket.between(lo, hi),
+            w.day.between(period.first, period.last),
+        )
+        .order_by(w.wait_us)
+    )
+    found: list[float] = []
+    position = below
+    for wait, n in rows:
+        for index in middle:
+            if position <= index < position + int(n):
+                found.append(int(wait) / 1_000_000)
+        position += int(n)
+        if position > middle[-1]:
+            break
+    return found[0] if len(found) == 1 else (found[0] + found[1]) / 2
+
+
+async def _top_helpers(
+    session: AsyncSession, community: str, period: Period, answered: int
+) -> list[tuple[str, int]]:
+    """The members with the most first answers in the period (opted-out members never).
+
+    Only members with at least ``least`` answers on one of the period's days are added up; a
+    member with fewer every day has at most ``(least - 1) * days`` (and no more than the
+    answers not added up), so when the fifth helper found has more, the list is exact;
+    otherwise ``least`` is lowered (at 1 every helper is added up)."""
+    h, o = HELPER_DAYS.c, OPTOUTS.c
+    days = list(range(period.first, period.last + 1))
+    least = max(1, answered // (len(days) * 100))
+    while True:
+        candidates = [
+            str(u)
+            for (u,) in await session.execute(
+                select(h.user_id)
+                .distinct()
+                .where(h.community_id == community, h.day.in_(days), h.answers >= least)
+            )
+        ]
+        gone = select(o.user_id).where(o.community_id == community, o.user_id == h.user_id)
+        totals: list[Any] = []
+        if candidates:
+            totals = list(
+                await session.execute(
+                    select(h.user_id, func.sum(h.answers), gone.exists())
+                    .where(
+                        h.community_id == community,
+                        h.user_id.in_(candidates),
+                        h.day.between(period.first, period.last),
+                    )
+                    .group_by(h.user_id)
+                )
+            )
+        counted, shown = 0, []
+        for user, n, opted_out in totals:
+            counted += int(n)
+            if not opted_out:
+                shown.append((str(user), int(n)))
+        top = _ranked(shown)
+        bound = 0 if least == 1 else min((least - 1) * len(days), answered - counted)
+        if bound <= 0 or (len(top) == TOP_HELPERS and top[-1][1] > bound):
+            return top
+        least = max(1, least // 4)
 
 
 @dataclass(frozen=True)
