@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, null, select, union_all
+from sqlalchemy import ColumnElement, case, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
@@ -122,22 +122,27 @@ def _ranked(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
 async def _community_answers(session: AsyncSession, community: str, period: Period) -> Answers:
     """``answers`` for the whole community, from the rows kept per day (a few per day, and the
     exact waits of the one bucket the median falls in)."""
-    d = QUESTION_DAYS.c
-    sums = (
-        await session.execute(
-            select(
-                *(
-                    func.coalesce(func.sum(c), 0)
-                    for c in (d.asked, d.answered, d.by_staff, d.within_hour, d.within_day)
-                )
-            ).where(d.community_id == community, d.day.between(period.first, period.last))
-        )
-    ).one()
-    asked, answered, staff, hour, day = (int(n) for n in sums)
+    d, b = QUESTION_DAYS.c, ANSWER_BUCKETS.c
+    in_period = d.day.between(period.first, period.last)
+    # One round trip: the period's sums (bucket -1), then the answered questions per bucket.
+    sums = select(
+        literal(-1),
+        *(func.sum(c) for c in (d.asked, d.answered, d.by_staff, d.within_hour, d.within_day)),
+    ).where(d.community_id == community, in_period)
+    buckets = (
+        select(b.bucket, func.sum(b.answered), *(literal(0) for _ in range(4)))
+        .where(b.community_id == community, b.day.between(period.first, period.last))
+        .group_by(b.bucket)
+    )
+    rows: list[Any] = list(await session.execute(union_all(sums, buckets)))
+    asked, answered, staff, hour, day = next(
+        (int(n or 0) for n in rest) for k, *rest in rows if k < 0
+    )
+    counts = sorted((int(k), int(rest[0])) for k, *rest in rows if k >= 0 and rest[0])
     return Answers(
         asked=asked,
         answered=answered,
-        median_s=await _median_wait(session, community, period) if answered else None,
+        median_s=await _median_wait(session, community, period, counts),
         by_staff=staff,
         within_hour=hour,
         within_day=day,
@@ -145,20 +150,12 @@ async def _community_answers(session: AsyncSession, community: str, period: Peri
     )
 
 
-async def _median_wait(session: AsyncSession, community: str, period: Period) -> float | None:
-    """The exact median first response (seconds): the buckets' counts say which bucket holds
-    the middle answer(s); only that bucket's waits are read."""
-    b = ANSWER_BUCKETS.c
-    counts = [
-        (int(k), int(n))
-        for k, n in await session.execute(
-            select(b.bucket, func.sum(b.answered))
-            .where(b.community_id == community, b.day.between(period.first, period.last))
-            .group_by(b.bucket)
-            .order_by(b.bucket)
-        )
-        if n
-    ]
+async def _median_wait(
+    session: AsyncSession, community: str, period: Period, counts: list[tuple[int, int]]
+) -> float | None:
+    """The exact median first response (seconds): the answered questions per wait bucket
+    (``counts``, in bucket order) say which bucket holds the middle answer(s); only that
+    bucket's waits are read."""
     total = sum(n for _, n in counts)
     if not total:
         return None
@@ -198,46 +195,47 @@ async def _top_helpers(
 ) -> list[tuple[str, int]]:
     """The members with the most first answers in the period (opted-out members never).
 
-    Only members with at least ``least`` answers on one of the period's days are added up; a
-    member with fewer every day has at most ``(least - 1) * days`` (and no more than the
-    answers not added up), so when the fifth helper found has more, the list is exact;
-    otherwise ``least`` is lowered (at 1 every helper is added up)."""
+    With many answers a day, only members with at least ``least`` answers on one of the
+    period's days are added up: a member with fewer every day has at most
+    ``(least - 1) * days`` (and no more than the answers not added up), so when the fifth
+    helper found has more, the list is exact; otherwise ``least`` is lowered, down to every
+    helper added up."""
     h, o = HELPER_DAYS.c, OPTOUTS.c
+    gone = select(o.user_id).where(o.community_id == community, o.user_id == h.user_id)
+    period_rows = [h.community_id == community, h.day.between(period.first, period.last)]
     days = list(range(period.first, period.last + 1))
-    least = max(1, answered // (len(days) * 100))
-    while True:
-        candidates = [
-            str(u)
-            for (u,) in await session.execute(
-                select(h.user_id)
-                .distinct()
-                .where(h.community_id == community, h.day.in_(days), h.answers >= least)
-            )
-        ]
-        gone = select(o.user_id).where(o.community_id == community, o.user_id == h.user_id)
-        totals: list[Any] = []
-        if candidates:
-            totals = list(
-                await session.execute(
-                    select(h.user_id, func.sum(h.answers), gone.exists())
-                    .where(
-                        h.community_id == community,
-                        h.user_id.in_(candidates),
-                        h.day.between(period.first, period.last),
-                    )
-                    .group_by(h.user_id)
-                )
-            )
+    least = answered // (len(days) * 100)
+    while least > 1:
+        busy = select(h.user_id).where(
+            h.community_id == community, h.day.in_(days), h.answers >= least
+        )
         counted, shown = 0, []
-        for user, n, opted_out in totals:
+        for user, n, opted_out in await session.execute(
+            select(h.user_id, func.sum(h.answers), gone.exists())
+            .where(*period_rows, h.user_id.in_(busy))
+            .group_by(h.user_id)
+        ):
             counted += int(n)
             if not opted_out:
                 shown.append((str(user), int(n)))
         top = _ranked(shown)
-        bound = 0 if least == 1 else min((least - 1) * len(days), answered - counted)
+        bound = min((least - 1) * len(days), answered - counted)
         if bound <= 0 or (len(top) == TOP_HELPERS and top[-1][1] > bound):
             return top
-        least = max(1, least // 4)
+        least //= 4
+    total = func.sum(h.answers)
+    # Ties by name in code-point order, as Python sorts (PostgreSQL's collation may not).
+    by_name = (
+        h.user_id.collate("C") if session.get_bind().dialect.name == "postgresql" else h.user_id
+    )
+    rows = await session.execute(
+        select(h.user_id, total)
+        .where(*period_rows, ~gone.exists())
+        .group_by(h.user_id)
+        .order_by(total.desc(), by_name)
+        .limit(TOP_HELPERS)
+    )
+    return [(str(u), int(n)) for u, n in rows]
 
 
 @dataclass(frozen=True)
