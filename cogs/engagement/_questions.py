@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, null, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cogs.engagement._metrics import Period, median, ratio
@@ -203,36 +213,56 @@ async def _top_helpers(
     h, o = HELPER_DAYS.c, OPTOUTS.c
     gone = select(o.user_id).where(o.community_id == community, o.user_id == h.user_id)
     period_rows = [h.community_id == community, h.day.between(period.first, period.last)]
-    days = list(range(period.first, period.last + 1))
-    least = answered // (len(days) * 100)
+    days = period.days
+    least = answered // (days * 100)
     while least > 1:
-        busy = select(h.user_id).where(
-            h.community_id == community, h.day.in_(days), h.answers >= least
+        # Grouped by an expression: SQLite would otherwise walk the members' index for the
+        # grouping rather than probe each day's busy rows.
+        member = h.user_id.op("||")(literal_column("''"))
+        busy = (
+            select(member.label("user_id"))
+            .group_by(member)
+            .where(
+                # One probe per day (a list of days, not a range: each day's busy rows only).
+                h.community_id == community,
+                h.day.in_(
+                    bindparam("days", list(range(period.first, period.last + 1)), expanding=True)
+                ),
+                h.answers >= bindparam("least", least),
+            )
+            .subquery()
         )
+        # Each one's total by their own rows (a correlated sum: an index probe per member).
+        mine = HELPER_DAYS.alias("mine")
+        total = (
+            select(func.sum(mine.c.answers))
+            .where(mine.c.community_id == community, mine.c.user_id == busy.c.user_id)
+            .where(mine.c.day.between(period.first, period.last))
+            .scalar_subquery()
+        )
+        away = select(o.user_id).where(o.community_id == community, o.user_id == busy.c.user_id)
         counted, shown = 0, []
         for user, n, opted_out in await session.execute(
-            select(h.user_id, func.sum(h.answers), gone.exists())
-            .where(*period_rows, h.user_id.in_(busy))
-            .group_by(h.user_id)
+            select(busy.c.user_id, total, away.exists())
         ):
             counted += int(n)
             if not opted_out:
                 shown.append((str(user), int(n)))
         top = _ranked(shown)
-        bound = min((least - 1) * len(days), answered - counted)
+        bound = min((least - 1) * days, answered - counted)
         if bound <= 0 or (len(top) == TOP_HELPERS and top[-1][1] > bound):
             return top
         least //= 4
-    total = func.sum(h.answers)
+    most = func.sum(h.answers)
     # Ties by name in code-point order, as Python sorts (PostgreSQL's collation may not).
     by_name = (
         h.user_id.collate("C") if session.get_bind().dialect.name == "postgresql" else h.user_id
     )
     rows = await session.execute(
-        select(h.user_id, total)
+        select(h.user_id, most)
         .where(*period_rows, ~gone.exists())
         .group_by(h.user_id)
-        .order_by(total.desc(), by_name)
+        .order_by(most.desc(), by_name)
         .limit(TOP_HELPERS)
     )
     return [(str(u), int(n)) for u, n in rows]
