@@ -37,7 +37,7 @@ def _per_period(
 
     from cogs.engagement import _repo
     from cogs.engagement._models import EVENTS
-    from cogs.engagement._questions import answers
+    from cogs.engagement._questions import answers, questions_asked
 
     e = EVENTS.c
     active = e.kind.in_(["message", "reaction"])
@@ -109,7 +109,7 @@ def _per_period(
         return (int(row[0]), int(row[1]))
 
     async def asked(s: Any) -> Any:
-        return (await answers(s, community, period)).asked
+        return await questions_asked(s, community, period)
 
     async def asked_raw(s: Any) -> Any:
         where = [*window(period.first), e.kind == "message", e.is_question]

@@ -129,6 +129,17 @@ def _ranked(counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     return [(str(u), int(n)) for u, n in ranked]
 
 
+async def questions_asked(session: AsyncSession, community: str, period: Period) -> int:
+    """The questions asked in a period (and not deleted), alone: one row a day."""
+    d = QUESTION_DAYS.c
+    found = await session.scalar(
+        select(func.sum(d.asked)).where(
+            d.community_id == community, d.day.between(period.first, period.last)
+        )
+    )
+    return int(found or 0)
+
+
 async def _community_answers(session: AsyncSession, community: str, period: Period) -> Answers:
     """``answers`` for the whole community, from the rows kept per day (a few per day, and the
     exact waits of the one bucket the median falls in)."""
