@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    String,
     bindparam,
     case,
+    cast,
     func,
     literal,
     literal_column,
@@ -160,26 +162,35 @@ async def _community_answers(session: AsyncSession, community: str, period: Peri
         (int(n or 0) for n in rest) for k, *rest in rows if k < 0
     )
     counts = sorted((int(k), int(rest[0])) for k, *rest in rows if k >= 0 and rest[0])
-    return Answers(
-        asked=asked,
-        answered=answered,
-        median_s=await _median_wait(session, community, period, counts),
-        by_staff=staff,
-        within_hour=hour,
-        within_day=day,
-        helpers=await _top_helpers(session, community, period, answered) if answered else [],
+    if not answered:
+        return Answers(asked, 0, None, staff, hour, day, [])
+    # A second round trip: the waits of the bucket(s) the median falls in, and the helpers.
+    waits, below, middle = _median_bucket(community, period, counts)
+    least = answered // (period.days * 100)
+    pg = session.get_bind().dialect.name == "postgresql"
+    helpers = _helpers_query(community, period, least, pg)
+    found: list[Any] = list(await session.execute(union_all(waits, helpers)))
+    median_s = _median_of(
+        sorted((int(w), int(n)) for k, w, n, *_ in found if k == 0), below, middle
     )
+    ranked = [(str(u), int(n), bool(away)) for k, _w, n, u, away in found if k == 1]
+    top = _top_of(ranked, least, period.days, answered)
+    while top is None:
+        least //= 4
+        more = await session.execute(_helpers_query(community, period, least, pg))
+        top = _top_of(
+            [(str(u), int(n), bool(a)) for _k, _w, n, u, a in more], least, period.days, answered
+        )
+    return Answers(asked, answered, median_s, staff, hour, day, top)
 
 
-async def _median_wait(
-    session: AsyncSession, community: str, period: Period, counts: list[tuple[int, int]]
-) -> float | None:
-    """The exact median first response (seconds): the answered questions per wait bucket
-    (``counts``, in bucket order) say which bucket holds the middle answer(s); only that
-    bucket's waits are read."""
+def _median_bucket(
+    community: str, period: Period, counts: list[tuple[int, int]]
+) -> tuple[Any, int, list[int]]:
+    """The query for the waits of the bucket(s) holding the middle answer(s) (from the answered
+    questions per wait bucket, ``counts``, in bucket order), the answers in the buckets before
+    and the middle positions."""
     total = sum(n for _, n in counts)
-    if not total:
-        return None
     middle = sorted({(total - 1) // 2, total // 2})
     below, lo, hi, seen = 0, -1, -1, 0
     for k, n in counts:
@@ -190,93 +201,99 @@ async def _median_wait(
             break
         seen += n
     w = ANSWER_WAITS.c
-    rows = await session.execute(
-        select(w.wait_us, w.answered)
-        .where(
-            w.community_id == community,
-            w.bucket.between(lo, hi),
-            w.day.between(period.first, period.last),
-        )
-        .order_by(w.wait_us)
+    query = select(literal(0), w.wait_us, w.answered, cast(null(), String), literal(False)).where(
+        w.community_id == community,
+        w.bucket.between(lo, hi),
+        w.day.between(period.first, period.last),
     )
+    return query, below, middle
+
+
+def _median_of(waits: list[tuple[int, int]], below: int, middle: list[int]) -> float | None:
+    """The exact median first response (seconds) from the waits (microseconds, how many) of
+    the median's bucket(s), in order, ``below`` answers coming before them."""
     found: list[float] = []
     position = below
-    for wait, n in rows:
+    for wait, n in waits:
         for index in middle:
-            if position <= index < position + int(n):
-                found.append(int(wait) / 1_000_000)
-        position += int(n)
+            if position <= index < position + n:
+                found.append(wait / 1_000_000)
+        position += n
         if position > middle[-1]:
             break
+    if not found:
+        return None
     return found[0] if len(found) == 1 else (found[0] + found[1]) / 2
 
 
-async def _top_helpers(
-    session: AsyncSession, community: str, period: Period, answered: int
-) -> list[tuple[str, int]]:
-    """The members with the most first answers in the period (opted-out members never).
+def _helpers_query(community: str, period: Period, least: int, pg: bool) -> Any:
+    """The members with the most first answers in the period: (1, None, answers, member,
+    opted out) rows.
 
     With many answers a day, only members with at least ``least`` answers on one of the
-    period's days are added up: a member with fewer every day has at most
-    ``(least - 1) * days`` (and no more than the answers not added up), so when the fifth
-    helper found has more, the list is exact; otherwise ``least`` is lowered, down to every
-    helper added up."""
+    period's days are added up (``_top_of`` says whether that was enough); otherwise every
+    helper is, the five first returned."""
     h, o = HELPER_DAYS.c, OPTOUTS.c
-    gone = select(o.user_id).where(o.community_id == community, o.user_id == h.user_id)
-    period_rows = [h.community_id == community, h.day.between(period.first, period.last)]
-    days = period.days
-    least = answered // (days * 100)
-    while least > 1:
-        # Grouped by an expression: SQLite would otherwise walk the members' index for the
-        # grouping rather than probe each day's busy rows.
-        member = h.user_id.op("||")(literal_column("''"))
-        busy = (
-            select(member.label("user_id"))
-            .group_by(member)
+    if least <= 1:
+        gone = select(o.user_id).where(o.community_id == community, o.user_id == h.user_id)
+        most = func.sum(h.answers)
+        # Ties by name in code-point order, as Python sorts (PostgreSQL's collation may not).
+        by_name = h.user_id.collate("C") if pg else h.user_id
+        top = (
+            select(h.user_id, most.label("n"))
             .where(
-                # One probe per day (a list of days, not a range: each day's busy rows only).
                 h.community_id == community,
-                h.day.in_(
-                    bindparam("days", list(range(period.first, period.last + 1)), expanding=True)
-                ),
-                h.answers >= bindparam("least", least),
+                h.day.between(period.first, period.last),
+                ~gone.exists(),
             )
+            .group_by(h.user_id)
+            .order_by(most.desc(), by_name)
+            .limit(TOP_HELPERS)
             .subquery()
         )
-        # Each one's total by their own rows (a correlated sum: an index probe per member).
-        mine = HELPER_DAYS.alias("mine")
-        total = (
-            select(func.sum(mine.c.answers))
-            .where(mine.c.community_id == community, mine.c.user_id == busy.c.user_id)
-            .where(mine.c.day.between(period.first, period.last))
-            .scalar_subquery()
+        return select(literal(1), null(), top.c.n, top.c.user_id, literal(False))
+    # Grouped by an expression: SQLite would otherwise walk the members' index for the
+    # grouping rather than probe each day's busy rows.
+    member = h.user_id.op("||")(literal_column("''"))
+    busy = (
+        select(member.label("user_id"))
+        .group_by(member)
+        .where(
+            # One probe per day (a list of days, not a range: each day's busy rows only).
+            h.community_id == community,
+            h.day.in_(
+                bindparam("days", list(range(period.first, period.last + 1)), expanding=True)
+            ),
+            h.answers >= bindparam("least", least),
         )
-        away = select(o.user_id).where(o.community_id == community, o.user_id == busy.c.user_id)
-        counted, shown = 0, []
-        for user, n, opted_out in await session.execute(
-            select(busy.c.user_id, total, away.exists())
-        ):
-            counted += int(n)
-            if not opted_out:
-                shown.append((str(user), int(n)))
-        top = _ranked(shown)
-        bound = min((least - 1) * days, answered - counted)
-        if bound <= 0 or (len(top) == TOP_HELPERS and top[-1][1] > bound):
-            return top
-        least //= 4
-    most = func.sum(h.answers)
-    # Ties by name in code-point order, as Python sorts (PostgreSQL's collation may not).
-    by_name = (
-        h.user_id.collate("C") if session.get_bind().dialect.name == "postgresql" else h.user_id
+        .subquery()
     )
-    rows = await session.execute(
-        select(h.user_id, most)
-        .where(*period_rows, ~gone.exists())
-        .group_by(h.user_id)
-        .order_by(most.desc(), by_name)
-        .limit(TOP_HELPERS)
+    # Each one's total by their own rows (a correlated sum: an index probe per member).
+    mine = HELPER_DAYS.alias("mine")
+    total = (
+        select(func.sum(mine.c.answers))
+        .where(mine.c.community_id == community, mine.c.user_id == busy.c.user_id)
+        .where(mine.c.day.between(period.first, period.last))
+        .scalar_subquery()
     )
-    return [(str(u), int(n)) for u, n in rows]
+    away = select(o.user_id).where(o.community_id == community, o.user_id == busy.c.user_id)
+    return select(literal(1), null(), total, busy.c.user_id, away.exists())
+
+
+def _top_of(
+    found: list[tuple[str, int, bool]], least: int, days: int, answered: int
+) -> list[tuple[str, int]] | None:
+    """The top helpers from (member, answers, opted out) rows of ``_helpers_query``, or None
+    when more members must be added up: a member with fewer than ``least`` answers every day
+    has at most ``(least - 1) * days`` (and no more than the answers not added up), so the
+    list is exact when the fifth helper found has more."""
+    top = _ranked([(u, n) for u, n, away in found if not away])
+    if least <= 1:
+        return top
+    bound = min((least - 1) * days, answered - sum(n for _, n, _ in found))
+    if bound <= 0 or (len(top) == TOP_HELPERS and top[-1][1] > bound):
+        return top
+    return None
 
 
 @dataclass(frozen=True)
