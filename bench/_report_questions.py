@@ -37,7 +37,7 @@ def _per_period(
 
     from cogs.engagement import _repo
     from cogs.engagement._models import EVENTS
-    from cogs.engagement._questions import answers
+    from cogs.engagement._questions import answers, questions_asked
 
     e = EVENTS.c
     active = e.kind.in_(["message", "reaction"])
@@ -109,11 +109,17 @@ def _per_period(
         return (int(row[0]), int(row[1]))
 
     async def asked(s: Any) -> Any:
-        return (await answers(s, community, period)).asked
+        return await questions_asked(s, community, period)
 
     async def asked_raw(s: Any) -> Any:
         where = [*window(period.first), e.kind == "message", e.is_question]
         return int(await s.scalar(select(func.count()).where(*where)) or 0)
+
+    async def answered(s: Any) -> Any:
+        return await answers(s, community, period)
+
+    async def answered_raw(s: Any) -> Any:
+        return await raw_answers(s, community, _at(period.first), _at(period.last + 1))
 
     async def retention(s: Any) -> Any:
         return await _repo.retention_matrix(s, community, period.last)
@@ -125,7 +131,16 @@ def _per_period(
 
     async def report(s: Any) -> Any:
         f = await _repo.figures(s, community, period)
-        return (f.daily_active, f.active, f.wau, f.mau, f.messages, f.reactions, f.cohorts)
+        return (
+            f.daily_active,
+            f.active,
+            f.wau,
+            f.mau,
+            f.messages,
+            f.reactions,
+            f.cohorts,
+            f.answers,
+        )
 
     async def report_raw(s: Any) -> Any:
         sums = (
@@ -145,6 +160,7 @@ def _per_period(
             int(sums[0]),
             int(sums[1]),
             await retention_raw(s),
+            await answered_raw(s),
         )
 
     return [
@@ -154,6 +170,76 @@ def _per_period(
         ("communicators", talkers, talkers_raw, None),
         ("new members, never posted", joiners, joiners_raw, None),
         ("questions asked", asked, asked_raw, None),
+        (
+            "questions answered, median wait, 1h/24h, staff, top helpers",
+            answered,
+            answered_raw,
+            None,
+        ),
         ("retention matrix, 13 weekly cohorts", retention, retention_raw, 100.0),
         ("whole health report", report, report_raw, None),
     ]
+
+
+async def raw_answers(s: Any, community: str, start: datetime, end: datetime) -> Any:
+    """The questions asked from ``start`` to ``end`` and their first answers, from the raw
+    events: each question's earliest reply by someone else (opted-out helpers never shown)."""
+    from collections import Counter
+
+    from sqlalchemy import and_, case, func, select
+
+    from cogs.engagement._metrics import median
+    from cogs.engagement._models import EVENTS, OPTOUTS
+    from cogs.engagement._questions import HOUR, TOP_HELPERS, Answers
+
+    q, r, o = EVENTS.alias("q"), EVENTS.alias("r"), OPTOUTS.c
+    asked = [
+        q.c.community_id == community,
+        q.c.at >= start,
+        q.c.at < end,
+        q.c.kind == "message",
+        q.c.is_question,
+    ]
+    total = int(await s.scalar(select(func.count()).select_from(q).where(*asked)) or 0)
+    replies = and_(
+        r.c.community_id == q.c.community_id,
+        r.c.target_key == q.c.key,
+        r.c.kind == "message",
+        r.c.user_id != q.c.user_id,
+        r.c.at >= q.c.at,
+    )
+    first = (
+        select(
+            q.c.at.label("asked"),
+            r.c.at.label("answered"),
+            r.c.user_id,
+            r.c.from_staff,
+            func.row_number().over(partition_by=q.c.key, order_by=(r.c.at, r.c.key)).label("n"),
+        )
+        .select_from(q.join(r, replies))
+        .where(*asked, r.c.community_id == community, r.c.at >= start)
+        .subquery()
+    )
+    gone = select(o.user_id).where(o.community_id == community, o.user_id == first.c.user_id)
+    rows = (
+        await s.execute(
+            select(
+                first.c.asked,
+                first.c.answered,
+                first.c.from_staff,
+                case((gone.exists(), None), else_=first.c.user_id),
+            ).where(first.c.n == 1)
+        )
+    ).all()
+    waits = [(a - q_at).total_seconds() for q_at, a, _, _ in rows]
+    helpers = Counter(str(by) for *_, by in rows if by is not None)
+    top = sorted(helpers.items(), key=lambda found: (-found[1], found[0]))[:TOP_HELPERS]
+    return Answers(
+        asked=total,
+        answered=len(rows),
+        median_s=median(waits),
+        by_staff=sum(1 for _, _, staff, _ in rows if staff),
+        within_hour=sum(1 for w in waits if w <= HOUR),
+        within_day=sum(1 for w in waits if w <= 24 * HOUR),
+        helpers=top,
+    )

@@ -47,7 +47,7 @@ COMMUNITY = "discord:1"
 USERS, DAYS, CHANNELS = 50_000, 90, 30
 FIRST = datetime(2026, 1, 1, tzinfo=UTC)
 CACHE = Path(os.environ.get("STEWARD_BENCH_CACHE", "/tmp/steward-bench"))
-VERSION = 5
+VERSION = 8
 """Bumped when the schema or the generator changes, so old cached databases are not reused."""
 
 
@@ -57,19 +57,26 @@ def _first_day() -> int:
     return day_of(FIRST)
 
 
+def _answers_back(n: int) -> int:
+    """How many questions back a reply may go (log-uniform): up to about three days."""
+    return max(2, n // 250)
+
+
 def _sqlite_raw(n: int) -> str:
     span = DAYS * 86_400
     return f"""
 WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {n - 1})
 INSERT INTO engagement_events (community_id, key, kind, at, day, user_id, channel_id,
-    length, attachments, is_question, sentiment, from_staff)
-SELECT '{COMMUNITY}', 'g:' || i,
+    target_key, length, attachments, is_question, sentiment, from_staff)
+SELECT '{COMMUNITY}', printf('g:%010d', i),
     CASE WHEN i % 20 < 17 THEN 'message' ELSE 'reaction' END,
     datetime({int(FIRST.timestamp())} + i * {span} / {n}, 'unixepoch') || '.000000',
     {_first_day()} + (i * {span} / {n}) / 86400,
     CAST(CAST(exp((abs(random()) % 1000000) / 1000000.0 * ln({USERS})) AS INTEGER) AS TEXT),
-    CAST(500 + i % {CHANNELS} AS TEXT), 20, 0,
-    CASE WHEN i % 20 < 17 AND i % 9 = 0 THEN 1 ELSE 0 END, 0.1, 0
+    CAST(500 + i % {CHANNELS} AS TEXT),
+    CASE WHEN {_REPLY} THEN printf('g:%010d', i - 4 - 9 * CAST(exp((abs(random()) % 1000000)
+        / 1000000.0 * ln({_answers_back(n)})) AS INTEGER)) END,
+    20, 0, CASE WHEN i % 20 < 17 AND i % 9 = 0 THEN 1 ELSE 0 END, 0.1, 0
 FROM s
 """
 
@@ -78,16 +85,51 @@ def _pg_raw(n: int) -> str:
     span = DAYS * 86_400
     return f"""
 INSERT INTO engagement_events (community_id, key, kind, at, day, user_id, channel_id,
-    length, attachments, is_question, sentiment, from_staff)
-SELECT '{COMMUNITY}', 'g:' || i,
+    target_key, length, attachments, is_question, sentiment, from_staff)
+SELECT '{COMMUNITY}', 'g:' || lpad(i::text, 10, '0'),
     CASE WHEN i % 20 < 17 THEN 'message' ELSE 'reaction' END,
     to_timestamp({int(FIRST.timestamp())} + (i * {span}) / {n}),
     {_first_day()} + ((i * {span}) / {n}) / 86400,
     floor(exp(random() * ln({USERS})))::int::text,
-    (500 + i % {CHANNELS})::text, 20, 0,
-    i % 20 < 17 AND i % 9 = 0, 0.1, false
+    (500 + i % {CHANNELS})::text,
+    CASE WHEN {_REPLY} THEN 'g:' || lpad((i - 4 - 9 * floor(exp(random()
+        * ln({_answers_back(n)})))::bigint)::text, 10, '0') END,
+    20, 0, i % 20 < 17 AND i % 9 = 0, 0.1, false
 FROM generate_series(0::bigint, {n - 1}::bigint) AS i
 """
+
+
+_REPLY = "i % 20 < 17 AND i % 9 = 4 AND i >= 13"
+"""Every ninth message (four after a question) replies to a question 1 to ``_answers_back``
+questions back (a reaction at times: then it answers nothing). Keys are zero-padded, so they
+sort in the order they are generated and the key index is filled from one end (at 10 million
+rows, random inserts into it cost more than the rest of the build)."""
+STAFF = ("1", "3")
+"""Members who are staff (two of the busiest)."""
+OPTED_OUT = "2"
+"""A busy helper who opted out: never among the top helpers."""
+AFTER_RAW = (
+    f"UPDATE engagement_events SET from_staff = true WHERE user_id IN {STAFF}",
+    f"INSERT INTO engagement_optouts (community_id, user_id, at) VALUES ('{COMMUNITY}', "
+    f"'{OPTED_OUT}', '2026-01-01 00:00:00')",
+)
+QUESTIONS_SQL = f"""
+INSERT INTO engagement_questions (community_id, key, channel_id, thread_id, message_id,
+    user_id, asked_at, day, answered_at, answered_by, answered_by_staff)
+SELECT q.community_id, q.key, q.channel_id, NULL, q.key, q.user_id, q.at, q.day,
+    a.at, a.user_id, a.from_staff
+FROM engagement_events AS q LEFT JOIN (
+    SELECT r.target_key, r.at, r.user_id, r.from_staff, row_number() OVER (
+        PARTITION BY r.target_key ORDER BY r.at, r.key) AS rn
+    FROM engagement_events AS r JOIN engagement_events AS t
+        ON t.community_id = r.community_id AND t.key = r.target_key
+    WHERE r.community_id = '{COMMUNITY}' AND r.target_key IS NOT NULL AND r.kind = 'message'
+        AND t.kind = 'message' AND t.is_question AND r.user_id <> t.user_id AND r.at >= t.at
+) AS a ON a.target_key = q.key AND a.rn = 1
+WHERE q.community_id = '{COMMUNITY}' AND q.kind = 'message' AND q.is_question
+"""
+"""The questions with their first answer by someone else, as the writer keeps them (the
+triggers count them per day)."""
 
 
 _COUNTS = """
@@ -130,10 +172,8 @@ ROLLUPS = [
     sum(CASE WHEN messages > 0 THEN CAST(1 AS BIGINT) << (day % 60) ELSE 0 END)
     FROM engagement_member_days GROUP BY community_id, day / 60, user_id""",
     BACKFILL,  # the gaps: each member day with the member's previous one
-    # (engagement_question_days follows the questions by its triggers)
-    """INSERT INTO engagement_questions (community_id, key, channel_id, thread_id, message_id,
-    user_id, asked_at, day) SELECT community_id, key, channel_id, NULL, key, user_id, at, day
-    FROM engagement_events WHERE kind = 'message' AND is_question""",
+    # (the question and answer days follow the questions by their triggers)
+    QUESTIONS_SQL,
     """INSERT INTO engagement_days (community_id, day, active, messages, reactions, replies,
     questions, p2p_replies, staff_replies, sentiment_sum, sentiment_n)
     SELECT community_id, day, count(*), sum(messages), sum(reactions), sum(replies),
@@ -145,6 +185,20 @@ MARK = "CREATE TABLE IF NOT EXISTS bench_generated (n BIGINT NOT NULL)"
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _step(run: Callable[[str], object], statements: list[str]) -> None:
+    for sql in statements:
+        started = time.perf_counter()
+        run(sql)
+        _say(f"  {time.perf_counter() - started:6.1f} s  {' '.join(sql.split())[:70]}")
+
+
+async def _astep(run: Callable[[str], Awaitable[object]], statements: list[str]) -> None:
+    for sql in statements:
+        started = time.perf_counter()
+        await run(sql)
+        _say(f"  {time.perf_counter() - started:6.1f} s  {' '.join(sql.split())[:70]}")
 
 
 async def sqlite_database(n: int) -> str:
@@ -171,9 +225,7 @@ async def sqlite_database(n: int) -> str:
     started = time.perf_counter()
     _say(f"generating {n:,} raw events in SQLite ({path}) …")
     conn.execute("BEGIN")
-    conn.execute(_sqlite_raw(n))
-    for sql in ROLLUPS:
-        conn.execute(sql)
+    _step(lambda sql: conn.execute(sql), [_sqlite_raw(n), *AFTER_RAW, "ANALYZE", *ROLLUPS])
     conn.execute(MARK)
     conn.execute("INSERT INTO bench_generated (n) VALUES (?)", (n,))
     conn.execute("COMMIT")
@@ -216,9 +268,7 @@ async def pg_database(n: int) -> str | None:
     started = time.perf_counter()
     _say(f"generating {n:,} raw events in PostgreSQL ({name}) …")
     async with conn.transaction():
-        await conn.execute(_pg_raw(n))
-        for sql in ROLLUPS:
-            await conn.execute(sql)
+        await _astep(conn.execute, [_pg_raw(n), *AFTER_RAW, "ANALYZE", *ROLLUPS])
         await conn.execute(MARK)
         await conn.execute("INSERT INTO bench_generated (n) VALUES ($1)", n)
     await conn.execute("VACUUM ANALYZE")

@@ -1,13 +1,14 @@
 """Engagement's text scores: the question detector's precision and recall on labelled chat
 messages, and the sentiment score against the reference ``vaderSentiment``: agreement on every
-message and time per message, side by side in one run.
+message and time per message, side by side in one run (Steward's cold, its token memory emptied
+before each pass, and warm).
 
 ``python -m bench.engagement_text [--rounds 60]``. The corpora are the tests' own
 (``tests/cogs/engagement/corpus``): questions.tsv (the detector was tuned on it),
 questions_heldout.tsv (written after tuning and never tuned on) and vader_sentences.txt
 (vaderSentiment's own example sentences). Exits 1 when a goal is missed: recall at least 0.85
 at precision at least 0.9 on each corpus, every sentiment within 0.02 of the reference, and at
-least 5 times faster.
+least 5 times faster, cold and warm.
 """
 
 from __future__ import annotations
@@ -89,17 +90,18 @@ def disagreement() -> tuple[int, float, str]:
     return len(texts), worst, where
 
 
-def timings(rounds: int) -> tuple[list[float], list[float]]:
-    """Seconds per message of the reference and of Steward's score, one value per round.
+def timings(rounds: int) -> tuple[list[float], list[float], list[float]]:
+    """Seconds per message of the reference, of Steward's score with its token memory emptied
+    before the pass (cold: every token worked out again) and of a second pass with the memory
+    the first left (warm: chat reuses its words), one value per round.
 
-    A round scores every sentence with the reference, then every sentence with Steward's,
-    each pass timed in the thread's CPU time: on a shared machine the time this process waits
-    for a core is not counted (wall time per message measured anything from 2.6 to 13 times
-    for the same code under load). Rounds alternate, so both see the same machine.
+    Each pass is timed in the thread's CPU time: on a shared machine the time this process
+    waits for a core is not counted (wall time per message measured anything from 2.6 to 13
+    times for the same code under load). Rounds alternate, so all see the same machine.
     """
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from cogs.engagement._sentiment import sentiment
+    from cogs.engagement._sentiment import forget_tokens, sentiment
 
     reference = SentimentIntensityAnalyzer()
     texts = sentences()
@@ -107,30 +109,45 @@ def timings(rounds: int) -> tuple[list[float], list[float]]:
     reference.polarity_scores(texts[0])  # lexicons loaded before timing
     sentiment(texts[0])
     theirs_score = reference.polarity_scores
-    found: tuple[list[float], list[float]] = ([], [])
+    found: tuple[list[float], list[float], list[float]] = ([], [], [])
     for _ in range(rounds):
         started = clock()
         for text in texts:
             theirs_score(text)
-        between = clock()
+        forget_tokens()
+        cold = clock()
+        for text in texts:
+            sentiment(text)
+        warm = clock()
         for text in texts:
             sentiment(text)
         ended = clock()
-        found[0].append((between - started) / len(texts))
-        found[1].append((ended - between) / len(texts))
+        found[0].append((cold - started) / len(texts))
+        found[1].append((warm - cold) / len(texts))
+        found[2].append((ended - warm) / len(texts))
     return found
 
 
 def run(n: int = 60) -> list[Row]:
     """The entry ``bench.run`` calls: ``n`` rounds over the sentences."""
-    theirs, ours = timings(n)
+    theirs, cold, warm = timings(n)
     count = len(sentences())
     t50, t99 = percentile_ms(theirs, 0.5), percentile_ms(theirs, 0.99)
-    o50, o99 = percentile_ms(ours, 0.5), percentile_ms(ours, 0.99)
-    return [
-        Row(NAME, "vaderSentiment polarity_scores, per message", count, t50, t99, 1.0, 1.0),
-        Row(NAME, "Steward sentiment, per message", count, o50, o99, t50 / o50, t99 / o99),
-    ]
+    rows = [Row(NAME, "vaderSentiment polarity_scores, per message", count, t50, t99, 1.0, 1.0)]
+    for label, ours in (("cold: token memory emptied", cold), ("warm: tokens seen", warm)):
+        o50, o99 = percentile_ms(ours, 0.5), percentile_ms(ours, 0.99)
+        rows.append(
+            Row(
+                NAME,
+                f"Steward sentiment, per message, {label}",
+                count,
+                o50,
+                o99,
+                t50 / o50,
+                t99 / o99,
+            )
+        )
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok &= worst <= SENTIMENT_GOAL
     rows = run(args.rounds)
     print_table(rows)
-    ok &= rows[1].ratio_p50 >= SPEED_GOAL
+    ok &= min(row.ratio_p50 for row in rows[1:]) >= SPEED_GOAL
     return 0 if ok else 1
 
 

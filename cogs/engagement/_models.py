@@ -198,6 +198,52 @@ class EngagementQuestionDay(Base):
     community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     day: Mapped[int] = mapped_column(primary_key=True)
     asked: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Of those, the ones answered by someone else (the rest of the row likewise)."""
+    by_staff: Mapped[int] = mapped_column(default=0, server_default="0")
+    within_hour: Mapped[int] = mapped_column(default=0, server_default="0")
+    within_day: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class EngagementAnswerBucket(Base):
+    """Per community, day asked and wait bucket (``_questions.WAIT_BOUNDS``): the answered
+    questions. Kept by triggers on ``engagement_questions``; the median reads one bucket."""
+
+    __tablename__ = "engagement_answer_buckets"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    answered: Mapped[int]
+
+
+class EngagementAnswerWait(Base):
+    """The exact first-response waits (microseconds) of the questions asked per day, by wait
+    bucket. Kept by triggers on ``engagement_questions``."""
+
+    __tablename__ = "engagement_answer_waits"
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    wait_us: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    answered: Mapped[int]
+
+
+class EngagementHelperDay(Base):
+    """Per community, day asked and member: the questions they answered first. Kept by
+    triggers on ``engagement_questions``."""
+
+    __tablename__ = "engagement_helper_days"
+    __table_args__ = (
+        Index("ix_engagement_helper_days_top", "community_id", "day", "answers", "user_id"),
+        Index("ix_engagement_helper_days_user", "community_id", "user_id", "day", "answers"),
+    )
+
+    community_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answers: Mapped[int]
 
 
 class EngagementQuestion(Base):
@@ -292,6 +338,9 @@ MEMBER_BLOCKS = _table(EngagementMemberBlock)
 QUESTIONS = _table(EngagementQuestion)
 MEMBER_GAPS = _table(EngagementMemberGap)
 QUESTION_DAYS = _table(EngagementQuestionDay)
+ANSWER_BUCKETS = _table(EngagementAnswerBucket)
+ANSWER_WAITS = _table(EngagementAnswerWait)
+HELPER_DAYS = _table(EngagementHelperDay)
 CHANNELS = _table(EngagementChannel)
 OPTOUTS = _table(EngagementOptOut)
 

@@ -74,8 +74,9 @@ _LEXICONS: tuple[dict[str, float], dict[int, str]] | None = None
 
 
 def _load() -> tuple[dict[str, float], dict[int, str]]:
-    global _LEXICONS  # read once, by the first message
+    global _LEXICONS, _LEXICON  # read once, by the first message
     _LEXICONS = _lexicons()
+    _LEXICON = _LEXICONS[0]
     return _LEXICONS
 
 
@@ -92,13 +93,11 @@ class _Words(dict[str, str]):
         stripped = token.strip(_PUNCTUATION)
         word = token if len(stripped) <= 2 else stripped
         if len(self) >= _WORDS_KEPT:
-            self.clear()
-            _SEEN.clear()
-            _FELT.clear()
+            forget_tokens()
         self[token] = word
-        _SEEN.add(token)
-        if _LEXICONS is not None and word in _LEXICONS[0]:
-            _FELT.add(token)
+        _seen(token)
+        if word in _LEXICON:
+            _felt(token)
         return word
 
 
@@ -108,6 +107,16 @@ _SEEN: set[str] = set()
 """The tokens ``_WORDS`` holds, as a set: a message of tokens all seen, none of them in
 ``_FELT`` (the tokens whose word is in the lexicon), scores 0 without a lookup per token."""
 _FELT: set[str] = set()
+_seen, _felt = _SEEN.add, _FELT.add
+_LEXICON: dict[str, float] = {}
+"""VADER's lexicon once loaded (``_load``)."""
+
+
+def forget_tokens() -> None:
+    """Empty the token memory (the benchmark's cold pass)."""
+    _WORDS.clear()
+    _SEEN.clear()
+    _FELT.clear()
 
 
 def sentiment(text: str) -> float:

@@ -154,7 +154,7 @@ async def test_questions_asked_per_day_follow_every_insert_and_delete(database_u
     from bot.db.engine import Database
     from cogs.engagement._metrics import Period
     from cogs.engagement._models import QUESTIONS
-    from cogs.engagement._questions import answers
+    from cogs.engagement._questions import answers, questions_asked
 
     first = 20_454
     rng = random.Random(3)
@@ -192,6 +192,7 @@ async def test_questions_asked_per_day_follow_every_insert_and_delete(database_u
                     select(func.count()).where(q.day.between(period.first, period.last))
                 )
                 assert (await answers(s, "discord:1", period)).asked == stored
+                assert await questions_asked(s, "discord:1", period) == stored
             assert stored is not None and stored > 0
     finally:
         await db.dispose()
