@@ -69,7 +69,7 @@ WAIT_BOUNDS = (
 )
 """The wait buckets of ``engagement_answer_buckets`` (seconds): bucket ``i`` holds the waits up
 to ``WAIT_BOUNDS[i]`` (and above the bound before), the last one everything longer. Migration
-0020 writes them into its triggers."""
+0021 writes them into its triggers."""
 
 
 _BOUNDS_US = [b * 1_000_000 for b in WAIT_BOUNDS]

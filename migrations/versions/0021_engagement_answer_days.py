@@ -8,8 +8,8 @@ report reads only the bucket the median falls in. ``engagement_helper_days`` cou
 member's first answers per day, for the top helpers. Triggers on ``engagement_questions``
 keep them all on every insert, answer, change of answer, opt-out and delete, whoever makes it.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0021"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
