@@ -155,7 +155,14 @@ async def _steward(settings: dict[str, Any], database: Path) -> AsyncIterator[An
     from bot.core.clock import SystemClock
 
     app = App(
-        Config(_env_file=None, database_url=f"sqlite+aiosqlite:///{database}", **settings),
+        # Warnings and errors only: the App sets the root logger's level for the whole run,
+        # and the naive loop's client would log every 429 it retries.
+        Config(
+            _env_file=None,
+            database_url=f"sqlite+aiosqlite:///{database}",
+            log_level="WARNING",
+            **settings,
+        ),
         clock=SystemClock(),
         features=[],
         discord_options={"guild_ready_timeout": 0.05},
