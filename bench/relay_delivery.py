@@ -278,6 +278,9 @@ async def slack_naive(sizes: list[int], order: list[Any], speed: float, cap: flo
 
     from sandbox.slack import FakeSlack
 
+    # Steward's Slack adapter, imported for the Steward run, has slack_sdk log at INFO: one
+    # line for each 429 the loop's client retries.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     async with FakeSlack(validate=False, speed=speed, echo_bot_messages=False) as fake:
         channels = [fake.add_channel(f"relay-{c:03d}") for c in range(len(sizes))]
         client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)

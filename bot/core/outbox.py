@@ -16,6 +16,7 @@ in the channel's recent messages' metadata before anything is posted again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
@@ -222,6 +223,11 @@ class Deliverer:
         self._unflushed: dict[str, Sent] = {}
         self._flushing: asyncio.Task[None] | None = None
         self._draining: set[asyncio.Task[int]] = set()
+        # Retries of lanes whose drain failed, waiting for their moment (counted as activity).
+        self._later: set[asyncio.TimerHandle] = set()
+        # A lane's next rows, claimed while its last claimed row waits out the channel's window
+        # (its sender holds the lane's lock; the next holder sends them first).
+        self._ahead: dict[Lane, asyncio.Task[list[Claimed]]] = {}
         # Lanes drain side by side, but claim their rows a few at a time: 200 lanes claiming at
         # once would hold every pooled connection (and SQLite's one writer) until the pool
         # timed out, leaving lanes undrained.
@@ -275,9 +281,19 @@ class Deliverer:
 
     def drain_later(self, lane: Lane) -> None:
         """Drain ``lane`` again in a moment (a drain failed on something passing, such as a
-        busy database), not only with the next pass over due rows."""
-        loop = asyncio.get_running_loop()
-        loop.call_later(RETRY_LANE.total_seconds(), self.drain_soon, lane)
+        busy database), not only with the next pass over due rows. The wait counts as activity:
+        Steward is not quiet while a lane is still to be drained."""
+        self.activity.enter()
+
+        def again() -> None:
+            self._later.discard(handle)
+            try:
+                self.drain_soon(lane)
+            finally:
+                self.activity.leave()
+
+        handle = asyncio.get_running_loop().call_later(RETRY_LANE.total_seconds(), again)
+        self._later.add(handle)
 
     async def _drain_in_background(self, lane: Lane) -> int:
         try:
@@ -318,28 +334,59 @@ class Deliverer:
         the lane's lock); rows another process queued go out with its next pass.
         """
         async with self._locks.setdefault(claimed.lane, asyncio.Lock()):
+            if claimed.behind:
+                self._claim_ahead(claimed)
             done = await self._send(claimed)
+            if done.status == "pending":
+                await self._drop_ahead(claimed.lane)
             return await self._record([done])
 
     async def _drain(self, lane: Lane) -> int:
         sent = 0
-        while True:
-            batch = await self._claim(lane)
-            if not batch:
-                return sent
-            for claimed in batch:
-                done = await self._send(claimed)
-                # Noted at once and written soon, many at a time, while the lane goes on: a
-                # lane waiting out Discord's window (5 posts, then 5 s) must not hold 5 posts
-                # unrecorded. A crash before the write leaves rows marked "may have gone out",
-                # which costs a look (Slack) or a nonce (Discord), never a repeat; but a nonce
-                # lasts minutes, so posts a process keeps sending must not stay unrecorded.
-                await self._record([done])
-                if done.status == "pending":
-                    return sent  # the rest of the batch waits behind it
-                sent += 1
+        try:
+            while True:
+                ahead = self._ahead.pop(lane, None)
+                batch = await (ahead if ahead is not None else self._claim(lane))
+                if not batch:
+                    return sent
+                for n, claimed in enumerate(batch, 1):
+                    if n == len(batch) and claimed.behind:
+                        self._claim_ahead(claimed)
+                    done = await self._send(claimed)
+                    # Noted at once and written soon, many at a time, while the lane goes on:
+                    # a lane waiting out Discord's window (5 posts, then 5 s) must not hold 5
+                    # posts unrecorded. A crash before the write leaves rows marked "may have
+                    # gone out", which costs a look (Slack) or a nonce (Discord), never a
+                    # repeat; but a nonce lasts minutes, so posts a process keeps sending must
+                    # not stay unrecorded.
+                    await self._record([done])
+                    if done.status == "pending":
+                        return sent  # the rest of the batch waits behind it
+                    sent += 1
+        finally:
+            await self._drop_ahead(lane)
 
-    async def _claim(self, lane: Lane) -> list[Claimed]:
+    def _claim_ahead(self, sending: Claimed) -> None:
+        """Claim the lane's next rows while ``sending`` (its last claimed row) goes out.
+
+        The claim is a write transaction (on SQLite it queues for the one writer); made while
+        the row waits out its channel's window, the next row is ready the moment the window
+        opens instead of waiting for the database then."""
+        lane = sending.lane
+        if lane not in self._ahead:
+            self._ahead[lane] = asyncio.create_task(
+                self._claim(lane, sending=sending.key), name="steward-outbox-claim"
+            )
+
+    async def _drop_ahead(self, lane: Lane) -> None:
+        """Let go of rows claimed ahead that will not be sent now (the row before them must
+        wait): they stay pending, marked as tried, and go out after it."""
+        ahead = self._ahead.pop(lane, None)
+        if ahead is not None:
+            with contextlib.suppress(Exception):
+                await ahead
+
+    async def _claim(self, lane: Lane, *, sending: str | None = None) -> list[Claimed]:
         """Take the lane's first pending rows that are due (at most ``CLAIM_BATCH``), in order.
 
         Each is marked as attempted before anything is sent, so a crash leaves it to be resent
@@ -355,6 +402,8 @@ class Deliverer:
             for key, sent in self._unflushed.items()
             if sent.status != "pending" and sent.claimed.lane == lane
         ]
+        if sending is not None and sending not in self._unflushed:
+            settled.append(sending)  # the row going out now, claimed already
         query = select(OutboxItem).where(in_lane(lane))
         if settled:
             query = query.where(OutboxItem.idempotency_key.not_in(settled))
@@ -489,9 +538,16 @@ class Deliverer:
 
     async def close(self) -> None:
         """Stop sending and write what is still noted (the App calls it when it stops)."""
+        for handle in list(self._later):
+            handle.cancel()
+            self.activity.leave()
+        self._later.clear()
         for task in list(self._draining):
             task.cancel()
         if self._draining:
             await asyncio.gather(*self._draining, return_exceptions=True)
+        if self._ahead:
+            await asyncio.gather(*self._ahead.values(), return_exceptions=True)
+            self._ahead.clear()
         if self._flushing is not None:
             await self._flushing

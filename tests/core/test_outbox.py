@@ -9,9 +9,11 @@ from sqlalchemy import update
 
 from bot.builtin import Steward
 from bot.db.models import OutboxItem
+from bot.db.uow import UnitOfWork
 from sandbox.scenario import Community, DiscordCommunity, Person, open_community
 from tests.conftest import shared_dir
 from tests.core.courier import Courier
+from tests.core.test_listener_retries import database_locked
 
 
 @pytest.fixture(params=["discord", "slack"])
@@ -159,3 +161,25 @@ async def test_a_post_whose_try_was_never_recorded_is_not_posted_again_much_late
     assert shown.text == "beta: sent after 1 tries"
     await community.says(alice, "relay gamma")  # and the channel goes on
     assert relayed(community) == ["alpha", "beta", "gamma"]
+
+
+async def test_a_channel_whose_drain_met_a_busy_database_is_delivered_before_steward_is_quiet(
+    community: Community,
+) -> None:
+    """The database was busy when the channel's second post was to be taken: the lane is
+    drained again a second later, and Steward is not quiet (nothing a test or a member reads
+    is final) until that is done."""
+    alice = community.people["alice"]
+    deliverer = community.app.dispatcher.deliverer
+    sessions = deliverer.sessions
+    busy = [database_locked()]
+
+    def once_busy() -> UnitOfWork:
+        if busy:
+            raise busy.pop()
+        return sessions()
+
+    deliverer.sessions = once_busy
+    await community.says(alice, "relay one two three")
+    assert not busy, "the database was never asked"
+    assert relayed(community) == ["one", "two", "three"]
