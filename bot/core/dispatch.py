@@ -27,6 +27,7 @@ from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
 from bot.core.intake import Intake
 from bot.core.members import Member
 from bot.core.message import Message
+from bot.core.outage import DatabaseGate
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
 from bot.core.registry import Listener, Registry
@@ -67,6 +68,8 @@ class Dispatcher:
         """Events whose listener still failed after its retries, by feature (``/metrics``)."""
         self.kept = Failures(db.uow, clock)
         """Listener failures kept after their retries (``/steward failures show``, doctor)."""
+        self.database = DatabaseGate(db, lambda: self.retry_delays, self.kept.flush)
+        """Holds listeners while the database is away, so they don't spend their retries."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
 
     def add_port(self, port: Port) -> None:
@@ -173,13 +176,18 @@ class Dispatcher:
         database, a reset connection, a platform's 5xx) until the budget runs out; keep what
         still fails (``bot.core.failures``). True when it succeeded."""
         delays = self.retry_delays
-        for attempt in range(1, len(delays) + 2):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self._listen_once(feature, handler, name, event)
                 return True
             except Exception as exc:
                 what = f"listener {name} on {type(event).__name__}"
                 if attempt <= len(delays) and is_transient(exc):
+                    if await self.database.wait_until_up():
+                        attempt -= 1  # the database was away: this try does not count
+                        continue
                     delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
                     self.retried[feature.name] += 1
                     log.warning(
@@ -205,7 +213,6 @@ class Dispatcher:
                         attempts=attempt,
                     )
                 return False
-        return False  # not reached: the last attempt returns or keeps
 
     async def _listen_once(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event

@@ -154,10 +154,11 @@ class Ingest:
         async with self._lock:
             while self._buffer:
                 items = self._buffer[: self.max_batch]
-                del self._buffer[: self.max_batch]
+                # The rules first: if the database can't give them, the items stay queued.
+                rules = await self._staff_rules({item[CID] for item in items})
+                del self._buffer[: len(items)]
                 arrived = self._arrived[: len(items)]
                 del self._arrived[: len(items)]
-                rules = await self._staff_rules({item[CID] for item in items})
                 self._seq += 1
                 self._unacked[self._seq] = (rules, items, arrived)
                 self.activity.enter()  # left when the writer acknowledges the batch
