@@ -43,6 +43,8 @@ from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings
 
 log = logging.getLogger("steward.engagement")
+CLOSE_WAIT = 30.0
+"""Seconds a shutdown waits for the writer to store what is queued."""
 TRACKED = (
     MessagePosted,
     MessageEdited,
@@ -270,8 +272,16 @@ class Ingest:
             await self._to_writer(("fault", statement, times))
 
     async def close(self) -> None:
-        """Write what is left and stop the writer (on shutdown)."""
-        await self.flush()
+        """Write what is left and stop the writer (on shutdown); a database still away gets
+        ``CLOSE_WAIT`` seconds, never a shutdown that hangs."""
+        try:
+            await asyncio.wait_for(self.flush(), CLOSE_WAIT)
+        except TimeoutError:
+            log.error(
+                "%d engagement events were not stored before shutdown (the database did not "
+                "take them); catch-up fetches what it can on the next start",
+                self.pending,
+            )
         for task in (self._task, self._renewing):
             if task is not None:
                 task.cancel()
