@@ -12,6 +12,7 @@ backs off, and the log says once that the database is away and once that it is b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -57,6 +58,13 @@ class DatabaseGate:
         if self._probe is None or self._probe.done():
             self._probe = asyncio.create_task(self._until_up(), name="database-probe")
         return await asyncio.shield(self._probe)
+
+    async def close(self) -> None:
+        """Stop probing (on shutdown, the database perhaps still away)."""
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
 
     async def _until_up(self) -> bool:
         failed = 0
