@@ -186,6 +186,7 @@ class App:
             except Exception:
                 log.exception("a platform failed to stop cleanly")
         await self.dispatcher.intake.close()
+        await self.dispatcher.database.close()
         await self.jobs.stop()
         await self.timers.stop()
         await self.dispatcher.deliverer.close()

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, text
 
 from bot.core.activity import Activity
 from bot.core.clock import Clock
+from bot.core.outage import describe
 from bot.db.engine import Database
 from bot.db.models import FailedEvent, OutboxItem
 
@@ -157,7 +158,7 @@ class Health:
             return f"no answer within {self.timeout:g} s"
         self._check = None
         failed = None if check.cancelled() else check.exception()
-        return type(failed).__name__ if failed is not None else None
+        return describe(failed) if failed is not None else None
 
     async def close(self) -> None:
         """Cancel a check still waiting on the database."""

@@ -27,6 +27,7 @@ from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
 from bot.core.intake import Intake
 from bot.core.members import Member
 from bot.core.message import Message
+from bot.core.outage import DatabaseGate
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
 from bot.core.registry import Listener, Registry
@@ -68,6 +69,8 @@ class Dispatcher:
         self.kept = Failures(db.uow, clock, self.replay)
         """Listener failures kept after their retries (``/steward failures show``, doctor),
         tried again by themselves when they failed on passing trouble."""
+        self.database = DatabaseGate(db, lambda: self.retry_delays, self.kept.flush)
+        """Holds listeners while the database is away, so they don't spend their retries."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
 
     def add_port(self, port: Port) -> None:
@@ -173,16 +176,22 @@ class Dispatcher:
     ) -> BaseException | None:
         """Run one listener; retry it while it fails on something passing (a busy or absent
         database, a reset connection, a platform's 5xx) until the budget runs out (``once``:
-        no retries); keep what still fails (``bot.core.failures``). None when it succeeded,
-        else what it last failed on."""
+        no retries); keep what still fails (``bot.core.failures``). A try made while the
+        database was away does not count. None when it succeeded, else what it last failed
+        on."""
         delays = () if once else self.retry_delays
-        for attempt in range(1, len(delays) + 2):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self._listen_once(feature, handler, name, event)
                 return None
             except Exception as exc:
                 what = f"listener {name} on {type(event).__name__}"
                 if attempt <= len(delays) and is_transient(exc):
+                    if await self.database.wait_until_up():
+                        attempt -= 1  # the database was away: this try does not count
+                        continue
                     delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
                     self.retried[feature.name] += 1
                     log.warning(
@@ -208,7 +217,6 @@ class Dispatcher:
                         attempts=attempt,
                     )
                 return exc
-        raise AssertionError("not reached: the last attempt returns")
 
     async def _listen_once(
         self, feature: Feature, handler: Callable[..., Awaitable[Any]], name: str, event: Event

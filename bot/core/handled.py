@@ -28,6 +28,9 @@ from bot.db.uow import UnitOfWork
 log = logging.getLogger("steward.handled")
 KEEP_FOR = timedelta(days=1)
 MEMORY = 10_000
+RETRY_FIRST = 1.0
+RETRY_MOST = 30.0
+"""Seconds before writing handled ids again after a failure: doubling from 1 up to 30."""
 SWEEP_EVERY = timedelta(minutes=10)
 """Expired ids are deleted with the first batch written after this long (not with every one)."""
 
@@ -51,6 +54,8 @@ class HandledIds:
         self._recent: dict[str, None] = {}
         self._unwritten: set[str] = set()
         self._writing: asyncio.Task[None] | None = None
+        self._unasked = 0
+        """Lookups failed in a row (the database away)."""
         self._asking = asyncio.Semaphore(2)
         """Lookups at once: a burst of new ids must not take every pooled connection."""
 
@@ -68,9 +73,20 @@ class HandledIds:
                 )
         except Exception:
             # Not known counts as not handled: at worst a redelivery runs again (features do
-            # their work once); an event is never dropped because the database was busy.
-            log.warning("could not ask whether %s was handled; handling it", key, exc_info=True)
+            # their work once); an event is never dropped because the database was busy. Said
+            # once while the database stays away, not once per event.
+            self._unasked += 1
+            if self._unasked == 1:
+                log.warning(
+                    "could not ask whether %s was handled; handling it (and the next ones, "
+                    "until the database answers)",
+                    key,
+                    exc_info=True,
+                )
             return False
+        if self._unasked:
+            log.warning("event ids can be looked up again (%d were not)", self._unasked)
+            self._unasked = 0
         if found is not None:
             self._remember(key)
         return found is not None
@@ -89,6 +105,7 @@ class HandledIds:
             del self._recent[next(iter(self._recent))]
 
     async def _write(self) -> None:
+        pause = RETRY_FIRST
         try:
             while self._unwritten:
                 batch, self._unwritten = self._unwritten, set()
@@ -106,11 +123,19 @@ class HandledIds:
                         await uow.commit()
                     if sweep:
                         self._swept = now
+                    if pause > RETRY_FIRST:
+                        log.warning("handled event ids are written again")
+                    pause = RETRY_FIRST
                 except Exception:
-                    # Kept in memory (so this process still skips them) and written next time.
+                    # Kept in memory (so this process still skips them) and written next time;
+                    # while the database stays away, less and less often, and said once.
                     self._unwritten |= batch
-                    log.exception("noting %d handled event ids failed; trying again", len(batch))
-                    await asyncio.sleep(1.0)
+                    if pause == RETRY_FIRST:
+                        log.exception(
+                            "noting %d handled event ids failed; trying again", len(batch)
+                        )
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RETRY_MOST)
         finally:
             self.activity.leave()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from sqlalchemy import event
@@ -16,6 +17,8 @@ from bot.db.uow import UnitOfWork
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite transaction waits for another connection's write lock before failing
+("database is locked"); ``STEWARD_SQLITE_BUSY_TIMEOUT_MS`` changes it (tests run time faster)."""
 READ_ONLY = "steward_read_only"
 """The execution option of :meth:`Database.reads`' sessions."""
 
@@ -37,9 +40,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms()}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _busy_timeout_ms() -> int:
+    return int(os.environ.get("STEWARD_SQLITE_BUSY_TIMEOUT_MS", SQLITE_BUSY_TIMEOUT_MS))
 
 
 def _begin(connection: Any) -> None:

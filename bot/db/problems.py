@@ -84,8 +84,18 @@ def connect_problem(exc: BaseException, url: str) -> str:
         return f"PostgreSQL refused user {user}: check the user and password in the URL."
     if found(asyncpg.InvalidCatalogNameError):
         return f"the database {name} does not exist on {server}: create it (createdb {name})."
+    if where.startswith("sqlite") and any("locked" in str(c) for c in causes):
+        return (
+            f"the SQLite database {where} is locked by another connection (still locked after "
+            "the busy timeout): is another program writing to it or holding a transaction open?"
+        )
     if where.startswith("sqlite"):
         return f"cannot open the SQLite database {where}: check the file and its folder."
+    if found((ConnectionError, asyncpg.ConnectionDoesNotExistError)):
+        return (
+            f"the database server at {server} closed the connection at once: is it restarting, "
+            "or is something between Steward and it cutting connections?"
+        )
     return f"cannot use the database at {server}: check STEWARD_DATABASE_URL and the server."
 
 

@@ -43,6 +43,8 @@ from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings
 
 log = logging.getLogger("steward.engagement")
+CLOSE_WAIT = 30.0
+"""Seconds a shutdown waits for the writer to store what is queued."""
 TRACKED = (
     MessagePosted,
     MessageEdited,
@@ -154,10 +156,11 @@ class Ingest:
         async with self._lock:
             while self._buffer:
                 items = self._buffer[: self.max_batch]
-                del self._buffer[: self.max_batch]
+                # The rules first: if the database can't give them, the items stay queued.
+                rules = await self._staff_rules({item[CID] for item in items})
+                del self._buffer[: len(items)]
                 arrived = self._arrived[: len(items)]
                 del self._arrived[: len(items)]
-                rules = await self._staff_rules({item[CID] for item in items})
                 self._seq += 1
                 self._unacked[self._seq] = (rules, items, arrived)
                 self.activity.enter()  # left when the writer acknowledges the batch
@@ -269,8 +272,16 @@ class Ingest:
             await self._to_writer(("fault", statement, times))
 
     async def close(self) -> None:
-        """Write what is left and stop the writer (on shutdown)."""
-        await self.flush()
+        """Write what is left and stop the writer (on shutdown); a database still away gets
+        ``CLOSE_WAIT`` seconds, never a shutdown that hangs."""
+        try:
+            await asyncio.wait_for(self.flush(), CLOSE_WAIT)
+        except TimeoutError:
+            log.error(
+                "%d engagement events were not stored before shutdown (the database did not "
+                "take them); catch-up fetches what it can on the next start",
+                self.pending,
+            )
         for task in (self._task, self._renewing):
             if task is not None:
                 task.cancel()

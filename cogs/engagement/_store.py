@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.runtime import Storage
+from bot.core.transient import is_transient
 from cogs.engagement._gaps import columns as _columns
 from cogs.engagement._gaps import gap_rows
 from cogs.engagement._models import BLOCK_DAYS, EVENTS
@@ -60,6 +61,11 @@ from cogs.engagement._sql import (
 log = logging.getLogger("steward.engagement.writer")
 _TARGETING = ("message", "reaction", "unreaction")
 """The kinds whose target is a message whose author counts (not edits, not deletions)."""
+RETRY_FIRST = 0.05
+RETRY_CAP = 2.0
+"""Seconds between a batch's tries while the database is away: doubling from 0.05 up to 2."""
+REPORT_EVERY = 60.0
+"""Seconds between the log's reminders that a batch still waits for the database."""
 AUTHOR_CACHE = 200_000
 """Authors of recently stored messages kept in memory (reply and reaction targets)."""
 
@@ -78,18 +84,44 @@ class Store:
         """The asyncpg connection batches are written on (PostgreSQL)."""
 
     async def write(self, items: list[Item], rules: Rules) -> int:
-        """Store a batch, retrying once; returns how many events were new (0 if dropped)."""
-        try:
-            return await self._write(items, rules)
-        except Exception:
-            self.failures += 1
-            log.exception("writing %d engagement events failed; retrying once", len(items))
-            await asyncio.sleep(0.05)
+        """Store a batch; returns how many events were new (0 if dropped).
+
+        Passing trouble (the database locked, refusing or resetting connections) is retried
+        with backoff until the database takes the batch: the bot keeps it until acknowledged
+        and an outage must not lose it. Anything else is retried once, then dropped.
+        """
+        waited = report_at = 0.0
+        delay = RETRY_FIRST
+        tries = bugs = 0
+        while True:
+            tries += 1
             try:
-                return await self._write(items, rules)
-            except Exception:
-                log.exception("dropped %d engagement events", len(items))
-                return 0
+                stored = await self._write(items, rules)
+            except Exception as exc:
+                self.failures += 1
+                if not is_transient(exc):
+                    bugs += 1
+                    if bugs > 1:
+                        log.exception("dropped %d engagement events", len(items))
+                        return 0
+                    log.exception("writing %d engagement events failed; retrying once", len(items))
+                    await asyncio.sleep(RETRY_FIRST)
+                    continue
+                if waited >= report_at:
+                    report_at = waited + REPORT_EVERY
+                    log.warning(
+                        "the database can't take %d engagement events (%s: %s); waiting for it",
+                        len(items),
+                        type(exc).__name__,
+                        str(exc)[:200],
+                    )
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, RETRY_CAP)
+                continue
+            if tries > 1:
+                log.warning("stored %d engagement events after %d tries", len(items), tries)
+            return stored
 
     def _rows(self, items: list[Item], rules: Rules) -> list[dict[str, Any]]:
         rows: dict[tuple[str, str], dict[str, Any]] = {}

@@ -194,8 +194,8 @@ async def serve(output: Any, open_db: Callable[[str], WriterDatabase]) -> None:
     try:
         await store.connect()  # now, not at the first batch
     except Exception:
-        # Each batch retries and, failing twice, is dropped and acknowledged: never a loop of
-        # restarts, never a shutdown waiting for a database that is gone.
+        # Never a loop of restarts: the first batch waits for the database (``Store.write``
+        # retries passing trouble with backoff until it is taken).
         log.exception("the engagement writer can't reach the database yet")
     output.write(frame(("ready",)))
     output.flush()

@@ -1,0 +1,124 @@
+"""The database going away: listeners wait for it instead of spending their retries.
+
+A listener that fails on passing trouble is retried a few times over about 16 seconds
+(``Dispatcher.retry_delays``). When the database itself is away for longer (a restart, a failover,
+SQLite locked by another program), every queued event would run out of tries and be kept as
+failed, and every worker would hammer the database meanwhile. So before a retry the dispatcher
+asks this gate: one probe (``SELECT 1`` in a writing transaction) answers for every waiting
+listener at once; while it fails, the listeners wait here (their tries not spent), the probe
+backs off, and the log says once that the database is away and once that it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy import text
+
+from bot.db.engine import Database
+
+log = logging.getLogger("steward.database")
+REPORT_EVERY = 60.0
+"""Seconds between the log's reminders that the database is still away."""
+
+
+class DatabaseGate:
+    """Tells the dispatcher whether the database is up, and holds listeners while it is not."""
+
+    def __init__(
+        self,
+        db: Database,
+        delays: Callable[[], Sequence[float]],
+        on_back: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """``delays()``: seconds between probes (the last one repeats); ``on_back`` runs once
+        the database answers again (writes what waited in memory)."""
+        self.db = db
+        self.delays = delays
+        self.on_back = on_back
+        self.away_since: float | None = None
+        """``time.monotonic()`` when the database was found away; None while it is up."""
+        self.reason = ""
+        self.probes = 0
+        """Probes run since the process started (each one a connection attempt at most)."""
+        self.outages = 0
+        self._probe: asyncio.Task[bool] | None = None
+
+    @property
+    def away(self) -> bool:
+        """Whether the last probe failed."""
+        return self.away_since is not None
+
+    async def wait_until_up(self) -> bool:
+        """Return once the database answers; True when it had to wait (it was away)."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._until_up(), name="database-probe")
+        return await asyncio.shield(self._probe)
+
+    async def close(self) -> None:
+        """Stop probing (on shutdown, the database perhaps still away)."""
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+
+    async def _until_up(self) -> bool:
+        failed = 0
+        reported = 0.0
+        while True:
+            problem = await self._probe_once()
+            if problem is None:
+                break
+            now = time.monotonic()
+            if self.away_since is None:
+                self.away_since = reported = now
+                self.outages += 1
+                log.error(
+                    "the database is unreachable (%s); events wait in the queue until it answers",
+                    problem,
+                )
+            elif now - reported >= REPORT_EVERY:
+                reported = now
+                log.error(
+                    "the database is still unreachable after %.0f s (%s)",
+                    now - self.away_since,
+                    problem,
+                )
+            self.reason = problem
+            delays = self.delays()
+            await asyncio.sleep(delays[min(failed, len(delays) - 1)])
+            failed += 1
+        if self.away_since is None:
+            return False
+        log.warning(
+            "the database answers again after %.1f s; the waiting events go on",
+            time.monotonic() - self.away_since,
+        )
+        self.away_since = None
+        self.reason = ""
+        if self.on_back is not None:
+            await self.on_back()
+        return True
+
+    async def _probe_once(self) -> str | None:
+        """None when the database took a writing transaction, else what went wrong."""
+        self.probes += 1
+        try:
+            async with self.db.uow() as uow:
+                await uow.session.execute(text("SELECT 1"))
+        except Exception as exc:
+            return describe(exc)
+        return None
+
+
+def describe(exc: BaseException) -> str:
+    """A short plain reason: the deepest cause's kind and first line."""
+    deepest = exc
+    while deepest.__cause__ is not None:
+        deepest = deepest.__cause__
+    message = str(deepest).strip().splitlines()[0] if str(deepest).strip() else ""
+    return f"{type(deepest).__name__}: {message}"[:200] if message else type(deepest).__name__
