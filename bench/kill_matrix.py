@@ -398,12 +398,9 @@ async def _orphans(url: str) -> tuple[int, list[str]]:
 
     from bot.db.base import Base
     from bot.db.engine import Database
-    from bot.db.schema import upgrade
+    from bot.features import load
 
-    del upgrade  # imported for its side effect: every feature's models are registered
-    import cogs.engagement._models
-    import cogs.onboarding._models  # noqa: F401
-
+    load(["all"])  # every feature's models join the metadata
     total, where = 0, []
     db = Database(url)
     try:
@@ -553,14 +550,17 @@ def _check(side: Any, actions: list[Action], stored: dict[str, Any], tally: Tall
         tally.duplicates += max(public[uid] - 1, 0) + max(dms[uid] - 1, 0)
 
 
-async def one(args: argparse.Namespace, platform: str, database: str, tmp: str) -> Tally | None:
-    """One platform on one database; None when PostgreSQL is not there."""
+async def one(
+    args: argparse.Namespace, platform: str, database: str, tmp: str, url: str | None = None
+) -> Tally | None:
+    """One platform on one database (``url``, else a fresh one); None when PostgreSQL is not
+    there."""
     from bench._common import fresh_pg_database
     from sandbox.scenario._open import _seed_discord, _seed_slack
 
-    if database == "sqlite":
-        url: str | None = f"sqlite+aiosqlite:///{tmp}/{platform}.db"
-    else:
+    if url is None and database == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp}/{platform}.db"
+    elif url is None:
         url = await fresh_pg_database(f"bench_kill_matrix_{platform}")
     if url is None:
         return None
