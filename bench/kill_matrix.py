@@ -7,7 +7,7 @@ A real ``python -m bot run`` process (onboarding and engagement on) serves a fak
 A manager sets the welcome channel with ``/steward settings set``; then the fake drives a mixed
 workload: newcomers join (a public welcome and a welcome DM each, through the outbox), members
 post and react (engagement stores each), and a manager rewrites a setting with
-``/steward settings set steward quiet_start 22:MM`` (each write a new minute). The process is
+``/steward settings set steward quiet_start HH:MM`` (each write a new time). The process is
 killed after a random 0 to ``--max-alive`` seconds and started again on the same database,
 ``--kills`` times, the workload running on throughout (also while no process runs); a last
 process finishes the work. Then, per platform and database:
@@ -21,7 +21,7 @@ process finishes the work. Then, per platform and database:
   Discord never redelivers what a killed process had or what was sent while none ran. An event
   counts as acked on Discord when a heartbeat of its session carried its sequence or a later
   one. A slash command is acked on both when the person saw its answer ("... is now ...").
-  Stored: the member recorded by onboarding, the message and the reaction recorded by
+  Stored: the newcomer recorded by onboarding, the message and the reaction recorded by
   engagement, the setting's value (the last acked write or a later one).
 * not acked, not stored: events that never reached a process (reported, not a failure).
 * delivered = outbox: every outbox row ``sent`` and the message it recorded is in the fake; every
@@ -156,8 +156,8 @@ class Workload:
             await side.react(self, self.rng.choice(self.members), message)
         else:
             async with self.command_lock:  # writes in order: the last acked one must be stored
-                self.minute += 1
-                value = f"22:{self.minute % 60:02d}"
+                self.minute += 1  # a time not written before (1,440 of them)
+                value = f"{self.minute // 60 % 24:02d}:{self.minute % 60:02d}"
                 action = Action("command", value)
                 self.actions.append(action)
                 action.acked = await side.set_setting("steward", "quiet_start", value)
@@ -368,7 +368,13 @@ async def _stored(url: str) -> dict[str, Any]:
     try:
         async with db.uow() as uow:
             s = uow.session
-            members = set(await s.scalars(select(OnboardingMember.user_id)))
+            # Newcomers only: a member whose join was lost gets a row too when they first post
+            # (``newcomer`` False), and that row is not their join stored.
+            members = set(
+                await s.scalars(
+                    select(OnboardingMember.user_id).where(OnboardingMember.newcomer.is_(True))
+                )
+            )
             events = (await s.execute(select(EngagementEvent.kind, EngagementEvent.key))).all()
             steward = await s.scalar(
                 select(CommunitySetting.data).where(CommunitySetting.feature == "steward")
@@ -526,7 +532,7 @@ def _check(side: Any, actions: list[Action], stored: dict[str, Any], tally: Tall
     acked_values = [i for i, a in enumerate(commands) if a.acked]
     if acked_values:
         values = [a.key for a in commands]
-        kept = str(stored["quiet_start"])[:5]  # stored as 22:MM:SS
+        kept = str(stored["quiet_start"])[:5]  # stored as HH:MM:SS
         at = values.index(kept) if kept in values else -1
         if at < acked_values[-1]:
             tally.acked_not_stored += 1
@@ -642,7 +648,7 @@ async def _main(args: argparse.Namespace) -> int:
     for t in tallies:
         shown: Counter[str] = Counter()
         for problem in t.problems:
-            kind = " ".join(problem.split()[:2])
+            kind = " ".join(w for w in problem.split()[:2] if not any(c.isdigit() for c in w))
             shown[kind] += 1
             if shown[kind] <= 3:
                 print(f"{t.platform}/{t.database}: {problem}")
