@@ -38,6 +38,7 @@ from bot.core import (
 from bot.core.activity import Activity
 from bot.core.runtime import Storage
 from bot.core.steps import Admission, Gated, Steps
+from bot.core.transient import is_transient
 from cogs.engagement._rules import CID, USER, Item, Rules, item_of
 from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings
@@ -45,6 +46,8 @@ from cogs.engagement.settings import EngagementSettings
 log = logging.getLogger("steward.engagement")
 CLOSE_WAIT = 30.0
 """Seconds a shutdown waits for the writer to store what is queued."""
+RULES_RETRY_FIRST, RULES_RETRY_LAST = 0.05, 2.0
+"""Seconds between tries to read the settings a batch needs while the database is away."""
 TRACKED = (
     MessagePosted,
     MessageEdited,
@@ -134,6 +137,7 @@ class Ingest:
 
     async def _run(self) -> None:
         self.activity.enter()
+        pause = RULES_RETRY_FIRST
         try:
             while self._buffer:
                 await asyncio.sleep(0)  # the events of this turn of the loop join the batch
@@ -146,7 +150,20 @@ class Ingest:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.flush_after)
-                await self._send_buffered()
+                try:
+                    await self._send_buffered()
+                except Exception as exc:
+                    # The settings could not be read: the items stay queued. Passing trouble
+                    # (the database away) is waited out here, not left until the next event.
+                    if not is_transient(exc):
+                        log.exception("engagement events wait for the next one: %s", exc)
+                        return
+                    if pause == RULES_RETRY_FIRST:
+                        log.warning("engagement events wait for the database (%s)", exc)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RULES_RETRY_LAST)
+                    continue
+                pause = RULES_RETRY_FIRST
         finally:
             self._task = None
             self.activity.leave()
@@ -276,7 +293,7 @@ class Ingest:
         ``CLOSE_WAIT`` seconds, never a shutdown that hangs."""
         try:
             await asyncio.wait_for(self.flush(), CLOSE_WAIT)
-        except TimeoutError:
+        except Exception:  # the time ran out, or the database still refuses
             log.error(
                 "%d engagement events were not stored before shutdown (the database did not "
                 "take them); catch-up fetches what it can on the next start",
