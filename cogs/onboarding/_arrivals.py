@@ -15,7 +15,6 @@ from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingMember
 from cogs.onboarding._service import Flow
 
-
 CATCH_UP = timedelta(days=1)
 """How far back a restart looks for newcomers recorded but not welcomed."""
 
