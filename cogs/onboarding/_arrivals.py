@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core import (
     Button,
     Capability,
@@ -12,6 +14,9 @@ from bot.core import (
 from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingMember
 from cogs.onboarding._service import Flow
+
+CATCH_UP = timedelta(days=1)
+"""How far back a restart looks for newcomers recorded but not welcomed."""
 
 
 class Arrivals(Flow):
@@ -25,11 +30,8 @@ class Arrivals(Flow):
         row = await self.repo.member(member.ref.id)
         back = False
         if row is not None and row.left_at is None and row.newcomer and row.welcomed_at is None:
-            # A try that failed half-way, handled again: finish it. The welcome's keys are the
-            # first try's, so what already went out does not go out twice.
-            if not await self.welcome(row, back=row.returned_at is not None, new_buddy=False):
-                row.welcomed_at = self.now
-            await self.ctx.commit()
+            # A try that failed half-way, handled again: finish it.
+            await self.finish(row)
             return
         if row is not None:
             if row.left_at is None and row.newcomer:
@@ -56,6 +58,22 @@ class Arrivals(Flow):
         if not await self.welcome(row, back=back, new_buddy=new_buddy):
             row.welcomed_at = self.now
         await self.ctx.commit()  # nothing to write unless their DMs turned out closed
+
+    async def finish(self, row: OnboardingMember) -> None:
+        """Welcome a newcomer whose join stopped half-way (a failed try, or Steward killed
+        between storing them and queueing their welcome). The welcome's keys are the first
+        try's, so what already went out does not go out twice; the platform steps (role,
+        channel invitations) are redone, and doing them again changes nothing."""
+        if not await self.welcome(row, back=row.returned_at is not None, new_buddy=False):
+            row.welcomed_at = self.now
+        await self.ctx.commit()
+
+    async def catch_up(self) -> None:
+        """Steward is connected again: welcome the newcomers of the last day it stored but
+        did not welcome before it stopped (killed between the two)."""
+        self.hold_setup()
+        for row in await self.repo.unwelcomed(self.now - CATCH_UP):
+            await self.finish(row)
 
     async def welcome(self, row: OnboardingMember, *, back: bool, new_buddy: bool) -> bool:
         """Post and send the welcome; introduce the buddy. True when the member was marked

@@ -58,6 +58,20 @@ class Repo:
         )
         return list(rows)
 
+    async def unwelcomed(self, since: datetime) -> list[OnboardingMember]:
+        """Present newcomers who joined (or came back) at or after ``since`` and were never
+        marked welcomed."""
+        rows = await self.session.scalars(
+            select(OnboardingMember).where(
+                OnboardingMember.community_id == self.key,
+                OnboardingMember.newcomer.is_(True),
+                OnboardingMember.left_at.is_(None),
+                OnboardingMember.welcomed_at.is_(None),
+                func.coalesce(OnboardingMember.returned_at, OnboardingMember.joined_at) >= since,
+            )
+        )
+        return list(rows)
+
     async def buddied_by(self, buddy_id: str) -> list[OnboardingMember]:
         """Newcomers with this buddy who are still present."""
         rows = await self.session.scalars(

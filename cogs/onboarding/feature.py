@@ -17,6 +17,7 @@ from bot.core import (
     MemberUpdated,
     Message,
     MessagePosted,
+    PlatformReady,
     Pressed,
     UserError,
     UserRef,
@@ -53,6 +54,11 @@ class Onboarding(Feature, name="onboarding"):
     async def joined(self, ctx: Listen, event: MemberJoined) -> None:
         """Welcome a newcomer, or a member who came back."""
         await Arrivals(ctx).join(event.member)
+
+    @on(PlatformReady)
+    async def ready(self, ctx: Listen, event: PlatformReady) -> None:
+        """Welcome newcomers a stopped Steward stored but had not welcomed yet."""
+        await Arrivals(ctx).catch_up()
 
     @on(MemberUpdated)
     async def reactivated(self, ctx: Listen, event: MemberUpdated) -> None:
