@@ -255,15 +255,17 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
         replay = failures.replay
         assert replay is not None
 
+        started = asyncio.Event()
+
         async def held(feature: str, listener: str, event: Event, once: bool) -> Any:
-            await gate.wait()  # the automatic try is under way, and slow
+            started.set()  # the automatic try has claimed the event ...
+            await gate.wait()  # ... and is under way, and slow
             return await replay(feature, listener, event, once)
 
         failures.replay = held
         h.clock.advance(timedelta(minutes=1))
         automatic = asyncio.create_task(h.app.timers.run_due())
-        for _ in range(50):
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(started.wait(), 10)
         admin = h.member("ada", Level.ADMIN)
         # (Were it run again meanwhile, it would wait for the same gate: the wait would fail.)
         meanwhile = (await asyncio.wait_for(h.run(admin, "steward failures retry"), 10))[0].text
