@@ -75,6 +75,11 @@ class TcpProxy:
         except OSError:
             _reset(writer)
             return
+        if self.refusing:  # went away while this one was connecting upstream
+            self.refused += 1
+            _reset(writer)
+            up_writer.transport.abort()
+            return
         self.accepted += 1
         self._live.update((writer, up_writer))
         try:
