@@ -480,7 +480,10 @@ class SlackAdapter:
             ) from None
         self.team_id = str(identity["team_id"])
         self.bot_user_id = str(identity["user_id"])
-        await self._replay()
+        # In the background, once connected: new events are acked meanwhile, not held up.
+        replay = asyncio.create_task(self._replay(), name="steward-slack-replay")
+        self._running.add(replay)
+        replay.add_done_callback(self._running.discard)
         if self.config.slack_mode == "socket":
             assert self.config.slack_app_token is not None
             self._socket = AsyncSocketModeHandler(
@@ -506,11 +509,15 @@ class SlackAdapter:
     async def _replay(self) -> None:
         """Hand over again the events a killed process had acked and not handled (stored in
         the inbox before their ack). Their listeners run in the background, as Bolt's do."""
-        try:
-            bodies = await self.inbox.leftovers()
-        except Exception:
-            log.exception("reading the events left unhandled by the last run failed")
-            return
+        async with self.dispatcher.activity.track():
+            try:
+                bodies = await self.inbox.leftovers()
+            except Exception:
+                log.exception("reading the events left unhandled by the last run failed")
+                return
+            await self._hand_over(bodies)
+
+    async def _hand_over(self, bodies: list[dict[str, Any]]) -> None:
         if bodies:
             log.info("handling %d events acked and left unhandled by the last run", len(bodies))
         for body in bodies:
