@@ -61,11 +61,13 @@ def test_sentiment_is_the_same_when_its_word_memory_is_full(
     from cogs.engagement import _sentiment
 
     monkeypatch.setattr(_sentiment, "_WORDS_KEPT", 7)
-    for memory in (_sentiment._WORDS, _sentiment._SEEN, _sentiment._FELT):
-        memory.clear()  # earlier tests filled it past 7: start as a fresh process would
+    _sentiment.forget_tokens()  # earlier tests filled it past 7: start as a fresh process would
     for text in sentences()[:200]:
         want = REFERENCE.polarity_scores(text)["compound"]
         assert abs(sentiment(text) - want) <= 0.02, text
         assert abs(sentiment(text) - want) <= 0.02, text
-    assert len(_sentiment._WORDS) <= 7
-    assert set(_sentiment._WORDS) == _sentiment._SEEN
+        # At most 7 tokens kept, or one message's own (emoji as their words) when it holds more.
+        tokens = text.translate(_sentiment._lexicons()[1]).split()
+        assert len(_sentiment._SEEN) <= max(7, len(tokens)), text
+    assert set(_sentiment._WORDS) <= _sentiment._SEEN
+    assert set(_sentiment._VALUES) == _sentiment._FELT <= _sentiment._SEEN
