@@ -5,9 +5,11 @@ The reference re-lowercases the whole message for every rule it checks on every 
 character by character. This keeps every rule (negation windows, boosters and dampeners with
 their distance weights, ALL-CAPS emphasis, "no", "least", "kind of", the special idioms, the
 "but" shift with its quirks, "!" and "?" emphasis) and its lexicons (read from the installed
-package), but lowercases once, stops early when no word of the message is in the lexicon (most
-chat messages), and only walks characters for emoji when the text is not plain ASCII. The tests
-compare it with the reference on every message of a corpus.
+package), but lowercases once, works out each token once (its word, its valence, whether a rule
+looks at it) and keeps it, stops early when no token of the message is a sentiment word (most
+chat messages), sums the valences when no token is one a rule looks at, and only walks
+characters for emoji when the text is not plain ASCII. The tests compare it with the reference
+on every message of a corpus.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 import string
 from functools import cache
-from itertools import compress, count, pairwise, repeat
+from itertools import compress, count, filterfalse, pairwise, repeat
 
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
@@ -27,7 +29,8 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
 )
 
 _sqrt = math.sqrt
-_ZEROS = repeat(0)
+_round = round
+_ZEROS = repeat(0.0)
 _BOOSTERS = frozenset(BOOSTER_DICT)
 _NEGATE = frozenset(NEGATE)
 _C_INCR: float = C_INCR
@@ -87,9 +90,9 @@ def _negated(word: str) -> bool:
 _WORDS_KEPT = 100_000
 _WORDS: dict[str, str] = {}
 """Each token seen (as split from the text) whose word for VADER is not the token itself: it is
-stripped of punctuation unless that leaves two characters or fewer. Chat reuses few tokens: a token is worked out once
-(``_learn``) and kept, with what the rules need to know of it, at most ``_WORDS_KEPT`` of them
-(or one message's own tokens if it holds more)."""
+stripped of punctuation unless that leaves two characters or fewer. Chat reuses few tokens: a
+token is worked out once (``_learn``) and kept, with what the rules need to know of it, at most
+``_WORDS_KEPT`` of them (or one message's own tokens if it holds more)."""
 _SEEN: set[str] = set()
 """The tokens ``_WORDS`` holds, as a set: one ``issuperset`` tells a message of tokens all seen."""
 _VALUES: dict[str, float] = {}
@@ -124,10 +127,8 @@ def _learn(tokens: list[str]) -> None:
     is not the token itself) and what the rules ask of it, in one pass a message."""
     if len(_SEEN) + len(tokens) > _WORDS_KEPT:
         forget_tokens()
-    seen, punctuation, kinds = _SEEN, _PUNCTUATION, _KINDS or _load_kinds()
-    for token in tokens:
-        if token in seen:
-            continue
+    punctuation, kinds = _PUNCTUATION, _KINDS or _load_kinds()
+    for token in filterfalse(_SEEN.__contains__, tokens):  # lazily: a token twice is seen once
         _seen(token)
         stripped = token.strip(punctuation)
         if stripped is token or len(stripped) <= 2:
@@ -176,9 +177,9 @@ def sentiment(text: str) -> float:
     if _unfelt(tokens):
         return 0.0  # no sentiment word (most chat)
     lexicon = _LEXICON  # loaded: learning a token loads it
-    if _unruled(tokens) and (_unidiomatic(tokens) or not _idioms_in(tokens)):
+    if _unruled(tokens) and (_unidiomatic(tokens) or not _idioms_in(tokens, None)):
         # No word any rule looks at: each score is the lexicon's, ALL-CAPS emphasis aside.
-        total = float(sum(map(_VALUES.get, tokens, _ZEROS)))
+        total = sum(map(_VALUES.get, tokens, _ZEROS))
         if low != text:
             shouted = list(filter(str.isupper, text.split()))
             if 0 < len(shouted) < len(tokens):  # the message is not all capitals
@@ -199,23 +200,24 @@ def sentiment(text: str) -> float:
     # The tokens whose word a rule looks at (never none here): "but" among them changes nothing,
     # the rules finding nothing around it.
     hot = _RULED.intersection(tokens)
-    idioms = not _unidiomatic(tokens) and _idioms_in(tokens)
+    idioms = not _unidiomatic(tokens) and _idioms_in(tokens, lower)
     if idioms:
         hot.update(_IDIOMATIC.intersection(tokens))
     # Only the scores of lexicon words, with their positions: the reference's list also holds
     # a 0 for every other word, which changes neither the sum nor the "but" rule.
-    scored = _scored(words, lower, tokens, hot, lexicon, cap_diff, idioms)
+    positions, values = _scored(words, lower, tokens, hot, lexicon, cap_diff, idioms)
     if "but" in lower:
-        scored = _but(lower.index("but"), scored)
-    return _compound(float(sum([v for _, v in scored])), text)
+        _but(lower.index("but"), positions, values)
+    return _compound(sum(values), text)
 
 
-def _idioms_in(tokens: list[str]) -> bool:
+def _idioms_in(tokens: list[str], lower: list[str] | None) -> bool:
     """Whether two words of a message in a row are two words in a row of an idiom (and the
     message holds two different words of the idioms): only then can ``_idioms`` match."""
     if len(_IDIOMATIC.intersection(tokens)) < 2:
         return False
-    lower = list(map(_WORDS.get, tokens, tokens))
+    if lower is None:
+        lower = list(map(_WORDS.get, tokens, tokens))
     return len(_IDIOM_WORDS.intersection(lower)) > 1 and not _IDIOM_PAIRS.isdisjoint(
         pairwise(lower)
     )
@@ -231,7 +233,16 @@ def _compound(total: float, text: str) -> float:
         emphasis = bangs + ((marks * 0.18 if marks <= 3 else 0.96) if marks > 1 else 0)
         total = total + emphasis if total > 0 else total - emphasis
     score = total / _sqrt(total * total + 15)
-    return round(-1.0 if score < -1.0 else 1.0 if score > 1.0 else score, 4)
+    if score < -1.0 or score > 1.0:
+        return -1.0 if score < 0 else 1.0
+    # round(score, 4), quicker: the nearest whole number of ten-thousandths, divided (exactly
+    # rounded) by 10,000 is the double round() returns, unless the product is too near a half
+    # (or rounds to 0, where round keeps the sign of -0.0): then round() decides.
+    scaled = score * 10_000.0
+    whole = _round(scaled)
+    if whole and -0.4999 < scaled - whole < 0.4999:
+        return whole / 10_000.0
+    return round(score, 4)
 
 
 def _scored(
@@ -242,22 +253,25 @@ def _scored(
     lexicon: dict[str, float],
     cap_diff: bool,
     idioms: bool,
-) -> list[tuple[int, float]]:
-    """(position, score) of each sentiment word; the rules run for those within reach of a
-    token in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
+) -> tuple[list[int], list[float]]:
+    """The position and score of each sentiment word; the rules run for those within reach of
+    a token in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
     a message holding two words in a row of one."""
     n = len(lower)
-    scored = []
+    positions: list[int] = []
+    scores: list[float] = []
+    at, score = positions.append, scores.append
     values = _VALUES
     for i in compress(count(), map(values.__contains__, tokens)):
-        base = values[tokens[i]]
         if hot.isdisjoint(tokens[i - 3 if i > 2 else 0 : i + 3]):
-            scored.append((i, _shouted(base, words[i]) if cap_diff else base))
+            at(i)
+            score(_shouted(values[tokens[i]], words[i]) if cap_diff else values[tokens[i]])
         else:
             w = lower[i]
             if w not in _BOOSTERS and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
-                scored.append((i, _valence(words, lower, i, base, lexicon, cap_diff, idioms)))
-    return scored
+                at(i)
+                score(_valence(words, lower, i, values[tokens[i]], lexicon, cap_diff, idioms))
+    return positions, scores
 
 
 def _shouted(valence: float, word: str) -> float:
@@ -355,15 +369,12 @@ def _idioms(valence: float, lower: list[str], i: int) -> float:
     return valence
 
 
-def _but(at: int, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def _but(at: int, positions: list[int], values: list[float]) -> None:
     """The reference's "but" rule, quirk included: each score is found again by value
     (``list.index``), so equal scores are weighed at the first one's position."""
-    positions = [i for i, _ in scored]
-    values = [v for _, v in scored]
     for value in list(values):
         k = values.index(value)
         if positions[k] < at:
             values[k] = value * 0.5
         elif positions[k] > at:
             values[k] = value * 1.5
-    return list(zip(positions, values, strict=True))
