@@ -1,7 +1,7 @@
 """Engagement reports: the health report read from the rollups against the same questions asked
 as plain SQL over the raw events table, on SQLite and PostgreSQL.
 
-``python -m bench.engagement_reports [--n 10000000] [--quick] [--only retention]``;
+``python -m bench.engagement_reports [--n 10000000] [--quick] [--only retention] [--db sqlite]``;
 ``run(n)`` for bench/run.py.
 
 The data: one community, 50,000 members with Zipf-like activity (a member's id is drawn
@@ -379,19 +379,25 @@ async def measure_one(engine: str, url: str, n: int, raw_times: int, only: str =
     return rows
 
 
-async def measure(n: int, raw_times: int = 3, only: str = "") -> list[Row]:
-    """Every question (or those whose label holds ``only``) on both databases."""
-    rows = await measure_one("sqlite", await sqlite_database(n), n, raw_times, only)
-    pg = await pg_database(n)
+async def measure(
+    n: int, raw_times: int = 3, only: str = "", engines: tuple[str, ...] = ("sqlite", "postgres")
+) -> list[Row]:
+    """Every question (or those whose label holds ``only``) on each database in ``engines``."""
+    rows: list[Row] = []
+    if "sqlite" in engines:
+        rows += await measure_one("sqlite", await sqlite_database(n), n, raw_times, only)
+    pg = await pg_database(n) if "postgres" in engines else None
     if pg is not None:
         rows += await measure_one("postgres", pg, n, raw_times, only)
     return rows
 
 
-def run(n: int = 10_000_000, only: str = "") -> list[Row]:
+def run(
+    n: int = 10_000_000, only: str = "", engines: tuple[str, ...] = ("sqlite", "postgres")
+) -> list[Row]:
     """For bench/run.py: ``n`` events (at least 100,000)."""
     logging.getLogger("discord").setLevel(logging.ERROR)
-    return asyncio.run(measure(max(n, 100_000), only=only))
+    return asyncio.run(measure(max(n, 100_000), only=only, engines=engines))
 
 
 def main() -> None:
@@ -400,10 +406,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--quick", action="store_true", help="1,000,000 events")
     parser.add_argument("--only", default="", help="only the figures whose label holds this")
+    parser.add_argument(
+        "--db", choices=["sqlite", "postgres", "both"], default="both", help="which database"
+    )
     args = parser.parse_args()
     from bench.run import print_table
 
-    print_table(run(1_000_000 if args.quick else args.n, args.only))
+    engines = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    print_table(run(1_000_000 if args.quick else args.n, args.only, engines))
 
 
 if __name__ == "__main__":

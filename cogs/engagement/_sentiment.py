@@ -5,9 +5,11 @@ The reference re-lowercases the whole message for every rule it checks on every 
 character by character. This keeps every rule (negation windows, boosters and dampeners with
 their distance weights, ALL-CAPS emphasis, "no", "least", "kind of", the special idioms, the
 "but" shift with its quirks, "!" and "?" emphasis) and its lexicons (read from the installed
-package), but lowercases once, stops early when no word of the message is in the lexicon (most
-chat messages), and only walks characters for emoji when the text is not plain ASCII. The tests
-compare it with the reference on every message of a corpus.
+package), but lowercases once, works out each token once (its word, its valence, whether a rule
+looks at it) and keeps it, stops early when no token of the message is a sentiment word (most
+chat messages), sums the valences when no token is one a rule looks at, and only walks
+characters for emoji when the text is not plain ASCII. The tests compare it with the reference
+on every message of a corpus.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 import string
 from functools import cache
-from itertools import pairwise, repeat
+from itertools import compress, count, filterfalse, pairwise, repeat
 
 from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
     BOOSTER_DICT,
@@ -27,7 +29,8 @@ from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
 )
 
 _sqrt = math.sqrt
-_ZEROS = repeat(0)
+_round = round
+_ZEROS = repeat(0.0)
 _BOOSTERS = frozenset(BOOSTER_DICT)
 _NEGATE = frozenset(NEGATE)
 _C_INCR: float = C_INCR
@@ -84,30 +87,27 @@ def _negated(word: str) -> bool:
     return word in _NEGATE or "n't" in word
 
 
-class _Words(dict[str, str]):
-    """Each token seen (as split from the text) and VADER's word for it: stripped of
-    punctuation unless that leaves two characters or fewer. Chat reuses few tokens: one lookup
-    each (a token not seen lately is worked out and kept; at most ``_WORDS_KEPT`` of them)."""
-
-    def __missing__(self, token: str) -> str:
-        stripped = token.strip(_PUNCTUATION)
-        word = token if len(stripped) <= 2 else stripped
-        if len(self) >= _WORDS_KEPT:
-            forget_tokens()
-        self[token] = word
-        _seen(token)
-        if word in _LEXICON:
-            _felt(token)
-        return word
-
-
 _WORDS_KEPT = 100_000
-_WORDS = _Words()
+_WORDS: dict[str, str] = {}
+"""Each token seen (as split from the text) whose word for VADER is not the token itself: it is
+stripped of punctuation unless that leaves two characters or fewer. Chat reuses few tokens: a
+token is worked out once (``_learn``) and kept, with what the rules need to know of it, at most
+``_WORDS_KEPT`` of them (or one message's own tokens if it holds more)."""
 _SEEN: set[str] = set()
-"""The tokens ``_WORDS`` holds, as a set: a message of tokens all seen, none of them in
-``_FELT`` (the tokens whose word is in the lexicon), scores 0 without a lookup per token."""
+"""The tokens ``_WORDS`` holds, as a set: one ``issuperset`` tells a message of tokens all seen."""
+_VALUES: dict[str, float] = {}
+"""The tokens whose word is in the lexicon, and its valence: a message holding none scores 0,
+and one holding no token of ``_RULED`` is the sum of these (caps aside)."""
+_RULED: set[str] = set()
+"""The tokens whose word a rule looks at (``_CONTEXT``, "but", or holding "n't")."""
+_IDIOMATIC: set[str] = set()
+"""The tokens whose word is in an idiom (``_IDIOM_WORDS``)."""
+_seen, _ruled, _idiomatic = _SEEN.add, _RULED.add, _IDIOMATIC.add
 _FELT: set[str] = set()
-_seen, _felt = _SEEN.add, _FELT.add
+"""The keys of ``_VALUES`` as a set (``set.isdisjoint`` is quicker than a dict view's)."""
+_all_seen, _unfelt, _felt = _SEEN.issuperset, _FELT.isdisjoint, _FELT.add
+_unruled, _unidiomatic = _RULED.isdisjoint, _IDIOMATIC.isdisjoint
+_NOTED = frozenset({*_CONTEXT, "but", *_IDIOM_WORDS})
 _LEXICON: dict[str, float] = {}
 """VADER's lexicon once loaded (``_load``)."""
 
@@ -116,25 +116,79 @@ def forget_tokens() -> None:
     """Empty the token memory (the benchmark's cold pass)."""
     _WORDS.clear()
     _SEEN.clear()
+    _VALUES.clear()
     _FELT.clear()
+    _RULED.clear()
+    _IDIOMATIC.clear()
+
+
+def _learn(tokens: list[str]) -> None:
+    """Work out the tokens of a message not seen before: each one's word (kept only when it
+    is not the token itself) and what the rules ask of it, in one pass a message."""
+    if len(_SEEN) + len(tokens) > _WORDS_KEPT:
+        forget_tokens()
+    punctuation, kinds = _PUNCTUATION, _KINDS or _load_kinds()
+    for token in filterfalse(_SEEN.__contains__, tokens):  # lazily: a token twice is seen once
+        _seen(token)
+        stripped = token.strip(punctuation)
+        if stripped is token or len(stripped) <= 2:
+            word = token
+        else:
+            word = _WORDS[token] = stripped
+        kind = kinds.get(word)
+        if kind is not None:
+            value, ruled, idiomatic = kind
+            if value is not None:
+                _VALUES[token] = value
+                _felt(token)
+            if ruled:
+                _ruled(token)
+            if idiomatic:
+                _idiomatic(token)
+        elif "n't" in word:
+            _ruled(token)
+
+
+_KINDS: dict[str, tuple[float | None, bool, bool]] = {}
+"""Each word a rule or the lexicon knows: its valence (or None), whether a rule looks at it
+(``_CONTEXT``, "but", or holding "n't") and whether it is a word of an idiom."""
+
+
+def _load_kinds() -> dict[str, tuple[float | None, bool, bool]]:
+    lexicon = _LEXICONS[0] if _LEXICONS else _load()[0]
+    for word in {*lexicon, *_NOTED}:
+        _KINDS[word] = (
+            lexicon.get(word),
+            word in _CONTEXT or word == "but" or "n't" in word,
+            word in _IDIOM_WORDS,
+        )
+    return _KINDS
 
 
 def sentiment(text: str) -> float:
     """VADER's compound score in [-1, 1], rounded to 4 places as the reference rounds it."""
-    lexicon, emojis = _LEXICONS or _load()
     if not text.isascii():
-        text = text.translate(emojis)
+        text = text.translate((_LEXICONS or _load())[1])
     low = text.lower()
     # Punctuation has no case: stripping the lowercased tokens strips the same characters.
     tokens = low.split()
-    if _SEEN.issuperset(tokens):  # every token seen before (most chat)
-        if _FELT.isdisjoint(tokens):
-            return 0.0  # and none is a sentiment word
-        lower = list(map(_WORDS.__getitem__, tokens))
-    else:
-        lower = list(map(_WORDS.__getitem__, tokens))
-        if lexicon.keys().isdisjoint(lower):
-            return 0.0
+    if not _all_seen(tokens):
+        _learn(tokens)
+    if _unfelt(tokens):
+        return 0.0  # no sentiment word (most chat)
+    lexicon = _LEXICON  # loaded: learning a token loads it
+    if _unruled(tokens) and (_unidiomatic(tokens) or not _idioms_in(tokens, None)):
+        # No word any rule looks at: each score is the lexicon's, ALL-CAPS emphasis aside.
+        total = sum(map(_VALUES.get, tokens, _ZEROS))
+        if low != text:
+            shouted = list(filter(str.isupper, text.split()))
+            if 0 < len(shouted) < len(tokens):  # the message is not all capitals
+                for cased in shouted:
+                    value = _VALUES.get(cased.lower())
+                    if value is not None:
+                        total += _C_INCR if value > 0 else -_C_INCR
+        return _compound(total, text)
+    lower = list(map(_WORDS.get, tokens, tokens))
     if low == text:  # nothing in capitals
         words, cap_diff = lower, False
     else:
@@ -143,30 +197,30 @@ def sentiment(text: str) -> float:
         words = text.split()
         uppers = sum(map(str.isupper, words))
         cap_diff = 0 < len(lower) - uppers < len(lower)
+    # The tokens whose word a rule looks at (never none here): "but" among them changes nothing,
+    # the rules finding nothing around it.
+    hot = _RULED.intersection(tokens)
+    idioms = not _unidiomatic(tokens) and _idioms_in(tokens, lower)
+    if idioms:
+        hot.update(_IDIOMATIC.intersection(tokens))
     # Only the scores of lexicon words, with their positions: the reference's list also holds
     # a 0 for every other word, which changes neither the sum nor the "but" rule.
-    hot = _CONTEXT.intersection(lower)
-    if "n't" in low:
-        hot = hot.union([w for w in lower if "n't" in w])
-    common = _IDIOM_WORDS.intersection(lower)
-    idioms = len(common) > 1 and not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
-    if idioms:
-        hot = hot.union(common)
-    scored: list[tuple[int, float]]
-    if not hot:  # no word any rule looks at: each score is the lexicon's (most chat messages)
-        if cap_diff:
-            scored = [
-                (i, _shouted(lexicon[w], words[i])) for i, w in enumerate(lower) if w in lexicon
-            ]
-        else:
-            if "but" not in lower:
-                return _compound(float(sum(map(lexicon.get, lower, _ZEROS))), text)
-            scored = [(i, lexicon[w]) for i, w in enumerate(lower) if w in lexicon]
-    else:
-        scored = _scored(words, lower, hot, lexicon, cap_diff, idioms)
+    positions, values = _scored(words, lower, tokens, hot, lexicon, cap_diff, idioms)
     if "but" in lower:
-        scored = _but(lower.index("but"), scored)
-    return _compound(float(sum([v for _, v in scored])), text)
+        _but(lower.index("but"), positions, values)
+    return _compound(sum(values), text)
+
+
+def _idioms_in(tokens: list[str], lower: list[str] | None) -> bool:
+    """Whether two words of a message in a row are two words in a row of an idiom (and the
+    message holds two different words of the idioms): only then can ``_idioms`` match."""
+    if len(_IDIOMATIC.intersection(tokens)) < 2:
+        return False
+    if lower is None:
+        lower = list(map(_WORDS.get, tokens, tokens))
+    return len(_IDIOM_WORDS.intersection(lower)) > 1 and not _IDIOM_PAIRS.isdisjoint(
+        pairwise(lower)
+    )
 
 
 def _compound(total: float, text: str) -> float:
@@ -179,31 +233,45 @@ def _compound(total: float, text: str) -> float:
         emphasis = bangs + ((marks * 0.18 if marks <= 3 else 0.96) if marks > 1 else 0)
         total = total + emphasis if total > 0 else total - emphasis
     score = total / _sqrt(total * total + 15)
-    return round(-1.0 if score < -1.0 else 1.0 if score > 1.0 else score, 4)
+    if score < -1.0 or score > 1.0:
+        return -1.0 if score < 0 else 1.0
+    # round(score, 4), quicker: the nearest whole number of ten-thousandths, divided (exactly
+    # rounded) by 10,000 is the double round() returns, unless the product is too near a half
+    # (or rounds to 0, where round keeps the sign of -0.0): then round() decides.
+    scaled = score * 10_000.0
+    whole = _round(scaled)
+    if whole and -0.4999 < scaled - whole < 0.4999:
+        return whole / 10_000.0
+    return round(score, 4)
 
 
 def _scored(
     words: list[str],
     lower: list[str],
-    hot: frozenset[str],
+    tokens: list[str],
+    hot: set[str],
     lexicon: dict[str, float],
     cap_diff: bool,
     idioms: bool,
-) -> list[tuple[int, float]]:
-    """(position, score) of each sentiment word; the rules run for those within reach of a
-    word in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
+) -> tuple[list[int], list[float]]:
+    """The position and score of each sentiment word; the rules run for those within reach of
+    a token in ``hot`` (3 before to 2 after: ``_valence`` looks no further); the idioms only in
     a message holding two words in a row of one."""
     n = len(lower)
-    scored = []
-    for i, w in enumerate(lower):
-        if w not in lexicon:
-            continue
-        base = lexicon[w]
-        if hot.isdisjoint(lower[i - 3 if i > 2 else 0 : i + 3]):
-            scored.append((i, _shouted(base, words[i]) if cap_diff else base))
-        elif w not in _BOOSTERS and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
-            scored.append((i, _valence(words, lower, i, base, lexicon, cap_diff, idioms)))
-    return scored
+    positions: list[int] = []
+    scores: list[float] = []
+    at, score = positions.append, scores.append
+    values = _VALUES
+    for i in compress(count(), map(values.__contains__, tokens)):
+        if hot.isdisjoint(tokens[i - 3 if i > 2 else 0 : i + 3]):
+            at(i)
+            score(_shouted(values[tokens[i]], words[i]) if cap_diff else values[tokens[i]])
+        else:
+            w = lower[i]
+            if w not in _BOOSTERS and not (w == "kind" and i < n - 1 and lower[i + 1] == "of"):
+                at(i)
+                score(_valence(words, lower, i, values[tokens[i]], lexicon, cap_diff, idioms))
+    return positions, scores
 
 
 def _shouted(valence: float, word: str) -> float:
@@ -301,15 +369,12 @@ def _idioms(valence: float, lower: list[str], i: int) -> float:
     return valence
 
 
-def _but(at: int, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def _but(at: int, positions: list[int], values: list[float]) -> None:
     """The reference's "but" rule, quirk included: each score is found again by value
     (``list.index``), so equal scores are weighed at the first one's position."""
-    positions = [i for i, _ in scored]
-    values = [v for _, v in scored]
     for value in list(values):
         k = values.index(value)
         if positions[k] < at:
             values[k] = value * 0.5
         elif positions[k] > at:
             values[k] = value * 1.5
-    return list(zip(positions, values, strict=True))

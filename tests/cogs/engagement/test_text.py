@@ -61,11 +61,37 @@ def test_sentiment_is_the_same_when_its_word_memory_is_full(
     from cogs.engagement import _sentiment
 
     monkeypatch.setattr(_sentiment, "_WORDS_KEPT", 7)
-    for memory in (_sentiment._WORDS, _sentiment._SEEN, _sentiment._FELT):
-        memory.clear()  # earlier tests filled it past 7: start as a fresh process would
+    _sentiment.forget_tokens()  # earlier tests filled it past 7: start as a fresh process would
     for text in sentences()[:200]:
         want = REFERENCE.polarity_scores(text)["compound"]
         assert abs(sentiment(text) - want) <= 0.02, text
         assert abs(sentiment(text) - want) <= 0.02, text
-    assert len(_sentiment._WORDS) <= 7
-    assert set(_sentiment._WORDS) == _sentiment._SEEN
+        # At most 7 tokens kept, or one message's own (emoji as their words) when it holds more.
+        tokens = text.translate(_sentiment._lexicons()[1]).split()
+        assert len(_sentiment._SEEN) <= max(7, len(tokens)), text
+    assert set(_sentiment._WORDS) <= _sentiment._SEEN
+    assert set(_sentiment._VALUES) == _sentiment._FELT <= _sentiment._SEEN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the deploy was GREAT and the docs are nice",  # a shouted sentiment word, no rule word
+        "GREAT news everyone, the build is GREAT",  # shouted twice
+        "I love it",  # "I" in capitals: the message is not all capitals
+        "THE BUILD IS GREAT",  # all capitals: no emphasis
+        "that bot is the shit, great work",  # an idiom beside a sentiment word
+        "the fix for the bug is nice",  # idiom words, but no two in a row of one
+        "good docs but awful bot",  # "but" and nothing else a rule looks at
+        "it works, you mayn't worry, great",  # a word holding "n't" (not in VADER's list)
+    ],
+)
+def test_sentiment_shortcuts_score_as_the_reference(text: str) -> None:
+    """A message without a word any rule looks at is the sum of its words' values (ALL-CAPS
+    emphasis aside): each shortcut scores exactly as the reference, seen cold and warm."""
+    from cogs.engagement import _sentiment
+
+    want = REFERENCE.polarity_scores(text)["compound"]
+    _sentiment.forget_tokens()
+    assert sentiment(text) == want
+    assert sentiment(text) == want
