@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.db.inserts import insert_ignore
-from bot.db.models import HandledEvent, InboxEvent
+from bot.db.models import HandledEvent
 from bot.db.uow import UnitOfWork
 
 log = logging.getLogger("steward.handled")
@@ -115,10 +115,6 @@ class HandledIds:
                         expires = now + KEEP_FOR
                         rows = [{"key": key, "expires_at": expires} for key in sorted(batch)]
                         await insert_ignore(uow.session, HandledEvent, rows)
-                        # Stored before its ack (``Inbox``): handled now, not handed over again.
-                        await uow.session.execute(
-                            delete(InboxEvent).where(InboxEvent.key.in_(sorted(batch)))
-                        )
                         sweep = self._swept is None or now - self._swept >= SWEEP_EVERY
                         if sweep:
                             await uow.session.execute(

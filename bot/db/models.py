@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -142,18 +142,6 @@ class FailedEvent(Base):
     retry_at: Mapped[datetime | None]
     retries: Mapped[int] = mapped_column(default=0, server_default="0")
     claimed_until: Mapped[datetime | None]
-
-
-class InboxEvent(Base):
-    """A platform event stored before it is acked (Slack's ``event_id``, its raw body), until
-    it is handled: a process killed after the ack hands the leftovers over again on start."""
-
-    __tablename__ = "inbox_events"
-    __table_args__ = (Index("ix_inbox_events_received_at", "received_at"),)
-
-    key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    body: Mapped[str] = mapped_column(Text)
-    received_at: Mapped[datetime]
 
 
 class HandledEvent(Base):

@@ -18,7 +18,6 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.request.async_request import AsyncBoltRequest as BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -40,7 +39,6 @@ from bot.core.events import (
 )
 from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
-from bot.core.inbox import Inbox
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
 from bot.core.pacing import Limits
@@ -120,9 +118,6 @@ class SlackAdapter:
             dispatcher.db.uow, dispatcher.clock, dispatcher.activity, dispatcher.db.reads
         )
         """Event ids handled, in the database: a redelivery after a restart runs nothing."""
-        self.inbox = Inbox(dispatcher.db.uow, dispatcher.clock)
-        """Events stored before their ack, until handled: a kill loses none of them."""
-        self._replaying: set[str] = set()
         self._running: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self.signed = SignedRequests(self.app, secret.get_secret_value() if secret else None)
@@ -153,7 +148,6 @@ class SlackAdapter:
                 async with self.dispatcher.activity.track():
                     key = _EVENT_ID.get()
                     if key and await self.handled.handled(key):
-                        self.handled.note(key)  # its inbox row (if any) goes
                         return  # handled before a restart
                     await listener(**kwargs)
                 if key:  # the event is handled (or its failure kept): never again
@@ -200,11 +194,6 @@ class SlackAdapter:
             return BoltResponse(status=200, body="")
         if key and not _has_effects(body):
             key = ""  # nothing to do twice: no database lookup, no id to note
-        # Stored before the ack (the ack goes out when this returns), so a kill before it is
-        # handled loses nothing: the next start hands it over again. One quick insert, shared
-        # with the other events arriving meanwhile.
-        if key and key not in self._replaying:
-            await self.inbox.keep(key, body)
         # Bolt runs the listener after the middleware, in a task started from this request's
         # own context (one per request), which inherits the id. The database is asked there,
         # after the ack: Slack wants its ack within 3 seconds, however busy the database.
@@ -480,10 +469,6 @@ class SlackAdapter:
             ) from None
         self.team_id = str(identity["team_id"])
         self.bot_user_id = str(identity["user_id"])
-        # In the background, once connected: new events are acked meanwhile, not held up.
-        replay = asyncio.create_task(self._replay(), name="steward-slack-replay")
-        self._running.add(replay)
-        replay.add_done_callback(self._running.discard)
         if self.config.slack_mode == "socket":
             assert self.config.slack_app_token is not None
             self._socket = AsyncSocketModeHandler(
@@ -505,31 +490,6 @@ class SlackAdapter:
         if self.http_port == 0:
             self.http_port = int(self._runner.addresses[0][1])
         self._ready_soon()
-
-    async def _replay(self) -> None:
-        """Hand over again the events a killed process had acked and not handled (stored in
-        the inbox before their ack). Their listeners run in the background, as Bolt's do."""
-        async with self.dispatcher.activity.track():
-            try:
-                bodies = await self.inbox.leftovers()
-            except Exception:
-                log.exception("reading the events left unhandled by the last run failed")
-                return
-            await self._hand_over(bodies)
-
-    async def _hand_over(self, bodies: list[dict[str, Any]]) -> None:
-        if bodies:
-            log.info("handling %d events acked and left unhandled by the last run", len(bodies))
-        for body in bodies:
-            event_id = body.get("event_id")
-            key = f"slack:{event_id}" if isinstance(event_id, str) else ""
-            self._replaying.add(key)
-            try:
-                await self.app.async_dispatch(BoltRequest(body=body, mode="socket_mode"))
-            except Exception:
-                log.exception("handing over %s again failed", key)
-            finally:
-                self._replaying.discard(key)
 
     def _ready_soon(self) -> None:
         """Publish PlatformReady for the workspace in the background (features catch up)."""
