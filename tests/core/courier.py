@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from bot.core import CommandContext, Context, Feature, Message, MessagePosted, command, on
+from sandbox.scenario import Community
 
 
 class Courier(Feature, name="courier"):
@@ -43,3 +44,12 @@ class Courier(Feature, name="courier"):
             await ctx.reply(f"{word}: failed after {found.attempts} tries ({found.reason})")
         else:
             await ctx.reply(f"{word}: {found.status} after {found.attempts} tries")
+
+
+def relayed(community: Community) -> list[str]:
+    """The relayed words in #general, in the order people see them."""
+    return [
+        m.text.removeprefix("relayed ")
+        for m in community.messages_in("general")
+        if m.text.startswith("relayed ")
+    ]

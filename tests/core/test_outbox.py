@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import update
 
-from bot.builtin import Steward
 from bot.db.models import OutboxItem
 from bot.db.uow import UnitOfWork
-from sandbox.scenario import Community, DiscordCommunity, Person, open_community
-from tests.conftest import shared_dir
-from tests.core.courier import Courier
+from sandbox.scenario import Community, DiscordCommunity, Person
+from tests.core.courier import relayed
 from tests.core.test_listener_retries import database_locked
-
-
-@pytest.fixture(params=["discord", "slack"])
-async def community(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Community]:
-    """Steward with the courier, on each platform and database; spec violations fail the test."""
-    shared_dir()
-    async with open_community(request.param, database_url, [Steward(), Courier()]) as running:
-        yield running
-        fake = running.fake  # type: ignore[attr-defined]
-    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
 
 
 def fail_posts(community: Community, times: int) -> None:
@@ -42,15 +27,6 @@ async def says_quietly(community: Community, person: Person, text: str) -> None:
         await fake.user_says(person.account, community.guild.channel_named("general"), text)
     else:
         await fake.user_says(person.account, fake.general(), text)
-
-
-def relayed(community: Community) -> list[str]:
-    """The relayed words in #general, in the order people see them."""
-    return [
-        m.text.removeprefix("relayed ")
-        for m in community.messages_in("general")
-        if m.text.startswith("relayed ")
-    ]
 
 
 async def test_a_channel_keeps_its_order_while_a_post_is_retried(community: Community) -> None:

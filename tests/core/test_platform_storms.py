@@ -10,38 +10,14 @@ Discord counts stay far under its ban threshold.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from bot.builtin import Steward
 from sandbox.discord import FakeDiscord
 from sandbox.discord.limits import INVALID_LIMIT
-from sandbox.scenario import Community, DiscordCommunity, open_community
-from tests.conftest import shared_dir
-from tests.core.courier import Courier
+from sandbox.scenario import Community, DiscordCommunity
+from tests.core.courier import relayed
 
 SPEED = float(os.environ.get("STEWARD_PLATFORM_SPEED", "1"))
-
-
-@pytest.fixture(params=["discord", "slack"])
-async def community(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Community]:
-    """Steward with the courier, on each platform and database; spec violations fail the test."""
-    shared_dir()
-    async with open_community(request.param, database_url, [Steward(), Courier()]) as running:
-        yield running
-        fake = running.fake  # type: ignore[attr-defined]
-    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
-
-
-def relayed(community: Community) -> list[str]:
-    """The relayed words in #general, in the order people see them."""
-    return [
-        m.text.removeprefix("relayed ")
-        for m in community.messages_in("general")
-        if m.text.startswith("relayed ")
-    ]
 
 
 def discord_waves(fake: FakeDiscord, channel_id: str) -> list[tuple[str, Any]]:
