@@ -72,26 +72,15 @@ async def escalate(
         raise UserError("That's a bot's message; escalate a member's problem.")
     repo = Repo(ctx.uow.session, ctx.community)
     now = ctx.clock.now()
-    case = await repo.open(
+    case = await repo.open_flag(
         kind=ESCALATION,
+        move="escalate",
         target=member.ref.id,
         actor=ctx.actor.ref.id,
         reason=shorten(summary, SUMMARY_MAX),
-        points=0,
-        status=Status.OPEN,
+        evidence=evidence,
         at=now,
     )
-    if evidence is not None:
-        await repo.record(
-            case,
-            move="escalate",
-            before=Status.OPEN,
-            after=Status.OPEN,
-            actor=ctx.actor.ref.id,
-            at=now,
-            key="evidence",
-            note=evidence,
-        )
     ctx.uow.session.add(
         ModerationEscalationMember(
             case_id=case.id, user_id=member.ref.id, added_at=now, raised=True

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
+from cogs.moderation._lifecycle import Status
 from cogs.moderation._models import ModerationCase, ModerationCaseEvent
 
 _Row = TypeVar("_Row", ModerationCase, ModerationCaseEvent)
@@ -58,6 +59,41 @@ class Repo:
             ModerationCase.community_id == self.community.key
         )
         return await self._insert_next(last, build)
+
+    async def open_flag(
+        self,
+        *,
+        kind: str,
+        move: str,
+        target: str,
+        actor: str,
+        reason: str,
+        evidence: str | None,
+        at: datetime,
+    ) -> ModerationCase:
+        """An open case a member or moderator raised (a report, an escalation), with the
+        picked message's snapshot as its evidence row when there is one."""
+        case = await self.open(
+            kind=kind,
+            target=target,
+            actor=actor,
+            reason=reason,
+            points=0,
+            status=Status.OPEN,
+            at=at,
+        )
+        if evidence is not None:
+            await self.record(
+                case,
+                move=move,
+                before=Status.OPEN,
+                after=Status.OPEN,
+                actor=actor,
+                at=at,
+                key="evidence",
+                note=evidence,
+            )
+        return case
 
     async def record(
         self,

@@ -92,26 +92,15 @@ async def report(ctx: Ctx, member: Member, reason: str, *, evidence: str | None 
             f"You've made {limit} reports today, the most one member can; the moderators are "
             "on them. Please try again tomorrow."
         )
-    case = await repo.open(
+    case = await repo.open_flag(
         kind=REPORT,
+        move="report",
         target=member.ref.id,
         actor=reporter.id,
         reason=reason,
-        points=0,
-        status=Status.OPEN,
+        evidence=evidence,
         at=now,
     )
-    if evidence is not None:
-        await repo.record(
-            case,
-            move="report",
-            before=Status.OPEN,
-            after=Status.OPEN,
-            actor=reporter.id,
-            at=now,
-            key="evidence",
-            note=evidence,
-        )
     await _duty.arm(ctx, case)
     channel, role = await _notify.staff_place(ctx)
     if channel is None:
