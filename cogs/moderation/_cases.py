@@ -148,8 +148,6 @@ async def amend(
     version = await repo.record(
         case,
         move=move,
-        before=case.status,
-        after=case.status,
         actor=ctx.actor.ref.id,
         at=ctx.clock.now(),
         key=audit_key(),

@@ -166,8 +166,6 @@ async def me_too(ctx: Ctx, value: str) -> str:
     await Repo(ctx.uow.session, ctx.community).record(
         case,
         move="metoo",
-        before=case.status,
-        after=case.status,
         actor=user,
         at=now,
         key=f"metoo:{user}",
@@ -200,8 +198,6 @@ async def resolve(ctx: Ctx, value: str, note: str) -> str:
     await Repo(ctx.uow.session, ctx.community).record(
         case,
         move="resolve",
-        before=case.status,
-        after=case.status,
         actor=ctx.actor.ref.id,
         at=ctx.clock.now(),
         key=f"{key}:resolve",

@@ -155,8 +155,6 @@ async def send(ctx: Ctx, payload: dict[str, Any], policy: AddressPolicy) -> None
         await Repo(ctx.uow.session, ctx.community).record(
             case,
             move="webhook",
-            before=case.status,
-            after=case.status,
             actor="steward",
             at=ctx.clock.now(),
             key=f"webhook:{event}",

@@ -86,8 +86,6 @@ class Repo:
             await self.record(
                 case,
                 move=move,
-                before=Status.OPEN,
-                after=Status.OPEN,
                 actor=actor,
                 at=at,
                 key="evidence",
@@ -100,14 +98,15 @@ class Repo:
         case: ModerationCase,
         *,
         move: str,
-        before: str,
-        after: str,
         actor: str,
         at: datetime,
         key: str,
         note: str | None = None,
+        before: str | None = None,
+        after: str | None = None,
     ) -> int:
-        """Add an audit row to ``case`` and return its version (versions count every row).
+        """Add an audit row to ``case`` and return its version (versions count every row);
+        ``before`` and ``after`` default to the case's status (a note that doesn't move it).
 
         Another unit of work may be writing on the same case at this moment (a member's leaving
         while the kick that caused it is recorded): a clash on the version takes the next one."""
@@ -117,8 +116,8 @@ class Repo:
                 case_id=case.id,
                 version=version,
                 move=move,
-                before=before,
-                after=after,
+                before=case.status if before is None else before,
+                after=case.status if after is None else after,
                 actor_id=actor,
                 at=at,
                 key=key,

@@ -246,8 +246,6 @@ async def ask(ctx: Ctx, number: int, question: str, anonymous: bool) -> str:
     version = await Repo(ctx.uow.session, ctx.community).record(
         case,
         move="ask",
-        before=case.status,
-        after=case.status,
         actor=ctx.actor.ref.id,
         at=ctx.clock.now(),
         key=f"ask:{ctx.clock.now().timestamp()}",
@@ -291,8 +289,6 @@ async def answered(ctx: Ctx, value: str, text: str) -> str:
     await Repo(ctx.uow.session, ctx.community).record(
         case,
         move="answer",
-        before=case.status,
-        after=case.status,
         actor=ctx.actor.ref.id,
         at=ctx.clock.now(),
         key=f"answer:{ctx.clock.now().timestamp()}",

@@ -54,8 +54,6 @@ async def _mark(ctx: Ctx, cases: list[ModerationCase], move: str, at: datetime) 
         await repo.record(
             case,
             move=move,
-            before=case.status,
-            after=case.status,
             actor=case.target_id,
             at=ctx.clock.now(),
             key=key,

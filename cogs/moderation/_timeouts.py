@@ -39,8 +39,6 @@ async def ended(ctx: Ctx, number: int) -> None:
     await repo.record(
         case,
         move="ended",
-        before=case.status,
-        after=case.status,
         actor=f"timer:{number}",
         at=ctx.clock.now(),
         key="timeout:ended",
