@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from cogs.engagement._models import BLOCK_DAYS, GAP_WINDOW
@@ -80,14 +80,18 @@ def add_days(gaps: Gaps, community: str, known: list[int], new: Iterable[int], c
 
 def bits_days(rows: Iterable[tuple[int, int]]) -> list[int]:
     """The days of (block, bits) rows, sorted."""
-    days = []
+    return sorted(days_of_blocks(rows, BLOCK_DAYS))
+
+
+def days_of_blocks(rows: Iterable[tuple[int, int]], block_days: int) -> Iterator[int]:
+    """The days of (block, bits) rows (bit k of block b is day ``b * block_days + k``), in
+    row order."""
     for block, bits in rows:
-        base = block * BLOCK_DAYS
+        base = block * block_days
         while bits:
             low = bits & -bits
-            days.append(base + low.bit_length() - 1)
+            yield base + low.bit_length() - 1
             bits ^= low
-    return sorted(days)
 
 
 def _news(

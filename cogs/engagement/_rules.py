@@ -24,6 +24,7 @@ from bot.core import (
     ReactionRemoved,
 )
 from bot.core.members import Level
+from cogs.engagement._gaps import days_of_blocks
 from cogs.engagement._keys import message_key, sequence, target_key
 from cogs.engagement._metrics import day_number, week_of
 from cogs.engagement._sentiment import sentiment
@@ -355,14 +356,7 @@ def weeks_blocks(joined: int, block_days: int) -> range:
 def weeks_of_blocks(joined: int, blocks: Iterable[tuple[int, int]], block_days: int) -> int:
     """A member's active weeks (bits from the week of ``joined``) from their (block, active
     days) rows."""
-    days = []
-    for block, bits in blocks:
-        base = block * block_days
-        while bits:
-            low = bits & -bits
-            days.append(base + low.bit_length() - 1)
-            bits ^= low
-    return weeks_bits(days, joined)
+    return weeks_bits(days_of_blocks(blocks, block_days), joined)
 
 
 def block_rows(
