@@ -34,17 +34,22 @@ _ZEROS = repeat(0.0)
 _BOOSTERS = frozenset(BOOSTER_DICT)
 _NEGATE = frozenset(NEGATE)
 _C_INCR: float = C_INCR
-_IDIOM_WORDS = frozenset(
-    word for phrase in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in phrase for word in phrase.split()
-)
-"""Every word of a multi-word special case or booster: the n-grams ``_idioms`` compares."""
 _IDIOM_PAIRS = frozenset(
     pair
     for phrase in [*SPECIAL_CASES, *BOOSTER_DICT]
     if " " in phrase
     for pair in zip(phrase.split(), phrase.split()[1:], strict=False)
 )
-"""Every two words in a row of those phrases: a message without one matches none of them."""
+"""Every two words in a row of a multi-word special case or booster (the n-grams ``_idioms``
+compares): a message without one matches none of them."""
+_COMMON_IDIOM_WORDS = frozenset({"the", "of", "to", "for", "just", "right", "bad", "stop", "heart"})
+"""Words of the idioms found in much chat that matches none ("the", "of", "bad", …)."""
+_IDIOM_ANCHORS = frozenset(
+    word for pair in _IDIOM_PAIRS for word in (set(pair) - _COMMON_IDIOM_WORDS or pair)
+)
+"""Of each two words in a row of an idiom, the rarer ("shit" of "the shit", "kind" of "kind of"),
+or both when both are common: every match of an idiom holds one, so a message, or the words
+around a sentiment word, holding none matches no idiom."""
 _PUNCTUATION = string.punctuation
 _CONTEXT = frozenset(
     {
@@ -55,9 +60,8 @@ _CONTEXT = frozenset(
     }
 )
 """Every word a rule looks at around a sentiment word (with any word holding "n't", and the
-words of the idioms in a message holding two words in a row of one): a message without one
-scores each sentiment word as the lexicon does, caps aside. The idioms' words ("the", "of",
-"to", "in", …) are in most messages but only count where an idiom can match."""
+idioms' anchors in a message holding two words in a row of an idiom): a message without one
+scores each sentiment word as the lexicon does, caps aside."""
 
 
 @cache
@@ -101,13 +105,13 @@ and one holding no token of ``_RULED`` is the sum of these (caps aside)."""
 _RULED: set[str] = set()
 """The tokens whose word a rule looks at (``_CONTEXT``, "but", or holding "n't")."""
 _IDIOMATIC: set[str] = set()
-"""The tokens whose word is in an idiom (``_IDIOM_WORDS``)."""
+"""The tokens whose word is an idiom's anchor (``_IDIOM_ANCHORS``)."""
 _seen, _ruled, _idiomatic = _SEEN.add, _RULED.add, _IDIOMATIC.add
 _FELT: set[str] = set()
 """The keys of ``_VALUES`` as a set (``set.isdisjoint`` is quicker than a dict view's)."""
 _all_seen, _unfelt, _felt = _SEEN.issuperset, _FELT.isdisjoint, _FELT.add
 _unruled, _unidiomatic = _RULED.isdisjoint, _IDIOMATIC.isdisjoint
-_NOTED = frozenset({*_CONTEXT, "but", *_IDIOM_WORDS})
+_NOTED = frozenset({*_CONTEXT, "but", *_IDIOM_ANCHORS})
 _LEXICON: dict[str, float] = {}
 """VADER's lexicon once loaded (``_load``)."""
 
@@ -160,7 +164,7 @@ def _load_kinds() -> dict[str, tuple[float | None, bool, bool]]:
         _KINDS[word] = (
             lexicon.get(word),
             word in _CONTEXT or word == "but" or "n't" in word,
-            word in _IDIOM_WORDS,
+            word in _IDIOM_ANCHORS,
         )
     return _KINDS
 
@@ -212,15 +216,11 @@ def sentiment(text: str) -> float:
 
 
 def _idioms_in(tokens: list[str], lower: list[str] | None) -> bool:
-    """Whether two words of a message in a row are two words in a row of an idiom (and the
-    message holds two different words of the idioms): only then can ``_idioms`` match."""
-    if len(_IDIOMATIC.intersection(tokens)) < 2:
-        return False
+    """Whether two words of a message in a row are two words in a row of an idiom (the message
+    holding one of their anchors): only then can ``_idioms`` match."""
     if lower is None:
         lower = list(map(_WORDS.get, tokens, tokens))
-    return len(_IDIOM_WORDS.intersection(lower)) > 1 and not _IDIOM_PAIRS.isdisjoint(
-        pairwise(lower)
-    )
+    return not _IDIOM_PAIRS.isdisjoint(pairwise(lower))
 
 
 def _compound(total: float, text: str) -> float:
@@ -324,8 +324,8 @@ def _valence(
             valence *= 1.25
         elif not (w3 == "without" and "doubt" in (w2, w1)) and (w3 in _NEGATE or "n't" in w3):
             valence *= N_SCALAR
-        if idioms and not _IDIOM_WORDS.isdisjoint(lower[i - 3 : i + 3]):
-            # Only a window holding a word of an idiom can match one.
+        if idioms and not _IDIOM_ANCHORS.isdisjoint(lower[i - 3 : i + 3]):
+            # Only a window holding an idiom's anchor can match one.
             valence = _idioms(valence, lower, i)
     if w1 == "least" and (w2 is None or w2 not in ("at", "very")):
         valence *= N_SCALAR

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
+from vaderSentiment.vaderSentiment import (  # type: ignore[import-untyped]
+    BOOSTER_DICT,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+)
 
 from bench.engagement_text import QUESTION_CORPORA, detection, labelled, sentences
 from cogs.engagement._sentiment import sentiment
@@ -95,3 +99,24 @@ def test_sentiment_shortcuts_score_as_the_reference(text: str) -> None:
     _sentiment.forget_tokens()
     assert sentiment(text) == want
     assert sentiment(text) == want
+
+
+@pytest.mark.parametrize("phrase", sorted(p for p in [*SPECIAL_CASES, *BOOSTER_DICT] if " " in p))
+def test_every_idiom_scores_as_the_reference_wherever_it_stands(phrase: str) -> None:
+    """Each of VADER's multi-word special cases and boosters, before, after and among sentiment
+    words and the common words of other idioms: an idiom is only looked for in a message
+    holding one of its rarer words, so each must be found by them."""
+    from cogs.engagement import _sentiment
+
+    for text in (
+        f"{phrase}",
+        f"the bot is {phrase}",
+        f"{phrase} great",
+        f"good {phrase} of the day",
+        f"so {phrase} nice to the end",
+        f"this is just {phrase}, right? bad",
+    ):
+        want = REFERENCE.polarity_scores(text)["compound"]
+        _sentiment.forget_tokens()
+        assert sentiment(text) == want, text
+        assert sentiment(text) == want, text
