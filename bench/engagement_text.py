@@ -114,7 +114,8 @@ def timings(rounds: int) -> tuple[list[float], list[float], list[float]]:
         started = clock()
         for text in texts:
             theirs_score(text)
-        forget_tokens()
+        theirs = clock()
+        forget_tokens()  # not timed: neither side pays for the emptying
         cold = clock()
         for text in texts:
             sentiment(text)
@@ -122,7 +123,7 @@ def timings(rounds: int) -> tuple[list[float], list[float], list[float]]:
         for text in texts:
             sentiment(text)
         ended = clock()
-        found[0].append((cold - started) / len(texts))
+        found[0].append((theirs - started) / len(texts))
         found[1].append((warm - cold) / len(texts))
         found[2].append((ended - warm) / len(texts))
     return found

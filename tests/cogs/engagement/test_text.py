@@ -120,3 +120,24 @@ def test_every_idiom_scores_as_the_reference_wherever_it_stands(phrase: str) -> 
         _sentiment.forget_tokens()
         assert sentiment(text) == want, text
         assert sentiment(text) == want, text
+
+
+_RULE_WORDS = ["not", "mayn't", "very", "kinda", "no", "least", "kind", "so", "this", "never"]
+
+
+@pytest.mark.parametrize("rule", _RULE_WORDS)
+@pytest.mark.parametrize("between", [0, 1, 2, 3, 4])
+def test_a_rule_word_counts_as_far_as_the_reference_looks(rule: str, between: int) -> None:
+    """A word the rules look at, 0 to 4 words before a sentiment word (or, for "no" and "kind",
+    being one): rules only run where they can change a score, so each reach is checked at its
+    edge, with and without "never" or "but" before it and in capitals."""
+    from cogs.engagement import _sentiment
+
+    fillers = " ".join(["it", "was", "the", "of", "to"][:between])
+    for before in ("", "never ", "it but "):
+        for word in ("good", "GOOD", "good of the day", "hate"):
+            text = f"{before}{rule} {fillers} {word} today"
+            want = REFERENCE.polarity_scores(text)["compound"]
+            _sentiment.forget_tokens()
+            assert sentiment(text) == want, text
+            assert sentiment(text) == want, text
