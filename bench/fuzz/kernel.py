@@ -80,7 +80,10 @@ def addresses(data: bytes) -> None:
         except BlockedDestination as exc:
             assert exc.reason, "a refusal without a reason"
             continue
-        ip = ipaddress.ip_address(spelled.split("%", 1)[0])
+        try:
+            ip = ipaddress.ip_address(spelled.split("%", 1)[0])
+        except ValueError:
+            raise AssertionError(f"{spelled!r} is no IP address, and was allowed") from None
         if _private(ip):
             raise AssertionError(f"{spelled!r} (from {host!r}) is {ip}, private, and was allowed")
         assert port in (443, 80, 8080), f"{spelled!r}: port {port} was allowed"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from bench.fuzz.common import ACTIVE, COMMUNITY, fields, no_ping, sendable
+from bench.fuzz.common import ACTIVE, COMMUNITY, fields, friendly, no_ping, sendable
 from bench.fuzz.kernel import addresses, components, csv_export, markup, typed_values
 from bench.fuzz.relay import opml, route_filter, webhook_body, websub
 from bot.adapters.slack.text import escape, to_mrkdwn
@@ -105,15 +105,18 @@ def slash_command(data: bytes) -> None:
 
 def template(data: bytes) -> None:
     """A manager's template and member-supplied values: saved or refused, rendered pinging nobody
-    but the bot's own mention."""
-    source, name, other = fields(data, 3)
+    but the bot's own mention. With transforms (``{title|truncate:N}``, the relay's templates)
+    when the input starts with a byte of an odd value."""
+    transforms = bool(data[:1]) and data[0] % 2 == 1
+    source, name, other = fields(data[1:] if transforms else data, 3)
     allowed = frozenset({"member", "name", "server", "channel"})
     try:
-        parsed = parse_template(source, allowed)
+        parsed = parse_template(source, allowed, transforms=transforms)
     except UserError as exc:
-        no_ping(to_mrkdwn(exc.message), "a template refusal")
+        friendly(exc.message, "a template refusal")
         return
-    assert parse_template(parsed.source, allowed) == parsed, "source does not round-trip"
+    again = parse_template(parsed.source, allowed, transforms=transforms)
+    assert again == parsed, "source does not round-trip"
     mention = "<@U0MEMBER>"
     values = {"name": name, "server": other, "channel": name + other}
     out = render(parsed, values, mentions={"member": mention}, limit=500)
@@ -278,7 +281,10 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
 SEEDS: dict[str, list[bytes]] = {
     "slack_signature": [b"1700000000\0v0=" + b"a" * 64 + b"\0token=x&text=hi"],
     "slash_command": [b"\x00warn <@U123|alice> spamming", b'\x01settings set name="a b" 2h'],
-    "template": [b"Welcome {member} to {server}! {{literal}}\0<!here>\0@everyone"],
+    "template": [
+        b"Welcome {member} to {server}! {{literal}}\0<!here>\0@everyone",
+        b"\x01{name|upper|truncate:12} on {channel|lower}\0<@U1> **x**\0#general",
+    ],
     "mentions": [b"<@U1> <!here> @everyone <@&123> <!subteam^S1|@mods> **bold** [a](https://x)"],
     "durations": [b"2h30m\x007d", b"1w\x002026-01-01..2026-01-31", b"90s\x003 months"],
     "webhook_signature": [b"\x00sha256=" + b"0" * 64 + b"\0id-1\x001700000000\0{}"],
