@@ -25,6 +25,8 @@ from bench.fuzz.targets import SEEDS, TARGETS
 
 _RUNS = re.compile(r"^#(\d+)\s", re.MULTILINE)
 _DONE = re.compile(r"^Done (\d+) runs", re.MULTILINE)
+_STUCK = re.compile(r"^Timeout \(\d+:\d\d:\d\d\)!", re.MULTILINE)
+"""faulthandler's word that one input ran past the whole run's time (see ``one.py``)."""
 
 
 @dataclass
@@ -53,21 +55,26 @@ def fuzz(name: str, seconds: int, timeout: int, out: Path) -> Outcome:
     started = time.monotonic()
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=seconds + timeout + 120, check=False
+            command, capture_output=True, text=True, timeout=seconds + timeout + 300, check=False
         )
         log, code = done.stderr + done.stdout, done.returncode
-    except subprocess.TimeoutExpired as exc:
-        log, code = str(exc.stderr or ""), -1
+    except subprocess.TimeoutExpired as exc:  # a hang libFuzzer could not stop (one C call)
+        err = exc.stderr or b""
+        log, code = err.decode("utf-8", "replace") if isinstance(err, bytes) else err, -1
     took = time.monotonic() - started
     (out / f"{name}.log").write_text(log)
     runs = [int(n) for n in _DONE.findall(log) or _RUNS.findall(log)]
     executions = max(runs, default=0)
-    hang = code == -1 or "libFuzzer: timeout" in log
+    hang = code == -1 or "libFuzzer: timeout" in log or _STUCK.search(log) is not None
     crash = code != 0 and not hang
     finding = ""
     if crash or hang:
         lines = [ln for ln in log.splitlines() if ln.strip()]
         error = next((ln for ln in lines if "Error" in ln or "Exception" in ln), "")
+        if hang and not error:  # the innermost Steward frame faulthandler printed
+            ours = ("/bot/", "/cogs/")
+            frames = [ln for ln in lines if "File" in ln and any(p in ln for p in ours)]
+            error = "stuck in " + (frames[0].strip() if frames else "an input past --timeout")
         kept = re.search(r"Test unit written to (\S+)", log)
         finding = f"{name}: {error.strip()[:200]} (input: {kept.group(1) if kept else '?'})"
     return Outcome(name, took, executions, int(crash), int(hang), finding)

@@ -7,6 +7,7 @@ instrumenting block, so that the modules a target imports lazily are instrumente
 
 from __future__ import annotations
 
+import faulthandler
 import sys
 
 import atheris
@@ -22,6 +23,13 @@ def main() -> None:
         for seed in SEEDS[name]:
             target(seed)
     atheris.Setup([sys.argv[0], *flags], target)
+    # libFuzzer's -timeout cannot stop one long C call (a regular expression backtracking holds
+    # the interpreter): past the run's time and then some, faulthandler prints where every
+    # thread is and exits, so the runner reports the hang and where it was.
+    limits = dict(f[1:].split("=", 1) for f in flags if f.startswith("-") and "=" in f)
+    total = int(limits.get("max_total_time", "0") or 0)
+    if total:
+        faulthandler.dump_traceback_later(total + 2 * int(limits.get("timeout", "10")), exit=True)
     atheris.Fuzz()
 
 

@@ -11,40 +11,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from bench.fuzz.common import ACTIVE, COMMUNITY, fields, friendly, no_ping, sendable
+from bench.fuzz.kernel import addresses, components, csv_export, markup, typed_values
+from bench.fuzz.relay import opml, route_filter, webhook_body, websub
 from bot.adapters.slack.text import escape, to_mrkdwn
 from bot.core.commandline import match, parse_args, tokenize
 from bot.core.commands import CommandSpec
 from bot.core.errors import UserError
-from bot.core.ids import CommunityRef
 from bot.core.parsing import format_duration, parse_duration
 from bot.core.templates import neutralize_pings, parse_template, render
 
-ACTIVE = re.compile(r"@(everyone|here|channel)|＠(everyone|here)|<[@!]", re.IGNORECASE)
-"""An active mention in text Steward sends (neutral text or Slack mrkdwn): @everyone, @here,
-@channel, ``<@…>``, ``<@&…>``, ``<!…>``; neutralised ones carry a zero-width space."""
-COMMUNITY = CommunityRef("slack", "T1")
-
-
-def fields(data: bytes, n: int) -> list[str]:
-    """``n`` text fields from the fuzzer's bytes, split at NUL, decoded leniently."""
-    parts = data.split(b"\0", n - 1)
-    parts += [b""] * (n - len(parts))
-    return [p.decode("utf-8", "replace") for p in parts]
-
-
-def no_ping(text: str, where: str) -> None:
-    """Fail when ``text`` (about to be sent) could ping someone."""
-    found = ACTIVE.search(text)
-    if found is not None:
-        raise AssertionError(f"active mention {found.group(0)!r} in {where}: {text[:200]!r}")
-
+__all__ = ["ACTIVE", "SEEDS", "TARGETS", "fields"]
 
 # -- Slack signature headers (bot/adapters/slack/signed.py) -------------------------------------
 
@@ -122,15 +105,18 @@ def slash_command(data: bytes) -> None:
 
 def template(data: bytes) -> None:
     """A manager's template and member-supplied values: saved or refused, rendered pinging nobody
-    but the bot's own mention."""
-    source, name, other = fields(data, 3)
+    but the bot's own mention. With transforms (``{title|truncate:N}``, the relay's templates)
+    when the input starts with a byte of an odd value."""
+    transforms = bool(data[:1]) and data[0] % 2 == 1
+    source, name, other = fields(data[1:] if transforms else data, 3)
     allowed = frozenset({"member", "name", "server", "channel"})
     try:
-        parsed = parse_template(source, allowed)
+        parsed = parse_template(source, allowed, transforms=transforms)
     except UserError as exc:
-        no_ping(to_mrkdwn(exc.message), "a template refusal")
+        friendly(exc.message, "a template refusal")
         return
-    assert parse_template(parsed.source, allowed) == parsed, "source does not round-trip"
+    again = parse_template(parsed.source, allowed, transforms=transforms)
+    assert again == parsed, "source does not round-trip"
     mention = "<@U0MEMBER>"
     values = {"name": name, "server": other, "channel": name + other}
     out = render(parsed, values, mentions={"member": mention}, limit=500)
@@ -219,8 +205,11 @@ def feed(data: bytes) -> None:
         return
     name = format_name(parsed)
     no_ping(name, "a feed's name")
+    sendable((parsed.title, parsed.link, parsed.hub), "a feed")
     utc = ZoneInfo("UTC")
     for item in parsed.items[:50]:
+        texts = (item.title, item.summary, item.author, item.link, item.guid, item.image)
+        sendable((*texts, *item.tags, *(e.url for e in item.enclosures)), "a feed's item")
         no_ping(thread_name(item), "a feed item's discussion thread")
         for style in ("text", "embed"):
             message = post(item, name, utc, Look(style=style))
@@ -277,13 +266,25 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "webhook_signature": webhook_signature,
     "feed": feed,
     "automod": automod,
+    "addresses": addresses,
+    "markup": markup,
+    "components": components,
+    "typed_values": typed_values,
+    "csv_export": csv_export,
+    "route_filter": route_filter,
+    "opml": opml,
+    "webhook_body": webhook_body,
+    "websub": websub,
 }
 """Every target by name, in the order the runner runs them."""
 
 SEEDS: dict[str, list[bytes]] = {
     "slack_signature": [b"1700000000\0v0=" + b"a" * 64 + b"\0token=x&text=hi"],
     "slash_command": [b"\x00warn <@U123|alice> spamming", b'\x01settings set name="a b" 2h'],
-    "template": [b"Welcome {member} to {server}! {{literal}}\0<!here>\0@everyone"],
+    "template": [
+        b"Welcome {member} to {server}! {{literal}}\0<!here>\0@everyone",
+        b"\x01{name|upper|truncate:12} on {channel|lower}\0<@U1> **x**\0#general",
+    ],
     "mentions": [b"<@U1> <!here> @everyone <@&123> <!subteam^S1|@mods> **bold** [a](https://x)"],
     "durations": [b"2h30m\x007d", b"1w\x002026-01-01..2026-01-31", b"90s\x003 months"],
     "webhook_signature": [b"\x00sha256=" + b"0" * 64 + b"\0id-1\x001700000000\0{}"],
@@ -295,5 +296,37 @@ SEEDS: dict[str, list[bytes]] = {
         b'"title":"<@U1>","url":"https://example.org/b"}]}',
     ],
     "automod": [b"fr[e3]+ money\0spam\0FREE MONEY at discord.gg/abc https://bad.example"],
+    "addresses": [
+        b"\x00127.0.0.1",
+        b"\x010x7f.1",
+        b"\x002130706433",
+        b"\x00[::ffff:10.0.0.1]",
+        b"\x00[fe80::1%25eth0]",
+        b"\x00017700000001",
+        b"\x00[64:ff9b::a9fe:a9fe]",
+        b"\x008.8.8.8",
+    ],
+    "markup": [b"# [click](http://evil) *b* _i_ ~s~ `c` ||sp|| <@1> <t:1:R> > q\n- item\n1. one"],
+    "components": [b"intro\0thanks\x0042\0steward@2n9c:intro:thanks:42", b"a\0b\0\0steward:x"],
+    "typed_values": [b"\x00\x002h", b"\x00\x05<#C123>", b"\x01\x00every 2 weeks on tue"],
+    "csv_export": [b'C123\0general\0=HYPERLINK("http://x")', b"=1+1\0\0-2"],
+    "route_filter": [
+        b"title contains 'release' and not (categories equals \"internal\" or link matches '^x')"
+        b"\0Release 2\0internal",
+        b"News; Release: title matches 'v[0-9]+'\0v2\0news",
+    ],
+    "opml": [
+        b'\x00<opml version="2.0"><body><outline xmlUrl="https://e.org/a"/></body></opml>',
+        b"\x01Feeds\0A & B <c>\0https://e.org/a\0\x01\0https://e.org/b?x=1&y=2",
+    ],
+    "webhook_body": [
+        b'\x00release\0\0{"action":"published","release":{"id":1,"name":"v1 @everyone",'
+        b'"html_url":"https://github.com/o/r/releases/v1"},"repository":{"full_name":"o/r"}}',
+        b'\x03\0title=data.name, link=data.url\0{"data":{"name":"<!here>","url":"https://e.org"}}',
+    ],
+    "websub": [
+        b'\x00<feed><link rel="hub" href="https://hub.example/"/><link rel="self" href="/f"/>',
+        b"\x01https://hub.example/",
+    ],
 }
 """Inputs each target starts from (the fuzzer mutates them; the suite's run includes them)."""

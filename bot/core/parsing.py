@@ -83,6 +83,15 @@ def parse_bool(text: str) -> bool:
     raise UserError(f"`{text.strip()[:40]}` is not a yes/no value; use `on` or `off`.")
 
 
+def digits_value(text: str, most: int = 18) -> int | None:
+    """``text`` as a whole number when it is ASCII digits only, at most ``most`` of them; else
+    None. (``str.isdigit`` also says yes to ``²`` and ``①``, which ``int`` refuses, and
+    ``int`` refuses over 4,300 digits: text from outside is checked here, not there.)"""
+    if text.isascii() and text.isdigit() and len(text) <= most:
+        return int(text)
+    return None
+
+
 def parse_int(text: str) -> int:
     """Parse a whole number."""
     try:

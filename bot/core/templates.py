@@ -17,6 +17,7 @@ from datetime import datetime
 
 from bot.core.errors import UserError
 from bot.core.markup import escape_markup, trim_escape
+from bot.core.parsing import digits_value
 
 MAX_TEMPLATE_CHARS = 2000
 MAX_OUTPUT_CHARS = 2000
@@ -76,7 +77,7 @@ def _check_pipe(text: str) -> Pipe:
                 f"`{name[:20]}` is not a transform I know: use "
                 "`upper`, `lower`, `truncate:N` or `date:FORMAT`."
             )
-        if name == "truncate" and not (arg.isdigit() and 1 <= int(arg) <= 4000):
+        if name == "truncate" and not 1 <= (digits_value(arg, most=4) or 0) <= 4000:
             raise UserError("Write `truncate:N` with a number of characters from 1 to 4000.")
         if name == "date":
             codes = re.findall(r"%(.)", arg)

@@ -56,6 +56,8 @@ def signed_headers(secret: bytes, ident: str, timestamp: int, body: bytes) -> di
 
 def web_address(url: str) -> str | None:
     """Why ``url`` is no address to post to (None: an http(s) address without credentials)."""
+    if not url.strip().isprintable():
+        return "that is not a web address"
     try:
         parsed = URL(url.strip())
     except (ValueError, TypeError):

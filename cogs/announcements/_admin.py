@@ -11,6 +11,7 @@ from bot.core import (
     UserError,
     plural,
 )
+from bot.core.parsing import digits_value
 from cogs.announcements import _texts as texts
 from cogs.announcements._checks import find_source
 from cogs.announcements._fetch import Fetcher, FetchError, check_url
@@ -36,7 +37,7 @@ def checked(url: str) -> str:
 async def check_text(ctx: Ctx, fetcher: Fetcher, feed: str) -> str:
     """What ``/announcements check`` shows: the feed, what would be posted, the filters' say."""
     repo = Repo(ctx.uow.session, ctx.community)
-    row = await find_source(repo, feed) if feed.strip().isdigit() else None
+    row = await find_source(repo, feed) if digits_value(feed.strip()) is not None else None
     row = row or await repo.by_url(texts.clean_url(feed))
     if row is not None and row.kind == "webhook":
         raise UserError(f"{row.id} is a webhook: its items come when the sender posts them.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core import ChannelRef, CommandContext, FeatureSettings, UserError
+from bot.core.parsing import digits_value
 from cogs.announcements import _texts as texts
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._repo import Repo
@@ -25,7 +26,8 @@ async def can_post(ctx: Ctx, channel: ChannelRef) -> None:
 async def find_source(repo: Repo, feed: str) -> AnnouncementFeed:
     """A feed or webhook of the community by number or address, else a friendly refusal."""
     wanted = feed.strip()
-    row = await repo.feed(int(wanted)) if wanted.isdigit() and len(wanted) < 12 else None
+    number = digits_value(wanted, most=11)
+    row = await repo.feed(number) if number is not None else None
     row = row or await repo.by_url(texts.clean_url(wanted))
     if row is None:
         raise UserError(f"I don't follow a feed {wanted[:200]!r}: see `/announcements list`.")

@@ -108,6 +108,8 @@ class Limits:
 
 def check_url(url: str) -> URL:
     """The URL, parsed, if it is an http(s) address without credentials; else ``FetchError``."""
+    if not url.strip().isprintable():  # a control character: no address (and no XML) has one
+        raise FetchError(Problem.BAD_URL, "control characters")
     try:
         parsed = URL(url.strip())
     except (ValueError, TypeError) as exc:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from bot.core.parsing import digits_value
+
 # MonitoRSS caps trust in a server's freshness at an hour: longer would hide a real update.
 MAX_FRESHNESS = 3600.0
 _MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
@@ -32,8 +34,9 @@ def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> floa
     raw = (headers.get("Retry-After") or "").strip()
     if not raw:
         return None
-    if raw.isdigit():
-        return float(min(int(raw[:10]), 7 * 86400))
+    if raw.isdigit():  # a delay in seconds (``²`` is a digit too, and no delay)
+        delay = digits_value(raw[:10])
+        return None if delay is None else float(min(delay, 7 * 86400))
     when = _when(raw)
     if when is None:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,11 +56,20 @@ class Feed:
     notes: tuple[str, ...] = field(default=())
 
 
+_HALF_PAIR = re.compile("[\ud800-\udfff]")
+
+
+def whole(text: str) -> str:
+    """``text`` with any half of a surrogate pair (JSON can escape one: ``"\\ud800"``) as
+    U+FFFD: no database or platform takes a lone surrogate."""
+    return _HALF_PAIR.sub("\ufffd", text)
+
+
 def clip(text: str | None, limit: int) -> str:
     """``text`` stripped and cut to ``limit`` characters (an ellipsis marks a cut)."""
     if not text:
         return ""
-    text = text.strip()
+    text = whole(text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -67,8 +77,9 @@ def http_url(value: Any, base: str) -> str | None:
     """An absolute http(s) URL resolved against ``base``, or None (never javascript: or data:)."""
     if not isinstance(value, str) or not value.strip():
         return None
+    text = whole(value).strip()
     try:
-        url = urljoin(base, value.strip()) if base else value.strip()
+        url = urljoin(base, text) if base else text
     except ValueError:
         return None
     if not url.lower().startswith(("http://", "https://")) or len(url) > MAX_URL:

@@ -23,6 +23,7 @@ from cogs.announcements._items import (
     Item,
     clip,
     http_url,
+    whole,
 )
 
 _DECODER = json.JSONDecoder()
@@ -56,7 +57,7 @@ def _json_feed(doc: Mapping[str, Any], raw: list[Any], base: str, *, recovered: 
     hubs = doc.get("hubs")
     hub = None
     if isinstance(hubs, list) and hubs and isinstance(hubs[0], dict):
-        hub = _str(hubs[0].get("url"))
+        hub = whole(_str(hubs[0].get("url")))
     return Feed(
         format="json",
         title=clip(_str(doc.get("title")), MAX_TITLE),

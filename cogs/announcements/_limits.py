@@ -30,12 +30,16 @@ PAUSE_AFTER = 3
 _CAP = re.compile(r"^\s*(\d+)\s*(?:per|/|an?|every)\s*(\d+)?\s*(minute|hour|day|week)s?\s*$")
 
 
+MAX_CAP_CHARS = 60
+"""Longer than any cap a manager writes (``1000 per 43200 minutes`` is 22)."""
+
+
 def parse_cap(text: str) -> tuple[int, int] | None:
     """``5 per hour`` as (posts, seconds); ``off`` as None; ``UserError`` when it doesn't read."""
-    text = text.strip().lower()
+    text = " ".join(text.lower().split())  # one space between words keeps the match linear
     if text in ("off", "none", "no"):
         return None
-    found = _CAP.match(text)
+    found = _CAP.match(text) if len(text) <= MAX_CAP_CHARS else None
     if found is None:
         raise UserError(
             "A cap reads like `5 per hour`, `20 per day` or `3 per 30 minutes` (`off`: no cap)."

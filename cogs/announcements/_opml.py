@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from xml.sax.saxutils import quoteattr
 
 from cogs.announcements._xmlsafe import UnsafeXml, parse_small_xml
 
 MAX_OUTLINES = 200
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE and U+FFFF)."""
 
 
 def feed_urls(body: bytes) -> list[str]:
@@ -35,11 +38,17 @@ def export(title: str, feeds: Iterable[tuple[str, str]]) -> bytes:
     ]
     for name, url in feeds:
         lines.append(
-            f'    <outline type="rss" text={quoteattr(name or url)} xmlUrl={quoteattr(url)}/>'
+            f'    <outline type="rss" text={quoteattr(_xml(name or url))}'
+            f" xmlUrl={quoteattr(_xml(url))}/>"
         )
     lines += ["  </body>", "</opml>", ""]
     return "\n".join(lines).encode("utf-8")
 
 
+def _xml(value: str) -> str:
+    """``value`` without the characters XML cannot carry (a feed's title may hold them)."""
+    return _NOT_XML.sub("", value)
+
+
 def _text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _xml(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

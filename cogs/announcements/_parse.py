@@ -16,6 +16,7 @@ from typing import Any
 import fastfeedparser
 import feedparser
 
+from bot.core.parsing import digits_value
 from cogs.announcements._dates import parse_date
 from cogs.announcements._items import (
     MAX_AUTHOR,
@@ -169,7 +170,7 @@ def _enclosures(raw: Any, base: str) -> Iterable[Enclosure]:
         url = http_url(enc.get("url") or enc.get("href"), base)
         if url:
             length = enc.get("length")
-            size = int(length) if isinstance(length, int | str) and str(length).isdigit() else None
+            size = digits_value(str(length)) if isinstance(length, int | str) else None
             yield Enclosure(url, clip(_text(enc.get("type")), 100), size)
 
 

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from html import unescape
 from urllib.parse import urljoin
 
+from bot.core.parsing import digits_value
+
 HEAD_BYTES = 64 * 1024
 """Hub links live in the feed's head; nothing past this is read for them."""
 LEASE_ASKED = 10 * 86400
@@ -74,8 +76,11 @@ def _json_hub(body: bytes, fetched_url: str) -> Hub | None:
 def _hub(hub: str, topic: str, fetched_url: str) -> Hub | None:
     if not hub:
         return None
-    hub = urljoin(fetched_url, hub)
-    topic = urljoin(fetched_url, topic) if topic else fetched_url
+    try:  # the feed's own text: "https://h.ex]" is no address (urljoin raises on it)
+        hub = urljoin(fetched_url, hub)
+        topic = urljoin(fetched_url, topic) if topic else fetched_url
+    except ValueError:
+        return None
     if not hub.startswith(("https://", "http://")) or not topic.startswith(("https://", "http://")):
         return None
     if len(hub) > 2048 or len(topic) > 2048:
@@ -93,9 +98,8 @@ def request_form(mode: str, topic: str, callback: str, secret: str) -> dict[str,
 
 def lease_granted(query_value: str | None) -> int:
     """The lease the hub's verification grants, in seconds (its absence: what was asked)."""
-    if query_value and query_value.isdigit() and len(query_value) < 10:
-        return max(int(query_value), 60)
-    return LEASE_ASKED
+    granted = digits_value(query_value or "", most=9)
+    return LEASE_ASKED if granted is None else max(granted, 60)
 
 
 def renew_at(now: datetime, lease_seconds: int) -> datetime:

@@ -153,7 +153,7 @@ async def export_csv(session: AsyncSession, community: str, names: dict[str, str
         writer.writerow(
             [
                 date_of(int(day)).isoformat(),
-                f"#{names[channel]}" if channel in names else channel,
+                channel_cell(channel, names),
                 active,
                 messages,
                 reactions,
@@ -164,6 +164,17 @@ async def export_csv(session: AsyncSession, community: str, names: dict[str, str
             ]
         )
     return out.getvalue().encode()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
+
+
+def channel_cell(channel: str, names: dict[str, str]) -> str:
+    """A channel as the export names it: ``#name``, or its id when the name is unknown; an id
+    that could start a formula is quoted, so a spreadsheet shows it as text."""
+    cell = f"#{names[channel]}" if channel in names else channel
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 EXPORT_COLUMNS = (

@@ -40,9 +40,15 @@ class Cadence:
         return f"every {self.every_weeks} weeks on {days}"
 
 
+MAX_CADENCE_CHARS = 100
+"""Longer than any cadence (``every 2 weeks on mon,tue,wed,thu,fri,sat,sun`` is 43)."""
+
+
 def parse_cadence(text: str) -> Cadence:
     """``weekly``, ``every 2 weeks``, ``every 4 weeks``, ``mon,thu`` or ``every 2 weeks on tue``."""
-    words = text.strip().lower()
+    words = " ".join(text.lower().split())  # one space between words keeps the match linear
+    if len(words) > MAX_CADENCE_CHARS:
+        raise UserError(f"That is too long for a cadence. {_CADENCE_HELP}")
     match = re.fullmatch(r"(?:(weekly)|every (\d+) weeks?)?(?:\s*(?:on\s+)?([a-z, ]+))?", words)
     if not words or match is None:
         raise UserError(_CADENCE_HELP)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.core import Button, ChannelRef, Context, Message, UserError, UserRef, mention, plural
 from bot.core.errors import Unavailable
+from bot.core.parsing import digits_value
 from cogs.introductions._matching import make_groups
 from cogs.introductions._models import FOREVER, IntroGroup, IntroMember, IntroRound, IntroSeat
 from cogs.introductions._pool import Pool
@@ -296,7 +297,8 @@ class Rounds:
 
     async def answer(self, group_id: str, actor: str, answer: Answer) -> None:
         """A member pressed a check-in button."""
-        seat = await self.repo.seat(int(group_id), actor) if group_id.isdigit() else None
+        number = digits_value(group_id)
+        seat = await self.repo.seat(number, actor) if number is not None else None
         if seat is None:
             raise UserError("That check-in is for the members of that group.")
         round_ = await self.ctx.uow.session.get(IntroRound, seat.round_id)

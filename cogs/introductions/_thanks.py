@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.core import Button, CommandContext, Message, UserError, UserRef, mention
+from bot.core.parsing import digits_value
 from bot.core.templates import neutralize_pings
 from cogs.introductions._models import IntroSeat, IntroThanks
 from cogs.introductions._repo import Repo
@@ -79,7 +80,8 @@ async def send(ctx: Ctx, to: UserRef, note: str, share: bool) -> str:
 
 async def share(ctx: Ctx, thanks_id: str) -> str:
     """The thanked member agrees: the thank-you appears in the channel (no one is pinged)."""
-    row = await ctx.uow.session.get(IntroThanks, int(thanks_id)) if thanks_id.isdigit() else None
+    number = digits_value(thanks_id)
+    row = await ctx.uow.session.get(IntroThanks, number) if number is not None else None
     if row is None or row.community_id != ctx.community.key or row.to_id != ctx.actor.ref.id:
         raise UserError("Only the person thanked can share that thank-you.")
     channel = ctx.settings.thanks_channel

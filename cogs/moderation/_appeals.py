@@ -19,6 +19,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from bot.core import Button, Capability, Context, Form, Message, TextInput, UserError, UserRef
+from bot.core.parsing import digits_value
 from bot.core.staff import staff_message
 from cogs.moderation import _bans, _cases, _notify, _timeouts
 from cogs.moderation._cases import Ctx
@@ -45,9 +46,10 @@ def form(case: ModerationCase) -> Form:
 
 def number(value: str) -> int:
     """The case number a button or form carries (anyone can send any value)."""
-    if not value.isdigit():
+    found = digits_value(value)
+    if found is None:
         raise UserError("That button doesn't name a case; please use the one in your notice.")
-    return int(value)
+    return found
 
 
 async def _own_case(ctx: Ctx, number: int) -> ModerationCase:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.core import UserError
-from bot.core.parsing import parse_duration
+from bot.core.parsing import digits_value, parse_duration
 
 
 class Sanction(StrEnum):
@@ -71,7 +71,8 @@ def parse_steps(text: str) -> tuple[Step, ...]:
         if not part:
             continue
         words = part.split()
-        if len(words) < 2 or not words[0].isdigit() or int(words[0]) < 1:
+        points = digits_value(words[0], most=6) if words else None
+        if len(words) < 2 or points is None or points < 1:
             raise ValueError(f"{part!r}: write steps like `3 timeout 1d, 5 kick, 8 ban`")
         try:
             sanction = Sanction(words[1].lower())
@@ -86,7 +87,7 @@ def parse_steps(text: str) -> tuple[Step, ...]:
                 raise ValueError(f"{part!r}: a timeout lasts from 1m to 28d")
         elif len(words) != 2:
             raise ValueError(f"{part!r}: only a timeout step takes a duration")
-        steps.append(Step(int(words[0]), sanction, duration))
+        steps.append(Step(points, sanction, duration))
     if len({s.points for s in steps}) != len(steps):
         raise ValueError("two steps have the same number of points")
     return tuple(sorted(steps, key=lambda s: s.points))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.core import UserError
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef, UserRef
 from bot.core.parsing import (
+    digits_value,
     format_duration,
     parse_bool,
     parse_channel,
@@ -196,3 +197,11 @@ def test_ten_years_is_the_longest_duration() -> None:
     assert parse_duration(f"{10 * 365}d") == timedelta(days=3650)
     with pytest.raises(UserError):
         parse_duration(f"{10 * 365 * 86400 + 1}s")
+
+
+def test_only_plain_digits_are_a_number_from_outside() -> None:
+    # str.isdigit says yes to "²" and "①", which int() refuses; int() refuses 4,301 digits.
+    assert digits_value("42") == 42 and digits_value("007") == 7
+    for text in ("²", "①", "٣", "", " 4", "-1", "1e3", "4.0", "9" * 19, "9" * 5000):
+        assert digits_value(text) is None, text
+    assert digits_value("9" * 19, most=19) == int("9" * 19)

@@ -58,6 +58,18 @@ async def test_servers_say_how_long_to_wait(public: FeedServer) -> None:
     assert missing.value.problem is Problem.HTTP and "HTTP 404" in missing.value.explain()
 
 
+async def test_a_wait_in_digits_that_are_no_number_is_no_wait(public: FeedServer) -> None:
+    # "²" is a digit to str.isdigit and no number to int: the server's answer is an HTTP error
+    # (with no wait), not a crash of the fetch.
+    async def odd(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=503, headers={"Retry-After": "²"})
+
+    async with fetcher_for() as fetcher:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.get(public.on("/odd", odd))
+    assert caught.value.status == 503 and caught.value.retry_after is None
+
+
 async def test_waiting_for_a_busy_hosts_turn_is_not_a_timeout(public: FeedServer) -> None:
     public.latency = 0.2  # eight feeds, one at a time: 1.6 s in all, each well under its 1.5 s
     urls = [public.put(f"/q{n}", FEED) for n in range(8)]

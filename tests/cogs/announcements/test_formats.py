@@ -130,3 +130,21 @@ def test_parsers_are_only_ever_handed_bytes(monkeypatch: pytest.MonkeyPatch) -> 
     for name, _, _ in manifest():
         parse_feed((feeds_dir() / name).read_bytes(), "https://example.org/")
     assert {"fastfeedparser", "feedparser"} <= set(seen)
+
+
+def test_a_json_feeds_lone_surrogates_become_replacement_characters() -> None:
+    # JSON may escape half a surrogate pair ("\ud800"), which no database or platform accepts:
+    # every text and address the feed gives is valid Unicode, the half shown as U+FFFD.
+    half = "\\ud800"
+    body = (
+        '{"version":"https://jsonfeed.org/version/1.1","title":"Blog %s",'
+        '"home_page_url":"https://e.org/%s","items":[{"id":"%s","title":"New %s",'
+        '"url":"https://e.org/a%s","summary":"s%s","authors":[{"name":"A%s"}],"tags":["t%s"],'
+        '"attachments":[{"url":"https://e.org/f%s.mp3","mime_type":"audio/%s"}]}]}'
+    ) % ((half,) * 10)
+    feed = parse_feed(body.encode())
+    item = feed.items[0]
+    texts = [feed.title, feed.link, item.guid, item.title, item.link, item.summary, item.author]
+    texts += [*item.tags, item.enclosures[0].url, item.enclosures[0].type]
+    assert all(isinstance(t, str) and "\ufffd" in t and t.encode("utf-8") for t in texts)
+    assert item.title == "New \ufffd"

@@ -76,6 +76,7 @@ async def test_every_bad_input_gets_a_plain_answer(
     cases = {
         "not a url": "is not a web address I can fetch",
         "ftp://example.org/feed": "is not a web address I can fetch",
+        "https://exa\x0emple.org/feed": "is not a web address I can fetch",
         f"http://127.0.0.3:{public.port}/feed": "the address is on a private or internal network",
         "http://169.254.169.254/latest/meta-data/": "private or internal network",
         page: "is not a feed I can read",
@@ -87,6 +88,11 @@ async def test_every_bad_input_gets_a_plain_answer(
         assert "error " not in seen.text.lower().replace("with an error", "")
     unknown = await community.slash(ada, "announcements pause", feed="42")
     assert "I don't follow a feed '42'" in unknown.text
+    for number in ("²", "1" * 30):  # a digit to str.isdigit, and more than a database holds
+        unknown = await community.slash(ada, "announcements pause", feed=number)
+        assert f"I don't follow a feed '{number}'" in unknown.text, unknown.text
+        checked = await community.slash(ada, "announcements check", feed=number)
+        assert "error" not in checked.text.lower(), checked.text
     bad_first = await community.slash(
         ada,
         "announcements add",

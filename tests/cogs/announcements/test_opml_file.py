@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.builtin import Steward
+from cogs.announcements._opml import export, feed_urls
 from sandbox.feeds import FeedServer
 from sandbox.scenario import Community, open_community
 from tests.cogs.announcements.conftest import CONFIG, announcements, rss
@@ -56,3 +57,15 @@ async def test_an_attached_opml_file_is_imported(discord: Community, public: Fee
     assert "Following 2 new feeds" in imported
     listed = (await discord.slash(ada, "announcements list")).text
     assert f"<{blog}>" in listed and f"<{news}>" in listed
+
+
+def test_an_export_reads_back_whatever_the_feeds_titles_hold() -> None:
+    # A feed's title is the publisher's text: a JSON Feed may hold control characters, which
+    # XML cannot carry; the export leaves them out rather than write a file no reader opens.
+    feeds = [
+        ("News\x01\x0b of A & B <c>", "https://a.example/f?x=1&y=2"),
+        ("\x00", "https://b.example/"),
+    ]
+    document = export("Steward \x1f announcements", feeds)
+    assert feed_urls(document) == ["https://a.example/f?x=1&y=2", "https://b.example/"]
+    assert b'text="News of A &amp; B &lt;c&gt;"' in document

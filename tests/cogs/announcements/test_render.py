@@ -59,6 +59,7 @@ def test_a_template_uses_fields_and_transforms_in_the_communitys_time_zone() -> 
         ("{titel}", "`{titel}` is not a field you can use here"),
         ("{title|shout}", "`shout` is not a transform I know"),
         ("{title|truncate:big}", "truncate:N"),
+        ("{title|truncate:²}", "truncate:N"),
         ("{date|date:%Q}", "codes from %A %B"),
         ("{title.__class__}", "is not a field"),
     ],

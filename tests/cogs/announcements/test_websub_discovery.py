@@ -40,6 +40,9 @@ BASE = "https://blog.example.org/feed.xml"
         (b'<feed><link rel="hub" href="ftp://h.ex/"/></feed>', None),
         (b'{"hubs": "nope"}', None),
         (b"{not json", None),
+        (b'<feed><link rel="hub" href="https://hub.exa]ple/"/></feed>', None),  # no address
+        (b'<feed><link rel="hub" href="https://h.ex/"/><link rel="self" href="http://[x"/>', None),
+        (b'{"hubs": [{"type": "websub", "url": "https://[::1/"}]}', None),
     ],
 )
 def test_the_hub_a_feed_names_is_found(body: bytes, expected: Hub | None) -> None:
@@ -62,6 +65,7 @@ def test_leases_are_renewed_before_they_end() -> None:
     assert lease_granted("3600") == 3600
     assert lease_granted(None) == lease_granted("abc") == 10 * 86400
     assert lease_granted("1") == 60  # a hub granting a second is not obeyed to the letter
+    assert lease_granted("²") == lease_granted("٣٦٠٠") == lease_granted("9" * 5000) == 10 * 86400
     assert renew_at(now, 3600) == now + timedelta(seconds=3240)
     assert renew_at(now, 60) == now + timedelta(seconds=30)
     assert renew_at(now, 864000) == now + timedelta(days=9)

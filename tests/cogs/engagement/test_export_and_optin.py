@@ -78,3 +78,13 @@ async def test_opting_out_twice_says_so(community: Community) -> None:
         "You are already opted out: nothing is tracked about you. "
         "`/engagement optin` turns tracking back on."
     )
+
+
+def test_no_channel_cell_reads_as_a_spreadsheet_formula() -> None:
+    from cogs.engagement._admin import channel_cell
+
+    names = {"C1": "=HYPERLINK(1)", "C2": "general"}
+    assert channel_cell("C1", names) == "#=HYPERLINK(1)"  # the # keeps a name from starting one
+    assert channel_cell("C2", names) == "#general" and channel_cell("C9", names) == "C9"
+    for cell in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1"):  # an id the platform never gave
+        assert channel_cell(cell, names) == "'" + cell

@@ -91,6 +91,16 @@ def test_an_unreadable_cadence_is_explained(text: str) -> None:
         parse_cadence(text)
 
 
+def test_spaces_between_words_are_one_and_a_long_cadence_is_refused_unread() -> None:
+    assert parse_cadence("every  2\tweeks   on  tue") == Cadence((1,), 2)
+    # Runs of spaces once made the pattern backtrack for seconds, the whole bot waiting: they
+    # are one space now, and text longer than any cadence is not matched at all.
+    with pytest.raises(UserError, match="I could not read that cadence"):
+        parse_cadence("every 2 weeks" + " " * 5000 + "!")
+    with pytest.raises(UserError, match="too long for a cadence"):
+        parse_cadence("every 2 weeks on" + " mon" * 30)
+
+
 def test_three_ignored_rounds_in_a_row_make_a_ghost() -> None:
     ignored = Answer.IGNORED
     assert is_ghost([Answer.MET, ignored, ignored, ignored])

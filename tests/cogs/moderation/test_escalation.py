@@ -131,6 +131,8 @@ def test_ladder_steps_are_read_as_managers_write_them() -> None:
         ("3 kick 1d", "only a timeout step"),
         ("3 kick, 3 ban", "same number of points"),
         ("3 timeout soon", "not a duration"),
+        ("² kick", "write steps like"),  # a digit to str.isdigit, no number to int
+        ("9" * 5000 + " kick", "write steps like"),
     ]:
         with pytest.raises(ValueError, match=says):
             parse_steps(bad)
