@@ -45,7 +45,9 @@ class TimerService:
         self._wake.set()
 
     async def run_due(self) -> int:
-        """Run every timer due by now, each once; return how many ran."""
+        """Run every timer due by now, each once, and start the automatic tries of kept
+        failures that are due (they run in the background: ``failures.settle()``); return how
+        many timers ran."""
         now = self.clock.now()
         async with self.db.uow() as uow:
             ids = list(
@@ -98,12 +100,13 @@ class TimerService:
             self._task = asyncio.create_task(self._loop(), name="steward-timers")
 
     async def stop(self) -> None:
-        """Stop the background loop."""
+        """Stop the background loop and the automatic tries it started."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.failures.close()
 
 
 def trigger_for(job: JobSpec, start: datetime) -> BaseTrigger:

@@ -15,7 +15,21 @@ from sqlalchemy.engine import make_url
 
 from bot.builtin import Steward
 from bot.cli import main
-from bot.core import Context, Event, Feature, FeatureSettings, Level, MemberJoined, Message, on
+from bot.core import (
+    CommandContext,
+    Context,
+    Event,
+    Feature,
+    FeatureSettings,
+    JobContext,
+    Level,
+    MemberJoined,
+    Message,
+    command,
+    on,
+    timer,
+)
+from bot.core.failures import DUE_BATCH, TRIES_AT_ONCE, summary_of
 from tests.core.harness import Harness
 
 
@@ -272,7 +286,68 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
         assert meanwhile == "1 event is being tried again right now; nothing else was waiting."
         gate.set()
         await automatic
+        await failures.settle()
         assert welcomes(h, "nina") == 1 and doorman.tries == 2
+
+
+class Bell(Feature, name="bell"):
+    """Rings on a timer: ``/bell ring`` schedules it for now."""
+
+    def __init__(self) -> None:
+        self.rung = asyncio.Event()
+
+    @command("ring")
+    async def ring(self, ctx: CommandContext[FeatureSettings]) -> None:
+        """Ring the bell as soon as the timers look."""
+        await ctx.timers.schedule("ring", at=ctx.clock.now(), key="ring")
+        await ctx.reply("Ringing.")
+
+    @timer("ring")
+    async def rung_now(self, ctx: JobContext[FeatureSettings], payload: dict[str, Any]) -> None:
+        """The timer ran."""
+        self.rung.set()
+
+
+async def test_many_automatic_tries_due_at_once_do_not_hold_up_a_timer(database_url: str) -> None:
+    """After an outage, many kept failures come due together; their tries run in the background
+    a few at a time, and a timer due meanwhile runs while they are still under way."""
+    doorman = Doorman([], forever=ConnectionResetError(104, "Connection reset by peer"))
+    bell = Bell()
+    async with Harness(database_url, [Steward(), doorman, bell]) as h:
+        h.app.dispatcher.retry_delays = ()
+        names = [f"n{i}" for i in range(DUE_BATCH + 5)]
+        for name in names:
+            await join(h, name)
+        doorman.forever = None
+        failures = h.app.dispatcher.kept
+        replay = failures.replay
+        assert replay is not None
+        gate = asyncio.Event()
+        held: list[str] = []
+        enough = asyncio.Event()
+
+        async def slow(feature: str, listener: str, event: Event, once: bool) -> Any:
+            held.append(summary_of(event))
+            if len(held) == TRIES_AT_ONCE:
+                enough.set()
+            await gate.wait()  # the deliveries wait for a slow platform
+            return await replay(feature, listener, event, once)
+
+        failures.replay = slow
+        h.clock.advance(timedelta(minutes=1))
+        h.app.timers.start()
+        await asyncio.wait_for(enough.wait(), 30)  # the tries are under way, held
+        await h.run(h.member("ada"), "bell ring")
+        await asyncio.wait_for(bell.rung.wait(), 30)  # the timer ran meanwhile
+        assert not gate.is_set() and len(held) == TRIES_AT_ONCE  # a few at a time, not 25
+        gate.set()
+        for _ in names:  # the loop starts the rest as the first ones finish
+            await failures.settle()
+            await h.app.timers.run_due()
+        await failures.settle()
+        assert all(welcomes(h, name) == 1 for name in names)
+        shown = await h.run(h.member("ada", Level.ADMIN), "steward failures show")
+        assert shown[0].text == "Nothing is waiting: every event here was handled."
 
 
 async def test_a_join_during_a_database_outage_waits_for_it_then_is_handled_once(
