@@ -33,7 +33,7 @@ from bot.core.port import Port
 from bot.core.registry import Listener, Registry
 from bot.core.steps import FeatureOff, Steps
 from bot.core.timers import Timers
-from bot.core.transient import is_transient
+from bot.core.transient import database_trouble, is_transient
 from bot.db.engine import Database
 from bot.db.models import Timer
 from bot.db.uow import UnitOfWork
@@ -176,9 +176,10 @@ class Dispatcher:
     ) -> BaseException | None:
         """Run one listener; retry it while it fails on something passing (a busy or absent
         database, a reset connection, a platform's 5xx) until the budget runs out (``once``:
-        no retries); keep what still fails (``bot.core.failures``). A try made while the
-        database was away does not count. None when it succeeded, else what it last failed
-        on."""
+        no retries); keep what still fails (``bot.core.failures``). A try that failed on the
+        database's own trouble waits for it to answer (``bot.core.outage``), and when it had
+        been away the try does not count; a platform's 5xx or a full pool counts. None when it
+        succeeded, else what it last failed on."""
         delays = () if once else self.retry_delays
         attempt = 0
         while True:
@@ -189,7 +190,7 @@ class Dispatcher:
             except Exception as exc:
                 what = f"listener {name} on {type(event).__name__}"
                 if attempt <= len(delays) and is_transient(exc):
-                    if await self.database.wait_until_up():
+                    if database_trouble(exc) and await self.database.wait_until_up():
                         attempt -= 1  # the database was away: this try does not count
                         continue
                     delay = delays[attempt - 1] * random.uniform(0.5, 1.5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.core import (
     on,
     timer,
 )
+from bot.core.errors import Unavailable
 from bot.core.failures import DUE_BATCH, TRIES_AT_ONCE, summary_of
 from tests.core.harness import Harness
 
@@ -131,6 +133,52 @@ async def test_a_listener_that_keeps_failing_is_kept_for_the_staff_and_the_opera
         assert (await h.run(admin, "steward failures retry"))[0].text == (
             "Nothing was waiting to be tried again."
         )
+
+
+class Answered(Exception):
+    """A platform client's error carrying the HTTP status (discord.py's shape)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+def platform_down() -> Unavailable:
+    """What the Discord port raises when Discord answers 503."""
+    try:
+        raise Unavailable("Discord answered 503") from Answered(503)
+    except Unavailable as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        platform_down,
+        lambda: sa.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+    ],
+    ids=["platform-5xx", "pool-full"],
+)
+async def test_a_platform_5xx_or_a_full_pool_is_retried_and_counted_without_asking_the_database(
+    database_url: str, trouble: Callable[[], Exception], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only the database's own trouble sends a listener to wait for the database: under a
+    full pool its probe would time out too, call the database unreachable, and the tries
+    would stop counting."""
+    doorman = Doorman([], forever=trouble())
+    async with Harness(database_url, [Steward(), doorman]) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        probes = h.app.dispatcher.database.probes
+        await join(h, "nina")
+        assert doorman.tries == 4  # every try counted
+        assert h.app.dispatcher.database.probes == probes  # the database was not asked
+        assert "unreachable" not in caplog.text
+        shown = (await h.run(h.member("ada", Level.ADMIN), "steward failures show"))[0].text
+        assert "(4 tries;" in shown
+
+        doorman.forever = database_locked()  # the database's own trouble does ask it
+        await join(h, "omar")
+        assert h.app.dispatcher.database.probes > probes
 
 
 async def test_a_bug_is_not_retried(database_url: str) -> None:
