@@ -20,7 +20,7 @@ from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
 from bot.core.errors import NotSupported, UserError, log_failure, render_error
 from bot.core.events import Event, ForgetRequested
-from bot.core.failures import Failures
+from bot.core.failures import Failures, Hold, Taken
 from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
@@ -173,18 +173,23 @@ class Dispatcher:
         *,
         keep: bool = True,
         once: bool = False,
+        hold: Hold | None = None,
     ) -> BaseException | None:
         """Run one listener; retry it while it fails on something passing (a busy or absent
         database, a reset connection, a platform's 5xx) until the budget runs out (``once``:
         no retries); keep what still fails (``bot.core.failures``). A try that failed on the
         database's own trouble waits for it to answer (``bot.core.outage``), and when it had
-        been away the try does not count; a platform's 5xx or a full pool counts. None when it
-        succeeded, else what it last failed on."""
+        been away the try does not count; a platform's 5xx or a full pool counts. ``hold``
+        (a kept failure's retry) renews its claim before each retry: when another try took the
+        event meanwhile, this one stops (``Taken``). None when it succeeded, else what it last
+        failed on."""
         delays = () if once else self.retry_delays
         attempt = 0
         while True:
             attempt += 1
             try:
+                if attempt > 1 and hold is not None and not await hold():
+                    return Taken(f"{name} on {type(event).__name__}")
                 await self._listen_once(feature, handler, name, event)
                 return None
             except Exception as exc:
@@ -241,7 +246,12 @@ class Dispatcher:
         await self._deliver(ctx.published)
 
     async def replay(
-        self, feature: str, listener: str, event: Event, once: bool = False
+        self,
+        feature: str,
+        listener: str,
+        event: Event,
+        once: bool = False,
+        hold: Hold | None = None,
     ) -> BaseException | None:
         """Hand a kept event to the listener that failed on it (``/steward failures retry``
         with the usual retries, the automatic tries ``once``); a failure is not kept a second
@@ -250,7 +260,7 @@ class Dispatcher:
             if lst.feature.name == feature and lst.name == listener and not lst.inline:
                 async with self.activity.track():
                     return await self._listen(
-                        lst.feature, lst.handler, lst.name, event, keep=False, once=once
+                        lst.feature, lst.handler, lst.name, event, keep=False, once=once, hold=hold
                     )
         return LookupError(f"no listener {feature}.{listener} for {type(event).__name__} now")
 

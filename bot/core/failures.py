@@ -49,7 +49,9 @@ AUTO_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60, 12
 """Pauses before each automatic try of a failure kept on passing trouble: 8 tries over about
 8 hours; after the last it waits for an admin."""
 CLAIM = timedelta(minutes=10)
-"""How long a retry holds its row; a process that died meanwhile leaves it to be taken again."""
+"""How long a retry holds its row; a process that died meanwhile leaves it to be taken again.
+A try renews it before each of its listener's retries (an admin's retry may wait for the
+database longer than this), and stops if another try took the row meanwhile."""
 DUE_BATCH = 20
 """Automatic tries under way or waiting their turn at most (the timer loop looks again for more
 as they finish)."""
@@ -61,9 +63,18 @@ LOOK_EVERY = timedelta(minutes=1)
 """The longest the timer loop goes without looking for due tries in the database (another
 process may have kept some); in between it looks only when one it knows of is due."""
 
-Replay = Callable[[str, str, Event, bool], Awaitable[BaseException | None]]
+Hold = Callable[[], Awaitable[bool]]
+"""Renew a try's claim on its row before the listener runs again; False when another try took
+the row meanwhile (this one must stop)."""
+Replay = Callable[[str, str, Event, bool, Hold | None], Awaitable[BaseException | None]]
 """Hand an event to the listener (feature, listener name) that failed on it, once only or
-with its usual retries; None when it succeeded, else what it failed on."""
+with its usual retries, holding the claim before each retry; None when it succeeded, else
+what it failed on."""
+
+
+class Taken(Exception):
+    """Another try took the event while this one waited (for the database, or between its
+    retries past its claim): this one leaves the event to it."""
 
 
 class _EventsOnly(pickle.Unpickler):
@@ -334,6 +345,7 @@ class Failures:
         another try holds it (or it is no longer waiting)."""
         now = self.clock.now()
         due = [FailedEvent.retry_at <= now] if automatic else []
+        mine = now + CLAIM
         async with self.sessions() as uow:
             claimed = await uow.session.execute(
                 update(FailedEvent)
@@ -343,7 +355,7 @@ class Failures:
                     _unclaimed(now),
                     *due,
                 )
-                .values(claimed_until=now + CLAIM)
+                .values(claimed_until=mine)
                 .execution_options(synchronize_session=False)
             )
             if getattr(claimed, "rowcount", 0) != 1:
@@ -359,6 +371,27 @@ class Failures:
                 )
             ).one()
             await uow.commit()
+
+        async def hold() -> bool:
+            nonlocal mine
+            renewed = self.clock.now() + CLAIM
+            async with self.sessions() as uow:
+                kept = await uow.session.execute(
+                    update(FailedEvent)
+                    .where(
+                        FailedEvent.id == row_id,
+                        FailedEvent.status == "failed",
+                        FailedEvent.claimed_until == mine,
+                    )
+                    .values(claimed_until=renewed)
+                    .execution_options(synchronize_session=False)
+                )
+                await uow.commit()
+            if getattr(kept, "rowcount", 0) != 1:
+                return False
+            mine = renewed
+            return True
+
         failure: BaseException | None
         try:
             event = read_event(row.event)
@@ -367,7 +400,10 @@ class Failures:
             failure = exc
         else:
             assert self.replay is not None, "the dispatcher hands its replay in"
-            failure = await self.replay(row.feature, row.listener, event, automatic)
+            failure = await self.replay(row.feature, row.listener, event, automatic, hold)
+        if isinstance(failure, Taken):
+            log.info("failed event %s was taken by another try meanwhile", row.error_id)
+            return None
         now = self.clock.now()
         async with self.sessions() as uow:
             found = await uow.session.get(FailedEvent, row_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.core import (
     timer,
 )
 from bot.core.errors import Unavailable
-from bot.core.failures import DUE_BATCH, TRIES_AT_ONCE, summary_of
+from bot.core.failures import CLAIM, DUE_BATCH, TRIES_AT_ONCE, summary_of
 from tests.core.harness import Harness
 
 
@@ -319,10 +319,10 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
 
         started = asyncio.Event()
 
-        async def held(feature: str, listener: str, event: Event, once: bool) -> Any:
+        async def held(feature: str, listener: str, event: Event, once: bool, hold: Any) -> Any:
             started.set()  # the automatic try has claimed the event ...
             await gate.wait()  # ... and is under way, and slow
-            return await replay(feature, listener, event, once)
+            return await replay(feature, listener, event, once, hold)
 
         failures.replay = held
         h.clock.advance(timedelta(minutes=1))
@@ -336,6 +336,61 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
         await automatic
         await failures.settle()
         assert welcomes(h, "nina") == 1 and doorman.tries == 2
+
+
+class Porter(Feature, name="porter"):
+    """Welcomes newcomers; ``during`` runs inside one try, after its welcome is committed, and
+    that try then fails on passing trouble."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+        self.forever = True
+        self.during: Callable[[], Awaitable[None]] | None = None
+
+    @on(MemberJoined)
+    async def greet(self, ctx: Context[FeatureSettings], event: MemberJoined) -> None:
+        """Welcome the newcomer once."""
+        self.tries += 1
+        user = event.member.ref
+        await ctx.deliver(user, Message(text="Welcome in"), key=f"welcome:{user.id}")
+        if self.forever:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        if self.during is not None:
+            during, self.during = self.during, None
+            await ctx.commit()
+            await during()
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+
+async def test_an_admins_retry_that_waited_past_its_claim_leaves_the_event_to_the_try_that_took_it(
+    database_url: str,
+) -> None:
+    """The admin's retry waits between its tries (for the database, or a platform) longer than
+    its claim; meanwhile the automatic try takes the event and handles it. The admin's retry
+    then stops instead of running the listener on the same event again."""
+    porter = Porter()
+    async with Harness(database_url, [Steward(), porter]) as h:
+        h.app.dispatcher.retry_delays = ()
+        await join(h, "nina")
+        assert porter.tries == 1
+        porter.forever = False
+        failures = h.app.dispatcher.kept
+
+        async def meanwhile() -> None:
+            # The admin's try waits past its claim; the automatic try comes due and runs.
+            await h.advance(CLAIM + timedelta(minutes=1))
+            assert porter.tries == 3 and welcomes(h, "nina") == 1
+
+        porter.during = meanwhile
+        h.app.dispatcher.retry_delays = (0.0,)
+        admin = h.member("ada", Level.ADMIN)
+        retried = (await h.run(admin, "steward failures retry"))[0].text
+        assert porter.tries == 3  # the admin's retry did not run it again
+        assert retried == "1 event is being tried again right now; nothing else was waiting."
+        assert welcomes(h, "nina") == 1
+        shown = await h.run(admin, "steward failures show")
+        assert shown[0].text == "Nothing is waiting: every event here was handled."
+        assert failures.waiting == 0
 
 
 class Bell(Feature, name="bell"):
@@ -374,12 +429,12 @@ async def test_many_automatic_tries_due_at_once_do_not_hold_up_a_timer(database_
         held: list[str] = []
         enough = asyncio.Event()
 
-        async def slow(feature: str, listener: str, event: Event, once: bool) -> Any:
+        async def slow(feature: str, listener: str, event: Event, once: bool, hold: Any) -> Any:
             held.append(summary_of(event))
             if len(held) == TRIES_AT_ONCE:
                 enough.set()
             await gate.wait()  # the deliveries wait for a slow platform
-            return await replay(feature, listener, event, once)
+            return await replay(feature, listener, event, once, hold)
 
         failures.replay = slow
         h.clock.advance(timedelta(minutes=1))
