@@ -44,6 +44,7 @@ from bot.core import (
     ReactionRemoved,
 )
 from bot.core.activity import Activity
+from bot.core.outage import describe
 from bot.core.runtime import Storage
 from bot.core.steps import Admission, Gated, Steps
 from bot.core.transient import is_transient
@@ -54,6 +55,8 @@ from cogs.engagement.settings import EngagementSettings
 log = logging.getLogger("steward.engagement")
 CLOSE_WAIT = 30.0
 """Seconds a shutdown waits for the writer to store what is queued."""
+RENEW_REPORT_EVERY = 60.0
+"""Seconds between the log's reminders that the rules still can't be read again."""
 SLOW_REPORT_EVERY = 60.0
 """Seconds at least between two warnings that the intake slowed down."""
 MAX_PENDING = 50_000
@@ -124,6 +127,9 @@ class Ingest:
         self._task: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[Rules] | None = None
         """Renews expired rules in the background."""
+        self._renew_failing: float | None = None
+        """``time.monotonic()`` when renewing the rules began to fail; None while it works."""
+        self._renew_said = 0.0
         self._seq = 0
         self._unacked: dict[int, tuple[Rules, list[Item], list[float]]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = defaultdict(list)
@@ -392,11 +398,36 @@ class Ingest:
         return rules
 
     async def _renew(self, communities: list[str]) -> Rules:
+        """Read expired rules again; while that fails (the database away), the last ones stay
+        in use and the log says so once, then once a minute at most, and once when it works
+        again (every batch tries: one line each would flood the log)."""
         try:
-            return await self._read_rules(communities)
-        except Exception:
-            log.exception("reading the engagement settings failed; the last ones stay in use")
+            rules = await self._read_rules(communities)
+        except Exception as exc:
+            now = time.monotonic()
+            if self._renew_failing is None:
+                self._renew_failing = self._renew_said = now
+                log.error(
+                    "reading the engagement settings failed (%s); the last ones stay in use",
+                    describe(exc),
+                    exc_info=not is_transient(exc),  # a bug's traceback; not an outage's
+                )
+            elif now - self._renew_said >= RENEW_REPORT_EVERY:
+                self._renew_said = now
+                log.error(
+                    "reading the engagement settings still fails after %.0f s (%s); the last "
+                    "ones stay in use",
+                    now - self._renew_failing,
+                    describe(exc),
+                )
             return {}
+        if self._renew_failing is not None:
+            log.warning(
+                "the engagement settings are read again after %.0f s",
+                time.monotonic() - self._renew_failing,
+            )
+            self._renew_failing = None
+        return rules
 
     async def _read_rules(self, communities: list[str]) -> Rules:
         """Run the steps against the database (which refreshes the settings cache); a
