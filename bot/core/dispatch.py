@@ -20,7 +20,7 @@ from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
 from bot.core.errors import NotSupported, UserError, log_failure, render_error
 from bot.core.events import Event, ForgetRequested
-from bot.core.failures import Failures
+from bot.core.failures import Failures, Hold, Taken
 from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
@@ -33,7 +33,7 @@ from bot.core.port import Port
 from bot.core.registry import Listener, Registry
 from bot.core.steps import FeatureOff, Steps
 from bot.core.timers import Timers
-from bot.core.transient import is_transient
+from bot.core.transient import database_trouble, is_transient
 from bot.db.engine import Database
 from bot.db.models import Timer
 from bot.db.uow import UnitOfWork
@@ -173,23 +173,29 @@ class Dispatcher:
         *,
         keep: bool = True,
         once: bool = False,
+        hold: Hold | None = None,
     ) -> BaseException | None:
         """Run one listener; retry it while it fails on something passing (a busy or absent
         database, a reset connection, a platform's 5xx) until the budget runs out (``once``:
-        no retries); keep what still fails (``bot.core.failures``). A try made while the
-        database was away does not count. None when it succeeded, else what it last failed
-        on."""
+        no retries); keep what still fails (``bot.core.failures``). A try that failed on the
+        database's own trouble waits for it to answer (``bot.core.outage``), and when it had
+        been away the try does not count; a platform's 5xx or a full pool counts. ``hold``
+        (a kept failure's retry) renews its claim before each retry: when another try took the
+        event meanwhile, this one stops (``Taken``). None when it succeeded, else what it last
+        failed on."""
         delays = () if once else self.retry_delays
         attempt = 0
         while True:
             attempt += 1
             try:
+                if attempt > 1 and hold is not None and not await hold():
+                    return Taken(f"{name} on {type(event).__name__}")
                 await self._listen_once(feature, handler, name, event)
                 return None
             except Exception as exc:
                 what = f"listener {name} on {type(event).__name__}"
                 if attempt <= len(delays) and is_transient(exc):
-                    if await self.database.wait_until_up():
+                    if database_trouble(exc) and await self.database.wait_until_up():
                         attempt -= 1  # the database was away: this try does not count
                         continue
                     delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
@@ -240,7 +246,12 @@ class Dispatcher:
         await self._deliver(ctx.published)
 
     async def replay(
-        self, feature: str, listener: str, event: Event, once: bool = False
+        self,
+        feature: str,
+        listener: str,
+        event: Event,
+        once: bool = False,
+        hold: Hold | None = None,
     ) -> BaseException | None:
         """Hand a kept event to the listener that failed on it (``/steward failures retry``
         with the usual retries, the automatic tries ``once``); a failure is not kept a second
@@ -249,7 +260,7 @@ class Dispatcher:
             if lst.feature.name == feature and lst.name == listener and not lst.inline:
                 async with self.activity.track():
                     return await self._listen(
-                        lst.feature, lst.handler, lst.name, event, keep=False, once=once
+                        lst.feature, lst.handler, lst.name, event, keep=False, once=once, hold=hold
                     )
         return LookupError(f"no listener {feature}.{listener} for {type(event).__name__} now")
 
@@ -428,29 +439,57 @@ class Dispatcher:
         if feature is None:
             return 0
         handler = self.registry.job_handler(job)
-        async with self.db.uow() as uow:
-            communities = [
-                c for c in await active_communities(uow.session) if c.platform in self.ports
-            ]
+        while True:
+            try:
+                async with self.db.uow() as uow:
+                    communities = [
+                        c for c in await active_communities(uow.session) if c.platform in self.ports
+                    ]
+                break
+            except Exception as exc:
+                if await self.outlasted(exc):
+                    continue
+                self._failed(f"job {job.id}", exc)
+                return 0
         ran = 0
         for community in communities:
+            ran += await self._job_in(job, feature, handler, community)
+        return ran
+
+    async def outlasted(self, exc: BaseException) -> bool:
+        """When ``exc`` is the database's own trouble, wait for the database to answer (as
+        listeners do, ``bot.core.outage``); True when it had been away, so the work is to be
+        done again now rather than recorded as failed."""
+        return database_trouble(exc) and await self.database.wait_until_up()
+
+    async def _job_in(
+        self,
+        job: JobSpec,
+        feature: Feature,
+        handler: Callable[..., Awaitable[Any]],
+        community: CommunityRef,
+    ) -> int:
+        """Run a job in one community; 1 when it ran."""
+        while True:
             try:
                 async with self.db.uow() as uow:
                     try:
                         admitted = await self.steps.admit(uow, feature, community)
                     except FeatureOff:
-                        continue
+                        return 0
                     ctx: JobContext[Any] = JobContext(
                         **self._base(uow, feature, community, admitted.settings),
                         log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
                     await uow.commit()
-                ran += 1
                 await self._deliver(ctx.published)
+                return 1
             except Exception as exc:
+                if await self.outlasted(exc):
+                    continue  # the database was away: the job runs here now it is back
                 self._failed(f"job {job.id} in {community.key}", exc)
-        return ran
+                return 0
 
     async def run_timer(self, timer_id: int) -> bool:
         """Run one due timer exactly once; True when it ran here."""
@@ -458,46 +497,56 @@ class Dispatcher:
             return await self._run_timer(timer_id)
 
     async def _run_timer(self, timer_id: int) -> bool:
-        now = self.clock.now()
-        try:
-            async with self.db.uow() as uow:
-                row = await uow.session.scalar(
-                    select(Timer)
-                    .where(Timer.id == timer_id, Timer.done_at.is_(None))
-                    .with_for_update(skip_locked=True)
-                )
-                if row is None:
-                    return False
-                # Marked done in the handler's own transaction: if the handler commits and then
-                # acts, the timer never runs twice; if it fails before committing, it is retried.
-                row.done_at = now
-                row.attempts += 1
-                row.outcome = "ok"
-                community = CommunityRef.from_key(row.community_id)
-                handler = self.registry.timer(row.feature, row.name)
-                feature = self.registry.feature(row.feature)
-                if handler is None or feature is None or community.platform not in self.ports:
-                    row.outcome = "no handler"
-                    await uow.commit()
-                    return False
+        while True:
+            now = self.clock.now()
+            try:
+                return await self._run_timer_once(timer_id, now)
+            except Exception as exc:
+                if await self.outlasted(exc):
+                    continue  # the database was away: the timer runs now it is back
+                error_id = self._failed(f"timer {timer_id}", exc)
                 try:
-                    admitted = await self.steps.admit(uow, feature, community)
-                except FeatureOff:
-                    row.outcome = "feature off"
-                    await uow.commit()
-                    return False
-                ctx: JobContext[Any] = JobContext(
-                    **self._base(uow, feature, community, admitted.settings),
-                    log=self._logger(community, feature.name, f"timer {row.name}"),
-                )
-                await handler(ctx, dict(row.payload))
+                    await self._record_timer_failure(timer_id, error_id, now)
+                except Exception as record_exc:
+                    self._failed(f"recording timer {timer_id}'s failure", record_exc)
+                return False
+
+    async def _run_timer_once(self, timer_id: int, now: datetime) -> bool:
+        """One try of a due timer: marked done in its handler's transaction."""
+        async with self.db.uow() as uow:
+            row = await uow.session.scalar(
+                select(Timer)
+                .where(Timer.id == timer_id, Timer.done_at.is_(None))
+                .with_for_update(skip_locked=True)
+            )
+            if row is None:
+                return False
+            # Marked done in the handler's own transaction: if the handler commits and then
+            # acts, the timer never runs twice; if it fails before committing, it is retried.
+            row.done_at = now
+            row.attempts += 1
+            row.outcome = "ok"
+            community = CommunityRef.from_key(row.community_id)
+            handler = self.registry.timer(row.feature, row.name)
+            feature = self.registry.feature(row.feature)
+            if handler is None or feature is None or community.platform not in self.ports:
+                row.outcome = "no handler"
                 await uow.commit()
-            await self._deliver(ctx.published)
-            return True
-        except Exception as exc:
-            error_id = self._failed(f"timer {timer_id}", exc)
-            await self._record_timer_failure(timer_id, error_id, now)
-            return False
+                return False
+            try:
+                admitted = await self.steps.admit(uow, feature, community)
+            except FeatureOff:
+                row.outcome = "feature off"
+                await uow.commit()
+                return False
+            ctx: JobContext[Any] = JobContext(
+                **self._base(uow, feature, community, admitted.settings),
+                log=self._logger(community, feature.name, f"timer {row.name}"),
+            )
+            await handler(ctx, dict(row.payload))
+            await uow.commit()
+        await self._deliver(ctx.published)
+        return True
 
     async def _record_timer_failure(self, timer_id: int, error_id: str, now: datetime) -> None:
         async with self.db.uow() as uow:

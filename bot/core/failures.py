@@ -9,8 +9,11 @@ is away), the record waits in memory and is written with the next one, or when t
 next looks.
 
 A failure kept because the trouble outlasted the listener's budget (the database away, a pool
-timeout, a platform's 5xx) is also tried again by itself, one try at a time with growing pauses
-(``AUTO_RETRY_DELAYS``), from the timer loop; when a try succeeds it leaves the list. A try
+timeout, a platform's 5xx) is also tried again by itself, with growing pauses
+(``AUTO_RETRY_DELAYS``): the timer loop finds the due ones and starts their tries in the
+background, ``TRIES_AT_ONCE`` at a time, so a pile of them due after an outage never holds up a
+timer (a try waits for its deliveries, perhaps for the database); when a try succeeds it leaves
+the list. A try
 claims its row first (``claimed_until``), so an automatic and a manual retry, or two processes,
 never run the same event at once; listeners do their work once however often they run (the
 outbox's keys, their own records), which the in-listener retries already need.
@@ -18,6 +21,8 @@ outbox's keys, their own records), which the in-listener retries already need.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import logging
 import pickle
@@ -44,18 +49,32 @@ AUTO_RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 30, 60, 12
 """Pauses before each automatic try of a failure kept on passing trouble: 8 tries over about
 8 hours; after the last it waits for an admin."""
 CLAIM = timedelta(minutes=10)
-"""How long a retry holds its row; a process that died meanwhile leaves it to be taken again."""
+"""How long a retry holds its row; a process that died meanwhile leaves it to be taken again.
+A try renews it before each of its listener's retries (an admin's retry may wait for the
+database longer than this), and stops if another try took the row meanwhile."""
 DUE_BATCH = 20
-"""Automatic tries per look of the timer loop (one try each, so the loop is not held up)."""
+"""Automatic tries under way or waiting their turn at most (the timer loop looks again for more
+as they finish)."""
+TRIES_AT_ONCE = 4
+"""Automatic tries running at the same time (each holds a database connection while it runs)."""
 WRITE_AGAIN = timedelta(seconds=10)
 """How soon the timer loop tries again to write failures the database refused."""
 LOOK_EVERY = timedelta(minutes=1)
 """The longest the timer loop goes without looking for due tries in the database (another
 process may have kept some); in between it looks only when one it knows of is due."""
 
-Replay = Callable[[str, str, Event, bool], Awaitable[BaseException | None]]
+Hold = Callable[[], Awaitable[bool]]
+"""Renew a try's claim on its row before the listener runs again; False when another try took
+the row meanwhile (this one must stop)."""
+Replay = Callable[[str, str, Event, bool, Hold | None], Awaitable[BaseException | None]]
 """Hand an event to the listener (feature, listener name) that failed on it, once only or
-with its usual retries; None when it succeeded, else what it failed on."""
+with its usual retries, holding the claim before each retry; None when it succeeded, else
+what it failed on."""
+
+
+class Taken(Exception):
+    """Another try took the event while this one waited (for the database, or between its
+    retries past its claim): this one leaves the event to it."""
 
 
 class _EventsOnly(pickle.Unpickler):
@@ -142,6 +161,9 @@ class Failures:
         self._look_at: datetime | None = None
         """When the database is next worth asking for due tries (None: now)."""
         self._unwritten: list[dict[str, Any]] = []
+        self._running: dict[int, asyncio.Task[None]] = {}
+        """Automatic tries started from the timer loop, by row id, until they finish."""
+        self._turns = asyncio.Semaphore(TRIES_AT_ONCE)
         self.dropped = 0
         """Failures dropped from memory because too many waited (their error ids were logged)."""
 
@@ -240,28 +262,38 @@ class Failures:
         return done, failing, busy
 
     async def run_due(self) -> int:
-        """Try once each failure whose automatic try is due (and write any that waited in
-        memory first); returns how many were handled now."""
+        """Start, in the background, one try of each failure whose automatic try is due (and
+        write any that waited in memory first); returns how many were started now. The tries
+        run ``TRIES_AT_ONCE`` at a time; :meth:`settle` waits for them."""
         await self.flush()
         now = self.clock.now()
         if self._look_at is not None and now < self._look_at:
             return 0  # nothing known to be due: the timer loop's frequent turns cost no query
-        async with self.sessions() as uow:
-            ids = list(
-                await uow.session.scalars(
-                    select(FailedEvent.id)
-                    .where(
-                        FailedEvent.status == "failed",
-                        FailedEvent.retry_at <= now,
-                        _unclaimed(now),
+        room = DUE_BATCH - len(self._running)
+        running = list(self._running)
+        ids: list[int] = []
+        if room > 0:
+            async with self.sessions() as uow:
+                ids = list(
+                    await uow.session.scalars(
+                        select(FailedEvent.id)
+                        .where(
+                            FailedEvent.status == "failed",
+                            FailedEvent.retry_at <= now,
+                            _unclaimed(now),
+                            FailedEvent.id.not_in(running),
+                        )
+                        .order_by(FailedEvent.retry_at, FailedEvent.id)
+                        .limit(room)
                     )
-                    .order_by(FailedEvent.retry_at, FailedEvent.id)
-                    .limit(DUE_BATCH)
                 )
-            )
-        handled = 0
         for row_id in ids:
-            handled += await self._try(row_id, automatic=True) is True
+            task = asyncio.create_task(self._auto(row_id), name=f"failure-retry-{row_id}")
+            self._running[row_id] = task
+        if self._running:
+            # Those under way say when they finish; the loop looks again then (or in a minute).
+            self._look_at = self.clock.now() + LOOK_EVERY
+            return len(ids)
         async with self.sessions() as uow:
             due: datetime | None = await uow.session.scalar(
                 select(func.min(FailedEvent.retry_at)).where(
@@ -270,7 +302,35 @@ class Failures:
             )
         later = self.clock.now() + LOOK_EVERY
         self._look_at = later if due is None else min(due, later)
-        return handled
+        return len(ids)
+
+    async def _auto(self, row_id: int) -> None:
+        """One automatic try in the background, when its turn comes; the loop is told when it
+        is over, to look for the next ones."""
+        try:
+            async with self._turns:
+                await self._try(row_id, automatic=True)
+        except Exception:
+            log.exception("an automatic try of failed event row %d failed", row_id)
+        finally:
+            self._running.pop(row_id, None)
+            self._look_at = None
+            self.wake(self.clock.now())
+
+    async def settle(self) -> None:
+        """Wait until the automatic tries under way are over."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop the automatic tries under way (on shutdown); a row one of them claimed is taken
+        again when its claim runs out."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def next_due(self) -> datetime | None:
         """When the timer loop should next look for automatic tries (never looked yet: now;
@@ -285,6 +345,7 @@ class Failures:
         another try holds it (or it is no longer waiting)."""
         now = self.clock.now()
         due = [FailedEvent.retry_at <= now] if automatic else []
+        mine = now + CLAIM
         async with self.sessions() as uow:
             claimed = await uow.session.execute(
                 update(FailedEvent)
@@ -294,7 +355,7 @@ class Failures:
                     _unclaimed(now),
                     *due,
                 )
-                .values(claimed_until=now + CLAIM)
+                .values(claimed_until=mine)
                 .execution_options(synchronize_session=False)
             )
             if getattr(claimed, "rowcount", 0) != 1:
@@ -310,6 +371,27 @@ class Failures:
                 )
             ).one()
             await uow.commit()
+
+        async def hold() -> bool:
+            nonlocal mine
+            renewed = self.clock.now() + CLAIM
+            async with self.sessions() as uow:
+                kept = await uow.session.execute(
+                    update(FailedEvent)
+                    .where(
+                        FailedEvent.id == row_id,
+                        FailedEvent.status == "failed",
+                        FailedEvent.claimed_until == mine,
+                    )
+                    .values(claimed_until=renewed)
+                    .execution_options(synchronize_session=False)
+                )
+                await uow.commit()
+            if getattr(kept, "rowcount", 0) != 1:
+                return False
+            mine = renewed
+            return True
+
         failure: BaseException | None
         try:
             event = read_event(row.event)
@@ -318,7 +400,10 @@ class Failures:
             failure = exc
         else:
             assert self.replay is not None, "the dispatcher hands its replay in"
-            failure = await self.replay(row.feature, row.listener, event, automatic)
+            failure = await self.replay(row.feature, row.listener, event, automatic, hold)
+        if isinstance(failure, Taken):
+            log.info("failed event %s was taken by another try meanwhile", row.error_id)
+            return None
         now = self.clock.now()
         async with self.sessions() as uow:
             found = await uow.session.get(FailedEvent, row_id)

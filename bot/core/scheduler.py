@@ -45,16 +45,27 @@ class TimerService:
         self._wake.set()
 
     async def run_due(self) -> int:
-        """Run every timer due by now, each once; return how many ran."""
-        now = self.clock.now()
-        async with self.db.uow() as uow:
-            ids = list(
-                await uow.session.scalars(
-                    select(Timer.id)
-                    .where(Timer.done_at.is_(None), Timer.due_at <= now)
-                    .order_by(Timer.due_at, Timer.id)
-                )
-            )
+        """Run every timer due by now, each once (waiting for the database while it is away),
+        and start the automatic tries of kept
+        failures that are due (they run in the background: ``failures.settle()``); return how
+        many timers ran."""
+        while True:
+            now = self.clock.now()
+            try:
+                async with self.db.uow() as uow:
+                    ids = list(
+                        await uow.session.scalars(
+                            select(Timer.id)
+                            .where(Timer.done_at.is_(None), Timer.due_at <= now)
+                            .order_by(Timer.due_at, Timer.id)
+                        )
+                    )
+                break
+            except Exception as exc:
+                # The database away: wait for it as listeners do; the timers due meanwhile
+                # run once it answers (each once: ``Dispatcher.run_timer``).
+                if not await self.dispatcher.outlasted(exc):
+                    raise
         ran = 0
         for timer_id in ids:
             ran += await self.dispatcher.run_timer(timer_id)
@@ -84,7 +95,9 @@ class TimerService:
             try:
                 await self.run_due()
                 upcoming = await self.next_due()
-            except Exception:
+            except Exception as exc:
+                if await self.dispatcher.outlasted(exc):
+                    continue  # the database was away: what came due meanwhile runs now
                 log.exception("timer loop iteration failed; trying again shortly")
                 upcoming = None
             now = self.clock.now()
@@ -98,12 +111,13 @@ class TimerService:
             self._task = asyncio.create_task(self._loop(), name="steward-timers")
 
     async def stop(self) -> None:
-        """Stop the background loop."""
+        """Stop the background loop and the automatic tries it started."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.failures.close()
 
 
 def trigger_for(job: JobSpec, start: datetime) -> BaseTrigger:

@@ -1,8 +1,12 @@
 """Which failures may pass if the same work is tried again a moment later.
 
 A listener that failed on one of these is retried with backoff (``Dispatcher``); anything else
-(a bug, a refusal) fails at once. The test walks the exception's causes, since SQLAlchemy wraps
-the driver's error and the driver wraps the network's.
+(a bug, a refusal) fails at once. Of the passing ones, only trouble reaching the database
+(:func:`database_trouble`) makes the dispatcher ask whether the database is away
+(``bot.core.outage``) before trying again: a platform's 5xx or a pool with no connection free
+says nothing about that, and under a full pool the gate's own probe would wait in vain too.
+The tests walk the exception's causes, since SQLAlchemy wraps the driver's error and the
+driver wraps the network's.
 """
 
 from __future__ import annotations
@@ -30,6 +34,27 @@ def is_transient(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def database_trouble(exc: BaseException) -> bool:
+    """Whether the passing trouble is the database's (locked, busy, the connection refused or
+    lost, the server going away): not a platform's answer, a platform's network, or a pool
+    with no connection free (the database answers; Steward is busy)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _transient_itself(current):
+            return not _elsewhere(current)
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _elsewhere(exc: BaseException) -> bool:
+    """Passing trouble that is not the database's: the platform, its network, the pool."""
+    return isinstance(
+        exc, Unavailable | sa.TimeoutError | aiohttp.ClientError
+    ) or _platform_overloaded(exc)
 
 
 def _transient_itself(exc: BaseException) -> bool:

@@ -10,6 +10,14 @@ quiet community's event is on disk a few milliseconds after it arrives; under a 
 batches grow until the writer keeps up. Until acknowledged, a batch is kept here: if the writer
 dies it is started again and sent what it had not acknowledged. Bots and members who opted out
 are dropped before queueing.
+
+While the database does not take the batches (an outage), the writer keeps trying each one and
+nothing is dropped, so what waits here would grow without end. Past ``MAX_PENDING`` events the
+listener waits (:meth:`Ingest.room`) until the writer catches up: the platform's events are taken
+in more slowly, as the dispatcher's bounded intake already does for the other listeners, rather
+than dropped (an engagement event is cheap to keep; a member's post lost from the counts is not
+found again unless catch-up reaches it). The log says it once when the intake slows and once
+when it is back to full speed.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from bot.core import (
     ReactionRemoved,
 )
 from bot.core.activity import Activity
+from bot.core.outage import describe
 from bot.core.runtime import Storage
 from bot.core.steps import Admission, Gated, Steps
 from bot.core.transient import is_transient
@@ -46,6 +55,13 @@ from cogs.engagement.settings import EngagementSettings
 log = logging.getLogger("steward.engagement")
 CLOSE_WAIT = 30.0
 """Seconds a shutdown waits for the writer to store what is queued."""
+RENEW_REPORT_EVERY = 60.0
+"""Seconds between the log's reminders that the rules still can't be read again."""
+SLOW_REPORT_EVERY = 60.0
+"""Seconds at least between two warnings that the intake slowed down."""
+MAX_PENDING = 50_000
+"""Events queued or sent and not yet on disk beyond which the listener waits for the writer
+(ten full batches; tens of megabytes at most)."""
 RULES_RETRY_FIRST, RULES_RETRY_LAST = 0.05, 2.0
 """Seconds between tries to read the settings a batch needs while the database is away."""
 TRACKED = (
@@ -73,6 +89,7 @@ class Ingest:
         max_batch: int = 5000,
         flush_after: float = 0.1,
         max_in_flight: int = 2,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -84,6 +101,16 @@ class Ingest:
         self.max_batch = max_batch
         self.flush_after = flush_after
         self.max_in_flight = max_in_flight
+        self.max_pending = max_pending
+        self.held = asyncio.Event()
+        """Set while listeners wait for room (:meth:`room`)."""
+        self._room = asyncio.Event()
+        """Set when a batch was acknowledged: a waiting listener looks again."""
+        self._slowed_at: float | None = None
+        """``time.monotonic()`` of the last warning that the intake slowed down (at most one a
+        minute, however often it flaps)."""
+        self._said_slow = False
+        """Whether that warning is still to be followed by the one that it is over."""
         self.opted_out: dict[str, set[str]] = defaultdict(set)
         self.parents: dict[str, str] = {}
         """Discord thread id -> its parent channel, learnt from messages (reactions in a
@@ -100,6 +127,9 @@ class Ingest:
         self._task: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[Rules] | None = None
         """Renews expired rules in the background."""
+        self._renew_failing: float | None = None
+        """``time.monotonic()`` when renewing the rules began to fail; None while it works."""
+        self._renew_said = 0.0
         self._seq = 0
         self._unacked: dict[int, tuple[Rules, list[Item], list[float]]] = {}
         self._waiters: dict[int, list[asyncio.Future[None]]] = defaultdict(list)
@@ -129,6 +159,26 @@ class Ingest:
             self._wake.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="engagement-queue")
+
+    async def room(self) -> None:
+        """Wait while more than ``max_pending`` events are not on disk yet (the database is
+        away, or slower than the platform): the intake slows down, nothing is dropped."""
+        if self.pending < self.max_pending:
+            return
+        now = time.monotonic()
+        last = self._slowed_at
+        if not self._said_slow and (last is None or now - last >= SLOW_REPORT_EVERY):
+            self._slowed_at, self._said_slow = now, True
+            log.warning(
+                "%d engagement events are not stored yet (the database does not take them); "
+                "new events are taken in more slowly until it does, none is dropped",
+                self.pending,
+            )
+        self.held.set()
+        while self.pending >= self.max_pending:
+            self._room.clear()
+            await self._room.wait()
+        self.held.clear()
 
     @property
     def pending(self) -> int:
@@ -211,6 +261,10 @@ class Ingest:
         self._deaths = 0
         batch = self._unacked.pop(seq, None)
         self._wake.set()
+        self._room.set()
+        if self._said_slow and not self.pending:
+            self._said_slow = False
+            log.warning("engagement events are stored again; the intake is back to full speed")
         if batch is not None:
             self.stored += stored
             if self.probe is not None and batch[2]:
@@ -245,6 +299,7 @@ class Ingest:
                     log.error("the engagement writer died 3 times on one batch; dropping it")
                     del self._unacked[oldest]
                     self._done(oldest)
+                    self._room.set()
             await self._restart()
 
     @property
@@ -343,11 +398,36 @@ class Ingest:
         return rules
 
     async def _renew(self, communities: list[str]) -> Rules:
+        """Read expired rules again; while that fails (the database away), the last ones stay
+        in use and the log says so once, then once a minute at most, and once when it works
+        again (every batch tries: one line each would flood the log)."""
         try:
-            return await self._read_rules(communities)
-        except Exception:
-            log.exception("reading the engagement settings failed; the last ones stay in use")
+            rules = await self._read_rules(communities)
+        except Exception as exc:
+            now = time.monotonic()
+            if self._renew_failing is None:
+                self._renew_failing = self._renew_said = now
+                log.error(
+                    "reading the engagement settings failed (%s); the last ones stay in use",
+                    describe(exc),
+                    exc_info=not is_transient(exc),  # a bug's traceback; not an outage's
+                )
+            elif now - self._renew_said >= RENEW_REPORT_EVERY:
+                self._renew_said = now
+                log.error(
+                    "reading the engagement settings still fails after %.0f s (%s); the last "
+                    "ones stay in use",
+                    now - self._renew_failing,
+                    describe(exc),
+                )
             return {}
+        if self._renew_failing is not None:
+            log.warning(
+                "the engagement settings are read again after %.0f s",
+                time.monotonic() - self._renew_failing,
+            )
+            self._renew_failing = None
+        return rules
 
     async def _read_rules(self, communities: list[str]) -> Rules:
         """Run the steps against the database (which refreshes the settings cache); a

@@ -28,7 +28,7 @@ from cogs.engagement._catchup import CatchUp, flushed
 from cogs.engagement._channels import channel_of
 from cogs.engagement._charts import activity_chart, charts, sentiment_chart
 from cogs.engagement._digest import open_with_links, send_digest
-from cogs.engagement._ingest import TRACKED, Ingest
+from cogs.engagement._ingest import MAX_PENDING, TRACKED, Ingest
 from cogs.engagement._metrics import Period, day_of
 from cogs.engagement._newcomers import point_at_intro
 from cogs.engagement._periods import UNITS, PeriodError, parse_period
@@ -54,11 +54,15 @@ class Engagement(Feature, name="engagement"):
     Settings = EngagementSettings
     port_calls = frozenset({"channels", "channel_names", "history"})
 
-    def __init__(self, *, flush_after: float = 0.1, max_batch: int = 5000) -> None:
+    def __init__(
+        self, *, flush_after: float = 0.1, max_batch: int = 5000, max_pending: int = MAX_PENDING
+    ) -> None:
         """``flush_after``: the longest an event waits in the buffer while the writer is busy
-        (seconds; when it is not, events leave at once)."""
+        (seconds; when it is not, events leave at once); ``max_pending``: events not on disk
+        yet beyond which new ones wait (``Ingest.room``)."""
         self.flush_after = flush_after
         self.max_batch = max_batch
+        self.max_pending = max_pending
         self._ingest: Ingest | None = None
         self._catch_up = CatchUp()
 
@@ -79,6 +83,7 @@ class Engagement(Feature, name="engagement"):
             self,
             max_batch=self.max_batch,
             flush_after=self.flush_after,
+            max_pending=self.max_pending,
         )
 
     async def on_load(self) -> None:
@@ -97,9 +102,11 @@ class Engagement(Feature, name="engagement"):
 
     @on(Event, inline=True)
     async def track(self, event: Event) -> None:
-        """Buffer a tracked event; the writer stores it within ``flush_after``."""
+        """Buffer a tracked event; the writer stores it within ``flush_after``. While too many
+        wait for the database, the platform's next event waits here (never dropped)."""
         if isinstance(event, TRACKED):
             self.ingest.offer(event)
+            await self.ingest.room()
 
     @on(StepCompleted)
     async def newcomer_step(self, ctx: Context[EngagementSettings], event: StepCompleted) -> None:

@@ -114,6 +114,7 @@ class Community:
         """Move the clock (``days=3``, ``hours=1``) and run the timers and jobs that came due."""
         self.clock.advance(timedelta(**delta))
         await self.app.timers.run_due()
+        await self.app.dispatcher.kept.settle()
         await self.app.jobs.run_due()
         await self.settle()
 

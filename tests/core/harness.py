@@ -258,4 +258,5 @@ class Harness:
         """Move the clock and run every timer and job that has come due."""
         self.clock.advance(delta)
         await self.app.timers.run_due()
+        await self.app.dispatcher.kept.settle()
         await self.app.jobs.run_due()

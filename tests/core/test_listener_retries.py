@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,22 @@ from sqlalchemy.engine import make_url
 
 from bot.builtin import Steward
 from bot.cli import main
-from bot.core import Context, Event, Feature, FeatureSettings, Level, MemberJoined, Message, on
+from bot.core import (
+    CommandContext,
+    Context,
+    Event,
+    Feature,
+    FeatureSettings,
+    JobContext,
+    Level,
+    MemberJoined,
+    Message,
+    command,
+    on,
+    timer,
+)
+from bot.core.errors import Unavailable
+from bot.core.failures import CLAIM, DUE_BATCH, TRIES_AT_ONCE, summary_of
 from tests.core.harness import Harness
 
 
@@ -117,6 +133,52 @@ async def test_a_listener_that_keeps_failing_is_kept_for_the_staff_and_the_opera
         assert (await h.run(admin, "steward failures retry"))[0].text == (
             "Nothing was waiting to be tried again."
         )
+
+
+class Answered(Exception):
+    """A platform client's error carrying the HTTP status (discord.py's shape)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+def platform_down() -> Unavailable:
+    """What the Discord port raises when Discord answers 503."""
+    try:
+        raise Unavailable("Discord answered 503") from Answered(503)
+    except Unavailable as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        platform_down,
+        lambda: sa.TimeoutError("QueuePool limit of size 10 overflow 10 reached"),
+    ],
+    ids=["platform-5xx", "pool-full"],
+)
+async def test_a_platform_5xx_or_a_full_pool_is_retried_and_counted_without_asking_the_database(
+    database_url: str, trouble: Callable[[], Exception], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only the database's own trouble sends a listener to wait for the database: under a
+    full pool its probe would time out too, call the database unreachable, and the tries
+    would stop counting."""
+    doorman = Doorman([], forever=trouble())
+    async with Harness(database_url, [Steward(), doorman]) as h:
+        h.app.dispatcher.retry_delays = (0.01, 0.01, 0.01)
+        probes = h.app.dispatcher.database.probes
+        await join(h, "nina")
+        assert doorman.tries == 4  # every try counted
+        assert h.app.dispatcher.database.probes == probes  # the database was not asked
+        assert "unreachable" not in caplog.text
+        shown = (await h.run(h.member("ada", Level.ADMIN), "steward failures show"))[0].text
+        assert "(4 tries;" in shown
+
+        doorman.forever = database_locked()  # the database's own trouble does ask it
+        await join(h, "omar")
+        assert h.app.dispatcher.database.probes > probes
 
 
 async def test_a_bug_is_not_retried(database_url: str) -> None:
@@ -257,10 +319,10 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
 
         started = asyncio.Event()
 
-        async def held(feature: str, listener: str, event: Event, once: bool) -> Any:
+        async def held(feature: str, listener: str, event: Event, once: bool, hold: Any) -> Any:
             started.set()  # the automatic try has claimed the event ...
             await gate.wait()  # ... and is under way, and slow
-            return await replay(feature, listener, event, once)
+            return await replay(feature, listener, event, once, hold)
 
         failures.replay = held
         h.clock.advance(timedelta(minutes=1))
@@ -272,7 +334,123 @@ async def test_an_automatic_and_a_manual_retry_never_run_one_event_at_once(
         assert meanwhile == "1 event is being tried again right now; nothing else was waiting."
         gate.set()
         await automatic
+        await failures.settle()
         assert welcomes(h, "nina") == 1 and doorman.tries == 2
+
+
+class Porter(Feature, name="porter"):
+    """Welcomes newcomers; ``during`` runs inside one try, after its welcome is committed, and
+    that try then fails on passing trouble."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+        self.forever = True
+        self.during: Callable[[], Awaitable[None]] | None = None
+
+    @on(MemberJoined)
+    async def greet(self, ctx: Context[FeatureSettings], event: MemberJoined) -> None:
+        """Welcome the newcomer once."""
+        self.tries += 1
+        user = event.member.ref
+        await ctx.deliver(user, Message(text="Welcome in"), key=f"welcome:{user.id}")
+        if self.forever:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        if self.during is not None:
+            during, self.during = self.during, None
+            await ctx.commit()
+            await during()
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+
+async def test_an_admins_retry_that_waited_past_its_claim_leaves_the_event_to_the_try_that_took_it(
+    database_url: str,
+) -> None:
+    """The admin's retry waits between its tries (for the database, or a platform) longer than
+    its claim; meanwhile the automatic try takes the event and handles it. The admin's retry
+    then stops instead of running the listener on the same event again."""
+    porter = Porter()
+    async with Harness(database_url, [Steward(), porter]) as h:
+        h.app.dispatcher.retry_delays = ()
+        await join(h, "nina")
+        assert porter.tries == 1
+        porter.forever = False
+        failures = h.app.dispatcher.kept
+
+        async def meanwhile() -> None:
+            # The admin's try waits past its claim; the automatic try comes due and runs.
+            await h.advance(CLAIM + timedelta(minutes=1))
+            assert porter.tries == 3 and welcomes(h, "nina") == 1
+
+        porter.during = meanwhile
+        h.app.dispatcher.retry_delays = (0.0,)
+        admin = h.member("ada", Level.ADMIN)
+        retried = (await h.run(admin, "steward failures retry"))[0].text
+        assert porter.tries == 3  # the admin's retry did not run it again
+        assert retried == "1 event is being tried again right now; nothing else was waiting."
+        assert welcomes(h, "nina") == 1
+        shown = await h.run(admin, "steward failures show")
+        assert shown[0].text == "Nothing is waiting: every event here was handled."
+        assert failures.waiting == 0
+
+
+class Bell(Feature, name="bell"):
+    """Rings on a timer: ``/bell ring`` schedules it for now."""
+
+    def __init__(self) -> None:
+        self.rung = asyncio.Event()
+
+    @command("ring")
+    async def ring(self, ctx: CommandContext[FeatureSettings]) -> None:
+        """Ring the bell as soon as the timers look."""
+        await ctx.timers.schedule("ring", at=ctx.clock.now(), key="ring")
+        await ctx.reply("Ringing.")
+
+    @timer("ring")
+    async def rung_now(self, ctx: JobContext[FeatureSettings], payload: dict[str, Any]) -> None:
+        """The timer ran."""
+        self.rung.set()
+
+
+async def test_many_automatic_tries_due_at_once_do_not_hold_up_a_timer(database_url: str) -> None:
+    """After an outage, many kept failures come due together; their tries run in the background
+    a few at a time, and a timer due meanwhile runs while they are still under way."""
+    doorman = Doorman([], forever=ConnectionResetError(104, "Connection reset by peer"))
+    bell = Bell()
+    async with Harness(database_url, [Steward(), doorman, bell]) as h:
+        h.app.dispatcher.retry_delays = ()
+        names = [f"n{i}" for i in range(DUE_BATCH + 5)]
+        for name in names:
+            await join(h, name)
+        doorman.forever = None
+        failures = h.app.dispatcher.kept
+        replay = failures.replay
+        assert replay is not None
+        gate = asyncio.Event()
+        held: list[str] = []
+        enough = asyncio.Event()
+
+        async def slow(feature: str, listener: str, event: Event, once: bool, hold: Any) -> Any:
+            held.append(summary_of(event))
+            if len(held) == TRIES_AT_ONCE:
+                enough.set()
+            await gate.wait()  # the deliveries wait for a slow platform
+            return await replay(feature, listener, event, once, hold)
+
+        failures.replay = slow
+        h.clock.advance(timedelta(minutes=1))
+        h.app.timers.start()
+        await asyncio.wait_for(enough.wait(), 30)  # the tries are under way, held
+        await h.run(h.member("ada"), "bell ring")
+        await asyncio.wait_for(bell.rung.wait(), 30)  # the timer ran meanwhile
+        assert not gate.is_set() and len(held) == TRIES_AT_ONCE  # a few at a time, not 25
+        gate.set()
+        for _ in names:  # the loop starts the rest as the first ones finish
+            await failures.settle()
+            await h.app.timers.run_due()
+        await failures.settle()
+        assert all(welcomes(h, name) == 1 for name in names)
+        shown = await h.run(h.member("ada", Level.ADMIN), "steward failures show")
+        assert shown[0].text == "Nothing is waiting: every event here was handled."
 
 
 async def test_a_join_during_a_database_outage_waits_for_it_then_is_handled_once(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from bot.builtin import Steward
 from bot.core import Feature, JobContext, timer
 from tests.core.garden import Garden
 from tests.core.harness import Harness
+from tests.core.test_database_away import through_outage
 
 
 def watered(harness: Harness) -> list[str]:
@@ -115,3 +119,37 @@ async def test_recurring_job_runs_per_community_on_schedule(database_url: str) -
         assert [s.message.text for s in garden.port.sent] == ["hourly report"]
         await garden.advance(timedelta(hours=5))  # missed runs coalesce into one
         assert [s.message.text for s in garden.port.sent] == ["hourly report"] * 2
+
+
+async def test_a_timer_and_a_job_due_during_a_database_outage_run_once_after_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They wait for the database as listeners do (``bot.core.outage``), instead of failing,
+    backing off for minutes and perhaps giving up; once it answers they run, each once."""
+    monkeypatch.setattr("bot.db.engine.SQLITE_BUSY_TIMEOUT_MS", 50)  # fail fast, not in 30 s
+    async with (
+        through_outage(database_url) as (url, outage),
+        Harness(url, [Steward(), Garden()]) as garden,
+    ):
+        gate = garden.app.dispatcher.database
+        garden.app.dispatcher.retry_delays = (0.05,)  # the gate's probes, scaled down
+        await garden.run(garden.member("alice"), "garden water", after=timedelta(minutes=30))
+        await garden.run(garden.member("alice"), "garden plant", seed="rose")
+        await outage.away()
+        try:
+            garden.clock.advance(timedelta(hours=1))  # both came due during the outage
+            timers = asyncio.create_task(garden.app.timers.run_due())
+            jobs = asyncio.create_task(garden.app.jobs.run_due())
+            while not gate.away:  # the first probe has found the database away
+                assert not timers.done() and not jobs.done()
+                await asyncio.sleep(0.01)
+            assert not timers.done() and not jobs.done()  # waiting, not failed
+            assert [s.message.text for s in garden.port.sent] == []
+        finally:
+            await outage.back()
+        assert await asyncio.wait_for(timers, 30) == 1
+        assert await asyncio.wait_for(jobs, 30) == 1
+        sent = sorted(s.message.text for s in garden.port.sent)
+        assert sent == ["hourly report", "watered for u-alice"]
+        await garden.advance(timedelta(minutes=59))
+        assert sorted(s.message.text for s in garden.port.sent) == sent  # each ran once

@@ -9,8 +9,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import exc as sa
 
-from bot.core.errors import UserError
-from bot.core.transient import is_transient
+from bot.core.errors import Unavailable, UserError
+from bot.core.transient import database_trouble, is_transient
 
 
 def wrapped(cause: BaseException) -> sa.DBAPIError:
@@ -51,3 +51,31 @@ class Answered(Exception):
 )
 def test_what_is_worth_trying_again(exc: BaseException, transient: bool) -> None:
     assert is_transient(exc) is transient
+
+
+def unavailable(status: int) -> Unavailable:
+    """What the Discord port raises around the client's 5xx."""
+    try:
+        raise Unavailable(f"Discord answered {status}") from Answered(status)
+    except Unavailable as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "database"),
+    [
+        (wrapped(sqlite3.OperationalError("database is locked")), True),
+        (wrapped(asyncpg.CannotConnectNowError("the database system is starting up")), True),
+        (wrapped(asyncpg.TooManyConnectionsError("too many clients")), True),
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (sa.TimeoutError("QueuePool limit of size 5 overflow 10 reached"), False),
+        (aiohttp.ServerDisconnectedError(), False),
+        (Answered(503), False),
+        (unavailable(502), False),
+        (KeyError("a bug"), False),
+    ],
+)
+def test_only_the_databases_own_trouble_asks_whether_it_is_away(
+    exc: BaseException, database: bool
+) -> None:
+    assert database_trouble(exc) is database

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import case, distinct, func, select
 
 from bot.builtin import Steward
@@ -204,6 +206,39 @@ async def test_a_flush_failing_twice_is_stored_once_the_trouble_passes_and_repla
         assert members == truth_members and channels == truth_channels
         raw, rolled, asked = await _counts(h)
         assert (raw, rolled, asked) == (90, 60, 12)
+
+
+async def test_while_the_database_refuses_batches_the_intake_slows_down_and_nothing_is_dropped(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The writer keeps trying a batch the database refuses; what waits behind it is bounded:
+    past ``max_pending`` the platform's next event waits for room, and once the database
+    takes the batches again every event is stored, once."""
+    engagement = Engagement(flush_after=0, max_batch=10, max_pending=20)
+    async with Harness(database_url, [Steward(), engagement]) as h:
+        ingest = engagement.ingest
+        await ingest.wait_ready()
+        events = week(h.community, h.clock.now())  # 90 events
+        # The database refuses the next batches several times over (about 3 s of backoff).
+        await ingest.inject_fault("channel_days", times=6)
+
+        async def platform() -> None:
+            for event in events:
+                await h.app.dispatcher.publish(event)
+
+        publishing = asyncio.create_task(platform())
+        await asyncio.wait_for(ingest.held.wait(), 30)  # the intake waits for room ...
+        assert not publishing.done()
+        assert ingest.pending <= 20 + 1  # ... with what waits bounded (the one just offered)
+        await asyncio.wait_for(publishing, 60)
+        await ingest.flush()
+        assert not ingest.held.is_set()
+        assert await _counts(h) == (90, 60, 12)  # nothing dropped, nothing doubled
+        members, truth_members, channels, truth_channels = await rollups_and_truth(h)
+        assert members == truth_members and channels == truth_channels
+        said = [r.getMessage() for r in caplog.records if r.name == "steward.engagement"]
+        assert sum("taken in more slowly" in line for line in said) == 1  # once, not per batch
+        assert sum("back to full speed" in line for line in said) == 1
 
 
 async def test_a_writer_killed_mid_batch_is_restarted_and_nothing_is_lost_or_doubled(
