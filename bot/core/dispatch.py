@@ -25,6 +25,7 @@ from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
 from bot.core.intake import Intake
+from bot.core.jobruns import JobRuns, slot_of
 from bot.core.members import Member
 from bot.core.message import Message
 from bot.core.outage import DatabaseGate
@@ -72,6 +73,8 @@ class Dispatcher:
         self.database = DatabaseGate(db, lambda: self.retry_delays, self.kept.flush)
         """Holds listeners while the database is away, so they don't spend their retries."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
+        self.job_runs = JobRuns()
+        """Which process runs each recurring job where: once per community and slot."""
 
     def add_port(self, port: Port) -> None:
         """Serve a platform through this port."""
@@ -418,38 +421,55 @@ class Dispatcher:
 
     # -- jobs and timers ---------------------------------------------------------------------
 
-    async def run_job(self, job: JobSpec) -> int:
-        """Run a recurring job once for every community where its feature is on."""
+    async def run_job(
+        self, job: JobSpec, at: datetime | None = None, *, only: str | None = None
+    ) -> int:
+        """Run a recurring job for its slot at ``at`` (now by default) in every community where
+        its feature is on (or in ``only``), except where another process has run it already."""
         async with self.activity.track():
-            return await self._run_job(job)
+            return await self._run_job(job, slot_of(job, at or self.clock.now()), only)
 
-    async def _run_job(self, job: JobSpec) -> int:
+    async def _run_job(self, job: JobSpec, slot: datetime, only: str | None) -> int:
         feature = self.registry.feature(job.feature)
         if feature is None:
             return 0
         handler = self.registry.job_handler(job)
         async with self.db.uow() as uow:
             communities = [
-                c for c in await active_communities(uow.session) if c.platform in self.ports
+                c
+                for c in await active_communities(uow.session)
+                if c.platform in self.ports and only in (None, c.key)
             ]
-        ran = 0
+        ran, runs = 0, self.job_runs
         for community in communities:
+            now = self.clock.now()
             try:
                 async with self.db.uow() as uow:
                     try:
                         admitted = await self.steps.admit(uow, feature, community)
                     except FeatureOff:
                         continue
+                    session = uow.session
+                    if not await runs.claim(session, job.id, community.key, slot, now):
+                        continue  # another process ran it, or runs it now
                     ctx: JobContext[Any] = JobContext(
                         **self._base(uow, feature, community, admitted.settings),
                         log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
+                    await runs.finish(session, job.id, community.key, slot, now, "ok")
                     await uow.commit()
                 ran += 1
                 await self._deliver(ctx.published)
             except Exception as exc:
-                self._failed(f"job {job.id} in {community.key}", exc)
+                error_id = self._failed(f"job {job.id} in {community.key}", exc)
+                try:
+                    async with self.db.uow() as uow:
+                        outcome = f"error {error_id}"
+                        await runs.finish(uow.session, job.id, community.key, slot, now, outcome)
+                        await uow.commit()
+                except Exception as mark_exc:
+                    self._failed(f"marking job {job.id} in {community.key} failed", mark_exc)
         return ran
 
     async def run_timer(self, timer_id: int) -> bool:
