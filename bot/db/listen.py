@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("steward.db.listen")

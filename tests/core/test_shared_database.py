@@ -27,6 +27,7 @@ from bot.core.communities import ensure_community
 from bot.core.ids import ChannelRef
 from bot.core.jobruns import JOB_LEASE
 from bot.core.outbox import Outbox
+from bot.core.scheduler import JobService
 from bot.db.listen import asyncpg_dsn
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._repo import Repo
@@ -118,6 +119,7 @@ async def test_processes_started_at_different_moments_share_an_interval_jobs_slo
     early = Harness(database_url, [Steward(), Garden()])
     late = Harness(database_url, [Steward(), Garden()])
     late.clock.advance(timedelta(minutes=25))  # started 25 minutes after the first one
+    late.app.jobs = JobService(late.app.dispatcher, late.clock)
     async with early, late:
         await early.run(early.member("ada"), "garden plant", seed="rose")
         for _hour in range(2):
