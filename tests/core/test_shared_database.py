@@ -12,10 +12,13 @@ locked rows, LISTEN/NOTIFY) is tested on PostgreSQL only.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -29,6 +32,8 @@ from bot.core.jobruns import JOB_LEASE
 from bot.core.outbox import Outbox
 from bot.core.scheduler import JobService
 from bot.db.listen import asyncpg_dsn
+from bot.db.problems import DatabaseProblem
+from bot.db.solo import one_process
 from cogs.announcements._models import AnnouncementFeed
 from cogs.announcements._repo import Repo
 from tests.core.garden import Garden
@@ -255,3 +260,40 @@ async def test_settings_are_heard_again_after_the_listening_connection_drops(
         await asyncio.wait_for(listener.wait(heard=heard + 1), 30)
         [after] = await second.run(second.member("bo"), "garden plant", seed="rose")
         assert after.text == "Yo: planted rose"
+
+
+def test_a_second_steward_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    """``steward run`` holds its SQLite file's lock: another process is told to use PostgreSQL;
+    once the holder is gone (however it ended) the file is free again."""
+    url = f"sqlite:///{tmp_path / 'steward.db'}"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(DatabaseProblem) as refused, one_process(url):
+            pass
+        assert str(refused.value) == (
+            "another Steward process is running on the SQLite file steward.db. SQLite serves"
+            " one Steward process; to run several, give them one PostgreSQL database (README:"
+            " Outgrowing one process)."
+        )
+    finally:
+        holder.kill()  # no cleanup: the system drops the lock with the process
+        holder.wait()
+    with one_process(url):
+        pass
+
+
+HOLD = """
+import sys
+from bot.db.solo import one_process
+with one_process(sys.argv[1]):
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
