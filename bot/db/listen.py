@@ -51,7 +51,7 @@ class Listener:
         """Times the connection was opened (the first time, then after each drop)."""
         self.pid: int | None = None
         """The listening connection's server process, while it is open."""
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -61,21 +61,17 @@ class Listener:
 
     async def stop(self) -> None:
         """Stop listening and close the connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def wait(self, *, heard: int = 0, connects: int = 0) -> None:
         """Return once at least ``heard`` notifications were heard and the connection was
         opened at least ``connects`` times (tests wait on this, not on the clock)."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.heard >= heard and self.connects >= connects)
-
-    async def _notify_changed(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        while self.heard < heard or self.connects < connects:
+            self._changed.clear()
+            await self._changed.wait()
 
     def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -83,7 +79,7 @@ class Listener:
         except Exception:
             log.exception("a notification on %s could not be handled", self.channel)
         self.heard += 1
-        asyncio.get_running_loop().create_task(self._notify_changed())
+        self._changed.set()
 
     async def _run(self) -> None:
         delay = FIRST_RETRY
@@ -119,7 +115,7 @@ class Listener:
         self.pid = conn.get_server_pid()
         self.on_connect()
         self.connects += 1
-        await self._notify_changed()
+        self._changed.set()
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), PING_EVERY)

@@ -25,12 +25,13 @@ import asyncpg
 import pytest
 
 from bot.builtin import Steward
-from bot.core import Feature, JobContext, Level, Message, job
+from bot.core import Feature, JobContext, Level, Message, job, timer
 from bot.core.communities import ensure_community
 from bot.core.ids import ChannelRef
 from bot.core.jobruns import JOB_LEASE
 from bot.core.outbox import Outbox
 from bot.core.scheduler import JobService
+from bot.core.timers import Timers
 from bot.db.listen import asyncpg_dsn
 from bot.db.problems import DatabaseProblem
 from bot.db.solo import one_process
@@ -77,6 +78,49 @@ async def test_each_due_timer_runs_once_whatever_the_process_count(database_url:
         await asyncio.gather(*(h.app.timers.run_due() for h in running))
         await asyncio.gather(*(h.app.timers.run_due() for h in running))
         assert posted(running) == Counter(f"watered for u-m{n}" for n in range(12))
+
+
+class Sundial(Feature, name="sundial"):
+    """A timer whose handler may hang (its process is killed there)."""
+
+    def __init__(self, hang: bool) -> None:
+        self.hang = hang
+        self.hanging = asyncio.Event()
+        self.rang = 0
+
+    @timer("noon")
+    async def noon(self, ctx: JobContext[Any], payload: dict[str, Any]) -> None:
+        """Ring, unless this process is the one that hangs."""
+        if self.hang:
+            self.hanging.set()
+            await asyncio.Event().wait()  # until the process dies
+        self.rang += 1
+
+
+async def test_a_timer_being_run_is_skipped_not_waited_for_and_comes_back_if_its_process_dies(
+    database_url: str,
+) -> None:
+    on_postgres(database_url)  # SQLite has one writer: the second process waits for the first
+    stuck, other = Sundial(hang=True), Sundial(hang=False)
+    async with (
+        Harness(database_url, [Steward(), stuck]) as first,
+        Harness(database_url, [Steward(), other]) as second,
+    ):
+        async with first.app.db.uow() as uow:
+            await ensure_community(uow.session, first.community, first.clock.now())
+            timers = Timers(uow, first.community, "sundial", first.clock, lambda _at: None)
+            await timers.schedule("noon", at=first.clock.now(), key="noon")
+            await uow.commit()
+        doomed = asyncio.create_task(first.app.timers.run_due())
+        await stuck.hanging.wait()
+        # The row is locked by the first process: the second skips it at once.
+        assert await asyncio.wait_for(second.app.timers.run_due(), 30) == 0
+        assert other.rang == 0
+        doomed.cancel()  # the first process dies: its transaction ends, the timer is free
+        await asyncio.gather(doomed, return_exceptions=True)
+        assert await second.app.timers.run_due() == 1
+        assert await second.app.timers.run_due() == 0
+        assert other.rang == 1
 
 
 async def test_each_delivery_goes_out_once_and_in_order_whatever_the_process_count(
