@@ -442,7 +442,7 @@ class Dispatcher:
             ]
         ran, runs = 0, self.job_runs
         for community in communities:
-            now = self.clock.now()
+            now, claimed = self.clock.now(), False
             try:
                 async with self.db.uow() as uow:
                     try:
@@ -450,23 +450,27 @@ class Dispatcher:
                     except FeatureOff:
                         continue
                     session = uow.session
-                    if not await runs.claim(session, job.id, community.key, slot, now):
+                    claimed = await runs.claim(session, job.id, community.key, slot, now)
+                    if not claimed:
                         continue  # another process ran it, or runs it now
                     ctx: JobContext[Any] = JobContext(
                         **self._base(uow, feature, community, admitted.settings),
                         log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
-                    await runs.finish(session, job.id, community.key, slot, now, "ok")
+                    done = self.clock.now()
+                    await runs.finish(session, job.id, community.key, slot, done, "ok")
                     await uow.commit()
                 ran += 1
                 await self._deliver(ctx.published)
             except Exception as exc:
                 error_id = self._failed(f"job {job.id} in {community.key}", exc)
-                try:
+                if not claimed:
+                    continue
+                try:  # failed here: not run again by another process in this slot
                     async with self.db.uow() as uow:
-                        outcome = f"error {error_id}"
-                        await runs.finish(uow.session, job.id, community.key, slot, now, outcome)
+                        outcome, done = f"error {error_id}", self.clock.now()
+                        await runs.finish(uow.session, job.id, community.key, slot, done, outcome)
                         await uow.commit()
                 except Exception as mark_exc:
                     self._failed(f"marking job {job.id} in {community.key} failed", mark_exc)

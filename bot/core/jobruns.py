@@ -120,6 +120,7 @@ class JobRuns:
                 JobRun.community_id == community,
                 JobRun.slot == slot,
                 JobRun.claimed_by == self.owner,
+                JobRun.finished_at.is_(None),
             )
             .values(values)
         )
