@@ -16,9 +16,10 @@ from bot.core.feature import Feature
 from bot.core.registry import Registry
 from bot.core.runtime import ProcessOptions, Runtime
 from bot.core.scheduler import JobService, TimerService
-from bot.core.settings import SettingsCache, use_cache
+from bot.core.settings import SETTINGS_CHANNEL, SettingsCache, use_cache
 from bot.db import schema
 from bot.db.engine import Database
+from bot.db.listen import Listener
 from bot.features import load
 from bot.health import ConnectionProbe, Health
 from bot.web import WebServer, routes
@@ -53,7 +54,15 @@ class App:
         self.config = config
         self.clock = clock or SystemClock()
         self.db = Database(config.database_url)
-        use_cache(self.db.engine, SettingsCache())
+        self.settings_cache = SettingsCache()
+        use_cache(self.db.engine, self.settings_cache)
+        self.settings_listener: Listener | None = None
+        """On PostgreSQL: hears other processes' settings writes (:mod:`bot.db.listen`)."""
+        if self.db.engine.dialect.name == "postgresql":
+            cache = self.settings_cache
+            self.settings_listener = Listener(
+                self.db.url, SETTINGS_CHANNEL, cache.heard, on_connect=cache.clear
+            )
         loaded = list(features) if features is not None else load(config.features)
         self.registry = Registry(loaded)
         for feature in loaded:
@@ -137,6 +146,8 @@ class App:
         """Migrate, load features, and (unless ``background=False``) start timers and jobs."""
         log.info("database %s", safe_url(self.db.url))
         await self.migrate()
+        if self.settings_listener is not None:
+            self.settings_listener.start()
         for feature in self.registry.features:
             await feature.on_load()
         for platform in self.platforms:
@@ -191,6 +202,8 @@ class App:
         await self.timers.stop()
         await self.dispatcher.deliverer.close()
         await self.dispatcher.kept.flush()  # failures the database refused earlier, if any
+        if self.settings_listener is not None:
+            await self.settings_listener.stop()
         for feature in self.registry.features:
             try:
                 await feature.on_unload()

@@ -13,11 +13,14 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from bot.config import Config, ConfigError, safe_url, setup_logging
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 NO_PLATFORM = """\
 Steward is set up (database ready at {db}), but no platform is configured, so there is
@@ -81,8 +84,14 @@ async def _run(config: Config) -> int:
         problem = token_problem(config.discord_token.get_secret_value())
         if problem is not None:
             raise ConfigError(problem)
+    from bot.db.solo import one_process
+
     await _migrate(config)
-    app = App(config)
+    with one_process(config.database_url):
+        return await _serve(App(config))
+
+
+async def _serve(app: App) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,7 @@ from bot.core.feature import Feature, JobSpec
 from bot.core.http import HttpContext, HttpRequest, HttpResponse
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform
 from bot.core.intake import Intake
+from bot.core.jobruns import JobRuns, slot_of
 from bot.core.members import Member
 from bot.core.message import Message
 from bot.core.outage import DatabaseGate
@@ -72,6 +73,8 @@ class Dispatcher:
         self.database = DatabaseGate(db, lambda: self.retry_delays, self.kept.flush)
         """Holds listeners while the database is away, so they don't spend their retries."""
         self.intake = Intake(self._queued, self.activity, workers=workers)
+        self.job_runs = JobRuns()
+        """Which process runs each recurring job where: once per community and slot."""
 
     def add_port(self, port: Port) -> None:
         """Serve a platform through this port."""
@@ -429,12 +432,15 @@ class Dispatcher:
 
     # -- jobs and timers ---------------------------------------------------------------------
 
-    async def run_job(self, job: JobSpec) -> int:
-        """Run a recurring job once for every community where its feature is on."""
+    async def run_job(
+        self, job: JobSpec, at: datetime | None = None, *, only: str | None = None
+    ) -> int:
+        """Run a recurring job for its slot at ``at`` (now by default) in every community where
+        its feature is on (or in ``only``), except where another process has run it already."""
         async with self.activity.track():
-            return await self._run_job(job)
+            return await self._run_job(job, slot_of(job, at or self.clock.now()), only)
 
-    async def _run_job(self, job: JobSpec) -> int:
+    async def _run_job(self, job: JobSpec, slot: datetime, only: str | None) -> int:
         feature = self.registry.feature(job.feature)
         if feature is None:
             return 0
@@ -443,7 +449,9 @@ class Dispatcher:
             try:
                 async with self.db.uow() as uow:
                     communities = [
-                        c for c in await active_communities(uow.session) if c.platform in self.ports
+                        c
+                        for c in await active_communities(uow.session)
+                        if c.platform in self.ports and only in (None, c.key)
                     ]
                 break
             except Exception as exc:
@@ -453,7 +461,7 @@ class Dispatcher:
                 return 0
         ran = 0
         for community in communities:
-            ran += await self._job_in(job, feature, handler, community)
+            ran += await self._job_in(job, slot, feature, handler, community)
         return ran
 
     async def outlasted(self, exc: BaseException) -> bool:
@@ -465,31 +473,56 @@ class Dispatcher:
     async def _job_in(
         self,
         job: JobSpec,
+        slot: datetime,
         feature: Feature,
         handler: Callable[..., Awaitable[Any]],
         community: CommunityRef,
     ) -> int:
-        """Run a job in one community; 1 when it ran."""
+        """Run a job in one community for its slot; 1 when it ran here (0 when its feature is
+        off there, another process ran it or runs it now, or it failed)."""
+        runs = self.job_runs
         while True:
+            now, claimed = self.clock.now(), False
             try:
                 async with self.db.uow() as uow:
                     try:
                         admitted = await self.steps.admit(uow, feature, community)
                     except FeatureOff:
                         return 0
+                    session = uow.session
+                    claimed = await runs.claim(session, job.id, community.key, slot, now)
+                    if not claimed:
+                        return 0  # another process ran it, or runs it now
                     ctx: JobContext[Any] = JobContext(
                         **self._base(uow, feature, community, admitted.settings),
                         log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
+                    done = self.clock.now()
+                    await runs.finish(session, job.id, community.key, slot, done, "ok")
                     await uow.commit()
                 await self._deliver(ctx.published)
                 return 1
             except Exception as exc:
                 if await self.outlasted(exc):
                     continue  # the database was away: the job runs here now it is back
-                self._failed(f"job {job.id} in {community.key}", exc)
+                error_id = self._failed(f"job {job.id} in {community.key}", exc)
+                if claimed:
+                    await self._job_failed(job, community, slot, error_id)
                 return 0
+
+    async def _job_failed(
+        self, job: JobSpec, community: CommunityRef, slot: datetime, error_id: str
+    ) -> None:
+        """Mark a job run this process claimed as failed: not run again by another process in
+        this slot."""
+        try:
+            async with self.db.uow() as uow:
+                outcome, done = f"error {error_id}", self.clock.now()
+                await self.job_runs.finish(uow.session, job.id, community.key, slot, done, outcome)
+                await uow.commit()
+        except Exception as mark_exc:
+            self._failed(f"marking job {job.id} in {community.key} failed", mark_exc)
 
     async def run_timer(self, timer_id: int) -> bool:
         """Run one due timer exactly once; True when it ran here."""

@@ -21,6 +21,8 @@ from bot.db.models import Timer
 
 log = logging.getLogger("steward.scheduler")
 IDLE_POLL = timedelta(seconds=60)
+RECOVER_EVERY = timedelta(minutes=1)
+"""How often each process looks for job runs a killed process left unfinished."""
 
 
 class TimerService:
@@ -143,17 +145,44 @@ class JobService:
         self._scheduler: AsyncIOScheduler | None = None
 
     async def run_due(self) -> int:
-        """Run each job whose time has come once (missed runs coalesce); return how many ran."""
+        """Run each job whose time has come once (missed runs coalesce), then take over runs
+        a killed process left unfinished; return how many jobs ran."""
         now = self.clock.now()
         ran = 0
         for job in self._jobs:
             due = self._next[job.id]
             if due is None or due > now:
                 continue
-            await self.dispatcher.run_job(job)
+            await self.dispatcher.run_job(job, due)
             ran += 1
             self._next[job.id] = self._triggers[job.id].get_next_fire_time(due, now)
+        await self.recover()
         return ran
+
+    async def recover(self) -> int:
+        """Run again, here, each job run whose process stopped before finishing it and whose
+        lease has passed (a later run of the job in that community makes up for it instead);
+        forget old finished runs. Returns how many were taken over."""
+        now = self.clock.now()
+        runs = self.dispatcher.job_runs
+        async with self.dispatcher.db.uow() as uow:
+            await runs.prune(uow.session, now)
+            stale = await runs.stale(uow.session, now)
+            await uow.commit()
+        jobs = {job.id: job for job in self._jobs}
+        taken = 0
+        for job_id, community, slot in stale:
+            job = jobs.get(job_id)
+            if job is not None:
+                log.warning("job %s in %s was left unfinished; running it here", job_id, community)
+                taken += await self.dispatcher.run_job(job, slot, only=community)
+        return taken
+
+    async def _recover_logged(self) -> None:
+        try:
+            await self.recover()
+        except Exception:
+            log.exception("looking for unfinished job runs failed; looking again in a minute")
 
     def start(self) -> None:
         """Hand the jobs to APScheduler's asyncio scheduler."""
@@ -168,6 +197,13 @@ class JobService:
                 max_instances=1,
                 misfire_grace_time=300,
             )
+        scheduler.add_job(
+            self._recover_logged,
+            IntervalTrigger(seconds=RECOVER_EVERY.total_seconds()),
+            id="steward.recover",
+            coalesce=True,
+            max_instances=1,
+        )
         scheduler.start()
         self._scheduler = scheduler
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time
 from time import monotonic as time_monotonic
 from typing import TypeVar
@@ -9,7 +10,7 @@ from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.ids import ChannelRef, CommunityRef, RoleRef
@@ -69,22 +70,44 @@ class CommunitySettings(FeatureSettings):
         return ZoneInfo(self.timezone)
 
 
+SETTINGS_CHANNEL = "steward_settings"
+"""The PostgreSQL notification channel on which a settings write is announced (its payload:
+``[community key, feature]``), so every process drops its cached copy when the write commits."""
+
+
 class SettingsCache:
     """Validated settings per (community, feature), so a command doesn't wait on a read.
 
-    A write in this process drops the entry at once; entries also expire after ``ttl`` seconds,
-    which bounds how long another process (several share one PostgreSQL) serves an old value.
+    A write in this process drops the entry at once. On PostgreSQL, where several processes may
+    share the database, the write is announced (:data:`SETTINGS_CHANNEL`) and every process
+    drops its entry when it commits (:meth:`heard`). Entries also expire after ``ttl`` seconds:
+    the fallback while that announcement can't be heard (the listening connection is down).
     """
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
         self._entries: dict[tuple[str, str], tuple[float, FeatureSettings]] = {}
         self._drops: dict[tuple[str, str], int] = {}
+        self._clears = 0
 
     def token(self, key: tuple[str, str]) -> int:
         """Taken before a read: :meth:`put` keeps what was read only if no write dropped the
         entry meanwhile (a read that began before a write committed saw the old row)."""
-        return self._drops.get(key, 0)
+        return self._drops.get(key, 0) + self._clears  # both only grow: any drop changes it
+
+    def heard(self, payload: str) -> None:
+        """Another process (or this one) announced a settings write: drop that entry."""
+        try:
+            community, feature = json.loads(payload)
+        except (ValueError, TypeError):
+            self.clear()  # not understood: forget everything rather than serve a stale value
+            return
+        self.drop((str(community), str(feature)))
+
+    def clear(self) -> None:
+        """Forget every entry (announcements may have been missed: the listener reconnected)."""
+        self._entries.clear()
+        self._clears += 1
 
     def get(self, key: tuple[str, str], cls: type[S]) -> S | None:
         """The cached settings, if fresh and of the asked-for model."""
@@ -182,6 +205,13 @@ class SettingsStore:
             # drop again then, so nothing they cached meanwhile outlives the write.
             event.listen(
                 self.session.sync_session, "after_commit", lambda _s: cache.drop(key), once=True
+            )
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Heard by every process's listener when this commits (not at all if it rolls back).
+            announced = json.dumps([community.key, feature])
+            await self.session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": SETTINGS_CHANNEL, "payload": announced},
             )
         data = value.model_dump(mode="json", exclude_defaults=True)
         row = await self.session.get(CommunitySetting, (community.key, feature))

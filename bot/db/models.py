@@ -74,6 +74,29 @@ class Timer(Base):
     outcome: Mapped[str | None] = mapped_column(String(200))
 
 
+class JobRun(Base):
+    """One run of a recurring job in one community, claimed by the process that makes it.
+
+    The key is (job, community, slot): however many processes fire the job for the same slot,
+    one inserts the row and runs it. ``finished_at`` is set when it ends; a row left unfinished
+    past ``lease_until`` (its process was killed) is run again by another process.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_unfinished", "finished_at", "lease_until"),)
+
+    job_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[datetime] = mapped_column(primary_key=True)
+    claimed_by: Mapped[str] = mapped_column(String(80))
+    claimed_at: Mapped[datetime]
+    lease_until: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(200))
+
+
 class OutboxItem(Base):
     """A delivery to a platform, keyed so a crash never posts twice and never loses a post.
 

@@ -71,20 +71,28 @@ class Repo:
         )
         return row
 
-    async def due(self, now: datetime, limit: int) -> list[AnnouncementFeed]:
-        """Feeds whose next poll has come, soonest first."""
-        rows = await self.session.scalars(
-            select(AnnouncementFeed)
-            .where(
-                AnnouncementFeed.community_id == self.key,
-                AnnouncementFeed.paused.is_(False),
-                AnnouncementFeed.kind == "feed",
-                AnnouncementFeed.next_poll_at <= now,
+    async def due(self, now: datetime, limit: int, lease: timedelta) -> list[AnnouncementFeed]:
+        """Claim the feeds whose next poll has come, soonest first: each one's next poll moves
+        ``lease`` ahead (the poll's outcome sets it properly), so once this commits no other
+        process (several may share PostgreSQL) polls it in this cycle; one whose poller is killed
+        comes back when the lease has passed. Rows another process is claiming are skipped."""
+        rows = list(
+            await self.session.scalars(
+                select(AnnouncementFeed)
+                .where(
+                    AnnouncementFeed.community_id == self.key,
+                    AnnouncementFeed.paused.is_(False),
+                    AnnouncementFeed.kind == "feed",
+                    AnnouncementFeed.next_poll_at <= now,
+                )
+                .order_by(AnnouncementFeed.next_poll_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
             )
-            .order_by(AnnouncementFeed.next_poll_at)
-            .limit(limit)
         )
-        return list(rows)
+        for row in rows:
+            row.next_poll_at = now + lease
+        return rows
 
     def add(self, row: AnnouncementFeed) -> None:
         """Store a new feed."""

@@ -19,6 +19,9 @@ from cogs.announcements._source import Reading, read_feed
 from cogs.announcements._texts import paused_notice
 
 POLLS_PER_RUN = 50
+POLL_LEASE = timedelta(minutes=5)
+"""A claimed feed is polled by this process alone for this long (a fetch gives up after 30 s);
+if the process dies meanwhile, another one polls the feed once the lease has passed."""
 
 
 def policy_of(row: AnnouncementFeed) -> Policy:
@@ -43,8 +46,9 @@ class Poller:
     async def run(self) -> int:
         """Poll every due feed (at most POLLS_PER_RUN); returns how many items were handed over."""
         now = self.ctx.clock.now()
-        due = await self.repo.due(now, POLLS_PER_RUN)
-        # No transaction stays open while the network answers (up to 30 s): rows stay usable.
+        due = await self.repo.due(now, POLLS_PER_RUN, POLL_LEASE)
+        # The claim commits now: no transaction stays open while the network answers (up to
+        # 30 s), and other processes see these feeds taken.
         await self.ctx.commit()
         # The network waits happen side by side; the fetcher's per-host limit keeps it polite.
         readings = await asyncio.gather(*(self._read(row) for row in due))
