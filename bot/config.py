@@ -77,9 +77,7 @@ class Config(BaseSettings):
             try:
                 return [int(part) for part in value.split(",") if part.strip()]
             except ValueError:
-                raise ValueError(
-                    f"STEWARD_DISCORD_SHARD_IDS: {value!r} is not a list of shard numbers like 0,1"
-                ) from None
+                raise ValueError(f"{value!r} is not a list of shard numbers like 0,1") from None
         return value
 
     @property

@@ -36,7 +36,7 @@ class Shard:
     async def dispatch(self) -> dict[str, Any]:
         """The next DISPATCH frame (heartbeat answers skipped)."""
         while True:
-            frame = await self.ws.receive_json(timeout=30)
+            frame: dict[str, Any] = await self.ws.receive_json(timeout=30)
             if frame["op"] == 0:
                 return frame
 
