@@ -58,6 +58,46 @@ class Config(BaseSettings):
     discord_sharded: bool = False
     """Use discord.py's AutoShardedBot (for very large bots)."""
 
+    # -- Outgrowing one process: Discord shards split between processes -------------------
+    # (See README "Outgrowing one process". Slack needs nothing here: each process opens its
+    # own Socket Mode connection and Slack spreads the events over them.)
+
+    discord_shard_count: int | None = Field(default=None, ge=1)
+    """How many shards the whole bot runs, the same in every process; unset: one shard, or
+    Discord's recommendation with ``STEWARD_DISCORD_SHARDED``."""
+
+    discord_shard_ids: Annotated[list[int] | None, NoDecode] = None
+    """Comma-separated shards this process runs (`0,1`); unset: all of them. Each shard in
+    exactly one process; the process keeps to its share of Discord's global request budget."""
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _split_shard_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return [int(part) for part in value.split(",") if part.strip()]
+            except ValueError:
+                raise ValueError(f"{value!r} is not a list of shard numbers like 0,1") from None
+        return value
+
+    @property
+    def discord_shards(self) -> tuple[int, list[int]] | None:
+        """The shard count and this process's shards, when the bot is split into shards."""
+        if self.discord_shard_count is None:
+            return None
+        ids = self.discord_shard_ids
+        return self.discord_shard_count, sorted(ids) if ids else list(
+            range(self.discord_shard_count)
+        )
+
+    @property
+    def discord_budget_share(self) -> float:
+        """This process's part of Discord's global request budget: its shards over all."""
+        shards = self.discord_shards
+        return 1.0 if shards is None else len(shards[1]) / shards[0]
+
+    # -- end of the sharding block -------------------------------------------------------
+
     discord_api_base: str = "https://discord.com/api/v10"
     """Discord's REST base URL (the sandbox points it at the local fake)."""
 
@@ -165,6 +205,7 @@ class Config(BaseSettings):
                 )
         elif _set(self.slack_app_token) or _set(self.slack_signing_secret):
             raise ConfigError("Slack secrets are set but STEWARD_SLACK_BOT_TOKEN is missing.")
+        self._check_shards()
         if (
             self.metrics
             and self.http_port is None
@@ -176,6 +217,26 @@ class Config(BaseSettings):
             )
         if self.public_url and not self.public_url.startswith(("https://", "http://")):
             raise ConfigError("STEWARD_PUBLIC_URL is an address like https://steward.example.org.")
+
+    def _check_shards(self) -> None:
+        ids, count = self.discord_shard_ids, self.discord_shard_count
+        if ids is None:
+            return
+        if count is None:
+            raise ConfigError(
+                "STEWARD_DISCORD_SHARD_IDS needs STEWARD_DISCORD_SHARD_COUNT, the number of "
+                "shards of the whole bot (the same in every process)."
+            )
+        wrong = sorted({i for i in ids if not 0 <= i < count})
+        if wrong:
+            raise ConfigError(
+                f"STEWARD_DISCORD_SHARD_IDS: shard {wrong[0]} does not exist; with "
+                f"STEWARD_DISCORD_SHARD_COUNT={count} the shards are 0 to {count - 1}."
+            )
+        if not ids or len(set(ids)) != len(ids):
+            raise ConfigError(
+                "STEWARD_DISCORD_SHARD_IDS names each of this process's shards once, like 0,1."
+            )
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for key, value in super().__repr_args__():

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
+import math
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
@@ -38,11 +39,14 @@ class Limits:
     """
 
     speed: float = 1.0
+    discord_share: float = 1.0
+    """This process's part of Discord's global budget, when the bot's shards are split between
+    processes (its shards over all): the parts add up to the budget, with no shared counter."""
 
     @property
     def discord_global(self) -> tuple[int, float]:
-        """Requests and seconds of Discord's global window."""
-        return DISCORD_GLOBAL_PER_SECOND, 1.0 / self.speed
+        """Requests and seconds of Discord's global window (this process's share of it)."""
+        return max(math.floor(DISCORD_GLOBAL_PER_SECOND * self.discord_share), 1), 1.0 / self.speed
 
     @property
     def slack_post(self) -> tuple[int, float]:

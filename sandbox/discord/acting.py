@@ -329,7 +329,7 @@ class PeopleActing:
             triggered_by=triggered_by,
         )
         self.interactions[token] = result
-        self.gateway.dispatch("INTERACTION_CREATE", payload)
+        self.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=result.guild_id)
         await result.wait(timeout)
         await self.settle(timeout)
         return result

@@ -1,4 +1,11 @@
-"""The gateway websocket: HELLO, IDENTIFY, heartbeats, RESUME with replay, intents, barriers."""
+"""The gateway websocket: HELLO, IDENTIFY, heartbeats, RESUME with replay, intents, barriers.
+
+Sharding as Discord documents it: a session that identifies with ``shard: [id, count]`` gets the
+events of the guilds whose ``(guild_id >> 22) % count`` is its ``id`` (and DMs only on shard 0);
+a shard outside ``0 <= id < count`` is closed with 4010. One session per shard: identifying a
+shard again replaces its session (the old connection gets nothing more). A session without
+``shard`` is shard ``[0, 1]``: it gets everything.
+"""
 
 from __future__ import annotations
 
@@ -115,6 +122,18 @@ class Session:
         """Return True if the session identified with this intent."""
         return bool(self.intents & intent)
 
+    @property
+    def shard_id(self) -> int:
+        """The shard this session is (0 when it identified without one)."""
+        return self.shard[0] if self.shard else 0
+
+    def serves(self, guild_id: str | int | None) -> bool:
+        """Whether a guild's events (None: a DM's) go to this session, by Discord's rule."""
+        shard_id, count = self.shard if self.shard else (0, 1)
+        if guild_id is None:
+            return shard_id == 0
+        return (int(guild_id) >> 22) % count == shard_id
+
 
 @dataclass
 class ClientFrame:
@@ -137,7 +156,7 @@ class Gateway:
         self.host = host
         self.url = url
         self.heartbeat_interval_ms = round(self.HEARTBEAT_INTERVAL_MS / speed)
-        self.session: Session | None = None
+        self.sessions: dict[int, Session] = {}  # by shard id
         self.client_frames: list[ClientFrame] = []
         self.sent_frames: list[JSON] = []
         self.connections = 0
@@ -150,6 +169,15 @@ class Gateway:
         self._lossy = False
         self._live: set[web.WebSocketResponse] = set()
         self._silent: set[web.WebSocketResponse] = set()  # zombie connections (see zombie())
+
+    @property
+    def session(self) -> Session | None:
+        """The session of shard 0 (the only one of a bot that does not shard)."""
+        return self.sessions.get(0)
+
+    def session_for(self, guild_id: str | int | None) -> Session | None:
+        """The session a guild's events (None: a DM's) are dispatched to."""
+        return next((s for s in self.sessions.values() if s.serves(guild_id)), None)
 
     # ------------------------------------------------------------------ server side
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -183,10 +211,10 @@ class Gateway:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
-            s = self.session
-            if s is not None and s.ws is ws:
-                s.ws = s.queue = s.request = None
-                s.ready = False
+            for s in self.sessions.values():
+                if s.ws is ws:
+                    s.ws = s.queue = s.request = None
+                    s.ready = False
             self.host.notify()
         return ws
 
@@ -223,10 +251,10 @@ class Gateway:
         elif op == 6:
             await self._resume(ws, request, queue, d or {})
         elif op == 8:
-            s = self.session
-            if s is not None and s.ws is ws:
+            s = next((s for s in self.sessions.values() if s.ws is ws), None)
+            if s is not None and s.serves((d or {}).get("guild_id")):
                 for chunk in self.host.member_chunks(s, d or {}):
-                    self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+                    self.dispatch("GUILD_MEMBERS_CHUNK", chunk, session=s)
         elif op in (3, 4):
             pass  # presence / voice state updates are accepted and ignored
         else:
@@ -250,14 +278,19 @@ class Gateway:
         if intents & Intent.PRIVILEGED & ~self.host.enabled_privileged_intents():
             await self._close(ws, 4014, b"Disallowed intent(s).")
             return
+        shard = d.get("shard")
+        if shard is not None and not _valid_shard(shard):
+            await self._close(ws, 4010, b"Invalid shard.")
+            return
         self.identifies += 1
         self._lossy = False
-        self.session = s = Session(secrets.token_hex(16), intents, d.get("shard"))
+        s = Session(secrets.token_hex(16), intents, list(shard) if shard else None)
+        self.sessions[s.shard_id] = s
         s.ws, s.queue, s.request = ws, queue, request
         s.ready = True
-        self.dispatch("READY", self.host.ready_payload(s))
+        self.dispatch("READY", self.host.ready_payload(s), session=s)
         for payload in self.host.guild_create_payloads(s):
-            self.dispatch("GUILD_CREATE", payload)
+            self.dispatch("GUILD_CREATE", payload, session=s)
 
     async def _resume(
         self,
@@ -269,7 +302,7 @@ class Gateway:
         if d.get("token") != self.host.token:
             await self._close(ws, 4004, b"Authentication failed.")
             return
-        s = self.session
+        s = next((s for s in self.sessions.values() if s.id == d.get("session_id")), None)
         refused = Intent.PRIVILEGED & ~self.host.enabled_privileged_intents()
         if s is not None and s.intents & refused:
             await self._close(ws, 4014, b"Disallowed intent(s).")
@@ -287,20 +320,30 @@ class Gateway:
             if frame["s"] > seq:
                 queue.put_nowait(dict(frame))
         s.ready = True
-        self.dispatch("RESUMED", {"_trace": ["fake-discord"]})
+        self.dispatch("RESUMED", {"_trace": ["fake-discord"]}, session=s)
 
     @staticmethod
     def _can_replay(s: Session, seq: int) -> bool:
         return not s.frames or s.frames[0]["s"] <= seq + 1
 
     # ------------------------------------------------------------------ dispatching
-    def dispatch(self, event: str, data: Payload, *, intent: int = 0) -> int | None:
-        """Queue a DISPATCH for the session (buffered for replay if disconnected).
+    def dispatch(
+        self,
+        event: str,
+        data: Payload,
+        *,
+        intent: int = 0,
+        guild_id: str | int | None = None,
+        session: Session | None = None,
+    ) -> int | None:
+        """Queue a DISPATCH for the session of the guild's shard (``guild_id`` None: a DM's or
+        a session's own event, shard 0; or the ``session`` given), buffered for replay if
+        disconnected.
 
         Returns the sequence number, or None when no session exists, the intent is missing or
         the dispatch is lost (a lossy drop).
         """
-        s = self.session
+        s = session if session is not None else self.session_for(guild_id)
         if s is None or (intent and not s.has(intent)):
             return None
         payload = data(s.intents) if callable(data) else data
@@ -390,3 +433,13 @@ class Gateway:
         """Close every live websocket (server shutdown)."""
         for ws in list(self._live):
             await ws.close(code=1001)
+
+
+def _valid_shard(shard: Any) -> bool:
+    """``[shard_id, num_shards]`` with ``0 <= shard_id < num_shards``, as Discord requires."""
+    return (
+        isinstance(shard, list)
+        and len(shard) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in shard)
+        and 0 <= shard[0] < shard[1]
+    )

@@ -80,7 +80,8 @@ async def get_gateway(fake: FakeDiscord, call: Call) -> Reply:
 async def get_bot_gateway(fake: FakeDiscord, call: Call) -> Reply:
     """GET /gateway/bot (used by AutoShardedClient)."""
     limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-    return Reply(200, {"url": fake.gateway_url, "shards": 1, "session_start_limit": limit})
+    shards = fake.recommended_shards
+    return Reply(200, {"url": fake.gateway_url, "shards": shards, "session_start_limit": limit})
 
 
 def _check_app(fake: FakeDiscord, call: Call) -> None:

@@ -45,6 +45,8 @@ from .validate import Spec, SpecValidator, Violation, load_spec
 BOT_ROLE_PERMISSIONS = ALL_PERMISSIONS & ~Permission.ADMINISTRATOR
 # Importing the route modules registers their handlers by operationId.
 ROUTE_MODULES = (routes_app, routes_guilds, routes_interactions, routes_messages)
+_GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+"""Events whose payload is the guild itself (its ``id``, not a ``guild_id``)."""
 
 
 class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
@@ -79,6 +81,8 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         self.rest = RestApi(self, self.validator, speed)
         self.gateway = Gateway(self, lambda: self.gateway_url, self.rest.limits.speed)
         self.interactions: dict[str, InteractionResult] = {}  # by token
+        self.recommended_shards = 1
+        """The shard count GET /gateway/bot recommends (Discord: one per ~1,000 guilds)."""
         self.attachments: dict[str, bytes] = {}
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -167,7 +171,11 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         d: JSON = {
             "v": 10,
             "user": payloads.me(self.bot),
-            "guilds": [{"id": g.id, "unavailable": True} for g in self._bot_guilds()],
+            "guilds": [
+                {"id": g.id, "unavailable": True}
+                for g in self._bot_guilds()
+                if session.serves(g.id)
+            ],
             "session_id": session.id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": self.app.id, "flags": 0},
@@ -184,6 +192,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         return [
             payloads.guild_create(self.world, g, self.bot.id, [self.bot.id])
             for g in self._bot_guilds()
+            if session.serves(g.id)
         ]
 
     def member_chunks(self, session: Session, request: JSON) -> list[JSON]:
@@ -230,9 +239,12 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
     def dispatch(
         self, event: str, data: Any, *, guild_id: str | None = None, dm: bool = False
     ) -> None:
-        """Send an event to the bot if its intents allow it (buffered while disconnected)."""
+        """Send an event to the bot if its intents allow it (buffered while disconnected), on
+        the shard of its guild (``guild_id``, else the payload's; a DM's on shard 0)."""
         intent = required_intent(event, in_guild=not dm)
-        self.gateway.dispatch(event, data, intent=intent)
+        if guild_id is None and not dm and isinstance(data, dict):
+            guild_id = data.get("guild_id") or (data.get("id") if event in _GUILD_EVENTS else None)
+        self.gateway.dispatch(event, data, intent=intent, guild_id=guild_id)
 
     def message_event(self, msg: Message, event: str = "MESSAGE_CREATE") -> None:
         """Dispatch MESSAGE_CREATE/UPDATE, blanking content without the MESSAGE_CONTENT intent."""
@@ -245,7 +257,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
                 return full
             return {**full, "content": "", "embeds": [], "attachments": [], "components": []}
 
-        self.dispatch(event, shaped, dm=msg.guild_id is None)
+        self.dispatch(event, shaped, guild_id=msg.guild_id, dm=msg.guild_id is None)
 
     def _content_is_privileged(self, msg: Message) -> bool:
         if msg.guild_id is None or msg.author_id == self.bot.id:
@@ -276,7 +288,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
             user_id=self.bot.id, guild_id=guild.id, roles=[bot_role.id]
         )
         self.world.add_channel(guild, "general")
-        if self.gateway.session is not None:
+        if self.gateway.sessions:
             payload = payloads.guild_create(self.world, guild, self.bot.id, [self.bot.id])
             self.dispatch("GUILD_CREATE", payload)
         return guild

@@ -262,6 +262,7 @@ class SocketHub:
         self._up = asyncio.Event()
         self._up.set()
         self._seq = 0
+        self._turn = 0
 
     @property
     def connected(self) -> bool:
@@ -321,13 +322,19 @@ class SocketHub:
         await self.tracker.changed()
 
     async def _connection(self) -> tuple[int, web.WebSocketResponse]:
-        async def newest() -> tuple[int, web.WebSocketResponse] | None:
+        """The next open connection in turn: Slack spreads an app's envelopes over all of its
+        connections (up to 10), so an app running several processes gets some on each."""
+
+        async def next_in_turn() -> tuple[int, web.WebSocketResponse] | None:
             live = [(k, w) for k, w in self.connections.items() if not w.closed]
-            return live[-1] if live else None
+            if not live:
+                return None
+            self._turn += 1
+            return live[self._turn % len(live)]
 
         deadline = time.monotonic() + self.config.connect_timeout
         while True:
-            found = await newest()
+            found = await next_in_turn()
             if found is not None:
                 return found
             remaining = deadline - time.monotonic()

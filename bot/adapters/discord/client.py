@@ -102,14 +102,20 @@ class DiscordAdapter:
             "max_messages": None,
             # discord.py waits out each route's bucket from Discord's headers, but nothing keeps
             # it under the global 50 requests a second: this does (interaction answers excepted).
-            "http_trace": global_pacing(Limits(config.platform_speed)),
+            # Split between processes by shards (see Config.discord_budget_share).
+            "http_trace": global_pacing(
+                Limits(config.platform_speed, discord_share=config.discord_budget_share)
+            ),
             "heartbeat_timeout": max(
                 HEARTBEAT_TIMEOUT / config.platform_speed,
                 min(HEARTBEAT_TIMEOUT, MIN_HEARTBEAT_TIMEOUT),
             ),
             "speed": config.platform_speed,
         }
-        bot_cls = StewardShardedBot if config.discord_sharded else StewardBot
+        shards = config.discord_shards
+        if shards is not None:
+            options["shard_count"], options["shard_ids"] = shards
+        bot_cls = StewardShardedBot if config.discord_sharded or shards else StewardBot
         self.bot: StewardBot = bot_cls(self, **options)
         self.port = DiscordPort(self.bot)
         dispatcher.add_port(self.port)

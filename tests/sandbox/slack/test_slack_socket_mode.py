@@ -185,3 +185,34 @@ async def test_an_outage_loses_what_is_sent_until_the_link_is_back(
     gone = next(d for d in fake_slack.deliveries if d.payload["event"]["ts"] == lost.ts)
     assert [a.outcome for a in gone.attempts] == ["connection_failed"] * 4  # first try, 3 retries
     assert len(fake_slack.calls_to("apps.connections.open")) == 2
+
+
+async def test_events_are_spread_over_an_apps_connections_and_a_lost_one_sent_again(
+    fake_slack: FakeSlack, make_app: Callable[..., AsyncApp], socket_mode: Connect
+) -> None:
+    """Slack spreads an app's envelopes over its open connections (several processes each
+    have one); an envelope lost with its connection goes again, on one that is open."""
+    heard: list[tuple[int, str]] = []
+
+    def listener(n: int) -> Callable[..., Awaitable[None]]:
+        async def listen(message: dict[str, Any]) -> None:
+            heard.append((n, message["text"]))
+
+        return listen
+
+    for n in range(2):
+        app = make_app()
+        app.message("note")(listener(n))
+        await socket_mode(app)
+    await fake_slack.wait_for(lambda: len(fake_slack.socket.connections) == 2)
+    alice = fake_slack.add_user("alice")
+    for i in range(6):
+        await fake_slack.user_says(alice, "general", f"note {i}")
+    fake_slack.socket.drop_next = 1  # the next envelope is lost with its connection
+    await fake_slack.user_says(alice, "general", "note lost once")
+    await fake_slack.settle()
+
+    assert sorted(text for _, text in heard) == sorted(
+        [f"note {i}" for i in range(6)] + ["note lost once"]
+    )
+    assert {n for n, text in heard if text != "note lost once"} == {0, 1}
