@@ -74,7 +74,8 @@ async def _join_all(community: Any, names: list[str]) -> dict[str, float]:
 
     async def one(name: str) -> None:
         started = time.perf_counter()
-        user = await fake.member_joins(name)
+        # Not waiting for the fake to settle: with a storm under way it never does for long.
+        user = await fake.member_joins(name, settle=False)
         joined[user.id] = started
 
     await asyncio.gather(*(one(name) for name in names))
