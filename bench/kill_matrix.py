@@ -544,7 +544,12 @@ def _check(side: Any, actions: list[Action], stored: dict[str, Any], tally: Tall
     newcomers = [a.key for a in actions if a.kind == "join" and a.key in stored["members"]]
     public, dms, held = side.welcomes(newcomers)
     recorded = {r.message_id for r in rows if r.status == "sent"}
-    tally.undelivered = sum(1 for r in rows if r.status != "sent" or r.message_id not in held)
+    undelivered = [r for r in rows if r.status != "sent" or r.message_id not in held]
+    tally.undelivered = len(undelivered)
+    tally.problems += [
+        f"row {r.idempotency_key}: {r.status}, {r.attempts} tries, {r.last_error or 'no error'}"
+        for r in undelivered
+    ]
     tally.unrecorded = len(held - recorded)
     for uid in newcomers:
         tally.welcomes_missing += (public[uid] == 0) + (dms[uid] == 0)

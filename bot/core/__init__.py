@@ -55,6 +55,7 @@ from bot.core.port import TAGS_REFUSED, Capability, Forum, Port
 from bot.core.pressed import Pressed
 from bot.core.runtime import Runtime
 from bot.core.settings import FeatureSettings
+from bot.core.together import Together, together
 
 __all__ = [
     "TAGS_REFUSED",
@@ -111,6 +112,7 @@ __all__ = [
     "SystemClock",
     "TextInput",
     "ThreadOpened",
+    "Together",
     "UserError",
     "UserRef",
     "command",
@@ -122,4 +124,5 @@ __all__ = [
     "on",
     "plural",
     "timer",
+    "together",
 ]

@@ -16,6 +16,7 @@ from bot.core.outbox import Delivery, Outbox
 from bot.core.port import Port
 from bot.core.settings import COMMUNITY_FEATURE, CommunitySettings, S, SettingsStore
 from bot.core.timers import Timers
+from bot.core.together import Together
 from bot.db.uow import UnitOfWork
 
 
@@ -46,14 +47,23 @@ class Context(Generic[S]):
     outbox: Outbox
     published: list[Event] = field(default_factory=list)
 
-    async def deliver(self, target: ChannelRef | UserRef, message: Message, *, key: str) -> bool:
+    async def deliver(
+        self,
+        target: ChannelRef | UserRef,
+        message: Message,
+        *,
+        key: str,
+        together: Together | None = None,
+    ) -> bool:
         """Send ``message`` to a channel, thread or member (by DM) exactly once per ``key``.
 
         The delivery is written in this handler's transaction and sent once it commits, after
         the deliveries written before it to the same place; a failure that may pass is tried
-        again later. False when this key was delivered (or queued) already.
+        again later. False when this key was delivered (or queued) already. ``together``: when
+        several such posts wait for the channel at once, they go out as one (the kind's merger
+        writes it).
         """
-        return await self.outbox.deliver(target, message, key=key)
+        return await self.outbox.deliver(target, message, key=key, together=together)
 
     async def edit(self, channel: ChannelRef, message: Message, *, of: str, key: str) -> bool:
         """Change the post delivered to ``channel`` with key ``of`` to ``message``, once per

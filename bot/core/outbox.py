@@ -11,6 +11,12 @@ A crash between the platform taking a message and the record: the row stays pend
 ``attempted_at`` set, and the next attempt is a *resend*: Discord gets the same ``nonce`` with
 ``enforce_nonce`` (it answers with the message already posted), Slack is searched for the key
 in the channel's recent messages' metadata before anything is posted again.
+
+Deliveries marked :class:`~bot.core.together.Together` that wait at the same time in a channel's
+lane (its rate limit holds them back) go out as one post: the claim that takes them writes the
+merged message on the first row, with the keys of the others, and marks the others ``merged``;
+the post's outcome is recorded on all of them. A resend sends that same post, so a kill never
+splits or repeats it.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
 from bot.core.message import Message
 from bot.core.pacing import BACKLOG
 from bot.core.port import Port
+from bot.core.together import COVERS, TOGETHER, Together, kind_of, merge
 from bot.core.wire import decode, encode
 from bot.db.inserts import insert_ignore
 from bot.db.models import OutboxItem
@@ -107,14 +114,20 @@ class Outbox:
         *,
         key: str,
         edit_of: str | None = None,
+        together: Together | None = None,
     ) -> bool:
-        """Queue ``message`` for ``target`` once per ``key``; False when the key was used."""
+        """Queue ``message`` for ``target`` once per ``key``; False when the key was used.
+
+        ``together``: a channel post that may share one post with others of its kind waiting
+        in the channel's lane (see :mod:`bot.core.together`)."""
         now = self.clock.now()
         kind = "dm" if isinstance(target, UserRef) else "channel"
         stored = row_key(self.community, self.feature, key)
         payload = encode(message)
         if edit_of is not None:
             payload[EDIT_OF] = row_key(self.community, self.feature, edit_of)
+        if together is not None and kind == "channel":
+            payload[TOGETHER] = [together.kind, together.values]
         lane = (self.community.key, kind, target.id)
         # Nothing ahead in its lane: this process takes the first attempt now, in the same
         # transaction, and makes it right after the commit (no claim transaction of its own).
@@ -395,6 +408,7 @@ class Deliverer:
         """
         now = self.clock.now()
         claimed: list[Claimed] = []
+        taken: list[OutboxItem] = []
         # Rows sent or failed whose outcome is not written yet still read as pending: leave them
         # out of the query, or a lane with more than a batch of them would look empty.
         settled = [
@@ -439,9 +453,49 @@ class Deliverer:
                         max(waiting - len(claimed) - 1, 0),
                     )
                 )
+                taken.append(row)
+            claimed = self._together(taken, claimed)
             if claimed:
                 await uow.commit()
         return claimed
+
+    @staticmethod
+    def _together(rows: list[OutboxItem], claimed: list[Claimed]) -> list[Claimed]:
+        """Claimed rows that may share a post, queued one after another and never tried
+        before, become one post: the first row carries the merged message and the keys of the
+        rows it stands for, which are marked ``merged`` (never claimed on their own). Written
+        in the claim's transaction, so a resend after a kill sends the very same post."""
+        out: list[Claimed] = []
+        at = 0
+        while at < len(claimed):
+            head = claimed[at]
+            kind = kind_of(head.payload) if head.resend is None else None
+            end = at + 1
+            while (
+                kind is not None
+                and end < len(claimed)
+                and claimed[end].resend is None
+                and kind_of(claimed[end].payload) == kind
+            ):
+                end += 1
+            merged = None
+            if kind is not None and end - at >= 2:
+                payloads = [c.payload for c in claimed[at:end]]
+                merged = merge(head.community, kind, payloads)
+            if merged is None:
+                out.append(head)
+                at += 1
+                continue
+            message, count = merged
+            covered = rows[at + 1 : at + count]
+            payload = encode(message) | {COVERS: [row.idempotency_key for row in covered]}
+            rows[at].payload = payload
+            for row in covered:
+                row.status = "merged"
+                row.due_at = rows[at].due_at
+            out.append(dataclasses.replace(head, payload=payload))
+            at += count
+        return out
 
     async def _send(self, claimed: Claimed) -> Sent:
         """Send one claimed row; what happened, to be recorded."""
@@ -526,6 +580,16 @@ class Deliverer:
                             )
                             .values(sent.values(now))
                         )
+                        covers = sent.claimed.payload.get(COVERS)
+                        if covers and sent.status != "pending":  # the rows its post stood for
+                            await uow.session.execute(
+                                update(OutboxItem)
+                                .where(
+                                    OutboxItem.idempotency_key.in_(covers),
+                                    OutboxItem.status == "merged",
+                                )
+                                .values(sent.values(now))
+                            )
                     await uow.commit()
                 for key, sent in batch.items():
                     if self._unflushed.get(key) is sent:

@@ -101,7 +101,9 @@ class OutboxItem(Base):
     """A delivery to a platform, keyed so a crash never posts twice and never loses a post.
 
     ``status`` is ``pending`` until the platform took it (``sent``, with ``message_id``) or it
-    kept failing (``failed``, with ``last_error``). ``attempted_at`` set on a pending row means
+    kept failing (``failed``, with ``last_error``), or ``merged``: it shares the post of the row
+    whose payload lists its key under ``covers`` and gets that row's outcome (a burst's welcomes,
+    ``bot.core.together``). ``attempted_at`` set on a pending row means
     an attempt began and may have gone out: the next one looks before sending again. Rows of one
     lane (community, kind, channel) go out in ``id`` order.
     """

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core import (
-    Button,
     Capability,
     Member,
-    Message,
+    Together,
     mention,
 )
 from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingMember
 from cogs.onboarding._service import Flow
+from cogs.onboarding._texts import TOGETHER, public_welcome
 
 CATCH_UP = timedelta(days=1)
 """How far back a restart looks for newcomers recorded but not welcomed."""
@@ -80,11 +80,14 @@ class Arrivals(Flow):
         welcomed with the deliveries (nothing that can fail came after them)."""
         s = self.s
         user = self.user(row.user_id)
+        shared: Together | None = None
         if back:
             text = f"Welcome back, {mention(user)}! Your progress is just as you left it."
         else:
             count = await self.ctx.port.count_members(self.ctx.community)
             text = await self.welcome_for(row, count)
+            # In a burst, newcomers whose welcomes wait for the channel are greeted together.
+            shared = Together(TOGETHER, await self.welcome_values(row, count))
         private = await self.private_onboarding(row, text, in_dm=True)
         # Everything is read: end the transaction before talking to the platform, so a join
         # storm's writers never wait on another member's welcome being delivered.
@@ -99,12 +102,8 @@ class Arrivals(Flow):
         key = f"welcome:{row.user_id}:{(row.returned_at or row.joined_at).timestamp():.0f}"
         posted = False
         if s.welcome_where in ("both", "channel") and s.welcome_channel is not None:
-            public = Message(
-                text=text,
-                buttons=(Button("start", "Get started", style="primary"),),
-                ping_users=frozenset({user}),
-            )
-            await self.ctx.deliver(s.welcome_channel, public, key=f"{key}:public")
+            public = public_welcome(text, [user])
+            await self.ctx.deliver(s.welcome_channel, public, key=f"{key}:public", together=shared)
             posted = True
         wants_dm = s.welcome_where in ("both", "dm") or not posted
         if wants_dm:

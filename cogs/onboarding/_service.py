@@ -250,16 +250,30 @@ class Flow:
 
     async def welcome_for(self, row: OnboardingMember, count: int | None) -> str:
         """The manager's welcome template filled in for this member."""
-        config = await self.config()
+        values = await self.welcome_values(row, count)
         return welcome_text(
-            welcome_template(config.welcome_template if config else None),
+            welcome_template(values["template"]),
             member=mention(self.user(row.user_id)),
             community=self.s.community_name,
             member_count=count,
-            rules=config.rules_text if config else None,
+            rules=values["rules"],
             intro_channel=self.intro_mention(),
             buddy=mention(self.user(row.buddy_id)) if row.buddy_id else None,
         )
+
+    async def welcome_values(self, row: OnboardingMember, count: int | None) -> dict[str, Any]:
+        """What the welcome template is filled in with for this member, as plain values (a
+        burst's shared welcome is written from them: ``welcome_together``)."""
+        config = await self.config()
+        return {
+            "template": config.welcome_template if config else None,
+            "community": self.s.community_name,
+            "member_count": count,
+            "rules": config.rules_text if config else None,
+            "intro_channel": self.intro_mention(),
+            "member": row.user_id,
+            "buddy": row.buddy_id,
+        }
 
     async def assign_buddy(self, row: OnboardingMember) -> bool:
         """Pick a buddy from the pool; True when one was found."""

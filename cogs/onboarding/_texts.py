@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.core import Button, Message, Option, Select, plural
-from bot.core.templates import Template, parse_template, render
+from bot.core import (
+    Button,
+    CommunityRef,
+    Message,
+    Option,
+    Select,
+    UserRef,
+    mention,
+    plural,
+    together,
+)
+from bot.core.templates import MAX_OUTPUT_CHARS, Template, parse_template, render
 from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingInterest, OnboardingMember
 
 FIELDS = frozenset({"member", "community", "member_count", "rules", "intro_channel", "buddy"})
 DEFAULT_WELCOME = "Welcome to {community}, {member}! We're glad you're here."
 MAX_RULES = 1000
+TOGETHER = "onboarding.welcome"
+"""The kind of the public welcomes that a burst of joins shares (see :func:`welcome_together`)."""
 
 
 def welcome_template(source: str | None) -> Template:
@@ -35,6 +48,7 @@ def welcome_text(
     rules: str | None,
     intro_channel: str | None,
     buddy: str | None,
+    limit: int = MAX_OUTPUT_CHARS,
 ) -> str:
     """The welcome, rendered: only the member and buddy fields are mentions."""
     values = {
@@ -44,7 +58,45 @@ def welcome_text(
         "intro_channel": intro_channel or "the intro channel",
     }
     mentions = {"member": member, "buddy": buddy or "a greeter"}
-    return render(template, values, mentions=mentions)
+    return render(template, values, mentions=mentions, limit=limit)
+
+
+def public_welcome(text: str, newcomers: Sequence[UserRef]) -> Message:
+    """The welcome in the welcome channel: it pings the newcomers it names, and only them."""
+    return Message(
+        text=text,
+        buttons=(Button("start", "Get started", style="primary"),),
+        ping_users=frozenset(newcomers),
+    )
+
+
+def names(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@together(TOGETHER)
+def welcome_together(community: CommunityRef, values: Sequence[dict[str, Any]]) -> Message:
+    """One public welcome for newcomers whose welcomes waited for the channel together (a
+    burst of joins): the manager's template with ``{member}`` naming them all. A buddy is
+    named only when they all share it (each newcomer's DM names their own); the member count
+    is the latest."""
+    last = values[-1]
+    users = [UserRef(community, str(v["member"])) for v in values]
+    buddies = {v.get("buddy") for v in values}
+    buddy = buddies.pop() if len(buddies) == 1 else None
+    counts = [int(v["member_count"]) for v in values if v.get("member_count") is not None]
+    text = welcome_text(
+        welcome_template(last.get("template")),
+        member=names([mention(u) for u in users]),
+        community=str(last["community"]),
+        member_count=max(counts) if counts else None,
+        rules=last.get("rules"),
+        intro_channel=last.get("intro_channel"),
+        buddy=mention(UserRef(community, str(buddy))) if buddy else None,
+        limit=10 * MAX_OUTPUT_CHARS,  # the outbox takes fewer newcomers when it is too long
+    )
+    return public_welcome(text, users)
 
 
 def interest_label(interest: OnboardingInterest) -> str:

@@ -152,8 +152,9 @@ class Faults:
     banned: int = 0  # Cloudflare-style 429s (no Via, a plain-text body), as when banned
     delay: float = 0.0
     delay_count: int = 0  # 0 with delay > 0 means every request
-    # operation id -> awaited after the fake handled the next such request, before it answers
-    # (a client that dies meanwhile never learns the outcome: "crash between send and record")
+    # operation id (or "operation id:channel id", for that channel's only) -> awaited after the
+    # fake handled the next such request, before it answers (a client that dies meanwhile never
+    # learns the outcome: "crash between send and record")
     stall_after: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
     def take(self) -> tuple[str | None, float]:
@@ -292,7 +293,10 @@ class RestApi:
             reply = await handler(self.fake, call)
         except RestError as exc:
             reply = Reply(exc.status, exc.body())
-        stall = self.faults.stall_after.pop(op.operation_id, None)
+        stalls = self.faults.stall_after
+        stall = stalls.pop(f"{op.operation_id}:{params.get('channel_id')}", None) or stalls.pop(
+            op.operation_id, None
+        )
         if stall is not None:
             await stall()
         return self._respond(record, reply.status, reply.body, op, bucket_key)

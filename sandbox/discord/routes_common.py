@@ -98,6 +98,13 @@ def validate_message_body(body: JSON, *, files: int = 0, partial: bool = False) 
         raise invalid_form("components", "Must be 5 or fewer in length.", "BASE_TYPE_MAX_LENGTH")
     am = body.get("allowed_mentions")
     if isinstance(am, dict):
+        for listed in ("users", "roles"):  # Discord pings at most 100 of each in one message
+            if len(am.get(listed) or ()) > 100:
+                raise invalid_form(
+                    "allowed_mentions",
+                    f"{listed}: Must be 100 or fewer in length.",
+                    "BASE_TYPE_MAX_LENGTH",
+                )
         problem = validate_allowed_mentions(am)
         if problem:
             raise invalid_form(

@@ -71,10 +71,14 @@ class FakeSlack(Workspace):
         await self.stop()
 
     # ------------------------------------------------------------------ people acting
-    async def member_joins(self, name: str, *, dms_open: bool = True, **kwargs: Any) -> User:
+    async def member_joins(
+        self, name: str, *, dms_open: bool = True, settle: bool = True, **kwargs: Any
+    ) -> User:
         """A newcomer joins the team: `team_join`, then `member_joined_channel` in #general.
 
-        ``dms_open=False``: the app can't DM them from the start (see ``close_dms``)."""
+        ``dms_open=False``: the app can't DM them from the start (see ``close_dms``).
+        ``settle=False``: return without waiting for the app's calls to end (a storm of joins
+        keeps some in flight all along)."""
         user = self.add_user(name, in_general=False, **kwargs)
         if not dms_open:
             self.close_dms(user)
@@ -82,16 +86,22 @@ class FakeSlack(Workspace):
         await self.deliver_event(
             user.team_id, {"type": "team_join", "user": user.to_api(), "event_ts": ts}
         )
-        await self.joins(user, self.general(self.world.teams[user.team_id]))
+        await self.joins(user, self.general(self.world.teams[user.team_id]), settle=settle)
         return user
 
     async def joins(
-        self, user: UserLike, channel: ChannelLike, inviter: UserLike | None = None
+        self,
+        user: UserLike,
+        channel: ChannelLike,
+        inviter: UserLike | None = None,
+        *,
+        settle: bool = True,
     ) -> None:
         """A member joins a channel (member_joined_channel + channel_join message events)."""
         inv = self._user(inviter).id if inviter is not None else None
         join_channel(self.api, self._channel(channel), self._user(user).id, inv)
-        await self.settle()
+        if settle:
+            await self.settle()
 
     async def leaves(self, user: UserLike, channel: ChannelLike) -> None:
         """A member leaves a channel (member_left_channel + channel_leave message events)."""

@@ -21,6 +21,7 @@ class ApiFault:
     error: str = ""
     seconds: float = 0.0
     then: Callable[[], Awaitable[None]] | None = None
+    channel: str | None = None  # None: any channel (or none)
 
 
 class Faults:
@@ -47,15 +48,21 @@ class Faults:
         """Hold the next `times` answers for `seconds` (to test client timeouts)."""
         self.queue.append(ApiFault("delay", times, method, seconds=seconds))
 
-    def stall_after(self, method: str, then: Callable[[], Awaitable[None]]) -> None:
-        """Handle the next call to `method`, then await `then()` before answering it (a client
-        that dies meanwhile never learns the outcome)."""
-        self.queue.append(ApiFault("stall", 1, method, then=then))
+    def stall_after(
+        self, method: str, then: Callable[[], Awaitable[None]], *, channel: str | None = None
+    ) -> None:
+        """Handle the next call to `method` (to `channel`, if given), then await `then()` before
+        answering it (a client that dies meanwhile never learns the outcome)."""
+        self.queue.append(ApiFault("stall", 1, method, then=then, channel=channel))
 
-    def take(self, method: str) -> ApiFault | None:
+    def take(self, method: str, channel: str | None = None) -> ApiFault | None:
         """Consume and return the first fault that matches this call."""
         for fault in self.queue:
-            if fault.remaining > 0 and fault.method in (None, method):
+            if (
+                fault.remaining > 0
+                and fault.method in (None, method)
+                and fault.channel in (None, channel)
+            ):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self.queue.remove(fault)

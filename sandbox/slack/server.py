@@ -227,7 +227,7 @@ class SlackServer:
             ):
                 self.violation("request", method, problem)
         headers: dict[str, str] = {}
-        fault = self.faults.take(method)
+        fault = self.faults.take(method, str(args.get("channel") or "") or None)
         stall = None
         if fault is not None and fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
@@ -276,7 +276,13 @@ class SlackServer:
             for problem in self.validator.check_response(method, body):
                 self.violation("response", method, problem)
         if stall is not None:
-            await stall()
+            # Held by the test, not by Steward: settling does not wait for it meanwhile.
+            self.tracker.in_flight -= 1
+            await self.tracker.changed()
+            try:
+                await stall()
+            finally:
+                self.tracker.in_flight += 1
         return web.json_response(body, status=record.status, headers=headers)
 
     def _block_kit(self, method: str, args: dict[str, Any]) -> str | None:

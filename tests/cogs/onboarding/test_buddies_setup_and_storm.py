@@ -92,9 +92,9 @@ async def test_a_join_storm_welcomes_everyone_exactly_once(community: Community)
     await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
     people = await storm(community, [f"guest{n}" for n in range(60)])
     welcomes = [m for m in community.messages_in("welcome") if "Welcome to" in m.text]
-    assert len(welcomes) == 60
+    assert len(welcomes) <= 60  # those that waited for the channel together share a post
     for person in people:
-        assert len([m for m in welcomes if person.id in m.text]) == 1
+        assert len([m for m in welcomes if f"<@{person.id}>" in m.text]) == 1
         assert len(community.dms_of(person)) == 1
     funnel = await community.slash(community.people["ada"], "onboarding funnel", period="1w")
     assert "joined 60 · agreed to rules 0" in funnel.text

@@ -104,8 +104,9 @@ async def _slack_user_change(community: Community, person: Person, *, deleted: b
     await fake.deliver_event(person.account.team_id, event)
 
 
-async def storm(community: Community, names: list[str]) -> list[Person]:
-    """Many people join at once; Steward is only waited for at the end."""
+async def storm(community: Community, names: list[str], *, settle: bool = True) -> list[Person]:
+    """Many people join at once; Steward is only waited for at the end (unless ``settle`` is
+    off: then not at all)."""
     people: list[Person] = []
     for name in names:
         if isinstance(community, DiscordCommunity):
@@ -117,7 +118,8 @@ async def storm(community: Community, names: list[str]) -> list[Person]:
         person = Person(name, Level.MEMBER, user.id, user)
         community.people[name] = person
         people.append(person)
-    await community.settle()
+    if settle:
+        await community.settle()
     return people
 
 
