@@ -118,12 +118,15 @@ class Workload:
         self.tasks: set[asyncio.Task[None]] = set()
         self.minute = 0
         self.command_lock = asyncio.Lock()
+        self.weights = {"join": 3, "post": 5, "react": 2, "command": 1}
+        """How often each kind of action comes, relative to the others."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Act at about ``rate`` actions a second until ``stop``; each action runs on its own."""
         n = 0
         while not stop.is_set():
-            kind = self.rng.choices(["join", "post", "react", "command"], [3, 5, 2, 1])[0]
+            kinds = list(self.weights)
+            kind = self.rng.choices(kinds, [self.weights[k] for k in kinds])[0]
             if kind == "react" and not self.messages:
                 kind = "post"
             n += 1
@@ -622,20 +625,16 @@ FIELDS = [
 
 def render(tallies: list[Tally]) -> str:
     """The table, one line per platform and database."""
-    lines = [tuple(name for name, _ in FIELDS)]
+    from bench._common import table
+
+    rows = []
     for t in tallies:
         cells = []
         for _, attr in FIELDS:
             value = getattr(t, attr)
             cells.append(f"{value:.0f}" if isinstance(value, float) else str(value))
-        lines.append(tuple(cells))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(FIELDS))]
-    out = []
-    for i, line in enumerate(lines):
-        out.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        if i == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+        rows.append(cells)
+    return table([name for name, _ in FIELDS], rows)
 
 
 async def _main(args: argparse.Namespace) -> int:

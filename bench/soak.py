@@ -1,0 +1,841 @@
+"""A long run under faults: ``python -m bench.soak [--minutes 20] [--platform discord|slack]
+[--database sqlite|postgres] [--fault-every 120] [--seed 21]``.
+
+A real ``python -m bot run`` process (announcements, onboarding and engagement on) serves a fake
+platform in this process. Its relay follows 200 feed routes on a loopback feed server
+(sandbox/feeds.py) that publishes a new item every ``--publish-every`` seconds in a random feed;
+every feed is checked each minute (``/announcements set <feed> every:1m``, with
+``STEWARD_FEEDS_MIN_INTERVAL=60``). A community follows at most 100 feeds, so on Discord two
+guilds follow 100 feeds each (50 per channel, two channels a guild: 200 feeds, 200 routes); on
+Slack, where Steward serves one workspace, 100 feeds each go to two channels (200 routes). The
+workload of bench/kill_matrix.py emits one event a second on average (newcomers join, members
+post and react; no commands). Every ``--fault-every`` seconds a fault drawn at random (seeded,
+printed; each kind once in every round of four, in a random order) strikes:
+
+* ``kill``: SIGKILL, and a new process started on the same database;
+* ``database``: the database away for ``--outage`` seconds (SQLite locked by another connection,
+  PostgreSQL reset and refused by the loopback proxy, sandbox/tcpproxy.py);
+* ``storm``: the platform refuses the next requests (Discord: a bucket, global or shared 429,
+  Cloudflare's ban, 502, 500; Slack: 429 with Retry-After, 503);
+* ``gateway``: Discord drops the TCP connection, sends RECONNECT (op 7), INVALID_SESSION (op 9,
+  resumable or not) or goes zombie (no heartbeat ACK); Slack sends a Socket Mode ``disconnect``
+  or drops the connection with the next envelopes.
+
+Then publishing and the workload stop, the last process finishes, and:
+
+* feeds: every item published after its feed's baseline is in each channel it routes to exactly
+  once ("missing", "doubled"), and no item of a baseline was posted ("old posted");
+* events: acked ⊆ stored, as bench/kill_matrix.py defines "acked" (Discord: a heartbeat of the
+  event's session carried its sequence or a later one; Slack: the Socket Mode ack of some
+  attempt at its envelope); events never acked and not stored are reported, not failures;
+* newcomers: one public welcome and one welcome DM each (the outbox rows of onboarding);
+* counted: the messages engagement rolled up per member and day equal its stored messages;
+* memory: the RSS of each Steward process is sampled every ``--sample-every`` seconds (psutil if
+  installed, else /proc); growth is the least-squares slope of RSS over the longest-lived
+  process's samples after its first ``--warmup`` seconds, in MB an hour (a killed process's
+  successor starts from scratch, so growth is measured per process lifetime);
+* file descriptors: over the same samples, the most open in their first half and in their second
+  (a leak keeps setting new highs; connections opened and closed again do not).
+
+Exit 1 when an item is missing or doubled, an acked event is not stored, a welcome is missing
+or doubled, the counts disagree, RSS grows by 20 MB an hour or more, or the second half's most
+open fds exceed the first half's by more than 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FEATURES = "announcements,onboarding,engagement"
+PER_COMMUNITY = 100  # MAX_FEEDS: the most feeds one community follows
+KEEP_ITEMS = 20
+MB = 1024 * 1024
+
+
+# ---------------------------------------------------------------- the feeds
+
+
+@dataclass
+class Feed:
+    """One feed on the server: its items (newest first) and the channels its items go to."""
+
+    n: int
+    path: str
+    channels: list[Any] = field(default_factory=list)
+    items: list[tuple[str, str]] = field(default_factory=list)  # (key, RFC 2822 date)
+    baseline: set[str] = field(default_factory=set)
+    published: list[str] = field(default_factory=list)  # keys published after the baseline
+
+
+class Publisher:
+    """The feed server's 200 feeds; publishes a new item in a random one now and then."""
+
+    def __init__(self, server: Any, feeds: int, rng: random.Random) -> None:
+        self.server, self.rng = server, rng
+        self.feeds = [Feed(n, f"/f/{n}.xml") for n in range(feeds)]
+        self.counter = 0
+        for feed in self.feeds:
+            for _ in range(3):
+                self._add(feed)
+
+    def url(self, feed: Feed) -> str:
+        """The feed's address."""
+        return str(self.server.url(feed.path))
+
+    def _add(self, feed: Feed) -> str:
+        self.counter += 1
+        key = f"f{feed.n}-i{self.counter}"
+        feed.items.insert(0, (key, formatdate(usegmt=True)))
+        del feed.items[KEEP_ITEMS:]
+        entries = "".join(
+            f"<item><guid>https://example.org/s/{k}.html</guid><title>Item {k}</title>"
+            f"<link>https://example.org/s/{k}.html</link><pubDate>{date}</pubDate>"
+            f"<description>News number {k}.</description></item>"
+            for k, date in feed.items
+        )
+        body = f"<rss version='2.0'><channel><title>Feed {feed.n}</title>{entries}</channel></rss>"
+        self.server.put(feed.path, body.encode(), "application/rss+xml")
+        return key
+
+    def opml(self, feeds: list[Feed], path: str) -> str:
+        """An OPML file listing ``feeds``; returns its address."""
+        outlines = "".join(
+            f"<outline type='rss' text='Feed {f.n}' xmlUrl='{self.url(f)}'/>" for f in feeds
+        )
+        body = f"<opml version='2.0'><head><title>Soak</title></head><body>{outlines}</body></opml>"
+        return str(self.server.put(path, body.encode(), "text/x-opml"))
+
+    def settled(self) -> bool:
+        """Whether every feed has been fetched three times (the import's fetch, the poll that
+        stored its baseline, and a poll after it): what it holds now is its baseline."""
+        return all(self.server.requests[f.path] >= 3 for f in self.feeds)
+
+    def baseline(self) -> None:
+        """Remember what each feed holds: none of it may be posted."""
+        for feed in self.feeds:
+            feed.baseline = {k for k, _ in feed.items}
+
+    def publish(self) -> None:
+        """A new item in a random feed."""
+        feed = self.rng.choice(self.feeds)
+        feed.published.append(self._add(feed))
+
+
+# ---------------------------------------------------------------- the process and its samples
+
+
+@dataclass
+class Sample:
+    """One look at a Steward process."""
+
+    pid: int
+    at: float
+    rss: int
+    fds: int
+
+
+def sample(pid: int) -> tuple[int, int] | None:
+    """(RSS bytes, open fds) of a process, or None once it is gone."""
+    try:
+        import psutil  # type: ignore[import-untyped]
+    except ImportError:
+        psutil = None
+    try:
+        if psutil is not None:
+            p = psutil.Process(pid)
+            return int(p.memory_info().rss), int(p.num_fds())
+        status = Path(f"/proc/{pid}/status").read_text()
+        rss = next(int(line.split()[1]) * 1024 for line in status.splitlines() if "VmRSS" in line)
+        return rss, len(os.listdir(f"/proc/{pid}/fd"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    except Exception as error:  # psutil.NoSuchProcess and the like
+        if type(error).__module__.startswith("psutil"):
+            return None
+        raise
+
+
+@dataclass
+class Lifetime:
+    """The samples of one process, and the figures drawn from them after the warm-up."""
+
+    pid: int
+    samples: list[Sample]
+    warmup: float
+    since: float = 0.0
+    """Samples before this moment (the soak's start: the set-up is not measured) are left out."""
+
+    @property
+    def seconds(self) -> float:
+        """How long it was watched during the soak."""
+        kept = [s for s in self.samples if s.at >= self.since]
+        return kept[-1].at - kept[0].at if kept else 0.0
+
+    def after_warmup(self) -> list[Sample]:
+        """The samples after the first ``warmup`` seconds of its life."""
+        if not self.samples:
+            return []
+        start = max(self.samples[0].at + self.warmup, self.since)
+        return [s for s in self.samples if s.at >= start]
+
+    def growth_mb_per_hour(self) -> float:
+        """The least-squares slope of RSS over time, in MB an hour (nan with too few samples)."""
+        kept = self.after_warmup()
+        if len(kept) < 3:
+            return float("nan")
+        xs = [s.at for s in kept]
+        ys = [s.rss / MB for s in kept]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        var = sum((x - mx) ** 2 for x in xs)
+        return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var * 3600
+
+    def fd_highs(self) -> tuple[int, int]:
+        """The most fds open in the first half of the measured samples, and in the second: a
+        leak keeps setting new highs, while connections opened and closed do not."""
+        kept = self.after_warmup()
+        if len(kept) < 2:
+            return 0, 0
+        middle = (kept[0].at + kept[-1].at) / 2
+        first = max(s.fds for s in kept if s.at <= middle)
+        second = max((s.fds for s in kept if s.at > middle), default=first)
+        return first, second
+
+
+class Steward:
+    """The Steward process of the moment: started, killed and restarted; sampled throughout."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.process: Any = None
+        self.samples: list[Sample] = []
+        self.restarts: list[float] = []
+
+    async def start(self) -> None:
+        """Start a process; return once it says it is running."""
+        from sandbox.process import start_steward
+
+        begun = time.perf_counter()
+        self.process = await start_steward(self.env, self.log)
+        self.restarts.append(time.perf_counter() - begun)
+
+    async def kill(self) -> int:
+        """SIGKILL, then a new process; returns the killed pid."""
+        pid = int(self.process.pid)
+        self.process.kill()
+        await self.process.wait()
+        await self.start()
+        return pid
+
+    async def stop(self) -> None:
+        """End the process the ordinary way."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+    async def watch(self, every: float) -> None:
+        """Sample the live process every ``every`` seconds (until cancelled)."""
+        while True:
+            process = self.process
+            if process is not None and process.returncode is None:
+                seen = sample(process.pid)
+                if seen is not None:
+                    self.samples.append(Sample(process.pid, time.monotonic(), *seen))
+            await asyncio.sleep(every)
+
+    def lifetimes(self, warmup: float, since: float) -> list[Lifetime]:
+        """The samples grouped per process, longest-lived (in the soak) first."""
+        by_pid: dict[int, list[Sample]] = {}
+        for s in self.samples:
+            by_pid.setdefault(s.pid, []).append(s)
+        lives = [Lifetime(pid, samples, warmup, since) for pid, samples in by_pid.items()]
+        return sorted(lives, key=lambda life: life.seconds, reverse=True)
+
+
+# ---------------------------------------------------------------- the platforms
+
+
+class DiscordSoak:
+    """The soak's moves on the fake Discord: communities, feeds, faults."""
+
+    platform = "discord"
+
+    def __init__(self, fake: Any, args: argparse.Namespace) -> None:
+        from bench.kill_matrix import DiscordSide
+        from sandbox.scenario._open import _seed_discord
+
+        self.fake = fake
+        guild, people, _settings = _seed_discord(fake)
+        self.side = DiscordSide(fake, guild, people)
+        self.guilds = [guild]
+        for g in range(1, -(-args.feeds // PER_COMMUNITY)):
+            self.guilds.append(fake.add_guild(f"Relay {g + 1}", owner=fake.owner))
+        self.channels = [[fake.add_channel(g, f"news-{c}") for c in range(2)] for g in self.guilds]
+
+    async def command(self, where: Any, command: str, **options: Any) -> str:
+        """The owner runs a slash command in ``where``'s guild; returns what they saw ("" when
+        the interaction failed, as it does when a busy process answers late)."""
+        try:
+            result = await self.fake.invoke_slash(self.fake.owner, where, command, **options)
+        except (AssertionError, TimeoutError):
+            return ""
+        return str(result.text)
+
+    async def follow(self, publisher: Publisher) -> None:
+        """Each guild imports its feeds, half into each of its channels."""
+        for g, guild in enumerate(self.guilds):
+            share = publisher.feeds[g * PER_COMMUNITY : (g + 1) * PER_COMMUNITY]
+            for c, channel in enumerate(self.channels[g]):
+                half = share[c::2]
+                url = publisher.opml(half, f"/opml/{g}-{c}.xml")
+                general = guild.channel_named("general")
+                importing = partial(
+                    self.command, general, "announcements import", opml=url, channel=channel
+                )
+                await _until(importing)
+                for feed in half:
+                    feed.channels.append(channel)
+
+    def received(self, channel: Any) -> list[str]:
+        """Steward's posts in a channel, each as text that holds its link."""
+        return [
+            m.content + json.dumps(m.embeds)
+            for m in self.fake.messages_in(channel)
+            if m.author["id"] == self.fake.bot.id
+        ]
+
+    def faults(self) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
+        """The platform's storms and gateway faults, by name."""
+        fake = self.fake
+        news = self.channels[0][0].id
+        return {
+            "storm": [
+                ("bucket 429 x5", lambda: fake.rate_limit_next(5, retry_after=1.0)),
+                ("global 429 x5", lambda: fake.rate_limit_next(5, retry_after=1.0, global_=True)),
+                ("shared 429 x5", lambda: fake.rate_limit_shared(news, 5, retry_after=1.0)),
+                ("Cloudflare ban x5", lambda: fake.ban_next(5)),
+                ("502 x5", lambda: fake.fail_next(5, status=502)),
+                ("500 x5", lambda: fake.fail_next(5, status=500)),
+            ],
+            "gateway": [
+                ("TCP drop", lambda: fake.drop_gateway()),
+                ("RECONNECT (op 7)", fake.request_reconnect),
+                ("INVALID_SESSION resumable", lambda: fake.invalidate_session(resumable=True)),
+                ("INVALID_SESSION", lambda: fake.invalidate_session(resumable=False)),
+                ("zombie", fake.zombie_gateway),
+            ],
+        }
+
+
+class SlackSoak:
+    """The soak's moves on the fake Slack: one workspace, 100 feeds routed to two channels."""
+
+    platform = "slack"
+
+    def __init__(self, fake: Any, args: argparse.Namespace) -> None:
+        from bench.kill_matrix import SlackSide
+        from sandbox.scenario._open import _seed_slack
+
+        del args
+        self.fake = fake
+        channels, people, _settings = _seed_slack(fake)
+        self.side = SlackSide(fake, channels, people)
+        self.admin = people["olivia"].account
+        self.news = [fake.add_channel(f"news-{c}") for c in range(4)]
+
+    async def command(self, text: str) -> str:
+        """The owner runs ``/announcements <text>``; returns what they saw (it may come late)."""
+        outcome = await self.fake.slash(self.admin, "/announcements", text)
+        for _ in range(1200):
+            if outcome.shown:
+                break
+            await asyncio.sleep(0.1)
+        return " ".join(s.text for s in outcome.shown)
+
+    async def follow(self, publisher: Publisher) -> None:
+        """Two imports of 50 feeds; each feed gets a second route."""
+        feeds = publisher.feeds[:PER_COMMUNITY]
+        for c in range(2):
+            half = feeds[c::2]
+            url = publisher.opml(half, f"/opml/{c}.xml")
+            channel = self.news[c]
+            await _until(partial(self.command, f"import {url} <#{channel.id}|{channel.name}>"))
+            for feed in half:
+                feed.channels.append(channel)
+        for i, feed in enumerate(feeds):
+            channel = self.news[2 + i % 2]
+            said = await self.command(
+                f"route add {publisher.url(feed)} <#{channel.id}|{channel.name}>"
+            )
+            _expect(said, "Added route", "route add")
+            feed.channels.append(channel)
+
+    def received(self, channel: Any) -> list[str]:
+        """Steward's posts in a channel, each as text that holds its link."""
+        return [
+            m.data.get("text", "") + json.dumps(m.data.get("blocks", []))
+            for m in self.fake.messages_in(channel.id)
+            if m.via == "api"
+        ]
+
+    def faults(self) -> dict[str, list[tuple[str, Callable[[], Any]]]]:
+        """The platform's storms and Socket Mode faults, by name."""
+        fake, post = self.fake, "chat.postMessage"
+        return {
+            "storm": [
+                ("429 Retry-After 1 x5", lambda: fake.faults.rate_limit(5, retry_after=1)),
+                ("429 Retry-After 5 x3", lambda: fake.faults.rate_limit(3, retry_after=5)),
+                ("503 x5", lambda: fake.faults.server_error(5, status=503, method=post)),
+                ("500 x5", lambda: fake.faults.server_error(5, method=post)),
+            ],
+            "gateway": [
+                ("disconnect refresh_requested", fake.socket_disconnect),
+                ("disconnect warning", lambda: fake.socket_disconnect("warning")),
+                ("drop with 2 envelopes", lambda: fake.drop_socket_mid_stream(2)),
+            ],
+        }
+
+
+def _expect(said: str, word: str, what: str) -> None:
+    if word not in said:
+        raise RuntimeError(f"{what}: Steward answered {said!r}")
+
+
+async def _until(run: Callable[[], Awaitable[str]]) -> None:
+    """Run an import until Steward says it follows the feeds (a retry finds them known)."""
+    for _ in range(30):
+        said = await run()
+        if said.startswith(("Following", "No new feeds")):
+            return
+        await asyncio.sleep(2.0)
+    raise RuntimeError(f"the import failed: Steward answered {said!r}")
+
+
+async def every_minute(url: str) -> int:
+    """Every feed checked each minute from now on, as ``/announcements set <feed> every:1m``
+    sets it (written in the database while no process runs: 200 commands through the fake
+    Discord would exceed discord.py's gateway send budget, each one heartbeating)."""
+    from sqlalchemy import update
+
+    from bot.core.clock import SystemClock
+    from bot.db.engine import Database
+    from cogs.announcements._models import AnnouncementFeed
+
+    db = Database(url)
+    try:
+        async with db.uow() as uow:
+            now = SystemClock().now()
+            done = await uow.session.execute(
+                update(AnnouncementFeed).values(interval_s=60, next_poll_at=now)
+            )
+            await uow.commit()
+    finally:
+        await db.dispose()
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class Report:
+    """What the soak came to."""
+
+    platform: str
+    database: str
+    minutes: float = 0.0
+    faults: list[str] = field(default_factory=list)
+    items: int = 0  # published after their feed's baseline
+    routes: int = 0  # (item, channel) pairs expected
+    posted: int = 0
+    missing: int = 0
+    doubled: int = 0
+    old_posted: int = 0
+    tally: Any = None  # bench.kill_matrix.Tally of the workload
+    raw_messages: int = 0
+    rolled_messages: int = 0
+    lifetimes: list[Lifetime] = field(default_factory=list)
+    restart: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def longest(self) -> Lifetime | None:
+        """The longest-lived process."""
+        return self.lifetimes[0] if self.lifetimes else None
+
+    def goals(self) -> list[tuple[str, str, bool]]:
+        """(goal, measured, met) for the table."""
+        t = self.tally
+        life = self.longest
+        growth = life.growth_mb_per_hour() if life else float("nan")
+        first_high, second_high = life.fd_highs() if life else (0, 0)
+        fds = [s.fds for s in life.after_warmup()] if life else []
+        welcomes = f"{t.welcomes_missing} missing, {t.duplicates} doubled"
+        return [
+            (
+                "feed items posted once per route",
+                f"{self.posted}/{self.routes} ({self.items} items), {self.missing} missing, "
+                f"{self.doubled} doubled, {self.old_posted} old posted",
+                not (self.missing or self.doubled or self.old_posted),
+            ),
+            (
+                "acked events stored",
+                f"{t.acked} acked of {t.joins + t.posts + t.reactions} "
+                f"({t.joins} joins, {t.posts} posts, {t.reactions} reactions), "
+                f"{t.acked_not_stored} not stored; {t.unacked_lost} never acked, not stored",
+                not t.acked_not_stored,
+            ),
+            (
+                "newcomers welcomed once",
+                f"{welcomes}; outbox {t.outbox}, {t.undelivered} undelivered, "
+                f"{t.unrecorded} unrecorded",
+                not (t.welcomes_missing or t.duplicates or t.undelivered or t.unrecorded),
+            ),
+            (
+                "messages counted once",
+                f"{self.raw_messages} stored, {self.rolled_messages} in the daily counts",
+                self.raw_messages == self.rolled_messages,
+            ),
+            (
+                "RSS growth < 20 MB/h",
+                f"{growth:+.1f} MB/h over {life.seconds / 60 if life else 0:.1f} min "
+                f"(pid {life.pid if life else '-'}, {len(self.lifetimes)} processes)",
+                growth < 20,
+            ),
+            (
+                "open fds stable (no new high > +5)",
+                f"most open: {first_high} in the first half, {second_high} in the second; "
+                f"{min(fds, default=0)}..{max(fds, default=0)}",
+                second_high <= first_high + 5,
+            ),
+        ]
+
+    @property
+    def bad(self) -> bool:
+        """Whether a goal failed."""
+        return not all(met for _, _, met in self.goals())
+
+
+async def _stored(url: str) -> dict[str, Any]:
+    """kill_matrix's view of what was stored, the outbox limited to onboarding's rows, and the
+    messages engagement stored against those it counted per member and day."""
+    from sqlalchemy import func, select
+
+    from bench.kill_matrix import _stored as stored_by_kill_matrix
+    from bot.db.engine import Database
+    from cogs.engagement._models import EVENTS, MEMBER_DAYS
+
+    stored = await stored_by_kill_matrix(url)
+    stored["relay_rows"] = [r for r in stored["rows"] if r.feature == "announcements"]
+    stored["rows"] = [r for r in stored["rows"] if r.feature == "onboarding"]
+    db = Database(url)
+    try:
+        async with db.uow() as uow:
+            s = uow.session
+            raw = await s.scalar(
+                select(func.count()).select_from(EVENTS).where(EVENTS.c.kind == "message")
+            )
+            rolled = await s.scalar(select(func.sum(MEMBER_DAYS.c.messages)))
+    finally:
+        await db.dispose()
+    stored["raw_messages"], stored["rolled_messages"] = int(raw or 0), int(rolled or 0)
+    return stored
+
+
+async def _wait(check: Callable[[], Awaitable[bool]], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(1.0)
+    return True
+
+
+def _stamp(begun: float) -> str:
+    seconds = int(time.monotonic() - begun)
+    return f"[{seconds // 60:02d}:{seconds % 60:02d}]"
+
+
+async def _fault(
+    kind: str, soak: Any, steward: Steward, outage: Any, rng: random.Random, args: Any
+) -> str:
+    """Strike with one fault of ``kind``; returns what was done."""
+    if kind == "kill":
+        begun = time.perf_counter()
+        pid = await steward.kill()
+        took = time.perf_counter() - begun
+        return f"kill -9 of pid {pid}; pid {steward.process.pid} running {took:.0f} s later"
+    if kind == "database":
+        await outage.away()
+        try:
+            await asyncio.sleep(args.outage)
+        finally:
+            await outage.back()
+        how = "locked by another connection" if outage.proxy is None else "refused and reset"
+        return f"database away {args.outage:.0f} s ({how})"
+    name, make = rng.choice(soak.faults()[kind])
+    done = make()
+    if asyncio.iscoroutine(done):
+        await done
+    return f"{kind}: {name}"
+
+
+async def _soak(args: argparse.Namespace, soak: Any, url: str, report: Report, tmp: str) -> None:
+    from bench.kill_matrix import Tally, Workload, _check, _configure
+    from bot.db.schema import upgrade
+    from sandbox.feeds import FeedServer
+    from sandbox.outage import through_outage
+
+    rng = random.Random(args.seed)
+    server = FeedServer("127.0.0.1")
+    await server.start()
+    feeds = args.feeds if soak.platform == "discord" else min(args.feeds, PER_COMMUNITY)
+    publisher = Publisher(server, feeds, random.Random(args.seed + 1))
+    await upgrade(url)
+    async with through_outage(url) as (steward_url, outage):
+        env = {
+            "STEWARD_DATABASE_URL": steward_url,
+            "STEWARD_FEATURES": FEATURES,
+            "STEWARD_FEEDS_ALLOW": "127.0.0.0/8",
+            "STEWARD_FEEDS_MIN_INTERVAL": "60",
+            **soak.side.env(),
+        }
+        log = Path(tmp) / f"steward-{report.platform}-{report.database}.log"
+        steward = Steward(env, log)
+        await steward.start()
+        sampling = asyncio.create_task(steward.watch(args.sample_every))
+        watching = asyncio.create_task(_heartbeats(soak.side))
+        try:
+            side = soak.side
+            welcome = side.welcome if side.platform == "discord" else side.channels["welcome"]
+            await _configure(side, welcome.id)
+            await soak.follow(publisher)
+            await steward.stop()
+            print(f"{await every_minute(url)} feeds checked every minute", flush=True)
+            await steward.start()
+            print("following the feeds; waiting for each to keep its baseline", flush=True)
+
+            async def settled() -> bool:
+                return publisher.settled()
+
+            if not await _wait(settled, 600):
+                raise RuntimeError("the feeds were not all polled within 10 minutes")
+            publisher.baseline()
+            workload = Workload(side, random.Random(args.seed + 2), 1.0)
+            workload.weights = {"join": 3, "post": 5, "react": 2}
+            stop = asyncio.Event()
+            begun = time.monotonic()
+            driving = asyncio.create_task(workload.run(stop))
+            publishing = asyncio.create_task(_publish(publisher, args.publish_every, stop))
+            end = begun + args.minutes * 60
+            kinds = ["kill", "database", "storm", "gateway"]
+            deck: list[str] = []
+            strikes = begun + args.fault_every  # on a fixed schedule, however long each lasts
+            while strikes < end:
+                await asyncio.sleep(max(0.0, strikes - time.monotonic()))
+                strikes += args.fault_every
+                if not deck:  # each kind once per round of four, in a random order
+                    deck = rng.sample(kinds, len(kinds))
+                kind = deck.pop()
+                at = _stamp(begun)
+                said = await _fault(kind, soak, steward, outage, rng, args)
+                report.faults.append(f"{at} {said}")
+                print(report.faults[-1], flush=True)
+            await asyncio.sleep(max(0.0, end - time.monotonic()))
+            stop.set()
+            await driving
+            await publishing
+            await workload.finish()
+            await side.settle(args.finish_within)
+            report.minutes = (time.monotonic() - begun) / 60
+            print(f"{_stamp(begun)} workload stopped; the last process finishes", flush=True)
+
+            def delivered() -> bool:
+                return _compare(soak, publisher, Report(report.platform, report.database))
+
+            async def done() -> bool:
+                rows = await _stored(url)
+                pending = any(r.status == "pending" for r in rows["rows"] + rows["relay_rows"])
+                return not pending and delivered()
+
+            await _wait(done, args.finish_within)
+            await asyncio.sleep(5.0)  # time for a wrong second post to land
+            side.watch()
+        finally:
+            watching.cancel()
+            sampling.cancel()
+            await steward.stop()
+            await server.stop()
+    stored = await _stored(url)
+    report.tally = Tally(report.platform, report.database)
+    _check(side, workload.actions, stored, report.tally)
+    report.problems += report.tally.problems
+    _compare(soak, publisher, report)
+    report.raw_messages, report.rolled_messages = stored["raw_messages"], stored["rolled_messages"]
+    report.lifetimes = steward.lifetimes(args.warmup, begun)
+    report.restart = sum(steward.restarts) / len(steward.restarts)
+    report.problems += [str(v) for v in soak.fake.violations[:5]]
+
+
+async def _heartbeats(side: Any) -> None:
+    while True:
+        side.watch()
+        await asyncio.sleep(0.05)
+
+
+async def _publish(publisher: Publisher, every: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        publisher.publish()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+def _compare(soak: Any, publisher: Publisher, report: Report) -> bool:
+    """Each published item once in each of its feed's channels; none of a baseline. Returns
+    whether every item arrived."""
+    held: dict[str, list[str]] = {}
+    for feed in publisher.feeds:
+        for channel in feed.channels:
+            if channel.id not in held:
+                held[channel.id] = soak.received(channel)
+    report.items = sum(len(f.published) for f in publisher.feeds)
+    for feed in publisher.feeds:
+        for channel in feed.channels:
+            posts = held[channel.id]
+            for key in feed.published:
+                n = sum(f"/s/{key}.html" in p for p in posts)
+                report.routes += 1
+                report.posted += min(n, 1)
+                report.missing += n == 0
+                report.doubled += max(n - 1, 0)
+                if n != 1:
+                    report.problems.append(f"item {key} in {channel.id}: posted {n} times")
+            for key in feed.baseline:
+                report.old_posted += sum(f"/s/{key}.html" in p for p in posts)
+    return report.missing == 0
+
+
+# ---------------------------------------------------------------- the command
+
+
+async def one(args: argparse.Namespace, platform: str, database: str, tmp: str) -> Report | None:
+    """The soak on one platform and database (None when PostgreSQL is not there)."""
+    from bench._common import fresh_pg_database
+
+    if database == "sqlite":
+        url: str | None = f"sqlite+aiosqlite:///{tmp}/soak-{platform}.db"
+    else:
+        url = await fresh_pg_database(f"bench_soak_{platform}")
+    if url is None:
+        return None
+    report = Report(platform, database)
+    if platform == "discord":
+        from sandbox.discord import FakeDiscord
+
+        async with FakeDiscord(validate=not args.no_validate) as fake:
+            fake.gateway.HEARTBEAT_INTERVAL_MS = 1000  # acks between faults (see kill_matrix)
+            await _soak(args, DiscordSoak(fake, args), url, report, tmp)
+    else:
+        from sandbox.slack import FakeSlack
+
+        retries = (1.0, 3.0, 6.0)  # Slack's are 0 s, 1 min, 5 min: shortened, same shape
+        async with FakeSlack(
+            validate=not args.no_validate, retry_delays=retries, connect_timeout=3.0
+        ) as fake:
+            await _soak(args, SlackSoak(fake, args), url, report, tmp)
+    return report
+
+
+def _write_samples(path: Path, report: Report) -> None:
+    """Every sample as CSV: platform, database, pid, seconds into the soak, RSS bytes, fds."""
+    new = not path.exists()
+    with path.open("a") as out:
+        if new:
+            out.write("platform,database,pid,seconds,rss,fds\n")
+        for life in report.lifetimes:
+            for s in life.samples:
+                at = s.at - life.since
+                out.write(f"{report.platform},{report.database},{s.pid},{at:.1f},{s.rss},{s.fds}\n")
+
+
+def render(report: Report) -> str:
+    """The goals table of one run."""
+    from bench._common import table
+
+    rows = [(goal, measured, "ok" if met else "FAILED") for goal, measured, met in report.goals()]
+    title = (
+        f"{report.platform} + {report.database}: {report.minutes:.1f} min, "
+        f"{len(report.faults)} faults, mean start {report.restart:.0f} s"
+    )
+    return title + "\n" + table(("goal", "measured", ""), rows)
+
+
+async def _main(args: argparse.Namespace) -> int:
+    os.environ["STEWARD_PLATFORM_SPEED"] = str(args.speed)
+    reports = []
+    with contextlib.ExitStack() as stack:
+        tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="steward-soak-"))
+        print(f"Steward's logs in {tmp} (kept with --keep DIR)", flush=True)
+        for database in args.database or ["sqlite"]:
+            for platform in args.platform or ["discord"]:
+                report = await one(args, platform, database, tmp)
+                if report is None:
+                    print(f"{database}: no server answers; left out")
+                    continue
+                reports.append(report)
+                if args.samples:
+                    _write_samples(Path(args.samples), report)
+                print(render(report))
+                for problem in report.problems[:10]:
+                    print(f"  {problem}")
+    return 1 if any(r.bad for r in reports) else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m bench.soak")
+    p.add_argument("--minutes", type=float, default=20.0)
+    p.add_argument("--platform", action="append", choices=["discord", "slack"])
+    p.add_argument("--database", action="append", choices=["sqlite", "postgres"])
+    p.add_argument("--fault-every", type=float, default=120.0, help="seconds between faults")
+    p.add_argument("--outage", type=float, default=60.0, help="seconds the database is away")
+    p.add_argument("--feeds", type=int, default=200)
+    p.add_argument("--publish-every", type=float, default=3.0, help="seconds between new items")
+    p.add_argument("--sample-every", type=float, default=5.0, help="seconds between RSS samples")
+    p.add_argument("--warmup", type=float, default=120.0, help="seconds of a life not measured")
+    p.add_argument("--speed", type=float, default=1.0, help="platform limits run this fast")
+    p.add_argument("--seed", type=int, default=21)
+    p.add_argument("--finish-within", type=float, default=600, help="seconds the last one gets")
+    p.add_argument("--keep", default=None, help="a folder for the database and logs, kept")
+    p.add_argument("--samples", default=None, help="append every RSS and fd sample to this CSV")
+    p.add_argument("--no-validate", action="store_true", help="skip the spec checks")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Soak and print the table; exit 1 when a goal fails."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    return asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
