@@ -23,6 +23,8 @@ log = logging.getLogger("steward.db.listen")
 PING_EVERY = 30.0
 """Seconds between checks that the connection still answers (a silent network drop)."""
 FIRST_RETRY, LAST_RETRY = 0.5, 30.0
+SAY_AGAIN = 60.0
+"""Seconds between two log lines saying listening is still not possible."""
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -83,24 +85,35 @@ class Listener:
 
     async def _run(self) -> None:
         delay = FIRST_RETRY
+        said: float | None = None  # when the log last said listening had stopped
         while True:
             try:
                 conn = await asyncpg.connect(self._dsn)
             except Exception as exc:
-                log.warning(
-                    "can't listen for changes from other processes (%s); trying again in %.0f s",
-                    type(exc).__name__,
-                    delay,
-                )
+                # Said once, then at most once a minute: the database being away is already
+                # said by the database gate, and settings are re-read every 5 s meanwhile.
+                now = asyncio.get_running_loop().time()
+                if said is None or now - said >= SAY_AGAIN:
+                    said = now
+                    log.warning(
+                        "can't listen for changes from other processes (%s); settings are "
+                        "re-read every 5 s until it can",
+                        type(exc).__name__,
+                    )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, LAST_RETRY)
                 continue
             delay = FIRST_RETRY
             try:
+                if said is not None:
+                    log.info("listening for changes from other processes again")
+                    said = None
                 await self._listen(conn)
             except Exception as exc:
+                said = asyncio.get_running_loop().time()
                 log.warning(
-                    "the connection listening for changes dropped (%s); reconnecting",
+                    "the connection listening for changes from other processes dropped (%s); "
+                    "reconnecting",
                     type(exc).__name__,
                 )
             finally:
