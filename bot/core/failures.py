@@ -22,7 +22,6 @@ outbox's keys, their own records), which the in-listener retries already need.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import pickle
@@ -328,9 +327,9 @@ class Failures:
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        # gather, not a suppressed await: a cancel of the task closing (Ctrl+C during shutdown)
+        # must still reach it, or the process ends as if nobody had asked it to stop.
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def next_due(self) -> datetime | None:
         """When the timer loop should next look for automatic tries (never looked yet: now;
