@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +55,33 @@ def main(args: argparse.Namespace, config: Config) -> int:
     # "Can't keep up, websocket is 40s behind" only says this machine is busy: the fake server
     # and Steward share it. Nothing a rehearsing manager can act on.
     logging.getLogger("discord.gateway").setLevel(logging.ERROR)
+    interrupted: list[int] = []
     try:
-        return asyncio.run(run(url, load(config.features), lines, world=world))
+        code = asyncio.run(
+            _noting_ctrl_c(run(url, load(config.features), lines, world=world), interrupted)
+        )
     except KeyboardInterrupt:
+        interrupted.append(signal.SIGINT)
+        code = 0
+    if interrupted:
         print()  # Ctrl+C: leave the prompt's line, then go quietly
         return 130
+    return code
+
+
+async def _noting_ctrl_c(main: Coroutine[Any, Any, int], interrupted: list[int]) -> int:
+    """Run ``main``, noting a Ctrl+C in ``interrupted``: asyncio cancels the main task on
+    Ctrl+C, and when that cancel lands while Steward is already shutting down (the end of
+    the input read at the same moment) the run can end normally; Ctrl+C still ends with 130."""
+    handler = signal.getsignal(signal.SIGINT)  # asyncio's own, which cancels this task
+
+    def note(signum: int, frame: Any) -> None:
+        interrupted.append(signum)
+        if callable(handler):
+            handler(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    return await main
 
 
 def database_url(where: str, *, keep: bool) -> str:
