@@ -20,6 +20,14 @@ from typing import Any
 from bench.fuzz.common import ACTIVE, COMMUNITY, fields, friendly, no_ping, sendable
 from bench.fuzz.kernel import addresses, components, csv_export, markup, typed_values
 from bench.fuzz.relay import opml, route_filter, webhook_body, websub
+from bench.fuzz.slack import (
+    DISCORD_FORMS,
+    EVENTS,
+    INTERACTIONS,
+    discord_forms,
+    slack_events,
+    slack_interactions,
+)
 from bot.adapters.slack.text import escape, to_mrkdwn
 from bot.core.commandline import match, parse_args, tokenize
 from bot.core.commands import CommandSpec
@@ -275,6 +283,9 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "opml": opml,
     "webhook_body": webhook_body,
     "websub": websub,
+    "slack_interactions": slack_interactions,
+    "slack_events": slack_events,
+    "discord_forms": discord_forms,
 }
 """Every target by name, in the order the runner runs them."""
 
@@ -328,5 +339,8 @@ SEEDS: dict[str, list[bytes]] = {
         b'\x00<feed><link rel="hub" href="https://hub.example/"/><link rel="self" href="/f"/>',
         b"\x01https://hub.example/",
     ],
+    "slack_interactions": [bytes([i]) for i in range(len(INTERACTIONS))],
+    "slack_events": [bytes([i]) for i in range(len(EVENTS))],
+    "discord_forms": [bytes([i]) for i in range(len(DISCORD_FORMS))],
 }
 """Inputs each target starts from (the fuzzer mutates them; the suite's run includes them)."""

@@ -12,7 +12,14 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.commands import build_groups, build_message_menus
-from bot.adapters.discord.convert import channel_ref, community, message_ref, to_member
+from bot.adapters.discord.convert import (
+    channel_ref,
+    community,
+    form_fields,
+    message_ref,
+    picked,
+    to_member,
+)
 from bot.adapters.discord.endpoints import configure_endpoints
 from bot.adapters.discord.gateway import StewardBot, StewardShardedBot
 from bot.adapters.discord.intents import intents_for
@@ -225,11 +232,6 @@ class DiscordAdapter:
             found = self.registry.component(feature, action)
             outsiders = found is not None and found[0].outsiders
             guild_id, actor = await self._presser(interaction, scope, outsiders=outsiders)
-            fields: dict[str, str] = {}
-            for row in data.get("components", []):
-                for item in row.get("components", []):
-                    if "custom_id" in item:
-                        fields[str(item["custom_id"])] = str(item.get("value", ""))
             message = None
             if interaction.message is not None:
                 message = message_ref(
@@ -243,8 +245,8 @@ class DiscordAdapter:
                     feature=feature,
                     action=action,
                     value=value,
-                    values=tuple(str(v) for v in data.get("values", [])),
-                    fields=fields,
+                    values=picked(data),
+                    fields=form_fields(data),
                     message=message,
                     responder=responder,
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import discord
 
@@ -104,3 +105,26 @@ def unscope_component_id(cid: str) -> tuple[int | None, str]:
     if found is None:
         return None, cid
     return int(found.group(1), 36), f"steward:{found.group(2)}"
+
+
+def form_fields(data: dict[str, Any]) -> dict[str, str]:
+    """A submitted form's fields by their custom_id (the interaction's raw data): text inputs in
+    action rows, or in labels (``component``, one each); anything of another shape skipped."""
+    fields: dict[str, str] = {}
+    rows = data.get("components")
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        items = row.get("components")
+        inner = row.get("component")
+        for item in [*(items if isinstance(items, list) else []), inner]:
+            if isinstance(item, dict) and isinstance(item.get("custom_id"), str):
+                value = item.get("value")
+                fields[item["custom_id"]] = value if isinstance(value, str) else ""
+    return fields
+
+
+def picked(data: dict[str, Any]) -> tuple[str, ...]:
+    """A select's picks (the interaction's raw data); anything but a list of texts is none."""
+    values = data.get("values")
+    return tuple(v for v in values if isinstance(v, str)) if isinstance(values, list) else ()

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters.slack.shapes import obj, text
 from bot.core.errors import NotFound, Unavailable, UserError
 from bot.core.ids import CommunityRef, RoleRef, UserRef
 from bot.core.members import Level, Member
@@ -93,8 +94,13 @@ def to_member(
     user: dict[str, Any], community: CommunityRef, groups: frozenset[str] = frozenset()
 ) -> Member:
     """A core Member snapshot of a Slack user object; ``groups`` are its user groups (roles)."""
-    profile = user.get("profile") or {}
-    name = profile.get("display_name") or profile.get("real_name") or user.get("name") or "member"
+    profile = obj(user.get("profile"))
+    name = (
+        text(profile.get("display_name"))
+        or text(profile.get("real_name"))
+        or text(user.get("name"))
+        or "member"
+    )
     return Member(
         ref=UserRef(community, str(user["id"])),
         display_name=str(name),

@@ -27,6 +27,7 @@ from bot.adapters.slack import commands
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.port import SlackPort
 from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
+from bot.adapters.slack.shapes import maybe_text, obj, objs, text, ts_time
 from bot.adapters.slack.signed import Seen, SignedRequests
 from bot.adapters.slack.translate import Translator
 from bot.config import Config, PlatformProblem
@@ -232,22 +233,22 @@ class SlackAdapter:
 
     async def _slash(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        feature = str(body.get("command", "/")).lstrip("/")
-        community = self._community(body.get("team_id"))
-        channel = ChannelRef(community, str(body.get("channel_id", "")))
-        user_id = str(body.get("user_id", ""))
+        feature = text(body.get("command")).lstrip("/")
+        community = self._community(text(body.get("team_id")))
+        channel = ChannelRef(community, text(body.get("channel_id")))
+        user_id = text(body.get("user_id"))
         responder = SlackResponder(
             self.port.for_feature(feature),
             channel=channel,
             user_id=user_id,
             respond=self._respond(body),
-            trigger_id=body.get("trigger_id"),
+            trigger_id=maybe_text(body.get("trigger_id")),
         )
         try:
             actor = await self.member(community, user_id)
-            text = str(body.get("text", "")).strip()
+            line = text(body.get("text")).strip()
             specs = self.registry.commands(feature)
-            tokens = commands.tokenize(text)
+            tokens = commands.tokenize(line)
             found = commands.match(specs, tokens) if tokens else None
             if found is None:
                 # A feature's own `help` command wins; otherwise help is the usage listing.
@@ -262,7 +263,7 @@ class SlackAdapter:
             args: dict[str, Any] = {}
             problem: UserError | None = None
             try:
-                args = commands.parse_args(spec, text, tokens[used:], community)
+                args = commands.parse_args(spec, line, tokens[used:], community)
                 for param in spec.params:
                     if param.kind is ParamKind.MEMBER and isinstance(args.get(param.name), UserRef):
                         args[param.name] = await self.member(community, args[param.name].id)
@@ -294,74 +295,70 @@ class SlackAdapter:
 
     async def _action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        action = (body.get("actions") or [{}])[0]
-        parsed = parse_component_id(str(action.get("action_id", "")))
+        action = next(iter(objs(body.get("actions"))), {})
+        parsed = parse_component_id(text(action.get("action_id")))
         if parsed is None:
             return
-        values: tuple[str, ...] = ()
-        if "selected_options" in action:
-            values = tuple(str(o["value"]) for o in action["selected_options"] or [])
-        elif action.get("selected_option"):
-            values = (str(action["selected_option"]["value"]),)
-        community = self._community((body.get("team") or {}).get("id"))
-        channel_id = str((body.get("channel") or {}).get("id", ""))
-        container = body.get("container") or {}
-        message_ts = container.get("message_ts")
-        thread = container.get("thread_ts")
-        channel = ChannelRef(community, channel_id, thread)
+        picked = objs(action.get("selected_options")) or objs([action.get("selected_option")])
+        values = tuple(str(o["value"]) for o in picked if isinstance(o.get("value"), str))
+        community = self._community(text(obj(body.get("team")).get("id")))
+        channel_id = text(obj(body.get("channel")).get("id"))
+        container = obj(body.get("container"))
+        message_ts = maybe_text(container.get("message_ts"))
+        channel = ChannelRef(community, channel_id, maybe_text(container.get("thread_ts")))
         await self._press(
             parsed,
             community=community,
             channel=channel,
-            user_id=str((body.get("user") or {}).get("id", "")),
+            user_id=text(obj(body.get("user")).get("id")),
             values=values,
             fields={},
-            message=MessageRef(channel, str(message_ts)) if message_ts and channel_id else None,
+            message=MessageRef(channel, message_ts) if message_ts and channel_id else None,
             respond=self._respond(body),
-            trigger_id=body.get("trigger_id"),
+            trigger_id=maybe_text(body.get("trigger_id")),
         )
 
     async def _shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A message shortcut (a ``@message_action``): a press carrying the message's snapshot."""
         await ack()
-        parsed = parse_component_id(str(body.get("callback_id", "")))
+        parsed = parse_component_id(text(body.get("callback_id")))
         if parsed is None or body.get("type") != "message_action":
             return
-        community = self._community((body.get("team") or {}).get("id"))
-        channel = ChannelRef(community, str((body.get("channel") or {}).get("id", "")))
-        target = body.get("message") or {}
-        ts = str(target.get("ts") or body.get("message_ts") or "")
+        community = self._community(text(obj(body.get("team")).get("id")))
+        channel = ChannelRef(community, text(obj(body.get("channel")).get("id")))
+        target = obj(body.get("message"))
+        ts = text(target.get("ts")) or text(body.get("message_ts"))
         fields = {
-            "author": str(target.get("user") or target.get("bot_id") or ""),
-            "text": html.unescape(str(target.get("text") or "")),
-            "at": datetime.fromtimestamp(float(ts or 0), UTC).isoformat(),
-            "files": "\n".join(str(f.get("name", "")) for f in target.get("files") or []),
+            "author": text(target.get("user")) or text(target.get("bot_id")),
+            "text": html.unescape(text(target.get("text"))),
+            "at": (ts_time(ts) or datetime.fromtimestamp(0, UTC)).isoformat(),
+            "files": "\n".join(text(f.get("name")) for f in objs(target.get("files"))),
         }
         await self._press(
             parsed,
             community=community,
             channel=channel,
-            user_id=str((body.get("user") or {}).get("id", "")),
+            user_id=text(obj(body.get("user")).get("id")),
             values=(),
             fields=fields,
             message=MessageRef(channel, ts) if ts else None,
             respond=self._respond(body),
-            trigger_id=body.get("trigger_id"),
+            trigger_id=maybe_text(body.get("trigger_id")),
         )
 
     async def _view(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        view = body.get("view") or {}
-        parsed = parse_component_id(str(view.get("callback_id", "")))
+        view = obj(body.get("view"))
+        parsed = parse_component_id(text(view.get("callback_id")))
         if parsed is None:
             return
         fields: dict[str, str] = {}
-        for block in (view.get("state") or {}).get("values", {}).values():
-            for action_id, state in block.items():
-                fields[str(action_id)] = str(state.get("value") or "")
-        community = self._community((body.get("team") or {}).get("id"))
-        channel_id, _, thread = str(view.get("private_metadata", "")).partition(":")
-        user_id = str((body.get("user") or {}).get("id", ""))
+        for block in obj(obj(view.get("state")).get("values")).values():
+            for action_id, state in obj(block).items():
+                fields[str(action_id)] = text(obj(state).get("value"))
+        community = self._community(text(obj(body.get("team")).get("id")))
+        channel_id, _, thread = text(view.get("private_metadata")).partition(":")
+        user_id = text(obj(body.get("user")).get("id"))
         if not channel_id:
             try:
                 opened = await self.client.conversations_open(users=user_id)
@@ -378,7 +375,7 @@ class SlackAdapter:
             fields=fields,
             message=None,
             respond=None,
-            trigger_id=body.get("trigger_id"),
+            trigger_id=maybe_text(body.get("trigger_id")),
         )
 
     async def _press(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack import shapes
 from bot.adapters.slack._answers import slack_error
 from bot.adapters.slack.text import mentioned_users, unescape
 from bot.core.events import MessagePosted, ReactionAdded
@@ -30,38 +31,43 @@ POSTED_SUBTYPES = {None, "thread_broadcast", "file_share", "me_message", "bot_me
 PAGE = 200
 
 
-def _at(ts: str) -> datetime:
-    return datetime.fromtimestamp(float(ts), UTC)
+def _at(ts: str) -> datetime | None:
+    return shapes.ts_time(ts)
 
 
 async def to_posted(
     port: SlackPort, where: CommunityRef, channel_id: str, data: dict[str, Any]
 ) -> MessagePosted | None:
     """A message (from an event or from history) as MessagePosted; None for other subtypes."""
-    if data.get("subtype") not in POSTED_SUBTYPES:
+    subtype = data.get("subtype")
+    if not (subtype is None or isinstance(subtype, str)) or subtype not in POSTED_SUBTYPES:
         return None
-    user_id = data.get("user")
+    ts = shapes.text(data.get("ts"))
+    at = _at(ts)
+    if at is None:
+        return None  # no message Steward could point back at
+    user_id = shapes.text(data.get("user"))
     if user_id:
-        author = await port.member(UserRef(where, str(user_id))) or Member(
-            UserRef(where, str(user_id)), "member"
+        author = await port.member(UserRef(where, user_id)) or Member(
+            UserRef(where, user_id), "member"
         )
     else:
-        author = Member(UserRef(where, str(data.get("bot_id", "bot"))), "bot", is_bot=True)
-    ts = str(data["ts"])
-    thread_ts = data.get("thread_ts")
+        bot_id = shapes.text(data.get("bot_id")) or "bot"
+        author = Member(UserRef(where, bot_id), "bot", is_bot=True)
+    thread_ts = shapes.text(data.get("thread_ts"))
     in_thread = bool(thread_ts) and thread_ts != ts
-    channel = ChannelRef(where, channel_id, str(thread_ts) if in_thread else None)
-    parent = data.get("parent_user_id")
+    channel = ChannelRef(where, channel_id, thread_ts if in_thread else None)
+    parent = shapes.text(data.get("parent_user_id"))
     return MessagePosted(
         community=where,
-        at=_at(ts),
+        at=at,
         message=MessageRef(channel, ts),
         author=author,
         text=unescape(str(data.get("text", ""))),
         in_thread=in_thread,
-        reply_to=MessageRef(channel, str(thread_ts)) if in_thread else None,
-        reply_author=UserRef(where, str(parent)) if in_thread and parent else None,
-        attachments=len(data.get("files") or []),
+        reply_to=MessageRef(channel, thread_ts) if in_thread else None,
+        reply_author=UserRef(where, parent) if in_thread and parent else None,
+        attachments=len(shapes.objs(data.get("files"))),
         mentions=frozenset(UserRef(where, u) for u in mentioned_users(str(data.get("text", "")))),
     )
 

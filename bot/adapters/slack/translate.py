@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.adapters.slack import history
+from bot.adapters.slack import history, shapes
 from bot.adapters.slack.port import SlackPort, to_member
 from bot.adapters.slack.text import unescape
 from bot.core.events import (
@@ -22,12 +22,9 @@ from bot.core.events import (
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 
 
-def ts_time(ts: str | None) -> datetime:
+def ts_time(ts: Any) -> datetime:
     """A Slack ``ts`` as a time (now, when it is missing or malformed)."""
-    try:
-        return datetime.fromtimestamp(float(ts or ""), UTC)
-    except ValueError:
-        return datetime.now(UTC)
+    return shapes.ts_time(ts) or datetime.now(UTC)
 
 
 class Translator:
@@ -48,22 +45,23 @@ class Translator:
         subtype = event.get("subtype")
         if event.get("channel_type") == "im":
             return
-        community = self.community(body.get("team_id"))
-        channel_id = str(event.get("channel", ""))
+        community = self.community(shapes.text(body.get("team_id")))
+        channel_id = shapes.text(event.get("channel"))
         if subtype == "message_changed":
-            changed = event.get("message") or {}
-            thread = (
-                changed.get("thread_ts") if changed.get("thread_ts") != changed.get("ts") else None
+            changed = shapes.obj(event.get("message"))
+            ts = shapes.text(changed.get("ts"))
+            thread = shapes.maybe_text(changed.get("thread_ts"))
+            ref = MessageRef(
+                ChannelRef(community, channel_id, thread if thread != ts else None), ts
             )
-            ref = MessageRef(ChannelRef(community, channel_id, thread), str(changed.get("ts")))
-            author = changed.get("user")
+            author = shapes.text(changed.get("user"))
             await self.publish(
                 MessageEdited(
                     community=community,
                     at=ts_time(event.get("event_ts")),
                     message=ref,
-                    author=UserRef(community, str(author)) if author else None,
-                    text=unescape(str(changed.get("text", ""))),
+                    author=UserRef(community, author) if author else None,
+                    text=unescape(shapes.text(changed.get("text"))),
                 )
             )
             return
@@ -86,8 +84,10 @@ class Translator:
 
     async def team_join(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """A newcomer joined the workspace."""
-        user = event.get("user") or {}
-        community = self.community(body.get("team_id"))
+        user = shapes.obj(event.get("user"))
+        if not shapes.text(user.get("id")):
+            return  # no one to welcome
+        community = self.community(shapes.text(body.get("team_id")))
         self.port.remember(user)
         self.port.count_joined(user)  # the next welcome counts the newcomer
         await self.publish(
@@ -100,38 +100,42 @@ class Translator:
 
     async def user_change(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """A member changed, or was deactivated (they left)."""
-        user = event.get("user") or {}
-        community = self.community(body.get("team_id"))
+        user = shapes.obj(event.get("user"))
+        user_id = shapes.text(user.get("id"))
+        if not user_id:
+            return
+        community = self.community(shapes.text(body.get("team_id")))
         self.port.remember(user)
         at = ts_time(body.get("event_time"))
         if user.get("deleted"):
             await self.publish(
-                MemberLeft(community=community, at=at, user=UserRef(community, str(user["id"])))
+                MemberLeft(community=community, at=at, user=UserRef(community, user_id))
             )
         else:
             await self.publish(
                 MemberUpdated(
                     community=community,
                     at=at,
-                    member=to_member(user, community, await self.port.groups_of(str(user["id"]))),
+                    member=to_member(user, community, await self.port.groups_of(user_id)),
                 )
             )
 
     async def reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """A reaction added to or removed from a message."""
-        item = event.get("item") or {}
+        item = shapes.obj(event.get("item"))
         if item.get("type") != "message":
             return
-        community = self.community(body.get("team_id"))
+        community = self.community(shapes.text(body.get("team_id")))
         kind = ReactionAdded if event.get("type") == "reaction_added" else ReactionRemoved
         await self.publish(
             kind(
                 community=community,
                 at=ts_time(event.get("event_ts")),
                 message=MessageRef(
-                    ChannelRef(community, str(item.get("channel"))), str(item.get("ts"))
+                    ChannelRef(community, shapes.text(item.get("channel"))),
+                    shapes.text(item.get("ts")),
                 ),
-                user=UserRef(community, str(event.get("user"))),
-                emoji=str(event.get("reaction", "")),
+                user=UserRef(community, shapes.text(event.get("user"))),
+                emoji=shapes.text(event.get("reaction")),
             )
         )
