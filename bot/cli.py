@@ -54,7 +54,8 @@ def _load_config() -> Config:
         config.check()
     except ValidationError as exc:
         problems = "; ".join(
-            f"STEWARD_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            f"STEWARD_{'_'.join(str(p) for p in err['loc']).upper()}: "
+            + str(err["msg"]).removeprefix("Value error, ")
             for err in exc.errors()
         )
         raise ConfigError(f"Configuration problem: {problems}") from None

@@ -16,6 +16,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from bot.core.errors import UserError
+from bot.core.parsing import digits_value, parse_duration
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steward.db"
 
 
@@ -74,10 +77,10 @@ class Config(BaseSettings):
     @classmethod
     def _split_shard_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            try:
-                return [int(part) for part in value.split(",") if part.strip()]
-            except ValueError:
-                raise ValueError(f"{value!r} is not a list of shard numbers like 0,1") from None
+            numbers = [digits_value(p.strip(), most=6) for p in value.split(",") if p.strip()]
+            if None in numbers:
+                raise ValueError(f"{value[:40]!r} is not a list of shard numbers like 0,1")
+            return numbers
         return value
 
     @property
@@ -168,9 +171,22 @@ class Config(BaseSettings):
     @field_validator("feeds_min_interval", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        return value
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        # ASCII digits only: ``str.isdigit`` says yes to ``²``, which ``int`` then refused in
+        # Python's words. Nine digits are 31 years.
+        seconds = digits_value(text, most=9)
+        if seconds is not None:
+            return timedelta(seconds=seconds)
+        try:
+            return parse_duration(text)
+        except UserError as exc:
+            if "too long" in exc.message:
+                raise ValueError(exc.message) from None
+            raise ValueError(
+                f"{text[:40]!r} is not a number of seconds like 120 (or a duration like 5m)"
+            ) from None
 
     @field_validator("features", mode="before")
     @classmethod

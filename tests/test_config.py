@@ -6,7 +6,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from bench.fuzz.common import PYTHON_WORDS
 from bot.cli import main
 from bot.config import Config, RedactSecrets
 
@@ -205,3 +209,38 @@ def test_the_feed_allow_list_and_minimum_interval_come_from_the_environment(
     monkeypatch.setenv("STEWARD_FEEDS_ALLOW", "intranet")
     with pytest.raises(ValueError, match=r"not a network like 10\.0\.0\.0/8"):
         Config()
+
+
+@pytest.mark.parametrize("value", ["²", "①", "9" * 30, "abc", "-5", "1e3", "5 fortnights"])
+def test_a_feed_interval_that_is_no_number_of_seconds_is_told_in_words(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``²`` passes ``str.isdigit``, and ``int`` then raised its own words at the operator."""
+    monkeypatch.setenv("STEWARD_FEEDS_MIN_INTERVAL", value)
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "STEWARD_FEEDS_MIN_INTERVAL:" in err
+    assert "is not a number of seconds like 120" in err or "too long" in err, err
+    for python in ("invalid literal", "Value error", "Input should be", "Traceback"):
+        assert python not in err, err
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("300", 300), (" 90 ", 90), ("5m", 300)])
+def test_a_feed_interval_is_seconds_or_a_duration(
+    value: str, seconds: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEWARD_FEEDS_MIN_INTERVAL", value)
+    assert Config().feeds_min_interval.total_seconds() == seconds
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40) | st.text(st.characters(categories=("Nd", "No")), max_size=4))
+def test_any_text_in_a_number_variable_is_a_value_or_a_refusal_in_words(text: str) -> None:
+    """The variables Steward reads itself (not pydantic's plain ints): a value, or a
+    ValidationError that names the variable without Python's own words."""
+    for name in ("feeds_min_interval", "discord_shard_ids"):
+        try:
+            Config(**{name: text})
+        except ValidationError as exc:
+            (error,) = exc.errors()
+            assert not any(w in error["msg"] for w in PYTHON_WORDS), (name, text, error["msg"])
