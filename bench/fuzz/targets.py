@@ -265,6 +265,25 @@ def automod(data: bytes) -> None:
     assert all(r in rules for r in verdict.fired)
 
 
+# -- Operator's variables that Steward reads itself (bot/config.py) ----------------------------
+
+
+def config_values(data: bytes) -> None:
+    """Any text in STEWARD_FEEDS_MIN_INTERVAL or STEWARD_DISCORD_SHARD_IDS: a value, or a
+    refusal naming what is wanted, in Steward's words."""
+    from pydantic import ValidationError
+
+    from bot.config import Config
+
+    (text,) = fields(data[1:], 1)
+    name = ("feeds_min_interval", "discord_shard_ids")[data[0] % 2 if data else 0]
+    try:
+        Config(**{name: text.replace("\0", "")})
+    except ValidationError as exc:
+        for error in exc.errors():
+            friendly(str(error["msg"]), f"STEWARD_{name.upper()}'s refusal")
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "slack_signature": slack_signature,
     "slash_command": slash_command,
@@ -286,6 +305,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "slack_interactions": slack_interactions,
     "slack_events": slack_events,
     "discord_forms": discord_forms,
+    "config_values": config_values,
 }
 """Every target by name, in the order the runner runs them."""
 
@@ -342,5 +362,6 @@ SEEDS: dict[str, list[bytes]] = {
     "slack_interactions": [bytes([i]) for i in range(len(INTERACTIONS))],
     "slack_events": [bytes([i]) for i in range(len(EVENTS))],
     "discord_forms": [bytes([i]) for i in range(len(DISCORD_FORMS))],
+    "config_values": [b"\x00300", b"\x005m", b"\x01" + "0,1".encode(), "\x00²".encode()],
 }
 """Inputs each target starts from (the fuzzer mutates them; the suite's run includes them)."""
