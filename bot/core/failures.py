@@ -346,18 +346,7 @@ class Failures:
         due = [FailedEvent.retry_at <= now] if automatic else []
         mine = now + CLAIM
         async with self.sessions() as uow:
-            claimed = await uow.session.execute(
-                update(FailedEvent)
-                .where(
-                    FailedEvent.id == row_id,
-                    FailedEvent.status == "failed",
-                    _unclaimed(now),
-                    *due,
-                )
-                .values(claimed_until=mine)
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(claimed, "rowcount", 0) != 1:
+            if not await _claim(uow.session, row_id, mine, _unclaimed(now), *due):
                 return None
             row = (
                 await uow.session.execute(
@@ -375,18 +364,9 @@ class Failures:
             nonlocal mine
             renewed = self.clock.now() + CLAIM
             async with self.sessions() as uow:
-                kept = await uow.session.execute(
-                    update(FailedEvent)
-                    .where(
-                        FailedEvent.id == row_id,
-                        FailedEvent.status == "failed",
-                        FailedEvent.claimed_until == mine,
-                    )
-                    .values(claimed_until=renewed)
-                    .execution_options(synchronize_session=False)
-                )
+                kept = await _claim(uow.session, row_id, renewed, FailedEvent.claimed_until == mine)
                 await uow.commit()
-            if getattr(kept, "rowcount", 0) != 1:
+            if not kept:
                 return False
             mine = renewed
             return True
@@ -439,6 +419,18 @@ class Failures:
             )
             await uow.commit()
         return int(getattr(done, "rowcount", 0) or 0)
+
+
+async def _claim(session: Any, row_id: int, until: datetime, *where: Any) -> bool:
+    """Hold a waiting row until ``until`` when ``where`` holds too: a try's first claim (no one
+    holds it) and its renewals (this try still does). Whether the row is now held."""
+    done = await session.execute(
+        update(FailedEvent)
+        .where(FailedEvent.id == row_id, FailedEvent.status == "failed", *where)
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(done, "rowcount", 0) == 1
 
 
 def _unclaimed(now: datetime) -> Any:
