@@ -362,6 +362,6 @@ SEEDS: dict[str, list[bytes]] = {
     "slack_interactions": [bytes([i]) for i in range(len(INTERACTIONS))],
     "slack_events": [bytes([i]) for i in range(len(EVENTS))],
     "discord_forms": [bytes([i]) for i in range(len(DISCORD_FORMS))],
-    "config_values": [b"\x00300", b"\x005m", b"\x01" + "0,1".encode(), "\x00²".encode()],
+    "config_values": [b"\x00300", b"\x005m", b"\x010,1", "\x00²".encode()],
 }
 """Inputs each target starts from (the fuzzer mutates them; the suite's run includes them)."""
