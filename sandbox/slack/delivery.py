@@ -230,6 +230,10 @@ def _fill(placeholder: Attempt, task: asyncio.Task[Any]) -> None:
     placeholder.content_type, placeholder.elapsed = late.content_type, late.elapsed
 
 
+MAX_CONNECTIONS = 10
+"""Socket Mode connections Slack keeps open for one app at once."""
+
+
 @dataclass(slots=True)
 class _Pending:
     future: asyncio.Future[dict[str, Any]]
@@ -257,6 +261,8 @@ class SocketHub:
         self.acks: list[dict[str, Any]] = []  # every ack frame received
         self.sent: list[dict[str, Any]] = []  # every envelope written (dropped ones excluded)
         self.connects = 0
+        self.refused = 0
+        """Connections refused as past the app's ``MAX_CONNECTIONS``."""
         self.drop_next = 0  # fault: lose the next N envelopes together with their connection
         self.down = False  # fault: an outage (see outage()); handshakes wait, envelopes are lost
         self._up = asyncio.Event()
@@ -276,6 +282,23 @@ class SocketHub:
         await self._up.wait()  # during an outage the handshake waits for the link to return
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
+        if sum(1 for w in self.connections.values() if not w.closed) >= MAX_CONNECTIONS:
+            # Slack allows an app 10 open Socket Mode connections; the one past them is told
+            # so instead of hello and closed, and the 10 stay open (a maintainer: "we only
+            # allow 10 concurrent websocket connections per app", slackapi/node-slack-sdk#1654;
+            # an app starting beside 10 stale connections got this frame while its client was
+            # still connecting, slackapi/bolt-js#2238 and #2225). apps.connections.open itself
+            # answers ok: its documented errors have none for this.
+            self.refused += 1
+            await ws.send_json(
+                {
+                    "type": "disconnect",
+                    "reason": "too_many_websockets",
+                    "debug_info": {"host": "applink-fake-1"},
+                }
+            )
+            await ws.close()
+            return ws
         self._seq += 1
         conn = self._seq
         self.connections[conn] = ws

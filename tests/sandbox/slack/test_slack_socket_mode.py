@@ -216,3 +216,39 @@ async def test_events_are_spread_over_an_apps_connections_and_a_lost_one_sent_ag
         [f"note {i}" for i in range(6)] + ["note lost once"]
     )
     assert {n for n, text in heard if text != "note lost once"} == {0, 1}
+
+
+async def test_an_app_past_ten_connections_is_told_too_many_websockets(
+    fake_slack: FakeSlack,
+) -> None:
+    """Slack keeps 10 Socket Mode connections per app open: the 11th gets a ``disconnect``
+    (``too_many_websockets``) instead of ``hello`` and is closed; the 10 stay. Once one of them
+    closes, a new one is welcome again."""
+    import aiohttp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    fake_slack.use_socket_mode()
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(base_url=fake_slack.api_url, session=session)
+
+        async def connect() -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+            opened = await client.apps_connections_open(app_token=fake_slack.app_token)
+            assert opened["ok"]
+            ws = await session.ws_connect(str(opened["url"]))
+            return ws, await ws.receive_json(timeout=5)
+
+        held = [await connect() for _ in range(10)]
+        assert [first["type"] for _, first in held] == ["hello"] * 10
+        assert held[-1][1]["num_connections"] == 10
+        extra, first = await connect()
+        assert (first["type"], first["reason"]) == ("disconnect", "too_many_websockets")
+        assert (await extra.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+        assert fake_slack.socket.refused == 1
+        assert sum(not ws.closed for ws in fake_slack.socket.connections.values()) == 10
+
+        await held[0][0].close()
+        await fake_slack.wait_for(lambda: len(fake_slack.socket.connections) == 9)
+        again, first = await connect()
+        assert first["type"] == "hello"
+        for ws, _ in [*held[1:], (again, {})]:
+            await ws.close()
