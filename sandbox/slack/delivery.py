@@ -262,7 +262,9 @@ class SocketHub:
         self.sent: list[dict[str, Any]] = []  # every envelope written (dropped ones excluded)
         self.connects = 0
         self.refused = 0
-        """Connections refused as past the app's ``MAX_CONNECTIONS``."""
+        """Connections refused as past the app's ``limit``."""
+        self.limit = MAX_CONNECTIONS
+        """Connections kept open at once (a test lowers it to crowd the app out)."""
         self.drop_next = 0  # fault: lose the next N envelopes together with their connection
         self.down = False  # fault: an outage (see outage()); handshakes wait, envelopes are lost
         self._up = asyncio.Event()
@@ -282,7 +284,7 @@ class SocketHub:
         await self._up.wait()  # during an outage the handshake waits for the link to return
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
-        if sum(1 for w in self.connections.values() if not w.closed) >= MAX_CONNECTIONS:
+        if sum(1 for w in self.connections.values() if not w.closed) >= self.limit:
             # Slack allows an app 10 open Socket Mode connections; the one past them is told
             # so instead of hello and closed, and the 10 stay open (a maintainer: "we only
             # allow 10 concurrent websocket connections per app", slackapi/node-slack-sdk#1654;

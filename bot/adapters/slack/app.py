@@ -125,6 +125,8 @@ class SlackAdapter:
         self.translate = Translator(self.port, self._community, self._publish)
         self._socket: AsyncSocketModeHandler | None = None
         self._hellos = 0
+        self._crowded = False
+        """Slack refused a connection as one too many, and no hello came since."""
         self._runner: web.AppRunner | None = None
         self.http_port = config.slack_http_port
         self.extra_routes: list[web.RouteDef] = []
@@ -472,6 +474,7 @@ class SlackAdapter:
                 self.app, app_token=self.config.slack_app_token.get_secret_value()
             )
             self._socket.client.message_listeners.append(self._hello)
+            self._socket.client.on_message_listeners.append(self._frame)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             self._ready_soon()
             return
@@ -499,8 +502,22 @@ class SlackAdapter:
         """Socket Mode says hello on every connection: after the first one, it is a reconnect."""
         if message.get("type") == "hello":
             self._hellos += 1
+            self._crowded = False
             if self._hellos > 1:
                 self._ready_soon()
+
+    async def _frame(self, message: aiohttp.WSMessage) -> None:
+        """Every frame, before slack_sdk reads it (a ``disconnect`` reaches no other listener):
+        a connection refused as one too many is told to the operator, once until a hello."""
+        data = message.data if message.type == aiohttp.WSMsgType.TEXT else ""
+        if "too_many_websockets" in data and not self._crowded:
+            self._crowded = True
+            log.warning(
+                "Slack refused this process's Socket Mode connection: the app already has 10 "
+                "Socket Mode connections open, so this process gets no Slack events (it keeps "
+                "trying). Run at most 10 processes with Slack, or wait for stopped ones' "
+                "connections to close."
+            )
 
     async def stop(self) -> None:
         """Stop taking work, then let acked work finish (it was promised to Slack)."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import html
+import logging
+
+import pytest
 
 from sandbox.slack import Ephemeral, Outcome
 from tests.adapters.slack.conftest import SlackWorld
@@ -123,3 +126,30 @@ async def test_app_home_is_published_when_opened(world: SlackWorld) -> None:
 
 def _is_ephemeral(item: object) -> bool:
     return isinstance(item, Ephemeral)
+
+
+async def test_a_refused_connection_is_told_to_the_operator_once(
+    world: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack refuses an app's 11th Socket Mode connection (``too_many_websockets``) and
+    slack_sdk tries again and again: the operator reads once why this process gets no Slack
+    events; when a connection is taken again, the events flow."""
+    fake = world.fake
+    with caplog.at_level(logging.WARNING, logger="steward.slack"):
+        fake.socket.limit = 0  # other processes hold the app's 10 connections
+        await fake.socket.disconnect("refresh_requested")
+        await fake.wait_for(lambda: fake.socket.refused >= 3)
+        fake.socket.limit = 10
+        await fake.wait_for(lambda: fake.socket.connected)
+        await world.settle()
+    told = [
+        r.getMessage() for r in caplog.records if "10 Socket Mode connections" in r.getMessage()
+    ]
+    assert len(told) == 1, told
+    assert "at most 10 processes with Slack" in told[0]
+    nina = fake.add_user("nina", in_general=False)
+    await fake.deliver_event(
+        fake.team.id, {"type": "team_join", "user": nina.to_api(), "event_ts": "1.1"}
+    )
+    await world.settle()
+    assert "Welcome, nina!" in [m.text for m in fake.dms_of(nina)]
