@@ -128,11 +128,11 @@ async def test_an_items_html_summary_and_image_are_shown_safely(
     assert len(community.pings_of(alice)) == before
 
 
+# Only on Discord: Slack threads need no permission: a reply opens one.
+@pytest.mark.parametrize("community", ["discord"], indirect=True)
 async def test_without_thread_permission_posts_go_on_and_the_staff_hear_once(
     community: Community, public: FeedServer
 ) -> None:
-    if not isinstance(community, DiscordCommunity):
-        pytest.skip("Slack threads need no permission: a reply opens one")
     ada = community.people["ada"]
     mods = community.channel_mention("mods")
     await community.slash(

@@ -297,11 +297,11 @@ async def test_periods_and_channels_are_understood_as_typed(community: Community
         assert refused.ephemeral and said in refused.text, refused.text
 
 
+# Only on Slack: conversations.replies pages are Slack's.
+@pytest.mark.parametrize("community", ["slack"], indirect=True)
 async def test_a_long_slack_thread_is_read_back_page_by_page(
     community: Community, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not isinstance(community, SlackCommunity):
-        pytest.skip("conversations.replies pages are Slack's")
     from bot.adapters.slack import history
 
     monkeypatch.setattr(history, "PAGE", 5)  # pages of 5 rather than 200: 12 replies, 3 pages

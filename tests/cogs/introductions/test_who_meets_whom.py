@@ -79,11 +79,11 @@ async def test_cross_mode_introduces_newcomers_to_established_members(community:
         assert len(group & set(newcomers)) == 1 and len(group & set(veterans)) == 1, group
 
 
+# Only on Discord: Slack opens group DMs without a channel.
+@pytest.mark.parametrize("community", ["discord"], indirect=True)
 async def test_discord_without_a_thread_channel_tells_the_staff_once_then_catches_up(
     community: Community,
 ) -> None:
-    if community.platform != "discord":
-        pytest.skip("Slack opens group DMs without a channel")
     await community.configure("steward", staff_channel=community.channel_mention("mods"))
     names = ["olivia", "ada", "alice", "bob"]
     for name in names:

@@ -64,11 +64,11 @@ async def test_a_kick_by_discord_ui_rules_still_refuses_a_peer(
         assert ada.id in community.guild.members
 
 
+# Only on Discord (Slack apps never ban: the next test tells that story).
+@pytest.mark.parametrize("community", ["discord"], indirect=True)
 async def test_a_ban_discord_refuses_leaves_the_case_open_and_tells_the_staff_once(
     community: Community, alice: Person
 ) -> None:
-    if not isinstance(community, DiscordCommunity):
-        pytest.skip("Slack apps never ban: the next test tells that story")
     bob = community.people["bob"]
     await community.configure("moderation", modlog_channel=community.channel_mention("mods"))
     bot_role = community.fake.bot_role(community.guild)
@@ -94,11 +94,11 @@ async def test_a_ban_discord_refuses_leaves_the_case_open_and_tells_the_staff_on
     assert bob.id in community.guild.bans
 
 
+# Only on Slack: Discord bans by itself.
+@pytest.mark.parametrize("community", ["slack"], indirect=True)
 async def test_what_slack_leaves_to_an_admin_is_marked_done_once(
     community: Community, alice: Person
 ) -> None:
-    if isinstance(community, DiscordCommunity):
-        pytest.skip("Discord bans by itself")
     bob = community.people["bob"]
     await community.configure("steward", staff_channel=community.channel_mention("mods"))
     await community.slash(alice, "moderation kick", member=bob, reason="raid links")
@@ -176,11 +176,11 @@ async def test_purge_deletes_the_members_latest_messages_in_one_call(
     assert too_many.text == "Purge takes from 1 to 100 messages."
 
 
+# Only on Slack: a Discord kick removes the member from every channel by itself.
+@pytest.mark.parametrize("community", ["slack"], indirect=True)
 async def test_on_slack_a_kick_can_take_the_member_out_of_the_channels_meanwhile(
     community: Community, alice: Person
 ) -> None:
-    if isinstance(community, DiscordCommunity):
-        pytest.skip("a Discord kick removes the member from every channel by itself")
     bob = community.people["bob"]
     await community.configure("moderation", slack_remove_from_channels="true")
     done = await community.slash(alice, "moderation kick", member=bob, reason="raid links")
