@@ -77,13 +77,13 @@ class DatabaseGate:
             if self.away_since is None:
                 self.away_since = reported = now
                 self.outages += 1
-                log.error(
+                log.warning(
                     "the database is unreachable (%s); events wait in the queue until it answers",
                     problem,
                 )
             elif now - reported >= REPORT_EVERY:
                 reported = now
-                log.error(
+                log.warning(
                     "the database is still unreachable after %.0f s (%s)",
                     now - self.away_since,
                     problem,
@@ -116,9 +116,14 @@ class DatabaseGate:
 
 
 def describe(exc: BaseException) -> str:
-    """A short plain reason: the deepest cause's kind and first line."""
+    """A short plain reason: the deepest cause's kind and first line (a timeout's, not the
+    cancellation a timeout raises its error from)."""
     deepest = exc
-    while deepest.__cause__ is not None:
+    while deepest.__cause__ is not None and not isinstance(
+        deepest.__cause__, asyncio.CancelledError
+    ):
         deepest = deepest.__cause__
     message = str(deepest).strip().splitlines()[0] if str(deepest).strip() else ""
+    if not message and isinstance(deepest, TimeoutError):
+        message = "no answer in time"
     return f"{type(deepest).__name__}: {message}"[:200] if message else type(deepest).__name__
