@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from bot.core.clock import Clock
 from bot.core.dispatch import Dispatcher
 from bot.core.feature import JobSpec
+from bot.core.outage import trouble
 from bot.db.engine import Database
 from bot.db.models import Timer
 
@@ -106,7 +107,7 @@ class TimerService:
             except Exception as exc:
                 if await self.dispatcher.outlasted(exc):
                     continue  # the database was away: what came due meanwhile runs now
-                log.exception("timer loop iteration failed; trying again shortly")
+                trouble.said(log, "running due timers (trying again shortly)", exc)
                 upcoming = None
             now = self.clock.now()
             wait = IDLE_POLL if upcoming is None else min(IDLE_POLL, upcoming - now)
@@ -210,8 +211,8 @@ class JobService:
     async def _recover_logged(self) -> None:
         try:
             await self.recover()
-        except Exception:
-            log.exception("looking for unfinished job runs failed; looking again in a minute")
+        except Exception as exc:
+            trouble.said(log, "looking for unfinished job runs (again in a minute)", exc)
 
     async def fire(self, job: JobSpec) -> None:
         """APScheduler's call: start a run of ``job`` in the background, unless one still runs.
@@ -243,8 +244,8 @@ class JobService:
     async def _run(self, job: JobSpec) -> int:
         try:
             return await self.dispatcher.run_job(job)
-        except Exception:  # run_job keeps its own failures; this is a bug's last stop
-            log.exception("job %s failed", job.id)
+        except Exception as exc:  # run_job keeps its own failures; this is a last stop
+            trouble.said(log, f"job {job.id}", exc)
             return 0
 
     def start(self) -> None:
