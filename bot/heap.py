@@ -25,6 +25,7 @@ class HeapDumps:
 
     def __init__(self) -> None:
         self.first: tracemalloc.Snapshot | None = None
+        self.first_size = 0
         self.dumps = 0
 
     def dump(self) -> None:
@@ -37,11 +38,17 @@ class HeapDumps:
             )
         )
         self.dumps += 1
-        out = [f"--- heap dump {self.dumps} (pid {os.getpid()})"]
+        traced = sum(s.size for s in snapshot.statistics("filename"))
+        out = [
+            f"--- heap dump {self.dumps} (pid {os.getpid()}): Python objects made since tracing "
+            f"began hold {traced / 2**20:.1f} MiB; tracing itself {_tracing_mib()} MiB"
+        ]
         if self.first is None:
             self.first = snapshot
+            self.first_size = traced
             out += [str(s) for s in snapshot.statistics("lineno")[:TOP]]
         else:
+            out.append(f"grew {(traced - self.first_size) / 2**20:+.1f} MiB since dump 1")
             grew = snapshot.compare_to(self.first, "lineno")
             out += [str(s) for s in grew[:TOP]]
             for stat in snapshot.compare_to(self.first, "traceback")[:5]:
@@ -50,6 +57,10 @@ class HeapDumps:
         out.append("--- end of heap dump")
         sys.stderr.write("\n".join(out) + "\n")
         sys.stderr.flush()
+
+
+def _tracing_mib() -> str:
+    return f"{tracemalloc.get_tracemalloc_memory() / 2**20:.1f}"
 
 
 def install(loop: asyncio.AbstractEventLoop) -> HeapDumps | None:
