@@ -793,6 +793,7 @@ async def _main(args: argparse.Namespace) -> int:
     reports = []
     with contextlib.ExitStack() as stack:
         tmp = args.keep or stack.enter_context(tempfile.TemporaryDirectory(prefix="steward-soak-"))
+        os.makedirs(tmp, exist_ok=True)  # --keep names a folder that may not exist yet
         print(f"Steward's logs in {tmp} (kept with --keep DIR)", flush=True)
         for database in args.database or ["sqlite"]:
             for platform in args.platform or ["discord"]:

@@ -98,6 +98,9 @@ async def _serve(app: App) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    from bot.heap import install
+
+    install(loop)  # STEWARD_TRACEMALLOC: heap dumps on SIGUSR1
     try:
         await app.start()
     except BaseException:

@@ -3,7 +3,11 @@
 Put in front of PostgreSQL (``postgresql://...@127.0.0.1:{proxy.port}/db``), it lets a test see
 what Steward does when its database goes away and comes back, without touching the server:
 ``away()`` resets every open connection (an RST, as a crashed server or a dropped route gives) and
-refuses each new one the same way until ``back()``.
+refuses each new one the same way until ``back()``. ``silent()`` is the nastier outage: a route
+that drops packets, a server frozen or gone without a word, so every open connection goes
+half-open. Nothing is closed; what either side sends is swallowed, and each new connection is
+taken and then never answered. Those connections stay dead after ``back()`` (as a half-open one
+does: the other end forgot it); only new ones get through again.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ class TcpProxy:
         """Connections let through to the target."""
         self.refused = 0
         """Connections reset on arrival while away (each one a reconnect attempt)."""
+        self.swallowing = False
+        self.swallowed = 0
+        """Connections taken and never answered while silent (each one a reconnect attempt)."""
+        self._dead: set[asyncio.StreamWriter] = set()
+        """Both ends of every connection gone half-open: what reaches them is dropped."""
         self._server: asyncio.Server | None = None
         self._live: set[asyncio.StreamWriter] = set()
 
@@ -61,14 +70,25 @@ class TcpProxy:
             _reset(writer)
         self._live.clear()
 
+    def silent(self) -> None:
+        """Forward nothing more on the open connections and answer no new one, closing none,
+        until :meth:`back` (and those open now never again)."""
+        self.swallowing = True
+        self._dead.update(self._live)
+
     def back(self) -> None:
-        """Let connections through again."""
+        """Let new connections through again."""
         self.refusing = False
+        self.swallowing = False
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.refusing:
             self.refused += 1
             _reset(writer)
+            return
+        if self.swallowing:
+            self.swallowed += 1
+            await self._swallow(reader, writer)
             return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
@@ -83,20 +103,37 @@ class TcpProxy:
         self.accepted += 1
         self._live.update((writer, up_writer))
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
             for end in (writer, up_writer):
                 self._live.discard(end)
+                self._dead.discard(end)
                 end.transport.abort()
 
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Copy one direction until it ends (dropping what it reads once the connection went
+        half-open); a reset of either side ends both."""
+        try:
+            while data := await reader.read(65536):
+                if writer in self._dead:
+                    continue
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy one direction until it ends; a reset of either side ends both."""
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.transport.abort()
+    async def _swallow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Take what the client sends and never answer, until it gives up (or the proxy ends)."""
+        self._live.add(writer)
+        self._dead.add(writer)
+        try:
+            while await reader.read(65536):
+                pass
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._live.discard(writer)
+            self._dead.discard(writer)
+            writer.transport.abort()

@@ -28,7 +28,7 @@ from bot.core.intake import Intake
 from bot.core.jobruns import JobRuns, slot_of
 from bot.core.members import Member
 from bot.core.message import Message
-from bot.core.outage import DatabaseGate
+from bot.core.outage import DatabaseGate, describe, trouble
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
 from bot.core.registry import Listener, Registry
@@ -203,15 +203,17 @@ class Dispatcher:
                         continue
                     delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
                     self.retried[feature.name] += 1
-                    log.warning(
-                        "%s failed (%s: %s); trying again in %.1f s (try %d of %d)",
-                        what,
-                        type(exc).__name__,
-                        str(exc)[:200],
-                        delay,
-                        attempt + 1,
-                        len(delays) + 1,
-                    )
+                    if database_trouble(exc):  # said once a while, not once an event
+                        trouble.said(log, what, exc)
+                    else:
+                        log.warning(
+                            "%s failed (%s); trying again in %.1f s (try %d of %d)",
+                            what,
+                            describe(exc),
+                            delay,
+                            attempt + 1,
+                            len(delays) + 1,
+                        )
                     await asyncio.sleep(delay)
                     continue
                 error_id = self._failed(f"{what} in {event.community.key}", exc)

@@ -54,8 +54,15 @@ def new_error_id() -> str:
 def log_failure(log: logging.Logger, what: str, exc: BaseException) -> str:
     """Log an unexpected failure with a fresh error id (the one place ids are minted); the id
     is what the person sees, so a manager can find the details in the log."""
+    from bot.core.outage import describe
+    from bot.core.transient import database_trouble
+
     error_id = new_error_id()
-    log.error("%s failed [error %s]", what, error_id, exc_info=exc)
+    if database_trouble(exc):
+        # Ordinary trouble, not a bug: one line, no traceback (the outage is said once).
+        log.warning("%s failed [error %s]: %s", what, error_id, describe(exc))
+    else:
+        log.error("%s failed [error %s]", what, error_id, exc_info=exc)
     return error_id
 
 

@@ -35,6 +35,7 @@ from sqlalchemy import func, or_, select, update
 from bot.core.clock import Clock
 from bot.core.events import Event
 from bot.core.ids import CommunityRef
+from bot.core.outage import trouble
 from bot.core.transient import is_transient
 from bot.db.models import FailedEvent
 from bot.db.uow import UnitOfWork
@@ -309,8 +310,8 @@ class Failures:
         try:
             async with self._turns:
                 await self._try(row_id, automatic=True)
-        except Exception:
-            log.exception("an automatic try of failed event row %d failed", row_id)
+        except Exception as exc:
+            trouble.said(log, "an automatic try of a failed event", exc)
         finally:
             self._running.pop(row_id, None)
             self._look_at = None

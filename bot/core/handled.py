@@ -21,6 +21,8 @@ from sqlalchemy import delete, select
 
 from bot.core.activity import Activity
 from bot.core.clock import Clock
+from bot.core.outage import describe
+from bot.core.transient import database_trouble
 from bot.db.inserts import insert_ignore
 from bot.db.models import HandledEvent
 from bot.db.uow import UnitOfWork
@@ -71,17 +73,18 @@ class HandledIds:
                         HandledEvent.key == key, HandledEvent.expires_at > now
                     )
                 )
-        except Exception:
+        except Exception as exc:
             # Not known counts as not handled: at worst a redelivery runs again (features do
             # their work once); an event is never dropped because the database was busy. Said
             # once while the database stays away, not once per event.
             self._unasked += 1
             if self._unasked == 1:
                 log.warning(
-                    "could not ask whether %s was handled; handling it (and the next ones, "
-                    "until the database answers)",
+                    "could not ask whether %s was handled (%s); handling it (and the next "
+                    "ones, until the database answers)",
                     key,
-                    exc_info=True,
+                    describe(exc),
+                    exc_info=not database_trouble(exc),  # a bug's traceback; not an outage's
                 )
             return False
         if self._unasked:
@@ -126,13 +129,16 @@ class HandledIds:
                     if pause > RETRY_FIRST:
                         log.warning("handled event ids are written again")
                     pause = RETRY_FIRST
-                except Exception:
+                except Exception as exc:
                     # Kept in memory (so this process still skips them) and written next time;
                     # while the database stays away, less and less often, and said once.
                     self._unwritten |= batch
                     if pause == RETRY_FIRST:
-                        log.exception(
-                            "noting %d handled event ids failed; trying again", len(batch)
+                        log.warning(
+                            "noting %d handled event ids failed (%s); trying again",
+                            len(batch),
+                            describe(exc),
+                            exc_info=not database_trouble(exc),
                         )
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, RETRY_MOST)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.core.activity import Activity
 from bot.core.events import Event
+from bot.core.outage import trouble
 
 log = logging.getLogger("steward.intake")
 Lane = tuple[str, str]
@@ -100,8 +101,8 @@ class Intake:
             event, done = queued.popleft()
             try:
                 await self.handle(event)
-            except Exception:
-                log.exception("handling %s failed", type(event).__name__)
+            except Exception as exc:
+                trouble.said(log, f"handling {type(event).__name__}", exc)
             finally:
                 self._pending.discard(done)
                 if not done.done():

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import text
 
+from bot.core.transient import database_trouble
 from bot.db.engine import Database
 
 log = logging.getLogger("steward.database")
@@ -77,13 +78,13 @@ class DatabaseGate:
             if self.away_since is None:
                 self.away_since = reported = now
                 self.outages += 1
-                log.error(
+                log.warning(
                     "the database is unreachable (%s); events wait in the queue until it answers",
                     problem,
                 )
             elif now - reported >= REPORT_EVERY:
                 reported = now
-                log.error(
+                log.warning(
                     "the database is still unreachable after %.0f s (%s)",
                     now - self.away_since,
                     problem,
@@ -116,9 +117,48 @@ class DatabaseGate:
 
 
 def describe(exc: BaseException) -> str:
-    """A short plain reason: the deepest cause's kind and first line."""
+    """A short plain reason: the deepest cause's kind and first line (a timeout's, not the
+    cancellation a timeout raises its error from)."""
     deepest = exc
-    while deepest.__cause__ is not None:
+    while deepest.__cause__ is not None and not isinstance(
+        deepest.__cause__, asyncio.CancelledError
+    ):
         deepest = deepest.__cause__
     message = str(deepest).strip().splitlines()[0] if str(deepest).strip() else ""
+    if not message and isinstance(deepest, TimeoutError):
+        message = "no answer in time"
     return f"{type(deepest).__name__}: {message}"[:200] if message else type(deepest).__name__
+
+
+class Trouble:
+    """The log's one line for work that failed because the database is away (the database
+    gate says the outage itself, once): at most one a place every ``REPORT_EVERY`` seconds,
+    at warning, with the reason and no traceback. Anything else is a bug: its traceback at
+    error, every time.
+
+    ``said(log, what, exc)`` is for an ``except`` block: ``what`` names the work ("draining
+    the outbox"), the same each time (it is the place the limit counts by)."""
+
+    def __init__(self) -> None:
+        self._said: dict[tuple[str, str], float] = {}
+
+    def said(self, logger: logging.Logger, what: str, exc: BaseException) -> None:
+        """Log that ``what`` failed with ``exc``, as the class says."""
+        if not database_trouble(exc):
+            logger.error("%s failed", what, exc_info=exc)
+            return
+        place, now = (logger.name, what), time.monotonic()
+        last = self._said.get(place)
+        if last is not None and now - last < REPORT_EVERY:
+            logger.debug("%s failed: the database is unreachable (%s)", what, describe(exc))
+            return
+        if len(self._said) > 1000:  # places are few; never let a bug grow this without end
+            self._said.clear()
+        self._said[place] = now
+        logger.warning(
+            "%s failed: the database is unreachable (%s); tried again later", what, describe(exc)
+        )
+
+
+trouble = Trouble()
+"""The process's one :class:`Trouble`."""

@@ -52,6 +52,7 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
 from bot.core.message import Message
+from bot.core.outage import trouble
 from bot.core.pacing import BACKLOG
 from bot.core.port import Port
 from bot.core.together import COVERS, TOGETHER, Together, kind_of, merge
@@ -186,9 +187,9 @@ class Outbox:
                     rows -= 1
                 if rows:
                     await deliverer.drain(lane)
-            except Exception:
+            except Exception as exc:
                 # The rows are committed: the lane is drained again in a moment.
-                log.exception("draining %s failed; it is drained again shortly", lane)
+                trouble.said(log, "draining a channel's outbox (again shortly)", exc)
                 deliverer.drain_later(lane)
 
         await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
@@ -311,8 +312,8 @@ class Deliverer:
     async def _drain_in_background(self, lane: Lane) -> int:
         try:
             return await self.drain(lane)
-        except Exception:
-            log.exception("draining %s failed; it is drained again shortly", lane)
+        except Exception as exc:
+            trouble.said(log, "draining a channel's outbox (again shortly)", exc)
             self.drain_later(lane)
             return 0
         finally:
@@ -594,8 +595,8 @@ class Deliverer:
                 for key, sent in batch.items():
                     if self._unflushed.get(key) is sent:
                         del self._unflushed[key]
-        except Exception:
-            log.exception("recording deliveries failed; they are tried again, looking first")
+        except Exception as exc:
+            trouble.said(log, "recording deliveries (tried again, looking first)", exc)
             self._unflushed.clear()
         finally:
             self.activity.leave()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from bot.core.clock import Clock
 from bot.core.dispatch import Dispatcher
 from bot.core.feature import JobSpec
+from bot.core.outage import trouble
 from bot.db.engine import Database
 from bot.db.models import Timer
 
@@ -23,6 +25,11 @@ log = logging.getLogger("steward.scheduler")
 IDLE_POLL = timedelta(seconds=60)
 RECOVER_EVERY = timedelta(minutes=1)
 """How often each process looks for job runs a killed process left unfinished."""
+OVERRUN_RUNS = 5
+"""A run of a recurring job may last this many of its periods ..."""
+OVERRUN_LEAST, OVERRUN_MOST = timedelta(minutes=5), timedelta(hours=1)
+"""... but never less than the first nor more than the second. Past that it is stopped, so the
+next runs go on (a run that never ends would otherwise hold off every later one for good)."""
 
 
 class TimerService:
@@ -100,7 +107,7 @@ class TimerService:
             except Exception as exc:
                 if await self.dispatcher.outlasted(exc):
                     continue  # the database was away: what came due meanwhile runs now
-                log.exception("timer loop iteration failed; trying again shortly")
+                trouble.said(log, "running due timers (trying again shortly)", exc)
                 upcoming = None
             now = self.clock.now()
             wait = IDLE_POLL if upcoming is None else min(IDLE_POLL, upcoming - now)
@@ -130,6 +137,21 @@ def trigger_for(job: JobSpec, start: datetime) -> BaseTrigger:
     return IntervalTrigger(seconds=job.every.total_seconds(), start_date=start + job.every)
 
 
+def period_of(trigger: BaseTrigger, now: datetime) -> timedelta:
+    """The time between two runs of a trigger from ``now`` (a cron's next two fire times)."""
+    first = trigger.get_next_fire_time(None, now)
+    second = None if first is None else trigger.get_next_fire_time(first, first)
+    if first is None or second is None:
+        return OVERRUN_MOST
+    period: timedelta = second - first
+    return period
+
+
+def overrun_limit(period: timedelta) -> timedelta:
+    """How long one run of a job with that period may last before it is stopped."""
+    return max(OVERRUN_LEAST, min(OVERRUN_MOST, period * OVERRUN_RUNS))
+
+
 class JobService:
     """Recurring jobs: APScheduler runs them in production; tests step them with a fake clock."""
 
@@ -142,6 +164,14 @@ class JobService:
         self._next: dict[str, datetime | None] = {
             job.id: self._triggers[job.id].get_next_fire_time(None, start) for job in self._jobs
         }
+        self.limits = {
+            job.id: overrun_limit(period_of(self._triggers[job.id], start)) for job in self._jobs
+        }
+        """How long one run of each job may last (seconds of the event loop's clock)."""
+        self._running: dict[str, _Run] = {}
+        """Each job's latest run under APScheduler."""
+        self.overruns = 0
+        """Runs stopped for lasting past their limit since the process started."""
         self._scheduler: AsyncIOScheduler | None = None
 
     async def run_due(self) -> int:
@@ -181,15 +211,49 @@ class JobService:
     async def _recover_logged(self) -> None:
         try:
             await self.recover()
-        except Exception:
-            log.exception("looking for unfinished job runs failed; looking again in a minute")
+        except Exception as exc:
+            trouble.said(log, "looking for unfinished job runs (again in a minute)", exc)
+
+    async def fire(self, job: JobSpec) -> None:
+        """APScheduler's call: start a run of ``job`` in the background, unless one still runs.
+
+        A run still going at its next time makes that time skipped (said once per run, at
+        info: a slow poll is not trouble yet); one going past its limit (``limits``) is
+        stopped, said with a warning, and a new run starts: its transaction is rolled back,
+        and the run that replaces it does its work. Without this, one run that never ended
+        (a database call with no answer) would hold off every later run for good."""
+        now = asyncio.get_running_loop().time()
+        last = self._running.get(job.id)
+        if last is not None and not last.task.done():
+            limit = self.limits[job.id].total_seconds()
+            if now - last.started < limit:
+                if not last.said:
+                    last.said = True
+                    log.info("job %s still runs from its last time; this time is skipped", job.id)
+                return
+            self.overruns += 1
+            log.warning(
+                "job %s ran for more than %.0f min and was stopped; starting it again",
+                job.id,
+                limit / 60,
+            )
+            await _cancelled(last.task)
+        task = asyncio.create_task(self._run(job), name=f"steward-job-{job.id}")
+        self._running[job.id] = _Run(task, now)
+
+    async def _run(self, job: JobSpec) -> int:
+        try:
+            return await self.dispatcher.run_job(job)
+        except Exception as exc:  # run_job keeps its own failures; this is a last stop
+            trouble.said(log, f"job {job.id}", exc)
+            return 0
 
     def start(self) -> None:
         """Hand the jobs to APScheduler's asyncio scheduler."""
         scheduler = AsyncIOScheduler(timezone=UTC)
         for job in self._jobs:
             scheduler.add_job(
-                self.dispatcher.run_job,
+                self.fire,
                 self._triggers[job.id],
                 args=[job],
                 id=job.id,
@@ -212,3 +276,26 @@ class JobService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        running, self._running = self._running, {}
+        for run in running.values():
+            await _cancelled(run.task)
+
+
+@dataclass
+class _Run:
+    """A run of a job started by :meth:`JobService.fire`."""
+
+    task: asyncio.Task[int]
+    started: float
+    """``loop.time()`` when it started."""
+    said: bool = False
+    """Whether the log said that a later time was skipped for it."""
+
+
+async def _cancelled(task: asyncio.Task[int]) -> None:
+    """Cancel a job's run and give it a little while to roll back."""
+    if task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), 30)

@@ -1,9 +1,19 @@
-"""Async engines for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL (asyncpg)."""
+"""Async engines for SQLite (WAL, foreign keys, busy timeout) and PostgreSQL (asyncpg).
+
+No database call waits for ever. SQLite waits at most its busy timeout for another
+connection's write lock. On PostgreSQL a connection is given ``PG_CONNECT_TIMEOUT_MS`` to open
+and each statement ``PG_COMMAND_TIMEOUT_MS`` to answer; past it the statement fails (its
+connection, perhaps gone half-open, is dropped rather than reused) and the database gate
+(bot.core.outage) takes over, as for any outage. TCP keepalives notice a pooled connection whose
+server vanished without a word while it sat idle; each connection is checked before it is handed
+out and replaced after ``PG_RECYCLE_S``.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 from sqlalchemy import event
@@ -19,6 +29,17 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite transaction waits for another connection's write lock before failing
 ("database is locked"); ``STEWARD_SQLITE_BUSY_TIMEOUT_MS`` changes it (tests run time faster)."""
+PG_CONNECT_TIMEOUT_MS = 10_000
+"""How long opening a PostgreSQL connection may take (``STEWARD_PG_CONNECT_TIMEOUT_MS``)."""
+PG_COMMAND_TIMEOUT_MS = 60_000
+"""How long one PostgreSQL statement may wait for its answer (``STEWARD_PG_COMMAND_TIMEOUT_MS``):
+a server that stopped answering, or a connection gone half-open, fails the statement instead of
+holding its listener or job for good. Steward's statements take milliseconds."""
+PG_RECYCLE_S = 1800
+"""Seconds after which a pooled PostgreSQL connection is replaced rather than reused."""
+KEEPALIVE = {"TCP_KEEPIDLE": 60, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 6}
+"""TCP keepalives on PostgreSQL connections: an idle connection whose server vanished is found
+dead within two minutes (60 s idle, then six probes 10 s apart)."""
 READ_ONLY = "steward_read_only"
 """The execution option of :meth:`Database.reads`' sessions."""
 
@@ -49,6 +70,38 @@ def _busy_timeout_ms() -> int:
     return int(os.environ.get("STEWARD_SQLITE_BUSY_TIMEOUT_MS", SQLITE_BUSY_TIMEOUT_MS))
 
 
+def _ms(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def pg_timeouts() -> dict[str, float]:
+    """asyncpg's ``timeout`` (connecting) and ``command_timeout`` (each statement), in seconds."""
+    return {
+        "timeout": _ms("STEWARD_PG_CONNECT_TIMEOUT_MS", PG_CONNECT_TIMEOUT_MS) / 1000,
+        "command_timeout": _ms("STEWARD_PG_COMMAND_TIMEOUT_MS", PG_COMMAND_TIMEOUT_MS) / 1000,
+    }
+
+
+def keep_alive(transport: Any) -> None:
+    """Switch TCP keepalives on for a connection's socket (not a Unix socket's)."""
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in KEEPALIVE.items():
+            option = getattr(socket, name, None)  # Linux names; others keep their defaults
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)
+    except OSError:  # a socket that is already gone: the first statement will say so
+        pass
+
+
+def _pg_keepalive(dbapi_connection: Any, _record: Any) -> None:
+    # asyncpg keeps its transport private; without it the connection just has no keepalives.
+    keep_alive(getattr(dbapi_connection.driver_connection, "_transport", None))
+
+
 def _begin(connection: Any) -> None:
     """Take SQLite's write lock when a transaction starts, not when it first writes.
 
@@ -73,7 +126,17 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=PG_RECYCLE_S,
+        pool_size=10,
+        max_overflow=10,
+        # A timeout the URL names itself (``?command_timeout=30``) is the operator's choice.
+        connect_args={k: v for k, v in pg_timeouts().items() if k not in make_url(url).query},
+    )
+    event.listen(engine.sync_engine, "connect", _pg_keepalive)
+    return engine
 
 
 class Database:

@@ -19,6 +19,8 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
+from bot.db.engine import keep_alive, pg_timeouts
+
 log = logging.getLogger("steward.db.listen")
 PING_EVERY = 30.0
 """Seconds between checks that the connection still answers (a silent network drop)."""
@@ -88,7 +90,10 @@ class Listener:
         said: float | None = None  # when the log last said listening had stopped
         while True:
             try:
-                conn = await asyncpg.connect(self._dsn)
+                # Bounded: a server that stopped answering fails the connect (and any
+                # statement), and the loop tries again.
+                conn = await asyncpg.connect(self._dsn, **pg_timeouts())
+                keep_alive(getattr(conn, "_transport", None))
             except Exception as exc:
                 # Said once, then at most once a minute: the database being away is already
                 # said by the database gate, and settings are re-read every 5 s meanwhile.

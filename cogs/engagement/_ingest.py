@@ -407,14 +407,15 @@ class Ingest:
             now = time.monotonic()
             if self._renew_failing is None:
                 self._renew_failing = self._renew_said = now
-                log.error(
+                log.log(
+                    logging.WARNING if is_transient(exc) else logging.ERROR,
                     "reading the engagement settings failed (%s); the last ones stay in use",
                     describe(exc),
                     exc_info=not is_transient(exc),  # a bug's traceback; not an outage's
                 )
             elif now - self._renew_said >= RENEW_REPORT_EVERY:
                 self._renew_said = now
-                log.error(
+                log.warning(
                     "reading the engagement settings still fails after %.0f s (%s); the last "
                     "ones stay in use",
                     now - self._renew_failing,

@@ -55,8 +55,13 @@ async def connect_pg(url: str) -> Any:
     import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy.engine import make_url
 
+    from bot.db.engine import keep_alive, pg_timeouts
+
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    driver = await asyncpg.connect(dsn)
+    # Bounded as Steward's other connections are: a server gone silent fails the batch (it is
+    # written again later) instead of holding the writer for good.
+    driver = await asyncpg.connect(dsn, **pg_timeouts())
+    keep_alive(getattr(driver, "_transport", None))
     try:
         await driver.execute(
             f"CREATE TEMP TABLE {STAGING} ("

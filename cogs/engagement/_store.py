@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.outage import describe
 from bot.core.runtime import Storage
 from bot.core.transient import is_transient
 from cogs.engagement._gaps import columns as _columns
@@ -110,10 +111,9 @@ class Store:
                 if waited >= report_at:
                     report_at = waited + REPORT_EVERY
                     log.warning(
-                        "the database can't take %d engagement events (%s: %s); waiting for it",
+                        "the database can't take %d engagement events (%s); waiting for it",
                         len(items),
-                        type(exc).__name__,
-                        str(exc)[:200],
+                        describe(exc),  # one line: SQLAlchemy's text spans several
                     )
                 await asyncio.sleep(delay)
                 waited += delay

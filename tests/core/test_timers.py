@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -153,3 +154,50 @@ async def test_a_timer_and_a_job_due_during_a_database_outage_run_once_after_it(
         assert sent == ["hourly report", "watered for u-alice"]
         await garden.advance(timedelta(minutes=59))
         assert sorted(s.message.text for s in garden.port.sent) == sent  # each ran once
+
+
+async def test_a_job_run_that_never_ends_is_stopped_and_the_job_runs_again(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under APScheduler, a run still going at the job's next time makes that time skipped;
+    past its limit it is stopped (its transaction rolled back) and the job starts again, so one
+    run that never ends (a database call with no answer) does not hold off every later one."""
+    caplog.set_level(logging.INFO, "steward.scheduler")
+    async with Harness(database_url, [Steward(), Garden()]) as garden:
+        await garden.run(garden.member("alice"), "garden plant", seed="rose")
+        jobs = garden.app.jobs
+        [hourly] = [j for j in garden.app.registry.jobs() if j.id == "garden.hourly"]
+        assert jobs.limits[hourly.id] == timedelta(hours=1)  # five hours, but an hour at most
+        send, stuck = garden.port.send, asyncio.Event()
+
+        async def never_answers(*args: Any, **kwargs: Any) -> Any:
+            garden.port.send = send  # type: ignore[method-assign]
+            stuck.set()
+            await asyncio.Event().wait()
+
+        garden.port.send = never_answers  # type: ignore[method-assign]
+        garden.clock.advance(timedelta(hours=1))
+        await jobs.fire(hourly)
+        await asyncio.wait_for(stuck.wait(), 10)
+        await jobs.fire(hourly)  # still running, within its limit: skipped
+        await jobs.fire(hourly)
+        assert [s.message.text for s in garden.port.sent] == []
+        skipped = [r for r in caplog.records if "this time is skipped" in r.getMessage()]
+        assert len(skipped) == 1  # said once for the run
+
+        jobs.limits[hourly.id] = timedelta(0)  # the stuck run has outlived its limit
+        caplog.clear()
+        await jobs.fire(hourly)
+        [said] = [r for r in caplog.records if r.name == "steward.scheduler"]
+        assert said.levelname == "WARNING" and not said.exc_info
+        assert said.getMessage() == (
+            "job garden.hourly ran for more than 0 min and was stopped; starting it again"
+        )
+        for _ in range(200):  # the new run posts the report the stuck one never did
+            if garden.port.sent:
+                break
+            await asyncio.sleep(0.01)
+        await garden.app.dispatcher.activity.wait_idle()
+        assert [s.message.text for s in garden.port.sent] == ["hourly report"]
+        assert jobs.overruns == 1
+        await jobs.stop()
