@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 
 from bot.core.clock import Clock
 from bot.core.ids import CommunityRef
@@ -14,7 +14,7 @@ from bot.db.models import Timer
 from bot.db.uow import UnitOfWork
 
 Wake = Callable[[datetime], None]
-_ADD = insert(Timer.__table__)
+_ADD = insert(cast(Table, Timer.__table__))
 """Built once, the row's values going as parameters: a join storm schedules a nudge per
 newcomer, and adding an ORM object and flushing it cost more than running the insert."""
 
