@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.db.uow import UnitOfWork
@@ -73,7 +75,36 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, pool_size=10, max_overflow=10)
+    event.listen(engine.sync_engine, "checkin", _note_idle)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_AFTER_IDLE = 2.0
+"""Seconds a pooled PostgreSQL connection may have been idle and still be used unpinged.
+
+A connection the server closed while it sat in the pool (PostgreSQL restarted, an idle timeout)
+is found by a ping and replaced before a handler gets it. SQLAlchemy's ``pool_pre_ping`` pinged
+at every checkout: three round trips (begin, ``;``, rollback) before each transaction, about ten
+per join in a storm, where connections go back to the pool and out again within milliseconds. A
+connection back from a transaction moments ago is as alive as a ping would show."""
+_IDLE_SINCE = "steward_idle_since"
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get(_IDLE_SINCE)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+        return  # new, or used moments ago
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The pool throws this connection away and checks out another (a new one if need be).
+        raise DisconnectionError(f"a pooled connection was closed: {exc}") from exc
 
 
 class Database:
