@@ -45,6 +45,17 @@ async def fresh_pg_database(name: str) -> str | None:
     return PG_URL.rpartition("/")[0] + "/" + name
 
 
+async def drop_pg_database(name: str) -> None:
+    """Drop a database :func:`fresh_pg_database` made (its connections closed by force)."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell, a rule under the header."""
     lines = [list(header), *(list(r) for r in rows)]

@@ -14,7 +14,8 @@ one channel would take 500 s. ``--slack-429`` injects that many more
 ``ratelimited`` answers to chat.postMessage to show they cost time, not welcomes.
 
 ``python -m bench.onboarding_joinstorm [--n 500] [--database sqlite|postgresql]`` prints the
-storm table, with p50/p99 join-to-public-welcome latency per run; ``run(n)`` gives
+storm table, with p50/p99 join-to-public-welcome latency per run and p50/p99 join-to-welcome-DM
+(the moment the fake stored it); ``run(n)`` gives
 bench/run.py rows where p50/p99 are join-to-public-welcome latency (poll granularity 50 ms),
 ``ratio p50`` is the share of members welcomed exactly once (channel and DM; 1.00 is the goal)
 and ``ratio p99`` the welcome messages delivered over those expected.
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._common import PG_URL, Row, fresh_pg_database, percentile_ms
+from bench._common import PG_URL, Row, drop_pg_database, fresh_pg_database, percentile_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -61,6 +62,7 @@ class Storm:
     latencies: list[float]
     arrival: float = 0.0  # seconds the driver took to hand in every join
     cpu: float = 0.0  # CPU seconds of the whole process (Steward, the fake, the driver) meanwhile
+    dm_latencies: tuple[float, ...] = ()  # join to welcome DM, per member who got one
 
 
 async def _join_all(community: Any, names: list[str]) -> dict[str, float]:
@@ -92,6 +94,37 @@ def _raw_welcomes(community: Any) -> list[Any]:
     return list(fake.messages_in(community.channels["welcome"]))
 
 
+def _watch_dms(community: Any) -> dict[str, float]:
+    """When each member's first DM reached the fake, by user id (filled in as they arrive: the
+    fake's store is wrapped, so the driver never polls the members' DMs)."""
+    arrived: dict[str, float] = {}
+    fake = community.fake
+    if community.platform == "discord":
+        world = fake.world
+        add = world.add_message
+
+        def add_message(message: Any) -> Any:
+            stored = add(message)
+            channel = world.channels.get(message.channel_id)
+            if channel is not None and channel.recipient_id and not message.ephemeral:
+                arrived.setdefault(channel.recipient_id, time.perf_counter())
+            return stored
+
+        world.add_message = add_message
+        return arrived
+    api = fake.api
+    post = api.post
+
+    def posted(call: Any, ch: Any, **kwargs: Any) -> Any:
+        stored = post(call, ch, **kwargs)
+        if ch.is_im and ch.im_user:
+            arrived.setdefault(ch.im_user, time.perf_counter())
+        return stored
+
+    api.post = posted
+    return arrived
+
+
 def _tally(community: Any, people: dict[str, Any]) -> tuple[Counter[str], Counter[str]]:
     """Public welcomes and welcome DMs, per user id."""
     public: Counter[str] = Counter()
@@ -121,19 +154,24 @@ async def storm(
         if database == "sqlite":
             url: str | None = f"sqlite+aiosqlite:///{Path(tmp) / 'steward.db'}"
         else:
-            url = await fresh_pg_database(f"bench_joinstorm_{platform}")
+            # The process id in the name: two storms running side by side get one each.
+            url = await fresh_pg_database(f"bench_joinstorm_{platform}_{os.getpid()}")
         if url is None:
             return None
-        return await _storm(
-            platform,
-            database,
-            url,
-            n,
-            patience=patience,
-            slack_429=slack_429,
-            give_up=give_up,
-            profile=profile,
-        )
+        try:
+            return await _storm(
+                platform,
+                database,
+                url,
+                n,
+                patience=patience,
+                slack_429=slack_429,
+                give_up=give_up,
+                profile=profile,
+            )
+        finally:
+            if database == "postgresql":
+                await drop_pg_database(url.rpartition("/")[2])
 
 
 async def _storm(
@@ -169,6 +207,7 @@ async def _storm(
             fake.faults.rate_limit(slack_429, retry_after=1, method="chat.postMessage")
         before = _rate_limited(platform, fake)
         names = [f"guest{i}" for i in range(n)]
+        dm_arrived = _watch_dms(community)
         profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -235,6 +274,7 @@ async def _storm(
         sorted(latencies.values()),
         arrival,
         cpu,
+        tuple(sorted(dm_arrived[uid] - joined[uid] for uid in joined if uid in dm_arrived)),
     )
 
 
@@ -292,6 +332,8 @@ def print_storms(storms: list[Storm]) -> None:
         "exactly once",
         "p50 s",
         "p99 s",
+        "DM p50",
+        "DM p99",
         "429s",
         "s",
         "arrive s",
@@ -309,6 +351,8 @@ def print_storms(storms: list[Storm]) -> None:
             str(s.exactly_once),
             f"{percentile_ms(s.latencies, 0.5) / 1000:.2f}",
             f"{percentile_ms(s.latencies, 0.99) / 1000:.2f}",
+            f"{percentile_ms(list(s.dm_latencies), 0.5) / 1000:.2f}",
+            f"{percentile_ms(list(s.dm_latencies), 0.99) / 1000:.2f}",
             str(s.rate_limited),
             f"{s.elapsed:.1f}",
             f"{s.arrival:.1f}",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef
 from bot.db.models import OutboxItem
@@ -135,8 +135,26 @@ def in_lane(lane: Lane) -> Any:
     )
 
 
+_PENDING_IN = (
+    select(OutboxItem.id)
+    .where(
+        OutboxItem.community_id == bindparam("lane_community"),
+        OutboxItem.kind == bindparam("lane_kind"),
+        OutboxItem.channel_id == bindparam("lane_channel"),
+        OutboxItem.status == "pending",
+    )
+    .limit(1)
+)
+"""Whether a lane has a pending row: built once (every delivery asks, two per join in a storm;
+building the query each time cost more than running it)."""
+
+
 async def pending_in(uow: UnitOfWork, lane: Lane) -> bool:
-    found = await uow.session.scalar(select(OutboxItem.id).where(in_lane(lane)).limit(1))
+    community_id, kind, channel_id = lane
+    found = await uow.session.scalar(
+        _PENDING_IN,
+        {"lane_community": community_id, "lane_kind": kind, "lane_channel": channel_id},
+    )
     return found is not None
 
 

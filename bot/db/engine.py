@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.db.uow import UnitOfWork
@@ -128,7 +130,6 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_recycle=PG_RECYCLE_S,
         pool_size=10,
         max_overflow=10,
@@ -136,7 +137,35 @@ def create_engine(url: str) -> AsyncEngine:
         connect_args={k: v for k, v in pg_timeouts().items() if k not in make_url(url).query},
     )
     event.listen(engine.sync_engine, "connect", _pg_keepalive)
+    event.listen(engine.sync_engine, "checkin", _note_idle)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     return engine
+
+
+PING_AFTER_IDLE = 2.0
+"""Seconds a pooled PostgreSQL connection may have been idle and still be used unpinged.
+
+A connection the server closed while it sat in the pool (PostgreSQL restarted, an idle timeout)
+is found by a ping and replaced before a handler gets it. SQLAlchemy's ``pool_pre_ping`` pinged
+at every checkout: three round trips (begin, ``;``, rollback) before each transaction, about ten
+per join in a storm, where connections go back to the pool and out again within milliseconds. A
+connection back from a transaction moments ago is as alive as a ping would show."""
+_IDLE_SINCE = "steward_idle_since"
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get(_IDLE_SINCE)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+        return  # new, or used moments ago
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The pool throws this connection away and checks out another (a new one if need be).
+        raise DisconnectionError(f"a pooled connection was closed: {exc}") from exc
 
 
 class Database:
