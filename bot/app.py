@@ -146,6 +146,10 @@ class App:
         """Migrate, load features, and (unless ``background=False``) start timers and jobs."""
         log.info("database %s", safe_url(self.db.url))
         await self.migrate()
+        if self.db.dialect == "sqlite":
+            # One process uses a SQLite file at a time: an outbox claim left in it is a stopped
+            # process's, free now (on PostgreSQL it is free once its lease has passed).
+            await self.dispatcher.deliverer.free_claims()
         if self.settings_listener is not None:
             self.settings_listener.start()
         for feature in self.registry.features:

@@ -6,6 +6,9 @@ read rows back (a lane's pending rows, one row's outcome).
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -19,9 +22,17 @@ from bot.db.uow import UnitOfWork
 MAX_ATTEMPTS = 6
 CLAIM_BATCH = 20
 CLAIMS_AT_ONCE = 4
+"""Lanes claiming rows at the same time (each claim is a short write transaction)."""
 RETRY_LANE = timedelta(seconds=1)
 """How soon a lane whose drain failed (a busy database) is drained again."""
-"""Lanes claiming rows at the same time (each claim is a short write transaction)."""
+LEASE = timedelta(seconds=15)
+"""How long a claim holds a row for its process: renewed every ``RENEW_EVERY`` while the row
+is in flight there, so only a process that stopped (killed, paused, cut off from the database)
+lets it pass; then another process takes the row over, looking before it posts again."""
+RENEW_EVERY = timedelta(seconds=5)
+SAFE_TO_SEND = timedelta(seconds=5)
+"""A row is sent only while this much of its lease is left: a send never starts on a claim that
+may pass before it is renewed (the database away from this process, not from the others)."""
 FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(minutes=10)
 Status = Literal["pending", "sent", "failed"]
@@ -33,6 +44,11 @@ def backoff(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th try: 2 s, 4 s, 8 s ... at most 10 minutes."""
     factor: int = 2 ** max(attempts - 1, 0)
     return min(FIRST_RETRY * factor, LAST_RETRY)
+
+
+def claimer_name() -> str:
+    """A name for ``outbox.claimed_by``: host, pid, and a nonce (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-80:]
 
 
 def row_key(community: CommunityRef, feature: str, key: str) -> str:
@@ -69,7 +85,7 @@ class Claimed:
     """When the row was queued, if an earlier try may have gone out (it began and was never
     recorded): look first for a post made since then."""
     due: datetime
-    """When the next try is due if this one is never recorded."""
+    """When the claim's lease ends (renewed while the row is in flight)."""
     behind: int = 0
     """Rows waiting behind this one in its lane: the pacing lets the longest queue go first."""
 
@@ -110,7 +126,10 @@ class Sent:
             "attempts": self.claimed.attempt,
             "status": self.status,
             "last_error": self.reason,
+            "claimed_by": None,
         }
+        if self.status == "pending":
+            values["due_at"] = self.retry_at(now)
         if self.landed is not None:
             values |= {
                 "sent_at": now,
@@ -118,6 +137,10 @@ class Sent:
                 "message_id": self.landed.id,
             }
         return values
+
+    def retry_at(self, now: datetime) -> datetime:
+        """When a try that failed is made again."""
+        return now + backoff(self.claimed.attempt)
 
     @property
     def delivery(self) -> Delivery:

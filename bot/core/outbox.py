@@ -7,10 +7,20 @@ channel, or one member's DMs) go out in the order they were written: a row waiti
 holds back the rows behind it. A refusal (missing permission, DMs closed, unknown channel), or
 a failure that lasts ``MAX_ATTEMPTS`` tries, ends the row as ``failed`` with its reason.
 
+Several processes share the rows through the database. A process *claims* a lane's next rows
+(locked while it marks them, so two claims of one lane take turns and never skip its head):
+``claimed_by`` names it and ``due_at`` becomes its lease, which it renews every ``RENEW_EVERY``
+while the row is in flight or its outcome is not written yet. A send that takes long (a slow
+platform, a 429's Retry-After) keeps its row; only a claim whose process stopped renewing
+(killed, paused, cut off from the database) is taken over, once its lease has passed. A process
+sends a row only while enough of its lease is left to renew it in time.
+
 A crash between the platform taking a message and the record: the row stays pending with
 ``attempted_at`` set, and the next attempt is a *resend*: Discord gets the same ``nonce`` with
 ``enforce_nonce`` (it answers with the message already posted), Slack is searched for the key
-in the channel's recent messages' metadata before anything is posted again.
+in the channel's recent messages' metadata before anything is posted again. A record that fails
+while the process lives (the database away) is not left to that look: the outcome stays noted,
+the claim renewed, and it is written once the database answers.
 
 Deliveries marked :class:`~bot.core.together.Together` that wait at the same time in a channel's
 lane (its rate limit holds them back) go out as one post: the claim that takes them writes the
@@ -26,7 +36,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
@@ -34,14 +44,18 @@ from sqlalchemy import and_, func, select, update
 from bot.core._outbox_rows import (
     CLAIM_BATCH,
     CLAIMS_AT_ONCE,
+    LEASE,
     MAX_ATTEMPTS,
+    RENEW_EVERY,
     RETRY_LANE,
+    SAFE_TO_SEND,
     Claimed,
     Delivery,
     Lane,
     Sent,
     Status,
     backoff,
+    claimer_name,
     in_lane,
     pending_in,
     read_delivery,
@@ -75,6 +89,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("steward.outbox")
+RECORD_AGAIN = timedelta(seconds=30)
+"""The longest wait between tries to write outcomes while the database is away."""
 EDIT_OF = "edit_of"
 """In an edit row's payload: the stored key of the post it changes."""
 
@@ -143,9 +159,10 @@ class Outbox:
             "payload": payload,
             "status": "pending",
             "created_at": now,
-            "due_at": now + backoff(1) if first else now,
+            "due_at": now + LEASE if first else now,
             "attempted_at": now if first else None,
             "attempts": 0,
+            "claimed_by": self.deliverer.me if first and self.deliverer is not None else None,
         }
         if not await insert_ignore(self.uow.session, OutboxItem, values):
             return False
@@ -246,6 +263,16 @@ class Deliverer:
         # once would hold every pooled connection (and SQLite's one writer) until the pool
         # timed out, leaving lanes undrained.
         self._claims = asyncio.Semaphore(CLAIMS_AT_ONCE)
+        self.me = claimer_name()
+        """This process in ``outbox.claimed_by``."""
+        # The rows this process holds (claimed, in flight or their outcome not written yet),
+        # with their lease's end as last written; renewed in the background while any is held.
+        self._held: dict[str, datetime] = {}
+        self._renewing: asyncio.Task[None] | None = None
+        # Rows claimed and then not sent (the row before them must wait): their claims are
+        # given up with the next write of outcomes.
+        self._releasing: set[str] = set()
+        self._stopping = asyncio.Event()
 
     def known(self, key: str) -> Delivery | None:
         """An outcome this process knows and has not written yet."""
@@ -345,15 +372,105 @@ class Deliverer:
         """Make the attempt a handler took with its row.
 
         Rows queued behind it in this process drain once this returns (their handlers wait on
-        the lane's lock); rows another process queued go out with its next pass.
+        the lane's lock); rows another process queued go out with its next pass. A claim whose
+        lease ran short before its transaction committed (a slow database) is not used: the row
+        is claimed again like any other once the lease has passed.
         """
+        untried = Delivery("pending", None, None, claimed.attempt - 1)
+        if claimed.due - self.clock.now() < SAFE_TO_SEND:
+            return untried
+        self._hold([claimed])  # before waiting for the lane: renewed meanwhile
         async with self._locks.setdefault(claimed.lane, asyncio.Lock()):
+            if not await self._still_held(claimed):
+                self._let_go([claimed])
+                return untried
             if claimed.behind:
                 self._claim_ahead(claimed)
             done = await self._send(claimed)
             if done.status == "pending":
                 await self._drop_ahead(claimed.lane)
             return await self._record([done])
+
+    def _hold(self, claimed: list[Claimed]) -> None:
+        """Note rows this process has claimed; their leases are renewed while they are held."""
+        for row in claimed:
+            self._held[row.key] = row.due
+        if claimed and (self._renewing is None or self._renewing.done()):
+            self._renewing = asyncio.create_task(self._renew_loop(), name="steward-outbox-lease")
+
+    def _let_go(self, claimed: list[Claimed]) -> None:
+        """Stop renewing rows claimed and not sent: their leases pass and any process (this one
+        too) takes them again, looking first."""
+        for row in claimed:
+            self._held.pop(row.key, None)
+
+    async def _still_held(self, claimed: Claimed) -> bool:
+        """Whether enough of the row's lease is left to send it (renewed now if it runs short:
+        its renewals failed, or it waited long for its lane)."""
+        until = self._held.get(claimed.key)
+        if until is not None and until - self.clock.now() < SAFE_TO_SEND:
+            with contextlib.suppress(Exception):
+                await self.renew()
+            until = self._held.get(claimed.key)
+        return until is not None and until - self.clock.now() >= SAFE_TO_SEND
+
+    async def _renew_loop(self) -> None:
+        failing = False
+        while self._held:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RENEW_EVERY.total_seconds())
+                return
+            try:
+                await self.renew()
+            except Exception as exc:
+                if not failing:
+                    log.warning("renewing the outbox's claims failed (%s); trying again", exc)
+                failing = True
+            else:
+                failing = False
+
+    async def renew(self) -> None:
+        """Move the lease of every row this process holds ``LEASE`` ahead. A row no longer this
+        process's (taken over, after its lease passed) keeps its old lease here, so it is not
+        sent (:meth:`_still_held`)."""
+        keys = list(self._held)
+        until = self.clock.now() + LEASE
+        kept: list[str] = []
+        async with self.sessions() as uow:
+            for at in range(0, len(keys), 500):
+                result = await uow.session.execute(
+                    update(OutboxItem)
+                    .where(
+                        OutboxItem.idempotency_key.in_(keys[at : at + 500]),
+                        OutboxItem.claimed_by == self.me,
+                        OutboxItem.status == "pending",
+                    )
+                    .values(due_at=until)
+                    .returning(OutboxItem.idempotency_key)
+                    .execution_options(synchronize_session=False)
+                )
+                kept += result.scalars()
+            await uow.commit()
+        for key in kept:
+            if key in self._held:
+                self._held[key] = until
+
+    async def free_claims(self) -> int:
+        """Give up the claims of other processes at once (SQLite: one process at a time uses
+        the file, so a claim not this process's is a stopped process's); how many rows."""
+        async with self.sessions() as uow:
+            result = await uow.session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.status == "pending",
+                    OutboxItem.claimed_by.is_not(None),
+                    OutboxItem.claimed_by != self.me,
+                )
+                .values(claimed_by=None, due_at=self.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            await uow.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def _drain(self, lane: Lane) -> int:
         sent = 0
@@ -364,6 +481,9 @@ class Deliverer:
                 if not batch:
                     return sent
                 for n, claimed in enumerate(batch, 1):
+                    if not await self._still_held(claimed):
+                        self._let_go(batch[n - 1 :])
+                        return sent
                     if n == len(batch) and claimed.behind:
                         self._claim_ahead(claimed)
                     done = await self._send(claimed)
@@ -375,7 +495,8 @@ class Deliverer:
                     # not stay unrecorded.
                     await self._record([done])
                     if done.status == "pending":
-                        return sent  # the rest of the batch waits behind it
+                        self._release(batch[n:])  # the rest of the batch waits behind it
+                        return sent
                     sent += 1
         finally:
             await self._drop_ahead(lane)
@@ -398,7 +519,14 @@ class Deliverer:
         ahead = self._ahead.pop(lane, None)
         if ahead is not None:
             with contextlib.suppress(Exception):
-                await ahead
+                self._release(await ahead)
+
+    def _release(self, claimed: list[Claimed]) -> None:
+        """Give up the claims of rows that will not be sent now, with the next write of
+        outcomes (until then they stay held: nothing here takes them meanwhile)."""
+        if claimed:
+            self._releasing.update(row.key for row in claimed)
+            self._flush_soon()
 
     async def _claim(self, lane: Lane, *, sending: str | None = None) -> list[Claimed]:
         """Take the lane's first pending rows that are due (at most ``CLAIM_BATCH``), in order.
@@ -434,11 +562,14 @@ class Deliverer:
                 noted = self._unflushed.get(row.idempotency_key)
                 if noted is not None and noted.status != "pending":
                     continue  # sent or failed already; only not written yet
-                if noted is not None or row.due_at > now:
+                # A row held here is in flight here (however long ago its lease was written);
+                # one held elsewhere is due when its lease has passed. The lane stops there.
+                if noted is not None or row.idempotency_key in self._held or row.due_at > now:
                     break
                 resend = row.created_at if row.attempted_at is not None else None
                 row.attempted_at = now
-                row.due_at = now + backoff(row.attempts + 1)
+                row.due_at = now + LEASE
+                row.claimed_by = self.me
                 claimed.append(
                     Claimed(
                         row.idempotency_key,
@@ -458,6 +589,7 @@ class Deliverer:
             claimed = self._together(taken, claimed)
             if claimed:
                 await uow.commit()
+                self._hold(claimed)
         return claimed
 
     @staticmethod
@@ -558,51 +690,103 @@ class Deliverer:
         deliveries); the last one's outcome."""
         for sent in done:
             self._unflushed[sent.claimed.key] = sent
-        if done and done[-1].status == "pending":
-            self.wake(done[-1].claimed.due)
+        self._flush_soon()
+        return done[-1].delivery if done else Delivery("failed", None, "nothing was sent", 0)
+
+    def _flush_soon(self) -> None:
         if self._flushing is None or self._flushing.done():
             self.activity.enter()
             self._flushing = asyncio.create_task(self._flush(), name="steward-outbox-record")
-        return done[-1].delivery if done else Delivery("failed", None, "nothing was sent", 0)
 
     async def _flush(self) -> None:
-        """Write the noted outcomes until none is left (a crash before leaves them "may have
-        gone out": a look or a nonce on the next try, never a second post)."""
+        """Write the noted outcomes (and give up the claims released) until none is left.
+
+        While the database is away the outcomes stay noted and their rows held (their claims
+        renewed once it answers), and the write is tried again: a row sent is never left to a
+        look in the channel, which a busy channel's history or an expired nonce can miss. Only
+        a process that stops first leaves rows to be looked for."""
+        failed = 0
         try:
-            while self._unflushed:
+            while self._unflushed or self._releasing:
                 batch = dict(self._unflushed)
+                releasing = set(self._releasing)
                 now = self.clock.now()
-                async with self.sessions() as uow:
-                    for key, sent in batch.items():
-                        await uow.session.execute(
-                            update(OutboxItem)
-                            .where(
-                                OutboxItem.idempotency_key == key, OutboxItem.status == "pending"
-                            )
-                            .values(sent.values(now))
+                try:
+                    await self._write(batch, releasing, now)
+                except Exception as exc:
+                    failed += 1
+                    if self._stopping.is_set():
+                        log.warning(
+                            "recording deliveries failed (%s) as Steward stops; they are tried"
+                            " again, looking first",
+                            exc,
                         )
-                        covers = sent.claimed.payload.get(COVERS)
-                        if covers and sent.status != "pending":  # the rows its post stood for
-                            await uow.session.execute(
-                                update(OutboxItem)
-                                .where(
-                                    OutboxItem.idempotency_key.in_(covers),
-                                    OutboxItem.status == "merged",
-                                )
-                                .values(sent.values(now))
-                            )
-                    await uow.commit()
+                        return
+                    if failed == 1:
+                        log.warning(
+                            "recording deliveries failed (%s); they are recorded once the"
+                            " database answers",
+                            exc,
+                        )
+                    wait = min(RETRY_LANE * 2 ** (failed - 1), RECORD_AGAIN)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), wait.total_seconds())
+                    continue
+                if failed:
+                    log.info("recorded the deliveries noted while the database was away")
+                    failed = 0
+                retry: datetime | None = None
                 for key, sent in batch.items():
                     if self._unflushed.get(key) is sent:
                         del self._unflushed[key]
-        except Exception as exc:
-            trouble.said(log, "recording deliveries (tried again, looking first)", exc)
-            self._unflushed.clear()
+                        self._held.pop(key, None)
+                        if sent.status == "pending":
+                            at = sent.retry_at(now)
+                            retry = at if retry is None else min(retry, at)
+                for key in releasing:
+                    self._held.pop(key, None)
+                self._releasing -= releasing
+                if retry is not None:
+                    self.wake(retry)
         finally:
             self.activity.leave()
 
+    async def _write(self, batch: dict[str, Sent], releasing: set[str], now: datetime) -> None:
+        async with self.sessions() as uow:
+            for key, sent in batch.items():
+                await uow.session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.idempotency_key == key, OutboxItem.status == "pending")
+                    .values(sent.values(now))
+                )
+                covers = sent.claimed.payload.get(COVERS)
+                if covers and sent.status != "pending":  # the rows its post stood for
+                    values = sent.values(now)
+                    values.pop("due_at", None)
+                    await uow.session.execute(
+                        update(OutboxItem)
+                        .where(
+                            OutboxItem.idempotency_key.in_(covers),
+                            OutboxItem.status == "merged",
+                        )
+                        .values(values)
+                    )
+            if releasing:
+                await uow.session.execute(
+                    update(OutboxItem)
+                    .where(
+                        OutboxItem.idempotency_key.in_(list(releasing)),
+                        OutboxItem.claimed_by == self.me,
+                        OutboxItem.status == "pending",
+                    )
+                    .values(claimed_by=None, due_at=now)
+                )
+            await uow.commit()
+
     async def close(self) -> None:
-        """Stop sending and write what is still noted (the App calls it when it stops)."""
+        """Stop sending and write what is still noted (the App calls it when it stops); a write
+        that fails then is not tried again (the rows are looked for by the next process)."""
+        self._stopping.set()
         for handle in list(self._later):
             handle.cancel()
             self.activity.leave()
@@ -616,3 +800,5 @@ class Deliverer:
             self._ahead.clear()
         if self._flushing is not None:
             await self._flushing
+        if self._renewing is not None:
+            await self._renewing

@@ -105,7 +105,9 @@ class OutboxItem(Base):
     whose payload lists its key under ``covers`` and gets that row's outcome (a burst's welcomes,
     ``bot.core.together``). ``attempted_at`` set on a pending row means
     an attempt began and may have gone out: the next one looks before sending again. Rows of one
-    lane (community, kind, channel) go out in ``id`` order.
+    lane (community, kind, channel) go out in ``id`` order. ``claimed_by`` names the process
+    sending a row; while it is set, ``due_at`` is that process's lease, renewed while the send is
+    in flight: no other process takes the row before the lease has passed.
     """
 
     __tablename__ = "outbox"
@@ -132,6 +134,7 @@ class OutboxItem(Base):
     message_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class FailedEvent(Base):

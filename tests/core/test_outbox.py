@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from bot.core._outbox_rows import LEASE
 from bot.db.models import OutboxItem
 from bot.db.uow import UnitOfWork
 from sandbox.scenario import Community, DiscordCommunity, Person
@@ -131,7 +132,7 @@ async def test_a_post_whose_try_was_never_recorded_is_not_posted_again_much_late
     fake = community.fake  # type: ignore[attr-defined]
     if isinstance(community, DiscordCommunity):
         fake.world.nonces.clear()  # the nonce's few minutes are over
-    await community.advance(seconds=3)
+    await community.advance(seconds=LEASE.total_seconds() + 1)  # its claim's lease passed
     assert relayed(community) == ["alpha", "beta"]
     shown = await community.slash(ada, "courier outcome", word="beta")
     assert shown.text == "beta: sent after 1 tries"
