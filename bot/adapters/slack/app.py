@@ -40,7 +40,7 @@ from bot.core.events import (
 )
 from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
-from bot.core.inbox import Inbox
+from bot.core.inbox import Inbox, Leftover
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
 from bot.core.pacing import Limits
@@ -321,23 +321,28 @@ class SlackAdapter:
     async def _replay(self) -> None:
         """Handle the events a stopped process stored and did not finish, in the order they
         came, each to its end, before new events' listeners run."""
-        pause = 0.5
         try:
-            while True:
-                try:
-                    leftovers = await self.inbox.leftovers()
-                    break
-                except Exception as exc:
-                    log.warning("could not read the inbox (%s); trying again", exc)
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 30.0)
-            if leftovers:
-                log.info("handling %d events a stopped Steward had taken in", len(leftovers))
-            for row in leftovers:
-                if self._events.first_time(row.key):
-                    await self._dispatch_stored(row.key, row.body)
+            async with self.dispatcher.activity.track():  # work in flight until it is done
+                for row in await self._leftovers():
+                    if self._events.first_time(row.key):
+                        await self._dispatch_stored(row.key, row.body)
         finally:
             self._replayed.set()
+
+    async def _leftovers(self) -> list[Leftover]:
+        """The inbox's leftovers, read again until the database answers."""
+        pause = 0.5
+        while True:
+            try:
+                leftovers = await self.inbox.leftovers()
+            except Exception as exc:
+                log.warning("could not read the inbox (%s); trying again", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            if leftovers:
+                log.info("handling %d events a stopped Steward had taken in", len(leftovers))
+            return leftovers
 
     async def _written(self) -> bool:
         """Whether what listeners handed on is on disk: features' own buffers (engagement's
