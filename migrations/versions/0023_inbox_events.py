@@ -4,6 +4,10 @@
 body, when it arrived) from before its ack goes out until its listeners are done; rows left by
 a stopped process are handled again, in ``id`` order, when Steward starts.
 
+``onboarding_config.seen_at``: when Steward was last ready in the community. Discord does not
+send again the joins made while no Steward ran; on ready, onboarding welcomes the members who
+joined after it and were never stored.
+
 Revision ID: 0023
 Revises: 0022
 """
@@ -33,7 +37,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_events")),
         sa.UniqueConstraint("key", name=op.f("uq_inbox_events_key")),
     )
+    with op.batch_alter_table("onboarding_config") as batch:
+        batch.add_column(
+            sa.Column("seen_at", bot.db.base.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("onboarding_config") as batch:
+        batch.drop_column("seen_at")
     op.drop_table("inbox_events")
