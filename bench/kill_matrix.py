@@ -289,9 +289,10 @@ class SlackSide:
     async def join(self, w: Workload, name: str) -> None:
         action = Action("join", "")
         w.actions.append(action)
-        user = await self.fake.member_joins(name)
-        action.key = user.id
+        user = await self.fake.member_joins(name, settle=False)
+        action.key = user.id  # known before the wait below, which may run out (then it's lost)
         w.members.append(user)
+        await self.fake.settle()
 
     async def post(self, w: Workload, author: Any, text: str) -> None:
         general = self.channels["general"]

@@ -137,3 +137,12 @@ class PlatformReady(Event):
     resumes, and when Slack's Socket Mode (re)connects or the HTTP endpoint starts. Events may
     have been missed while Steward was away; features that keep history catch up on it.
     """
+
+    joined: tuple[MemberJoined, ...] = ()
+    """Discord: the members (no bots) of the guild who joined within the last day, newest
+    first, at most ``RECENT_JOINS``, as joins: Discord does not send again the joins made while
+    no Steward ran, so onboarding welcomes those it has not stored (Slack sends them again)."""
+
+
+RECENT_JOINS = 1000
+"""The most recent joins a ``PlatformReady`` carries."""

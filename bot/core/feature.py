@@ -239,5 +239,10 @@ class Feature:
     async def on_load(self) -> None:
         """Called once when the process starts, before any event arrives."""
 
+    async def written(self) -> None:
+        """Return once what the feature's listeners handed to buffers of its own (outside
+        their unit of work) is on disk: a platform event's inbox row is cleared only then
+        (``bot.core.inbox``). Nothing to wait for by default."""
+
     async def on_unload(self) -> None:
         """Called once when the process stops."""

@@ -97,6 +97,26 @@ class JobRun(Base):
     outcome: Mapped[str | None] = mapped_column(String(200))
 
 
+class InboxEvent(Base):
+    """A platform event stored before it is acknowledged, until its listeners are done.
+
+    Slack considers an acked event delivered and never sends it again: an event acked and only
+    held in memory was lost to a kill. Each row is written before the ack goes out and deleted
+    once the event is handled (``bot.core.inbox``); a row still here when Steward starts is an
+    event a stopped process took and did not finish, handled again in ``id`` order.
+    """
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120))
+    team_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    replays: Mapped[int] = mapped_column(default=0)
+
+
 class OutboxItem(Base):
     """A delivery to a platform, keyed so a crash never posts twice and never loses a post.
 

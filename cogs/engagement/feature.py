@@ -98,6 +98,11 @@ class Engagement(Feature, name="engagement"):
         if self._ingest is not None:
             await self._ingest.close()
 
+    async def written(self) -> None:
+        """Return once every event tracked so far is stored by the writer process."""
+        if self._ingest is not None:
+            await self._ingest.flush()
+
     # -- ingest --------------------------------------------------------------------------------
 
     @on(Event, inline=True)

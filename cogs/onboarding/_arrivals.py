@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from bot.core import (
     Capability,
     Member,
+    MemberJoined,
     Together,
     mention,
 )
@@ -68,12 +70,27 @@ class Arrivals(Flow):
             row.welcomed_at = self.now
         await self.ctx.commit()
 
-    async def catch_up(self) -> None:
+    async def catch_up(self, at: datetime, joined: Sequence[MemberJoined] = ()) -> None:
         """Steward is connected again: welcome the newcomers of the last day it stored but
-        did not welcome before it stopped (killed between the two)."""
+        did not welcome before it stopped (killed between the two), then those the platform
+        says joined since Steward was last ready here and it never stored (they joined while
+        no Steward ran, or one was killed before storing them: Discord does not send those
+        joins again). The first time there is no such mark: nobody is welcomed for it (the
+        members of a big guild Steward has just been added to are not newcomers). ``at``: when
+        the platform said it was ready (its clock, as the joins' times), the next mark."""
         self.hold_setup()
         for row in await self.repo.unwelcomed(self.now - CATCH_UP):
             await self.finish(row)
+        config = await self.repo.config(self.now)
+        seen = config.seen_at
+        missed = [j for j in joined if seen is not None and j.at > seen]
+        known = await self.repo.stored([j.member.ref.id for j in missed])
+        for j in sorted(missed, key=lambda j: j.at):  # oldest first, as they came
+            if j.member.ref.id not in known:
+                await self.join(j.member)
+        config = await self.repo.config(self.now)
+        config.seen_at = at
+        await self.ctx.commit()
 
     async def welcome(self, row: OnboardingMember, *, back: bool, new_buddy: bool) -> bool:
         """Post and send the welcome; introduce the buddy. True when the member was marked

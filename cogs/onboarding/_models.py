@@ -24,6 +24,9 @@ class OnboardingConfig(Base):
     rules_text: Mapped[str | None] = mapped_column(Text)
     welcome_template: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+    seen_at: Mapped[datetime | None]
+    """When Steward was last ready in the community (``PlatformReady``): members who joined
+    after it and are not stored joined while no Steward ran, and are welcomed then."""
 
 
 class OnboardingMember(Base):

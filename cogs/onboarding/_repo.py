@@ -58,6 +58,18 @@ class Repo:
         )
         return list(rows)
 
+    async def stored(self, user_ids: list[str]) -> set[str]:
+        """Which of these members have a row."""
+        if not user_ids:
+            return set()
+        found = await self.session.scalars(
+            select(OnboardingMember.user_id).where(
+                OnboardingMember.community_id == self.key,
+                OnboardingMember.user_id.in_(user_ids),
+            )
+        )
+        return set(found)
+
     async def unwelcomed(self, since: datetime) -> list[OnboardingMember]:
         """Present newcomers who joined (or came back) at or after ``since`` and were never
         marked welcomed."""

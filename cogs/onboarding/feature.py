@@ -57,8 +57,9 @@ class Onboarding(Feature, name="onboarding"):
 
     @on(PlatformReady)
     async def ready(self, ctx: Listen, event: PlatformReady) -> None:
-        """Welcome newcomers a stopped Steward stored but had not welcomed yet."""
-        await Arrivals(ctx).catch_up()
+        """Welcome newcomers a stopped Steward stored but had not welcomed yet, and those who
+        joined while no Steward ran (Discord tells them on ready)."""
+        await Arrivals(ctx).catch_up(event.at, event.joined)
 
     @on(MemberUpdated)
     async def reactivated(self, ctx: Listen, event: MemberUpdated) -> None:

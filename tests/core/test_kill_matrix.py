@@ -7,13 +7,10 @@ throughout; a last process finishes the work. What the fake holds is compared wi
 and the database: every row sent and held, nothing held that no row recorded, no newcomer
 welcomed twice, ``PRAGMA integrity_check`` ok (SQLite), no row whose foreign key points nowhere.
 
-One loss is known and left to issue 20 part 1 (it is counted, and the test is marked as an
-expected failure when it occurs, with what was lost): an event is acked before it is stored
-(Slack: Bolt's Socket Mode ack goes out before the listener runs; Discord: the heartbeat
-carries the last sequence received, not handled, and a new process starts a new session, so
-nothing is replayed), so an event a killed process had is lost. A newcomer recorded but not
-welcomed when the process was killed is welcomed by the next start (onboarding's catch-up on
-PlatformReady): a welcome missing fails the test.
+Nothing acked is lost (acked ⊆ stored): Slack's ack goes out only once the event's inbox row is
+committed (``bot.core.inbox``), and rows a killed process left are handled on the next start. A
+newcomer recorded but not welcomed when the process was killed is welcomed by the next start
+(onboarding's catch-up on PlatformReady): a welcome missing fails the test.
 """
 
 from __future__ import annotations
@@ -50,5 +47,5 @@ async def test_kills_lose_no_delivery_double_nothing_and_damage_no_row(
     assert tally.integrity == ("ok" if database == "sqlite" else "-"), table
     assert tally.orphans == 0, table
     assert tally.welcomes_missing == 0, table
-    if tally.acked_not_stored:
-        pytest.xfail(f"issue 20 part 1: acked events lost to a kill\n{table}")
+    # Acked ⊆ stored: what the platform was told Steward has, Steward has.
+    assert tally.acked_not_stored == 0, table

@@ -4,7 +4,7 @@ component presses and form submissions go to the adapter."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import discord
@@ -20,6 +20,7 @@ from bot.adapters.discord.convert import (
 from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.moderated import from_entry, timeout_changed, without_audit
 from bot.core.events import (
+    RECENT_JOINS,
     MemberJoined,
     MemberLeft,
     MemberUpdated,
@@ -32,6 +33,25 @@ from bot.core.events import (
 )
 from bot.core.ids import UserRef
 from bot.core.message import parse_component_id
+
+RECENT = timedelta(days=1)
+"""How far back a ``PlatformReady`` looks for joins Steward may have missed."""
+
+
+def ready(guild: discord.Guild) -> PlatformReady:
+    """The guild is ready, with the members who joined within ``RECENT`` (from discord.py's
+    member cache, filled by the gateway's member chunks at connect): a new gateway session does
+    not replay the joins sent while no Steward ran, so features catch up on them."""
+    now = datetime.now(UTC)
+    since = now - RECENT
+    recent = [m for m in guild.members if not m.bot and m.joined_at and m.joined_at > since]
+    recent.sort(key=lambda m: m.joined_at or now, reverse=True)
+    where = community(guild.id)
+    joined = tuple(
+        MemberJoined(community=where, at=m.joined_at or now, member=to_member(m, guild.id))
+        for m in recent[:RECENT_JOINS]
+    )
+    return PlatformReady(community=where, at=now, joined=joined)
 
 
 class Bridge(Protocol):
@@ -82,16 +102,12 @@ class StewardBot(discord.Client):
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """A guild is ready (at connect, or back after an outage): features may catch up."""
-        await self.adapter.publish(
-            PlatformReady(community=community(guild.id), at=datetime.now(UTC))
-        )
+        await self.adapter.publish(ready(guild))
 
     async def on_resumed(self) -> None:
         """The gateway session resumed: events sent while disconnected may be missing."""
         for guild in self.guilds:
-            await self.adapter.publish(
-                PlatformReady(community=community(guild.id), at=datetime.now(UTC))
-            )
+            await self.adapter.publish(ready(guild))
 
     # -- members -----------------------------------------------------------------------------
 

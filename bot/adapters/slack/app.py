@@ -18,6 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -40,10 +41,12 @@ from bot.core.events import (
 )
 from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
+from bot.core.inbox import Inbox, Leftover
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
 from bot.core.pacing import Limits
 from bot.core.registry import Registry
+from bot.core.transient import database_trouble
 
 log = logging.getLogger("steward.slack")
 # slack_sdk logs every request and response body at DEBUG: private replies (a webhook's secret,
@@ -52,6 +55,16 @@ logging.getLogger("slack_sdk").setLevel(logging.INFO)
 _STEWARD_ID = re.compile(r"^steward:")
 _LINK_ID = re.compile(r"^steward-link:")
 DRAIN_SECONDS = 10.0
+STORE_WITHIN = 1.0
+"""Seconds an event's inbox row may take before its ack is withheld (Slack waits 3 s)."""
+STORE_WITHIN_LAST = 2.2
+"""The same on Slack's last retry, after which it sends the event no more."""
+LAST_RETRY = 3
+"""Slack retries an unacked event 3 times (``retry_attempt`` 1 to 3)."""
+REPLAY_WAIT = 60.0
+"""Seconds a leftover event may take before the next one is handled regardless."""
+REFUSED_REPORT_EVERY = 60.0
+"""Seconds at least between two warnings that acks are withheld."""
 _NO_EFFECTS = frozenset({"member_joined_channel", "member_left_channel"})
 """Events Steward listens to only to acknowledge them (``_ignore``)."""
 
@@ -70,6 +83,8 @@ def _has_effects(body: dict[str, Any]) -> bool:
 
 _EVENT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("slack_event_id", default="")
 """The Slack event a listener task is handling (its id, noted as handled when it is done)."""
+_STORED: contextvars.ContextVar[bool] = contextvars.ContextVar("slack_stored", default=False)
+"""Set while an event read back from the inbox is dispatched (stored already: no ack to give)."""
 LISTENED_EVENTS = (
     "message",
     "team_join",
@@ -119,6 +134,16 @@ class SlackAdapter:
             dispatcher.db.uow, dispatcher.clock, dispatcher.activity, dispatcher.db.reads
         )
         """Event ids handled, in the database: a redelivery after a restart runs nothing."""
+        self.inbox = Inbox(
+            dispatcher.db.uow, dispatcher.clock, dispatcher.activity, self._written, self._trouble
+        )
+        """Events stored before their ack, until handled: an acked event survives a kill."""
+        self._replayed = asyncio.Event()
+        self._replayed.set()  # cleared while ``start`` replays
+        """Set once the events a stopped process left in the inbox are handled: new events'
+        listeners wait for it (the old ones first, in the order they came)."""
+        self._ends: dict[str, asyncio.Future[None]] = {}
+        self._refused_said = -REFUSED_REPORT_EVERY
         self._running: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
         self.signed = SignedRequests(self.app, secret.get_secret_value() if secret else None)
@@ -148,16 +173,22 @@ class SlackAdapter:
             if task is not None:
                 self._running.add(task)
             try:
+                key = _EVENT_ID.get()
                 async with self.dispatcher.activity.track():
-                    key = _EVENT_ID.get()
+                    if key and not _STORED.get():
+                        await self._replayed.wait()  # what a stopped process left goes first
                     if key and await self.handled.handled(key):
-                        return  # handled before a restart
+                        self.inbox.done(key)  # handled before a restart
+                        return
                     await listener(**kwargs)
-                if key:  # the event is handled (or its failure kept): never again
-                    self.handled.note(key)
+                if key:  # handled (or its failure kept): its row goes once what it wrote is in
+                    self.inbox.done(key)
             finally:
                 if task is not None:
                     self._running.discard(task)
+                end = self._ends.pop(_EVENT_ID.get(), None)
+                if end is not None and not end.done():
+                    end.set_result(None)
 
         return run
 
@@ -188,21 +219,141 @@ class SlackAdapter:
             app.event(event)(self._tracked(listener))
 
     async def _dedupe(
-        self, body: dict[str, Any], next: Any, logger: logging.Logger
+        self, body: dict[str, Any], req: AsyncBoltRequest, next: Any, logger: logging.Logger
     ) -> BoltResponse | None:
-        """Redelivered events (Slack retries, Socket Mode redelivery) are handled once."""
+        """Store an event before it is acked; handle redeliveries (Slack retries, Socket Mode
+        redelivery) once.
+
+        The event's inbox row is committed before Bolt acks it (``bot.core.inbox``); when the
+        database does not take it within ``STORE_WITHIN`` seconds the answer is a 503, no ack,
+        and Slack sends it again. The store goes on meanwhile; once it commits the event is
+        handled (and the redelivery finds it stored, and is acked); Slack's last retry gets a
+        longer bound. Only while the database is away (the dispatcher's gate found it so, not
+        merely slow) is an event acked and held in memory, as before the inbox: its listeners
+        wait for the database, and its row is written when it answers.
+        """
         event_id = body.get("event_id")
         key = f"slack:{event_id}" if isinstance(event_id, str) else ""
-        if key and not self._events.first_time(key):
-            return BoltResponse(status=200, body="")
+        if key and _STORED.get():  # read back from the inbox: stored, claimed, no ack to give
+            _EVENT_ID.set(key)
+            result: BoltResponse | None = await next()
+            return result
         if key and not _has_effects(body):
-            key = ""  # nothing to do twice: no database lookup, no id to note
+            if not self._events.first_time(key):
+                return BoltResponse(status=200, body="")
+            key = ""  # nothing to do twice: no row, no database lookup, no id to note
+        elif key:
+            if self._events.seen(key):
+                return BoltResponse(status=200, body="")  # stored, and handled here
+            retry = _retry_number(req)
+            last = retry >= LAST_RETRY
+            team = str(body.get("team_id") or self.team_id)
+            within = STORE_WITHIN_LAST if last else STORE_WITHIN
+            if self.dispatcher.database.away:
+                within = 0.0  # known away: no use waiting (the store goes on all the same)
+            stored = await self.inbox.store(key, team, body, within)
+            if stored is None:
+                if not self.dispatcher.database.away:
+                    self._refused(retry)
+                    self.inbox.stored_late(key, lambda: self._handle_stored(key, body))
+                    return BoltResponse(status=503, body="")
+                # Away (the gate's probe failed), not merely slow: acked and held in memory,
+                # handled when the database is back; its row is written then too.
+                self.inbox.held += 1
+            elif stored is False and not self._events.seen(key):
+                # Stored before (a process before this one): the replay of leftovers runs it.
+                return BoltResponse(status=200, body="")
+            if not self._events.first_time(key):
+                return BoltResponse(status=200, body="")  # handled here since it was stored
         # Bolt runs the listener after the middleware, in a task started from this request's
-        # own context (one per request), which inherits the id. The database is asked there,
-        # after the ack: Slack wants its ack within 3 seconds, however busy the database.
+        # own context (one per request), which inherits the id.
         _EVENT_ID.set(key)
-        result: BoltResponse | None = await next()
+        result = await next()
+        if key and result is not None and result.status == 404:
+            self.inbox.done(key)  # no listener for it: nothing will clear its row
         return result
+
+    async def _trouble(self, exc: BaseException) -> bool:
+        """A store failed: on the database's own trouble, wait for the gate's probe (its
+        ``away`` tells the next deliveries whether the database is away or merely slow);
+        True when it had to wait."""
+        if not database_trouble(exc):
+            return False
+        return await self.dispatcher.database.wait_until_up()
+
+    def _refused(self, retry: int) -> None:
+        """Say (at most once a minute) that acks are withheld while the database is slow."""
+        now = asyncio.get_running_loop().time()
+        if now - self._refused_said >= REFUSED_REPORT_EVERY:
+            self._refused_said = now
+            log.warning(
+                "the database did not store a Slack event within %.0f s (try %d); it is not "
+                "acknowledged, so Slack sends it again (%d so far)",
+                STORE_WITHIN,
+                retry + 1,
+                self.inbox.refused,
+            )
+
+    def _handle_stored(self, key: str, body: dict[str, Any]) -> None:
+        """An event stored after its ack was withheld: handle it now (once)."""
+        if not self._events.first_time(key):
+            return
+        task = asyncio.create_task(self._dispatch_stored(key, body), name="steward-slack-stored")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _dispatch_stored(self, key: str, body: dict[str, Any]) -> None:
+        """Hand a stored event to Bolt as if it came now; return once its listener is done."""
+        end: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ends[key] = end
+        _STORED.set(True)
+        try:
+            response = await self.app.async_dispatch(
+                AsyncBoltRequest(body=body, mode="socket_mode")
+            )
+            if response.status != 200:
+                self.inbox.done(key)  # nothing listens to it (any more)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(end), REPLAY_WAIT)
+        except Exception:
+            log.exception("handling stored event %s failed", key)
+        finally:
+            self._ends.pop(key, None)
+
+    async def _replay(self) -> None:
+        """Handle the events a stopped process stored and did not finish, in the order they
+        came, each to its end, before new events' listeners run."""
+        try:
+            async with self.dispatcher.activity.track():  # work in flight until it is done
+                for row in await self._leftovers():
+                    if self._events.first_time(row.key):
+                        await self._dispatch_stored(row.key, row.body)
+        finally:
+            self._replayed.set()
+
+    async def _leftovers(self) -> list[Leftover]:
+        """The inbox's leftovers, read again until the database answers."""
+        pause = 0.5
+        while True:
+            try:
+                leftovers = await self.inbox.leftovers()
+            except Exception as exc:
+                log.warning("could not read the inbox (%s); trying again", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            if leftovers:
+                log.info("handling %d events a stopped Steward had taken in", len(leftovers))
+            return leftovers
+
+    async def _written(self) -> bool:
+        """Whether what listeners handed on is on disk: features' own buffers (engagement's
+        writer), and failures kept (a failure still in memory keeps its event's row)."""
+        for feature in self.registry.features:
+            await feature.written()
+        await self.dispatcher.kept.flush()
+        return self.dispatcher.kept.waiting == 0
 
     def _community(self, team_id: str | None) -> CommunityRef:
         return CommunityRef("slack", team_id or self.team_id)
@@ -468,6 +619,10 @@ class SlackAdapter:
             ) from None
         self.team_id = str(identity["team_id"])
         self.bot_user_id = str(identity["user_id"])
+        self._replayed.clear()
+        replay = asyncio.create_task(self._replay(), name="steward-slack-replay")
+        self._running.add(replay)
+        replay.add_done_callback(self._running.discard)
         if self.config.slack_mode == "socket":
             assert self.config.slack_app_token is not None
             self._socket = AsyncSocketModeHandler(
@@ -532,6 +687,7 @@ class SlackAdapter:
             _, late = await asyncio.wait(set(self._running), timeout=DRAIN_SECONDS)
             for task in late:
                 task.cancel()
+        await self.inbox.close()
         await self.handled.close()
         if self.client.session is not None:
             await self.client.session.close()
@@ -539,3 +695,12 @@ class SlackAdapter:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _retry_number(req: AsyncBoltRequest) -> int:
+    """Slack's retry number of this delivery (0 the first time), in either mode."""
+    values = req.headers.get("x-slack-retry-num") or ["0"]
+    try:
+        return int(values[0])
+    except ValueError:
+        return 0

@@ -26,6 +26,10 @@ class Seen:
         self._ids: OrderedDict[str, None] = OrderedDict()
         self._limit = limit
 
+    def seen(self, key: str) -> bool:
+        """Whether the key was seen (without noting it)."""
+        return key in self._ids
+
     def first_time(self, key: str) -> bool:
         """True the first time a key is seen."""
         if key in self._ids:

@@ -3,13 +3,16 @@ next start welcomes them, once, by itself."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.builtin import Steward
+from bot.core import Level
 from cogs.onboarding import Onboarding
 from cogs.onboarding._arrivals import Arrivals
 from cogs.onboarding._models import OnboardingMember
-from sandbox.scenario import Community, start_steward, stop_steward
+from sandbox.scenario import Community, Person, start_steward, stop_steward
 from tests.cogs.onboarding.test_welcome_after_trouble import _welcomes
 
 
@@ -36,5 +39,38 @@ async def test_a_newcomer_stored_but_not_welcomed_before_a_kill_is_welcomed_once
             await community.settle()
             await community.advance(seconds=5)
             assert _welcomes(community, nina) == (1, 1)
+        finally:
+            await app.stop()
+
+
+@pytest.mark.parametrize("community", ["discord"], indirect=True)
+async def test_members_who_joined_while_steward_was_down_are_welcomed_once_on_start(
+    community: Community,
+) -> None:
+    """Discord does not send again the joins made while no Steward ran (a new process starts
+    a new gateway session): on ready, the members who joined since Steward was last ready and
+    were never stored are welcomed, once; members it knows, and the guild's older members,
+    are not."""
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    nina = await community.member_joins("nina")  # while Steward runs: welcomed then
+    assert _welcomes(community, nina) == (1, 1)
+    await stop_steward(community)
+
+    fake: Any = community.fake  # type: ignore[attr-defined]
+    guild = community.guild  # type: ignore[attr-defined]
+    user = fake.add_user("omar")
+    await fake.member_joins(guild, user)  # nobody is connected: the join reaches no Steward
+    omar = Person("omar", Level.MEMBER, user.id, user)
+    community.people["omar"] = omar
+
+    old = [p for name, p in community.people.items() if name not in ("nina", "omar")]
+    for _ in range(2):  # the first start welcomes him; the next one adds nothing
+        app = await start_steward(community, [Steward(), Onboarding()])
+        try:
+            await community.settle()
+            await community.advance(seconds=5)
+            assert _welcomes(community, omar) == (1, 1)
+            assert _welcomes(community, nina) == (1, 1)
+            assert [p.name for p in old if _welcomes(community, p) != (0, 0)] == []
         finally:
             await app.stop()

@@ -1,0 +1,230 @@
+"""Platform events stored before they are acknowledged: what was acked is never lost to a kill.
+
+Slack takes an acked event as delivered and never sends it again, so an event acked and held
+only in memory was lost when the process was killed before its listeners stored their work.
+Here the adapter stores the raw event first (:meth:`Inbox.store`, bounded so Slack's 3-second
+ack window is kept) and acks only once its row is committed; a store that does not finish in
+time is not acked (Slack sends the event again) and goes on in the background. When the
+event's listeners are done (or their failure was kept) and what the features buffered for it
+is on disk (``Feature.written``: engagement's writer process), :meth:`Inbox.done` deletes the
+row and notes the id as handled, in one transaction, batched. Rows left by a stopped process
+are read back on start (:meth:`Inbox.leftovers`) and handled again in the order they came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from bot.core.activity import Activity
+from bot.core.clock import Clock
+from bot.core.handled import KEEP_FOR
+from bot.db.inserts import insert_ignore
+from bot.db.models import HandledEvent, InboxEvent
+from bot.db.uow import UnitOfWork
+
+log = logging.getLogger("steward.inbox")
+RETRY_FIRST = 0.5
+RETRY_MOST = 30.0
+"""Seconds between tries (doubling) to write what the database refused."""
+STORE_FOR = 600.0
+"""Seconds a store goes on trying in the background (Slack's retries span about 6 minutes):
+an event that reached Steward is handled once it is stored, acked or not."""
+MAX_REPLAYS = 3
+"""Starts that handle a leftover row again; after that it is dropped (and logged): an event
+whose listeners kill the process must not stop every later start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Leftover:
+    """An event a stopped process stored and did not finish."""
+
+    key: str
+    team_id: str
+    body: dict[str, Any]
+
+
+class Inbox:
+    """The inbox rows of one process: stored before the ack, deleted when handled."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], UnitOfWork],
+        clock: Clock,
+        activity: Activity,
+        written: Callable[[], Awaitable[bool]],
+        trouble: Callable[[BaseException], Awaitable[bool]] | None = None,
+    ) -> None:
+        """``written()``: returns once what listeners handed to buffers of their own is on
+        disk; False while something still waits in memory (a kept failure not written).
+        ``trouble(exc)``: a store failed; returns once the database answers again, True if
+        it was away (the dispatcher's gate: one probe for every waiting store)."""
+        self.sessions = sessions
+        self.clock = clock
+        self.activity = activity
+        self.written = written
+        self.trouble = trouble
+        self._storing: dict[str, asyncio.Task[bool]] = {}
+        self._finished: set[str] = set()
+        self._deleting: asyncio.Task[None] | None = None
+        self.stored = 0
+        self.refused = 0
+        self.held = 0
+        """Events acked while the database was away, before their row was written."""
+        """Stores that did not finish within their bound (the event was not acked)."""
+
+    async def store(
+        self,
+        key: str,
+        team_id: str,
+        body: dict[str, Any],
+        within: float,
+    ) -> bool | None:
+        """Store the event's row; within ``within`` seconds: True once it is committed by
+        this call (or an earlier one of this process still running), False when the row was
+        there already (another process, or one before a restart, stored it), None when it did
+        not finish in time or failed. The store goes on in the background after the bound,
+        trying again for ``STORE_FOR`` seconds while the database refuses it."""
+        task = self._storing.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
+            task = asyncio.create_task(self._insert(key, team_id, body))
+            self._storing[key] = task
+            task.add_done_callback(lambda t: self._settled(key, t))
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if not done or task.cancelled() or task.exception() is not None:
+            self.refused += 1
+            return None
+        return task.result()
+
+    def stored_late(self, key: str, then: Callable[[], None]) -> None:
+        """Call ``then`` if the background store of ``key`` commits (after its bound ran out)."""
+        task = self._storing.get(key)
+        if task is None:
+            return
+
+        def call(t: asyncio.Task[bool]) -> None:
+            if not t.cancelled() and t.exception() is None and t.result():
+                then()
+
+        task.add_done_callback(call)
+
+    def _settled(self, key: str, task: asyncio.Task[bool]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            if self._storing.get(key) is task:
+                del self._storing[key]
+            if not task.cancelled():
+                log.debug("storing %s failed: %s", key, task.exception())
+
+    async def _insert(self, key: str, team_id: str, body: dict[str, Any]) -> bool:
+        pause = RETRY_FIRST
+        until = asyncio.get_running_loop().time() + STORE_FOR
+        while True:
+            try:
+                async with self.sessions() as uow:
+                    row = {
+                        "key": key,
+                        "team_id": team_id,
+                        "body": body,
+                        "received_at": self.clock.now(),
+                        "replays": 0,
+                    }
+                    inserted = await insert_ignore(uow.session, InboxEvent, row)
+                    await uow.commit()
+                self.stored += inserted
+                return inserted
+            except Exception as exc:
+                if asyncio.get_running_loop().time() + pause > until:
+                    raise
+                if self.trouble is not None and await self.trouble(exc):
+                    continue  # it was away and answers again
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, RETRY_MOST)
+
+    def forget(self, key: str) -> None:
+        """The event was handled: its store task (kept so a redelivery finds it) can go."""
+        self._storing.pop(key, None)
+
+    async def leftovers(self) -> list[Leftover]:
+        """Rows a stopped process left, oldest first; each counts one more replay, and one
+        replayed ``MAX_REPLAYS`` times already is dropped (logged)."""
+        async with self.sessions() as uow:
+            rows = list(await uow.session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
+            dropped = [r for r in rows if r.replays >= MAX_REPLAYS]
+            kept = [r for r in rows if r.replays < MAX_REPLAYS]
+            if dropped:
+                await uow.session.execute(
+                    delete(InboxEvent).where(InboxEvent.id.in_([r.id for r in dropped]))
+                )
+            if kept:
+                await uow.session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id.in_([r.id for r in kept]))
+                    .values(replays=InboxEvent.replays + 1)
+                )
+            found = [Leftover(r.key, r.team_id, dict(r.body)) for r in kept]
+            gone = [r.key for r in dropped]
+            await uow.commit()
+        for key in gone:
+            log.error(
+                "event %s was handled on %d starts and never finished; dropped", key, MAX_REPLAYS
+            )
+        return found
+
+    def done(self, key: str) -> None:
+        """The event's listeners are done (or their failure was kept): once what they buffered
+        is on disk, delete its row and note it handled (soon, with others)."""
+        self._finished.add(key)
+        if self._deleting is None or self._deleting.done():
+            self.activity.enter()
+            self._deleting = asyncio.create_task(self._delete(), name="steward-inbox")
+
+    async def _delete(self) -> None:
+        pause = RETRY_FIRST
+        try:
+            while self._finished:
+                batch, self._finished = self._finished, set()
+                try:
+                    if not await self.written():
+                        raise RuntimeError("a kept failure is not written yet")
+                    now = self.clock.now()
+                    async with self.sessions() as uow:
+                        rows = [{"key": k, "expires_at": now + KEEP_FOR} for k in sorted(batch)]
+                        await insert_ignore(uow.session, HandledEvent, rows)
+                        await uow.session.execute(
+                            delete(InboxEvent).where(InboxEvent.key.in_(sorted(batch)))
+                        )
+                        await uow.commit()
+                    for key in batch:
+                        self.forget(key)
+                    pause = RETRY_FIRST
+                except Exception as exc:
+                    # The rows stay (a kill now replays them; their ids are not noted yet, so
+                    # the replay runs them, and features do their work once).
+                    self._finished |= batch
+                    if pause == RETRY_FIRST:
+                        log.warning(
+                            "%d handled events are not cleared from the inbox yet (%s); "
+                            "trying again",
+                            len(batch),
+                            type(exc).__name__,
+                        )
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RETRY_MOST)
+        finally:
+            self.activity.leave()
+
+    async def close(self, within: float = 10.0) -> None:
+        """Clear what is handled (on shutdown); what is not stays for the next start."""
+        if self._deleting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._deleting), within)
+            if not self._deleting.done():
+                self._deleting.cancel()
+        for task in list(self._storing.values()):
+            task.cancel()

@@ -1,0 +1,146 @@
+"""Slack's ack goes out only once the event is stored: a kill never loses an acked event.
+
+Slack takes an acked event as delivered and never sends it again. Steward stores each event in
+its inbox (``bot.core.inbox``) before the ack; while the database is slow the ack is withheld
+and Slack sends the event again; rows a stopped Steward left are handled when it starts, in the
+order they came, each once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from bot.app import App
+from bot.builtin import Steward
+from bot.core import FakeClock
+from bot.db.engine import Database
+from bot.db.models import HandledEvent, InboxEvent
+from sandbox.slack import payloads
+from tests.adapters.desk import Desk
+from tests.adapters.slack.conftest import SlackWorld
+from tests.core.garden import Garden
+
+WELCOMED = ["Welcome to the garden", "Welcome, {}!"]
+
+
+def welcomes(world: SlackWorld, user: object) -> list[str]:
+    return sorted(m.text for m in world.fake.dms_of(user))  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def inbox_held(url: str, seconds: float) -> AsyncIterator[None]:
+    """Another connection holds the inbox table for ``seconds``: Steward's store of an event
+    waits (the database is slow, not away: it answers other queries)."""
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        assert path is not None
+        lock = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+        await asyncio.to_thread(lock.execute, "BEGIN IMMEDIATE")
+
+        async def release() -> None:
+            await asyncio.sleep(seconds)
+            lock.execute("ROLLBACK")
+            lock.close()
+
+    else:
+        db = Database(url)
+        conn = await db.engine.connect()
+        await conn.begin()
+        await conn.execute(text("LOCK TABLE inbox_events IN EXCLUSIVE MODE"))
+
+        async def release() -> None:
+            await asyncio.sleep(seconds)
+            await conn.rollback()
+            await conn.close()
+            await db.dispose()
+
+    task = asyncio.create_task(release())
+    try:
+        yield
+    finally:
+        await task
+
+
+async def rows(app: App) -> list[str]:
+    async with app.db.reads() as uow:
+        return list(await uow.session.scalars(select(InboxEvent.key).order_by(InboxEvent.id)))
+
+
+async def test_a_slow_database_withholds_the_ack_and_the_redelivery_is_handled_once(
+    world: SlackWorld, database_url: str
+) -> None:
+    """The store takes longer than its bound: no ack (Slack would think it delivered), Slack
+    sends it again, and once stored it is acked and the newcomer is welcomed once."""
+    fake = world.fake
+    nina = fake.add_user("nina", in_general=False)
+    envelope = payloads.event_callback(
+        fake.team, {"type": "team_join", "user": nina.to_api(), "event_ts": "1.1"}, "Ev0SLOW"
+    )
+    async with inbox_held(database_url, 2.5):
+        delivery = await fake.deliver("event", envelope)
+    await world.settle()
+    outcomes = [a.outcome for a in delivery.attempts]
+    assert outcomes[0] == "timeout", outcomes  # not acked while its row was not stored
+    assert delivery.ok, outcomes  # a later try was acked, once stored
+    assert welcomes(world, nina) == sorted(w.format("nina") for w in WELCOMED)
+    assert world.app.dispatcher.database.away is False  # slow is not away
+    assert await rows(world.app) == []  # handled: its row is gone, its id noted
+    async with world.app.db.reads() as uow:
+        noted = set(await uow.session.scalars(select(HandledEvent.key)))
+    assert "slack:Ev0SLOW" in noted
+
+
+async def test_events_a_killed_steward_stored_are_handled_on_start_in_order_once(
+    world: SlackWorld,
+) -> None:
+    """Killed after storing three joins (one acked, two not yet): the next start handles
+    them in the order they came; Slack's redelivery of an unacked one is acked and not run
+    again."""
+    fake = world.fake
+    await world.app.stop()
+    people = [fake.add_user(name, in_general=False) for name in ("omar", "pia", "quinn")]
+    envelopes = [
+        payloads.event_callback(
+            fake.team,
+            {"type": "team_join", "user": p.to_api(), "event_ts": f"2.{i}"},
+            f"Ev0LEFT{i}",
+        )
+        for i, p in enumerate(people)
+    ]
+    async with world.app.db.uow() as uow:
+        for envelope in envelopes:  # what a process killed before its listeners ran left
+            uow.session.add(
+                InboxEvent(
+                    key=f"slack:{envelope['event_id']}",
+                    team_id=fake.team.id,
+                    body=envelope,
+                    received_at=datetime.now(UTC),
+                    replays=0,
+                )
+            )
+        await uow.commit()
+
+    connects = fake.socket.connects
+    app = App(world.app.config, clock=FakeClock(), features=[Steward(), Garden(), Desk()])
+    await app.start(background=False)
+    try:
+        world.app = app
+        await fake.wait_for(lambda: fake.socket.connected and fake.socket.connects > connects)
+        await world.settle()
+        again = await fake.deliver("event", envelopes[2])  # Slack's retry of the unacked one
+        await world.settle()
+        assert again.ok
+        for p in people:
+            assert welcomes(world, p) == sorted(w.format(p.name) for w in WELCOMED), p.name
+        firsts = [min(float(m.ts) for m in fake.dms_of(p)) for p in people]
+        assert firsts == sorted(firsts)  # welcomed in the order they joined
+        assert await rows(app) == []
+    finally:
+        await app.stop()
