@@ -28,7 +28,10 @@ async def _second_is_waiting(db: Database, postgres: bool) -> None:
     for _ in range(200):
         async with db.reads() as uow:
             waiting = await uow.session.scalar(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
             )
         if waiting:
             return
