@@ -35,7 +35,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -248,7 +248,9 @@ class Deliverer:
         self.clock = clock
         self.activity = activity or Activity()
         self.wake: Callable[[datetime], None] = lambda _at: None
-        self._locks: dict[Lane, asyncio.Lock] = {}
+        self._locks: dict[Lane, tuple[asyncio.Lock, int]] = {}
+        """Each lane in use here: its lock and how many hold it or wait for it (dropped at 0,
+        so a lock per newcomer's DM lane does not stay for the life of the process)."""
         self._waiting: set[Lane] = set()
         # Outcomes known here and not yet written: recorded together, a few at a time.
         self._unflushed: dict[str, Sent] = {}
@@ -364,7 +366,7 @@ class Deliverer:
         if lane in self._waiting:
             return 0
         self._waiting.add(lane)
-        async with self._locks.setdefault(lane, asyncio.Lock()):
+        async with self._lane(lane):
             self._waiting.discard(lane)
             return await self._drain(lane)
 
@@ -380,7 +382,7 @@ class Deliverer:
         if claimed.due - self.clock.now() < SAFE_TO_SEND:
             return untried
         self._hold([claimed])  # before waiting for the lane: renewed meanwhile
-        async with self._locks.setdefault(claimed.lane, asyncio.Lock()):
+        async with self._lane(claimed.lane):
             if not await self._still_held(claimed):
                 self._let_go([claimed])
                 return untried
@@ -390,6 +392,21 @@ class Deliverer:
             if done.status == "pending":
                 await self._drop_ahead(claimed.lane)
             return await self._record([done])
+
+    @contextlib.asynccontextmanager
+    async def _lane(self, lane: Lane) -> AsyncIterator[None]:
+        """One sender per lane in this process, in the order they came."""
+        lock, users = self._locks.get(lane) or (asyncio.Lock(), 0)
+        self._locks[lane] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[lane]
+            if users > 1:
+                self._locks[lane] = (lock, users - 1)
+            else:
+                del self._locks[lane]
 
     def _hold(self, claimed: list[Claimed]) -> None:
         """Note rows this process has claimed; their leases are renewed while they are held."""

@@ -160,3 +160,14 @@ async def test_a_channel_whose_drain_met_a_busy_database_is_delivered_before_ste
     await community.says(alice, "relay one two three")
     assert not busy, "the database was never asked"
     assert relayed(community) == ["one", "two", "three"]
+
+
+async def test_a_lane_keeps_no_lock_once_its_posts_went_out(community: Community) -> None:
+    """A lock per lane ever used (every newcomer's DM is a lane) would grow for the life of the
+    process: the soak saw memory climb with each welcome."""
+    alice, bob = community.people["alice"], community.people["bob"]
+    await community.says(alice, "relay one two")
+    await community.says(alice, "relay-dm hello")
+    await community.says(bob, "relay-dm hi")
+    assert relayed(community) == ["one", "two"]
+    assert community.app.dispatcher.deliverer._locks == {}

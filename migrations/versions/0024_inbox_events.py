@@ -8,8 +8,8 @@ a stopped process are handled again, in ``id`` order, when Steward starts.
 send again the joins made while no Steward ran; on ready, onboarding welcomes the members who
 joined after it and were never stored.
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from alembic import op
 
 import bot.db.base
 
-revision: str = "0023"
-down_revision: str | None = "0022"
+revision: str = "0024"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
