@@ -446,10 +446,14 @@ class Deliverer:
                     OutboxItem.claimed_by == self.me,
                     OutboxItem.status == "pending",
                 )
-                # Locked in id order, as claims lock a lane's rows: the two never deadlock.
+                # A row locked now (being claimed, or its outcome written) is renewed next time:
+                # a renewal waits for no lock, so it never deadlocks with claims or records.
                 ids = list(
                     await uow.session.scalars(
-                        select(OutboxItem.id).where(mine).order_by(OutboxItem.id).with_for_update()
+                        select(OutboxItem.id)
+                        .where(mine)
+                        .order_by(OutboxItem.id)
+                        .with_for_update(skip_locked=True)
                     )
                 )
                 if ids:
