@@ -382,16 +382,18 @@ class Deliverer:
         if claimed.due - self.clock.now() < SAFE_TO_SEND:
             return untried
         self._hold([claimed])  # before waiting for the lane: renewed meanwhile
-        async with self._lane(claimed.lane):
-            if not await self._still_held(claimed):
-                self._let_go([claimed])
-                return untried
-            if claimed.behind:
-                self._claim_ahead(claimed)
-            done = await self._send(claimed)
-            if done.status == "pending":
-                await self._drop_ahead(claimed.lane)
-            return await self._record([done])
+        try:
+            async with self._lane(claimed.lane):
+                if not await self._still_held(claimed):
+                    return untried
+                if claimed.behind:
+                    self._claim_ahead(claimed)
+                done = await self._send(claimed)
+                if done.status == "pending":
+                    await self._drop_ahead(claimed.lane)
+                return await self._record([done])
+        finally:
+            self._let_go_unrecorded([claimed])
 
     @contextlib.asynccontextmanager
     async def _lane(self, lane: Lane) -> AsyncIterator[None]:
@@ -415,11 +417,13 @@ class Deliverer:
         if claimed and (self._renewing is None or self._renewing.done()):
             self._renewing = asyncio.create_task(self._renew_loop(), name="steward-outbox-lease")
 
-    def _let_go(self, claimed: list[Claimed]) -> None:
-        """Stop renewing rows claimed and not sent: their leases pass and any process (this one
-        too) takes them again, looking first."""
+    def _let_go_unrecorded(self, claimed: list[Claimed]) -> None:
+        """Stop renewing rows claimed here whose try came to no outcome (not sent, or its send
+        cut short): their leases pass and any process (this one too) takes them again, looking
+        first. Rows with an outcome to write, or a claim to give up, stay held until written."""
         for row in claimed:
-            self._held.pop(row.key, None)
+            if row.key not in self._unflushed and row.key not in self._releasing:
+                self._held.pop(row.key, None)
 
     async def _still_held(self, claimed: Claimed) -> bool:
         """Whether enough of the row's lease is left to send it (renewed now if it runs short:
@@ -455,18 +459,30 @@ class Deliverer:
         kept: list[str] = []
         async with self.sessions() as uow:
             for at in range(0, len(keys), 500):
-                result = await uow.session.execute(
-                    update(OutboxItem)
-                    .where(
-                        OutboxItem.idempotency_key.in_(keys[at : at + 500]),
-                        OutboxItem.claimed_by == self.me,
-                        OutboxItem.status == "pending",
-                    )
-                    .values(due_at=until)
-                    .returning(OutboxItem.idempotency_key)
-                    .execution_options(synchronize_session=False)
+                mine = and_(
+                    OutboxItem.idempotency_key.in_(keys[at : at + 500]),
+                    OutboxItem.claimed_by == self.me,
+                    OutboxItem.status == "pending",
                 )
-                kept += result.scalars()
+                # A row locked now (being claimed, or its outcome written) is renewed next time:
+                # a renewal waits for no lock, so it never deadlocks with claims or records.
+                ids = list(
+                    await uow.session.scalars(
+                        select(OutboxItem.id)
+                        .where(mine)
+                        .order_by(OutboxItem.id)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                if ids:
+                    result = await uow.session.execute(
+                        update(OutboxItem)
+                        .where(OutboxItem.id.in_(ids), mine)
+                        .values(due_at=until)
+                        .returning(OutboxItem.idempotency_key)
+                        .execution_options(synchronize_session=False)
+                    )
+                    kept += result.scalars()
             await uow.commit()
         for key in kept:
             if key in self._held:
@@ -491,6 +507,7 @@ class Deliverer:
 
     async def _drain(self, lane: Lane) -> int:
         sent = 0
+        batch: list[Claimed] = []
         try:
             while True:
                 ahead = self._ahead.pop(lane, None)
@@ -499,7 +516,6 @@ class Deliverer:
                     return sent
                 for n, claimed in enumerate(batch, 1):
                     if not await self._still_held(claimed):
-                        self._let_go(batch[n - 1 :])
                         return sent
                     if n == len(batch) and claimed.behind:
                         self._claim_ahead(claimed)
@@ -516,6 +532,7 @@ class Deliverer:
                         return sent
                     sent += 1
         finally:
+            self._let_go_unrecorded(batch)
             await self._drop_ahead(lane)
 
     def _claim_ahead(self, sending: Claimed) -> None:
