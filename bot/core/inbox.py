@@ -36,9 +36,10 @@ RETRY_MOST = 30.0
 STORE_FOR = 600.0
 """Seconds a store goes on trying in the background (Slack's retries span about 6 minutes):
 an event that reached Steward is handled once it is stored, acked or not."""
-MAX_REPLAYS = 3
-"""Starts that handle a leftover row again; after that it is dropped (and logged): an event
-whose listeners kill the process must not stop every later start."""
+MAX_REPLAYS = 10
+"""Starts that began handling a leftover row again; after that it is dropped (and logged): an
+event whose handling kills the process must not stop every later start. Counted when its turn
+comes, not when it is read: a process killed early in its replay counts only what it began."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +151,20 @@ class Inbox:
         """The event was handled: its store task (kept so a redelivery finds it) can go."""
         self._storing.pop(key, None)
 
+    async def replaying(self, key: str) -> None:
+        """A leftover row's handling begins: count it (never in the way if that fails)."""
+        with contextlib.suppress(Exception):
+            async with self.sessions() as uow:
+                await uow.session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.key == key)
+                    .values(replays=InboxEvent.replays + 1)
+                )
+                await uow.commit()
+
     async def leftovers(self) -> list[Leftover]:
-        """Rows a stopped process left, oldest first; each counts one more replay, and one
-        replayed ``MAX_REPLAYS`` times already is dropped (logged)."""
+        """Rows a stopped process left, oldest first; one whose handling began on
+        ``MAX_REPLAYS`` starts already is dropped (logged)."""
         async with self.sessions() as uow:
             rows = list(await uow.session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
             dropped = [r for r in rows if r.replays >= MAX_REPLAYS]
@@ -160,12 +172,6 @@ class Inbox:
             if dropped:
                 await uow.session.execute(
                     delete(InboxEvent).where(InboxEvent.id.in_([r.id for r in dropped]))
-                )
-            if kept:
-                await uow.session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id.in_([r.id for r in kept]))
-                    .values(replays=InboxEvent.replays + 1)
                 )
             found = [Leftover(r.key, r.team_id, dict(r.body)) for r in kept]
             gone = [r.key for r in dropped]
