@@ -21,6 +21,13 @@ process finishes the work. Then, per platform and database:
   Discord never redelivers what a killed process had or what was sent while none ran. An event
   counts as acked on Discord when a heartbeat of its session carried its sequence or a later
   one. A slash command is acked on both when the person saw its answer ("... is now ...").
+  How Steward keeps acked ⊆ stored: Slack's ack goes out only once the event's inbox row is
+  committed, and a new process handles the rows a killed one left (``bot.core.inbox``).
+  Discord's heartbeat says "received", not "stored", and nothing is replayed: on ready,
+  onboarding welcomes the members who joined since it was last ready and were never stored
+  (the guild's member list), and engagement reads each channel's history after its last
+  stored message (messages, and the reactions on them); a reaction added to an older message
+  while no process stored it is the loss Discord's design leaves.
   Stored: the newcomer recorded by onboarding, the message and the reaction recorded by
   engagement, the setting's value (the last acked write or a later one).
 * not acked, not stored: events that never reached a process (reported, not a failure).
