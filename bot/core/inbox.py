@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -39,7 +40,11 @@ an event that reached Steward is handled once it is stored, acked or not."""
 MAX_REPLAYS = 10
 """Starts that began handling a leftover row again; after that it is dropped (and logged): an
 event whose handling kills the process must not stop every later start. Counted when its turn
-comes, not when it is read: a process killed early in its replay counts only what it began."""
+comes, not when it is read: a process killed early in its replay counts only what it began.
+Only a row older than ``DROP_AFTER`` is dropped: a row whose listeners finished but whose
+deletion a quick kill cut short (it waits for the features' buffers) is begun on every start
+of a crash loop, and must not be dropped for it."""
+DROP_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +172,9 @@ class Inbox:
         ``MAX_REPLAYS`` starts already is dropped (logged)."""
         async with self.sessions() as uow:
             rows = list(await uow.session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
-            dropped = [r for r in rows if r.replays >= MAX_REPLAYS]
-            kept = [r for r in rows if r.replays < MAX_REPLAYS]
+            old = self.clock.now() - DROP_AFTER
+            dropped = [r for r in rows if r.replays >= MAX_REPLAYS and r.received_at < old]
+            kept = [r for r in rows if r not in dropped]
             if dropped:
                 await uow.session.execute(
                     delete(InboxEvent).where(InboxEvent.id.in_([r.id for r in dropped]))
@@ -178,7 +184,9 @@ class Inbox:
             await uow.commit()
         for key in gone:
             log.error(
-                "event %s was handled on %d starts and never finished; dropped", key, MAX_REPLAYS
+                "event %s was begun on %d starts over an hour and never finished; dropped",
+                key,
+                MAX_REPLAYS,
             )
         return found
 
