@@ -368,10 +368,10 @@ class SlackSide:
 
 async def _stored(url: str) -> dict[str, Any]:
     """What Steward recorded: members, messages, reactions, the setting, the outbox."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from bot.db.engine import Database
-    from bot.db.models import CommunitySetting, OutboxItem
+    from bot.db.models import CommunitySetting, InboxEvent, OutboxItem
     from cogs.engagement._models import EngagementEvent
     from cogs.onboarding._models import OnboardingMember
 
@@ -391,6 +391,7 @@ async def _stored(url: str) -> dict[str, Any]:
                 select(CommunitySetting.data).where(CommunitySetting.feature == "steward")
             )
             rows = list(await s.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+            inbox = int(await s.scalar(select(func.count()).select_from(InboxEvent)) or 0)
             s.expunge_all()
     finally:
         await db.dispose()
@@ -406,6 +407,7 @@ async def _stored(url: str) -> dict[str, Any]:
         "reactions": reactions,
         "quiet_start": (steward or {}).get("quiet_start"),
         "rows": rows,
+        "inbox": inbox,
     }
 
 
@@ -505,8 +507,9 @@ async def _run(args: argparse.Namespace, side: Any, url: str, tally: Tally, tmp:
         await side.settle(args.finish_within)
 
         async def drained() -> bool:
-            rows = (await _stored(url))["rows"]
-            return not any(r.status == "pending" for r in rows)
+            stored = await _stored(url)
+            pending = any(r.status == "pending" for r in stored["rows"])
+            return not pending and not stored["inbox"]  # Slack: every stored event handled
 
         await _wait(drained, args.finish_within)
         await asyncio.sleep(2.0)  # time for a wrong second post to land
