@@ -21,6 +21,13 @@ process finishes the work. Then, per platform and database:
   Discord never redelivers what a killed process had or what was sent while none ran. An event
   counts as acked on Discord when a heartbeat of its session carried its sequence or a later
   one. A slash command is acked on both when the person saw its answer ("... is now ...").
+  How Steward keeps acked ⊆ stored: Slack's ack goes out only once the event's inbox row is
+  committed, and a new process handles the rows a killed one left (``bot.core.inbox``).
+  Discord's heartbeat says "received", not "stored", and nothing is replayed: on ready,
+  onboarding welcomes the members who joined since it was last ready and were never stored
+  (the guild's member list), and engagement reads each channel's history after its last
+  stored message (messages, and the reactions on them); a reaction added to an older message
+  while no process stored it is the loss Discord's design leaves.
   Stored: the newcomer recorded by onboarding, the message and the reaction recorded by
   engagement, the setting's value (the last acked write or a later one).
 * not acked, not stored: events that never reached a process (reported, not a failure).
@@ -361,10 +368,10 @@ class SlackSide:
 
 async def _stored(url: str) -> dict[str, Any]:
     """What Steward recorded: members, messages, reactions, the setting, the outbox."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from bot.db.engine import Database
-    from bot.db.models import CommunitySetting, OutboxItem
+    from bot.db.models import CommunitySetting, InboxEvent, OutboxItem
     from cogs.engagement._models import EngagementEvent
     from cogs.onboarding._models import OnboardingMember
 
@@ -384,6 +391,7 @@ async def _stored(url: str) -> dict[str, Any]:
                 select(CommunitySetting.data).where(CommunitySetting.feature == "steward")
             )
             rows = list(await s.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+            inbox = int(await s.scalar(select(func.count()).select_from(InboxEvent)) or 0)
             s.expunge_all()
     finally:
         await db.dispose()
@@ -399,6 +407,7 @@ async def _stored(url: str) -> dict[str, Any]:
         "reactions": reactions,
         "quiet_start": (steward or {}).get("quiet_start"),
         "rows": rows,
+        "inbox": inbox,
     }
 
 
@@ -498,8 +507,9 @@ async def _run(args: argparse.Namespace, side: Any, url: str, tally: Tally, tmp:
         await side.settle(args.finish_within)
 
         async def drained() -> bool:
-            rows = (await _stored(url))["rows"]
-            return not any(r.status == "pending" for r in rows)
+            stored = await _stored(url)
+            pending = any(r.status == "pending" for r in stored["rows"])
+            return not pending and not stored["inbox"]  # Slack: every stored event handled
 
         await _wait(drained, args.finish_within)
         await asyncio.sleep(2.0)  # time for a wrong second post to land

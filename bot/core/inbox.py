@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -36,9 +37,14 @@ RETRY_MOST = 30.0
 STORE_FOR = 600.0
 """Seconds a store goes on trying in the background (Slack's retries span about 6 minutes):
 an event that reached Steward is handled once it is stored, acked or not."""
-MAX_REPLAYS = 3
-"""Starts that handle a leftover row again; after that it is dropped (and logged): an event
-whose listeners kill the process must not stop every later start."""
+MAX_REPLAYS = 10
+"""Starts that began handling a leftover row again; after that it is dropped (and logged): an
+event whose handling kills the process must not stop every later start. Counted when its turn
+comes, not when it is read: a process killed early in its replay counts only what it began.
+Only a row older than ``DROP_AFTER`` is dropped: a row whose listeners finished but whose
+deletion a quick kill cut short (it waits for the features' buffers) is begun on every start
+of a crash loop, and must not be dropped for it."""
+DROP_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,29 +156,37 @@ class Inbox:
         """The event was handled: its store task (kept so a redelivery finds it) can go."""
         self._storing.pop(key, None)
 
+    async def replaying(self, key: str) -> None:
+        """A leftover row's handling begins: count it (never in the way if that fails)."""
+        with contextlib.suppress(Exception):
+            async with self.sessions() as uow:
+                await uow.session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.key == key)
+                    .values(replays=InboxEvent.replays + 1)
+                )
+                await uow.commit()
+
     async def leftovers(self) -> list[Leftover]:
-        """Rows a stopped process left, oldest first; each counts one more replay, and one
-        replayed ``MAX_REPLAYS`` times already is dropped (logged)."""
+        """Rows a stopped process left, oldest first; one whose handling began on
+        ``MAX_REPLAYS`` starts already is dropped (logged)."""
         async with self.sessions() as uow:
             rows = list(await uow.session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
-            dropped = [r for r in rows if r.replays >= MAX_REPLAYS]
-            kept = [r for r in rows if r.replays < MAX_REPLAYS]
+            old = self.clock.now() - DROP_AFTER
+            dropped = [r for r in rows if r.replays >= MAX_REPLAYS and r.received_at < old]
+            kept = [r for r in rows if r not in dropped]
             if dropped:
                 await uow.session.execute(
                     delete(InboxEvent).where(InboxEvent.id.in_([r.id for r in dropped]))
-                )
-            if kept:
-                await uow.session.execute(
-                    update(InboxEvent)
-                    .where(InboxEvent.id.in_([r.id for r in kept]))
-                    .values(replays=InboxEvent.replays + 1)
                 )
             found = [Leftover(r.key, r.team_id, dict(r.body)) for r in kept]
             gone = [r.key for r in dropped]
             await uow.commit()
         for key in gone:
             log.error(
-                "event %s was handled on %d starts and never finished; dropped", key, MAX_REPLAYS
+                "event %s was begun on %d starts over an hour and never finished; dropped",
+                key,
+                MAX_REPLAYS,
             )
         return found
 

@@ -260,9 +260,9 @@ class SlackAdapter:
                 # Away (the gate's probe failed), not merely slow: acked and held in memory,
                 # handled when the database is back; its row is written then too.
                 self.inbox.held += 1
-            elif stored is False and not self._events.seen(key):
-                # Stored before (a process before this one): the replay of leftovers runs it.
-                return BoltResponse(status=200, body="")
+            # stored False: its row was there already (a process killed after its commit
+            # and before the ack, perhaps after this one read its leftovers): handled here,
+            # once, like a new one.
             if not self._events.first_time(key):
                 return BoltResponse(status=200, body="")  # handled here since it was stored
         # Bolt runs the listener after the middleware, in a task started from this request's
@@ -328,6 +328,7 @@ class SlackAdapter:
             async with self.dispatcher.activity.track():  # work in flight until it is done
                 for row in await self._leftovers():
                     if self._events.first_time(row.key):
+                        await self.inbox.replaying(row.key)
                         await self._dispatch_stored(row.key, row.body)
         finally:
             self._replayed.set()
