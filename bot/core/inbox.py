@@ -9,6 +9,13 @@ event's listeners are done (or their failure was kept) and what the features buf
 is on disk (``Feature.written``: engagement's writer process), :meth:`Inbox.done` deletes the
 row and notes the id as handled, in one transaction, batched. Rows left by a stopped process
 are read back on start (:meth:`Inbox.leftovers`) and handled again in the order they came.
+
+Several processes share one PostgreSQL database, so a row names the process that stored it
+(``owner``) and how long that process holds it (``lease_until``, renewed while it lives). A
+process starting up, or looking every minute, takes only rows whose lease has passed: a
+killed process's events are handled by another one within about a minute, even if it is
+never started again, and a row a live process is handling is left to it. On SQLite (one
+process at a time) a starting process takes every row at once.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
+from bot.core._outbox_rows import claimer_name
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.handled import KEEP_FOR
@@ -45,6 +53,13 @@ Only a row older than ``DROP_AFTER`` is dropped: a row whose listeners finished 
 deletion a quick kill cut short (it waits for the features' buffers) is begun on every start
 of a crash loop, and must not be dropped for it."""
 DROP_AFTER = timedelta(hours=1)
+LEASE = timedelta(seconds=60)
+"""How long a row stays its owner's without a renewal: a killed process's rows wait this long
+for another process (on PostgreSQL; on SQLite the next start takes them at once)."""
+RENEW_EVERY = 20.0
+"""Seconds between renewals of this process's rows (one UPDATE for all of them)."""
+SWEEP_EVERY = timedelta(minutes=10)
+"""Expired handled ids are deleted with the first batch cleared after this long."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +81,20 @@ class Inbox:
         activity: Activity,
         written: Callable[[], Awaitable[bool]],
         trouble: Callable[[BaseException], Awaitable[bool]] | None = None,
+        *,
+        solo: bool = False,
     ) -> None:
         """``written()``: returns once what listeners handed to buffers of their own is on
         disk; False while something still waits in memory (a kept failure not written).
         ``trouble(exc)``: a store failed; returns once the database answers again, True if
-        it was away (the dispatcher's gate: one probe for every waiting store)."""
+        it was away (the dispatcher's gate: one probe for every waiting store).
+        ``solo``: only this process uses the database (SQLite): rows it did not store are a
+        stopped process's, whatever their lease says."""
         self.sessions = sessions
+        self.solo = solo
+        self.me = claimer_name()
+        self._renewing: asyncio.Task[None] | None = None
+        self._swept: datetime | None = None
         self.clock = clock
         self.activity = activity
         self.written = written
@@ -139,9 +162,17 @@ class Inbox:
                         "body": body,
                         "received_at": self.clock.now(),
                         "replays": 0,
+                        "owner": self.me,
+                        "lease_until": self.clock.now() + LEASE,
                     }
                     inserted = await insert_ignore(uow.session, InboxEvent, row)
+                    if not inserted:
+                        # There already: ours to handle only if its owner stopped (its lease
+                        # passed); a live process handling it keeps it (the ack goes out, as
+                        # it is stored; the owner finishes it).
+                        inserted = await self._take(uow, key)
                     await uow.commit()
+                self._renew_soon()
                 self.stored += inserted
                 return inserted
             except Exception as exc:
@@ -167,21 +198,80 @@ class Inbox:
                 )
                 await uow.commit()
 
-    async def leftovers(self) -> list[Leftover]:
-        """Rows a stopped process left, oldest first; one whose handling began on
-        ``MAX_REPLAYS`` starts already is dropped (logged)."""
+    async def _take(self, uow: UnitOfWork, key: str) -> bool:
+        """Make an existing row this process's if its owner stopped; whether it did."""
+        now = self.clock.now()
+        taken = update(InboxEvent).where(InboxEvent.key == key)
+        if not self.solo:
+            taken = taken.where(
+                or_(
+                    InboxEvent.owner.is_(None),
+                    InboxEvent.owner == self.me,
+                    InboxEvent.lease_until < now,
+                )
+            )
+        result = await uow.session.execute(taken.values(owner=self.me, lease_until=now + LEASE))
+        return bool(getattr(result, "rowcount", 0))
+
+    def _renew_soon(self) -> None:
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.create_task(self._renew(), name="steward-inbox-lease")
+
+    async def _renew(self) -> None:
+        """Keep this process's rows while it lives: one UPDATE every ``RENEW_EVERY`` s, for as
+        long as it has rows (a failed renewal is tried at the next turn)."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            try:
+                async with self.sessions() as uow:
+                    result = await uow.session.execute(
+                        update(InboxEvent)
+                        .where(InboxEvent.owner == self.me)
+                        .values(lease_until=self.clock.now() + LEASE)
+                    )
+                    await uow.commit()
+            except Exception as exc:
+                log.debug("renewing the inbox's rows failed: %s", exc)
+                continue
+            if not getattr(result, "rowcount", 1) and not self._storing:
+                return  # nothing held: the next store starts it again
+
+    async def leftovers(self, *, starting: bool = True) -> list[Leftover]:
+        """Rows a stopped process left, oldest first, now this process's: at start on SQLite
+        every row; otherwise those with no owner or whose owner's lease has passed (another
+        process, killed, stopped renewing). One whose handling began on ``MAX_REPLAYS`` starts
+        already is dropped (logged)."""
+        now = self.clock.now()
+        found: list[Leftover] = []
+        gone: list[str] = []
         async with self.sessions() as uow:
-            rows = list(await uow.session.scalars(select(InboxEvent).order_by(InboxEvent.id)))
-            old = self.clock.now() - DROP_AFTER
+            query = select(InboxEvent).order_by(InboxEvent.id)
+            if not (self.solo and starting):
+                query = query.where(
+                    InboxEvent.owner.is_distinct_from(self.me),
+                    or_(InboxEvent.owner.is_(None), InboxEvent.lease_until < now),
+                )
+            if uow.session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await uow.session.scalars(query))
+            old = now - DROP_AFTER
             dropped = [r for r in rows if r.replays >= MAX_REPLAYS and r.received_at < old]
             kept = [r for r in rows if r not in dropped]
             if dropped:
                 await uow.session.execute(
                     delete(InboxEvent).where(InboxEvent.id.in_([r.id for r in dropped]))
                 )
+            if kept:
+                await uow.session.execute(
+                    update(InboxEvent)
+                    .where(InboxEvent.id.in_([r.id for r in kept]))
+                    .values(owner=self.me, lease_until=now + LEASE)
+                )
             found = [Leftover(r.key, r.team_id, dict(r.body)) for r in kept]
             gone = [r.key for r in dropped]
             await uow.commit()
+        if found:
+            self._renew_soon()
         for key in gone:
             log.error(
                 "event %s was begun on %d starts over an hour and never finished; dropped",
@@ -213,7 +303,14 @@ class Inbox:
                         await uow.session.execute(
                             delete(InboxEvent).where(InboxEvent.key.in_(sorted(batch)))
                         )
+                        sweep = self._swept is None or now - self._swept >= SWEEP_EVERY
+                        if sweep:  # handled ids are kept a day, not for ever
+                            await uow.session.execute(
+                                delete(HandledEvent).where(HandledEvent.expires_at <= now)
+                            )
                         await uow.commit()
+                    if sweep:
+                        self._swept = now
                     for key in batch:
                         self.forget(key)
                     pause = RETRY_FIRST
@@ -242,3 +339,5 @@ class Inbox:
                 self._deleting.cancel()
         for task in list(self._storing.values()):
             task.cancel()
+        if self._renewing is not None:
+            self._renewing.cancel()

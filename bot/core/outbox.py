@@ -788,11 +788,13 @@ class Deliverer:
     async def _write(self, batch: dict[str, Sent], releasing: set[str], now: datetime) -> None:
         async with self.sessions() as uow:
             for key, sent in batch.items():
-                await uow.session.execute(
-                    update(OutboxItem)
-                    .where(OutboxItem.idempotency_key == key, OutboxItem.status == "pending")
-                    .values(sent.values(now))
-                )
+                mine = [OutboxItem.idempotency_key == key, OutboxItem.status == "pending"]
+                if sent.status == "pending":
+                    # A try that came to nothing gives the row up only if it is still ours: a
+                    # process whose record waited out a long outage must not clear the claim
+                    # of the one that took the row over meanwhile (and may be sending it).
+                    mine.append(OutboxItem.claimed_by == self.me)
+                await uow.session.execute(update(OutboxItem).where(*mine).values(sent.values(now)))
                 covers = sent.claimed.payload.get(COVERS)
                 if covers and sent.status != "pending":  # the rows its post stood for
                     values = sent.values(now)

@@ -115,6 +115,9 @@ class InboxEvent(Base):
     body: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]
     replays: Mapped[int] = mapped_column(default=0)
+    owner: Mapped[str | None] = mapped_column(String(80))
+    """The process handling it (host:pid:nonce); another takes it only after ``lease_until``."""
+    lease_until: Mapped[datetime | None]
 
 
 class OutboxItem(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -10,6 +11,7 @@ from bot.core import (
     Member,
     MemberJoined,
     Together,
+    UserRef,
     mention,
 )
 from cogs.onboarding._ladder import Step
@@ -156,6 +158,17 @@ class Arrivals(Flow):
         """Delete what onboarding stores about a member; newcomers they looked after keep going
         without a buddy."""
         await self.leave(user_id)
+        config = await self.repo.config(self.now)
+        if config.seen_at is not None:
+            # Steward is connected and has seen every join since its mark: moving the mark to
+            # this member's join keeps the next start's catch-up from finding them unrecorded
+            # (as asked) and welcoming, and recording, them again.
+            member = None
+            with contextlib.suppress(Exception):  # not found, or the platform busy: no mark
+                member = await self.ctx.port.fetch_member(UserRef(self.ctx.community, user_id))
+            joined = member.joined_at if member is not None else None
+            if joined is not None and joined >= config.seen_at:
+                config.seen_at = joined
         row = await self.repo.member(user_id)
         if row is not None:
             for key in (f"buddy:{user_id}", f"reply:{user_id}"):

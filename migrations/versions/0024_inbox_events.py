@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("body", sa.JSON(), nullable=False),
         sa.Column("received_at", bot.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("replays", sa.Integer(), nullable=False),
+        sa.Column("owner", sa.String(length=80), nullable=True),
+        sa.Column("lease_until", bot.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_events")),
         sa.UniqueConstraint("key", name=op.f("uq_inbox_events_key")),
     )

@@ -63,6 +63,8 @@ LAST_RETRY = 3
 """Slack retries an unacked event 3 times (``retry_attempt`` 1 to 3)."""
 REPLAY_WAIT = 60.0
 """Seconds a leftover event may take before the next one is handled regardless."""
+ADOPT_EVERY = 60.0
+"""Seconds between looks for events a stopped process left (several processes on PostgreSQL)."""
 REFUSED_REPORT_EVERY = 60.0
 """Seconds at least between two warnings that acks are withheld."""
 _NO_EFFECTS = frozenset({"member_joined_channel", "member_left_channel"})
@@ -135,7 +137,12 @@ class SlackAdapter:
         )
         """Event ids handled, in the database: a redelivery after a restart runs nothing."""
         self.inbox = Inbox(
-            dispatcher.db.uow, dispatcher.clock, dispatcher.activity, self._written, self._trouble
+            dispatcher.db.uow,
+            dispatcher.clock,
+            dispatcher.activity,
+            self._written,
+            self._trouble,
+            solo=dispatcher.db.dialect == "sqlite",
         )
         """Events stored before their ack, until handled: an acked event survives a kill."""
         self._replayed = asyncio.Event()
@@ -145,6 +152,7 @@ class SlackAdapter:
         self._ends: dict[str, asyncio.Future[None]] = {}
         self._refused_said = -REFUSED_REPORT_EVERY
         self._running: set[asyncio.Task[Any]] = set()
+        self._adopting: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
         self.signed = SignedRequests(self.app, secret.get_secret_value() if secret else None)
         self.translate = Translator(self.port, self._community, self._publish)
@@ -260,9 +268,11 @@ class SlackAdapter:
                 # Away (the gate's probe failed), not merely slow: acked and held in memory,
                 # handled when the database is back; its row is written then too.
                 self.inbox.held += 1
-            # stored False: its row was there already (a process killed after its commit
-            # and before the ack, perhaps after this one read its leftovers): handled here,
-            # once, like a new one.
+            if stored is False:
+                # Its row is there already and another live process holds it (Slack sent the
+                # event again while that one's store was slow): stored, so acked; its owner
+                # handles it. A row whose owner stopped was taken over (True): handled here.
+                return BoltResponse(status=200, body="")
             if not self._events.first_time(key):
                 return BoltResponse(status=200, body="")  # handled here since it was stored
         # Bolt runs the listener after the middleware, in a task started from this request's
@@ -332,6 +342,24 @@ class SlackAdapter:
                         await self._dispatch_stored(row.key, row.body)
         finally:
             self._replayed.set()
+
+    async def _adopt(self) -> None:
+        """Every minute, handle what a process that stopped (killed, or scaled away) left and
+        nobody restarted to finish: its rows' lease passed (several processes on PostgreSQL)."""
+        while True:
+            await asyncio.sleep(ADOPT_EVERY)
+            try:
+                rows = await self.inbox.leftovers(starting=False)
+            except Exception as exc:
+                log.debug("could not read the inbox (%s); looking again later", exc)
+                continue
+            if rows:
+                log.info("handling %d events a stopped Steward process had taken in", len(rows))
+            async with self.dispatcher.activity.track():
+                for row in rows:
+                    if self._events.first_time(row.key):
+                        await self.inbox.replaying(row.key)
+                        await self._dispatch_stored(row.key, row.body)
 
     async def _leftovers(self) -> list[Leftover]:
         """The inbox's leftovers, read again until the database answers."""
@@ -624,6 +652,8 @@ class SlackAdapter:
         replay = asyncio.create_task(self._replay(), name="steward-slack-replay")
         self._running.add(replay)
         replay.add_done_callback(self._running.discard)
+        if not self.inbox.solo and self._adopting is None:
+            self._adopting = asyncio.create_task(self._adopt(), name="steward-slack-adopt")
         if self.config.slack_mode == "socket":
             assert self.config.slack_app_token is not None
             self._socket = AsyncSocketModeHandler(
@@ -677,6 +707,9 @@ class SlackAdapter:
 
     async def stop(self) -> None:
         """Stop taking work, then let acked work finish (it was promised to Slack)."""
+        if self._adopting is not None:
+            self._adopting.cancel()
+            self._adopting = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from bot.app import App
 from bot.builtin import Steward
 from bot.core import FakeClock
+from bot.core.activity import Activity
+from bot.core.inbox import LEASE, Inbox
 from bot.db.engine import Database
 from bot.db.models import HandledEvent, InboxEvent
 from sandbox.slack import payloads
@@ -144,3 +146,61 @@ async def test_events_a_killed_steward_stored_are_handled_on_start_in_order_once
         assert await rows(app) == []
     finally:
         await app.stop()
+
+
+async def test_a_row_a_live_process_holds_is_left_to_it_and_taken_once_its_lease_passed(
+    database_url: str,
+) -> None:
+    """Several processes on one database: a process starting up, or Slack sending an event
+    again to another process, must not handle an event a live process is handling (it would
+    run twice at once); a row whose owner stopped renewing (killed, or scaled away and never
+    restarted) is handled by another process once its lease has passed."""
+    db = Database(database_url)
+    clock = FakeClock()
+
+    async def written() -> bool:
+        return True
+
+    def process() -> Inbox:
+        return Inbox(db.uow, clock, Activity(), written)  # solo=False: as on PostgreSQL
+
+    first, second = process(), process()
+    try:
+        body = {"event_id": "Ev0LIVE", "event": {"type": "team_join"}}
+        assert await first.store("slack:Ev0LIVE", "T1", body, 5.0) is True
+        assert await second.leftovers() == []  # held by a live process
+        assert await second.store("slack:Ev0LIVE", "T1", body, 5.0) is False  # left to it
+        clock.advance(LEASE + timedelta(seconds=1))  # the first stopped renewing
+        taken = await second.leftovers(starting=False)
+        assert [t.key for t in taken] == ["slack:Ev0LIVE"]
+        assert await process().leftovers() == []  # now the second's, and it renews it
+    finally:
+        await first.close()
+        await second.close()
+        await db.dispose()
+
+
+async def test_handled_event_ids_are_kept_a_day_not_for_ever(database_url: str) -> None:
+    """Each handled event's id is noted so a redelivery runs nothing; ids past their day go
+    when handled events are cleared from the inbox (one row per Slack event would otherwise
+    pile up for the life of the database)."""
+    db = Database(database_url)
+    clock = FakeClock()
+
+    async def written() -> bool:
+        return True
+
+    inbox = Inbox(db.uow, clock, Activity(), written)
+    try:
+        async with db.uow() as uow:
+            uow.session.add(HandledEvent(key="slack:Ev0OLD", expires_at=clock.now()))
+            await uow.commit()
+        assert await inbox.store("slack:Ev0NEW", "T1", {"event_id": "Ev0NEW"}, 5.0) is True
+        inbox.done("slack:Ev0NEW")
+        await inbox.close()
+        async with db.reads() as uow:
+            kept = set(await uow.session.scalars(select(HandledEvent.key)))
+        assert kept == {"slack:Ev0NEW"}
+    finally:
+        await inbox.close()
+        await db.dispose()

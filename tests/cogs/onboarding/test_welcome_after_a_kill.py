@@ -74,3 +74,27 @@ async def test_members_who_joined_while_steward_was_down_are_welcomed_once_on_st
             assert [p.name for p in old if _welcomes(community, p) != (0, 0)] == []
         finally:
             await app.stop()
+
+
+@pytest.mark.parametrize("community", ["discord"], indirect=True)
+async def test_a_member_forgotten_soon_after_joining_is_not_welcomed_again_on_start(
+    community: Community,
+) -> None:
+    """A newcomer asks Steward to forget them on their first day; Steward restarts that day.
+    They are still in the guild and Steward has no record of them (it deleted it, as asked):
+    the restart's catch-up must not take them for a join it missed."""
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    nina = await community.member_joins("nina")
+    assert _welcomes(community, nina) == (1, 1)
+    done = await community.slash(nina, "steward forget me")
+    assert done.text.startswith("Done: every feature deletes"), done.text
+    await stop_steward(community)
+    app = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.settle()
+        await community.advance(seconds=5)
+        assert _welcomes(community, nina) == (1, 1)
+        gone = await community.slash(nina, "onboarding me")
+        assert "You haven't been through onboarding here." in gone.text
+    finally:
+        await app.stop()
