@@ -244,3 +244,25 @@ def test_any_text_in_a_number_variable_is_a_value_or_a_refusal_in_words(text: st
         except ValidationError as exc:
             (error,) = exc.errors()
             assert not any(w in error["msg"] for w in PYTHON_WORDS), (name, text, error["msg"])
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "²", "9" * 30])
+def test_a_database_timeout_that_is_no_number_is_said_in_a_line_and_the_default_used(
+    value: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A typo in a timeout variable must not stop Steward reaching its database with a
+    traceback, nor (0) make every connection fail at once as if the database were away."""
+    import bot.db.engine as engine
+
+    monkeypatch.setattr(engine, "_SAID", set())
+    monkeypatch.setenv("STEWARD_PG_COMMAND_TIMEOUT_MS", value)
+    monkeypatch.setenv("STEWARD_PG_CONNECT_TIMEOUT_MS", "2500")
+    with caplog.at_level("WARNING", logger="steward.db"):
+        assert engine.pg_timeouts() == {
+            "timeout": 2.5,
+            "command_timeout": engine.PG_COMMAND_TIMEOUT_MS / 1000,
+        }
+        engine.pg_timeouts()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith("STEWARD_PG_COMMAND_TIMEOUT_MS="), said
+    assert "\n" not in said[0] and not any(r.exc_info for r in caplog.records)

@@ -297,5 +297,5 @@ async def _cancelled(task: asyncio.Task[int]) -> None:
     if task.done():
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-        await asyncio.wait_for(asyncio.shield(task), 30)
+    await asyncio.wait({task}, timeout=30)  # its own end (cancelled) is not an error here;
+    # a cancel of the caller (Steward stopping) still reaches the caller

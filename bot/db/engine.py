@@ -27,6 +27,7 @@ from bot.db.uow import UnitOfWork
 # aiosqlite logs every statement with its parameters at DEBUG, and parameters include secrets
 # (webhook secrets, tokens): STEWARD_LOG_LEVEL=DEBUG must not write them to the log.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
+log = logging.getLogger("steward.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite transaction waits for another connection's write lock before failing
@@ -69,11 +70,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _busy_timeout_ms() -> int:
-    return int(os.environ.get("STEWARD_SQLITE_BUSY_TIMEOUT_MS", SQLITE_BUSY_TIMEOUT_MS))
+    return _ms("STEWARD_SQLITE_BUSY_TIMEOUT_MS", SQLITE_BUSY_TIMEOUT_MS)
 
 
 def _ms(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+    """A positive number of milliseconds from the environment; a value that is not one is
+    said once, in a line, and the default used (the database must still be reached)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 86_400_000:
+        return int(raw)
+    if name not in _SAID:
+        _SAID.add(name)
+        log.warning(
+            "%s=%r is not a number of milliseconds between 1 and 86400000; using %d",
+            name,
+            raw[:40],
+            default,
+        )
+    return default
+
+
+_SAID: set[str] = set()
 
 
 def pg_timeouts() -> dict[str, float]:
