@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -16,10 +17,21 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from bot.core.errors import UserError
-from bot.core.parsing import digits_value, parse_duration
-
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///steward.db"
+_DURATION = re.compile(
+    r"(?:(\d{1,6})\s*d)?\s*(?:(\d{1,6})\s*h)?\s*(?:(\d{1,6})\s*m)?\s*(?:(\d{1,9})\s*s)?",
+    re.ASCII | re.IGNORECASE,
+)
+"""A duration in Steward's short form (``5m``, ``1h30m``, ``2d``); ASCII digits only."""
+
+
+def _digits(text: str, most: int) -> int | None:
+    """The number written in ASCII digits (``str.isdigit`` says yes to ``²``, which ``int``
+    refuses in Python's words), at most ``most`` of them; None for anything else. Kept here,
+    not taken from the core: the configuration sits below it."""
+    if text.isascii() and text.isdigit() and len(text) <= most:
+        return int(text)
+    return None
 
 
 class ConfigError(Exception):
@@ -77,7 +89,7 @@ class Config(BaseSettings):
     @classmethod
     def _split_shard_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            numbers = [digits_value(p.strip(), most=6) for p in value.split(",") if p.strip()]
+            numbers = [_digits(p.strip(), most=6) for p in value.split(",") if p.strip()]
             if None in numbers:
                 raise ValueError(f"{value[:40]!r} is not a list of shard numbers like 0,1")
             return numbers
@@ -176,17 +188,19 @@ class Config(BaseSettings):
         text = value.strip()
         # ASCII digits only: ``str.isdigit`` says yes to ``²``, which ``int`` then refused in
         # Python's words. Nine digits are 31 years.
-        seconds = digits_value(text, most=9)
+        seconds = _digits(text, most=9)
         if seconds is not None:
             return timedelta(seconds=seconds)
-        try:
-            return parse_duration(text)
-        except UserError as exc:
-            if "too long" in exc.message:
-                raise ValueError(exc.message) from None
+        found = _DURATION.fullmatch(text) if len(text) <= 40 else None
+        if found is None or not any(found.groups()):
             raise ValueError(
                 f"{text[:40]!r} is not a number of seconds like 120 (or a duration like 5m)"
-            ) from None
+            )
+        days, hours, minutes, secs = (int(g or 0) for g in found.groups())
+        interval = timedelta(days=days, hours=hours, minutes=minutes, seconds=secs)
+        if interval > timedelta(days=366):
+            raise ValueError(f"{text[:40]!r} is too long: at most a year")
+        return interval
 
     @field_validator("features", mode="before")
     @classmethod

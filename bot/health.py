@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 
 from bot.core.activity import Activity
 from bot.core.clock import Clock
-from bot.core.outage import describe
+from bot.core.transient import describe
 from bot.db.engine import Database
 from bot.db.models import FailedEvent, OutboxItem
 

@@ -252,7 +252,7 @@ def test_a_database_timeout_that_is_no_number_is_said_in_a_line_and_the_default_
 ) -> None:
     """A typo in a timeout variable must not stop Steward reaching its database with a
     traceback, nor (0) make every connection fail at once as if the database were away."""
-    import bot.db.engine as engine
+    import bot.db.timeouts as engine
 
     monkeypatch.setattr(engine, "_SAID", set())
     monkeypatch.setenv("STEWARD_PG_COMMAND_TIMEOUT_MS", value)

@@ -18,7 +18,7 @@ from bot.core.calls import Press as Press
 from bot.core.clock import Clock
 from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
-from bot.core.errors import NotSupported, UserError, log_failure, render_error
+from bot.core.errors import NotSupported, UserError, render_error
 from bot.core.events import Event, ForgetRequested
 from bot.core.failures import Failures, Hold, Taken
 from bot.core.feature import Feature, JobSpec
@@ -28,13 +28,13 @@ from bot.core.intake import Intake
 from bot.core.jobruns import JobRuns, slot_of
 from bot.core.members import Member
 from bot.core.message import Message
-from bot.core.outage import DatabaseGate, describe, trouble
+from bot.core.outage import DatabaseGate, trouble
 from bot.core.outbox import Deliverer, Outbox
 from bot.core.port import Port
 from bot.core.registry import Listener, Registry
 from bot.core.steps import FeatureOff, Steps
 from bot.core.timers import Timers
-from bot.core.transient import database_trouble, is_transient
+from bot.core.transient import database_trouble, describe, is_transient, log_failure
 from bot.db.engine import Database
 from bot.db.models import Timer
 from bot.db.uow import UnitOfWork

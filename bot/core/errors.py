@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 
 from bot.core.members import Level
@@ -49,21 +48,6 @@ class Unavailable(StewardError):
 def new_error_id() -> str:
     """A short id that ties what a user saw to a log line."""
     return secrets.token_hex(3)
-
-
-def log_failure(log: logging.Logger, what: str, exc: BaseException) -> str:
-    """Log an unexpected failure with a fresh error id (the one place ids are minted); the id
-    is what the person sees, so a manager can find the details in the log."""
-    from bot.core.outage import describe
-    from bot.core.transient import database_trouble
-
-    error_id = new_error_id()
-    if database_trouble(exc):
-        # Ordinary trouble, not a bug: one line, no traceback (the outage is said once).
-        log.warning("%s failed [error %s]: %s", what, error_id, describe(exc))
-    else:
-        log.error("%s failed [error %s]", what, error_id, exc_info=exc)
-    return error_id
 
 
 def render_error(exc: BaseException, *, error_id: str) -> Message:

@@ -21,8 +21,7 @@ from sqlalchemy import delete, select
 
 from bot.core.activity import Activity
 from bot.core.clock import Clock
-from bot.core.outage import describe
-from bot.core.transient import database_trouble
+from bot.core.transient import database_trouble, describe
 from bot.db.inserts import insert_ignore
 from bot.db.models import HandledEvent
 from bot.db.uow import UnitOfWork

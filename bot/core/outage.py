@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import text
 
-from bot.core.transient import database_trouble
+from bot.core.transient import database_trouble, describe
 from bot.db.engine import Database
 
 log = logging.getLogger("steward.database")
@@ -114,20 +114,6 @@ class DatabaseGate:
         except Exception as exc:
             return describe(exc)
         return None
-
-
-def describe(exc: BaseException) -> str:
-    """A short plain reason: the deepest cause's kind and first line (a timeout's, not the
-    cancellation a timeout raises its error from)."""
-    deepest = exc
-    while deepest.__cause__ is not None and not isinstance(
-        deepest.__cause__, asyncio.CancelledError
-    ):
-        deepest = deepest.__cause__
-    message = str(deepest).strip().splitlines()[0] if str(deepest).strip() else ""
-    if not message and isinstance(deepest, TimeoutError):
-        message = "no answer in time"
-    return f"{type(deepest).__name__}: {message}"[:200] if message else type(deepest).__name__
 
 
 class Trouble:

@@ -11,12 +11,14 @@ driver wraps the network's.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 
 import aiohttp
 from sqlalchemy import exc as sa
 
-from bot.core.errors import Unavailable
+from bot.core.errors import Unavailable, new_error_id
 
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 _PG_TRANSIENT_STATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "58000", "58030"}
@@ -82,3 +84,29 @@ def _platform_overloaded(exc: BaseException) -> bool:
         response = getattr(exc, "response", None)
         status = getattr(response, "status_code", None)
     return isinstance(status, int) and (status >= 500 or status == 429)
+
+
+def describe(exc: BaseException) -> str:
+    """A short plain reason: the deepest cause's kind and first line (a timeout's, not the
+    cancellation a timeout raises its error from)."""
+    deepest = exc
+    while deepest.__cause__ is not None and not isinstance(
+        deepest.__cause__, asyncio.CancelledError
+    ):
+        deepest = deepest.__cause__
+    message = str(deepest).strip().splitlines()[0] if str(deepest).strip() else ""
+    if not message and isinstance(deepest, TimeoutError):
+        message = "no answer in time"
+    return f"{type(deepest).__name__}: {message}"[:200] if message else type(deepest).__name__
+
+
+def log_failure(log: logging.Logger, what: str, exc: BaseException) -> str:
+    """Log an unexpected failure with a fresh error id (the one place ids are minted); the id
+    is what the person sees, so a manager can find the details in the log."""
+    error_id = new_error_id()
+    if database_trouble(exc):
+        # Ordinary trouble, not a bug: one line, no traceback (the outage is said once).
+        log.warning("%s failed [error %s]: %s", what, error_id, describe(exc))
+    else:
+        log.error("%s failed [error %s]", what, error_id, exc_info=exc)
+    return error_id

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
-from bot.db.engine import keep_alive, pg_timeouts
+from bot.db.timeouts import keep_alive, pg_timeouts
 
 log = logging.getLogger("steward.db.listen")
 PING_EVERY = 30.0

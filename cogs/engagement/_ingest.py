@@ -44,10 +44,9 @@ from bot.core import (
     ReactionRemoved,
 )
 from bot.core.activity import Activity
-from bot.core.outage import describe
 from bot.core.runtime import Storage
 from bot.core.steps import Admission, Gated, Steps
-from bot.core.transient import is_transient
+from bot.core.transient import describe, is_transient
 from cogs.engagement._rules import CID, USER, Item, Rules, item_of
 from cogs.engagement._writer import WriterLink
 from cogs.engagement.settings import EngagementSettings

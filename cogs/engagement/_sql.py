@@ -55,7 +55,7 @@ async def connect_pg(url: str) -> Any:
     import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy.engine import make_url
 
-    from bot.db.engine import keep_alive, pg_timeouts
+    from bot.db.timeouts import keep_alive, pg_timeouts
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     # Bounded as Steward's other connections are: a server gone silent fails the batch (it is

@@ -20,9 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.core.outage import describe
 from bot.core.runtime import Storage
-from bot.core.transient import is_transient
+from bot.core.transient import describe, is_transient
 from cogs.engagement._gaps import columns as _columns
 from cogs.engagement._gaps import gap_rows
 from cogs.engagement._models import BLOCK_DAYS, EVENTS

@@ -28,12 +28,13 @@ from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
 from bot.config import Config, PlatformProblem
 from bot.core.commands import AttachedFile, CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
-from bot.core.errors import UserError, log_failure, render_error
+from bot.core.errors import UserError, render_error
 from bot.core.ids import RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.pacing import Limits, Window
 from bot.core.parsing import parse_duration
 from bot.core.registry import Registry
+from bot.core.transient import log_failure
 
 __all__ = ["DiscordAdapter", "StewardBot", "StewardShardedBot", "global_pacing"]
 

@@ -34,7 +34,7 @@ from bot.adapters.slack.translate import Translator
 from bot.config import Config, PlatformProblem
 from bot.core.commands import ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
-from bot.core.errors import UserError, log_failure, render_error
+from bot.core.errors import UserError, render_error
 from bot.core.events import (
     Event,
     PlatformReady,
@@ -46,7 +46,7 @@ from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
 from bot.core.pacing import Limits
 from bot.core.registry import Registry
-from bot.core.transient import database_trouble
+from bot.core.transient import database_trouble, log_failure
 
 log = logging.getLogger("steward.slack")
 # slack_sdk logs every request and response body at DEBUG: private replies (a webhook's secret,
