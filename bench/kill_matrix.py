@@ -580,15 +580,28 @@ async def one(
 ) -> Tally | None:
     """One platform on one database (``url``, else a fresh one); None when PostgreSQL is not
     there."""
-    from bench._common import fresh_pg_database
-    from sandbox.scenario._open import _seed_discord, _seed_slack
+    from bench._common import drop_pg_database, fresh_pg_database
 
+    made = ""
     if url is None and database == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp}/{platform}.db"
     elif url is None:
-        url = await fresh_pg_database(f"bench_kill_matrix_{platform}")
+        # One database per run (two runs at once must not drop each other's), dropped after.
+        made = f"bench_kill_matrix_{platform}_{os.getpid()}"
+        url = await fresh_pg_database(made)
     if url is None:
         return None
+    try:
+        return await _one(args, platform, database, tmp, url)
+    finally:
+        if made:
+            with contextlib.suppress(Exception):
+                await drop_pg_database(made)
+
+
+async def _one(args: Any, platform: str, database: str, tmp: str, url: str) -> Tally:
+    from sandbox.scenario._open import _seed_discord, _seed_slack
+
     tally = Tally(platform, database)
     if platform == "discord":
         from sandbox.discord import FakeDiscord
