@@ -6,9 +6,6 @@ read rows back (a lane's pending rows, one row's outcome).
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -44,11 +41,6 @@ def backoff(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th try: 2 s, 4 s, 8 s ... at most 10 minutes."""
     factor: int = 2 ** max(attempts - 1, 0)
     return min(FIRST_RETRY * factor, LAST_RETRY)
-
-
-def claimer_name() -> str:
-    """A name for ``outbox.claimed_by``: host, pid, and a nonce (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-80:]
 
 
 def row_key(community: CommunityRef, feature: str, key: str) -> str:

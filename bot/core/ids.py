@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from typing import Literal, NewType
 
@@ -66,3 +69,9 @@ class MessageRef:
 
     channel: ChannelRef
     id: str
+
+
+def claimer_name() -> str:
+    """This process's name in a claim (``outbox.claimed_by``, ``job_runs.claimed_by``,
+    ``inbox_events.owner``): host, pid, and a nonce (pids are reused); at most 80 characters."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-80:]

@@ -30,10 +30,10 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from bot.core._outbox_rows import claimer_name
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.handled import KEEP_FOR
+from bot.core.ids import claimer_name
 from bot.db.inserts import insert_ignore
 from bot.db.models import HandledEvent, InboxEvent
 from bot.db.uow import UnitOfWork

@@ -15,9 +15,6 @@ process's own moment), so it needs a durable mark anyway, and it exists on Postg
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
@@ -26,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.core.feature import JobSpec
+from bot.core.ids import claimer_name
 from bot.db.inserts import insert_ignore
 from bot.db.models import JobRun
 
@@ -38,11 +36,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 KEPT = timedelta(days=2)
 """How long finished runs are kept (a slot is never fired again after its cron look-back)."""
-
-
-def claimer_name() -> str:
-    """A name for ``job_runs.claimed_by``: host, pid, and a nonce (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-80:]
 
 
 def slot_of(job: JobSpec, at: datetime) -> datetime:

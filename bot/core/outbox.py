@@ -55,7 +55,6 @@ from bot.core._outbox_rows import (
     Sent,
     Status,
     backoff,
-    claimer_name,
     in_lane,
     pending_in,
     read_delivery,
@@ -64,7 +63,7 @@ from bot.core._outbox_rows import (
 from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.errors import NotFound, NotSupported, Unavailable, UserError
-from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef, claimer_name
 from bot.core.message import Message
 from bot.core.outage import trouble
 from bot.core.pacing import BACKLOG
