@@ -132,9 +132,7 @@ class SlackAdapter:
         self.team_id = ""
         self.bot_user_id = ""
         self._events = Seen()
-        self.handled = HandledIds(
-            dispatcher.db.uow, dispatcher.clock, dispatcher.activity, dispatcher.db.reads
-        )
+        self.handled = HandledIds(dispatcher.db.reads, dispatcher.clock)
         """Event ids handled, in the database: a redelivery after a restart runs nothing."""
         self.inbox = Inbox(
             dispatcher.db.uow,
@@ -722,7 +720,6 @@ class SlackAdapter:
             for task in late:
                 task.cancel()
         await self.inbox.close()
-        await self.handled.close()
         if self.client.session is not None:
             await self.client.session.close()
             self.client.session = None
