@@ -333,13 +333,18 @@ class SlackAdapter:
         """Handle the events a stopped process stored and did not finish, in the order they
         came, each to its end, before new events' listeners run."""
         try:
-            async with self.dispatcher.activity.track():  # work in flight until it is done
-                for row in await self._leftovers():
-                    if self._events.first_time(row.key):
-                        await self.inbox.replaying(row.key)
-                        await self._dispatch_stored(row.key, row.body)
+            await self._handle_leftovers(await self._leftovers())
         finally:
             self._replayed.set()
+
+    async def _handle_leftovers(self, rows: list[Leftover]) -> None:
+        """Handle stored events taken from the inbox, oldest first, each to its end (counted
+        as work in flight until all are done)."""
+        async with self.dispatcher.activity.track():
+            for row in rows:
+                if self._events.first_time(row.key):
+                    await self.inbox.replaying(row.key)
+                    await self._dispatch_stored(row.key, row.body)
 
     async def _adopt(self) -> None:
         """Every minute, handle what a process that stopped (killed, or scaled away) left and
@@ -353,11 +358,7 @@ class SlackAdapter:
                 continue
             if rows:
                 log.info("handling %d events a stopped Steward process had taken in", len(rows))
-            async with self.dispatcher.activity.track():
-                for row in rows:
-                    if self._events.first_time(row.key):
-                        await self.inbox.replaying(row.key)
-                        await self._dispatch_stored(row.key, row.body)
+            await self._handle_leftovers(rows)
 
     async def _leftovers(self) -> list[Leftover]:
         """The inbox's leftovers, read again until the database answers."""
