@@ -214,6 +214,8 @@ class Inbox:
         return bool(getattr(result, "rowcount", 0))
 
     def _renew_soon(self) -> None:
+        if self.solo:
+            return  # no other process reads the lease (a start takes every row): no writes
         if self._renewing is None or self._renewing.done():
             self._renewing = asyncio.create_task(self._renew(), name="steward-inbox-lease")
 
