@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -57,6 +58,12 @@ class Config(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     """SQLAlchemy URL: a SQLite file by default, or postgresql://user@host/db."""
+
+    spill_dir: Path | None = None
+    """Where Slack events acked while the database is away are journaled until it answers
+    (one file per process); unset: next to the SQLite file (``steward.db.spill``), or
+    ``steward-spill/<database>`` in the working directory for PostgreSQL. One directory per
+    database: a journal's events go into the database of whichever process reads it."""
 
     features: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all"])
     """Comma-separated features to run, `all`, or `none` (only Steward's own commands)."""
@@ -209,6 +216,23 @@ class Config(BaseSettings):
             parts = [part.strip() for part in value.split(",") if part.strip()]
             return [] if parts == ["none"] else parts  # `none`: only Steward's own commands
         return value
+
+    @property
+    def spill_directory(self) -> Path:
+        """``spill_dir``, or the default derived from the database URL."""
+        if self.spill_dir is not None:
+            return self.spill_dir
+        try:
+            url = make_url(self.database_url)
+        except Exception:
+            return Path("steward-spill")
+        name = url.database or ""
+        if url.get_backend_name() == "sqlite":
+            if name and name != ":memory:" and not name.startswith("file:"):
+                return Path(f"{name}.spill")
+            return Path("steward-spill") / "memory"
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "default"
+        return Path("steward-spill") / safe
 
     @property
     def discord_enabled(self) -> bool:

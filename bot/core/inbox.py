@@ -16,6 +16,11 @@ process starting up, or looking every minute, takes only rows whose lease has pa
 killed process's events are handled by another one within about a minute, even if it is
 never started again, and a row a live process is handling is left to it. On SQLite (one
 process at a time) a starting process takes every row at once.
+
+While the database is away no row can be written before the ack: the event goes to this
+process's local journal first (``bot.core.spill``, fsynced before the ack) and is moved into
+the inbox when the database answers; journals a killed process left are read into the inbox
+when a process starts (before its leftovers are read) and every minute with the adoption.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -34,6 +40,7 @@ from bot.core.activity import Activity
 from bot.core.clock import Clock
 from bot.core.handled import KEEP_FOR
 from bot.core.ids import claimer_name
+from bot.core.spill import Journal, Leftovers, Spilled
 from bot.db.inserts import insert_ignore
 from bot.db.models import HandledEvent, InboxEvent
 from bot.db.uow import UnitOfWork
@@ -60,6 +67,8 @@ RENEW_EVERY = 20.0
 """Seconds between renewals of this process's rows (one UPDATE for all of them)."""
 SWEEP_EVERY = timedelta(minutes=10)
 """Expired handled ids are deleted with the first batch cleared after this long."""
+MOVE_AT_ONCE = 500
+"""Journal events written into the inbox by one statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +92,25 @@ class Inbox:
         trouble: Callable[[BaseException], Awaitable[bool]] | None = None,
         *,
         solo: bool = False,
+        journals: Path | None = None,
     ) -> None:
         """``written()``: returns once what listeners handed to buffers of their own is on
         disk; False while something still waits in memory (a kept failure not written).
         ``trouble(exc)``: a store failed; returns once the database answers again, True if
         it was away (the dispatcher's gate: one probe for every waiting store).
         ``solo``: only this process uses the database (SQLite): rows it did not store are a
-        stopped process's, whatever their lease says."""
+        stopped process's, whatever their lease says.
+        ``journals``: the directory of the journals of events acked while the database was
+        away (``bot.core.spill``); None: such events are held in memory only."""
         self.sessions = sessions
         self.solo = solo
         self.me = claimer_name()
+        self.journal: Journal | None = None
+        self._left: Leftovers | None = None
+        if journals is not None:
+            self.journal = Journal(journals, self.me)
+            self._left = Leftovers(journals, self.journal.path)
+        self._moving: asyncio.Task[None] | None = None
         self._renewing: asyncio.Task[None] | None = None
         self._swept: datetime | None = None
         self.clock = clock
@@ -104,9 +122,9 @@ class Inbox:
         self._deleting: asyncio.Task[None] | None = None
         self.stored = 0
         self.refused = 0
+        """Stores that did not finish within their bound (the event was not acked)."""
         self.held = 0
         """Events acked while the database was away, before their row was written."""
-        """Stores that did not finish within their bound (the event was not acked)."""
 
     async def store(
         self,
@@ -182,6 +200,83 @@ class Inbox:
                     continue  # it was away and answers again
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RETRY_MOST)
+
+    async def spill(self, key: str, team_id: str, body: dict[str, Any]) -> None:
+        """The database is away: write the event to this process's journal (fsynced; call
+        before the ack), to be moved into the inbox when the database answers."""
+        self.held += 1
+        if self.journal is None:
+            return
+        event = Spilled(key, team_id, body, self.clock.now())
+        await asyncio.to_thread(self.journal.append, event)
+        if self._moving is None or self._moving.done():
+            self.activity.enter()
+            self._moving = asyncio.create_task(self._move(), name="steward-inbox-journal")
+
+    async def _move(self) -> None:
+        """Move the journal's events into the inbox (this process's rows: it handles them)
+        once the database answers, then empty the journal."""
+        assert self.journal is not None
+        pause = RETRY_FIRST
+        try:
+            while self.journal.pending:
+                batch = list(self.journal.pending)
+                try:
+                    await self._into_inbox(batch, owner=self.me)
+                except Exception as exc:
+                    if self.trouble is not None and await self.trouble(exc):
+                        continue  # it was away and answers again
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RETRY_MOST)
+                    continue
+                await asyncio.to_thread(self.journal.moved, len(batch))
+                self._renew_soon()
+        finally:
+            self.activity.leave()
+
+    async def _into_inbox(self, events: list[Spilled], owner: str | None) -> None:
+        """Write journal events into the inbox, in one transaction: each once (by key), none
+        already handled."""
+        now = self.clock.now()
+        async with self.sessions() as uow:
+            keys = list({e.key for e in events})
+            handled: set[str] = set()
+            for i in range(0, len(keys), MOVE_AT_ONCE):
+                handled |= set(
+                    await uow.session.scalars(
+                        select(HandledEvent.key).where(
+                            HandledEvent.key.in_(keys[i : i + MOVE_AT_ONCE])
+                        )
+                    )
+                )
+            rows = [
+                {
+                    "key": e.key,
+                    "team_id": e.team_id,
+                    "body": e.body,
+                    "received_at": e.received_at,
+                    "replays": 0,
+                    "owner": owner,
+                    "lease_until": now + LEASE if owner else None,
+                }
+                for e in events
+                if e.key not in handled
+            ]
+            for i in range(0, len(rows), MOVE_AT_ONCE):
+                await insert_ignore(uow.session, InboxEvent, rows[i : i + MOVE_AT_ONCE])
+            await uow.commit()
+
+    async def recover(self) -> int:
+        """Read the journals stopped processes left into the inbox (rows of no owner: the
+        leftovers' reading takes them), then remove them; how many events they held. Raises
+        while the database does not answer (the journals stay, locked by this process)."""
+        if self._left is None:
+            return 0
+        events = await asyncio.to_thread(self._left.read)
+        if events:
+            await self._into_inbox(events, owner=None)
+        await asyncio.to_thread(self._left.release)
+        return len(events)
 
     def forget(self, key: str) -> None:
         """The event was handled: its store task (kept so a redelivery finds it) can go."""
@@ -339,7 +434,13 @@ class Inbox:
                 await asyncio.wait_for(asyncio.shield(self._deleting), within)
             if not self._deleting.done():
                 self._deleting.cancel()
+        if self._moving is not None:
+            self._moving.cancel()  # what it did not move stays in the journal
         for task in list(self._storing.values()):
             task.cancel()
         if self._renewing is not None:
             self._renewing.cancel()
+        if self.journal is not None:
+            self.journal.close()  # what was not moved stays for the next start
+        if self._left is not None:
+            self._left.let_go()

@@ -141,6 +141,7 @@ class SlackAdapter:
             self._written,
             self._trouble,
             solo=dispatcher.db.dialect == "sqlite",
+            journals=config.spill_directory,
         )
         """Events stored before their ack, until handled: an acked event survives a kill."""
         self._replayed = asyncio.Event()
@@ -149,6 +150,7 @@ class SlackAdapter:
         listeners wait for it (the old ones first, in the order they came)."""
         self._ends: dict[str, asyncio.Future[None]] = {}
         self._refused_said = -REFUSED_REPORT_EVERY
+        self._unjournaled_said = -REFUSED_REPORT_EVERY
         self._running: set[asyncio.Task[Any]] = set()
         self._adopting: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -235,8 +237,10 @@ class SlackAdapter:
         and Slack sends it again. The store goes on meanwhile; once it commits the event is
         handled (and the redelivery finds it stored, and is acked); Slack's last retry gets a
         longer bound. Only while the database is away (the dispatcher's gate found it so, not
-        merely slow) is an event acked and held in memory, as before the inbox: its listeners
-        wait for the database, and its row is written when it answers.
+        merely slow) is an event acked before its row is written: it is written to this
+        process's journal first (``bot.core.spill``, fsynced), its listeners wait for the
+        database, and its row is written when it answers. An event the journal does not take
+        (a full disk) is not acked.
         """
         event_id = body.get("event_id")
         key = f"slack:{event_id}" if isinstance(event_id, str) else ""
@@ -263,9 +267,14 @@ class SlackAdapter:
                     self._refused(retry)
                     self.inbox.stored_late(key, lambda: self._handle_stored(key, body))
                     return BoltResponse(status=503, body="")
-                # Away (the gate's probe failed), not merely slow: acked and held in memory,
-                # handled when the database is back; its row is written then too.
-                self.inbox.held += 1
+                # Away (the gate's probe failed), not merely slow: journaled (fsynced) before
+                # the ack, handled when the database is back; its row is written then too.
+                try:
+                    await self.inbox.spill(key, team, body)
+                except OSError as exc:
+                    self._unjournaled(exc)
+                    self.inbox.stored_late(key, lambda: self._handle_stored(key, body))
+                    return BoltResponse(status=503, body="")
             if stored is False:
                 # Its row is there already and another live process holds it (Slack sent the
                 # event again while that one's store was slow): stored, so acked; its owner
@@ -300,6 +309,18 @@ class SlackAdapter:
                 STORE_WITHIN,
                 retry + 1,
                 self.inbox.refused,
+            )
+
+    def _unjournaled(self, exc: OSError) -> None:
+        """Say (at most once a minute) that the journal refused events, so acks are withheld."""
+        now = asyncio.get_running_loop().time()
+        if now - self._unjournaled_said >= REFUSED_REPORT_EVERY:
+            self._unjournaled_said = now
+            log.warning(
+                "the database is away and the journal in %s does not take Slack events (%s); "
+                "they are not acknowledged, so Slack sends them again",
+                self.config.spill_directory,
+                exc.strerror or type(exc).__name__,
             )
 
     def _handle_stored(self, key: str, body: dict[str, Any]) -> None:
@@ -352,6 +373,7 @@ class SlackAdapter:
         while True:
             await asyncio.sleep(ADOPT_EVERY)
             try:
+                await self.inbox.recover()  # journals a stopped process on this machine left
                 rows = await self.inbox.leftovers(starting=False)
             except Exception as exc:
                 log.debug("could not read the inbox (%s); looking again later", exc)
@@ -361,10 +383,18 @@ class SlackAdapter:
             await self._handle_leftovers(rows)
 
     async def _leftovers(self) -> list[Leftover]:
-        """The inbox's leftovers, read again until the database answers."""
+        """The inbox's leftovers (with the journals stopped processes left), read again until
+        the database answers."""
         pause = 0.5
         while True:
             try:
+                recovered = await self.inbox.recover()  # journals first: into the inbox
+                if recovered:
+                    log.info(
+                        "%d events a stopped Steward acked while the database was away are "
+                        "back from its journal",
+                        recovered,
+                    )
                 leftovers = await self.inbox.leftovers()
             except Exception as exc:
                 log.warning("could not read the inbox (%s); trying again", exc)
