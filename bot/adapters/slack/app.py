@@ -9,6 +9,7 @@ import functools
 import html
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,7 @@ from bot.core.events import (
 from bot.core.handled import HandledIds
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, UserRef
 from bot.core.inbox import Inbox, Leftover
+from bot.core.intake import Lane
 from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
 from bot.core.pacing import Limits
@@ -359,13 +361,37 @@ class SlackAdapter:
             self._replayed.set()
 
     async def _handle_leftovers(self, rows: list[Leftover]) -> None:
-        """Handle stored events taken from the inbox, oldest first, each to its end (counted
-        as work in flight until all are done)."""
+        """Handle stored events taken from the inbox (counted as work in flight until all are
+        done): as many lanes at once as the dispatcher has intake workers, each lane's events
+        one after the other in the order they came, each to its end. A lane is the intake's
+        (``bot.core.intake.lane_of``): the events about one member of a workspace, or the
+        workspace's events about no member."""
+        lanes: dict[Lane, list[Leftover]] = {}
+        for row in rows:  # oldest first: lanes in the order their first event came
+            lanes.setdefault(self._lane(row.body), []).append(row)
+        waiting = deque(lanes.values())
+
+        async def work() -> None:
+            while waiting:
+                for row in waiting.popleft():
+                    if self._events.first_time(row.key):
+                        await self.inbox.replaying(row.key)
+                        await self._dispatch_stored(row.key, row.body)
+
         async with self.dispatcher.activity.track():
-            for row in rows:
-                if self._events.first_time(row.key):
-                    await self.inbox.replaying(row.key)
-                    await self._dispatch_stored(row.key, row.body)
+            workers = min(self.dispatcher.intake.workers, len(waiting))
+            await asyncio.gather(*(work() for _ in range(workers)))
+
+    def _lane(self, body: dict[str, Any]) -> Lane:
+        """The intake's lane of the event this stored body becomes: (workspace, member) for
+        an event about a member (its author, the member who joined, changed, reacted or
+        opened Steward's home), else (workspace, "")."""
+        event = obj(body.get("event"))
+        if event.get("subtype") == "message_changed":
+            event = obj(event.get("message"))
+        user = event.get("user")
+        who = text(obj(user).get("id")) if isinstance(user, dict) else maybe_text(user)
+        return self._community(maybe_text(body.get("team_id"))).key, who or ""
 
     async def _adopt(self) -> None:
         """Every minute, handle what a process that stopped (killed, or scaled away) left and
