@@ -175,3 +175,17 @@ async def test_a_journal_a_live_process_holds_is_left_to_it(
         await starting.close()
     finally:
         await db.dispose()
+
+
+def test_the_journals_directory_follows_the_database_unless_set(tmp_path: Path) -> None:
+    from bot.config import Config
+
+    def where(**settings: Any) -> Path:
+        return Config(_env_file=None, **settings).spill_directory
+
+    assert where() == Path("steward.db.spill")
+    assert where(database_url=f"sqlite+aiosqlite:///{tmp_path}/a.db") == tmp_path / "a.db.spill"
+    assert where(database_url="postgresql://u:secret@db:5432/steward") == Path(
+        "steward-spill/steward"
+    )
+    assert where(spill_dir=str(tmp_path / "j"), database_url="postgresql://db/x") == tmp_path / "j"
