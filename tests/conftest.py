@@ -176,3 +176,10 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
     yield _pg_dsn(name)
     asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(autouse=True)
+def _journals_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slack events journaled while a test's database is away go to the test's own directory
+    (by default, for PostgreSQL, they would go to steward-spill/ in the working directory)."""
+    monkeypatch.setenv("STEWARD_SPILL_DIR", str(tmp_path / "spill"))

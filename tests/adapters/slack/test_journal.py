@@ -177,8 +177,12 @@ async def test_a_journal_a_live_process_holds_is_left_to_it(
         await db.dispose()
 
 
-def test_the_journals_directory_follows_the_database_unless_set(tmp_path: Path) -> None:
+def test_the_journals_directory_follows_the_database_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.config import Config
+
+    monkeypatch.delenv("STEWARD_SPILL_DIR", raising=False)
 
     def where(**settings: Any) -> Path:
         return Config(_env_file=None, **settings).spill_directory
