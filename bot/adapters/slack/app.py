@@ -353,8 +353,8 @@ class SlackAdapter:
             self._ends.pop(key, None)
 
     async def _replay(self) -> None:
-        """Handle the events a stopped process stored and did not finish, in the order they
-        came, each to its end, before new events' listeners run."""
+        """Handle the events a stopped process stored (or journaled) and did not finish, each
+        member's in the order they came, each to its end, before new events' listeners run."""
         try:
             await self._handle_leftovers(await self._leftovers())
         finally:
