@@ -182,7 +182,8 @@ class Inbox:
                         # it is stored; the owner finishes it).
                         inserted = await self._take(uow, key)
                     await uow.commit()
-                self._handled[key] = handled is not None
+                if inserted:  # handled here: its listener asks (a row left to another, not)
+                    self._handled[key] = handled is not None
                 self._renew_soon()
                 self.stored += inserted
                 return inserted

@@ -265,10 +265,11 @@ class SlackAdapter:
             result: BoltResponse | None = await next()
             return result
         if key and not _has_effects(body):
-            if not self._events.first_time(key):
-                return BoltResponse(status=200, body="")
-            key = ""  # nothing to do twice: no row, no database lookup, no id to note
-        elif key:
+            # Nothing comes of it (``_ignore``, or the translator drops it): acked here, with no
+            # row, no lookup, no id to note, and without Bolt matching it against every
+            # listener (a join brings five such events, and a storm hundreds a second).
+            return BoltResponse(status=200, body="")
+        if key:
             if self._events.seen(key):
                 return BoltResponse(status=200, body="")  # stored, and handled here
             retry = _retry_number(req)

@@ -60,8 +60,6 @@ class Invites:
         """The tier's window, shared by every channel (the tier counts calls per workspace)."""
         self._waiting: dict[str, list[tuple[str, asyncio.Future[None]]]] = {}
         self._sending: dict[str, asyncio.Task[None]] = {}
-        self.calls = 0
-        """Calls made (a test counts them)."""
 
     async def invite(self, channel: str, user: str) -> None:
         """Bring ``user`` into ``channel``; raises what Slack refused for them."""
@@ -106,7 +104,6 @@ class Invites:
 
     async def _call(self, channel: str, users: list[str]) -> Exception | None:
         """One call: None when it went through, else what Slack (or the network) answered."""
-        self.calls += 1
         try:
             await self._invite(channel, users)
         except Exception as exc:
