@@ -118,6 +118,9 @@ class Inbox:
         self.written = written
         self.trouble = trouble
         self._storing: dict[str, asyncio.Task[bool]] = {}
+        self._handled: dict[str, bool] = {}
+        """Whether each event stored here was handled before, as its store's transaction
+        found (``handled_before``): its listener need not ask the database again."""
         self._finished: set[str] = set()
         self._deleting: asyncio.Task[None] | None = None
         self.stored = 0
@@ -183,6 +186,13 @@ class Inbox:
                         "owner": self.me,
                         "lease_until": self.clock.now() + LEASE,
                     }
+                    # Asked in the store's own transaction (a read more in a write it makes
+                    # anyway): the listener's lookup would be a transaction of its own.
+                    handled = await uow.session.scalar(
+                        select(HandledEvent.key).where(
+                            HandledEvent.key == key, HandledEvent.expires_at > self.clock.now()
+                        )
+                    )
                     inserted = await insert_ignore(uow.session, InboxEvent, row)
                     if not inserted:
                         # There already: ours to handle only if its owner stopped (its lease
@@ -190,6 +200,8 @@ class Inbox:
                         # it is stored; the owner finishes it).
                         inserted = await self._take(uow, key)
                     await uow.commit()
+                if inserted:  # handled here: its listener asks (a row left to another, not)
+                    self._handled[key] = handled is not None
                 self._renew_soon()
                 self.stored += inserted
                 return inserted
@@ -281,6 +293,13 @@ class Inbox:
     def forget(self, key: str) -> None:
         """The event was handled: its store task (kept so a redelivery finds it) can go."""
         self._storing.pop(key, None)
+        self._handled.pop(key, None)
+
+    def handled_before(self, key: str) -> bool | None:
+        """Whether the event was handled before it was stored here (a redelivery after a
+        restart), as its store found; None when this process did not store it (a leftover
+        read back, an event held while the database was away): ask ``HandledIds``."""
+        return self._handled.pop(key, None)
 
     async def replaying(self, key: str) -> None:
         """A leftover row's handling begins: count it (never in the way if that fails)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import payloads
 from .delivery import Delivery, DeliveryConfig
-from .faults import PostLimit
+from .faults import PostLimit, TierLimit
 from .outcomes import Outcome, Shown, ViewOutcome
 from .recording import MethodLog
 from .server import ResponseTarget
@@ -57,6 +57,7 @@ class FakeSlack(Workspace):
             bot_name=bot_name,
         )
         self.post_limit = PostLimit(speed)
+        self.tier_limit = TierLimit(speed)
 
     async def __aenter__(self) -> FakeSlack:
         await self.start()

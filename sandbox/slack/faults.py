@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -70,6 +71,13 @@ class Faults:
         return None
 
 
+def _speed(speed: float | None) -> float:
+    if speed is None:
+        raw = os.environ.get("STEWARD_PLATFORM_SPEED", "").strip()
+        speed = float(raw) if raw else 1.0
+    return speed
+
+
 class PostLimit:
     """``chat.postMessage``'s limit: one message per second per channel (threads included).
 
@@ -82,10 +90,7 @@ class PostLimit:
     INTERVAL = 1.0
 
     def __init__(self, speed: float | None = None) -> None:
-        if speed is None:
-            raw = os.environ.get("STEWARD_PLATFORM_SPEED", "").strip()
-            speed = float(raw) if raw else 1.0
-        self.interval = self.INTERVAL / speed
+        self.interval = self.INTERVAL / _speed(speed)
         self._last: dict[str, float] = {}
         self.refused = 0
 
@@ -97,4 +102,45 @@ class PostLimit:
             self.refused += 1
             return max(1, math.ceil(last + self.interval - now))
         self._last[channel] = now
+        return None
+
+
+TIER_3 = 50
+"""Calls a minute of a Tier 3 method ("50+ per minute") the fake allows, per workspace."""
+TIERED = {"conversations.open": TIER_3, "conversations.invite": TIER_3}
+"""Methods whose tier the fake enforces, with their calls a minute. The ones a join storm's
+welcomes use (chat.postMessage has its own, :class:`PostLimit`)."""
+
+
+class TierLimit:
+    """The Web API's per-method tiers: at most ``TIERED[method]`` calls in any minute per
+    workspace (Slack evaluates a tier per app, per workspace, per method).
+
+    Slack says "50+ per minute" and tolerates bursts it does not size; the fake tolerates
+    none: a client that stays within the number passes on Slack too. Over it: HTTP 429,
+    ``Retry-After`` in whole seconds (at least 1) until the oldest call in the minute leaves it,
+    ``{"ok": false, "error": "ratelimited"}``; a refused call does not count. ``speed`` runs
+    the minute that many times faster (``STEWARD_PLATFORM_SPEED``, as Steward reads it).
+    """
+
+    MINUTE = 60.0
+
+    def __init__(self, speed: float | None = None) -> None:
+        self.minute = self.MINUTE / _speed(speed)
+        self._calls: dict[tuple[str, str], deque[float]] = {}
+        self.refused = 0
+
+    def retry_after(self, method: str, team: str) -> int | None:
+        """Count a call; None when it may go, else the whole seconds to wait."""
+        most = TIERED.get(method)
+        if most is None:
+            return None
+        now = time.monotonic()
+        calls = self._calls.setdefault((method, team), deque())
+        while calls and calls[0] <= now - self.minute:
+            calls.popleft()
+        if len(calls) >= most:
+            self.refused += 1
+            return max(1, math.ceil(calls[0] + self.minute - now))
+        calls.append(now)
         return None

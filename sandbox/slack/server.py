@@ -21,7 +21,7 @@ from .delivery import (
     Tracker,
     accepts_response,
 )
-from .faults import Faults, PostLimit
+from .faults import Faults, PostLimit, TierLimit
 from .outcomes import Outcome, Shown
 from .payloads import event_callback
 from .recording import MethodLog
@@ -92,6 +92,7 @@ class SlackServer:
         self.tracker = Tracker()
         self.faults = Faults()
         self.post_limit = PostLimit()
+        self.tier_limit = TierLimit()
         self.config = config
         self.violations: list[Violation] = []
         self.calls: list[ApiCall] = []
@@ -248,9 +249,10 @@ class SlackServer:
                 body = {"ok": False, "error": who}
             elif fault is not None and fault.kind == "error":
                 body = {"ok": False, "error": fault.error}
-            elif method == "chat.postMessage" and (
-                wait := self.post_limit.retry_after(str(args.get("channel", "")))
-            ):
+            elif (
+                method == "chat.postMessage"
+                and (wait := self.post_limit.retry_after(self._conversation(who, args)))
+            ) or (wait := self.tier_limit.retry_after(method, who.team_id)):
                 record.status, record.retry_after = 429, wait
                 headers["Retry-After"] = str(wait)
                 body = {"ok": False, "error": "ratelimited"}
@@ -284,6 +286,26 @@ class SlackServer:
             finally:
                 self.tracker.in_flight += 1
         return web.json_response(body, status=record.status, headers=headers)
+
+    def _conversation(self, who: Identity, args: dict[str, Any]) -> str:
+        """The conversation a chat.postMessage goes to, however it is named (its id, its name,
+        or a user id for the app's DM with them): its posts are counted together."""
+        target = str(args.get("channel", ""))
+        if target in self.world.users:
+            return "im:" + ",".join(sorted({who.user_id, target}))
+        found = self.world.channels.get(target)
+        if found is not None and found.is_im:
+            return "im:" + ",".join(sorted(found.members))
+        if found is None:
+            found = next(
+                (
+                    c
+                    for c in self.world.channels.values()
+                    if c.team_id == who.team_id and not c.is_im and c.name == target.lstrip("#")
+                ),
+                None,
+            )
+        return found.id if found is not None else target
 
     def _block_kit(self, method: str, args: dict[str, Any]) -> str | None:
         """Check the Block Kit a call carries; the error code Slack answers, or None."""

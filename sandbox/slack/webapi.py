@@ -185,7 +185,9 @@ class WebApi:
         target = str(target or "")
         user = self.world.users.get(target)
         if user is not None and user.team_id == call.who.team_id:
-            if target in self.world.dms_closed and call.who.kind == "bot":
+            # No DM with a deactivated account (conversations.open says user_disabled), nor
+            # with a person the app may no longer DM: chat.postMessage lists neither error.
+            if user.deleted or (target in self.world.dms_closed and call.who.kind == "bot"):
                 raise ApiError("channel_not_found")
             return self.open_im(call.who, target)[0]
         by_name = next(

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import commands
+from bot.adapters.slack.history import POSTED_SUBTYPES
 from bot.adapters.slack.home import home_view
 from bot.adapters.slack.port import SlackPort
 from bot.adapters.slack.responder import Respond, ResponseUrl, SlackResponder
@@ -71,18 +72,31 @@ REFUSED_REPORT_EVERY = 60.0
 """Seconds at least between two warnings that acks are withheld."""
 _NO_EFFECTS = frozenset({"member_joined_channel", "member_left_channel"})
 """Events Steward listens to only to acknowledge them (``_ignore``)."""
+_CHANGES = frozenset({"message_changed", "message_deleted"})
+"""Message subtypes the translator turns into an edit or a deletion (the posts are
+``POSTED_SUBTYPES``; every other subtype it drops)."""
 
 
 def _has_effects(body: dict[str, Any]) -> bool:
     """Whether handling this event can change anything: not one Steward ignores, nor a
-    message in a DM (the translator drops those). A join brings several such events (the
-    newcomer brought into channels, Steward's own DMs): each cost a read transaction to ask
+    message in a DM, nor a message of a subtype that is no post, edit or deletion (a
+    ``channel_join``: the translator drops those). A join brings several such events (the
+    newcomer brought into #general and onboarding's channels, each with its ``channel_join``
+    message, Steward's own DMs): each cost an inbox row written before its ack (on SQLite,
+    a turn at the one writer a join storm's welcomes queue for), a read transaction to ask
     whether it was handled before, and a row to note it."""
     event = body.get("event")
     if not isinstance(event, dict):
         return True
     kind = event.get("type")
-    return kind not in _NO_EFFECTS and not (kind == "message" and event.get("channel_type") == "im")
+    if kind in _NO_EFFECTS:
+        return False
+    if kind != "message":
+        return True
+    subtype = event.get("subtype")
+    if not (subtype is None or isinstance(subtype, str)):
+        return False  # no subtype the translator reads (it drops the message)
+    return event.get("channel_type") != "im" and (subtype in POSTED_SUBTYPES or subtype in _CHANGES)
 
 
 _EVENT_ID: contextvars.ContextVar[str] = contextvars.ContextVar("slack_event_id", default="")
@@ -187,7 +201,7 @@ class SlackAdapter:
                 async with self.dispatcher.activity.track():
                     if key and not _STORED.get():
                         await self._replayed.wait()  # what a stopped process left goes first
-                    if key and await self.handled.handled(key):
+                    if key and await self._handled_before(key):
                         self.inbox.done(key)  # handled before a restart
                         return
                     await listener(**kwargs)
@@ -201,6 +215,12 @@ class SlackAdapter:
                     end.set_result(None)
 
         return run
+
+    async def _handled_before(self, key: str) -> bool:
+        """Whether the event was handled before: as its store found, in the same transaction
+        (a join storm's events each cost a read transaction less), else looked up."""
+        known = self.inbox.handled_before(key)
+        return known if known is not None else await self.handled.handled(key)
 
     def _register(self) -> None:
         app = self.app
@@ -251,10 +271,11 @@ class SlackAdapter:
             result: BoltResponse | None = await next()
             return result
         if key and not _has_effects(body):
-            if not self._events.first_time(key):
-                return BoltResponse(status=200, body="")
-            key = ""  # nothing to do twice: no row, no database lookup, no id to note
-        elif key:
+            # Nothing comes of it (``_ignore``, or the translator drops it): acked here, with no
+            # row, no lookup, no id to note, and without Bolt matching it against every
+            # listener (a join brings five such events, and a storm hundreds a second).
+            return BoltResponse(status=200, body="")
+        if key:
             if self._events.seen(key):
                 return BoltResponse(status=200, body="")  # stored, and handled here
             retry = _retry_number(req)

@@ -20,6 +20,7 @@ from bot.adapters.slack._answers import (
     slack_error,
     to_member,
 )
+from bot.adapters.slack.invites import Invites
 from bot.adapters.slack.text import escape, mentioned_groups, mentioned_users, to_mrkdwn
 from bot.core.errors import NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
@@ -27,7 +28,7 @@ from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef
 from bot.core.markup import unescape_markup
 from bot.core.members import Member
 from bot.core.message import Form, Message
-from bot.core.pacing import Limits, Windows
+from bot.core.pacing import Limits, Window, Windows
 from bot.core.port import Capability, Forum
 
 MEMBER_TTL = 300.0
@@ -72,7 +73,10 @@ class SlackPort:
         self.feature = feature
         # chat.postMessage: about one per second per channel (threads included). Slack answers
         # no headers to pace by, so Steward keeps the count itself and waits its turn.
-        self.posts = Windows(*(limits or Limits()).slack_post)
+        limits = limits or Limits()
+        self.posts = Windows(*limits.slack_post)
+        # conversations.invite: Tier 3. A channel's invitations go together, paced to it.
+        self.invites = Invites(self._invite, Window(*limits.slack_tier3))
         self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]], dict[str, str]]] = []
@@ -83,6 +87,7 @@ class SlackPort:
         """The same port (and user cache), rendering component ids for ``feature``."""
         view = SlackPort(self.client, feature)
         view.posts = self.posts
+        view.invites = self.invites
         view._users = self._users
         view._groups = self._groups
         view._count = self._count
@@ -251,6 +256,8 @@ class SlackPort:
         except SlackApiError as exc:
             raise refused("post there", exc) from exc
         ts = str(response["ts"])
+        # A post to a user id lands in the app's DM with them: the answer names the DM.
+        channel = ChannelRef(channel.community, str(response["channel"]), channel.thread)
         if message.files:
             await self.upload(channel.id, message, thread or ts)
         return MessageRef(channel, ts)
@@ -329,16 +336,24 @@ class SlackPort:
         key: str | None = None,
         resend: datetime | None = None,
     ) -> MessageRef | None:
-        """Send a DM through the app's messages tab; None when the member can't receive it."""
+        """Send a DM through the app's messages tab; None when the member can't receive it.
+
+        chat.postMessage takes the member's user id as its channel and posts in the app's DM
+        with them (opening it if need be), answering with the DM's id: one call, not a
+        conversations.open (Tier 3, about 50 a minute: a join storm's DMs would queue for it)
+        before each post. Only a resend opens the DM first, to look in its history (which is
+        read by the DM's id) for the message a killed try may have sent."""
+        target = ChannelRef(user.community, user.id)
+        if key is not None and resend:
+            try:
+                opened = await self.client.conversations_open(users=user.id)
+            except SlackApiError as exc:
+                if slack_error(exc) in NO_DM:
+                    return None
+                raise
+            target = ChannelRef(user.community, str(opened["channel"]["id"]))
         try:
-            opened = await self.client.conversations_open(users=user.id)
-        except SlackApiError as exc:
-            if slack_error(exc) in NO_DM:
-                return None
-            raise
-        channel = ChannelRef(user.community, str(opened["channel"]["id"]))
-        try:
-            return await self._post(channel, message, None, key, resend)
+            return await self._post(target, message, None, key, resend)
         except Unavailable:
             raise
         except UserError:
@@ -438,13 +453,17 @@ class SlackPort:
         return to_member(found, user.community, await self.groups_of(user.id))
 
     async def add_to_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> None:
-        """Invite a member to a channel (conversations.invite); already there is fine."""
+        """Invite a member to a channel (conversations.invite, with the channel's other
+        invitations waiting then: ``invites``); already there is fine."""
         try:
-            await self.client.conversations_invite(channel=channel.id, users=user.id)
+            await self.invites.invite(channel.id, user.id)
         except SlackApiError as exc:
             if slack_error(exc) == "already_in_channel":
                 return
             raise refused("invite them to that channel", exc) from exc
+
+    async def _invite(self, channel: str, users: list[str]) -> None:
+        await self.client.conversations_invite(channel=channel, users=",".join(users))
 
     async def remove_from_channel(self, user: UserRef, channel: ChannelRef, *, reason: str) -> bool:
         """Take a member out of a channel (conversations.kick)."""

@@ -139,3 +139,18 @@ async def test_history_reads_a_backlog_of_several_pages_from_its_oldest_message(
     rest = await world.adapter.port.history(general, said[-1].ts, 200)
     assert rest == []
     await world.settle()
+
+
+async def test_a_dm_is_one_post_to_the_members_id_with_no_conversations_open(
+    world: SlackWorld,
+) -> None:
+    """A DM is chat.postMessage with the member's user id as its channel: Slack posts it in the
+    app's DM with them. No conversations.open first (Tier 3, about 50 a minute: a join storm's
+    welcome DMs would queue for it); the DM still lands where the member reads it."""
+    fake = world.fake
+    nina = await fake.member_joins("nina")
+    await world.settle()
+    assert sorted(m.text for m in fake.dms_of(nina)) == ["Welcome to the garden", "Welcome, nina!"]
+    assert fake.calls_to("conversations.open") == []
+    posted = [c for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == nina.id]
+    assert len(posted) == 2

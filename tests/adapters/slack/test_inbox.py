@@ -99,6 +99,37 @@ async def test_a_slow_database_withholds_the_ack_and_the_redelivery_is_handled_o
     assert "slack:Ev0SLOW" in noted
 
 
+async def test_a_newcomers_channel_join_messages_are_acked_without_a_row(
+    world: SlackWorld, database_url: str
+) -> None:
+    """A join brings a ``channel_join`` message for each channel the newcomer is brought
+    into; Steward does nothing with them, so they are acked at once without an inbox row, even
+    while the database is slow (in a join storm they would queue for SQLite's one writer with
+    the welcomes). A post in the same channel meanwhile is stored before its ack, as ever."""
+    fake = world.fake
+    nina = fake.add_user("nina", in_general=False)
+    general = fake.general()
+    joined = {
+        "type": "message",
+        "subtype": "channel_join",
+        "user": nina.id,
+        "text": f"<@{nina.id}> has joined the channel",
+        "ts": "2.1",
+        "channel": general.id,
+        "channel_type": "channel",
+        "event_ts": "2.1",
+    }
+    said = {**joined, "ts": "2.2", "event_ts": "2.2", "text": "hello"}
+    del said["subtype"]
+    async with inbox_held(database_url, 2.5):
+        join = await fake.deliver("event", payloads.event_callback(fake.team, joined, "Ev0JOIN"))
+        post = await fake.deliver("event", payloads.event_callback(fake.team, said, "Ev0POST"))
+    await world.settle()
+    assert [a.outcome for a in join.attempts] == ["ok"]
+    assert post.attempts[0].outcome == "timeout"  # stored before its ack: not acked at first
+    assert post.ok
+
+
 async def test_events_a_killed_steward_stored_are_handled_on_start_once(
     world: SlackWorld,
 ) -> None:

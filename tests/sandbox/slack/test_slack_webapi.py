@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox.slack import FakeSlack
-from sandbox.slack.faults import PostLimit
+from sandbox.slack.faults import TIER_3, PostLimit, TierLimit
 
 
 def _client(fake: FakeSlack, token: str | None = None) -> AsyncWebClient:
@@ -57,6 +57,58 @@ async def test_posts_are_limited_to_one_a_second_per_channel(fake_slack: FakeSla
     await client.chat_postMessage(channel="general", text="two")
 
     assert [m.text for m in fake_slack.messages_in("general")] == ["one", "two"]
+
+
+async def test_a_dm_by_user_id_and_by_its_id_is_one_conversation_for_the_post_limit(
+    fake_slack: FakeSlack,
+) -> None:
+    """chat.postMessage to a user id posts in the app's DM with them and answers with the DM's
+    id, as Slack does; naming the DM either way, its posts count against one second."""
+    fake_slack.post_limit = PostLimit(speed=2.0)
+    client = _client(fake_slack)
+    alice = fake_slack.add_user("alice")
+
+    first = await client.chat_postMessage(channel=alice.id, text="hello")
+    dm = fake_slack.world.channels[first["channel"]]
+    assert dm.is_im and dm.im_user == alice.id
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel=dm.id, text="too soon, by the DM's id")
+    assert refused.value.response.status_code == 429
+    assert [m.text for m in fake_slack.dms_of(alice)] == ["hello"]
+
+
+async def test_no_dm_with_a_deactivated_account_by_its_user_id(fake_slack: FakeSlack) -> None:
+    """conversations.open refuses a deactivated account (user_disabled); a post to its user
+    id is refused too, with the error chat.postMessage lists."""
+    gone = fake_slack.add_user("gone")
+    gone.deleted = True
+    client = _client(fake_slack)
+    with pytest.raises(SlackApiError) as opened:
+        await client.conversations_open(users=gone.id)
+    assert opened.value.response["error"] == "user_disabled"
+    with pytest.raises(SlackApiError) as posted:
+        await client.chat_postMessage(channel=gone.id, text="hello")
+    assert posted.value.response["error"] == "channel_not_found"
+
+
+async def test_tier_3_methods_take_50_calls_a_minute_per_workspace(fake_slack: FakeSlack) -> None:
+    """conversations.open and conversations.invite are Tier 3: the fake lets 50 through in any
+    minute (run 60 times faster here), then answers 429 with Retry-After until the first call
+    leaves the minute; a refused call does not count, and each method has its own count."""
+    fake_slack.tier_limit = TierLimit(speed=60.0)  # a minute of one second
+    client = _client(fake_slack)
+    people = [fake_slack.add_user(f"p{i}", in_general=False) for i in range(TIER_3 + 1)]
+    for person in people[:TIER_3]:
+        await client.conversations_open(users=person.id)
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_open(users=people[-1].id)
+    assert refused.value.response.status_code == 429
+    assert refused.value.response["error"] == "ratelimited"
+    assert refused.value.response.headers["Retry-After"] == "1"
+    # Another Tier 3 method has a minute of its own.
+    await client.conversations_invite(channel=fake_slack.general().id, users=people[0].id)
+    await asyncio.sleep(fake_slack.tier_limit.minute)
+    await client.conversations_open(users=people[-1].id)
 
 
 async def test_rate_limit_without_retry_handler_surfaces_429(fake_slack: FakeSlack) -> None:
