@@ -230,13 +230,16 @@ class Lifetime:
         )
 
     def fd_highs(self) -> tuple[int, int]:
-        """The most fds open in the first half of the measured samples, and in the second: a
-        leak keeps setting new highs, while connections opened and closed do not."""
+        """The most fds open up to the middle of the judged samples (the warm-up included: a
+        high reached while starting is a high), and the most after it: a leak keeps setting new
+        highs, while connections opened and closed again (a pool filling to its size in a
+        database outage, say) do not."""
         kept = self.after_warmup()
         if len(kept) < 2:
             return 0, 0
         middle = (kept[0].at + kept[-1].at) / 2
-        first = max(s.fds for s in kept if s.at <= middle)
+        lived = [s for s in self.samples if self.since <= s.at <= middle]
+        first = max(s.fds for s in lived or kept[:1])
         second = max((s.fds for s in kept if s.at > middle), default=first)
         return first, second
 

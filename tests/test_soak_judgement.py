@@ -30,3 +30,12 @@ def test_a_short_window_is_not_judged() -> None:
     assert met is None and "not judged" in measured
     report.judge_at_least = 5 * 60
     assert report._memory_goal(report.longest)[2] is False
+
+
+def test_open_fds_judged_against_the_highest_before_the_middle_warmup_included() -> None:
+    samples = [Sample(7, float(t), 100 * MB, 46 if t < 60 else 36) for t in range(0, 1200, 5)]
+    life = Lifetime(7, samples, 120.0, since=0.0, until=1200.0)
+    assert life.fd_highs() == (46, 36)  # the start's high counts: no new high after it
+    samples[-1] = Sample(7, 1195.0, 100 * MB, 52)
+    first, second = Lifetime(7, samples, 120.0, since=0.0, until=1200.0).fd_highs()
+    assert second > first + 5  # a new high: a leak
