@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import linecache
 import os
 import signal
 import sys
@@ -33,6 +34,7 @@ class HeapDumps:
         snapshot = tracemalloc.take_snapshot().filter_traces(
             (
                 tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, linecache.__file__, all_frames=True),
                 tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
                 tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
             )
@@ -57,6 +59,9 @@ class HeapDumps:
         out.append("--- end of heap dump")
         sys.stderr.write("\n".join(out) + "\n")
         sys.stderr.flush()
+        # Writing the call stacks read the source files into linecache (2 MB on Slack): the next
+        # dump would show them as growth of the process.
+        linecache.clearcache()
 
 
 def _tracing_mib() -> str:

@@ -24,6 +24,7 @@ from bot.adapters.slack.invites import Invites
 from bot.adapters.slack.text import escape, mentioned_groups, mentioned_users, to_mrkdwn
 from bot.core.errors import NotSupported, Unavailable, UserError
 from bot.core.events import MessagePosted, ReactionAdded
+from bot.core.expiring import Expiring
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.markup import unescape_markup
 from bot.core.members import Member
@@ -32,6 +33,8 @@ from bot.core.pacing import Limits, Window, Windows
 from bot.core.port import Capability, Forum
 
 MEMBER_TTL = 300.0
+USERS_KEPT = 5000
+"""The most users kept at once (newcomers keep coming: a cache of everyone grew without end)."""
 LOOKBACK = 200
 """How many of a channel's latest messages are searched for a delivery that may have gone out."""
 DELIVERY_EVENT = "steward_delivery"
@@ -77,7 +80,7 @@ class SlackPort:
         self.posts = Windows(*limits.slack_post)
         # conversations.invite: Tier 3. A channel's invitations go together, paced to it.
         self.invites = Invites(self._invite, Window(*limits.slack_tier3))
-        self._users: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._users: Expiring[str, dict[str, Any] | None] = Expiring(MEMBER_TTL, USERS_KEPT)
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]], dict[str, str]]] = []
         self._count: list[tuple[float, int]] = []
@@ -96,10 +99,9 @@ class SlackPort:
 
     async def user(self, user_id: str) -> dict[str, Any] | None:
         """users.info, cached for a few minutes; None when there is no such user."""
-        cached = self._users.get(user_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < MEMBER_TTL:
-            return cached[1]
+        kept, cached = self._users.get(user_id)
+        if kept:
+            return cached
         try:
             response = await self.client.users_info(user=user_id)
             found: dict[str, Any] | None = dict(response["user"])
@@ -107,19 +109,19 @@ class SlackPort:
             if slack_error(exc) != "user_not_found":
                 raise
             found = None
-        self._users[user_id] = (now, found)
+        self._users.put(user_id, found)
         return found
 
     def forget(self, user_id: str) -> None:
         """Drop a cached user (they changed)."""
-        self._users.pop(user_id, None)
+        self._users.pop(user_id)
 
     def remember(self, user: dict[str, Any]) -> None:
         """Cache a user as an event carried them whole (team_join, user_change: the same
         object users.info answers), so naming a newcomer in their welcome asks nothing more."""
         user_id = user.get("id")
         if isinstance(user_id, str) and user_id:
-            self._users[user_id] = (time.monotonic(), dict(user))
+            self._users.put(user_id, dict(user))
 
     def count_joined(self, user: dict[str, Any]) -> None:
         """Someone joined: a cached head count grows by one person (a bot counts for none).
