@@ -49,6 +49,7 @@ from bot.core._outbox_rows import (
     RENEW_EVERY,
     RETRY_LANE,
     SAFE_TO_SEND,
+    SEND_TIMEOUT,
     Claimed,
     Delivery,
     Lane,
@@ -678,17 +679,24 @@ class Deliverer:
             port = served.for_feature(claimed.feature)
             message = decode(claimed.payload, community)
             resend = claimed.resend
-            if claimed.kind == "dm":
-                user = UserRef(community, claimed.channel_id)
-                landed = await port.dm(user, message, key=claimed.key, resend=resend)
-                if landed is None:
-                    error_text, final = "their DMs are closed", True
-            elif EDIT_OF in claimed.payload:
-                landed, error_text = await self._edit(port, claimed, message)
-                final = error_text is not None
-            else:
-                channel = ChannelRef(community, claimed.channel_id, claimed.thread)
-                landed = await port.send(channel, message, key=claimed.key, resend=resend)
+            # Cut at SEND_TIMEOUT, well inside the lease left (SAFE_TO_SEND): a try whose
+            # process cannot renew its claim is over, and what it sent has landed, before
+            # another process may take the row and look for it.
+            async with asyncio.timeout(SEND_TIMEOUT.total_seconds()):
+                if claimed.kind == "dm":
+                    user = UserRef(community, claimed.channel_id)
+                    landed = await port.dm(user, message, key=claimed.key, resend=resend)
+                    if landed is None:
+                        error_text, final = "their DMs are closed", True
+                elif EDIT_OF in claimed.payload:
+                    landed, error_text = await self._edit(port, claimed, message)
+                    final = error_text is not None
+                else:
+                    channel = ChannelRef(community, claimed.channel_id, claimed.thread)
+                    landed = await port.send(channel, message, key=claimed.key, resend=resend)
+        except TimeoutError:
+            error_text = f"no answer within {SEND_TIMEOUT.total_seconds():g} s"
+            log.warning("delivery %s failed (try %d): %s", claimed.key, claimed.attempt, error_text)
         except UserError as exc:
             error_text, final = exc.message, True
         except NotSupported as exc:

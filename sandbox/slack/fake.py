@@ -9,7 +9,7 @@ from typing import Any
 
 from . import payloads
 from .delivery import Delivery, DeliveryConfig
-from .faults import PostLimit
+from .faults import MethodLimit, PostLimit
 from .outcomes import Outcome, Shown, ViewOutcome
 from .recording import MethodLog
 from .server import ResponseTarget
@@ -57,6 +57,7 @@ class FakeSlack(Workspace):
             bot_name=bot_name,
         )
         self.post_limit = PostLimit(speed)
+        self.method_limit = MethodLimit(speed)
 
     async def __aenter__(self) -> FakeSlack:
         await self.start()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 class ApiFault:
     """One queued fault; it applies to the next `remaining` matching calls."""
 
-    kind: str  # ratelimit | status | error | delay | stall
+    kind: str  # ratelimit | status | error | delay | stall | hold
     remaining: int
     method: str | None = None  # None: any method
     retry_after: int = 0
@@ -54,6 +54,14 @@ class Faults:
         """Handle the next call to `method` (to `channel`, if given), then await `then()` before
         answering it (a client that dies meanwhile never learns the outcome)."""
         self.queue.append(ApiFault("stall", 1, method, then=then, channel=channel))
+
+    def stall_before(
+        self, method: str, until: Callable[[], Awaitable[None]], *, channel: str | None = None
+    ) -> None:
+        """Hold the next call to `method` (to `channel`, if given) until `until()` returns, then
+        handle it: a request that reaches the platform late, and is applied even if its client
+        gave up on it meanwhile."""
+        self.queue.append(ApiFault("hold", 1, method, then=until, channel=channel))
 
     def take(self, method: str, channel: str | None = None) -> ApiFault | None:
         """Consume and return the first fault that matches this call."""
@@ -97,4 +105,36 @@ class PostLimit:
             self.refused += 1
             return max(1, math.ceil(last + self.interval - now))
         self._last[channel] = now
+        return None
+
+
+class MethodLimit:
+    """Slack's per-method limits by tier, per workspace: Tier 3 (``conversations.history``) is
+    "50+ per minute". The fake allows 50 in any minute and no more; over it: HTTP 429 with
+    ``Retry-After`` (whole seconds, until the oldest call of the minute has aged out). ``speed``
+    as in :class:`PostLimit`."""
+
+    TIERS = {"conversations.history": 50}
+    WINDOW = 60.0
+
+    def __init__(self, speed: float | None = None) -> None:
+        if speed is None:
+            raw = os.environ.get("STEWARD_PLATFORM_SPEED", "").strip()
+            speed = float(raw) if raw else 1.0
+        self.window = self.WINDOW / speed
+        self._calls: dict[tuple[str, str], list[float]] = {}
+        self.refused = 0
+
+    def retry_after(self, team: str, method: str) -> int | None:
+        """Count a call; None when it may go, else the whole seconds to wait."""
+        allowed = self.TIERS.get(method)
+        if allowed is None:
+            return None
+        now = time.monotonic()
+        calls = [at for at in self._calls.get((team, method), []) if now - at < self.window]
+        self._calls[(team, method)] = calls
+        if len(calls) >= allowed:
+            self.refused += 1
+            return max(1, math.ceil(calls[0] + self.window - now))
+        calls.append(now)
         return None

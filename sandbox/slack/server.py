@@ -21,7 +21,7 @@ from .delivery import (
     Tracker,
     accepts_response,
 )
-from .faults import Faults, PostLimit
+from .faults import Faults, MethodLimit, PostLimit
 from .outcomes import Outcome, Shown
 from .payloads import event_callback
 from .recording import MethodLog
@@ -92,6 +92,7 @@ class SlackServer:
         self.tracker = Tracker()
         self.faults = Faults()
         self.post_limit = PostLimit()
+        self.method_limit = MethodLimit()
         self.config = config
         self.violations: list[Violation] = []
         self.calls: list[ApiCall] = []
@@ -234,6 +235,9 @@ class SlackServer:
             fault = None
         elif fault is not None and fault.kind == "stall":
             stall, fault = fault.then, None
+        elif fault is not None and fault.kind == "hold" and fault.then is not None:
+            await fault.then()
+            fault = None
         body: dict[str, Any]
         if fault is not None and fault.kind == "ratelimit":
             record.status, record.retry_after = 429, fault.retry_after
@@ -251,6 +255,10 @@ class SlackServer:
             elif method == "chat.postMessage" and (
                 wait := self.post_limit.retry_after(str(args.get("channel", "")))
             ):
+                record.status, record.retry_after = 429, wait
+                headers["Retry-After"] = str(wait)
+                body = {"ok": False, "error": "ratelimited"}
+            elif wait := self.method_limit.retry_after(who.team_id, method):
                 record.status, record.retry_after = 429, wait
                 headers["Retry-After"] = str(wait)
                 body = {"ok": False, "error": "ratelimited"}

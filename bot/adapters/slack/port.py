@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -32,7 +32,10 @@ from bot.core.port import Capability, Forum
 
 MEMBER_TTL = 300.0
 LOOKBACK = 200
-"""How many of a channel's latest messages are searched for a delivery that may have gone out."""
+"""Messages read a page at a time when a delivery that may have gone out is looked for."""
+LOOK_EARLIER = timedelta(minutes=1)
+"""How long before the delivery was queued the look starts (Steward's clock and Slack's may
+differ)."""
 DELIVERY_EVENT = "steward_delivery"
 """The metadata event type that carries a delivery's idempotency key."""
 
@@ -233,7 +236,7 @@ class SlackPort:
         resend: datetime | None = None,
     ) -> MessageRef:
         if key is not None and resend:
-            found = await self.find_sent(channel, thread, key)
+            found = await self.find_sent(channel, thread, key, since=resend)
             if found is not None:
                 return found
         kwargs = await self.render(message)
@@ -256,27 +259,39 @@ class SlackPort:
         return MessageRef(channel, ts)
 
     async def find_sent(
-        self, channel: ChannelRef, thread: str | None, key: str
+        self, channel: ChannelRef, thread: str | None, key: str, *, since: datetime | None = None
     ) -> MessageRef | None:
-        """The message Steward posted with this delivery key among the channel's (or thread's)
-        latest messages, found by its metadata; None when it never went out."""
-        try:
-            if thread is None:
-                response = await self.client.conversations_history(
-                    channel=channel.id, limit=LOOKBACK, include_all_metadata=True
-                )
-            else:
-                response = await self.client.conversations_replies(
-                    channel=channel.id, ts=thread, limit=LOOKBACK, include_all_metadata=True
-                )
-        except SlackApiError as exc:
-            raise refused("read that channel", exc) from exc
-        for found in response.get("messages") or []:
-            metadata = found.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
-                return MessageRef(channel, str(found["ts"]))
-        return None
+        """The message Steward posted with this delivery key in the channel (or thread), found
+        by its metadata; None when it never went out.
+
+        Read a page at a time, newest first, back to ``since`` (when the delivery was queued;
+        ``LOOK_EARLIER`` before it): however busy the channel, the post is found if it is there.
+        Without ``since``, only the latest page is read."""
+        args: dict[str, Any] = {"channel": channel.id, "limit": LOOKBACK}
+        if since is not None:
+            at = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+            args["oldest"] = f"{(at - LOOK_EARLIER).timestamp():.6f}"
+        cursor = ""
+        while True:
+            try:
+                if thread is None:
+                    response = await self.client.conversations_history(
+                        **args, cursor=cursor or None, include_all_metadata=True
+                    )
+                else:
+                    response = await self.client.conversations_replies(
+                        **args, ts=thread, cursor=cursor or None, include_all_metadata=True
+                    )
+            except SlackApiError as exc:
+                raise refused("read that channel", exc) from exc
+            for found in response.get("messages") or []:
+                metadata = found.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
+                    return MessageRef(channel, str(found["ts"]))
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if since is None or not response.get("has_more") or not cursor:
+                return None
 
     async def upload(self, channel_id: str, message: Message, thread: str | None) -> None:
         """Upload a message's files into a channel or thread."""
