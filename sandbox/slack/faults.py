@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(slots=True)
@@ -114,7 +115,7 @@ class MethodLimit:
     ``Retry-After`` (whole seconds, until the oldest call of the minute has aged out). ``speed``
     as in :class:`PostLimit`."""
 
-    TIERS = {"conversations.history": 50}
+    TIERS: ClassVar[dict[str, int]] = {"conversations.history": 50}
     WINDOW = 60.0
 
     def __init__(self, speed: float | None = None) -> None:

@@ -252,13 +252,10 @@ class SlackServer:
                 body = {"ok": False, "error": who}
             elif fault is not None and fault.kind == "error":
                 body = {"ok": False, "error": fault.error}
-            elif method == "chat.postMessage" and (
-                wait := self.post_limit.retry_after(str(args.get("channel", "")))
-            ):
-                record.status, record.retry_after = 429, wait
-                headers["Retry-After"] = str(wait)
-                body = {"ok": False, "error": "ratelimited"}
-            elif wait := self.method_limit.retry_after(who.team_id, method):
+            elif (
+                method == "chat.postMessage"
+                and (wait := self.post_limit.retry_after(str(args.get("channel", ""))))
+            ) or (wait := self.method_limit.retry_after(who.team_id, method)):
                 record.status, record.retry_after = 429, wait
                 headers["Retry-After"] = str(wait)
                 body = {"ok": False, "error": "ratelimited"}

@@ -198,7 +198,12 @@ class HeldPlatform(RecordingPort):
         self.tried: list[str] = []
 
     async def send(
-        self, channel: ChannelRef, message: Message, *, key: str | None = None, resend: object = None
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: object = None,
     ) -> MessageRef:
         gate = asyncio.get_running_loop().create_future()
         self.gates.append(gate)
@@ -241,13 +246,13 @@ async def test_a_late_outcome_of_a_claim_taken_over_leaves_the_new_claim_alone(
             finally:
                 await outage.back()
             await late.app.dispatcher.activity.wait_idle()  # its outcome is written
-            [row] = await rows(taker)
-            assert row.claimed_by == taker.app.dispatcher.deliverer.me
             advance(running, timedelta(seconds=5))  # past the first try's retry
             await late.app.dispatcher.deliverer.run_due()
             await taker.app.dispatcher.deliverer.run_due()
             await asyncio.sleep(RENEW * 4)
-            assert len(platform.gates) == 2  # nobody sent it a third time
+            assert platform.tried == ["welcome", "welcome"]  # nobody sent it a third time
+            [row] = await rows(taker)
+            assert row.claimed_by == taker.app.dispatcher.deliverer.me
             platform.gates[1].set_result(None)
             await settle(*running)
             assert [s.message.text for s in platform.sent] == ["welcome"]
