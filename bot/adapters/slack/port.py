@@ -31,8 +31,9 @@ from bot.core.pacing import Limits, Windows
 from bot.core.port import Capability, Forum
 
 MEMBER_TTL = 300.0
-LOOKBACK = 200
-"""Messages read a page at a time when a delivery that may have gone out is looked for."""
+LOOKBACK = 999
+"""Messages read a page at a time when a delivery that may have gone out is looked for: Slack's
+largest page, so a look takes few calls (Tier 3) and fits in the outbox's send timeout."""
 LOOK_EARLIER = timedelta(minutes=1)
 """How long before the delivery was queued the look starts (Steward's clock and Slack's may
 differ)."""
@@ -264,34 +265,45 @@ class SlackPort:
         """The message Steward posted with this delivery key in the channel (or thread), found
         by its metadata; None when it never went out.
 
-        Read a page at a time, newest first, back to ``since`` (when the delivery was queued;
-        ``LOOK_EARLIER`` before it): however busy the channel, the post is found if it is there.
-        Without ``since``, only the latest page is read."""
-        args: dict[str, Any] = {"channel": channel.id, "limit": LOOKBACK}
+        Read ``LOOKBACK`` messages a page at a time (``cursor``): a channel's newest first, on
+        until the page reaches back past ``since`` (when the delivery was queued, less
+        ``LOOK_EARLIER``), so the post is found however busy the channel was after it; a
+        thread's replies oldest first, to its end. Without ``since``, the latest page only."""
+        bound = None
         if since is not None:
             at = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-            args["oldest"] = f"{(at - LOOK_EARLIER).timestamp():.6f}"
+            bound = (at - LOOK_EARLIER).timestamp()
         cursor = ""
         while True:
             try:
                 if thread is None:
                     response = await self.client.conversations_history(
-                        **args, cursor=cursor or None, include_all_metadata=True
+                        channel=channel.id,
+                        limit=LOOKBACK,
+                        cursor=cursor or None,
+                        include_all_metadata=True,
                     )
                 else:
                     response = await self.client.conversations_replies(
-                        **args, ts=thread, cursor=cursor or None, include_all_metadata=True
+                        channel=channel.id,
+                        ts=thread,
+                        limit=LOOKBACK,
+                        cursor=cursor or None,
+                        include_all_metadata=True,
                     )
             except SlackApiError as exc:
                 raise refused("read that channel", exc) from exc
-            for found in response.get("messages") or []:
+            messages = response.get("messages") or []
+            for found in messages:
                 metadata = found.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
                 if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
                     return MessageRef(channel, str(found["ts"]))
             cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
-            if since is None or not response.get("has_more") or not cursor:
+            if bound is None or not response.get("has_more") or not cursor or not messages:
                 return None
+            if thread is None and float(messages[-1].get("ts") or 0) < bound:
+                return None  # this page reaches back before the delivery was queued
 
     async def upload(self, channel_id: str, message: Message, thread: str | None) -> None:
         """Upload a message's files into a channel or thread."""
