@@ -156,7 +156,7 @@ async def test_the_look_back_reads_past_a_busy_channels_latest_page(
     """A welcome went out, then hundreds of other messages (more than a page of Slack's
     history) came before the crash's look: the look pages back (cursor, down to the delivery's
     time) and finds the welcome; nothing is posted again."""
-    monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=6))
+    monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=60))  # the fake is slow
     async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
         harness = Harness(database_url, [Steward(), Garden()])
         on_slack(harness, fake)
