@@ -12,13 +12,20 @@ Several processes share the rows through the database. A process *claims* a lane
 ``claimed_by`` names it and ``due_at`` becomes its lease, which it renews every ``RENEW_EVERY``
 while the row is in flight or its outcome is not written yet. A send that takes long (a slow
 platform, a 429's Retry-After) keeps its row; only a claim whose process stopped renewing
-(killed, paused, cut off from the database) is taken over, once its lease has passed. A process
-sends a row only while enough of its lease is left to renew it in time.
+(killed, paused, cut off from the database) is taken over, once its lease has passed.
+
+A try is bounded so that a takeover never races it: it starts only while ``SAFE_TO_SEND``
+(``SEND_TIMEOUT`` + ``LANDS``) of its lease is left, and is cut at ``SEND_TIMEOUT``; a process
+that cannot renew sends nothing more once its lease runs short. So by the time a lease passes,
+every request its try made has been given up and, allowing ``LANDS`` for the platform to apply
+one late, has landed: the taker's look finds it. A try cut short is retried the same way, never
+sooner than ``LANDS`` after it.
 
 A crash between the platform taking a message and the record: the row stays pending with
 ``attempted_at`` set, and the next attempt is a *resend*: Discord gets the same ``nonce`` with
 ``enforce_nonce`` (it answers with the message already posted), Slack is searched for the key
-in the channel's recent messages' metadata before anything is posted again. A record that fails
+in the metadata of the channel's messages since the row was queued before anything is posted
+again. A record that fails
 while the process lives (the database away) is not left to that look: the outcome stays noted,
 the claim renewed, and it is written once the database answers.
 
