@@ -10,9 +10,10 @@ a failure that lasts ``MAX_ATTEMPTS`` tries, ends the row as ``failed`` with its
 Several processes share the rows through the database. A process *claims* a lane's next rows
 (locked while it marks them, so two claims of one lane take turns and never skip its head):
 ``claimed_by`` names it and ``due_at`` becomes its lease, which it renews every ``RENEW_EVERY``
-while the row is in flight or its outcome is not written yet. A send that takes long (a slow
-platform, a 429's Retry-After) keeps its row; only a claim whose process stopped renewing
-(killed, paused, cut off from the database) is taken over, once its lease has passed.
+while the row is in flight or its outcome is not written yet. A send that takes long (up to
+``SEND_TIMEOUT``: a slow platform, a 429's Retry-After) keeps its row; only a claim whose
+process stopped renewing (killed, paused, cut off from the database) is taken over, once its
+lease has passed.
 
 A try is bounded so that a takeover never races it: it starts only while ``SAFE_TO_SEND``
 (``SEND_TIMEOUT`` + ``LANDS``) of its lease is left, and is cut at ``SEND_TIMEOUT``; a process
@@ -25,9 +26,8 @@ A crash between the platform taking a message and the record: the row stays pend
 ``attempted_at`` set, and the next attempt is a *resend*: Discord gets the same ``nonce`` with
 ``enforce_nonce`` (it answers with the message already posted), Slack is searched for the key
 in the metadata of the channel's messages since the row was queued before anything is posted
-again. A record that fails
-while the process lives (the database away) is not left to that look: the outcome stays noted,
-the claim renewed, and it is written once the database answers.
+again. A record that fails while the process lives (the database away) is not left to that
+look: the outcome stays noted, the claim renewed, and it is written once the database answers.
 
 Deliveries marked :class:`~bot.core.together.Together` that wait at the same time in a channel's
 lane (its rate limit holds them back) go out as one post: the claim that takes them writes the
