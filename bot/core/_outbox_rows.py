@@ -27,9 +27,16 @@ LEASE = timedelta(seconds=15)
 is in flight there, so only a process that stopped (killed, paused, cut off from the database)
 lets it pass; then another process takes the row over, looking before it posts again."""
 RENEW_EVERY = timedelta(seconds=5)
-SAFE_TO_SEND = timedelta(seconds=5)
-"""A row is sent only while this much of its lease is left: a send never starts on a claim that
-may pass before it is renewed (the database away from this process, not from the others)."""
+SEND_TIMEOUT = timedelta(seconds=6)
+"""The longest one try of a row may take (the look first, the post, a 429 waited out inside the
+adapter): cut there, it comes to a retry like any passing failure."""
+LANDS = timedelta(seconds=2)
+"""How long after Steward gave up on a request the platform may still apply it (a request in
+transit, a platform slow to answer), and the clocks of two processes may differ."""
+SAFE_TO_SEND = SEND_TIMEOUT + LANDS
+"""A try starts only while this much of its row's lease is left: whatever it sent has landed
+before the lease can pass, even if its process is cut off from the database and renews no more
+(the others take the row only after the lease, and then look first)."""
 FIRST_RETRY = timedelta(seconds=2)
 LAST_RETRY = timedelta(minutes=10)
 Status = Literal["pending", "sent", "failed"]
@@ -131,8 +138,9 @@ class Sent:
         return values
 
     def retry_at(self, now: datetime) -> datetime:
-        """When a try that failed is made again."""
-        return now + backoff(self.claimed.attempt)
+        """When a try that failed is made again: never before a post it may have sent (cut by
+        ``SEND_TIMEOUT``, or its answer lost) has landed, so the look first sees it."""
+        return now + max(backoff(self.claimed.attempt), LANDS)
 
     @property
     def delivery(self) -> Delivery:

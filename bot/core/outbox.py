@@ -10,17 +10,24 @@ a failure that lasts ``MAX_ATTEMPTS`` tries, ends the row as ``failed`` with its
 Several processes share the rows through the database. A process *claims* a lane's next rows
 (locked while it marks them, so two claims of one lane take turns and never skip its head):
 ``claimed_by`` names it and ``due_at`` becomes its lease, which it renews every ``RENEW_EVERY``
-while the row is in flight or its outcome is not written yet. A send that takes long (a slow
-platform, a 429's Retry-After) keeps its row; only a claim whose process stopped renewing
-(killed, paused, cut off from the database) is taken over, once its lease has passed. A process
-sends a row only while enough of its lease is left to renew it in time.
+while the row is in flight or its outcome is not written yet. A send that takes long (up to
+``SEND_TIMEOUT``: a slow platform, a 429's Retry-After) keeps its row; only a claim whose
+process stopped renewing (killed, paused, cut off from the database) is taken over, once its
+lease has passed.
+
+A try is bounded so that a takeover never races it: it starts only while ``SAFE_TO_SEND``
+(``SEND_TIMEOUT`` + ``LANDS``) of its lease is left, and is cut at ``SEND_TIMEOUT``; a process
+that cannot renew sends nothing more once its lease runs short. So by the time a lease passes,
+every request its try made has been given up and, allowing ``LANDS`` for the platform to apply
+one late, has landed: the taker's look finds it. A try cut short is retried the same way, never
+sooner than ``LANDS`` after it.
 
 A crash between the platform taking a message and the record: the row stays pending with
 ``attempted_at`` set, and the next attempt is a *resend*: Discord gets the same ``nonce`` with
 ``enforce_nonce`` (it answers with the message already posted), Slack is searched for the key
-in the channel's recent messages' metadata before anything is posted again. A record that fails
-while the process lives (the database away) is not left to that look: the outcome stays noted,
-the claim renewed, and it is written once the database answers.
+in the metadata of the channel's messages since the row was queued before anything is posted
+again. A record that fails while the process lives (the database away) is not left to that
+look: the outcome stays noted, the claim renewed, and it is written once the database answers.
 
 Deliveries marked :class:`~bot.core.together.Together` that wait at the same time in a channel's
 lane (its rate limit holds them back) go out as one post: the claim that takes them writes the
@@ -49,6 +56,7 @@ from bot.core._outbox_rows import (
     RENEW_EVERY,
     RETRY_LANE,
     SAFE_TO_SEND,
+    SEND_TIMEOUT,
     Claimed,
     Delivery,
     Lane,
@@ -678,17 +686,24 @@ class Deliverer:
             port = served.for_feature(claimed.feature)
             message = decode(claimed.payload, community)
             resend = claimed.resend
-            if claimed.kind == "dm":
-                user = UserRef(community, claimed.channel_id)
-                landed = await port.dm(user, message, key=claimed.key, resend=resend)
-                if landed is None:
-                    error_text, final = "their DMs are closed", True
-            elif EDIT_OF in claimed.payload:
-                landed, error_text = await self._edit(port, claimed, message)
-                final = error_text is not None
-            else:
-                channel = ChannelRef(community, claimed.channel_id, claimed.thread)
-                landed = await port.send(channel, message, key=claimed.key, resend=resend)
+            # Cut at SEND_TIMEOUT, well inside the lease left (SAFE_TO_SEND): a try whose
+            # process cannot renew its claim is over, and what it sent has landed, before
+            # another process may take the row and look for it.
+            async with asyncio.timeout(SEND_TIMEOUT.total_seconds()):
+                if claimed.kind == "dm":
+                    user = UserRef(community, claimed.channel_id)
+                    landed = await port.dm(user, message, key=claimed.key, resend=resend)
+                    if landed is None:
+                        error_text, final = "their DMs are closed", True
+                elif EDIT_OF in claimed.payload:
+                    landed, error_text = await self._edit(port, claimed, message)
+                    final = error_text is not None
+                else:
+                    channel = ChannelRef(community, claimed.channel_id, claimed.thread)
+                    landed = await port.send(channel, message, key=claimed.key, resend=resend)
+        except TimeoutError:
+            error_text = f"no answer within {SEND_TIMEOUT.total_seconds():g} s"
+            log.warning("delivery %s failed (try %d): %s", claimed.key, claimed.attempt, error_text)
         except UserError as exc:
             error_text, final = exc.message, True
         except NotSupported as exc:

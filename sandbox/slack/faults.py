@@ -14,7 +14,7 @@ from dataclasses import dataclass
 class ApiFault:
     """One queued fault; it applies to the next `remaining` matching calls."""
 
-    kind: str  # ratelimit | status | error | delay | stall
+    kind: str  # ratelimit | status | error | delay | stall | hold
     remaining: int
     method: str | None = None  # None: any method
     retry_after: int = 0
@@ -55,6 +55,14 @@ class Faults:
         """Handle the next call to `method` (to `channel`, if given), then await `then()` before
         answering it (a client that dies meanwhile never learns the outcome)."""
         self.queue.append(ApiFault("stall", 1, method, then=then, channel=channel))
+
+    def stall_before(
+        self, method: str, until: Callable[[], Awaitable[None]], *, channel: str | None = None
+    ) -> None:
+        """Hold the next call to `method` (to `channel`, if given) until `until()` returns, then
+        handle it: a request that reaches the platform late, and is applied even if its client
+        gave up on it meanwhile."""
+        self.queue.append(ApiFault("hold", 1, method, then=until, channel=channel))
 
     def take(self, method: str, channel: str | None = None) -> ApiFault | None:
         """Consume and return the first fault that matches this call."""
@@ -107,9 +115,14 @@ class PostLimit:
 
 TIER_3 = 50
 """Calls a minute of a Tier 3 method ("50+ per minute") the fake allows, per workspace."""
-TIERED = {"conversations.open": TIER_3, "conversations.invite": TIER_3}
-"""Methods whose tier the fake enforces, with their calls a minute. The ones a join storm's
-welcomes use (chat.postMessage has its own, :class:`PostLimit`)."""
+TIERED = {
+    "conversations.open": TIER_3,
+    "conversations.invite": TIER_3,
+    "conversations.history": TIER_3,
+}
+"""Methods whose tier the fake enforces, with their calls a minute: the ones a join storm's
+welcomes use and the outbox's look back before a second try (chat.postMessage has its own,
+:class:`PostLimit`)."""
 
 
 class TierLimit:

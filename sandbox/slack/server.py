@@ -235,6 +235,9 @@ class SlackServer:
             fault = None
         elif fault is not None and fault.kind == "stall":
             stall, fault = fault.then, None
+        elif fault is not None and fault.kind == "hold" and fault.then is not None:
+            await fault.then()
+            fault = None
         body: dict[str, Any]
         if fault is not None and fault.kind == "ratelimit":
             record.status, record.retry_after = 429, fault.retry_after

@@ -373,12 +373,17 @@ class WebApi:
         return view
 
 
-def paginate(items: list[Any], call: Call, default: int = 100) -> tuple[list[Any], str]:
-    """Cursor pagination: a page and the next cursor ('' on the last page)."""
+def paginate(
+    items: list[Any], call: Call, default: int = 100, most: int | None = None
+) -> tuple[list[Any], str]:
+    """Cursor pagination: a page and the next cursor ('' on the last page). ``most``: the
+    method's largest page (a larger ``limit`` answers that many, as Slack does)."""
     try:
         limit = int(call.get("limit", default)) or default
     except ValueError as exc:
         raise ApiError("invalid_limit") from exc
+    if most is not None:
+        limit = min(limit, most)
     try:
         start = int(str(call.get("cursor", "0")).removeprefix("dXNlcjo") or 0)
     except ValueError as exc:

@@ -190,7 +190,8 @@ def _history(api: WebApi, call: Call) -> dict[str, Any]:
         if not m.is_reply or m.data.get("subtype") == "thread_broadcast"
     ]
     msgs = list(reversed(_history_window(call, top)))
-    page, cursor = paginate(msgs, call)
+    # Newest first, from ``latest``; "limit: ... Maximum of 999", default 100 (Slack's docs).
+    page, cursor = paginate(msgs, call, most=999)
     body: dict[str, Any] = {
         "ok": True,
         "messages": [readable(call, m.data) for m in page],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -35,8 +35,12 @@ from bot.core.port import Capability, Forum
 MEMBER_TTL = 300.0
 USERS_KEPT = 5000
 """The most users kept at once (newcomers keep coming: a cache of everyone grew without end)."""
-LOOKBACK = 200
-"""How many of a channel's latest messages are searched for a delivery that may have gone out."""
+LOOKBACK = 999
+"""Messages read a page at a time when a delivery that may have gone out is looked for: Slack's
+largest page, so a look takes few calls (Tier 3) and fits in the outbox's send timeout."""
+LOOK_EARLIER = timedelta(minutes=1)
+"""How long before the delivery was queued the look starts (Steward's clock and Slack's may
+differ)."""
 DELIVERY_EVENT = "steward_delivery"
 """The metadata event type that carries a delivery's idempotency key."""
 
@@ -240,7 +244,7 @@ class SlackPort:
         resend: datetime | None = None,
     ) -> MessageRef:
         if key is not None and resend:
-            found = await self.find_sent(channel, thread, key)
+            found = await self.find_sent(channel, thread, key, since=resend)
             if found is not None:
                 return found
         kwargs = await self.render(message)
@@ -265,27 +269,50 @@ class SlackPort:
         return MessageRef(channel, ts)
 
     async def find_sent(
-        self, channel: ChannelRef, thread: str | None, key: str
+        self, channel: ChannelRef, thread: str | None, key: str, *, since: datetime | None = None
     ) -> MessageRef | None:
-        """The message Steward posted with this delivery key among the channel's (or thread's)
-        latest messages, found by its metadata; None when it never went out."""
-        try:
-            if thread is None:
-                response = await self.client.conversations_history(
-                    channel=channel.id, limit=LOOKBACK, include_all_metadata=True
-                )
-            else:
-                response = await self.client.conversations_replies(
-                    channel=channel.id, ts=thread, limit=LOOKBACK, include_all_metadata=True
-                )
-        except SlackApiError as exc:
-            raise refused("read that channel", exc) from exc
-        for found in response.get("messages") or []:
-            metadata = found.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
-                return MessageRef(channel, str(found["ts"]))
-        return None
+        """The message Steward posted with this delivery key in the channel (or thread), found
+        by its metadata; None when it never went out.
+
+        Read ``LOOKBACK`` messages a page at a time (``cursor``): a channel's newest first, on
+        until the page reaches back past ``since`` (when the delivery was queued, less
+        ``LOOK_EARLIER``), so the post is found however busy the channel was after it; a
+        thread's replies oldest first, to its end. Without ``since``, the latest page only."""
+        bound = None
+        if since is not None:
+            at = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+            bound = (at - LOOK_EARLIER).timestamp()
+        cursor = ""
+        while True:
+            try:
+                if thread is None:
+                    response = await self.client.conversations_history(
+                        channel=channel.id,
+                        limit=LOOKBACK,
+                        cursor=cursor or None,
+                        include_all_metadata=True,
+                    )
+                else:
+                    response = await self.client.conversations_replies(
+                        channel=channel.id,
+                        ts=thread,
+                        limit=LOOKBACK,
+                        cursor=cursor or None,
+                        include_all_metadata=True,
+                    )
+            except SlackApiError as exc:
+                raise refused("read that channel", exc) from exc
+            messages = response.get("messages") or []
+            for found in messages:
+                metadata = found.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
+                    return MessageRef(channel, str(found["ts"]))
+            cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+            if bound is None or not response.get("has_more") or not cursor or not messages:
+                return None
+            if thread is None and float(messages[-1].get("ts") or 0) < bound:
+                return None  # this page reaches back before the delivery was queued
 
     async def upload(self, channel_id: str, message: Message, thread: str | None) -> None:
         """Upload a message's files into a channel or thread."""

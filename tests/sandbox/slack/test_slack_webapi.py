@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox.slack import FakeSlack
 from sandbox.slack.faults import TIER_3, PostLimit, TierLimit
+from sandbox.slack.state import StoredMessage
 
 
 def _client(fake: FakeSlack, token: str | None = None) -> AsyncWebClient:
@@ -222,6 +223,31 @@ async def test_history_of_an_empty_range_is_an_empty_page(fake_slack: FakeSlack)
     after = await client.conversations_history(channel=quiet.id, oldest=said.ts)
     assert after["messages"] == []
     await fake_slack.settle()  # the fixture fails the test on any violation
+
+
+async def test_history_pages_at_most_999_newest_first_and_is_tier_3(fake_slack: FakeSlack) -> None:
+    """conversations.history: "limit ... Maximum of 999", newest first, ``has_more`` and
+    ``response_metadata.next_cursor`` to the next page; Tier 3 (50 a minute, then 429)."""
+    fake_slack.tier_limit = TierLimit(speed=1.0)  # a minute is a minute here
+    alice = fake_slack.add_user("alice")
+    channel = fake_slack.general()
+    for n in range(1200):
+        data = {"type": "message", "user": alice.id, "text": f"m{n}"}
+        data |= {"ts": fake_slack.world.next_ts(), "team": fake_slack.team.id}
+        fake_slack.world.messages[channel.id].append(StoredMessage(channel.id, data, via="user"))
+    client = _client(fake_slack)
+    first = await client.conversations_history(channel=channel.id, limit=5000)
+    assert len(first["messages"]) == 999 and first["has_more"] is True
+    assert (first["messages"][0]["text"], first["messages"][-1]["text"]) == ("m1199", "m201")
+    cursor = first["response_metadata"]["next_cursor"]
+    rest = await client.conversations_history(channel=channel.id, limit=999, cursor=cursor)
+    assert [m["text"] for m in rest["messages"]][-1] == "m0" and rest["has_more"] is False
+    for _ in range(48):
+        await client.conversations_history(channel=channel.id, limit=1)
+    with pytest.raises(SlackApiError, match="ratelimited") as refused:
+        await client.conversations_history(channel=channel.id, limit=1)
+    assert int(refused.value.response.headers["Retry-After"]) >= 1
+    await fake_slack.settle()
 
 
 async def test_timestamps_follow_a_clock(fake_slack: FakeSlack) -> None:

@@ -1,0 +1,262 @@
+"""A claim's lease and the fake Slack: a post in flight is never made twice by two processes.
+
+Each "process" is an App of its own on one database (as in test_outbox_claims.py), sending
+through its own real SlackPort to one fake Slack workspace. The fake holds a post on its way
+(``stall_before``): the platform takes it late, after the client stopped waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+
+import pytest
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+import bot.core.outbox
+from bot.adapters.slack.port import SlackPort
+from bot.builtin import Steward
+from bot.core import Message
+from bot.core._outbox_rows import LANDS, LEASE
+from bot.core.communities import ensure_community
+from bot.core.errors import Unavailable
+from bot.core.ids import ChannelRef, CommunityRef, MessageRef
+from bot.core.outbox import Outbox
+from bot.db.models import OutboxItem
+from sandbox.outage import through_outage
+from sandbox.slack import FakeSlack
+from sandbox.slack.state import StoredMessage
+from tests.core.garden import Garden
+from tests.core.harness import Harness, RecordingPort, Sent
+from tests.sandbox.slack.slack_support import require_validator
+
+RENEW = 0.05
+"""Seconds between renewals here (5 s in production): the test moves the clocks by hand."""
+SEND_TIMEOUT = 0.3
+"""Seconds a try may take here (6 s in production)."""
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot.core.outbox, "RENEW_EVERY", timedelta(seconds=RENEW))
+    monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=SEND_TIMEOUT))
+
+
+async def until(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
+    """Wait for a condition (not for a time): fails only if it never comes."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        done = check()
+        if done if isinstance(done, bool) else await done:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"never {what}"
+        await asyncio.sleep(0.01)
+
+
+def slack_port(fake: FakeSlack) -> SlackPort:
+    """A process's own port, its client as the adapter builds it (429s waited out)."""
+    client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=5))
+    return SlackPort(client)
+
+
+def on_slack(harness: Harness, fake: FakeSlack) -> None:
+    harness.community = CommunityRef("slack", fake.team.id)
+    harness.channel = ChannelRef(harness.community, fake.general().id)
+    harness.app.dispatcher.add_port(slack_port(fake))
+
+
+def advance(running: Sequence[Harness], delta: timedelta) -> None:
+    for harness in running:
+        harness.clock.advance(delta)
+
+
+async def queue(harness: Harness, text: str) -> None:
+    """A row queued with no sender: every process finds it due."""
+    async with harness.app.db.uow() as uow:
+        await ensure_community(uow.session, harness.community, harness.clock.now())
+        outbox = Outbox(uow, harness.community, "garden", harness.clock, None)
+        await outbox.deliver(harness.channel, Message(text=text), key=text)
+        await uow.commit()
+
+
+async def rows(harness: Harness) -> list[OutboxItem]:
+    async with harness.app.db.uow() as uow:
+        found = list(await uow.session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+        uow.session.expunge_all()
+        return found
+
+
+def posts(fake: FakeSlack, text: str) -> list[StoredMessage]:
+    return [m for m in fake.messages_in(fake.general()) if m.data.get("text") == text]
+
+
+async def settle(*running: Harness) -> None:
+    for harness in running:
+        await harness.app.dispatcher.deliverer.run_due()
+        await harness.app.dispatcher.activity.wait_idle()
+
+
+async def test_a_process_cut_off_mid_send_gives_it_up_before_its_lease_and_nothing_doubles(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The hole: a process sends, is cut off from the database (it renews no more), its lease
+    passes, another takes the row, looks in the channel, does not see the post yet (it lands
+    later) and posts again. Now a try is cut at the send timeout, which ends well inside the
+    lease left when it began: by the time the lease passes, the first post has landed, and the
+    look finds it."""
+    monkeypatch.setenv("STEWARD_SQLITE_BUSY_TIMEOUT_MS", "100")
+    caplog.set_level(logging.WARNING, "steward.outbox")
+    async with (
+        FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake,
+        through_outage(database_url) as (url, outage),
+    ):
+        cut_off = Harness(url, [Steward(), Garden()])  # through the proxy on PostgreSQL
+        other = Harness(database_url, [Steward(), Garden()])
+        running = [cut_off, other]
+        for harness in running:
+            on_slack(harness, fake)
+        fake.follow_clock(other.clock.now)
+        land = asyncio.Event()
+        fake.faults.stall_before("chat.postMessage", land.wait, channel=fake.general().id)
+        async with cut_off, other:
+            await queue(cut_off, "welcome")
+            await cut_off.app.dispatcher.deliverer.run_due()
+            await until(lambda: bool(fake.calls_to("chat.postMessage")), "posted")
+            await outage.away()  # renewals and records fail from now on
+            try:
+                # The operator's line: the try was given up, its outcome unknown.
+                await until(
+                    lambda: "no answer within" in caplog.text,
+                    "gave up its send (it would be in flight still when its lease passed)",
+                )
+                land.set()  # the platform takes the post only now, after the client gave up
+                await until(lambda: bool(posts(fake, "welcome")), "landed")
+                if database_url.startswith("postgresql"):  # only the first is cut off
+                    advance(running, LEASE + timedelta(seconds=1))
+                    await settle(other)
+            finally:
+                await outage.back()
+            for _ in range(3):
+                advance(running, LANDS + timedelta(seconds=1))
+                await settle(*running)
+            assert len(posts(fake, "welcome")) == 1
+            [row] = await rows(other)
+            assert (row.status, row.message_id) == ("sent", posts(fake, "welcome")[0].ts)
+
+
+@pytest.mark.parametrize("after", [300, 1500])
+async def test_the_look_back_reads_past_a_busy_channels_latest_page(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, after: int
+) -> None:
+    """A welcome went out, then hundreds of other messages (more than a page of Slack's
+    history) came before the crash's look: the look pages back (cursor, down to the delivery's
+    time) and finds the welcome; nothing is posted again."""
+    monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=60))  # the fake is slow
+    async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
+        harness = Harness(database_url, [Steward(), Garden()])
+        on_slack(harness, fake)
+        fake.follow_clock(harness.clock.now)
+        async with harness:
+            await queue(harness, "welcome")
+            # The process takes the post and stops before its answer: the row stays attempted.
+            answer = asyncio.Event()
+            fake.faults.stall_after("chat.postMessage", answer.wait)
+            await harness.app.dispatcher.deliverer.run_due()
+            await until(lambda: bool(posts(fake, "welcome")), "posted")
+            await harness.app.dispatcher.deliverer.close()
+            answer.set()
+        general = fake.general()
+        member = fake.add_user("chatty")
+        for n in range(after):
+            harness.clock.advance(timedelta(seconds=1))
+            data = {"type": "message", "user": member.id, "text": f"hello {n}"}
+            data |= {"ts": fake.world.next_ts(), "team": fake.team.id}
+            fake.world.messages[general.id].append(StoredMessage(general.id, data, via="user"))
+        again = Harness(database_url, [Steward(), Garden()])
+        again.clock.advance(harness.clock.now() - again.clock.now())
+        fake.follow_clock(again.clock.now)
+        on_slack(again, fake)
+        async with again:
+            for _ in range(3):
+                again.clock.advance(LEASE + timedelta(seconds=1))
+                await settle(again)
+            [row] = await rows(again)
+            assert len(posts(fake, "welcome")) == 1
+            assert (row.status, row.message_id) == ("sent", posts(fake, "welcome")[0].ts)
+
+
+class HeldPlatform(RecordingPort):
+    """Each send waits for the test: ``gates`` in order, one per send; a gate set to an
+    exception ends that send with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gates: list[asyncio.Future[None]] = []
+        self.tried: list[str] = []
+
+    async def send(
+        self,
+        channel: ChannelRef,
+        message: Message,
+        *,
+        key: str | None = None,
+        resend: object = None,
+    ) -> MessageRef:
+        gate = asyncio.get_running_loop().create_future()
+        self.gates.append(gate)
+        self.tried.append(message.text)
+        await gate
+        self.sent.append(Sent(channel, message))
+        return self._ref(channel)
+
+
+async def test_a_late_outcome_of_a_claim_taken_over_leaves_the_new_claim_alone(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process is cut off while its send is out; its lease passes and another takes the row
+    and sends it. The first one's try then comes to nothing, and its outcome is written once the
+    database answers: it must not clear the second one's claim (the row would be due again
+    and sent a second time while the second send is still out)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one process at a time: a start frees every claim")
+    monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=30))
+    platform = HeldPlatform()
+    async with through_outage(database_url) as (url, outage):
+        late = Harness(url, [Steward(), Garden()])
+        taker = Harness(database_url, [Steward(), Garden()])
+        running = [late, taker]
+        for harness in running:
+            harness.port = platform
+            harness.app.dispatcher.add_port(platform)
+        async with late, taker:
+            await queue(late, "welcome")
+            await late.app.dispatcher.deliverer.run_due()
+            await until(lambda: len(platform.gates) == 1, "sent by the first")
+            await outage.away()
+            try:
+                advance(running, LEASE + timedelta(seconds=1))
+                await taker.app.dispatcher.deliverer.run_due()
+                await until(lambda: len(platform.gates) == 2, "taken over")
+                # The first try comes to nothing; its outcome waits for the database.
+                platform.gates[0].set_exception(Unavailable("the platform is away"))
+                await asyncio.sleep(RENEW * 4)
+            finally:
+                await outage.back()
+            await late.app.dispatcher.activity.wait_idle()  # its outcome is written
+            advance(running, timedelta(seconds=5))  # past the first try's retry
+            await late.app.dispatcher.deliverer.run_due()
+            await taker.app.dispatcher.deliverer.run_due()
+            await asyncio.sleep(RENEW * 4)
+            assert platform.tried == ["welcome", "welcome"]  # nobody sent it a third time
+            [row] = await rows(taker)
+            assert row.claimed_by == taker.app.dispatcher.deliverer.me
+            platform.gates[1].set_result(None)
+            await settle(*running)
+            assert [s.message.text for s in platform.sent] == ["welcome"]
+            [row] = await rows(taker)
+            assert row.status == "sent"
