@@ -87,6 +87,9 @@ class Claimed:
     """When the claim's lease ends (renewed while the row is in flight)."""
     behind: int = 0
     """Rows waiting behind this one in its lane: the pacing lets the longest queue go first."""
+    settled: float | None = None
+    """For a resend: when (``time.monotonic()``) the lease of its earlier try ended, by which
+    that try had landed or been given up (``bot.core.port.LOOKS_SETTLED_AFTER``)."""
 
     @property
     def lane(self) -> Lane:

@@ -42,6 +42,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,7 +76,7 @@ from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, UserRef
 from bot.core.message import Message
 from bot.core.outage import trouble
 from bot.core.pacing import BACKLOG
-from bot.core.port import Port
+from bot.core.port import LOOKS_SETTLED_AFTER, Port
 from bot.core.together import COVERS, TOGETHER, Together, kind_of, merge
 from bot.core.wire import decode, encode
 from bot.db.inserts import insert_ignore
@@ -608,6 +609,13 @@ class Deliverer:
                 if noted is not None or row.idempotency_key in self._held or row.due_at > now:
                     break
                 resend = row.created_at if row.attempted_at is not None else None
+                # The earlier try's lease (now passed, or freed by a start) bounds when what
+                # it sent had landed: a look in the channel read since then may be shared.
+                landed_by = (
+                    time.monotonic() + (row.due_at - now).total_seconds()
+                    if resend is not None
+                    else None
+                )
                 row.attempted_at = now
                 row.due_at = now + LEASE
                 row.claimed_by = self.me
@@ -624,6 +632,7 @@ class Deliverer:
                         resend,
                         row.due_at,
                         max(waiting - len(claimed) - 1, 0),
+                        landed_by,
                     )
                 )
                 taken.append(row)
@@ -673,6 +682,13 @@ class Deliverer:
 
     async def _send(self, claimed: Claimed) -> Sent:
         """Send one claimed row; what happened, to be recorded."""
+        token = LOOKS_SETTLED_AFTER.set(claimed.settled)
+        try:
+            return await self._send_claimed(claimed)
+        finally:
+            LOOKS_SETTLED_AFTER.reset(token)
+
+    async def _send_claimed(self, claimed: Claimed) -> Sent:
         community = claimed.community
         served = self.ports.get(community.platform)
         if served is None:

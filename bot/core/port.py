@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -12,6 +13,13 @@ from bot.core.events import MessagePosted, ReactionAdded
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef, Platform, RoleRef, UserRef
 from bot.core.members import Member
 from bot.core.message import Form, Message
+
+LOOKS_SETTLED_AFTER: ContextVar[float | None] = ContextVar("looks_settled_after", default=None)
+"""For the delivery being sent (set by the outbox): the instant (``time.monotonic()``) after
+which every earlier try of it has landed or never will (the lease it went out under had ended).
+A port's look in the channel for that earlier try may reuse a read of the channel begun since
+then, rather than read it again for each resend (Slack's history is Tier 3: 50 reads a
+minute). None: read afresh."""
 
 
 class Capability(StrEnum):

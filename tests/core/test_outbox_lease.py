@@ -260,3 +260,41 @@ async def test_a_late_outcome_of_a_claim_taken_over_leaves_the_new_claim_alone(
             assert [s.message.text for s in platform.sent] == ["welcome"]
             [row] = await rows(taker)
             assert row.status == "sent"
+
+
+async def test_resends_after_a_restart_share_one_look_at_the_channel(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed process leaves a channel's rows attempted, some of them posted: the restart
+    looks for each before sending it again. Slack's history is Tier 3 (50 reads a minute), so
+    a read per resend would run into 429s after a restart with a backlog; the lane's resends
+    share one read (made after their earlier tries' leases ended) and what the process posts
+    since. Each post is in the channel once, and the channel was read once, not 30 times."""
+    monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=30))
+    async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
+        harness = Harness(database_url, [Steward(), Garden()])
+        on_slack(harness, fake)
+        fake.follow_clock(harness.clock.now)
+        texts = [f"post {n}" for n in range(30)]
+        async with harness:
+            for text in texts:
+                await queue(harness, text)
+            # What the killed process got out before it died: the first ten, keyed.
+            earlier = slack_port(fake)
+            queued = await rows(harness)
+            for row in queued[:10]:
+                message = Message(text=row.payload["text"])
+                await earlier.send(harness.channel, message, key=row.idempotency_key)
+            async with harness.app.db.uow() as uow:
+                for row in await uow.session.scalars(select(OutboxItem)):
+                    row.attempted_at = harness.clock.now()  # all tried, their leases passed
+                    row.due_at = harness.clock.now() + LEASE
+                await uow.commit()
+            harness.clock.advance(LEASE + timedelta(minutes=1))  # the restart came a minute on
+            fake.calls.clear()
+            for _ in range(5):
+                await settle(harness)
+            assert [len(posts(fake, text)) for text in texts] == [1] * len(texts)
+            assert {r.status for r in await rows(harness)} == {"sent"}
+            reads = [c for c in fake.calls if c.method == "conversations.history"]
+            assert len(reads) == 1, f"{len(reads)} reads of the channel for 30 resends"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from bot.core.markup import unescape_markup
 from bot.core.members import Member
 from bot.core.message import Form, Message
 from bot.core.pacing import Limits, Window, Windows
-from bot.core.port import Capability, Forum
+from bot.core.port import LOOKS_SETTLED_AFTER, Capability, Forum
 
 MEMBER_TTL = 300.0
 USERS_KEPT = 5000
@@ -41,6 +42,8 @@ largest page, so a look takes few calls (Tier 3) and fits in the outbox's send t
 LOOK_EARLIER = timedelta(minutes=1)
 """How long before the delivery was queued the look starts (Steward's clock and Slack's may
 differ)."""
+READS_KEPT = 200
+"""Channels whose last look is kept for the next resend's (the oldest dropped past this)."""
 DELIVERY_EVENT = "steward_delivery"
 """The metadata event type that carries a delivery's idempotency key."""
 
@@ -53,6 +56,17 @@ __all__ = [
     "level_of",
     "to_member",
 ]
+
+
+@dataclass(slots=True)
+class _Read:
+    """What a look in a channel (or thread) found: the delivery keys of Steward's posts there
+    and their ts, as read from ``started`` (monotonic) on, back to ``reaches`` (a ts; 0: the
+    start of the channel), plus what this process posted there with a key since."""
+
+    started: float
+    reaches: float
+    keys: dict[str, str]
 
 
 class SlackPort:
@@ -85,6 +99,9 @@ class SlackPort:
         # conversations.invite: Tier 3. A channel's invitations go together, paced to it.
         self.invites = Invites(self._invite, Window(*limits.slack_tier3))
         self._users: Expiring[str, dict[str, Any] | None] = Expiring(MEMBER_TTL, USERS_KEPT)
+        # The last look per (channel, thread): resends after a restart share one read of a
+        # channel instead of a Tier 3 call each (``LOOKS_SETTLED_AFTER`` says when they may).
+        self._reads: dict[tuple[str, str | None], _Read] = {}
         # One shared box, so every per-feature view sees the same cache and invalidation.
         self._groups: list[tuple[float, dict[str, frozenset[str]], dict[str, str]]] = []
         self._count: list[tuple[float, int]] = []
@@ -96,6 +113,7 @@ class SlackPort:
         view.posts = self.posts
         view.invites = self.invites
         view._users = self._users
+        view._reads = self._reads
         view._groups = self._groups
         view._count = self._count
         view._me = self._me
@@ -260,10 +278,18 @@ class SlackPort:
                     **kwargs,
                 )
         except SlackApiError as exc:
+            if key is not None:
+                self._posted((channel.id, thread), key, None)
             raise refused("post there", exc) from exc
+        except BaseException:  # cut, cancelled, the connection lost: it may land later
+            if key is not None:
+                self._posted((channel.id, thread), key, None)
+            raise
         ts = str(response["ts"])
         # A post to a user id lands in the app's DM with them: the answer names the DM.
         channel = ChannelRef(channel.community, str(response["channel"]), channel.thread)
+        if key is not None:
+            self._posted((channel.id, thread), key, ts)
         if message.files:
             await self.upload(channel.id, message, thread or ts)
         return MessageRef(channel, ts)
@@ -282,6 +308,19 @@ class SlackPort:
         if since is not None:
             at = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
             bound = (at - LOOK_EARLIER).timestamp()
+        where = (channel.id, thread)
+        settled = LOOKS_SETTLED_AFTER.get()
+        held = self._reads.get(where)
+        if (
+            held is not None
+            and settled is not None
+            and held.started >= settled
+            and ((bound is not None and held.reaches <= bound) or held.reaches == 0)
+        ):
+            ts = held.keys.get(key)
+            return MessageRef(channel, ts) if ts is not None else None
+        read = _Read(time.monotonic(), 0.0, {})
+        found_ts: str | None = None
         cursor = ""
         while True:
             try:
@@ -306,13 +345,41 @@ class SlackPort:
             for found in messages:
                 metadata = found.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == DELIVERY_EVENT and payload.get("key") == key:
-                    return MessageRef(channel, str(found["ts"]))
+                if metadata.get("event_type") == DELIVERY_EVENT and "key" in payload:
+                    read.keys.setdefault(str(payload["key"]), str(found["ts"]))
+            found_ts = read.keys.get(key)
             cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
-            if bound is None or not response.get("has_more") or not cursor or not messages:
-                return None
-            if thread is None and float(messages[-1].get("ts") or 0) < bound:
-                return None  # this page reaches back before the delivery was queued
+            more = bool(response.get("has_more") and cursor and messages)
+            if not more:
+                read.reaches = 0.0  # read to the start
+            elif thread is None:
+                read.reaches = float(messages[-1].get("ts") or 0)
+            else:
+                read.reaches = float("inf")  # replies come oldest first: a part says nothing
+            if found_ts is not None or bound is None or not more:
+                break
+            if read.reaches < bound:
+                break  # this page reaches back before the delivery was queued
+        self._keep(where, read)
+        return MessageRef(channel, found_ts) if found_ts is not None else None
+
+    def _keep(self, where: tuple[str, str | None], read: _Read) -> None:
+        """Keep a look for the next resend's in that channel (the oldest dropped first)."""
+        self._reads.pop(where, None)
+        self._reads[where] = read
+        while len(self._reads) > READS_KEPT:
+            del self._reads[next(iter(self._reads))]
+
+    def _posted(self, where: tuple[str, str | None], key: str, ts: str | None) -> None:
+        """A keyed post went out (``ts``), or its outcome is unknown (None): a kept look of
+        the channel gains it, or is dropped (the post may land after it and not be in it)."""
+        held = self._reads.get(where)
+        if held is None:
+            return
+        if ts is None:
+            del self._reads[where]
+        else:
+            held.keys[key] = ts
 
     async def upload(self, channel_id: str, message: Message, thread: str | None) -> None:
         """Upload a message's files into a channel or thread."""
