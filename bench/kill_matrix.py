@@ -608,7 +608,7 @@ async def _one(args: Any, platform: str, database: str, tmp: str, url: str) -> T
 
         async with FakeDiscord(validate=not args.no_validate) as fake:
             # A heartbeat a second (Discord's is ~41 s), so that there are acks between kills.
-            fake.gateway.HEARTBEAT_INTERVAL_MS = 1000
+            fake.gateway.heartbeat_interval_ms = 1000
             guild, people, _settings = _seed_discord(fake)
             await _run(args, DiscordSide(fake, guild, people), url, tally, tmp)
             tally.problems += [str(v) for v in fake.violations[:5]]
