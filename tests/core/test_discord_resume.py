@@ -183,6 +183,11 @@ async def test_events_a_killed_process_received_are_replayed_and_stored_once(
             [(session_id, _)] = await _kept(database_url)
             async with _writes_held(database_url):
                 await world.busy(4, to=earlier)
+                # A reaction taken back: history shows only what stands, so no catch-up can
+                # tell; only the replayed event does.
+                taken = world.reactions.pop(0)
+                reactor = next(u for u in world.regulars if taken.endswith(f":{u.id}"))
+                await fake.unreact(reactor, earlier[0], "👍")
                 await world.received()
                 _kill_with_children(first.pid)  # Steward and its engagement writer
                 await first.wait()
@@ -191,12 +196,18 @@ async def test_events_a_killed_process_received_are_replayed_and_stored_once(
                 first.kill()
                 await first.wait()
         # Acked (heartbeated as received) and not stored, all of it: 4 posts, 4 reactions to
-        # older messages, a newcomer; a new session would never send them.
+        # older messages, a newcomer, a reaction taken back; a new session would send none.
         assert len(await world.missing()) == 9
+        assert taken in (await _stored(database_url))["reactions"]
 
         second = await start_steward(world.env, log)
         try:
             await _until(world.all_stored, "the restarted Steward to store what was replayed")
+
+            async def taken_back() -> bool:
+                return taken not in (await _stored(database_url))["reactions"]
+
+            await _until(taken_back, "the reaction taken back to be stored as such")
             await world.busy(1)  # and live events after the replay
             await _until(world.all_stored, "the live events after the replay")
             await asyncio.sleep(1.0)  # time for a second welcome to land
