@@ -17,17 +17,20 @@ process finishes the work. Then, per platform and database:
   an unacked event 3 times, here 1, 3 and 6 s apart instead of 0 s, 1 min and 5 min, so that
   a redelivery can meet the next process). Discord has no per-event ack: the client's
   heartbeat carries the last sequence it *received* (the fake's interval is shortened to 1 s so
-  there are heartbeats between kills), and a new process identifies a new session, so
-  Discord never redelivers what a killed process had or what was sent while none ran. An event
-  counts as acked on Discord when a heartbeat of its session carried its sequence or a later
-  one. A slash command is acked on both when the person saw its answer ("... is now ...").
+  there are heartbeats between kills). An event counts as acked on Discord when a heartbeat of
+  its session carried its sequence or a later one. A slash command is acked on both when the
+  person saw its answer ("... is now ...").
   How Steward keeps acked ⊆ stored: Slack's ack goes out only once the event's inbox row is
   committed, and a new process handles the rows a killed one left (``bot.core.inbox``).
-  Discord's heartbeat says "received", not "stored", and nothing is replayed: on ready,
-  onboarding welcomes the members who joined since it was last ready and were never stored
-  (the guild's member list), and engagement reads each channel's history after its last
-  stored message (messages, and the reactions on them); a reaction added to an older message
-  while no process stored it is the loss Discord's design leaves.
+  Discord: each shard's gateway session and the last sequence up to which every event was
+  handled and stored are kept in the database (``bot.adapters.discord.resume``); a new process
+  RESUMEs that session from that sequence at its resume URL, and the fake, as Discord, replays
+  every dispatch after it, those sent while no process ran included (a replayed slash command
+  older than Discord's 3-second answer window is not run: its person saw it fail). When the
+  session can no longer be resumed (INVALID_SESSION), the process identifies anew and catches
+  up on ready: onboarding welcomes the members who joined since it was last ready, engagement
+  reads each channel's history after its last stored message (messages, and the reactions on
+  them).
   Stored: the newcomer recorded by onboarding, the message and the reaction recorded by
   engagement, the setting's value (the last acked write or a later one).
 * not acked, not stored: events that never reached a process (reported, not a failure).

@@ -119,9 +119,7 @@ class World:
             self.posts.append(message.id)
             posted.append(message)
             target = to[i % len(to)] if to else message
-            reactor = next(
-                r for r in self.regulars if f"{target.id}:{r.id}" not in self.reactions
-            )
+            reactor = next(r for r in self.regulars if f"{target.id}:{r.id}" not in self.reactions)
             await self.fake.react(reactor, target, "👍")
             self.reactions.append(f"{target.id}:{reactor.id}")
         newcomer = self.fake.add_user(f"newcomer{len(self.newcomers)}")

@@ -333,7 +333,9 @@ class ResumingWebSocket(DiscordWebSocket):
             self.replaying = False
         seq = self.sequence
         if seq is not None and seq != before and self.session_id is not None:
-            keeper.received(self.shard_id or 0, self.session_id, str(self.gateway), seq, batch.tasks)
+            keeper.received(
+                self.shard_id or 0, self.session_id, str(self.gateway), seq, batch.tasks
+            )
 
 
 # Where discord.py opens the gateway connections (a client's, and each shard's).
