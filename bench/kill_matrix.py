@@ -244,6 +244,27 @@ class DiscordSide:
         """Nothing to wait for: Discord dispatches without waiting for an answer."""
         del within
 
+    async def caught_up(self, url: str) -> bool:
+        """Whether the last process has handled and stored every dispatch of its session (the
+        replay of what killed processes left included): its kept sequence is the fake's last."""
+        from sqlalchemy import select
+
+        from bot.db.engine import Database
+        from bot.db.models import GatewaySession
+
+        s = self.fake.gateway.session
+        if s is None:
+            return True
+        db = Database(url)
+        try:
+            async with db.uow() as uow:
+                kept = await uow.session.scalar(
+                    select(GatewaySession.seq).where(GatewaySession.session_id == s.id)
+                )
+        finally:
+            await db.dispose()
+        return kept is not None and kept >= s.seq
+
     def watch(self) -> None:
         """Attribute new heartbeats to the session live now (a killed process sends none)."""
         frames = self.fake.gateway.client_frames
@@ -334,6 +355,11 @@ class SlackSide:
     async def settle(self, within: float) -> None:
         """Wait for every delivery in flight (retries included)."""
         await self.fake.settle(within)
+
+    async def caught_up(self, url: str) -> bool:
+        """Every stored event handled is told by the inbox (below)."""
+        del url
+        return True
 
     def acked(self, actions: list[Action]) -> None:
         """An event is acked when some attempt at its envelope got the ack in time."""
@@ -512,7 +538,8 @@ async def _run(args: argparse.Namespace, side: Any, url: str, tally: Tally, tmp:
         async def drained() -> bool:
             stored = await _stored(url)
             pending = any(r.status == "pending" for r in stored["rows"])
-            return not pending and not stored["inbox"]  # Slack: every stored event handled
+            # Slack: every stored event handled; Discord: every dispatch handled and stored.
+            return not pending and not stored["inbox"] and await side.caught_up(url)
 
         await _wait(drained, args.finish_within)
         await asyncio.sleep(2.0)  # time for a wrong second post to land

@@ -250,3 +250,39 @@ async def test_a_session_past_resuming_identifies_anew_and_catches_up(
         assert gateway.session is not None and gateway.session.id == session_id  # the new one
         assert await _counted(database_url) == (len(world.posts), len(world.reactions))
         assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+
+async def test_a_clean_stop_keeps_the_session_for_the_next_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    shared_dir()
+    from sandbox.discord import FakeDiscord
+
+    async with FakeDiscord() as fake:
+        world = World(fake, database_url)
+        log = tmp_path / "steward.log"
+        first = await _started(world, log)
+        earlier = await world.busy(1)
+        await _until(world.all_stored, "the first post to be stored")
+        first.terminate()  # a clean stop (a deploy): the session is closed, not ended
+        assert await first.wait() == 0
+        await world.busy(2, to=earlier)  # while no process runs
+        taken = world.reactions.pop(0)
+        reactor = next(u for u in world.regulars if taken.endswith(f":{u.id}"))
+        await fake.unreact(reactor, earlier[0], "👍")  # no catch-up can tell this one
+
+        second = await start_steward(world.env, log)
+        try:
+            await _until(world.all_stored, "the replay to store what was sent meanwhile")
+
+            async def taken_back() -> bool:
+                return taken not in (await _stored(database_url))["reactions"]
+
+            await _until(taken_back, "the reaction taken back to be stored as such")
+        finally:
+            second.terminate()
+            await second.wait()
+        gateway = fake.gateway
+        assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (1, 1, 0)
+        assert await _counted(database_url) == (len(world.posts), len(world.reactions))
+        assert not fake.violations, "\n".join(str(v) for v in fake.violations)

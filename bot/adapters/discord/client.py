@@ -400,6 +400,7 @@ class DiscordAdapter:
     async def stop(self) -> None:
         """Disconnect."""
         self._stopping = True
+        self.keeper.keep_sessions()
         await self.bot.close()
         for task in (self._task, self._closing):
             if task is not None:

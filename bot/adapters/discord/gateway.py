@@ -19,7 +19,7 @@ from bot.adapters.discord.convert import (
 )
 from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.moderated import from_entry, timeout_changed, without_audit
-from bot.adapters.discord.resume import STALE_INTERACTION, SessionKeeper, note_task, replayed
+from bot.adapters.discord.resume import SessionKeeper, note_task, replayed
 from bot.core.events import (
     RECENT_JOINS,
     MemberJoined,
@@ -272,17 +272,17 @@ class StewardBot(discord.Client):
 
 
 def stale(interaction: discord.Interaction[Any]) -> bool:
-    """A replayed interaction Discord no longer takes an answer to (its person saw it fail)."""
-    if not replayed():
-        return False
-    return (datetime.now(UTC) - interaction.created_at).total_seconds() > STALE_INTERACTION
+    """A replayed interaction (``resume``): the killed process answered it or its person saw it
+    fail; it is not run again."""
+    del interaction
+    return replayed()
 
 
 class Tree(app_commands.CommandTree["StewardBot"]):
-    """The command tree, which skips a stale replayed command (see :func:`stale`)."""
+    """The command tree, which skips a replayed command (see :func:`stale`)."""
 
     async def interaction_check(self, interaction: discord.Interaction[StewardBot], /) -> bool:
-        """Run the command unless it is a stale replay."""
+        """Run the command unless it is a replay."""
         return not stale(interaction)
 
 

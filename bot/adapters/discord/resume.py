@@ -7,11 +7,14 @@ low watermark of its sequence are kept in ``gateway_sessions``: every dispatch w
 up to the watermark has finished its listeners (the tasks discord.py started for it, which wait
 for the dispatcher's intake to finish the event) and what they buffered is on disk
 (``Feature.written``, kept failures flushed: as the Slack inbox decides "done"). The
-watermark is written at most every ``SAVE_EVERY`` seconds and on a clean stop.
+watermark is written at most every ``SAVE_EVERY`` seconds and on a clean stop, which closes the
+connections with a code that leaves their sessions resumable (not 1000).
 
 A starting process that finds its shard's session RESUMEs it from the watermark at its resume
 URL, instead of identifying, and Discord replays every dispatch after it (events the killed
-process may have handled already among them: the features' storage is idempotent for them).
+process may have handled already among them: the features' storage is idempotent for them). A
+replayed interaction is not run: the killed process answered it, or its person saw it fail;
+running it again could act twice, or unseen.
 discord.py's cache is empty in a new process and a RESUME sends no GUILD_CREATE, so the
 shard's guilds (channels, roles, members) are read over REST first (:func:`warm`). When the
 session cannot be resumed (INVALID_SESSION), discord.py identifies as before and the catch-up
@@ -50,9 +53,6 @@ log = logging.getLogger("steward.discord")
 
 SAVE_EVERY = 1.0
 """Seconds between two writes of the watermarks (only when one moved)."""
-STALE_INTERACTION = 3.0
-"""Seconds after which Discord no longer takes an interaction's first answer: a replayed one
-older than that is not run (its person saw it fail; running it now would act unseen)."""
 
 
 @dataclass
@@ -142,6 +142,14 @@ class SessionKeeper:
         self._said = False
         self.resumed = 0
         """Connections that resumed a kept session (instead of identifying)."""
+        self.sockets: dict[int, ResumingWebSocket] = {}  # each shard's latest connection
+
+    def keep_sessions(self) -> None:
+        """A clean stop: closing the connections leaves their sessions resumable, so the next
+        process resumes them and gets what was sent meanwhile (Discord shows the bot online
+        until the session times out, a few minutes, or the next process takes it)."""
+        for ws in self.sockets.values():
+            ws.keep = True
 
     async def load(self, bot_id: str, shard_count: int) -> None:
         """Read the bot's kept sessions (once logged in, before connecting)."""
@@ -277,6 +285,8 @@ class ResumingWebSocket(DiscordWebSocket):
 
     keeper: SessionKeeper | None = None
     replaying = False
+    keep = False
+    """Closing keeps the session resumable (a clean stop: the next process resumes it)."""
 
     @classmethod
     async def from_client(  # type: ignore[override]
@@ -309,7 +319,15 @@ class ResumingWebSocket(DiscordWebSocket):
         ws = await super().from_client(client, resume=resume, shard_id=shard_id, **params)
         assert isinstance(ws, ResumingWebSocket)
         ws.keeper = keeper
+        keeper.sockets[shard_id or 0] = ws
         return ws
+
+    async def close(self, code: int = 4000) -> None:
+        """Close; on a clean stop with a code other than 1000 or 1001, which would end the
+        session (Discord keeps one closed otherwise for a few minutes)."""
+        if self.keep and code in (1000, 1001):
+            code = 4000
+        await super().close(code)
 
     async def resume(self) -> None:
         """Send RESUME: the dispatches until RESUMED are replays."""
