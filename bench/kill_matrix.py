@@ -26,7 +26,7 @@ process finishes the work. Then, per platform and database:
   handled and stored are kept in the database (``bot.adapters.discord.resume``); a new process
   RESUMEs that session from that sequence at its resume URL, and the fake, as Discord, replays
   every dispatch after it, those sent while no process ran included (a replayed slash command
-  older than Discord's 3-second answer window is not run: its person saw it fail). When the
+  is not run again: the killed process answered it, or its person saw it fail). When the
   session can no longer be resumed (INVALID_SESSION), the process identifies anew and catches
   up on ready: onboarding welcomes the members who joined since it was last ready, engagement
   reads each channel's history after its last stored message (messages, and the reactions on
