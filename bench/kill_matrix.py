@@ -17,17 +17,20 @@ process finishes the work. Then, per platform and database:
   an unacked event 3 times, here 1, 3 and 6 s apart instead of 0 s, 1 min and 5 min, so that
   a redelivery can meet the next process). Discord has no per-event ack: the client's
   heartbeat carries the last sequence it *received* (the fake's interval is shortened to 1 s so
-  there are heartbeats between kills), and a new process identifies a new session, so
-  Discord never redelivers what a killed process had or what was sent while none ran. An event
-  counts as acked on Discord when a heartbeat of its session carried its sequence or a later
-  one. A slash command is acked on both when the person saw its answer ("... is now ...").
+  there are heartbeats between kills). An event counts as acked on Discord when a heartbeat of
+  its session carried its sequence or a later one. A slash command is acked on both when the
+  person saw its answer ("... is now ...").
   How Steward keeps acked ⊆ stored: Slack's ack goes out only once the event's inbox row is
   committed, and a new process handles the rows a killed one left (``bot.core.inbox``).
-  Discord's heartbeat says "received", not "stored", and nothing is replayed: on ready,
-  onboarding welcomes the members who joined since it was last ready and were never stored
-  (the guild's member list), and engagement reads each channel's history after its last
-  stored message (messages, and the reactions on them); a reaction added to an older message
-  while no process stored it is the loss Discord's design leaves.
+  Discord: each shard's gateway session and the last sequence up to which every event was
+  handled and stored are kept in the database (``bot.adapters.discord.resume``); a new process
+  RESUMEs that session from that sequence at its resume URL, and the fake, as Discord, replays
+  every dispatch after it, those sent while no process ran included (a replayed slash command
+  is not run again: the killed process answered it, or its person saw it fail). When the
+  session can no longer be resumed (INVALID_SESSION), the process identifies anew and catches
+  up on ready: onboarding welcomes the members who joined since it was last ready, engagement
+  reads each channel's history after its last stored message (messages, and the reactions on
+  them).
   Stored: the newcomer recorded by onboarding, the message and the reaction recorded by
   engagement, the setting's value (the last acked write or a later one).
 * not acked, not stored: events that never reached a process (reported, not a failure).
@@ -241,6 +244,27 @@ class DiscordSide:
         """Nothing to wait for: Discord dispatches without waiting for an answer."""
         del within
 
+    async def caught_up(self, url: str) -> bool:
+        """Whether the last process has handled and stored every dispatch of its session (the
+        replay of what killed processes left included): its kept sequence is the fake's last."""
+        from sqlalchemy import select
+
+        from bot.db.engine import Database
+        from bot.db.models import GatewaySession
+
+        s = self.fake.gateway.session
+        if s is None:
+            return True
+        db = Database(url)
+        try:
+            async with db.uow() as uow:
+                kept = await uow.session.scalar(
+                    select(GatewaySession.seq).where(GatewaySession.session_id == s.id)
+                )
+        finally:
+            await db.dispose()
+        return kept is not None and kept >= s.seq
+
     def watch(self) -> None:
         """Attribute new heartbeats to the session live now (a killed process sends none)."""
         frames = self.fake.gateway.client_frames
@@ -331,6 +355,11 @@ class SlackSide:
     async def settle(self, within: float) -> None:
         """Wait for every delivery in flight (retries included)."""
         await self.fake.settle(within)
+
+    async def caught_up(self, url: str) -> bool:
+        """Every stored event handled is told by the inbox (below)."""
+        del url
+        return True
 
     def acked(self, actions: list[Action]) -> None:
         """An event is acked when some attempt at its envelope got the ack in time."""
@@ -509,7 +538,8 @@ async def _run(args: argparse.Namespace, side: Any, url: str, tally: Tally, tmp:
         async def drained() -> bool:
             stored = await _stored(url)
             pending = any(r.status == "pending" for r in stored["rows"])
-            return not pending and not stored["inbox"]  # Slack: every stored event handled
+            # Slack: every stored event handled; Discord: every dispatch handled and stored.
+            return not pending and not stored["inbox"] and await side.caught_up(url)
 
         await _wait(drained, args.finish_within)
         await asyncio.sleep(2.0)  # time for a wrong second post to land
@@ -608,7 +638,7 @@ async def _one(args: Any, platform: str, database: str, tmp: str, url: str) -> T
 
         async with FakeDiscord(validate=not args.no_validate) as fake:
             # A heartbeat a second (Discord's is ~41 s), so that there are acks between kills.
-            fake.gateway.HEARTBEAT_INTERVAL_MS = 1000
+            fake.gateway.heartbeat_interval_ms = 1000
             guild, people, _settings = _seed_discord(fake)
             await _run(args, DiscordSide(fake, guild, people), url, tally, tmp)
             tally.problems += [str(v) for v in fake.violations[:5]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -118,6 +118,26 @@ class InboxEvent(Base):
     owner: Mapped[str | None] = mapped_column(String(80))
     """The process handling it (host:pid:nonce); another takes it only after ``lease_until``."""
     lease_until: Mapped[datetime | None]
+
+
+class GatewaySession(Base):
+    """A Discord gateway session per shard, and how far Steward has handled its events.
+
+    ``seq`` is a low watermark: every dispatch with a sequence up to it has finished its
+    listeners and what they buffered is on disk. A process starting resumes the session from
+    there (``bot.adapters.discord.resume``), so Discord replays what a killed process had
+    received but not stored. Each process writes only the rows of the shards it runs.
+    """
+
+    __tablename__ = "gateway_sessions"
+
+    bot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    shard_count: Mapped[int]
+    session_id: Mapped[str] = mapped_column(String(128))
+    resume_url: Mapped[str] = mapped_column(String(400))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
 
 
 class OutboxItem(Base):

@@ -5,6 +5,15 @@ events of the guilds whose ``(guild_id >> 22) % count`` is its ``id`` (and DMs o
 a shard outside ``0 <= id < count`` is closed with 4010. One session per shard: identifying a
 shard again replaces its session (the old connection gets nothing more). A session without
 ``shard`` is shard ``[0, 1]``: it gets everything.
+
+Resuming, as Discord documents it: READY names a ``resume_gateway_url`` (here ``/resume/``, not
+the URL the client identified at), and a RESUME is taken only there, with the token that
+identified the session, for a session still alive, and a sequence the session has sent and its
+buffer still holds; then every dispatch after that sequence is sent again, then RESUMED.
+Anything else gets op 9 INVALID_SESSION with ``d: false`` (the client identifies anew). A
+session whose connection dropped (a killed client sends no close frame) stays resumable for
+``resume_window`` seconds (Discord: a few minutes); one the client closed with 1000 or 1001
+ends at once, as Discord ends it.
 """
 
 from __future__ import annotations
@@ -111,12 +120,14 @@ class Session:
     id: str
     intents: int
     shard: list[int] | None
+    token: str = ""  # the token that identified it: only that one resumes it
     seq: int = 0
     frames: list[JSON] = field(default_factory=list)  # replay buffer
     queue: asyncio.Queue[JSON | None] | None = None  # outbox of the live connection
     ws: web.WebSocketResponse | None = None
     request: web.Request | None = None
     ready: bool = False  # READY/RESUMED sent on the live connection
+    gone_at: float | None = None  # loop time its last connection ended (None while connected)
 
     def has(self, intent: int) -> bool:
         """Return True if the session identified with this intent."""
@@ -149,6 +160,10 @@ class Gateway:
 
     HEARTBEAT_INTERVAL_MS = 41250
     REPLAY_LIMIT = 10_000
+    RESUME_PATH = "/resume/"
+    """Where READY's ``resume_gateway_url`` points; a RESUME elsewhere is refused."""
+    RESUME_WINDOW = 180.0
+    """Seconds a session stays resumable after its connection dropped."""
 
     def __init__(self, host: GatewayHost, url: Callable[[], str], speed: float = 1.0) -> None:
         """``speed``: HELLO's heartbeat interval is Discord's divided by it (the platform speed
@@ -156,6 +171,8 @@ class Gateway:
         self.host = host
         self.url = url
         self.heartbeat_interval_ms = round(self.HEARTBEAT_INTERVAL_MS / speed)
+        self.resume_window = self.RESUME_WINDOW
+        self.invalid_resumes = 0  # RESUMEs answered with op 9 INVALID_SESSION
         self.sessions: dict[int, Session] = {}  # by shard id
         self.client_frames: list[ClientFrame] = []
         self.sent_frames: list[JSON] = []
@@ -169,6 +186,7 @@ class Gateway:
         self._lossy = False
         self._live: set[web.WebSocketResponse] = set()
         self._silent: set[web.WebSocketResponse] = set()  # zombie connections (see zombie())
+        self._closing: set[web.WebSocketResponse] = set()  # closed by the fake, not the client
 
     @property
     def session(self) -> Session | None:
@@ -211,10 +229,17 @@ class Gateway:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+            # A close frame from the client with 1000 or 1001 ends its session (Discord shows the
+            # bot offline); a dropped connection leaves it resumable for a while.
+            ended = ws not in self._closing and ws.close_code in (1000, 1001)
+            self._closing.discard(ws)
             for s in self.sessions.values():
                 if s.ws is ws:
                     s.ws = s.queue = s.request = None
                     s.ready = False
+                    s.gone_at = asyncio.get_running_loop().time()
+                    if ended:
+                        s.id = "closed-" + s.id
             self.host.notify()
         return ws
 
@@ -262,6 +287,7 @@ class Gateway:
 
     async def _close(self, ws: web.WebSocketResponse, code: int, reason: bytes) -> None:
         self.close_codes.append(code)
+        self._closing.add(ws)
         await ws.close(code=code, message=reason)
 
     async def _identify(
@@ -284,7 +310,7 @@ class Gateway:
             return
         self.identifies += 1
         self._lossy = False
-        s = Session(secrets.token_hex(16), intents, list(shard) if shard else None)
+        s = Session(secrets.token_hex(16), intents, list(shard) if shard else None, d["token"])
         self.sessions[s.shard_id] = s
         s.ws, s.queue, s.request = ws, queue, request
         s.ready = True
@@ -307,20 +333,34 @@ class Gateway:
         if s is not None and s.intents & refused:
             await self._close(ws, 4014, b"Disallowed intent(s).")
             return
-        seq = d.get("seq") or 0
-        if s is None or d.get("session_id") != s.id or seq > s.seq or not self._can_replay(s, seq):
+        seq = d.get("seq")
+        now = asyncio.get_running_loop().time()
+        if (
+            s is None
+            or request.path != self.RESUME_PATH  # not at the session's resume_gateway_url
+            or s.token != d.get("token")
+            or not isinstance(seq, int)
+            or seq > s.seq
+            or not self._can_replay(s, seq)
+            or (s.ws is None and s.gone_at is not None and now - s.gone_at > self.resume_window)
+        ):
+            self.invalid_resumes += 1
             queue.put_nowait({"op": 9, "d": False})
             return
         if s.ws is not None and s.ws is not ws:
+            self._closing.add(s.ws)
             await s.ws.close(code=4000)
         self.resumes += 1
         self._lossy = False
         s.ws, s.queue, s.request = ws, queue, request
+        s.gone_at = None
         for frame in s.frames:
             if frame["s"] > seq:
                 queue.put_nowait(dict(frame))
         s.ready = True
-        self.dispatch("RESUMED", {"_trace": ["fake-discord"]}, session=s)
+        # RESUMED ends this connection's replay: it is not one of the session's events, and a
+        # later RESUME does not replay it.
+        self.dispatch("RESUMED", {"_trace": ["fake-discord"]}, session=s, replay=False)
 
     @staticmethod
     def _can_replay(s: Session, seq: int) -> bool:
@@ -335,6 +375,7 @@ class Gateway:
         intent: int = 0,
         guild_id: str | int | None = None,
         session: Session | None = None,
+        replay: bool = True,
     ) -> int | None:
         """Queue a DISPATCH for the session of the guild's shard (``guild_id`` None: a DM's or
         a session's own event, shard 0; or the ``session`` given), buffered for replay if
@@ -352,7 +393,8 @@ class Gateway:
             return None
         s.seq += 1
         frame = {"op": 0, "s": s.seq, "t": event, "d": payload}
-        s.frames.append(frame)
+        if replay:
+            s.frames.append(frame)
         if len(s.frames) > self.REPLAY_LIMIT:
             del s.frames[: len(s.frames) - self.REPLAY_LIMIT]
         if s.queue is not None and s.ready:
@@ -432,6 +474,7 @@ class Gateway:
     async def shutdown(self) -> None:
         """Close every live websocket (server shutdown)."""
         for ws in list(self._live):
+            self._closing.add(ws)
             await ws.close(code=1001)
 
 

@@ -72,6 +72,7 @@ async def get_guild(fake: FakeDiscord, call: Call) -> Reply:
         body.pop(key, None)
     body.update(
         region="us-east",
+        nsfw=False,
         application_id=None,
         rules_channel_id=None,
         public_updates_channel_id=None,
@@ -90,6 +91,14 @@ async def get_guild(fake: FakeDiscord, call: Call) -> Reply:
         home_header=None,
         incidents_data=None,
     )
+    return Reply(200, body)
+
+
+@route(list_guild_channels="GET /guilds/{guild_id}/channels")
+async def list_channels(fake: FakeDiscord, call: Call) -> Reply:
+    """GET /guilds/{g}/channels: the guild's channels, threads not included."""
+    guild = guild_or_404(fake, call.params["guild_id"])
+    body = [payloads.channel(fake.world, c) for c in guild.channels.values() if not c.is_thread]
     return Reply(200, body)
 
 

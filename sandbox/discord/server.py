@@ -97,6 +97,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
         """Start serving on an ephemeral port of 127.0.0.1."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/", self.gateway.handle)
+        app.router.add_get(self.gateway.RESUME_PATH, self.gateway.handle)
         app.router.add_get("/attachments/{id}/{filename}", self._serve_attachment)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
         self._runner = web.AppRunner(app, handle_signals=False)
@@ -177,7 +178,7 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
                 if session.serves(g.id)
             ],
             "session_id": session.id,
-            "resume_gateway_url": self.gateway_url,
+            "resume_gateway_url": self.gateway_url.rstrip("/") + self.gateway.RESUME_PATH,
             "application": {"id": self.app.id, "flags": 0},
             "private_channels": [],
             "relationships": [],

@@ -7,13 +7,12 @@ throughout; a last process finishes the work. What the fake holds is compared wi
 and the database: every row sent and held, nothing held that no row recorded, no newcomer
 welcomed twice, ``PRAGMA integrity_check`` ok (SQLite), no row whose foreign key points nowhere.
 
-Nothing acked is lost (acked ⊆ stored): Slack's ack goes out only once the event's inbox row is
-committed (``bot.core.inbox``), and rows a killed process left are handled on the next start.
-On Discord a newcomer who joined while no process ran is welcomed on the next start; messages
-and reactions a killed process had received but not stored are still lost (a new session is
-not replayed), which the test marks as an expected failure with the table (issue 20). A
-newcomer recorded but not welcomed when the process was killed is welcomed by the next start
-(onboarding's catch-up on PlatformReady): a welcome missing fails the test.
+Nothing acked is lost (acked ⊆ stored), on both platforms: Slack's ack goes out only once the
+event's inbox row is committed (``bot.core.inbox``), and rows left by a killed process are
+handled on the next start. On Discord the next process resumes the killed one's gateway session
+from the last sequence it had stored (``bot.adapters.discord.resume``), and Discord replays what
+followed. A newcomer recorded but not welcomed when the process was killed is welcomed by the
+next start (onboarding's catch-up on PlatformReady): a welcome missing fails the test.
 """
 
 from __future__ import annotations
@@ -51,10 +50,4 @@ async def test_kills_lose_no_delivery_double_nothing_and_damage_no_row(
     assert tally.orphans == 0, table
     assert tally.welcomes_missing == 0, table
     # Acked ⊆ stored: what the platform was told Steward has, Steward has.
-    if platform == "discord" and tally.acked_not_stored:
-        # Left open (issue 20): a restarted process identifies a new session, which replays
-        # nothing; messages and reactions a killed process had received but not stored are
-        # read back only where channel history can show them. Resuming the killed process's
-        # session (its id and last stored sequence kept in the database) would close it.
-        pytest.xfail(f"Discord events received by a killed process, not replayed\n{table}")
     assert tally.acked_not_stored == 0, table

@@ -25,6 +25,7 @@ from bot.adapters.discord.gateway import StewardBot, StewardShardedBot
 from bot.adapters.discord.intents import intents_for
 from bot.adapters.discord.port import DiscordPort
 from bot.adapters.discord.responder import DEFER_AFTER, InteractionResponder
+from bot.adapters.discord.resume import SessionKeeper
 from bot.config import Config, PlatformProblem
 from bot.core.commands import AttachedFile, CommandSpec, ParamKind
 from bot.core.dispatch import Dispatcher, Invocation, Press
@@ -125,6 +126,9 @@ class DiscordAdapter:
             options["shard_count"], options["shard_ids"] = shards
         bot_cls = StewardShardedBot if config.discord_sharded or shards else StewardBot
         self.bot: StewardBot = bot_cls(self, **options)
+        self.keeper = SessionKeeper(dispatcher.db.uow, dispatcher.clock, self._written)
+        """The gateway sessions kept across restarts (``bot.adapters.discord.resume``)."""
+        self.bot.keeper = self.keeper
         self.port = DiscordPort(self.bot)
         dispatcher.add_port(self.port)
         self.tree_error_count = 0
@@ -152,12 +156,21 @@ class DiscordAdapter:
             await tree.sync()
 
     async def publish(self, event: Any) -> None:
-        """Hand an inbound event to the dispatcher's intake (waiting while it is full); never
-        let a failure escape into discord.py."""
+        """Hand an inbound event to the dispatcher's intake (waiting while it is full) and
+        return once it is handled (the gateway dispatch it came in is done only then: see
+        ``resume``); never let a failure escape into discord.py."""
         try:
-            await self.dispatcher.submit(event)
+            await (await self.dispatcher.submit(event))
         except Exception:
             log.exception("publishing %s failed", type(event).__name__)
+
+    async def _written(self) -> bool:
+        """Whether what listeners handed on is on disk: features' own buffers (engagement's
+        writer), and failures kept (one still in memory holds the watermark back)."""
+        for feature in self.registry.features:
+            await feature.written()
+        await self.dispatcher.kept.flush()
+        return self.dispatcher.kept.waiting == 0
 
     async def command(
         self, spec: CommandSpec, interaction: discord.Interaction[Any], values: dict[str, Any]
@@ -387,11 +400,13 @@ class DiscordAdapter:
     async def stop(self) -> None:
         """Disconnect."""
         self._stopping = True
+        self.keeper.keep_sessions()
         await self.bot.close()
         for task in (self._task, self._closing):
             if task is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await task
+        await self.keeper.close()
 
 
 TOKEN_REFUSED = (

@@ -19,6 +19,7 @@ from bot.adapters.discord.convert import (
 )
 from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.moderated import from_entry, timeout_changed, without_audit
+from bot.adapters.discord.resume import SessionKeeper, note_task, replayed
 from bot.core.events import (
     RECENT_JOINS,
     MemberJoined,
@@ -87,11 +88,25 @@ class StewardBot(discord.Client):
         super().__init__(allowed_mentions=discord.AllowedMentions.none(), **kwargs)
         self.adapter = adapter
         self.identify_wait = self.IDENTIFY_WAIT / speed
-        self.tree: app_commands.CommandTree[StewardBot] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[StewardBot] = Tree(self)
+        self.keeper: SessionKeeper | None = None
+        """Keeps the gateway session in the database and resumes it (``resume``)."""
 
     async def setup_hook(self) -> None:
-        """Build the slash-command tree from the registry and sync it."""
+        """Build the slash-command tree from the registry and sync it; read the kept gateway
+        sessions (the bot's id is known from here)."""
         await self.adapter.sync_commands(self)
+        if self.keeper is not None and self.user is not None:
+            await self.keeper.load(str(self.user.id), self.shard_count or 1)
+
+    def _schedule_event(
+        self, coro: Any, event_name: str, *args: Any, **kwargs: Any
+    ) -> asyncio.Task[None]:
+        """discord.py starts a task per handler of a dispatch: the dispatch is done (for the
+        kept session's watermark) once they are."""
+        task: asyncio.Task[None] = super()._schedule_event(coro, event_name, *args, **kwargs)
+        note_task(task, event_name)
+        return task
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Wait out Discord's identify limit before identifying again (not the first time)."""
@@ -105,7 +120,10 @@ class StewardBot(discord.Client):
         await self.adapter.publish(ready(guild))
 
     async def on_resumed(self) -> None:
-        """The gateway session resumed: events sent while disconnected may be missing."""
+        """The gateway session resumed: events sent while disconnected may be missing. A new
+        process that resumed a kept session is ready now (it got no READY)."""
+        if not self.is_ready():
+            self._handle_ready()
         for guild in self.guilds:
             await self.adapter.publish(ready(guild))
 
@@ -243,12 +261,29 @@ class StewardBot(discord.Client):
             discord.InteractionType.modal_submit,
         ):
             return
+        if stale(interaction):
+            return
         data: dict[str, Any] = dict(interaction.data or {})
         scope, custom_id = unscope_component_id(str(data.get("custom_id", "")))
         parsed = parse_component_id(custom_id)
         if parsed is None:
             return
         await self.adapter.press(interaction, parsed, data, scope=scope)
+
+
+def stale(interaction: discord.Interaction[Any]) -> bool:
+    """A replayed interaction (``resume``): the killed process answered it or its person saw it
+    fail; it is not run again."""
+    del interaction
+    return replayed()
+
+
+class Tree(app_commands.CommandTree["StewardBot"]):
+    """The command tree, which skips a replayed command (see :func:`stale`)."""
+
+    async def interaction_check(self, interaction: discord.Interaction[StewardBot], /) -> bool:
+        """Run the command unless it is a replay."""
+        return not stale(interaction)
 
 
 class StewardShardedBot(StewardBot, discord.AutoShardedClient):
