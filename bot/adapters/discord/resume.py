@@ -38,6 +38,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord.client
 import discord.shard
 import yarl
@@ -311,12 +312,28 @@ class ResumingWebSocket(DiscordWebSocket):
                 log.warning("reading the guilds to resume the gateway session failed: %s", exc)
                 keeper.marks.pop(shard_id or 0, None)
                 plan = None
+        ws: DiscordWebSocket | None = None
         if plan is not None:
             log.info("resuming gateway session %s of shard %s", plan.session_id, shard_id or 0)
-            keeper.resumed += 1
-            params.update(gateway=yarl.URL(plan.url), session=plan.session_id, sequence=plan.seq)
-            resume = True
-        ws = await super().from_client(client, resume=resume, shard_id=shard_id, **params)
+            kept = {"gateway": yarl.URL(plan.url), "session": plan.session_id, "sequence": plan.seq}
+            try:
+                ws = await super().from_client(
+                    client, resume=True, shard_id=shard_id, **(params | kept)
+                )
+            except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+                # The kept resume address does not answer (gone, or another gateway's): a
+                # new session, and the catch-up on ready. discord.py's own retry would need a
+                # connection it never had.
+                log.warning(
+                    "the gateway session of shard %s could not be resumed (%s): identifying",
+                    shard_id or 0,
+                    type(exc).__name__,
+                )
+                keeper.marks.pop(shard_id or 0, None)
+            else:
+                keeper.resumed += 1
+        if ws is None:
+            ws = await super().from_client(client, resume=resume, shard_id=shard_id, **params)
         assert isinstance(ws, ResumingWebSocket)
         ws.keeper = keeper
         keeper.sockets[shard_id or 0] = ws
