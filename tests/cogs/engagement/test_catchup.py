@@ -234,6 +234,8 @@ async def test_discord_thread_is_read_from_its_own_cursor_after_downtime(
         assert (await cursors())[str(thread.id)] == str(last.raw.id)
 
         await stop_steward(community)
+        # Down longer than Discord keeps a session: no replay, so history is all there is.
+        fake.gateway.resume_window = 0.0
         during = [
             await fake.user_says(bob.account, thread, "yes, at once"),
             await fake.user_says(ada.account, thread, "good to know, I had the same question"),
