@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -13,8 +14,13 @@ class Clock(Protocol):
         """The current time, timezone-aware UTC."""
         ...
 
+    def monotonic_of(self, at: datetime) -> float:
+        """The ``time.monotonic()`` reading at which this clock shows (or showed) ``at``: for a
+        moment read from the database (a lease's end) that in-process waits compare with."""
+        return time.monotonic() + (at - self.now()).total_seconds()
 
-class SystemClock:
+
+class SystemClock(Clock):
     """The wall clock."""
 
     def now(self) -> datetime:
@@ -22,7 +28,7 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class FakeClock:
+class FakeClock(Clock):
     """A clock that only moves when a test says so."""
 
     def __init__(self, start: datetime | None = None) -> None:
