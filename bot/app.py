@@ -148,7 +148,8 @@ class App:
         await self.migrate()
         if self.db.dialect == "sqlite":
             # One process uses a SQLite file at a time: an outbox claim left in it is a stopped
-            # process's, free now (on PostgreSQL it is free once its lease has passed).
+            # process's, free once what it sent has landed (on PostgreSQL, once its lease has
+            # passed).
             await self.dispatcher.deliverer.free_claims()
         if self.settings_listener is not None:
             self.settings_listener.start()

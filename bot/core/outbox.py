@@ -13,7 +13,8 @@ Several processes share the rows through the database. A process *claims* a lane
 while the row is in flight or its outcome is not written yet. A send that takes long (up to
 ``SEND_TIMEOUT``: a slow platform, a 429's Retry-After) keeps its row; only a claim whose
 process stopped renewing (killed, paused, cut off from the database) is taken over, once its
-lease has passed.
+lease has passed. (On SQLite one process uses the file: a start frees the claims left in it,
+due ``LANDS`` on, so the look finds what the stopped process sent as it died.)
 
 A try is bounded so that a takeover never races it: it starts only while ``SAFE_TO_SEND``
 (``SEND_TIMEOUT`` + ``LANDS``) of its lease is left, and is cut at ``SEND_TIMEOUT``; a process
@@ -42,16 +43,16 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, literal, select, update
 
 from bot.core._outbox_rows import (
     CLAIM_BATCH,
     CLAIMS_AT_ONCE,
+    LANDS,
     LEASE,
     MAX_ATTEMPTS,
     RENEW_EVERY,
@@ -497,8 +498,14 @@ class Deliverer:
                 self._held[key] = until
 
     async def free_claims(self) -> int:
-        """Give up the claims of other processes at once (SQLite: one process at a time uses
-        the file, so a claim not this process's is a stopped process's); how many rows."""
+        """Give up the claims of other processes (SQLite: one process at a time uses the file,
+        so a claim not this process's is a stopped process's); how many rows.
+
+        Freed, not due at once: the stopped process may have sent a row's request a moment
+        before it died, and the platform may apply it up to ``LANDS`` later. A row is due
+        ``LANDS`` from now, or when its lease ends if that is sooner (by then its try had
+        landed): its look then finds what the stopped process posted."""
+        landed = literal(self.clock.now() + LANDS, OutboxItem.due_at.type)
         async with self.sessions() as uow:
             result = await uow.session.execute(
                 update(OutboxItem)
@@ -507,7 +514,10 @@ class Deliverer:
                     OutboxItem.claimed_by.is_not(None),
                     OutboxItem.claimed_by != self.me,
                 )
-                .values(claimed_by=None, due_at=self.clock.now())
+                .values(
+                    claimed_by=None,
+                    due_at=case((OutboxItem.due_at < landed, OutboxItem.due_at), else_=landed),
+                )
                 .execution_options(synchronize_session=False)
             )
             await uow.commit()
@@ -611,11 +621,7 @@ class Deliverer:
                 resend = row.created_at if row.attempted_at is not None else None
                 # The earlier try's lease (now passed, or freed by a start) bounds when what
                 # it sent had landed: a look in the channel read since then may be shared.
-                landed_by = (
-                    time.monotonic() + (row.due_at - now).total_seconds()
-                    if resend is not None
-                    else None
-                )
+                landed_by = self.clock.monotonic_of(row.due_at) if resend is not None else None
                 row.attempted_at = now
                 row.due_at = now + LEASE
                 row.claimed_by = self.me
