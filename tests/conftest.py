@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,6 +52,31 @@ def shared_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+async def until(
+    check: Callable[[], Awaitable[object] | object],
+    what: str | Callable[[], str],
+    *,
+    within: float = 30,
+    every: float = 0.01,
+) -> None:
+    """Wait for a condition, not for a time: ``check`` (plain or async) is asked every
+    ``every`` seconds until it answers true; the test fails only if that never comes within
+    ``within`` seconds (a bound for a loaded machine, not a speed), saying what it waited for
+    (``what``, or what it returns then: it may say what is still missing)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        done = check()
+        if inspect.isawaitable(done):
+            done = await done
+        if done:
+            return
+        if loop.time() > deadline:
+            said = what if isinstance(what, str) else what()
+            raise AssertionError(f"gave up waiting ({within:g} s) for: {said}")
+        await asyncio.sleep(every)
 
 
 def _pg_dsn(database: str) -> str:

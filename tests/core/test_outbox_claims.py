@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
-import bot.core.outbox
 from bot.builtin import Steward
 from bot.core import Message
 from bot.core._outbox_rows import LEASE
-from bot.core.communities import ensure_community
 from bot.core.ids import ChannelRef, MessageRef
-from bot.core.outbox import Outbox
-from bot.db.models import OutboxItem
 from sandbox.outage import through_outage
+from tests.conftest import until
 from tests.core.garden import Garden
 from tests.core.harness import Harness, RecordingPort, Sent
-
-RENEW = 0.05
-"""Seconds between renewals here (5 s in production): the test moves the clocks by hand."""
+from tests.core.outbox_support import RENEW, advance, queue, renew_quickly, rows, settle
 
 
 class SlowPlatform(RecordingPort):
@@ -69,36 +63,6 @@ def serve(running: Sequence[Harness], platform: RecordingPort) -> None:
         harness.app.dispatcher.add_port(platform)
 
 
-def advance(running: Sequence[Harness], delta: timedelta) -> None:
-    for harness in running:
-        harness.clock.advance(delta)
-
-
-async def queue(harness: Harness, texts: Sequence[str]) -> None:
-    """Rows in one channel's lane, queued with no sender: every process finds them due."""
-    async with harness.app.db.uow() as uow:
-        await ensure_community(uow.session, harness.community, harness.clock.now())
-        outbox = Outbox(uow, harness.community, "garden", harness.clock, None)
-        for text in texts:
-            await outbox.deliver(harness.channel, Message(text=text), key=text)
-        await uow.commit()
-
-
-async def rows(harness: Harness) -> list[OutboxItem]:
-    async with harness.app.db.uow() as uow:
-        found = list(await uow.session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
-        uow.session.expunge_all()
-        return found
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Wait for a condition (not for a time): fails only if it never comes."""
-    deadline = asyncio.get_running_loop().time() + 30
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"never {what}"
-        await asyncio.sleep(0.01)
-
-
 async def renewed(harness: Harness) -> None:
     """Wait until the head row's lease reaches a full lease from the harness's now."""
     want = harness.clock.now() + LEASE
@@ -116,7 +80,7 @@ def posted(platform: RecordingPort) -> Counter[str]:
 
 @pytest.fixture(autouse=True)
 def quick_renewals(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bot.core.outbox, "RENEW_EVERY", timedelta(seconds=RENEW))
+    renew_quickly(monkeypatch)
 
 
 async def test_a_send_slower_than_the_first_retry_is_made_once_by_three_processes(
@@ -127,7 +91,7 @@ async def test_a_send_slower_than_the_first_retry_is_made_once_by_three_processe
     serve(running, platform)
     first, *others = running
     async with first, others[0], others[1]:
-        await queue(first, ["one", "two", "three"])
+        await queue(first, "one", "two", "three")
         await first.app.dispatcher.deliverer.run_due()
         await platform.waiting.wait()  # "one" is with the platform, which takes its time
         for _ in range(3):  # 60 s in all: past the old 2 s and past a whole lease
@@ -153,7 +117,7 @@ async def test_a_claim_its_process_stopped_renewing_is_taken_over_once_after_its
     serve(running, platform)
     doomed, survivor = running
     async with doomed, survivor:
-        await queue(doomed, ["one", "two"])
+        await queue(doomed, "one", "two")
         await doomed.app.dispatcher.deliverer.run_due()
         await platform.waiting.wait()
         # The process dies with the post in flight, before the platform took it: its claim
@@ -161,19 +125,16 @@ async def test_a_claim_its_process_stopped_renewing_is_taken_over_once_after_its
         await doomed.app.dispatcher.deliverer.close()
         platform.go.set()
         survivor.clock.advance(LEASE - timedelta(seconds=1))
-        await survivor.app.dispatcher.deliverer.run_due()
-        await survivor.app.dispatcher.activity.wait_idle()
+        await settle(survivor)
         assert platform.sent == []  # its lease still runs: the row is not taken yet
         survivor.clock.advance(timedelta(seconds=2))
-        await survivor.app.dispatcher.deliverer.run_due()
-        await survivor.app.dispatcher.activity.wait_idle()
+        await settle(survivor)
         assert platform.resent == ["one", "two"]  # taken over (claimed together), looking first
         assert posted(platform) == Counter(["one", "two"])
         assert [s.message.text for s in platform.sent] == ["one", "two"]
         assert [r.status for r in await rows(survivor)] == ["sent", "sent"]
         survivor.clock.advance(LEASE * 2)
-        await survivor.app.dispatcher.deliverer.run_due()
-        await survivor.app.dispatcher.activity.wait_idle()
+        await settle(survivor)
         assert posted(platform) == Counter(["one", "two"])
 
 
@@ -195,17 +156,15 @@ async def test_the_database_away_between_a_send_and_its_record_sends_nothing_twi
                 await running[1].__aenter__()
             try:
                 first = running[0]
-                await queue(first, ["one", "two"])
+                await queue(first, "one", "two")
                 await first.app.dispatcher.deliverer.run_due()
                 await platform.waiting.wait()
                 await outage.away()
                 try:
                     platform.go.set()  # the platform takes "one"; its record fails
-                    await until(lambda: _said(platform, 1), "sent")
+                    await until(lambda: platform.sent, "the post taken by the platform")
                     advance(running, timedelta(seconds=5))  # past the old 2 s retry
-                    for harness in running[1:]:  # another process, its database there
-                        await harness.app.dispatcher.deliverer.run_due()
-                        await harness.app.dispatcher.activity.wait_idle()
+                    await settle(*running[1:])  # another process, its database there
                     await asyncio.sleep(RENEW * 4)  # renewals and records fail meanwhile
                 finally:
                     await outage.back()
@@ -213,16 +172,10 @@ async def test_the_database_away_between_a_send_and_its_record_sends_nothing_twi
                     await harness.app.dispatcher.activity.wait_idle()
                 for _ in range(2):
                     advance(running, timedelta(seconds=5))
-                    for harness in running:
-                        await harness.app.dispatcher.deliverer.run_due()
-                        await harness.app.dispatcher.activity.wait_idle()
+                    await settle(*running)
                 assert posted(platform) == Counter(["one", "two"])
                 assert platform.resent == []
                 assert [r.status for r in await rows(first)] == ["sent", "sent"]
             finally:
                 if len(running) > 1:
                     await running[1].__aexit__(None, None, None)
-
-
-async def _said(platform: RecordingPort, count: int) -> bool:
-    return len(platform.sent) >= count
