@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ import pytest
 
 from bot.app import App
 from bot.config import Config, ConfigError
+from tests.conftest import until
 
 pytestmark = pytest.mark.postgres
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -36,6 +36,11 @@ async def get(app: App, path: str) -> tuple[int, str]:
     url = f"http://127.0.0.1:{app.web.port}{path}"
     async with aiohttp.ClientSession() as http, http.get(url) as answer:
         return answer.status, await answer.text()
+
+
+async def ready(app: App) -> bool:
+    """Whether /healthz answers 200 now."""
+    return (await get(app, "/healthz"))[0] == 200
 
 
 @asynccontextmanager
@@ -95,10 +100,8 @@ async def test_ready_then_degraded_while_the_database_is_away_then_ready(databas
             assert "steward_database_up 0.0" in metrics
             assert "steward_database_errors_total 2.0" in metrics
 
-        for _ in range(20):  # the pool reconnects on the next check
-            if (await get(app, "/healthz"))[0] == 200:
-                break
-            await asyncio.sleep(0.1)
+        # The pool reconnects on the next check.
+        await until(lambda: ready(app), "/healthz to answer 200 again", every=0.1)
         assert await get(app, "/healthz") == (200, "ready\n")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.builtin import Steward
+from tests.conftest import until
 from tests.core.garden import Garden
 from tests.core.harness import Harness
 
@@ -81,10 +82,7 @@ async def test_a_runs_own_cancel_is_not_the_callers(database_url: str) -> None:
         slow.release.set()  # rolled back: the stopped run ends, cancelled
         try:
             assert await asyncio.wait_for(firing, 10) is None  # not the caller's cancel
-            for _ in range(500):  # the new run posts the report the stuck one never did
-                if garden.port.sent:
-                    break
-                await asyncio.sleep(0.01)
+            await until(lambda: garden.port.sent, "the new run's report")
             await garden.app.dispatcher.activity.wait_idle()
             assert [s.message.text for s in garden.port.sent] == ["hourly report"]
             assert jobs.overruns == 1

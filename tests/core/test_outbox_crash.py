@@ -24,15 +24,7 @@ from bot.db.engine import Database
 from bot.db.models import OutboxItem
 from sandbox.process import start_steward
 from sandbox.scenario._open import _seed_discord, _seed_slack
-from tests.conftest import shared_dir
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+from tests.conftest import shared_dir, until
 
 
 async def _welcome_rows(url: str) -> list[OutboxItem]:
@@ -75,7 +67,7 @@ async def _crash_then_restart(
         async def recorded() -> bool:
             return (await _welcome_rows(url))[0].status == "sent"
 
-        await _until(recorded, "the restarted Steward to record the welcome")
+        await until(recorded, "the restarted Steward to record the welcome", every=0.05)
         await asyncio.sleep(0.5)  # time for a wrong second post to land
         assert welcomes() == 1
         [row] = await _welcome_rows(url)

@@ -50,10 +50,15 @@ def slack_port(fake: FakeSlack) -> SlackPort:
     return SlackPort(client)
 
 
-def on_slack(harness: Harness, fake: FakeSlack) -> None:
+def on_slack(url: str, fake: FakeSlack) -> Harness:
+    """A process sending to the fake workspace's #general through its own port; the fake
+    stamps messages by its clock (the last process made's)."""
+    harness = Harness(url, [Steward(), Garden()])
     harness.community = CommunityRef("slack", fake.team.id)
     harness.channel = ChannelRef(harness.community, fake.general().id)
     harness.app.dispatcher.add_port(slack_port(fake))
+    fake.follow_clock(harness.clock.now)
+    return harness
 
 
 def posts(fake: FakeSlack, text: str) -> list[StoredMessage]:
@@ -74,12 +79,9 @@ async def test_a_process_cut_off_mid_send_gives_it_up_before_its_lease_and_nothi
         FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake,
         through_outage(database_url) as (url, outage),
     ):
-        cut_off = Harness(url, [Steward(), Garden()])  # through the proxy on PostgreSQL
-        other = Harness(database_url, [Steward(), Garden()])
+        cut_off = on_slack(url, fake)  # through the proxy on PostgreSQL
+        other = on_slack(database_url, fake)
         running = [cut_off, other]
-        for harness in running:
-            on_slack(harness, fake)
-        fake.follow_clock(other.clock.now)
         land = asyncio.Event()
         fake.faults.stall_before("chat.postMessage", land.wait, channel=fake.general().id)
         async with cut_off, other:
@@ -117,9 +119,7 @@ async def test_the_look_back_reads_past_a_busy_channels_latest_page(
     time) and finds the welcome; nothing is posted again."""
     monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=60))  # the fake is slow
     async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
-        harness = Harness(database_url, [Steward(), Garden()])
-        on_slack(harness, fake)
-        fake.follow_clock(harness.clock.now)
+        harness = on_slack(database_url, fake)
         async with harness:
             await queue(harness, "welcome")
             # The process takes the post and stops before its answer: the row stays attempted.
@@ -136,10 +136,8 @@ async def test_the_look_back_reads_past_a_busy_channels_latest_page(
             data = {"type": "message", "user": member.id, "text": f"hello {n}"}
             data |= {"ts": fake.world.next_ts(), "team": fake.team.id}
             fake.world.messages[general.id].append(StoredMessage(general.id, data, via="user"))
-        again = Harness(database_url, [Steward(), Garden()])
+        again = on_slack(database_url, fake)
         again.clock.advance(harness.clock.now() - again.clock.now())
-        fake.follow_clock(again.clock.now)
-        on_slack(again, fake)
         async with again:
             for _ in range(3):
                 again.clock.advance(LEASE + timedelta(seconds=1))
@@ -231,9 +229,7 @@ async def test_resends_after_a_restart_share_one_look_at_the_channel(
     since. Each post is in the channel once, and the channel was read once, not 30 times."""
     monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=30))
     async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
-        harness = Harness(database_url, [Steward(), Garden()])
-        on_slack(harness, fake)
-        fake.follow_clock(harness.clock.now)
+        harness = on_slack(database_url, fake)
         texts = [f"post {n}" for n in range(30)]
         async with harness:
             for text in texts:
@@ -270,9 +266,7 @@ async def test_a_quick_restart_looks_for_a_post_only_once_it_may_have_landed(
         pytest.skip("PostgreSQL: a stopped process's claim is taken once its lease has passed")
     monkeypatch.setattr(bot.core.outbox, "SEND_TIMEOUT", timedelta(seconds=60))  # not cut
     async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
-        killed = Harness(database_url, [Steward(), Garden()])
-        on_slack(killed, fake)
-        fake.follow_clock(killed.clock.now)
+        killed = on_slack(database_url, fake)
         land = asyncio.Event()
         fake.faults.stall_before("chat.postMessage", land.wait, channel=fake.general().id)
         async with killed:
@@ -282,9 +276,7 @@ async def test_a_quick_restart_looks_for_a_post_only_once_it_may_have_landed(
             await killed.app.dispatcher.deliverer.close()  # killed: it records nothing more
         [row] = await rows(killed)
         assert (row.status, row.claimed_by) == ("pending", killed.app.dispatcher.deliverer.me)
-        restarted = Harness(database_url, [Steward(), Garden()])  # at once: the same instant
-        on_slack(restarted, fake)
-        fake.follow_clock(restarted.clock.now)
+        restarted = on_slack(database_url, fake)  # at once: the same instant
         async with restarted:
             await settle(restarted)
             assert len(fake.calls_to("chat.postMessage")) == 1  # not posted again yet
@@ -306,9 +298,7 @@ async def test_a_look_cut_at_the_send_timeout_leaves_the_row_to_look_again(
     marked as maybe sent, so the next try looks again (it never posts blind), finds the
     post, and posts nothing."""
     async with FakeSlack(validate=require_validator(), ack_deadline=2.0) as fake:
-        harness = Harness(database_url, [Steward(), Garden()])
-        on_slack(harness, fake)
-        fake.follow_clock(harness.clock.now)
+        harness = on_slack(database_url, fake)
         async with harness:
             await queue(harness, "welcome")
             # What a killed process got out before it died: the post, and the row marked tried.

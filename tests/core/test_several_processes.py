@@ -35,7 +35,7 @@ from sandbox.discord import FakeDiscord
 from sandbox.process import Spare, start_steward
 from sandbox.scenario._open import _seed_slack
 from sandbox.slack import FakeSlack
-from tests.conftest import shared_dir
+from tests.conftest import shared_dir, until
 
 SHARDS = 3
 KILL_ROUNDS = (2, 3)
@@ -46,11 +46,14 @@ WITHIN = 180.0
 
 async def _until(missing: Callable[[], Awaitable[str]], what: str) -> None:
     """Wait until ``missing`` says nothing is missing any more (it returns what is)."""
-    deadline = asyncio.get_running_loop().time() + WITHIN
-    while lacking := await missing():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: {lacking}")
-        await asyncio.sleep(0.2)
+    lacking = ""
+
+    async def none() -> bool:
+        nonlocal lacking
+        lacking = await missing()
+        return not lacking
+
+    await until(none, lambda: f"{what}: {lacking}", within=WITHIN, every=0.2)
 
 
 def _guilds_on_every_shard(fake: FakeDiscord) -> list[Any]:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.builtin import Steward
 from bot.core import Feature, JobContext, timer
+from tests.conftest import until
 from tests.core.garden import Garden
 from tests.core.harness import Harness
 from tests.core.test_database_away import through_outage
@@ -193,10 +194,7 @@ async def test_a_job_run_that_never_ends_is_stopped_and_the_job_runs_again(
         assert said.getMessage() == (
             "job garden.hourly ran for more than 0 min and was stopped; starting it again"
         )
-        for _ in range(200):  # the new run posts the report the stuck one never did
-            if garden.port.sent:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: garden.port.sent, "the new run's report (the stuck one never made it)")
         await garden.app.dispatcher.activity.wait_idle()
         assert [s.message.text for s in garden.port.sent] == ["hourly report"]
         assert jobs.overruns == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from bot.builtin import Steward
 from bot.config import Config
 from bot.core import FakeClock, Feature
 from bot.core.registry import Registry
+from bot.db.models import InboxEvent
 from sandbox.slack import SESSION_LOG, FakeSlack, User
 from tests.adapters.desk import Desk
 from tests.core.garden import Garden
@@ -65,6 +67,34 @@ class SlackWorld:
             if activity.busy == 0 and activity.generation == generation:
                 return
         raise AssertionError("Steward never became quiet")
+
+    async def leave_in_inbox(self, envelopes: Sequence[dict[str, Any]]) -> None:
+        """Store Slack's events in the inbox as a process killed before its listeners ran left
+        them (stored, not handled)."""
+        async with self.app.db.uow() as uow:
+            for envelope in envelopes:
+                uow.session.add(
+                    InboxEvent(
+                        key=f"slack:{envelope['event_id']}",
+                        team_id=self.fake.team.id,
+                        body=envelope,
+                        received_at=datetime.now(UTC),
+                        replays=0,
+                    )
+                )
+            await uow.commit()
+
+    async def restart(self, features: Sequence[Feature]) -> App:
+        """Start a new App on the same database and workspace (the old one stopped); it is
+        ``app`` from now on, connected. The caller stops it."""
+        connects = self.fake.socket.connects
+        app = App(self.app.config, clock=FakeClock(), features=list(features))
+        await app.start(background=False)
+        self.app = app
+        await self.fake.wait_for(
+            lambda: self.fake.socket.connected and self.fake.socket.connects > connects
+        )
+        return app
 
 
 StartWorld = Callable[..., Awaitable[SlackWorld]]

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -148,25 +148,9 @@ async def test_events_a_killed_steward_stored_are_handled_on_start_once(
         )
         for i, p in enumerate(people)
     ]
-    async with world.app.db.uow() as uow:
-        for envelope in envelopes:  # what a process killed before its listeners ran left
-            uow.session.add(
-                InboxEvent(
-                    key=f"slack:{envelope['event_id']}",
-                    team_id=fake.team.id,
-                    body=envelope,
-                    received_at=datetime.now(UTC),
-                    replays=0,
-                )
-            )
-        await uow.commit()
-
-    connects = fake.socket.connects
-    app = App(world.app.config, clock=FakeClock(), features=[Steward(), Garden(), Desk()])
-    await app.start(background=False)
+    await world.leave_in_inbox(envelopes)  # what a process killed before its listeners ran left
+    app = await world.restart([Steward(), Garden(), Desk()])
     try:
-        world.app = app
-        await fake.wait_for(lambda: fake.socket.connected and fake.socket.connects > connects)
         await world.settle()
         again = await fake.deliver("event", envelopes[2])  # Slack's retry of the unacked one
         await world.settle()

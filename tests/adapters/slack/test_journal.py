@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from sandbox.outage import through_outage
 from sandbox.process import start_steward
 from sandbox.scenario._open import _seed_slack
 from sandbox.slack import payloads
-from tests.conftest import shared_dir
+from tests.conftest import shared_dir, until
 
 NEWCOMERS = 6
 
@@ -44,14 +43,6 @@ def _no_dotenv(monkeypatch: pytest.MonkeyPatch) -> None:
             "STEWARD_PLATFORM_SPEED",
         ):
             monkeypatch.delenv(name)
-
-
-async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def _counts(url: str) -> tuple[int, int]:
@@ -118,16 +109,17 @@ async def test_events_acked_while_the_database_is_away_survive_a_kill(
 
         second = await start_steward(env, log)
         try:
-
-            async def all_welcomed() -> bool:
-                return all(fake.dms_of(p) for p in newcomers)
-
-            await _until(all_welcomed, "the restarted Steward to welcome every newcomer")
+            await until(
+                lambda: all(fake.dms_of(p) for p in newcomers),
+                "the restarted Steward to welcome every newcomer",
+                within=60,
+                every=0.05,
+            )
 
             async def cleared() -> bool:
                 return (await _counts(url))[0] == 0
 
-            await _until(cleared, "the inbox to be cleared")
+            await until(cleared, "the inbox to be cleared", within=60, every=0.05)
             await asyncio.sleep(0.5)  # time for a wrong second welcome to land
             assert [len(fake.dms_of(p)) for p in newcomers] == [1] * NEWCOMERS
             assert (await _counts(url))[1] >= NEWCOMERS

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from bot.app import App
 from bot.builtin import Steward
-from bot.core import Context, FakeClock, Feature, MessagePosted, on
+from bot.core import Context, Feature, MessagePosted, on
 from bot.core.message import Message
-from bot.db.models import InboxEvent
 from sandbox.slack import payloads
 from tests.adapters.slack.conftest import StartWorld
 
@@ -69,26 +66,11 @@ async def test_leftovers_of_several_members_are_handled_side_by_side_each_in_ord
         for n in range(POSTS):  # the members' posts interleaved, as they came
             for person in people:
                 await fake.user_says(person, "general", f"{person.name} {n}")
-    async with world.app.db.uow() as uow:
-        for envelope in envelopes:
-            uow.session.add(
-                InboxEvent(
-                    key=f"slack:{envelope['event_id']}",
-                    team_id=fake.team.id,
-                    body=envelope,
-                    received_at=datetime.now(UTC),
-                    replays=0,
-                )
-            )
-        await uow.commit()
+    await world.leave_in_inbox(envelopes)
 
     parrot = Parrot()
-    app = App(world.app.config, clock=FakeClock(), features=[Steward(), parrot])
-    connects = fake.socket.connects
-    await app.start(background=False)
+    app = await world.restart([Steward(), parrot])
     try:
-        world.app = app
-        await fake.wait_for(lambda: fake.socket.connected and fake.socket.connects > connects)
         general = fake.general().id
 
         def heard() -> list[str]:

@@ -20,6 +20,7 @@ from sandbox.scenario import (
     stop_steward,
 )
 from tests.cogs.onboarding.world import storm
+from tests.conftest import until
 
 
 def _hold_next_welcome(community: Community, hold: Callable[[], Awaitable[None]]) -> None:
@@ -37,11 +38,12 @@ def _hold_next_welcome(community: Community, hold: Callable[[], Awaitable[None]]
 async def _until_dms(community: Community, people: list[Person]) -> None:
     """Wait until every one of ``people`` has their welcome DM (their public welcome was queued
     in the same transaction)."""
-    for _ in range(2400):
-        if all(community.dms_of(p) for p in people):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the newcomers' welcome DMs never came")
+    await until(
+        lambda: all(community.dms_of(p) for p in people),
+        "the newcomers' welcome DMs",
+        within=120,
+        every=0.05,
+    )
 
 
 def _welcomes(community: Community) -> list[Posted]:
