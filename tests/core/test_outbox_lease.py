@@ -325,3 +325,32 @@ async def test_a_look_cut_at_the_send_timeout_leaves_the_row_to_look_again(
             [welcome] = posts(fake, "welcome")
             [row] = await rows(harness)
             assert (row.status, row.message_id) == ("sent", welcome.ts)
+
+
+async def test_a_start_frees_a_stopped_processs_claims_once_what_they_sent_has_landed(
+    database_url: str,
+) -> None:
+    """The rows a start frees (``free_claims``, on SQLite) are due ``LANDS`` on, or when their
+    lease ends if that is sooner (whatever their try sent had landed by then); a row this
+    process holds keeps its claim."""
+    harness = Harness(database_url, [Steward(), Garden()])
+    async with harness:
+        await queue(harness, "long lease", "lease nearly over", "mine")
+        now = harness.clock.now()
+        leases = {
+            "long lease": ("stopped", LEASE),
+            "lease nearly over": ("stopped", timedelta(seconds=1)),
+            "mine": (harness.app.dispatcher.deliverer.me, LEASE),
+        }
+        async with harness.app.db.uow() as uow:
+            for row in await uow.session.scalars(select(OutboxItem)):
+                claimer, lease = leases[row.payload["text"]]
+                row.claimed_by, row.due_at, row.attempted_at = claimer, now + lease, now
+            await uow.commit()
+        assert await harness.app.dispatcher.deliverer.free_claims() == 2
+        found = {r.payload["text"]: (r.claimed_by, r.due_at - now) for r in await rows(harness)}
+        assert found == {
+            "long lease": (None, LANDS),
+            "lease nearly over": (None, timedelta(seconds=1)),
+            "mine": (harness.app.dispatcher.deliverer.me, LEASE),
+        }
