@@ -65,6 +65,14 @@ def posts(fake: FakeSlack, text: str) -> list[StoredMessage]:
     return [m for m in fake.messages_in(fake.general()) if m.data.get("text") == text]
 
 
+async def welcomed_once(fake: FakeSlack, harness: Harness) -> None:
+    """The welcome is in #general once, and its row is sent, naming that post."""
+    welcomes = posts(fake, "welcome")
+    assert len(welcomes) == 1, f"{len(welcomes)} welcomes in the channel"
+    [row] = await rows(harness)
+    assert (row.status, row.message_id) == ("sent", welcomes[0].ts)
+
+
 async def test_a_process_cut_off_mid_send_gives_it_up_before_its_lease_and_nothing_doubles(
     database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -105,9 +113,7 @@ async def test_a_process_cut_off_mid_send_gives_it_up_before_its_lease_and_nothi
             for _ in range(3):
                 advance(running, LANDS + timedelta(seconds=1))
                 await settle(*running)
-            assert len(posts(fake, "welcome")) == 1
-            [row] = await rows(other)
-            assert (row.status, row.message_id) == ("sent", posts(fake, "welcome")[0].ts)
+            await welcomed_once(fake, other)
 
 
 @pytest.mark.parametrize("after", [300, 1500])
@@ -142,9 +148,7 @@ async def test_the_look_back_reads_past_a_busy_channels_latest_page(
             for _ in range(3):
                 again.clock.advance(LEASE + timedelta(seconds=1))
                 await settle(again)
-            [row] = await rows(again)
-            assert len(posts(fake, "welcome")) == 1
-            assert (row.status, row.message_id) == ("sent", posts(fake, "welcome")[0].ts)
+            await welcomed_once(fake, again)
 
 
 class HeldPlatform(RecordingPort):
@@ -285,9 +289,7 @@ async def test_a_quick_restart_looks_for_a_post_only_once_it_may_have_landed(
             for _ in range(3):
                 restarted.clock.advance(LANDS)
                 await settle(restarted)
-            [welcome] = posts(fake, "welcome")
-            [row] = await rows(restarted)
-            assert (row.status, row.message_id) == ("sent", welcome.ts)
+            await welcomed_once(fake, restarted)
 
 
 async def test_a_look_cut_at_the_send_timeout_leaves_the_row_to_look_again(
@@ -322,9 +324,7 @@ async def test_a_look_cut_at_the_send_timeout_leaves_the_row_to_look_again(
             harness.clock.advance(timedelta(seconds=3))  # past the retry's 2 s
             await settle(harness)
             assert len(fake.calls_to("conversations.history")) == 2  # looked again
-            [welcome] = posts(fake, "welcome")
-            [row] = await rows(harness)
-            assert (row.status, row.message_id) == ("sent", welcome.ts)
+            await welcomed_once(fake, harness)
 
 
 async def test_a_start_frees_a_stopped_processs_claims_once_what_they_sent_has_landed(
