@@ -4,7 +4,13 @@ Slack takes an acked event as delivered and never sends it again, so an event ac
 only in memory was lost when the process was killed before its listeners stored their work.
 Here the adapter stores the raw event first (:meth:`Inbox.store`, bounded so Slack's 3-second
 ack window is kept) and acks only once its row is committed; a store that does not finish in
-time is not acked (Slack sends the event again) and goes on in the background. When the
+time is not acked (Slack sends the event again) and goes on in the background. Events that
+arrive while a store is under way (or waits for SQLite's one writer) are stored together by
+the next one, in one transaction: a join storm's hundreds of events a second each cost a
+transaction before, and on SQLite each queued for the writer with the welcomes. A lone event
+is stored at once, as before; a batch the database refuses for a reason that is not its own
+trouble (one event's row it cannot take) is stored again one event at a time, so one event
+never takes the others' acks with it. When the
 event's listeners are done (or their failure was kept) and what the features buffered for it
 is on disk (``Feature.written``: engagement's writer process), :meth:`Inbox.done` deletes the
 row and notes the id as handled, in one transaction, batched. Rows left by a stopped process
@@ -41,7 +47,8 @@ from bot.core.clock import Clock
 from bot.core.handled import KEEP_FOR
 from bot.core.ids import claimer_name
 from bot.core.spill import Journal, Leftovers, Spilled
-from bot.db.inserts import insert_ignore
+from bot.core.transient import database_trouble
+from bot.db.inserts import insert_ignore, insert_new
 from bot.db.models import HandledEvent, InboxEvent
 from bot.db.uow import UnitOfWork
 
@@ -69,6 +76,19 @@ SWEEP_EVERY = timedelta(minutes=10)
 """Expired handled ids are deleted with the first batch cleared after this long."""
 MOVE_AT_ONCE = 500
 """Journal events written into the inbox by one statement."""
+STORE_AT_ONCE = 100
+"""Events stored by one transaction at most (those waiting beyond go with the next)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """An event waiting to be stored with the others: its row, and the outcome its store
+    waits for (whether it was inserted, whether it was handled before)."""
+
+    key: str
+    team_id: str
+    body: dict[str, Any]
+    outcome: asyncio.Future[tuple[bool, bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +138,9 @@ class Inbox:
         self.written = written
         self.trouble = trouble
         self._storing: dict[str, asyncio.Task[bool]] = {}
+        self._waiting: list[_Waiting] = []
+        """Events whose store waits for the next transaction (``_write``)."""
+        self._writing: asyncio.Task[None] | None = None
         self._handled: dict[str, bool] = {}
         """Whether each event stored here was handled before, as its store's transaction
         found (``handled_before``): its listener need not ask the database again."""
@@ -176,32 +199,9 @@ class Inbox:
         until = asyncio.get_running_loop().time() + STORE_FOR
         while True:
             try:
-                async with self.sessions() as uow:
-                    row = {
-                        "key": key,
-                        "team_id": team_id,
-                        "body": body,
-                        "received_at": self.clock.now(),
-                        "replays": 0,
-                        "owner": self.me,
-                        "lease_until": self.clock.now() + LEASE,
-                    }
-                    # Asked in the store's own transaction (a read more in a write it makes
-                    # anyway): the listener's lookup would be a transaction of its own.
-                    handled = await uow.session.scalar(
-                        select(HandledEvent.key).where(
-                            HandledEvent.key == key, HandledEvent.expires_at > self.clock.now()
-                        )
-                    )
-                    inserted = await insert_ignore(uow.session, InboxEvent, row)
-                    if not inserted:
-                        # There already: ours to handle only if its owner stopped (its lease
-                        # passed); a live process handling it keeps it (the ack goes out, as
-                        # it is stored; the owner finishes it).
-                        inserted = await self._take(uow, key)
-                    await uow.commit()
+                inserted, handled = await self._together(key, team_id, body)
                 if inserted:  # handled here: its listener asks (a row left to another, not)
-                    self._handled[key] = handled is not None
+                    self._handled[key] = handled
                 self._renew_soon()
                 self.stored += inserted
                 return inserted
@@ -212,6 +212,95 @@ class Inbox:
                     continue  # it was away and answers again
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, RETRY_MOST)
+
+    async def _together(self, key: str, team_id: str, body: dict[str, Any]) -> tuple[bool, bool]:
+        """Store the event's row with the others waiting (one transaction for them all); once
+        committed: whether it was inserted (or taken over), whether it was handled before."""
+        outcome: asyncio.Future[tuple[bool, bool]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(key, team_id, body, outcome))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write(), name="steward-inbox-store")
+        return await outcome
+
+    async def _write(self) -> None:
+        """Store what waits, a transaction at a time, until nothing does. Each batch is taken
+        once its transaction has begun (on SQLite: holds the writer), so what arrived while it
+        waited for the writer goes with it."""
+        while self._waiting:
+            batch: list[_Waiting] = []
+            try:
+                async with self.sessions() as uow:
+                    await uow.session.connection()
+                    batch = self._take_waiting()
+                    outcomes = await self._rows(uow, batch)
+                    await uow.commit()
+            except Exception as exc:
+                if not batch:  # failed before taking any: every event waiting now tries again
+                    batch = self._take_waiting(everything=True)
+                if len(batch) > 1 and not database_trouble(exc):
+                    await self._each_alone(batch)  # one event's row may be what it refused
+                else:
+                    for waiting in batch:
+                        _settle(waiting.outcome, exc)
+                continue
+            for waiting, done in zip(batch, outcomes, strict=True):
+                _settle(waiting.outcome, done)
+
+    def _take_waiting(self, *, everything: bool = False) -> list[_Waiting]:
+        """The events waiting (a batch's worth, or all), their stores still waiting for them."""
+        most = len(self._waiting) if everything else STORE_AT_ONCE
+        taken, self._waiting = self._waiting[:most], self._waiting[most:]
+        return [w for w in taken if not w.outcome.done()]  # a store cancelled meanwhile: gone
+
+    async def _each_alone(self, batch: list[_Waiting]) -> None:
+        """Store each event of a refused batch in a transaction of its own: only the one(s)
+        the database refuses fail (and are tried again by their stores)."""
+        for waiting in batch:
+            try:
+                async with self.sessions() as uow:
+                    [done] = await self._rows(uow, [waiting])
+                    await uow.commit()
+            except Exception as exc:
+                _settle(waiting.outcome, exc)
+            else:
+                _settle(waiting.outcome, done)
+
+    async def _rows(self, uow: UnitOfWork, batch: list[_Waiting]) -> list[tuple[bool, bool]]:
+        """Insert the batch's rows in ``uow``; each one's outcome (inserted or taken over, and
+        whether its event was handled before, asked in the same transaction: the listener's
+        lookup would be a transaction of its own)."""
+        if not batch:
+            return []
+        now = self.clock.now()
+        keys = [w.key for w in batch]
+        handled = set(
+            await uow.session.scalars(
+                select(HandledEvent.key).where(
+                    HandledEvent.key.in_(keys), HandledEvent.expires_at > now
+                )
+            )
+        )
+        rows = [
+            {
+                "key": w.key,
+                "team_id": w.team_id,
+                "body": w.body,
+                "received_at": now,
+                "replays": 0,
+                "owner": self.me,
+                "lease_until": now + LEASE,
+            }
+            for w in batch
+        ]
+        inserted = await insert_new(uow.session, InboxEvent, rows, InboxEvent.key)
+        outcomes = []
+        for key in keys:
+            # A row there already is ours to handle only if its owner stopped (its lease
+            # passed); a live process handling it keeps it (the ack goes out, as it is stored;
+            # the owner finishes it).
+            mine = key in inserted or await self._take(uow, key)
+            outcomes.append((mine, key in handled))
+        return outcomes
 
     async def spill(self, key: str, team_id: str, body: dict[str, Any]) -> None:
         """The database is away: write the event to this process's journal (fsynced; call
@@ -457,9 +546,23 @@ class Inbox:
             self._moving.cancel()  # what it did not move stays in the journal
         for task in list(self._storing.values()):
             task.cancel()
+        if self._writing is not None:
+            self._writing.cancel()
         if self._renewing is not None:
             self._renewing.cancel()
         if self.journal is not None:
             self.journal.close()  # what was not moved stays for the next start
         if self._left is not None:
             self._left.let_go()
+
+
+def _settle(
+    outcome: asyncio.Future[tuple[bool, bool]], done: tuple[bool, bool] | BaseException
+) -> None:
+    """Give a waiting store its outcome (unless it stopped waiting)."""
+    if outcome.done():
+        return
+    if isinstance(done, BaseException):
+        outcome.set_exception(done)
+    else:
+        outcome.set_result(done)

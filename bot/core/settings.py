@@ -29,6 +29,7 @@ class FeatureSettings(BaseModel):
 
 
 S = TypeVar("S", bound=FeatureSettings)
+T = TypeVar("T")
 
 
 COMMUNITY_FEATURE = "steward"
@@ -76,7 +77,9 @@ SETTINGS_CHANNEL = "steward_settings"
 
 
 class SettingsCache:
-    """Validated settings per (community, feature), so a command doesn't wait on a read.
+    """Validated settings per (community, feature), so a command doesn't wait on a read; and
+    what a feature keeps of its own setup under a name of its own (:meth:`SettingsStore.changed`
+    drops it, the same way).
 
     A write in this process drops the entry at once. On PostgreSQL, where several processes may
     share the database, the write is announced (:data:`SETTINGS_CHANNEL`) and every process
@@ -86,7 +89,7 @@ class SettingsCache:
 
     def __init__(self, ttl: float = 5.0) -> None:
         self.ttl = ttl
-        self._entries: dict[tuple[str, str], tuple[float, FeatureSettings]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, object]] = {}
         self._drops: dict[tuple[str, str], int] = {}
         self._clears = 0
 
@@ -109,23 +112,23 @@ class SettingsCache:
         self._entries.clear()
         self._clears += 1
 
-    def get(self, key: tuple[str, str], cls: type[S]) -> S | None:
+    def get(self, key: tuple[str, str], cls: type[T]) -> T | None:
         """The cached settings, if fresh and of the asked-for model."""
         entry = self._entries.get(key)
         if entry is None or time_monotonic() - entry[0] > self.ttl:
             return None
         value = entry[1]
-        return value if type(value) is cls else None
+        return value if isinstance(value, cls) and type(value) is cls else None
 
-    def peek(self, key: tuple[str, str], cls: type[S]) -> tuple[S, bool] | None:
+    def peek(self, key: tuple[str, str], cls: type[T]) -> tuple[T, bool] | None:
         """The cached settings even when expired, and whether they are fresh; None when there
         are none (never read, or dropped by a write in this process)."""
         entry = self._entries.get(key)
-        if entry is None or type(entry[1]) is not cls:
+        if entry is None or not isinstance(entry[1], cls) or type(entry[1]) is not cls:
             return None
         return entry[1], time_monotonic() - entry[0] <= self.ttl
 
-    def put(self, key: tuple[str, str], value: FeatureSettings, token: int | None = None) -> None:
+    def put(self, key: tuple[str, str], value: object, token: int | None = None) -> None:
         """Remember validated settings (read since ``token``, when given)."""
         if token is not None and token != self.token(key):
             return  # a write dropped the entry while this was being read
@@ -175,6 +178,26 @@ class SettingsStore:
             self.cache.put(key, value, token)
         return value
 
+    async def changed(self, community: CommunityRef, name: str) -> None:
+        """What is cached under ``name`` for the community is being written in this unit of
+        work: dropped now and again when it commits, in this process and (announced on
+        PostgreSQL) in every other."""
+        if self.cache is not None:
+            cache, key = self.cache, (community.key, name)
+            cache.drop(key)
+            # Readers in other units of work see the old row until this commits (PostgreSQL):
+            # drop again then, so nothing they cached meanwhile outlives the write.
+            event.listen(
+                self.session.sync_session, "after_commit", lambda _s: cache.drop(key), once=True
+            )
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Heard by every process's listener when this commits (not at all if it rolls back).
+            announced = json.dumps([community.key, name])
+            await self.session.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": SETTINGS_CHANNEL, "payload": announced},
+            )
+
     async def _load(self, community: CommunityRef, cls: type[S], feature: str) -> S:
         row = await self.session.get(CommunitySetting, (community.key, feature))
         data = row.data if row is not None else {}
@@ -198,21 +221,7 @@ class SettingsStore:
         self, community: CommunityRef, feature: str, value: FeatureSettings, now: datetime
     ) -> None:
         """Store the fields that differ from the defaults."""
-        if self.cache is not None:
-            cache, key = self.cache, (community.key, feature)
-            cache.drop(key)
-            # Readers in other units of work see the old row until this commits (PostgreSQL):
-            # drop again then, so nothing they cached meanwhile outlives the write.
-            event.listen(
-                self.session.sync_session, "after_commit", lambda _s: cache.drop(key), once=True
-            )
-        if self.session.get_bind().dialect.name == "postgresql":
-            # Heard by every process's listener when this commits (not at all if it rolls back).
-            announced = json.dumps([community.key, feature])
-            await self.session.execute(
-                text("SELECT pg_notify(:channel, :payload)"),
-                {"channel": SETTINGS_CHANNEL, "payload": announced},
-            )
+        await self.changed(community, feature)
         data = value.model_dump(mode="json", exclude_defaults=True)
         row = await self.session.get(CommunitySetting, (community.key, feature))
         if row is None:

@@ -1,4 +1,4 @@
-"""The one "insert, and ignore the conflict" helper, for SQLite and PostgreSQL alike."""
+"""The "insert, and ignore the conflict" helpers, for SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ async def insert_ignore(
         statement = _STATEMENTS[dialect, plain] = insert(plain).on_conflict_do_nothing()
     result = await session.execute(statement, values)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_new(
+    session: AsyncSession, table: Any, rows: list[dict[str, Any]], returning: Any
+) -> set[Any]:
+    """Insert the rows that conflict with no unique key, in one statement; the ``returning``
+    column's value of each row inserted (a row left out for its conflict is not among them)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.scalars(
+        insert(table).values(rows).on_conflict_do_nothing().returning(returning)
+    )
+    return set(result)

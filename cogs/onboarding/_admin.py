@@ -49,6 +49,7 @@ async def set_rules(ctx: Ctx, text: str) -> None:
     if len(text) > MAX_RULES:
         raise UserError(f"Keep the rules under {MAX_RULES} characters.")
     flow = Flow(ctx)
+    await flow.setup_changed()
     config = await flow.repo.config(flow.now)
     config.rules_text = text
     config.updated_at = flow.now
@@ -59,6 +60,7 @@ async def set_welcome(ctx: Ctx, template: str) -> None:
     """Check and store the welcome template; a mistake is shown now, never at join time."""
     parsed = parse_template(template.strip(), FIELDS)
     flow = Flow(ctx)
+    await flow.setup_changed()
     config = await flow.repo.config(flow.now)
     config.welcome_template = parsed.source
     config.updated_at = flow.now
@@ -105,6 +107,7 @@ async def add_interest(
     if not 1 <= len(name) <= 80:
         raise UserError("Give the interest a name of 1 to 80 characters.")
     flow = Flow(ctx)
+    await flow.setup_changed()
     interest = await flow.repo.interest(name)
     if interest is None:
         if len(await flow.repo.interests()) >= 25:
@@ -125,6 +128,7 @@ async def remove_interest(ctx: Ctx, name: str) -> None:
     interest = await flow.repo.interest(name.strip())
     if interest is None:
         raise UserError(f"There is no interest called `{name[:40]}`.")
+    await flow.setup_changed()
     await ctx.uow.session.delete(interest)
     await ctx.reply(f"Interest {interest.name} removed.")
 
@@ -146,6 +150,7 @@ async def list_interests(ctx: Ctx) -> None:
 async def buddy(ctx: Ctx, action: str, capacity: int | None) -> None:
     """Join, leave, pause or resume the buddy pool."""
     flow = Flow(ctx)
+    await flow.setup_changed()
     entry = await flow.repo.buddy(ctx.actor.ref.id)
     if action == "join":
         if capacity is not None and not 1 <= capacity <= 50:

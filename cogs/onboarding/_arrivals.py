@@ -152,6 +152,7 @@ class Arrivals(Flow):
                 await self.step_done(row, step)
         entry = await self.repo.buddy(user_id)
         if entry is not None:
+            await self.setup_changed()
             await self.ctx.uow.session.delete(entry)
 
     async def forget(self, user_id: str) -> None:

@@ -4,7 +4,10 @@ reminders) builds on. Write, commit, act, then record what happened."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import inspect
 
 from bot.core import (
     Button,
@@ -17,10 +20,16 @@ from bot.core import (
     UserRef,
     mention,
 )
+from bot.core.settings import SettingsStore
 from bot.core.staff import staff_message
 from cogs.onboarding._buddies import Candidate, choose_buddy
 from cogs.onboarding._ladder import MEMBER_STEPS, Ladder, Progress, Quiet, Step, plan
-from cogs.onboarding._models import OnboardingConfig, OnboardingInterest, OnboardingMember
+from cogs.onboarding._models import (
+    OnboardingBuddy,
+    OnboardingConfig,
+    OnboardingInterest,
+    OnboardingMember,
+)
 from cogs.onboarding._repo import Repo
 from cogs.onboarding._texts import (
     onboarding_message,
@@ -31,6 +40,28 @@ from cogs.onboarding.events import OnboardingFinished, StepCompleted, StepName
 from cogs.onboarding.settings import OnboardingSettings
 
 DAY7 = 7
+SETUP = "onboarding.setup"
+"""The name the community's onboarding setup (config, interests, buddy pool) is cached under,
+beside the settings, and dropped by :meth:`Flow.setup_changed` the way a settings write is."""
+R = TypeVar("R", OnboardingConfig, OnboardingInterest, OnboardingBuddy)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A community's onboarding setup as a join reads it: copies of the rows, in no session
+    (shared by the joins of the next few seconds; never written through)."""
+
+    config: OnboardingConfig | None
+    interests: list[OnboardingInterest]
+    pool: list[OnboardingBuddy]
+
+
+def _copy(row: R) -> R:
+    """A copy of a row that belongs to no session."""
+    copy = type(row)()
+    for attr in inspect(type(row)).column_attrs:
+        setattr(copy, attr.key, getattr(row, attr.key))
+    return copy
 
 
 def nudge_key(user_id: str, step: Step) -> str:
@@ -47,26 +78,50 @@ class Flow:
         self.repo = Repo(ctx.uow.session, ctx.community)
         self.now = ctx.clock.now()
         self._hold = False
-        self._setup: tuple[OnboardingConfig | None, list[OnboardingInterest]] | None = None
+        self._setup: Setup | None = None
 
     def hold_setup(self) -> None:
-        """From now on in this call, read the community's onboarding config and interests once
-        (a join needs them for its nudges, its welcome and its onboarding message: three reads
-        of each inside the write lock, before). Only for calls that never change them."""
+        """From now on in this call, read the community's onboarding setup (config, interests,
+        buddy pool) as cached for the community (``SETUP``, a few seconds at most; dropped at
+        once by a change): a join needs them for its nudges, its buddy, its welcome and its
+        onboarding message, and read them inside the write lock, three reads a join in a storm.
+        Only for calls that never change them (they get copies)."""
         self._hold = True
 
-    async def _held(self) -> tuple[OnboardingConfig | None, list[OnboardingInterest]]:
+    async def _held(self) -> Setup:
         if self._setup is None:
-            self._setup = (await self.repo.peek_config(), await self.repo.interests())
+            store = SettingsStore.of(self.ctx.uow)
+            key = (self.ctx.community.key, SETUP)
+            cached = store.cache.get(key, Setup) if store.cache is not None else None
+            if cached is None:
+                token = store.cache.token(key) if store.cache is not None else None
+                config = await self.repo.peek_config()
+                cached = Setup(
+                    _copy(config) if config is not None else None,
+                    [_copy(i) for i in await self.repo.interests()],
+                    [_copy(b) for b in await self.repo.pool()],
+                )
+                if store.cache is not None:
+                    store.cache.put(key, cached, token)
+            self._setup = cached
         return self._setup
+
+    async def setup_changed(self) -> None:
+        """The config, an interest or the buddy pool is being changed in this call: the cached
+        setup goes (here, and in every process once this commits)."""
+        await SettingsStore.of(self.ctx.uow).changed(self.ctx.community, SETUP)
 
     async def config(self) -> OnboardingConfig | None:
         """The config row if there is one."""
-        return (await self._held())[0] if self._hold else await self.repo.peek_config()
+        return (await self._held()).config if self._hold else await self.repo.peek_config()
 
     async def interests(self) -> list[OnboardingInterest]:
         """Every interest, by name."""
-        return (await self._held())[1] if self._hold else await self.repo.interests()
+        return (await self._held()).interests if self._hold else await self.repo.interests()
+
+    async def pool(self) -> list[OnboardingBuddy]:
+        """The buddy pool."""
+        return (await self._held()).pool if self._hold else await self.repo.pool()
 
     # -- small helpers ----------------------------------------------------------------------
 
@@ -277,7 +332,7 @@ class Flow:
 
     async def assign_buddy(self, row: OnboardingMember) -> bool:
         """Pick a buddy from the pool; True when one was found."""
-        pool = await self.repo.pool()
+        pool = await self.pool()
         if not pool:
             return False
         loads = await self.repo.loads(self.now - self.s.buddy_check_after)

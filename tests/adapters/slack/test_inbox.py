@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
 from bot.app import App
@@ -24,6 +24,7 @@ from bot.core.activity import Activity
 from bot.core.inbox import LEASE, Inbox
 from bot.db.engine import Database
 from bot.db.models import HandledEvent, InboxEvent
+from bot.db.uow import UnitOfWork
 from sandbox.slack import payloads
 from tests.adapters.desk import Desk
 from tests.adapters.slack.conftest import SlackWorld
@@ -215,6 +216,75 @@ async def test_handled_event_ids_are_kept_a_day_not_for_ever(database_url: str) 
         async with db.reads() as uow:
             kept = set(await uow.session.scalars(select(HandledEvent.key)))
         assert kept == {"slack:Ev0NEW"}
+    finally:
+        await inbox.close()
+        await db.dispose()
+
+
+async def test_events_arriving_together_are_stored_together_and_acked_once_committed(
+    database_url: str,
+) -> None:
+    """A burst (a join storm's events) while the database is busy: the events are stored in
+    one transaction, not one each (on SQLite each would queue for the one writer), and no
+    store answers (Slack's ack waits for it) before that transaction has committed."""
+    db = Database(database_url)
+    said: list[str] = []
+
+    class Noted(UnitOfWork):
+        async def commit(self) -> None:
+            await super().commit()
+            said.append("committed")
+
+    async def written() -> bool:
+        return True
+
+    begun: list[object] = []
+    event.listen(db.engine.sync_engine, "begin", begun.append)
+    inbox = Inbox(lambda: Noted(db.sessions()), FakeClock(), Activity(), written)
+
+    async def store(i: int) -> None:
+        stored = await inbox.store(f"slack:Ev0BURST{i}", "T1", {"event_id": f"Ev0BURST{i}"}, 30)
+        said.append(f"stored {stored}")
+
+    try:
+        async with inbox_held(database_url, 1.0):
+            await asyncio.gather(*(store(i) for i in range(20)))
+        assert said == ["committed"] + ["stored True"] * 20
+        assert len(begun) < 5  # one transaction for the burst (not twenty)
+        async with db.reads() as uow:
+            kept = set(await uow.session.scalars(select(InboxEvent.key)))
+        assert kept == {f"slack:Ev0BURST{i}" for i in range(20)}
+    finally:
+        await inbox.close()
+        await db.dispose()
+
+
+async def test_an_event_the_database_refuses_does_not_take_the_others_with_it(
+    database_url: str,
+) -> None:
+    """Three events stored together, one of which the database cannot take (its body is not
+    JSON): the other two are stored and acked; the refused one is not acked (Slack sends it
+    again) and its store goes on trying."""
+    db = Database(database_url)
+
+    async def written() -> bool:
+        return True
+
+    inbox = Inbox(db.uow, FakeClock(), Activity(), written)
+    bodies: list[dict[str, object]] = [
+        {"event_id": "Ev0GOOD1"},
+        {"event_id": "Ev0BAD", "event": {"odd": object()}},
+        {"event_id": "Ev0GOOD2"},
+    ]
+    try:
+        async with inbox_held(database_url, 0.5):  # all three wait for the same transaction
+            stored = await asyncio.gather(
+                *(inbox.store(f"slack:{b['event_id']}", "T1", b, 2.0) for b in bodies)
+            )
+        assert stored == [True, None, True]
+        async with db.reads() as uow:
+            kept = set(await uow.session.scalars(select(InboxEvent.key)))
+        assert kept == {"slack:Ev0GOOD1", "slack:Ev0GOOD2"}
     finally:
         await inbox.close()
         await db.dispose()

@@ -98,3 +98,25 @@ async def test_a_join_storm_welcomes_everyone_exactly_once(community: Community)
         assert len(community.dms_of(person)) == 1
     funnel = await community.slash(community.people["ada"], "onboarding funnel", period="1w")
     assert "joined 60 · agreed to rules 0" in funnel.text
+
+
+async def test_a_change_to_the_setup_reaches_the_very_next_newcomer(community: Community) -> None:
+    """Joins share the community's onboarding setup for a few seconds (a join storm reads the
+    rules, interests and buddy pool once, not once a join); a manager's or a buddy's change
+    reaches the very next newcomer all the same."""
+    ada, alice = community.people["ada"], community.people["alice"]
+    await standard_setup(community, greeters=["ada"])
+
+    async def arrives(name: str) -> str:
+        newcomer = await community.member_joins(name)
+        return "\n".join(community.readable(m.text) for m in community.dms_of(newcomer))
+
+    nina = await arrives("nina")
+    assert "Be kind. No spam." in nina and "your buddy" not in nina
+    await community.slash(ada, "onboarding rules set", text="Be gentle.")
+    await community.slash(alice, "onboarding buddy join")
+    omar = await arrives("omar")
+    assert "Be gentle." in omar and "Be kind" not in omar
+    assert "Meet @alice, your buddy" in omar
+    await community.slash(alice, "onboarding buddy leave")
+    assert "your buddy" not in await arrives("pia")
