@@ -61,8 +61,10 @@ class Batch:
     """The tasks discord.py started while parsing one gateway frame."""
 
     replaying: bool
+    ws: DiscordWebSocket | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     resumed: bool = False  # the frame was RESUMED: what follows is live
+    delivery: str = ""  # "<session id>:<sequence>" of the dispatch (see :func:`delivery`)
 
 
 _BATCH: ContextVar[Batch | None] = ContextVar("steward_gateway_batch", default=None)
@@ -75,6 +77,19 @@ def note_task(task: asyncio.Task[Any], event: str) -> None:
     if batch is not None:
         batch.tasks.append(task)
         batch.resumed = batch.resumed or event == "on_resumed"
+        ws = batch.ws
+        if not batch.delivery and ws is not None and ws.sequence is not None:
+            # discord.py took the frame's sequence before parsing it (and the session's id at
+            # READY, or from the kept session it resumed).
+            batch.delivery = f"{ws.session_id}:{ws.sequence}"
+
+
+def delivery() -> str:
+    """The gateway session and sequence of the dispatch being handled ("" outside one): the
+    same when a resumed session replays it, different for every other dispatch (an event
+    whose content does not tell two happenings apart is keyed by it)."""
+    batch = _BATCH.get()
+    return "" if batch is None else batch.delivery
 
 
 def replayed() -> bool:
@@ -358,7 +373,7 @@ class ResumingWebSocket(DiscordWebSocket):
             await super().received_message(msg)
             return
         before = self.sequence
-        batch = Batch(self.replaying)
+        batch = Batch(self.replaying, self)
         token = _BATCH.set(batch)
         try:
             await super().received_message(msg)
