@@ -5,9 +5,12 @@ process. While the database holds Steward's writes back (the test locks the tabl
 post, react and join; the client's heartbeat tells the fake it received all of it; then the
 process is killed (SIGKILL). The next process resumes the killed one's gateway session from the
 last sequence it had stored, the fake replays the rest, and every message, reaction and join is
-stored, each once (the day's counts are not doubled, one welcome DM). When the session cannot be
-resumed (expired), the next process identifies anew and the catch-up on ready finds what was
-sent meanwhile.
+stored, each once (the day's counts are not doubled, one welcome DM). Events the killed process
+had stored but its watermark did not cover yet (edits, a deletion, leavings, reactions taken
+back) come again and are stored once. With two shards each resumes its own session. A clean stop
+leaves the sessions resumable and saves the watermarks last. When the session cannot be resumed
+(expired), the next process identifies anew and the catch-up on ready finds what was sent
+meanwhile.
 """
 
 from __future__ import annotations

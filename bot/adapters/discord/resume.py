@@ -12,7 +12,8 @@ connections with a code that leaves their sessions resumable (not 1000).
 
 A starting process that finds its shard's session RESUMEs it from the watermark at its resume
 URL, instead of identifying, and Discord replays every dispatch after it (events the killed
-process may have handled already among them: the features' storage is idempotent for them). A
+process may have handled already among them: the features' storage is idempotent for them,
+keyed by what the event carries, or by :func:`delivery` when it carries no time of its own). A
 replayed interaction is not run: the killed process answered it, or its person saw it fail;
 running it again could act twice, or unseen.
 discord.py's cache is empty in a new process and a RESUME sends no GUILD_CREATE, so the
@@ -163,7 +164,11 @@ class SessionKeeper:
     def keep_sessions(self) -> None:
         """A clean stop: closing the connections leaves their sessions resumable, so the next
         process resumes them and gets what was sent meanwhile (Discord shows the bot online
-        until the session times out, a few minutes, or the next process takes it)."""
+        until the session times out, a few minutes, or the next process takes it).
+
+        discord.py closes with 1000. Without sharding its reading loop, woken by the close,
+        closes first with 4000 and the 1000 is never sent; the sharded client stops each
+        shard's reading loop first, and there the 1000 goes out (and ends the session)."""
         for ws in self.sockets.values():
             ws.keep = True
 
