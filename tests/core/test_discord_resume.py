@@ -106,10 +106,12 @@ class World:
         self.fake, self.url, self.log = fake, url, log
         self.guild, people, settings = _seed_discord(fake)
         self.regulars = [p.account for name, p in people.items() if name != "ada"]
-        self.guilds = [self.guild, *_guilds_on_the_other_shards(fake, self.guild, shards)]
-        for guild in self.guilds[1:]:
-            for user in self.regulars:
-                fake.add_member(guild, user)
+        self.guilds = [self.guild]  # one on each shard, the seeded one first
+        for guild in fake.guild_on_each_shard(shards, have=[self.guild]):
+            if guild is not self.guild:
+                self.guilds.append(guild)
+                for user in self.regulars:
+                    fake.add_member(guild, user)
         self.general = self.guild.channel_named("general")
         self.env = {
             "STEWARD_DATABASE_URL": url,
@@ -201,20 +203,6 @@ class World:
 
     async def all_stored(self) -> bool:
         return not await self.missing()
-
-
-def _guilds_on_the_other_shards(fake: Any, first: Any, shards: int) -> list[Any]:
-    """A guild, with its #general, on each shard but ``first``'s (a guild's shard is
-    ``(id >> 22) % shards``; ids made in the same millisecond share one)."""
-    taken = {(int(first.id) >> 22) % shards: first}
-    while len(taken) < shards:
-        guild = fake.add_guild(f"Guild {len(taken)}", owner=fake.owner)
-        shard = (int(guild.id) >> 22) % shards
-        if shard in taken:
-            fake.world.guilds.pop(guild.id)
-            continue
-        taken[shard] = guild
-    return [g for g in taken.values() if g is not first]
 
 
 def _heartbeat(gateway: Any, session: Any) -> int:
