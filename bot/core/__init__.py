@@ -18,6 +18,7 @@ from bot.core.events import (
     ReactionAdded,
     ReactionRemoved,
     ThreadOpened,
+    occurrence,
 )
 from bot.core.feature import (
     Feature,
@@ -121,6 +122,7 @@ __all__ = [
     "job",
     "mention",
     "message_action",
+    "occurrence",
     "on",
     "plural",
     "timer",

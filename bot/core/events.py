@@ -29,6 +29,11 @@ class MemberLeft(Event):
     """A member left or was removed."""
 
     user: UserRef
+    delivery: str = ""
+    """What tells this leaving from another of the same member when ``at`` is not the
+    platform's own time (Discord's GUILD_MEMBER_REMOVE carries none): the gateway session and
+    sequence it came as, the same when a resumed session replays it. Empty on Slack, whose
+    ``at`` is the event's own time. See :func:`occurrence`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,6 +124,9 @@ class ReactionRemoved(Event):
     message: MessageRef
     user: UserRef
     emoji: str
+    delivery: str = ""
+    """As :attr:`MemberLeft.delivery`: a reaction taken back, added again and taken back again
+    is two takings back with the same content."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,3 +154,10 @@ class PlatformReady(Event):
 
 RECENT_JOINS = 1000
 """The most recent joins a ``PlatformReady`` carries."""
+
+
+def occurrence(event: MemberLeft | ReactionRemoved) -> str:
+    """What names this happening in an idempotency key: the same when the platform delivers
+    it again (a resumed Discord session's replay, a Slack retry), different for another
+    happening with the same content (a member who leaves, comes back and leaves again)."""
+    return event.delivery or event.at.isoformat()

@@ -22,6 +22,7 @@ from bot.core import (
     MessagePosted,
     ReactionAdded,
     ReactionRemoved,
+    occurrence,
 )
 from bot.core.members import Level
 from cogs.engagement._gaps import days_of_blocks
@@ -91,13 +92,18 @@ def item_of(event: Event, at: datetime, parents: Mapping[str, str] | None = None
         # count), so adding it again counts again, and history (which lists the reactions
         # standing) agrees with what was counted live.
         reaction = f"r:{mkey}:{event.user.id}:{event.emoji}"
+        key = (
+            reaction
+            if isinstance(event, ReactionAdded)
+            else f"u:{reaction[2:]}:{occurrence(event)}"
+        )
         channel_id = event.message.channel.id
         thread = channel_id if parents and channel_id in parents else None
         return (
             cid,
             ts,
             "reaction" if added else "unreaction",
-            reaction if added else f"u:{mkey}:{event.user.id}:{event.emoji}:{at.isoformat()}",
+            key,
             event.user.id,
             parents[channel_id] if parents and thread else channel_id,
             thread,
@@ -113,11 +119,14 @@ def item_of(event: Event, at: datetime, parents: Mapping[str, str] | None = None
         edited = isinstance(event, MessageEdited)
         mkey = message_key(event.message)
         editor = event.author if isinstance(event, MessageEdited) else None
+        # An edit is named by its own time (Discord's edited_timestamp, Slack's event ts); a
+        # message is deleted once. Neither key is the time it was received: a replayed event
+        # (a resumed Discord session) finds its key taken.
         return (
             cid,
             ts,
             "edit" if edited else "delete",
-            f"{'e' if edited else 'd'}:{mkey}:{event.at.isoformat()}",
+            f"e:{mkey}:{event.at.isoformat()}" if edited else f"d:{mkey}",
             editor.id if editor is not None else "",
             event.message.channel.id,
             None,
@@ -136,7 +145,7 @@ def item_of(event: Event, at: datetime, parents: Mapping[str, str] | None = None
         return (cid, ts, "join", f"j:{user}:{event.at.isoformat()}", user, *_NOTHING)
     if isinstance(event, MemberLeft):
         user = event.user.id
-        return (cid, ts, "leave", f"l:{user}:{event.at.isoformat()}", user, *_NOTHING)
+        return (cid, ts, "leave", f"l:{user}:{occurrence(event)}", user, *_NOTHING)
     return None
 
 

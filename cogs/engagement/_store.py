@@ -29,6 +29,8 @@ from cogs.engagement._rules import (
     CID,
     COUNTS,
     KEY,
+    KIND,
+    UNDOES,
     Item,
     Rules,
     answers_of,
@@ -122,31 +124,46 @@ class Store:
                 log.warning("stored %d engagement events after %d tries", len(items), tries)
             return stored
 
-    def _rows(self, items: list[Item], rules: Rules) -> list[dict[str, Any]]:
+    def _rows(
+        self, items: list[Item], rules: Rules
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The batch's rows (each key once), and its takings back that stand: the reactions
+        whose last event in the batch takes them back."""
         rows: dict[tuple[str, str], dict[str, Any]] = {}
+        last: dict[tuple[str, str], dict[str, Any] | None] = {}  # None: added again after
         for item in items:
             enabled, staff_roles = rules.get(item[CID], (True, frozenset()))
-            if enabled and (item[CID], item[KEY]) not in rows:
-                rows[(item[CID], item[KEY])] = row_of(item, staff_roles)
-        return list(rows.values())
+            if not enabled:
+                continue
+            where = (item[CID], item[KEY])
+            row = rows.get(where)
+            if row is None:
+                row = rows[where] = row_of(item, staff_roles)
+            if item[KIND] == "reaction":
+                last[where] = None
+            elif item[KIND] == "unreaction":
+                last[(item[CID], item[UNDOES])] = row
+        return list(rows.values()), [r for r in last.values() if r is not None]
 
     async def _write(self, items: list[Item], rules: Rules) -> int:
-        rows = self._rows(items, rules)
+        rows, undo = self._rows(items, rules)
         if not rows:
             return 0
         if self.db.dialect == "postgresql":
-            fresh = await self._write_pg(rows)
+            fresh = await self._write_pg(rows, undo)
         else:
             async with self.db.engine.begin() as conn:
                 writer = await _Writer.open(conn, self.faults)
                 await self._resolve_targets(conn, writer, rows)
                 fresh = await writer.insert_new(rows)
-                await writer.rollups(fresh)
+                await writer.rollups(fresh, undo)
         self.stored += len(fresh)
         self._remember(fresh)
         return len(fresh)
 
-    async def _write_pg(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _write_pg(
+        self, rows: list[dict[str, Any]], undo: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """One transaction on the writer's own asyncpg connection.
 
         Not a pooled SQLAlchemy connection: its checkout ping alone was three round trips a
@@ -159,7 +176,7 @@ class Store:
                 writer = _Writer(driver, "postgresql", self.faults)
                 await self._resolve_targets(None, writer, rows)
                 fresh = await writer.insert_new(rows)
-                await writer.rollups(fresh)
+                await writer.rollups(fresh, undo)
         except BaseException:
             self._pg = None
             driver.terminate()
@@ -309,10 +326,15 @@ class _Writer:
         await self.driver.execute(PG_ANSWERS, *_columns(params, 7))
         await self.driver.execute("SET LOCAL enable_seqscan = on")
 
-    async def _withdraw(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Delete the stored reactions these new rows take back; rows that take their counts
-        back (``_rules.withdrawn``)."""
-        keys = [(r["community_id"], r["_undoes"]) for r in rows if r["kind"] == "unreaction"]
+    async def _withdraw(self, undo: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Delete the stored reactions these takings back take back; rows that take their
+        counts back (``_rules.withdrawn``).
+
+        A taking back stored before (a resumed Discord session replays it) takes its reaction
+        back again if it is there: the replay brought the reaction back (its adding came
+        again, and found its row gone), and replays come in order, so an adding after the
+        taking back comes again after it."""
+        keys = [(r["community_id"], r["_undoes"]) for r in undo]
         if not keys:
             return []
         if self.pg:
@@ -465,11 +487,14 @@ class _Writer:
         else:
             await self.driver.executemany(SQL["rejoined"], weeks)
 
-    async def rollups(self, rows: list[dict[str, Any]]) -> None:
-        """Add what the new raw rows contribute to every rollup, in the same transaction."""
+    async def rollups(
+        self, rows: list[dict[str, Any]], undo: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Add what the new raw rows contribute to every rollup, and take back what the
+        reactions taken back (``undo``, new rows or not) counted, in the same transaction."""
+        rows = [*rows, *await self._withdraw(undo or [])]
         if not rows:
             return
-        rows = [*rows, *await self._withdraw(rows)]
         members, channels, edges = rollup_deltas(rows)
         parts: dict[str, list[tuple[Any, ...]]] = {
             "member_days": member_day_rows(members),

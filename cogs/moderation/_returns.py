@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from bot.core import Context, UserRef
+from bot.core import Context, MemberLeft, UserRef, occurrence
 from cogs.moderation import _notify
 from cogs.moderation._lifecycle import Status
 from cogs.moderation._models import ModerationCase
@@ -43,10 +43,10 @@ async def cases_of(ctx: Ctx, user: str) -> list[ModerationCase]:
     return list(rows)
 
 
-async def _mark(ctx: Ctx, cases: list[ModerationCase], move: str, at: datetime) -> None:
-    """Write the coming or going on each case, once per event (``at`` names the event)."""
+async def _mark(ctx: Ctx, cases: list[ModerationCase], move: str, when: str) -> None:
+    """Write the coming or going on each case, once per event (``when`` names the event)."""
     repo = Repo(ctx.uow.session, ctx.community)
-    key = f"{move}:{at.isoformat()}"
+    key = f"{move}:{when}"
     note = "left the community" if move == LEFT else "came back to the community"
     for case in cases:
         if any(e.key == key for e in await repo.history(case)):
@@ -61,9 +61,10 @@ async def _mark(ctx: Ctx, cases: list[ModerationCase], move: str, at: datetime) 
         )
 
 
-async def left(ctx: Ctx, user: UserRef, at: datetime) -> None:
-    """The member left (or was removed): written on their open and recent cases."""
-    await _mark(ctx, await cases_of(ctx, user.id), LEFT, at)
+async def left(ctx: Ctx, event: MemberLeft) -> None:
+    """The member left (or was removed): written on their open and recent cases (once, also
+    when the platform delivers the leaving again)."""
+    await _mark(ctx, await cases_of(ctx, event.user.id), LEFT, occurrence(event))
 
 
 async def _away(ctx: Ctx, cases: list[ModerationCase]) -> bool:
@@ -83,7 +84,7 @@ async def returned(ctx: Ctx, user: UserRef, at: datetime, *, joined: bool) -> bo
     cases = await cases_of(ctx, user.id)
     if not cases or (not joined and not await _away(ctx, cases)):
         return False
-    await _mark(ctx, cases, RETURNED, at)
+    await _mark(ctx, cases, RETURNED, at.isoformat())  # a join's time is Discord's own
     listed = ", ".join(f"#{c.number} {c.kind} ({c.status})" for c in cases[-_SHOWN:])
     more = f" and {len(cases) - _SHOWN} more" if len(cases) > _SHOWN else ""
     text = (

@@ -372,7 +372,7 @@ class Moderation(AutomodCommands, CompanyCommands, Feature, name="moderation"):
     @on(MemberLeft)
     async def member_left(self, ctx: Listen, event: MemberLeft) -> None:
         """A member with cases left (or was removed): their cases say so."""
-        await _returns.left(ctx, event.user, event.at)
+        await _returns.left(ctx, event)
 
     @on(MemberJoined)
     async def member_joined(self, ctx: Listen, event: MemberJoined) -> None:

@@ -294,6 +294,20 @@ class FakeDiscord(Settling, PeopleActing, Moderating, Hierarchy):
             self.dispatch("GUILD_CREATE", payload)
         return guild
 
+    def guild_on_each_shard(self, shards: int, *, have: Iterable[Guild] = ()) -> list[Guild]:
+        """A guild on each of ``shards`` shards, by shard: one of ``have`` where it is on that
+        shard, else a new one (a guild's shard is ``(id >> 22) % shards``; ids made in the same
+        millisecond share one, so a new guild on a taken shard is dropped and made again)."""
+        taken = {(int(g.id) >> 22) % shards: g for g in have}
+        while len(taken) < shards:
+            guild = self.add_guild(f"Guild {len(taken)}", owner=self.owner)
+            shard = (int(guild.id) >> 22) % shards
+            if shard in taken:
+                self.world.guilds.pop(guild.id)
+                continue
+            taken[shard] = guild
+        return [taken[s] for s in range(shards)]
+
     def bot_role(self, guild: Guild) -> Role:
         """Return the bot's managed role in a guild."""
         return next(r for r in guild.roles.values() if r.managed and r.name == self.bot.username)

@@ -5,9 +5,12 @@ process. While the database holds Steward's writes back (the test locks the tabl
 post, react and join; the client's heartbeat tells the fake it received all of it; then the
 process is killed (SIGKILL). The next process resumes the killed one's gateway session from the
 last sequence it had stored, the fake replays the rest, and every message, reaction and join is
-stored, each once (the day's counts are not doubled, one welcome DM). When the session cannot be
-resumed (expired), the next process identifies anew and the catch-up on ready finds what was
-sent meanwhile.
+stored, each once (the day's counts are not doubled, one welcome DM). Events the killed process
+had stored but its watermark did not cover yet (edits, a deletion, leavings, reactions taken
+back) come again and are stored once. With two shards each resumes its own session. A clean stop
+leaves the sessions resumable and saves the watermarks last. When the session cannot be resumed
+(expired), the next process identifies anew and the catch-up on ready finds what was sent
+meanwhile.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+import pytest
+from sqlalchemy import func, select, text, update
 
 from bench.kill_matrix import _stored
 from bot.db.engine import Database
 from bot.db.models import GatewaySession
-from cogs.engagement._models import EngagementDay
+from cogs.engagement._models import EngagementDay, EngagementEvent
 from sandbox.process import start_steward
 from sandbox.scenario._open import _seed_discord
 from tests.conftest import shared_dir
@@ -41,10 +45,15 @@ async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float 
 
 
 async def _kept(url: str) -> list[tuple[str, int]]:
+    """Each kept session (by shard): its id and watermark."""
     db = Database(url)
     try:
         async with db.uow() as uow:
-            rows = await uow.session.execute(select(GatewaySession.session_id, GatewaySession.seq))
+            rows = await uow.session.execute(
+                select(GatewaySession.session_id, GatewaySession.seq).order_by(
+                    GatewaySession.shard_id
+                )
+            )
             return [(r[0], r[1]) for r in rows]
     finally:
         await db.dispose()
@@ -90,12 +99,19 @@ async def _writes_held(url: str) -> AsyncIterator[None]:
 
 
 class World:
-    """The fake Discord with a seeded guild, and what the members did."""
+    """The fake Discord with a seeded guild (one per shard when sharded), what the members
+    did, and the Steward processes started on it (ended at the test's end)."""
 
-    def __init__(self, fake: Any, url: str) -> None:
-        self.fake, self.url = fake, url
+    def __init__(self, fake: Any, url: str, log: Path, *, shards: int = 1) -> None:
+        self.fake, self.url, self.log = fake, url, log
         self.guild, people, settings = _seed_discord(fake)
         self.regulars = [p.account for name, p in people.items() if name != "ada"]
+        self.guilds = [self.guild]  # one on each shard, the seeded one first
+        for guild in fake.guild_on_each_shard(shards, have=[self.guild]):
+            if guild is not self.guild:
+                self.guilds.append(guild)
+                for user in self.regulars:
+                    fake.add_member(guild, user)
         self.general = self.guild.channel_named("general")
         self.env = {
             "STEWARD_DATABASE_URL": url,
@@ -104,35 +120,78 @@ class World:
             "STEWARD_DISCORD_API_BASE": settings["discord_api_base"],
             "STEWARD_DISCORD_GATEWAY_URL": settings["discord_gateway_url"],
         }
+        if shards > 1:
+            self.env["STEWARD_DISCORD_SHARD_COUNT"] = str(shards)
+        self.shards = shards
         self.posts: list[str] = []
         self.reactions: list[str] = []
         self.newcomers: list[Any] = []
+        self.processes: list[asyncio.subprocess.Process] = []
 
-    async def busy(self, n: int, *, to: list[Any] | None = None) -> list[Any]:
-        """``n`` posts, a reaction each (to the post, or to one of the earlier messages ``to``:
-        channel history shows no new message there, only a replay brings the reaction), and a
-        newcomer; returns the posts."""
+    async def start(self) -> asyncio.subprocess.Process:
+        """Start Steward; return once each of its shards' sessions is kept."""
+        process = await start_steward(self.env, self.log)
+        self.processes.append(process)
+
+        async def kept() -> bool:
+            return len(await _kept(self.url)) == self.shards
+
+        await _until(kept, "the gateway sessions to be kept")
+        return process
+
+    async def kill(self, process: asyncio.subprocess.Process) -> None:
+        """SIGKILL Steward and its engagement writer (a stopped container, the OOM killer)."""
+        _kill_with_children(process.pid)
+        await process.wait()
+
+    async def end(self) -> None:
+        """Stop what still runs (the test's end)."""
+        for process in self.processes:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()
+
+    async def busy(
+        self, n: int, *, to: list[Any] | None = None, newcomer: bool = True
+    ) -> list[Any]:
+        """``n`` posts (in each guild in turn), a reaction each (to the post, or to one of the
+        earlier messages ``to``: channel history shows no new message there, only a replay
+        brings the reaction), and a newcomer (in the next guild); returns the posts."""
         posted = []
         for i in range(n):
             author = self.regulars[i % len(self.regulars)]
-            message = await self.fake.user_says(author, self.general, f"post {len(self.posts)}")
+            general = self.guilds[len(self.posts) % len(self.guilds)].channel_named("general")
+            message = await self.fake.user_says(author, general, f"post {len(self.posts)}")
             self.posts.append(message.id)
             posted.append(message)
             target = to[i % len(to)] if to else message
             reactor = next(r for r in self.regulars if f"{target.id}:{r.id}" not in self.reactions)
             await self.fake.react(reactor, target, "👍")
             self.reactions.append(f"{target.id}:{reactor.id}")
-        newcomer = self.fake.add_user(f"newcomer{len(self.newcomers)}")
-        await self.fake.member_joins(self.guild, newcomer)
-        self.newcomers.append(newcomer)
+        if newcomer:
+            user = self.fake.add_user(f"newcomer{len(self.newcomers)}")
+            await self.fake.member_joins(self.guilds[len(self.newcomers) % len(self.guilds)], user)
+            self.newcomers.append(user)
         return posted
 
     async def received(self) -> None:
-        """Until the client's heartbeat says it received every dispatch of its session."""
+        """Until the client's heartbeats say it received every dispatch of its sessions."""
         gateway = self.fake.gateway
         await self.fake.wait_for(
-            lambda: (gateway.last_heartbeat_seq(0) or 0) >= gateway.session.seq, timeout=60
+            lambda: all(_heartbeat(gateway, s) >= s.seq for s in gateway.sessions.values()),
+            timeout=60,
         )
+
+    async def handled(self) -> None:
+        """Until the kept watermarks reach the last dispatch of each session: the restarted
+        Steward handled everything the fake replayed."""
+        gateway = self.fake.gateway
+
+        async def caught_up() -> bool:
+            sent = {s.id: s.seq for s in gateway.sessions.values()}
+            return all(sent.get(session_id, 0) <= seq for session_id, seq in await _kept(self.url))
+
+        await _until(caught_up, "the kept watermarks to reach the fake's last dispatches")
 
     async def missing(self) -> list[str]:
         stored = await _stored(self.url)
@@ -146,143 +205,275 @@ class World:
         return not await self.missing()
 
 
+def _heartbeat(gateway: Any, session: Any) -> int:
+    """The highest sequence the client's heartbeats carried on the session's connections."""
+    mine = {
+        f.connection
+        for f in gateway.client_frames
+        if (f.op == 2 and (f.d or {}).get("shard") == session.shard)
+        or (f.op == 6 and (f.d or {}).get("session_id") == session.id)
+    }
+    return max(
+        (f.d for f in gateway.client_frames if f.op == 1 and f.connection in mine and f.d),
+        default=0,
+    )
+
+
+def _resumed_from(gateway: Any) -> dict[str, int]:
+    """Each RESUME the client sent: the session it named, and the sequence it resumed from."""
+    return {f.d["session_id"]: f.d["seq"] for f in gateway.client_frames if f.op == 6}
+
+
 def _kill_with_children(pid: int) -> None:
-    """SIGKILL a process and the processes it started (a stopped container, the OOM killer)."""
+    """SIGKILL a process and the processes it started."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     for p in [pid, *map(int, children)]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(p, signal.SIGKILL)
 
 
-async def _started(world: World, log: Path) -> Any:
-    process = await start_steward(world.env, log)
+@pytest.fixture
+async def worlds(database_url: str, tmp_path: Path) -> AsyncIterator[Callable[..., World]]:
+    """Makes the test's world (``shards=2``: one guild on each shard); at the end, stops the
+    Steward processes still running and fails on anything the fake Discord would refuse."""
+    shared_dir()
+    from sandbox.discord import FakeDiscord
 
-    async def kept() -> bool:
-        return bool(await _kept(world.url))
+    made: list[World] = []
+    async with FakeDiscord() as fake:
 
-    await _until(kept, "the gateway session to be kept")
-    return process
+        def make(*, shards: int = 1) -> World:
+            made.append(World(fake, database_url, tmp_path / "steward.log", shards=shards))
+            return made[-1]
+
+        try:
+            yield make
+        finally:
+            for world in made:
+                await world.end()
+    assert not fake.violations, "\n".join(str(v) for v in fake.violations)
 
 
 async def test_events_a_killed_process_received_are_replayed_and_stored_once(
-    database_url: str, tmp_path: Path
+    worlds: Callable[..., World], database_url: str
 ) -> None:
-    shared_dir()
-    from sandbox.discord import FakeDiscord
+    world = worlds()
+    fake = world.fake
+    fake.gateway.heartbeat_interval_ms = 300  # heartbeats (acks of "received") come often
+    first = await world.start()
+    earlier = await world.busy(2)
+    await _until(world.all_stored, "the first posts to be stored")
+    [(session_id, _)] = await _kept(database_url)
+    async with _writes_held(database_url):
+        await world.busy(4, to=earlier)
+        # A reaction taken back: history shows only what stands, so no catch-up can tell; only
+        # the replayed event does.
+        taken = world.reactions.pop(0)
+        reactor = next(u for u in world.regulars if taken.endswith(f":{u.id}"))
+        await fake.unreact(reactor, earlier[0], "👍")
+        await world.received()
+        await world.kill(first)
+    # Acked (heartbeated as received) and not stored, all of it: 4 posts, 4 reactions to older
+    # messages, a newcomer, a reaction taken back; a new session would send none.
+    assert len(await world.missing()) == 9
+    assert taken in (await _stored(database_url))["reactions"]
 
-    async with FakeDiscord() as fake:
-        fake.gateway.heartbeat_interval_ms = 300  # heartbeats (acks of "received") come often
-        world = World(fake, database_url)
-        log = tmp_path / "steward.log"
-        first = await _started(world, log)
-        try:
-            earlier = await world.busy(2)
-            await _until(world.all_stored, "the first posts to be stored")
-            [(session_id, _)] = await _kept(database_url)
-            async with _writes_held(database_url):
-                await world.busy(4, to=earlier)
-                # A reaction taken back: history shows only what stands, so no catch-up can
-                # tell; only the replayed event does.
-                taken = world.reactions.pop(0)
-                reactor = next(u for u in world.regulars if taken.endswith(f":{u.id}"))
-                await fake.unreact(reactor, earlier[0], "👍")
-                await world.received()
-                _kill_with_children(first.pid)  # Steward and its engagement writer
-                await first.wait()
-        finally:
-            if first.returncode is None:
-                first.kill()
-                await first.wait()
-        # Acked (heartbeated as received) and not stored, all of it: 4 posts, 4 reactions to
-        # older messages, a newcomer, a reaction taken back; a new session would send none.
-        assert len(await world.missing()) == 9
-        assert taken in (await _stored(database_url))["reactions"]
+    await world.start()
+    await _until(world.all_stored, "the restarted Steward to store what was replayed")
 
-        second = await start_steward(world.env, log)
-        try:
-            await _until(world.all_stored, "the restarted Steward to store what was replayed")
+    async def taken_back() -> bool:
+        return taken not in (await _stored(database_url))["reactions"]
 
-            async def taken_back() -> bool:
-                return taken not in (await _stored(database_url))["reactions"]
+    await _until(taken_back, "the reaction taken back to be stored as such")
+    await world.busy(1)  # and live events after the replay
+    await _until(world.all_stored, "the live events after the replay")
+    await asyncio.sleep(1.0)  # time for a second welcome to land
+    await world.end()
+    gateway = fake.gateway
+    assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (1, 1, 0)
+    assert gateway.session is not None and gateway.session.id == session_id
+    # Each once: the day's counts hold each message and reaction once, one welcome DM each.
+    assert await _counted(database_url) == (len(world.posts), len(world.reactions))
+    assert [len(fake.dms_of(u)) for u in world.newcomers] == [1] * len(world.newcomers)
 
-            await _until(taken_back, "the reaction taken back to be stored as such")
-            await world.busy(1)  # and live events after the replay
-            await _until(world.all_stored, "the live events after the replay")
-            await asyncio.sleep(1.0)  # time for a second welcome to land
-        finally:
-            second.terminate()
-            await second.wait()
-        gateway = fake.gateway
-        assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (1, 1, 0)
-        assert gateway.session is not None and gateway.session.id == session_id
-        # Each once: the day's counts hold each message and reaction once, one welcome DM each.
-        assert await _counted(database_url) == (len(world.posts), len(world.reactions))
-        assert [len(fake.dms_of(u)) for u in world.newcomers] == [1] * len(world.newcomers)
-        assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+
+async def test_replayed_edits_deletions_leavings_and_reactions_taken_back_count_once(
+    worlds: Callable[..., World], database_url: str
+) -> None:
+    """Events the killed process had stored, replayed because its watermark had not been
+    saved since (it is saved at most once a second): none is stored twice. Two edits of one
+    message, a member who leaves, comes back and leaves again, and a reaction taken back,
+    given again and taken back again are each two events, on replay too."""
+    world = worlds()
+    fake = world.fake
+    first = await world.start()
+    edited, deleted, reacted = await world.busy(3)
+    await _until(world.all_stored, "the first posts to be stored")
+    gateway = fake.gateway
+    assert gateway.session is not None
+    before = gateway.session.seq
+    await fake.user_edits(edited, "edited once")
+    await fake.user_edits(edited, "edited twice")
+    await fake.user_deletes(deleted)
+    leaver = world.newcomers[0]
+    await fake.member_leaves(world.guild, leaver)
+    await fake.member_joins(world.guild, leaver)
+    await fake.member_leaves(world.guild, leaver)
+    reaction = world.reactions.pop(2)
+    reactor = next(u for u in world.regulars if reaction == f"{reacted.id}:{u.id}")
+    await fake.unreact(reactor, reacted, "👍")
+    await fake.react(reactor, reacted, "👍")
+    await fake.unreact(reactor, reacted, "👍")
+    once = {"message": 3, "reaction": 2, "join": 2, "edit": 2, "delete": 1, "leave": 2}
+    once["unreaction"] = 2
+
+    async def all_stored() -> bool:
+        return await _kinds(database_url) == once
+
+    await _until(all_stored, "the edits, the deletion, the leavings and the takings back")
+    assert await _counted(database_url) == (3, 2)
+    await world.kill(first)
+    # Killed before its next save of the watermark: the next process resumes from before
+    # these events, and Discord sends them all again.
+    await _rewind(database_url, before)
+
+    await world.start()
+    await world.handled()
+    await world.busy(1)  # live events after the replay
+    await _until(world.all_stored, "the live events after the replay")
+    await world.end()
+    assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (1, 1, 0)
+    assert list(_resumed_from(gateway).values()) == [before]
+    once.update(message=4, reaction=3, join=3)
+    assert await _kinds(database_url) == once
+    # What a manager's report counts: the reaction taken back stays taken back.
+    assert await _counted(database_url) == (4, 3)
+
+
+async def test_each_shard_of_a_killed_process_resumes_its_own_session(
+    worlds: Callable[..., World], database_url: str
+) -> None:
+    """Two shards in one process (``STEWARD_DISCORD_SHARD_COUNT=2``), one guild on each: after
+    a kill, each shard resumes the session it kept, and what each was sent is stored once."""
+    world = worlds(shards=2)
+    fake = world.fake
+    fake.gateway.heartbeat_interval_ms = 300
+    first = await world.start()
+    earlier = await world.busy(2)  # one post in each guild
+    await _until(world.all_stored, "the first posts to be stored")
+    kept = await _kept(database_url)
+    assert len({session_id for session_id, _ in kept}) == 2
+    async with _writes_held(database_url):
+        await world.busy(4, to=earlier)  # two posts, reactions and a newcomer on each shard
+        await world.busy(1)
+        await world.received()
+        await world.kill(first)
+    assert len(await world.missing()) == 4 + 4 + 2 + 1 + 1
+    kept = await _kept(database_url)
+
+    await world.start()
+    await _until(world.all_stored, "the restarted Steward to store what both shards replayed")
+    await world.handled()
+    await world.busy(2)  # live, on both shards
+    await _until(world.all_stored, "the live events after the replay")
+    await asyncio.sleep(1.0)  # time for a second welcome to land
+    await world.end()
+    gateway = fake.gateway
+    assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (2, 2, 0)
+    assert _resumed_from(gateway) == dict(kept)  # each shard its own session, from its mark
+    assert sorted(s.shard or [] for s in gateway.sessions.values()) == [[0, 2], [1, 2]]
+    assert sorted(s.id for s in gateway.sessions.values()) == sorted(dict(kept))
+    assert await _counted(database_url) == (len(world.posts), len(world.reactions))
+    assert [len(fake.dms_of(u)) for u in world.newcomers] == [1] * len(world.newcomers)
 
 
 async def test_a_session_past_resuming_identifies_anew_and_catches_up(
-    database_url: str, tmp_path: Path
+    worlds: Callable[..., World], database_url: str
 ) -> None:
-    shared_dir()
-    from sandbox.discord import FakeDiscord
+    world = worlds()
+    fake = world.fake
+    first = await world.start()
+    await world.busy(1)
+    await _until(world.all_stored, "the first post to be stored")
+    first.kill()
+    await first.wait()
+    await world.busy(2)  # while no process runs
+    fake.gateway.resume_window = 0.0  # Discord forgot the session meanwhile
 
-    async with FakeDiscord() as fake:
-        world = World(fake, database_url)
-        log = tmp_path / "steward.log"
-        first = await _started(world, log)
-        await world.busy(1)
-        await _until(world.all_stored, "the first post to be stored")
-        first.kill()
-        await first.wait()
-        await world.busy(2)  # while no process runs
-        fake.gateway.resume_window = 0.0  # Discord forgot the session meanwhile
-
-        second = await start_steward(world.env, log)
-        try:
-            await _until(world.all_stored, "the catch-up on ready to store what was missed")
-        finally:
-            second.terminate()
-            await second.wait()
-        gateway = fake.gateway
-        assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (2, 0, 1)
-        [(session_id, _)] = await _kept(database_url)
-        assert gateway.session is not None and gateway.session.id == session_id  # the new one
-        assert await _counted(database_url) == (len(world.posts), len(world.reactions))
-        assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+    await world.start()
+    await _until(world.all_stored, "the catch-up on ready to store what was missed")
+    await world.end()
+    gateway = fake.gateway
+    assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (2, 0, 1)
+    [(session_id, _)] = await _kept(database_url)
+    assert gateway.session is not None and gateway.session.id == session_id  # the new one
+    assert await _counted(database_url) == (len(world.posts), len(world.reactions))
 
 
+@pytest.mark.parametrize("shards", [1, 2])
 async def test_a_clean_stop_keeps_the_session_for_the_next_start(
-    database_url: str, tmp_path: Path
+    worlds: Callable[..., World], database_url: str, shards: int
 ) -> None:
-    shared_dir()
-    from sandbox.discord import FakeDiscord
+    """A stop (a deploy) closes each shard's connection without ending its session (not with
+    1000, which ends it) and saves the watermarks last: the next process resumes each session
+    from its last dispatch, and Discord sends only what came while no process ran.
 
-    async with FakeDiscord() as fake:
-        world = World(fake, database_url)
-        log = tmp_path / "steward.log"
-        first = await _started(world, log)
-        earlier = await world.busy(1)
-        await _until(world.all_stored, "the first post to be stored")
-        first.terminate()  # a clean stop (a deploy): the session is closed, not ended
-        assert await first.wait() == 0
-        await world.busy(2, to=earlier)  # while no process runs
-        taken = world.reactions.pop(0)
-        reactor = next(u for u in world.regulars if taken.endswith(f":{u.id}"))
-        await fake.unreact(reactor, earlier[0], "👍")  # no catch-up can tell this one
+    On one shard discord.py's close goes out as 4000 whatever Steward asks (its reading loop
+    closes the socket first); its sharded client stops each shard's loop first, so there the
+    1000 would go out."""
+    world = worlds(shards=shards)
+    fake = world.fake
+    first = await world.start()
+    # No newcomer: Steward's welcome would come back as a dispatch, perhaps while it stops.
+    earlier = await world.busy(shards, newcomer=False)
+    await _until(world.all_stored, "the first posts to be stored")
+    first.terminate()  # a clean stop (a deploy): the session is closed, not ended
+    assert await first.wait() == 0
+    gateway = fake.gateway
+    last = {s.id: s.seq for s in gateway.sessions.values()}
+    assert 1000 not in gateway.ended and 1001 not in gateway.ended
+    await world.busy(2 * shards, to=earlier)  # while no process runs
+    taken = world.reactions.pop(0)
+    reactor = next(u for u in world.regulars if taken.endswith(f":{u.id}"))
+    await fake.unreact(reactor, earlier[0], "👍")  # no catch-up can tell this one
 
-        second = await start_steward(world.env, log)
-        try:
-            await _until(world.all_stored, "the replay to store what was sent meanwhile")
+    await world.start()
+    await _until(world.all_stored, "the replay to store what was sent meanwhile")
 
-            async def taken_back() -> bool:
-                return taken not in (await _stored(database_url))["reactions"]
+    async def taken_back() -> bool:
+        return taken not in (await _stored(database_url))["reactions"]
 
-            await _until(taken_back, "the reaction taken back to be stored as such")
-        finally:
-            second.terminate()
-            await second.wait()
-        gateway = fake.gateway
-        assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (1, 1, 0)
-        assert await _counted(database_url) == (len(world.posts), len(world.reactions))
-        assert not fake.violations, "\n".join(str(v) for v in fake.violations)
+    await _until(taken_back, "the reaction taken back to be stored as such")
+    await world.end()
+    assert (gateway.identifies, gateway.resumes, gateway.invalid_resumes) == (
+        shards,
+        shards,
+        0,
+    )
+    # From the last dispatch each shard had when it stopped: nothing handled comes again.
+    assert _resumed_from(gateway) == last
+    assert await _counted(database_url) == (len(world.posts), len(world.reactions))
+
+
+async def _kinds(url: str) -> dict[str, int]:
+    """How many raw engagement events of each kind are stored."""
+    db = Database(url)
+    try:
+        async with db.uow() as uow:
+            rows = await uow.session.execute(
+                select(EngagementEvent.kind, func.count()).group_by(EngagementEvent.kind)
+            )
+            return {kind: int(n) for kind, n in rows}
+    finally:
+        await db.dispose()
+
+
+async def _rewind(url: str, seq: int) -> None:
+    """Put the kept watermark back at ``seq`` (where it was a save earlier)."""
+    db = Database(url)
+    try:
+        async with db.uow() as uow:
+            await uow.session.execute(update(GatewaySession).values(seq=seq))
+            await uow.commit()
+    finally:
+        await db.dispose()

@@ -57,20 +57,13 @@ async def _until(missing: Callable[[], Awaitable[str]], what: str) -> None:
 
 
 def _guilds_on_every_shard(fake: FakeDiscord) -> list[Any]:
-    """Guilds until each shard has one (a guild's shard is ``(id >> 22) % count``; ids made
-    in the same millisecond share a shard), each with #welcome and two regulars."""
-    by_shard: dict[int, Any] = {}
-    while len(by_shard) < SHARDS:
-        guild = fake.add_guild(f"Guild {len(by_shard)}", owner=fake.owner)
-        shard = (int(guild.id) >> 22) % SHARDS
-        if shard in by_shard:
-            fake.world.guilds.pop(guild.id)
-            continue
-        by_shard[shard] = guild
+    """A guild on each shard, each with #welcome and two regulars."""
+    guilds = fake.guild_on_each_shard(SHARDS)
+    for shard, guild in enumerate(guilds):
         fake.add_channel(guild, "welcome")
         for n in range(2):
             fake.add_member(guild, fake.add_user(f"regular{shard}{n}"))
-    return [by_shard[s] for s in range(SHARDS)]
+    return guilds
 
 
 class Workload:

@@ -19,7 +19,7 @@ from bot.adapters.discord.convert import (
 )
 from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.moderated import from_entry, timeout_changed, without_audit
-from bot.adapters.discord.resume import SessionKeeper, note_task, replayed
+from bot.adapters.discord.resume import SessionKeeper, delivery, note_task, replayed
 from bot.core.events import (
     RECENT_JOINS,
     MemberJoined,
@@ -144,7 +144,10 @@ class StewardBot(discord.Client):
         where = community(payload.guild_id)
         await self.adapter.publish(
             MemberLeft(
-                community=where, at=datetime.now(UTC), user=UserRef(where, str(payload.user.id))
+                community=where,
+                at=datetime.now(UTC),
+                user=UserRef(where, str(payload.user.id)),
+                delivery=delivery(),  # the payload has no time: a replay is told by this
             )
         )
 
@@ -200,7 +203,7 @@ class StewardBot(discord.Client):
         await self.adapter.publish(
             MessageEdited(
                 community=where,
-                at=datetime.now(UTC),
+                at=edited_at(payload.data),
                 message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
                 author=UserRef(where, str(author)) if author else None,
                 text=str(payload.data.get("content", "")),
@@ -223,14 +226,20 @@ class StewardBot(discord.Client):
         if payload.guild_id is None or (self.user and payload.user_id == self.user.id):
             return
         where = community(payload.guild_id)
-        event_type = ReactionAdded if added else ReactionRemoved
+        now = datetime.now(UTC)
+        message = message_ref(payload.guild_id, payload.channel_id, payload.message_id)
+        user = UserRef(where, str(payload.user_id))
+        emoji = str(payload.emoji)
         await self.adapter.publish(
-            event_type(
+            ReactionAdded(community=where, at=now, message=message, user=user, emoji=emoji)
+            if added
+            else ReactionRemoved(
                 community=where,
-                at=datetime.now(UTC),
-                message=message_ref(payload.guild_id, payload.channel_id, payload.message_id),
-                user=UserRef(where, str(payload.user_id)),
-                emoji=str(payload.emoji),
+                at=now,
+                message=message,
+                user=user,
+                emoji=emoji,
+                delivery=delivery(),  # no time in the payload (see on_raw_member_remove)
             )
         )
 
@@ -269,6 +278,20 @@ class StewardBot(discord.Client):
         if parsed is None:
             return
         await self.adapter.press(interaction, parsed, data, scope=scope)
+
+
+def edited_at(data: Any) -> datetime:
+    """When a message was edited: its ``edited_timestamp`` (each edit's own, the same when a
+    resumed session replays the MESSAGE_UPDATE), or now when Discord gave none."""
+    stamp = data.get("edited_timestamp")
+    if isinstance(stamp, str):
+        try:
+            found = datetime.fromisoformat(stamp)
+        except ValueError:
+            pass
+        else:
+            return found if found.tzinfo else found.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def stale(interaction: discord.Interaction[Any]) -> bool:

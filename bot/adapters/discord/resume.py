@@ -12,7 +12,8 @@ connections with a code that leaves their sessions resumable (not 1000).
 
 A starting process that finds its shard's session RESUMEs it from the watermark at its resume
 URL, instead of identifying, and Discord replays every dispatch after it (events the killed
-process may have handled already among them: the features' storage is idempotent for them). A
+process may have handled already among them: the features' storage is idempotent for them,
+keyed by what the event carries, or by :func:`delivery` when it carries no time of its own). A
 replayed interaction is not run: the killed process answered it, or its person saw it fail;
 running it again could act twice, or unseen.
 discord.py's cache is empty in a new process and a RESUME sends no GUILD_CREATE, so the
@@ -61,8 +62,10 @@ class Batch:
     """The tasks discord.py started while parsing one gateway frame."""
 
     replaying: bool
+    ws: DiscordWebSocket | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     resumed: bool = False  # the frame was RESUMED: what follows is live
+    delivery: str = ""  # "<session id>:<sequence>" of the dispatch (see :func:`delivery`)
 
 
 _BATCH: ContextVar[Batch | None] = ContextVar("steward_gateway_batch", default=None)
@@ -75,6 +78,19 @@ def note_task(task: asyncio.Task[Any], event: str) -> None:
     if batch is not None:
         batch.tasks.append(task)
         batch.resumed = batch.resumed or event == "on_resumed"
+        ws = batch.ws
+        if not batch.delivery and ws is not None and ws.sequence is not None:
+            # discord.py took the frame's sequence before parsing it (and the session's id at
+            # READY, or from the kept session it resumed).
+            batch.delivery = f"{ws.session_id}:{ws.sequence}"
+
+
+def delivery() -> str:
+    """The gateway session and sequence of the dispatch being handled ("" outside one): the
+    same when a resumed session replays it, different for every other dispatch (an event
+    whose content does not tell two happenings apart is keyed by it)."""
+    batch = _BATCH.get()
+    return "" if batch is None else batch.delivery
 
 
 def replayed() -> bool:
@@ -148,7 +164,11 @@ class SessionKeeper:
     def keep_sessions(self) -> None:
         """A clean stop: closing the connections leaves their sessions resumable, so the next
         process resumes them and gets what was sent meanwhile (Discord shows the bot online
-        until the session times out, a few minutes, or the next process takes it)."""
+        until the session times out, a few minutes, or the next process takes it).
+
+        discord.py closes with 1000. Without sharding its reading loop, woken by the close,
+        closes first with 4000 and the 1000 is never sent; the sharded client stops each
+        shard's reading loop first, and there the 1000 goes out (and ends the session)."""
         for ws in self.sockets.values():
             ws.keep = True
 
@@ -358,7 +378,7 @@ class ResumingWebSocket(DiscordWebSocket):
             await super().received_message(msg)
             return
         before = self.sequence
-        batch = Batch(self.replaying)
+        batch = Batch(self.replaying, self)
         token = _BATCH.set(batch)
         try:
             await super().received_message(msg)

@@ -71,3 +71,37 @@ def test_agreement_answers_nothing_and_a_thread_reply_may_answer() -> None:
     found = answers_of([agree, answer])
     assert len(found) == 1
     assert found[0][5:] == ("50", "10")  # in thread 50 of channel 10
+
+
+def test_keys_name_the_event_not_when_it_was_received() -> None:
+    """A replayed event (a resumed Discord session sends it again, later) has the key it had;
+    another event with the same content (a second leaving, a second taking back) has another."""
+    from bot.core import MemberLeft, MessageDeleted, MessageEdited
+
+    message = MessageRef(ChannelRef(WHERE, "10"), "99")
+    user = UserRef(WHERE, "8")
+    later = datetime(2026, 1, 5, 10, tzinfo=UTC)
+
+    def key(event: Any, received: datetime = AT) -> str:
+        item = item_of(event, received)
+        assert item is not None
+        return str(item[3])
+
+    def left(delivery: str) -> MemberLeft:
+        return MemberLeft(community=WHERE, at=AT, user=user, delivery=delivery)
+
+    def taken_back(delivery: str) -> ReactionRemoved:
+        return ReactionRemoved(
+            community=WHERE, at=AT, message=message, user=user, emoji="x", delivery=delivery
+        )
+
+    def edit(at: datetime) -> MessageEdited:
+        return MessageEdited(community=WHERE, at=at, message=message, author=user, text="t")
+
+    assert key(left("s:5")) == key(left("s:5"), later) != key(left("s:9"))
+    assert key(taken_back("s:5")) == key(taken_back("s:5"), later) != key(taken_back("s:9"))
+    assert key(edit(AT)) == key(edit(AT), later) != key(edit(later))
+    deleted = MessageDeleted(community=WHERE, at=AT, message=message)
+    assert key(deleted) == key(MessageDeleted(community=WHERE, at=later, message=message))
+    # Slack's events carry their own time (no delivery): that names them.
+    assert key(left("")) != key(MemberLeft(community=WHERE, at=later, user=user))
