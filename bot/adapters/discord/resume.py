@@ -111,8 +111,13 @@ class Plan:
 class Watermark:
     """One shard's session and the highest sequence up to which every dispatch is done."""
 
-    def __init__(self, session_id: str, url: str, low: int) -> None:
+    def __init__(
+        self, session_id: str, url: str, low: int, moved: Callable[[], None] | None = None
+    ) -> None:
+        """``moved()`` is called when a dispatch's last task ends and the watermark moves: no
+        dispatch may follow it (a quiet guild) to have the move saved."""
         self.session_id, self.url, self.low = session_id, url, low
+        self.moved = moved
         self._open: deque[list[int]] = deque()  # [seq, tasks still running], in order
 
     def add(self, seq: int, tasks: list[asyncio.Task[Any]]) -> None:
@@ -129,7 +134,10 @@ class Watermark:
 
     def _done(self, entry: list[int], _task: asyncio.Task[Any]) -> None:
         entry[1] -= 1
+        low = self.low
         self._advance()
+        if self.low != low and self.moved is not None:
+            self.moved()
 
     def _advance(self) -> None:
         while self._open and self._open[0][1] <= 0:
@@ -156,6 +164,7 @@ class SessionKeeper:
         self._kept: dict[int, tuple[int, Plan]] = {}  # shard -> (shard count, plan)
         self._saved: dict[int, tuple[str, str, int]] = {}
         self._saving: asyncio.Task[None] | None = None
+        self._closed = False
         self._said = False
         self.resumed = 0
         """Connections that resumed a kept session (instead of identifying)."""
@@ -195,7 +204,7 @@ class SessionKeeper:
             return None
         plan = kept[1]
         self.shard_count = shard_count
-        self.marks[shard_id] = Watermark(plan.session_id, plan.url, plan.seq)
+        self.marks[shard_id] = Watermark(plan.session_id, plan.url, plan.seq, self._soon)
         return plan
 
     def received(
@@ -204,9 +213,15 @@ class SessionKeeper:
         """A dispatch of the shard's session was parsed, starting ``tasks``."""
         mark = self.marks.get(shard_id)
         if mark is None or mark.session_id != session_id:
-            mark = self.marks[shard_id] = Watermark(session_id, url, seq - 1)  # a new session
+            mark = self.marks[shard_id] = Watermark(session_id, url, seq - 1, self._soon)
         mark.url = url
         mark.add(seq, tasks)
+        self._soon()
+
+    def _soon(self) -> None:
+        """Save the watermarks within a second (a save already coming takes the change)."""
+        if self._closed:
+            return
         if self._saving is None or self._saving.done():
             self._saving = asyncio.create_task(self._save_soon(), name="steward-gateway-session")
 
@@ -260,6 +275,7 @@ class SessionKeeper:
 
     async def close(self, within: float = 10.0) -> None:
         """Write the last watermarks (on a clean stop)."""
+        self._closed = True
         if self._saving is not None:
             self._saving.cancel()
             with contextlib.suppress(BaseException):
