@@ -75,13 +75,16 @@ async def _counts(
     )
     for key, count, members, first in replies.all():
         found[key].replies, found[key].members, found[key].first = count, members, first
+    # A reaction taken back has its row deleted (``_store._withdraw``): the rows left are the
+    # reactions that stand. Subtracting the takings back as well counted each one twice, and
+    # one taken back of a reaction given before Steward counted took another's off.
     reactions = await session.execute(
-        select(events.target_key, events.kind, func.count())
-        .where(mine, events.kind.in_(("reaction", "unreaction")))
-        .group_by(events.target_key, events.kind)
+        select(events.target_key, func.count())
+        .where(mine, events.kind == "reaction")
+        .group_by(events.target_key)
     )
-    for key, kind, count in reactions.all():
-        found[key].reactions += count if kind == "reaction" else -count
+    for key, count in reactions.all():
+        found[key].reactions = count
     asked = (
         select(events.target_key, events.key)
         .where(mine, events.kind == "message", events.is_question.is_(True))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from sandbox.feeds import FeedServer
 from sandbox.scenario import Community, DiscordCommunity
 from tests.cogs.announcements.conftest import relayed, rss
+from tests.cogs.engagement.test_health_report import emoji
+from tests.cogs.engagement.test_truth import unreacts
 
 
 async def reply_in_discussion(community: Community, post: object, who: str, text: str) -> None:
@@ -37,6 +39,9 @@ async def test_stats_rank_the_announcement_members_discussed(
     await reply_in_discussion(community, lively, "bob", "Yes, it does.")
     await reply_in_discussion(community, lively, "alice", "Great, thanks")
     await community.reacts(community.people["bob"], lively, "tada")
+    # A reaction given and taken back is not counted (nor taken off another's).
+    await community.reacts(community.people["alice"], lively, emoji(community, "tada"))
+    await unreacts(community, community.people["alice"], lively, "tada")
     await community.advance(minutes=10)  # engagement counts, the relay hears
     shown = await community.slash(ada, "announcements stats", period="7d")
     assert shown.ephemeral
