@@ -281,7 +281,8 @@ async def warm(client: discord.Client, shard_id: int, shard_count: int) -> None:
 
 
 def replay_joins(state: Any) -> None:
-    """Let a replayed GUILD_MEMBER_ADD through (installed once in discord.py's parsers).
+    """Let a replayed GUILD_MEMBER_ADD through (installed in discord.py's parsers by the
+    client, ``gateway.StewardBot``).
 
     discord.py discards a member add for a member already in its cache, and :func:`warm` read
     every member of the guild into the cache before the RESUME, those whose joins it replays
@@ -340,7 +341,6 @@ class ResumingWebSocket(DiscordWebSocket):
                 log.warning("reading the guilds to resume the gateway session failed: %s", exc)
                 keeper.marks.pop(shard_id or 0, None)
                 plan = None
-        replay_joins(client._connection)
         ws: DiscordWebSocket | None = None
         if plan is not None:
             log.info("resuming gateway session %s of shard %s", plan.session_id, shard_id or 0)
