@@ -19,7 +19,13 @@ from bot.adapters.discord.convert import (
 )
 from bot.adapters.discord.history import to_posted
 from bot.adapters.discord.moderated import from_entry, timeout_changed, without_audit
-from bot.adapters.discord.resume import SessionKeeper, delivery, note_task, replayed
+from bot.adapters.discord.resume import (
+    SessionKeeper,
+    delivery,
+    note_task,
+    replay_joins,
+    replayed,
+)
 from bot.core.events import (
     RECENT_JOINS,
     MemberJoined,
@@ -91,6 +97,7 @@ class StewardBot(discord.Client):
         self.tree: app_commands.CommandTree[StewardBot] = Tree(self)
         self.keeper: SessionKeeper | None = None
         """Keeps the gateway session in the database and resumes it (``resume``)."""
+        replay_joins(self._connection)
 
     async def setup_hook(self) -> None:
         """Build the slash-command tree from the registry and sync it; read the kept gateway

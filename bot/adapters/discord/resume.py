@@ -316,6 +316,35 @@ async def warm(client: discord.Client, shard_id: int, shard_count: int) -> None:
         after = int(page[-1]["id"])
 
 
+def replay_joins(state: Any) -> None:
+    """Let a replayed GUILD_MEMBER_ADD through (installed in discord.py's parsers by the
+    client, ``gateway.StewardBot``).
+
+    discord.py discards a member add for a member already in its cache, and :func:`warm` read
+    every member of the guild into the cache before the RESUME, those whose joins it replays
+    included: each of those joins was dropped unseen, the watermark went past it, and only the
+    catch-up on ready (the latest ``RECENT_JOINS``) could still welcome the member. A replayed
+    join now takes its member out of the cache (and the count, which the replay adds again)
+    first; a join handled twice is welcomed once (onboarding's storage is idempotent)."""
+    parsers: dict[str, Callable[[Any], None]] = state.parsers
+    original = parsers["GUILD_MEMBER_ADD"]
+    if getattr(original, "steward_replays", False):
+        return
+
+    def parse(data: Any) -> None:
+        if replayed():
+            guild = state._get_guild(int(data["guild_id"]))
+            member = guild.get_member(int(data["user"]["id"])) if guild is not None else None
+            if member is not None:
+                guild._remove_member(member)
+                if guild._member_count is not None:
+                    guild._member_count -= 1
+        original(data)
+
+    parse.steward_replays = True  # type: ignore[attr-defined]
+    parsers["GUILD_MEMBER_ADD"] = parse
+
+
 class ResumingWebSocket(DiscordWebSocket):
     """discord.py's gateway connection, resuming a kept session on a shard's first connection
     and noting each dispatch it parsed with the tasks it started."""
