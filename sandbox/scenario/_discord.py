@@ -36,7 +36,9 @@ class DiscordCommunity(Community):
         self.roles: dict[str, Any] = {}
 
     async def _fake_settle(self) -> None:
-        await self.fake.settle()
+        # As long as the fake Slack's: a burst of 60 joins on a loaded machine outlasted 5 s
+        # (a test of the storm failed "bot did not settle" with its welcomes still going out).
+        await self.fake.settle(timeout=10.0)
 
     def channel_mention(self, name: str) -> str:
         """``<#id>``."""
