@@ -206,6 +206,7 @@ async def run_discord(args: argparse.Namespace, url: str) -> Report:
     """The kills against the fake Discord."""
     from bot.core.ids import CommunityRef
     from sandbox.discord import FakeDiscord
+    from sandbox.process import steward_env
     from sandbox.scenario._open import _seed_discord
 
     async with FakeDiscord(validate=not args.no_validate) as fake:
@@ -214,13 +215,7 @@ async def run_discord(args: argparse.Namespace, url: str) -> Report:
         community = CommunityRef("discord", guild.id)
         rows = await _seed(url, community, [c.id for c in channels], args.posts)
         report = Report("discord", rows)
-        env = {
-            "STEWARD_DATABASE_URL": url,
-            "STEWARD_FEATURES": "none",
-            "STEWARD_DISCORD_TOKEN": settings["discord_token"],
-            "STEWARD_DISCORD_API_BASE": settings["discord_api_base"],
-            "STEWARD_DISCORD_GATEWAY_URL": settings["discord_gateway_url"],
-        }
+        env = steward_env(settings, STEWARD_DATABASE_URL=url, STEWARD_FEATURES="none")
 
         def received() -> set[str]:
             return {m.content for c in channels for m in fake.messages_in(c)}
@@ -237,6 +232,7 @@ async def run_discord(args: argparse.Namespace, url: str) -> Report:
 async def run_slack(args: argparse.Namespace, url: str) -> Report:
     """The kills against the fake Slack."""
     from bot.core.ids import CommunityRef
+    from sandbox.process import steward_env
     from sandbox.scenario._open import _seed_slack
     from sandbox.slack import FakeSlack
 
@@ -246,13 +242,7 @@ async def run_slack(args: argparse.Namespace, url: str) -> Report:
         community = CommunityRef("slack", fake.team.id)
         rows = await _seed(url, community, [c.id for c in channels], args.posts)
         report = Report("slack", rows)
-        env = {
-            "STEWARD_DATABASE_URL": url,
-            "STEWARD_FEATURES": "none",
-            "STEWARD_SLACK_BOT_TOKEN": settings["slack_bot_token"],
-            "STEWARD_SLACK_APP_TOKEN": settings["slack_app_token"],
-            "STEWARD_SLACK_API_BASE": settings["slack_api_base"],
-        }
+        env = steward_env(settings, STEWARD_DATABASE_URL=url, STEWARD_FEATURES="none")
 
         def received() -> set[str]:
             return {m.text for c in channels for m in fake.messages_in(c.id)}

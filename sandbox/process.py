@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTS_WITHIN = 180.0
@@ -25,6 +27,13 @@ sys.exit(bot.cli.main(["run"]))
 """A spare's program: the modules a start imports (Steward's, the platforms' libraries, Alembic
 and every model), loaded before it is needed; then, on ``go``, the same ``steward run`` as
 ``python -m bot run`` (configuration, migration check, platforms, the outbox)."""
+
+
+def steward_env(settings: Mapping[str, Any], **more: str) -> dict[str, str]:
+    """The environment that points ``python -m bot run`` at a seeded fake: each of the seed's
+    settings (``discord_token``, ``slack_api_base``...) as its ``STEWARD_`` variable, then
+    ``more`` (``STEWARD_DATABASE_URL=...``) as given."""
+    return {**{f"STEWARD_{k.upper()}": str(v) for k, v in settings.items()}, **more}
 
 
 async def _spawn(env: dict[str, str], log: Path, *argv: str) -> asyncio.subprocess.Process:

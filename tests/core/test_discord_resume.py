@@ -31,7 +31,7 @@ from bench.kill_matrix import _stored
 from bot.db.engine import Database
 from bot.db.models import GatewaySession
 from cogs.engagement._models import EngagementDay, EngagementEvent
-from sandbox.process import start_steward
+from sandbox.process import start_steward, steward_env
 from sandbox.scenario._open import _seed_discord
 from tests.conftest import shared_dir
 
@@ -113,13 +113,9 @@ class World:
                 for user in self.regulars:
                     fake.add_member(guild, user)
         self.general = self.guild.channel_named("general")
-        self.env = {
-            "STEWARD_DATABASE_URL": url,
-            "STEWARD_FEATURES": "onboarding,engagement",
-            "STEWARD_DISCORD_TOKEN": settings["discord_token"],
-            "STEWARD_DISCORD_API_BASE": settings["discord_api_base"],
-            "STEWARD_DISCORD_GATEWAY_URL": settings["discord_gateway_url"],
-        }
+        self.env = steward_env(
+            settings, STEWARD_DATABASE_URL=url, STEWARD_FEATURES="onboarding,engagement"
+        )
         if shards > 1:
             self.env["STEWARD_DISCORD_SHARD_COUNT"] = str(shards)
         self.shards = shards

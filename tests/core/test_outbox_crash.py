@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.db.engine import Database
 from bot.db.models import OutboxItem
-from sandbox.process import start_steward
+from sandbox.process import start_steward, steward_env
 from sandbox.scenario._open import _seed_discord, _seed_slack
 from tests.conftest import shared_dir, until
 
@@ -86,13 +86,9 @@ async def test_discord_welcome_survives_a_crash_between_send_and_record(
 
     async with FakeDiscord() as fake:
         guild, _people, settings = _seed_discord(fake)
-        env = {
-            "STEWARD_DATABASE_URL": database_url,
-            "STEWARD_FEATURES": "onboarding",
-            "STEWARD_DISCORD_TOKEN": settings["discord_token"],
-            "STEWARD_DISCORD_API_BASE": settings["discord_api_base"],
-            "STEWARD_DISCORD_GATEWAY_URL": settings["discord_gateway_url"],
-        }
+        env = steward_env(
+            settings, STEWARD_DATABASE_URL=database_url, STEWARD_FEATURES="onboarding"
+        )
         nina = fake.add_user("nina")
 
         def stall(then: Callable[[], Awaitable[None]]) -> None:
@@ -117,13 +113,9 @@ async def test_slack_welcome_survives_a_crash_between_send_and_record(
 
     async with FakeSlack() as fake:
         _channels, _people, settings = _seed_slack(fake)
-        env = {
-            "STEWARD_DATABASE_URL": database_url,
-            "STEWARD_FEATURES": "onboarding",
-            "STEWARD_SLACK_BOT_TOKEN": settings["slack_bot_token"],
-            "STEWARD_SLACK_APP_TOKEN": settings["slack_app_token"],
-            "STEWARD_SLACK_API_BASE": settings["slack_api_base"],
-        }
+        env = steward_env(
+            settings, STEWARD_DATABASE_URL=database_url, STEWARD_FEATURES="onboarding"
+        )
         joined: list[Any] = []
 
         def stall(then: Callable[[], Awaitable[None]]) -> None:

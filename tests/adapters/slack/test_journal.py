@@ -26,7 +26,7 @@ from bot.core.spill import SUFFIX, Spilled
 from bot.db.engine import Database
 from bot.db.models import HandledEvent, InboxEvent
 from sandbox.outage import through_outage
-from sandbox.process import start_steward
+from sandbox.process import start_steward, steward_env
 from sandbox.scenario._open import _seed_slack
 from sandbox.slack import payloads
 from tests.conftest import shared_dir, until
@@ -71,15 +71,13 @@ async def test_events_acked_while_the_database_is_away_survive_a_kill(
     log = tmp_path / "steward.log"
     async with FakeSlack() as fake, through_outage(database_url) as (url, outage):
         _channels, _people, settings = _seed_slack(fake)
-        env = {
-            "STEWARD_DATABASE_URL": url,
-            "STEWARD_FEATURES": "onboarding",
-            "STEWARD_SLACK_BOT_TOKEN": settings["slack_bot_token"],
-            "STEWARD_SLACK_APP_TOKEN": settings["slack_app_token"],
-            "STEWARD_SLACK_API_BASE": settings["slack_api_base"],
-            "STEWARD_SPILL_DIR": str(spill),
-            "STEWARD_SQLITE_BUSY_TIMEOUT_MS": "200",
-        }
+        env = steward_env(
+            settings,
+            STEWARD_DATABASE_URL=url,
+            STEWARD_FEATURES="onboarding",
+            STEWARD_SPILL_DIR=str(spill),
+            STEWARD_SQLITE_BUSY_TIMEOUT_MS="200",
+        )
         newcomers = [fake.add_user(f"new{i}", in_general=False) for i in range(NEWCOMERS)]
         first = await start_steward(env, log)
         try:
