@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol
 
@@ -40,6 +41,10 @@ class Context(Generic[S]):
     feature: str
     port: Port
     uow: UnitOfWork
+    reads: Callable[[], UnitOfWork]
+    """A separate unit of work that only reads (``async with ctx.reads() as r``): on SQLite it
+    neither takes nor waits for the write lock, so a handler can look before it decides to
+    write (and talk to the platform first) without holding every other writer up."""
     settings: S
     clock: Clock
     timers: Timers

@@ -101,6 +101,7 @@ class Dispatcher:
             "feature": feature.name,
             "port": self.port_for(community).for_feature(feature.name),
             "uow": uow,
+            "reads": self.db.reads,
             "settings": settings,
             "clock": self.clock,
             "timers": Timers(uow, community, feature.name, self.clock, self.wake_timers),

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core import (
     Capability,
     Member,
     MemberJoined,
+    Message,
     Together,
     UserRef,
     mention,
 )
 from cogs.onboarding._ladder import Step
 from cogs.onboarding._models import OnboardingMember
+from cogs.onboarding._repo import Repo
 from cogs.onboarding._service import Flow
 from cogs.onboarding._texts import TOGETHER, public_welcome
 
@@ -23,32 +26,80 @@ CATCH_UP = timedelta(days=1)
 """How far back a restart looks for newcomers recorded but not welcomed."""
 
 
+@dataclass(frozen=True)
+class Greeting:
+    """A welcome queued: the private onboarding message, whether a public welcome was posted,
+    and the DM's delivery key when one was sent."""
+
+    private: Message
+    posted: bool
+    dm_key: str | None
+
+
+def _state(row: OnboardingMember | None, now: datetime, window: timedelta) -> str:
+    """Where a joining member stands: ``new`` (no row, or a fresh start is due), ``back``
+    (left within the rejoin window), ``welcomed`` (the same join again) or ``unfinished``
+    (stored, not yet welcomed: a try that stopped half-way)."""
+    if row is None:
+        return "new"
+    if row.left_at is None and row.newcomer:
+        return "welcomed" if row.welcomed_at is not None else "unfinished"
+    if row.newcomer and row.left_at and now - row.left_at <= window:
+        return "back"
+    return "new"
+
+
 class Arrivals(Flow):
     """Joining, welcoming, leaving and forgetting."""
 
     async def join(self, member: Member) -> None:
-        """Welcome a newcomer (or a member back) exactly once, assign a buddy, plan nudges."""
+        """Welcome a newcomer (or a member back) exactly once, assign a buddy, plan nudges.
+
+        Look, act, then write once: what onboarding knows of the member is read without the
+        write lock; the platform steps (the count for the welcome, the newcomer role, the
+        channel invitations) come next, outside any transaction; then one transaction stores
+        the member, their buddy, their nudges and their welcome's deliveries. A join storm's
+        writers so take SQLite's lock once a join, never while a platform answers. Killed
+        before that transaction, nothing is stored and the join is handled again (the inbox,
+        a resumed session, or the catch-up on ready): the platform steps change nothing twice.
+        """
         if member.is_bot:
             return
         self.hold_setup()  # nothing a join does changes the config or the interests
-        row = await self.repo.member(member.ref.id)
-        back = False
-        if row is not None and row.left_at is None and row.newcomer and row.welcomed_at is None:
-            # A try that failed half-way, handled again: finish it.
-            await self.finish(row)
+        user_id = member.ref.id
+        async with self.ctx.reads() as look:
+            seen = await Repo(look.session, self.ctx.community).member(user_id)
+            before = _state(seen, self.now, self.s.rejoin_window)
+            rules_at = seen.rules_at if seen is not None and before == "back" else None
+        if before == "welcomed":
+            return  # the same join delivered twice: welcomed once already
+        if before == "unfinished":  # a try that stopped half-way, handled again
+            row = await self.repo.member(user_id)
+            if _state(row, self.now, self.s.rejoin_window) != before:
+                await self.ctx.uow.rollback()  # changed since the look: start over
+                await self.join(member)
+            elif row is not None:
+                await self.finish(row)
             return
-        if row is not None:
-            if row.left_at is None and row.newcomer:
-                return  # the same join delivered twice: welcomed once already
-            if row.newcomer and row.left_at and self.now - row.left_at <= self.s.rejoin_window:
-                back = True
-                row.left_at = None
-                row.rejoins += 1
-                row.returned_at = self.now
-            else:
-                await self.ctx.uow.session.delete(row)
-                await self.repo.set_picks(member.ref.id, set(), self.now)
-                row = None
+        count = None if before == "back" else await self.ctx.port.count_members(self.ctx.community)
+        await self.arrive(user_id, rules_at)
+        row = await self.repo.member(user_id)
+        if _state(row, self.now, self.s.rejoin_window) != before:
+            # Changed since the look (the catch-up on ready, or another process, took this
+            # member meanwhile): start over on what is stored now; the platform steps done
+            # already change nothing twice.
+            await self.ctx.uow.rollback()
+            await self.join(member)
+            return
+        back = before == "back"
+        if row is not None and back:
+            row.left_at = None
+            row.rejoins += 1
+            row.returned_at = self.now
+        elif row is not None:  # gone too long, or here before Steward: a fresh start
+            await self.ctx.uow.session.delete(row)
+            await self.repo.set_picks(user_id, set(), self.now)
+            row = None
         if row is None:
             row = self.new_row(member)
             self.ctx.uow.session.add(row)
@@ -58,19 +109,32 @@ class Arrivals(Flow):
             # With interests to pick, the buddy waits for the picks (see ``pick``).
             new_buddy = await self.assign_buddy(row)
         await self.schedule_nudges(row)
-        await self.ctx.commit()
-        if not await self.welcome(row, back=back, new_buddy=new_buddy):
+        sent = await self.greet(row, back=back, count=count)
+        if new_buddy:
+            await self.introduce_buddy(row)
+        if sent.posted:
             row.welcomed_at = self.now
-        await self.ctx.commit()  # nothing to write unless their DMs turned out closed
+        await self.ctx.commit()
+        await self.welcomed(row, sent)
 
     async def finish(self, row: OnboardingMember) -> None:
         """Welcome a newcomer whose join stopped half-way (a failed try, or Steward killed
         between storing them and queueing their welcome). The welcome's keys are the first
         try's, so what already went out does not go out twice; the platform steps (role,
         channel invitations) are redone, and doing them again changes nothing."""
-        if not await self.welcome(row, back=row.returned_at is not None, new_buddy=False):
+        back = row.returned_at is not None
+        # Everything is read: end the transaction before talking to the platform, so a join
+        # storm's writers never wait on another member's welcome being delivered.
+        await self.ctx.commit()
+        count = None if back else await self.ctx.port.count_members(self.ctx.community)
+        await self.arrive(row.user_id, row.rules_at)
+        sent = await self.greet(row, back=back, count=count)
+        if row.buddy_id is not None and not back:
+            await self.introduce_buddy(row)  # queued before, the keys keep it to once
+        if sent.posted:
             row.welcomed_at = self.now
         await self.ctx.commit()
+        await self.welcomed(row, sent)
 
     async def catch_up(self, at: datetime, joined: Sequence[MemberJoined] = ()) -> None:
         """Steward is connected again: welcome the newcomers of the last day it stored but
@@ -94,54 +158,55 @@ class Arrivals(Flow):
         config.seen_at = at
         await self.ctx.commit()
 
-    async def welcome(self, row: OnboardingMember, *, back: bool, new_buddy: bool) -> bool:
-        """Post and send the welcome; introduce the buddy. True when the member was marked
-        welcomed with the deliveries (nothing that can fail came after them)."""
+    async def arrive(self, user_id: str, rules_at: datetime | None) -> None:
+        """The platform steps of a welcome: the newcomer role (until they agreed to the
+        rules) and, on Slack, the channels where onboarding happens. Both change nothing when
+        done twice, so a join handled again redoes them."""
+        s = self.s
+        if s.newcomer_role is not None and rules_at is None:
+            await self.grant_role(user_id, s.newcomer_role, "new member")
+        if Capability.CHANNEL_INVITE in self.ctx.port.capabilities:
+            # Slack newcomers start in #general only: bring them where onboarding happens.
+            for channel in {c for c in (s.welcome_channel, s.intro_channel) if c is not None}:
+                await self.invite(user_id, channel, "onboarding")
+
+    async def greet(self, row: OnboardingMember, *, back: bool, count: int | None) -> Greeting:
+        """Queue the welcome (public, DM or both) in this transaction: through the outbox,
+        each goes out once after it commits, even if Steward stops half-way."""
         s = self.s
         user = self.user(row.user_id)
         shared: Together | None = None
         if back:
             text = f"Welcome back, {mention(user)}! Your progress is just as you left it."
         else:
-            count = await self.ctx.port.count_members(self.ctx.community)
             text = await self.welcome_for(row, count)
             # In a burst, newcomers whose welcomes wait for the channel are greeted together.
             shared = Together(TOGETHER, await self.welcome_values(row, count))
         private = await self.private_onboarding(row, text, in_dm=True)
-        # Everything is read: end the transaction before talking to the platform, so a join
-        # storm's writers never wait on another member's welcome being delivered.
-        await self.ctx.commit()
-        if s.newcomer_role is not None and row.rules_at is None:
-            await self.grant_role(row.user_id, s.newcomer_role, "new member")
-        if Capability.CHANNEL_INVITE in self.ctx.port.capabilities:
-            # Slack newcomers start in #general only: bring them where onboarding happens.
-            for channel in {c for c in (s.welcome_channel, s.intro_channel) if c is not None}:
-                await self.invite(row.user_id, channel, "onboarding")
-        # Through the outbox: each welcome goes out once, even if Steward stops half-way.
         key = f"welcome:{row.user_id}:{(row.returned_at or row.joined_at).timestamp():.0f}"
         posted = False
         if s.welcome_where in ("both", "channel") and s.welcome_channel is not None:
             public = public_welcome(text, [user])
             await self.ctx.deliver(s.welcome_channel, public, key=f"{key}:public", together=shared)
             posted = True
-        wants_dm = s.welcome_where in ("both", "dm") or not posted
-        if wants_dm:
-            await self.ctx.deliver(user, private, key=f"{key}:dm")
-        # With a public welcome and no buddy to introduce, nothing that can fail follows the
-        # deliveries: the member is welcomed when they commit (a transaction fewer per join; a
-        # retry of a join that failed before this still finds welcomed_at unset).
-        done = posted and not (new_buddy and row.buddy_id)
-        if done:
-            row.welcomed_at = self.now
-        await self.ctx.commit()
-        dm = await self.ctx.delivery(f"{key}:dm") if wants_dm else None
+        dm_key = None
+        if s.welcome_where in ("both", "dm") or not posted:
+            dm_key = f"{key}:dm"
+            await self.ctx.deliver(user, private, key=dm_key)
+        return Greeting(private, posted, dm_key)
+
+    async def welcomed(self, row: OnboardingMember, sent: Greeting) -> None:
+        """After the welcome is queued: a DM refused on the spot means closed DMs (reach them
+        another way when nothing public did); a member not marked welcomed with the deliveries
+        (no public welcome: the DM alone had to reach them) is marked now."""
+        dm = await self.ctx.delivery(sent.dm_key) if sent.dm_key else None
         if dm is not None and dm.status == "failed":
             row.dm_open = False
-            if not posted:  # the public welcome, when there is one, already reached them
-                await self.reach(row, private, "their welcome")
-        if new_buddy and row.buddy_id:
-            await self.introduce_buddy(row)
-        return done
+            if not sent.posted:  # the public welcome, when there is one, already reached them
+                await self.reach(row, sent.private, "their welcome")
+        if row.welcomed_at is None:
+            row.welcomed_at = self.now
+        await self.ctx.commit()  # nothing to write unless a step above found something
 
     async def leave(self, user_id: str) -> None:
         """A member left: keep their progress for a while, stop their nudges."""

@@ -76,9 +76,9 @@ class Reminders(Flow):
         new_buddy = (
             Step.INTERESTS in steps and row.buddy_id is None and await self.assign_buddy(row)
         )
-        await self.ctx.commit()
         if new_buddy:
             await self.introduce_buddy(row)
+        await self.ctx.commit()
         if step is Step.SILENT:
             await self.silent(row)
             return

@@ -360,23 +360,28 @@ class Flow:
         return True
 
     async def introduce_buddy(self, row: OnboardingMember) -> None:
-        """Both get a DM introducing the other."""
+        """Both get a DM introducing the other, queued in this transaction (through the outbox:
+        once each, after what was queued for them before, such as the newcomer's welcome)."""
         assert row.buddy_id is not None
         newcomer, buddy = self.user(row.user_id), self.user(row.buddy_id)
         talked = (Button("talked", "We've talked", value=row.user_id),) if self.dm_buttons() else ()
-        await self.ctx.port.dm(
+        since = (row.returned_at or row.joined_at).timestamp()
+        key = f"buddy:{row.user_id}:{row.buddy_id}:{since:.0f}"
+        await self.ctx.deliver(
             newcomer,
             Message(
                 text=f"Meet {mention(buddy)}, your buddy here: ask them anything, "
                 "they'll show you around.",
                 buttons=talked,
             ),
+            key=f"{key}:newcomer",
         )
-        await self.ctx.port.dm(
+        await self.ctx.deliver(
             buddy,
             Message(
                 text=f"You're now {mention(newcomer)}'s buddy. Say hello this week and help "
                 "them find their way around!",
                 buttons=talked,
             ),
+            key=f"{key}:buddy",
         )

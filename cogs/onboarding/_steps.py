@@ -60,9 +60,9 @@ class Steps(Flow):
         new_buddy = (
             row.newcomer and row.buddy_id is None and bool(chosen) and await self.assign_buddy(row)
         )
-        await self.ctx.commit()
         if new_buddy:
             await self.introduce_buddy(row)
+        await self.ctx.commit()
         for interest_id in sorted(chosen - before):
             interest = interests[str(interest_id)]
             if interest.role_id:

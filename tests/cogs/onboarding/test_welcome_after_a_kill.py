@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from bot.builtin import Steward
-from bot.core import Level
+from bot.core import Level, Message
 from cogs.onboarding import Onboarding
-from cogs.onboarding._arrivals import Arrivals
+from cogs.onboarding._arrivals import Arrivals, Greeting
 from cogs.onboarding._models import OnboardingMember
 from sandbox.scenario import Community, Person, start_steward, stop_steward
 from tests.cogs.onboarding.test_welcome_after_trouble import _welcomes
@@ -21,12 +21,17 @@ async def test_a_newcomer_stored_but_not_welcomed_before_a_kill_is_welcomed_once
 ) -> None:
     await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
 
-    async def killed(self: Arrivals, row: OnboardingMember, *, back: bool, new_buddy: bool) -> bool:
-        # The process dies right after the newcomer's row committed: nothing of the welcome
-        # runs (no channel invitation, no delivery queued) and welcomed_at stays unset.
-        return True
+    async def unsent(self: Arrivals, row: OnboardingMember, *, back: bool, count: Any) -> Greeting:
+        # The newcomer's row commits with no welcome queued and welcomed_at unset: what a
+        # Steward that stored a newcomer and queued their welcome in two transactions left
+        # when killed between them (this version writes both at once, so an upgrade meets it).
+        return Greeting(Message(text=""), posted=False, dm_key=None)
 
-    monkeypatch.setattr(Arrivals, "welcome", killed)
+    async def killed(self: Arrivals, row: OnboardingMember, sent: Greeting) -> None:
+        return None  # and the process is gone before anything runs after that commit
+
+    monkeypatch.setattr(Arrivals, "greet", unsent)
+    monkeypatch.setattr(Arrivals, "welcomed", killed)
     nina = await community.member_joins("nina")
     await community.settle()
     assert _welcomes(community, nina) == (0, 0)
