@@ -65,6 +65,9 @@ class Arrivals(Flow):
         """
         if member.is_bot:
             return
+        # What admitting the event read into this transaction (the community's settings, when
+        # their cache had lapsed) ends here: the platform steps below run outside any.
+        await self.ctx.commit()
         self.hold_setup()  # nothing a join does changes the config or the interests
         user_id = member.ref.id
         async with self.ctx.reads() as look:

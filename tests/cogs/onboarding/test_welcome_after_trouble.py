@@ -3,8 +3,13 @@ when the trouble is over: nobody has to run a command."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
+from bot.core import Member, MemberJoined
+from cogs.onboarding._arrivals import Arrivals
 from sandbox.scenario import Community, DiscordCommunity, Person
 from tests.cogs.onboarding.world import grantable
 
@@ -66,3 +71,36 @@ async def test_a_welcome_kept_after_an_outage_goes_out_by_itself_once(
     assert _welcomes(community, nina) == (1, 1)
     shown = await community.slash(ada, "steward failures show")
     assert shown.text == "Nothing is waiting: every event here was handled."
+
+
+async def test_a_join_welcomed_by_another_handler_meanwhile_is_not_welcomed_again(
+    community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A join looks at what onboarding knows of the member, does the platform steps, then
+    writes. When another handler (the catch-up on ready, another process) welcomed the same
+    member while this one talked to the platform, the join starts over on what is stored now:
+    nobody is welcomed twice and the other handler's record stays."""
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    arrive, join = Arrivals.arrive, Arrivals.join
+    joining: list[Member] = []
+
+    async def remembered(self: Arrivals, member: Member) -> None:
+        joining.append(member)
+        await join(self, member)
+
+    async def meanwhile(self: Arrivals, user_id: str, rules_at: datetime | None) -> None:
+        await arrive(self, user_id, rules_at)
+        monkeypatch.setattr(Arrivals, "arrive", arrive)  # the other handler goes straight on
+        community.clock.advance(timedelta(seconds=30))  # its welcome has keys of its own
+        event = MemberJoined(community=self.ctx.community, at=self.now, member=joining[0])
+        assert (
+            await community.app.dispatcher.replay("onboarding", "onboarding.joined", event) is None
+        )
+
+    monkeypatch.setattr(Arrivals, "join", remembered)
+    monkeypatch.setattr(Arrivals, "arrive", meanwhile)
+    nina = await community.member_joins("nina")
+    await community.settle()
+    assert _welcomes(community, nina) == (1, 1)
+    mine = await community.slash(nina, "onboarding me")
+    assert "You haven't been through onboarding here." not in mine.text
