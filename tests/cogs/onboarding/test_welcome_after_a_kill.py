@@ -4,6 +4,7 @@ next start welcomes them, once, by itself."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import delete, update
 from bot.builtin import Steward
 from bot.core import Level
 from cogs.onboarding import Onboarding
-from cogs.onboarding._arrivals import Arrivals
+from cogs.onboarding._arrivals import ROSTER_KEPT, Arrivals
 from cogs.onboarding._models import OnboardingConfig, OnboardingMember, OnboardingRosterEntry
 from sandbox.scenario import Community, Person, start_steward, stop_steward
 from tests.cogs.onboarding.test_welcome_after_trouble import _welcomes
@@ -217,5 +218,33 @@ async def test_a_join_slack_retries_as_steward_starts_is_welcomed_once(
         await community.advance(seconds=5)
         assert _welcomes(community, sam) == (1, 1)
         assert dict(app.dispatcher.gave_up) == {}
+    finally:
+        await app.stop()
+
+
+@pytest.mark.parametrize("community", ["slack"], indirect=True)
+async def test_a_slack_list_kept_more_than_a_week_ago_welcomes_nobody(
+    community: Community,
+) -> None:
+    """Steward was stopped for longer than a week: who joined meanwhile joined too long ago
+    for a welcome. The list is taken again, and the next stop's newcomers are welcomed."""
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    await stop_steward(community)
+    tess = await _joins_unheard(community, "tess")
+    community.clock.advance(ROSTER_KEPT + timedelta(hours=1))
+    app = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.settle()
+        await community.advance(seconds=5)
+        assert _welcomes(community, tess) == (0, 0)
+    finally:
+        await app.stop()
+    uma = await _joins_unheard(community, "uma")
+    app = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.settle()
+        await community.advance(seconds=5)
+        assert _welcomes(community, uma) == (1, 1)
+        assert _welcomes(community, tess) == (0, 0)
     finally:
         await app.stop()
