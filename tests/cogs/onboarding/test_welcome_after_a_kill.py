@@ -248,3 +248,38 @@ async def test_a_slack_list_kept_more_than_a_week_ago_welcomes_nobody(
         assert _welcomes(community, tess) == (0, 0)
     finally:
         await app.stop()
+
+
+@pytest.mark.parametrize("community", ["slack"], indirect=True)
+async def test_a_slack_listing_that_fails_is_done_again_at_the_next_connection(
+    community: Community,
+) -> None:
+    """Slack answers 503 to the listing on connecting: Steward carries on (the rest of the
+    catch-up runs, nobody is welcomed twice or taken for gone) and the next connection's
+    listing finds the member who joined while it was down."""
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    nina = await community.member_joins("nina")
+    await stop_steward(community)
+    vic = await _joins_unheard(community, "vic")
+    fake: Any = community.fake  # type: ignore[attr-defined]
+    fake.faults.server_error(times=1, status=503, method="users.list")
+    app = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.settle()
+        await community.advance(seconds=5)
+        assert [c.status for c in fake.calls_to("users.list")][-1] == 503
+        assert _welcomes(community, vic) == (0, 0)
+    finally:
+        await app.stop()
+    app = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.settle()
+        await community.advance(seconds=5)
+        assert _welcomes(community, vic) == (1, 1)
+        assert _welcomes(community, nina) == (1, 1)
+        assert [p.name for p in community.people.values() if _welcomes(community, p)[0]] == [
+            "nina",
+            "vic",
+        ]
+    finally:
+        await app.stop()
