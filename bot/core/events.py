@@ -149,7 +149,14 @@ class PlatformReady(Event):
     joined: tuple[MemberJoined, ...] = ()
     """Discord: the members (no bots) of the guild who joined within the last day, newest
     first, at most ``RECENT_JOINS``, as joins: Discord does not send again the joins made while
-    no Steward ran, so onboarding welcomes those it has not stored (Slack sends them again)."""
+    no Steward ran, so onboarding welcomes those it has not stored."""
+
+    members: tuple[Member, ...] | None = None
+    """Slack: every person in the workspace (users.list without bots, deactivated accounts and
+    Slackbot), the likeliest oldest joins first; None where the platform did not list them
+    (Discord, or Slack's listing failed). Slack gives up on a join it could not deliver after a
+    few minutes and its users carry no join date: onboarding compares this list with the one
+    it kept at the last ready to find who joined while no Steward ran."""
 
 
 RECENT_JOINS = 1000

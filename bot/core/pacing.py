@@ -27,6 +27,8 @@ DISCORD_GLOBAL_PER_SECOND = 50
 """Discord's global limit: 50 requests per second per bot (interaction answers excepted)."""
 SLACK_POST_INTERVAL = 1.0
 """Slack's ``chat.postMessage`` limit: about one message per second per channel."""
+SLACK_TIER_2 = 20
+"""Calls a minute of a Slack Tier 2 method ("20+ per minute", per workspace and method)."""
 SLACK_TIER_3 = 50
 """Calls a minute of a Slack Tier 3 method ("50+ per minute", per workspace and method)."""
 
@@ -54,6 +56,11 @@ class Limits:
     def slack_post(self) -> tuple[int, float]:
         """Messages and seconds of Slack's per-channel window."""
         return 1, SLACK_POST_INTERVAL / self.speed
+
+    @property
+    def slack_tier2(self) -> tuple[int, float]:
+        """Calls and seconds of a Slack Tier 2 method's window."""
+        return SLACK_TIER_2, 60.0 / self.speed
 
     @property
     def slack_tier3(self) -> tuple[int, float]:

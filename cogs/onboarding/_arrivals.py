@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.core import (
     Capability,
     Member,
@@ -24,6 +26,10 @@ from cogs.onboarding._texts import TOGETHER, public_welcome
 
 CATCH_UP = timedelta(days=1)
 """How far back a restart looks for newcomers recorded but not welcomed."""
+ROSTER_KEPT = timedelta(days=7)
+"""How old the list of members kept at the last ready may be for those missing from it to
+be welcomed as newcomers (Slack): after a longer stop (or onboarding switched off for longer)
+they joined too long ago for a welcome, and the list is only taken again."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,14 @@ class Arrivals(Flow):
         if row is None:
             row = self.new_row(member)
             self.ctx.uow.session.add(row)
-            await self.ctx.uow.session.flush()
+            try:
+                await self.ctx.uow.session.flush()
+            except IntegrityError:
+                # Their join is stored at this moment elsewhere too (Slack redelivering the
+                # join a catch-up on ready found, or another process): start over on it.
+                await self.ctx.uow.rollback()
+                await self.join(member)
+                return
         new_buddy = False
         if row.buddy_id is None and not await self.interests():
             # With interests to pick, the buddy waits for the picks (see ``pick``).
@@ -139,14 +152,21 @@ class Arrivals(Flow):
         await self.ctx.commit()
         await self.welcomed(row, sent)
 
-    async def catch_up(self, at: datetime, joined: Sequence[MemberJoined] = ()) -> None:
+    async def catch_up(
+        self,
+        at: datetime,
+        joined: Sequence[MemberJoined] = (),
+        members: Sequence[Member] | None = None,
+    ) -> None:
         """Steward is connected again: welcome the newcomers of the last day it stored but
         did not welcome before it stopped (killed between the two), then those the platform
         says joined since Steward was last ready here and it never stored (they joined while
         no Steward ran, or one was killed before storing them: Discord does not send those
         joins again). The first time there is no such mark: nobody is welcomed for it (the
         members of a big guild Steward has just been added to are not newcomers). ``at``: when
-        the platform said it was ready (its clock, as the joins' times), the next mark."""
+        the platform said it was ready (its clock, as the joins' times), the next mark.
+        ``members``: everyone in the community, where the platform lists them instead of
+        telling the joins (Slack; see :meth:`listed`)."""
         self.hold_setup()
         for row in await self.repo.unwelcomed(self.now - CATCH_UP):
             await self.finish(row)
@@ -157,8 +177,38 @@ class Arrivals(Flow):
         for j in sorted(missed, key=lambda j: j.at):  # oldest first, as they came
             if j.member.ref.id not in known:
                 await self.join(j.member)
+        if members is not None:
+            await self.listed(members)
         config = await self.repo.config(self.now)
         config.seen_at = at
+        await self.ctx.commit()
+
+    async def listed(self, members: Sequence[Member]) -> None:
+        """Welcome the listed members who joined while no Steward ran, then keep the list.
+
+        Slack redelivers a join for a few minutes only, and its users carry no join date: a
+        listed member missing from the list kept at the last ready (less those who left
+        since) and not present in onboarding's records joined meanwhile (or came back, and
+        :meth:`join` tells which). They are welcomed in the list's order (the likeliest oldest
+        first). A join also delivered (Slack's retry, before or after this) finds them stored,
+        or loses the race to store them (:meth:`join`): welcomed once. The first list welcomes
+        nobody (Steward just installed, or upgraded from before it kept one), nor a list
+        older than ``ROSTER_KEPT``."""
+        config = await self.repo.config(self.now)
+        kept = config.roster_at
+        known = await self.repo.roster()
+        listed = {m.ref.id for m in members}
+        await self.ctx.commit()  # nothing here is lost if a join below must roll back
+        if kept is not None and self.now - kept <= ROSTER_KEPT:
+            new = [m for m in members if m.ref.id not in known and not m.is_bot]
+            here = await self.repo.present([m.ref.id for m in new])
+            for member in new:
+                if member.ref.id not in here:
+                    await self.join(member)
+        await self.repo.enrol(sorted(listed - known))
+        await self.repo.unenrol(sorted(known - listed))
+        config = await self.repo.config(self.now)
+        config.roster_at = self.now
         await self.ctx.commit()
 
     async def arrive(self, user_id: str, rules_at: datetime | None) -> None:
@@ -222,6 +272,8 @@ class Arrivals(Flow):
         if entry is not None:
             await self.setup_changed()
             await self.ctx.uow.session.delete(entry)
+        # Off the kept list: listed again at a ready (back while no Steward ran), they return.
+        await self.repo.unenrol([user_id])
 
     async def forget(self, user_id: str) -> None:
         """Delete what onboarding stores about a member; newcomers they looked after keep going
@@ -238,6 +290,10 @@ class Arrivals(Flow):
             joined = member.joined_at if member is not None else None
             if joined is not None and joined >= config.seen_at:
                 config.seen_at = joined
+        if config.roster_at is not None:
+            # Still in the workspace, now without a record: kept on the list, so the next
+            # ready does not take them for a newcomer (as the mark above does on Discord).
+            await self.repo.enrol([user_id])
         row = await self.repo.member(user_id)
         if row is not None:
             for key in (f"buddy:{user_id}", f"reply:{user_id}"):

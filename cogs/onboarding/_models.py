@@ -27,6 +27,11 @@ class OnboardingConfig(Base):
     seen_at: Mapped[datetime | None]
     """When Steward was last ready in the community (``PlatformReady``): members who joined
     after it and are not stored joined while no Steward ran, and are welcomed then."""
+    roster_at: Mapped[datetime | None]
+    """When ``onboarding_roster`` was last replaced by the platform's list of members (Slack,
+    on ready); None: never, so the first list welcomes nobody (the members of a workspace
+    Steward has just been added to, or was running in before it kept a list, are not
+    newcomers)."""
 
 
 class OnboardingMember(Base):
@@ -60,6 +65,22 @@ class OnboardingMember(Base):
     buddy_talked_at: Mapped[datetime | None]
     buddy_missed: Mapped[bool] = mapped_column(default=False)
     nudged: Mapped[dict[str, Any]]
+
+
+class OnboardingRosterEntry(Base):
+    """Someone in the community as Steward last knew it (Slack): everyone the platform listed
+    at the last ready, less those who left since. A listed member who is in neither this nor
+    ``onboarding_members`` joined while no Steward ran (Slack gives up redelivering a join
+    after a few minutes). Only ids: a member forgotten on request keeps theirs, so the next
+    ready does not take them for a newcomer and record them again (the platform lists them
+    anyway while they are in the workspace)."""
+
+    __tablename__ = "onboarding_roster"
+
+    community_id: Mapped[str] = mapped_column(
+        ForeignKey(_COMMUNITY, ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class OnboardingInterest(Base):

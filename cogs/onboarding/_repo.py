@@ -8,13 +8,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
+from bot.db.inserts import insert_ignore
 from cogs.onboarding._models import (
     OnboardingBuddy,
     OnboardingConfig,
     OnboardingInterest,
     OnboardingMember,
     OnboardingPick,
+    OnboardingRosterEntry,
 )
+
+CHUNK = 500
+"""Ids written or deleted in one statement (SQLite takes at most 999 parameters in some
+builds; a 5,000-member first list is ten statements)."""
 
 
 class Repo:
@@ -69,6 +75,44 @@ class Repo:
             )
         )
         return set(found)
+
+    async def present(self, user_ids: list[str]) -> set[str]:
+        """Which of these members have a row and have not left."""
+        if not user_ids:
+            return set()
+        found = await self.session.scalars(
+            select(OnboardingMember.user_id).where(
+                OnboardingMember.community_id == self.key,
+                OnboardingMember.user_id.in_(user_ids),
+                OnboardingMember.left_at.is_(None),
+            )
+        )
+        return set(found)
+
+    async def roster(self) -> set[str]:
+        """The ids of the members as Steward last knew them (``OnboardingRosterEntry``)."""
+        found = await self.session.scalars(
+            select(OnboardingRosterEntry.user_id).where(
+                OnboardingRosterEntry.community_id == self.key
+            )
+        )
+        return set(found)
+
+    async def enrol(self, user_ids: list[str]) -> None:
+        """Add these members to the roster (those already on it stay as they are)."""
+        for i in range(0, len(user_ids), CHUNK):
+            rows = [{"community_id": self.key, "user_id": u} for u in user_ids[i : i + CHUNK]]
+            await insert_ignore(self.session, OnboardingRosterEntry, rows)
+
+    async def unenrol(self, user_ids: list[str]) -> None:
+        """Take these members off the roster."""
+        for i in range(0, len(user_ids), CHUNK):
+            await self.session.execute(
+                delete(OnboardingRosterEntry).where(
+                    OnboardingRosterEntry.community_id == self.key,
+                    OnboardingRosterEntry.user_id.in_(user_ids[i : i + CHUNK]),
+                )
+            )
 
     async def unwelcomed(self, since: datetime) -> list[OnboardingMember]:
         """Present newcomers who joined (or came back) at or after ``since`` and were never

@@ -58,8 +58,8 @@ class Onboarding(Feature, name="onboarding"):
     @on(PlatformReady)
     async def ready(self, ctx: Listen, event: PlatformReady) -> None:
         """Welcome newcomers a stopped Steward stored but had not welcomed yet, and those who
-        joined while no Steward ran (Discord tells them on ready)."""
-        await Arrivals(ctx).catch_up(event.at, event.joined)
+        joined while no Steward ran (Discord tells them on ready; Slack lists everyone)."""
+        await Arrivals(ctx).catch_up(event.at, event.joined, event.members)
 
     @on(MemberUpdated)
     async def reactivated(self, ctx: Listen, event: MemberUpdated) -> None:

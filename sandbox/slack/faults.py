@@ -113,16 +113,19 @@ class PostLimit:
         return None
 
 
+TIER_2 = 20
+"""Calls a minute of a Tier 2 method ("20+ per minute") the fake allows, per workspace."""
 TIER_3 = 50
 """Calls a minute of a Tier 3 method ("50+ per minute") the fake allows, per workspace."""
 TIERED = {
     "conversations.open": TIER_3,
     "conversations.invite": TIER_3,
     "conversations.history": TIER_3,
+    "users.list": TIER_2,
 }
 """Methods whose tier the fake enforces, with their calls a minute: the ones a join storm's
-welcomes use and the outbox's look back before a second try (chat.postMessage has its own,
-:class:`PostLimit`)."""
+welcomes use, the outbox's look back before a second try (chat.postMessage has its own,
+:class:`PostLimit`), and the listing of the whole workspace on each connection."""
 
 
 class TierLimit:

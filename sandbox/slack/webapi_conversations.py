@@ -324,7 +324,9 @@ def _users_info(api: WebApi, call: Call) -> dict[str, Any]:
 @method("users.list")
 def _users_list(api: WebApi, call: Call) -> dict[str, Any]:
     users = [u for u in api.world.users.values() if u.team_id == call.who.team_id]
-    page, cursor = paginate(users, call, default=200)
+    # Slack answers at most 1,000 people a page whatever the limit asks (its pagination
+    # guide); with no limit it tries the whole list, which the fake caps the same way.
+    page, cursor = paginate(users, call, default=1000, most=1000)
     return {
         "ok": True,
         "members": [u.to_api() for u in page],

@@ -49,7 +49,7 @@ from bot.core.members import Member
 from bot.core.message import Message, parse_component_id
 from bot.core.pacing import Limits
 from bot.core.registry import Registry
-from bot.core.transient import database_trouble, log_failure
+from bot.core.transient import database_trouble, describe, log_failure
 
 log = logging.getLogger("steward.slack")
 # slack_sdk logs every request and response body at DEBUG: private replies (a webhook's secret,
@@ -754,11 +754,32 @@ class SlackAdapter:
         self._ready_soon()
 
     def _ready_soon(self) -> None:
-        """Publish PlatformReady for the workspace in the background (features catch up)."""
-        ready = PlatformReady(community=self._community(None), at=datetime.now(UTC))
-        task = asyncio.create_task(self._publish(ready), name="steward-slack-ready")
+        """Publish PlatformReady for the workspace in the background (features catch up); the
+        listing before it counts as work in flight, as the event's handling does."""
+        at = datetime.now(UTC)
+        activity = self.dispatcher.activity
+        activity.enter()
+        task = asyncio.create_task(self._ready(at), name="steward-slack-ready")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+        task.add_done_callback(lambda _: activity.leave())
+
+    async def _ready(self, at: datetime) -> None:
+        """PlatformReady with everyone in the workspace (``SlackPort.everyone``): Slack stops
+        redelivering a join after a few minutes, so onboarding finds who joined while no
+        Steward ran by comparing them with the members it knew. When the listing fails the
+        event goes without it, and the next connection's looks again."""
+        community = self._community(None)
+        members: tuple[Member, ...] | None = None
+        try:
+            members = await self.port.everyone(community)
+        except (SlackApiError, aiohttp.ClientError, OSError) as exc:
+            log.warning(
+                "listing the workspace's members failed (%s): who joined while no Steward ran "
+                "is looked for again at the next connection",
+                describe(exc),
+            )
+        await self._publish(PlatformReady(community=community, at=at, members=members))
 
     async def _hello(self, client: Any, message: dict[str, Any], raw: str | None) -> None:
         """Socket Mode says hello on every connection: after the first one, it is a reconnect."""

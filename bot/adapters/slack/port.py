@@ -34,6 +34,9 @@ from bot.core.pacing import Limits, Window, Windows
 from bot.core.port import LOOKS_SETTLED_AFTER, Capability, Forum
 
 MEMBER_TTL = 300.0
+ROSTER_PAGE = 1000
+"""People listed a page at a time when the workspace is listed whole (users.list's largest
+page): 5,000 members are 5 calls of its Tier 2 ("20+ per minute"), not 25 at 200 a page."""
 USERS_KEPT = 5000
 """The most users kept at once (newcomers keep coming: a cache of everyone grew without end)."""
 LOOKBACK = 999
@@ -98,6 +101,9 @@ class SlackPort:
         self.posts = Windows(*limits.slack_post)
         # conversations.invite: Tier 3. A channel's invitations go together, paced to it.
         self.invites = Invites(self._invite, Window(*limits.slack_tier3))
+        # users.list: Tier 2, shared by the head count, channel members and the whole listing
+        # each connection makes (``everyone``).
+        self.listing = Window(*limits.slack_tier2)
         self._users: Expiring[str, dict[str, Any] | None] = Expiring(MEMBER_TTL, USERS_KEPT)
         # The last look per (channel, thread): resends after a restart share one read of a
         # channel instead of a Tier 3 call each (``LOOKS_SETTLED_AFTER`` says when they may).
@@ -112,6 +118,7 @@ class SlackPort:
         view = SlackPort(self.client, feature)
         view.posts = self.posts
         view.invites = self.invites
+        view.listing = self.listing
         view._users = self._users
         view._reads = self._reads
         view._groups = self._groups
@@ -579,7 +586,7 @@ class SlackPort:
         total, cursor = 0, None
         try:
             while True:
-                response = await self.client.users_list(limit=200, cursor=cursor)
+                response = await self._people(cursor)
                 for user in response.get("members") or []:
                     gone = user.get("deleted") or user.get("is_bot")
                     total += 0 if gone or user.get("id") == "USLACKBOT" else 1
@@ -590,6 +597,36 @@ class SlackPort:
             return None
         self._count[:] = [(now, total)]
         return total
+
+    async def _people(self, cursor: str | None) -> Any:
+        """One page of users.list, ``ROSTER_PAGE`` people, paced to its tier."""
+        async with self.listing.slot():
+            return await self.client.users_list(limit=ROSTER_PAGE, cursor=cursor)
+
+    async def everyone(self, community: CommunityRef) -> tuple[Member, ...]:
+        """Every person in the workspace: users.list, ``ROSTER_PAGE`` a page, without bots,
+        deactivated accounts and Slackbot, the oldest ``updated`` first (a user carries no join
+        date; a newcomer's account was last updated when they joined, so this is the nearest
+        order of joining Slack gives). The head count is kept as ``count_members``'s, since it
+        was just listed. A 429 is waited out by the client (``Retry-After``); SlackApiError
+        when Slack refuses the listing."""
+        people: list[tuple[float, int, Member]] = []
+        cursor = None
+        while True:
+            page = await self._people(cursor)
+            for user in page.get("members") or []:
+                gone = user.get("deleted") or user.get("is_bot")
+                if gone or not user.get("id") or user.get("id") == "USLACKBOT":
+                    continue
+                updated = user.get("updated")
+                at = float(updated) if isinstance(updated, int | float) else 0.0
+                people.append((at, len(people), to_member(user, community)))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        people.sort(key=lambda p: p[:2])  # listing order among equal times
+        self._count[:] = [(time.monotonic(), len(people))]
+        return tuple(member for _, _, member in people)
 
     async def channel_members(self, channel: ChannelRef) -> list[UserRef]:
         """A channel's members (conversations.members) who are people: no bots, no
@@ -607,7 +644,7 @@ class SlackPort:
                     break
             people: set[str] = set()
             while True:
-                page = await self.client.users_list(limit=200, cursor=cursor)
+                page = await self._people(cursor)
                 for user in page.get("members") or []:
                     gone = user.get("deleted") or user.get("is_bot")
                     if not gone and user.get("id") != "USLACKBOT":
