@@ -286,11 +286,11 @@ async def _process(platform: str, url: str, log: Path) -> AsyncIterator[_Stage]:
         env = steward_env(settings, STEWARD_DATABASE_URL=url, STEWARD_FEATURES="onboarding")
         try:
             process = await start_steward(env, log)
-        except Exception:
+            stack.push_async_callback(_stop, process)
+            await _configure(side, welcome.id)
+        except Exception:  # it did not start, or never answered the manager: say why
             _print_log(log)
             raise
-        stack.push_async_callback(_stop, process)
-        await _configure(side, welcome.id)
         db = Database(url)
         stack.push_async_callback(db.dispose)
 
