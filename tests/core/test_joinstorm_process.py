@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from bench.onboarding_joinstorm import Storm, print_storms, storm
+from tests.conftest import shared_dir
 
 
 @pytest.mark.parametrize(
@@ -26,6 +27,7 @@ async def test_a_storm_served_by_a_steward_process_welcomes_everyone_once(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    shared_dir()  # the fakes check every request against the specs there
     monkeypatch.setenv("STEWARD_PLATFORM_SPEED", "50")  # as the benchmark runs
     database = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     done = await storm(
