@@ -341,6 +341,8 @@ async def _storm(
     mode: str = "inline",
     tmp: str = "",
 ) -> Storm:
+    if mode not in MODES:
+        raise ValueError(f"Steward runs {' or '.join(MODES)}, not {mode!r}")
     log = Path(tmp) / f"steward-{platform}-{database}.log"
     stage = _inline(platform, url) if mode == "inline" else _process(platform, url, log)
     async with stage as staged:
