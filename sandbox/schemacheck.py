@@ -6,7 +6,8 @@ which a join storm pays for every request: the fakes took a third of the benchma
 :class:`Checked` schema keeps ``jsonschema`` as the judge and can ask ``jsonschema-rs`` (the same
 JSON Schema drafts, compiled; microseconds a check) first, by ``STEWARD_SANDBOX_VALIDATION``:
 
-- ``full`` (the default, and what tests run): ``jsonschema`` alone, as before;
+- ``full`` (the default, and what tests run): ``jsonschema`` alone, as before (an instance it
+  accepted is accepted again without asking: the same JSON, the same verdict);
 - ``fast`` (benchmarks): what ``jsonschema-rs`` accepts is accepted; anything it refuses is
   described by ``jsonschema`` (the same messages as ``full``);
 - ``both``: ``jsonschema`` judges, and every instance the two judge differently is noted in
@@ -17,6 +18,7 @@ A schema ``jsonschema-rs`` cannot compile is checked by ``jsonschema`` alone in 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +32,8 @@ MODES = ("full", "fast", "both")
 
 disagreements: list[str] = []
 """In ``both`` mode: the instances the two judged differently."""
+ACCEPTED_KEPT = 2000
+"""Accepted instances remembered per schema (``full``): a long run's memory stays bounded."""
 
 
 def mode() -> str:
@@ -46,6 +50,7 @@ class Checked:
         self._compile_fast = compile_fast
         self._fast: Any = None
         self._tried = False
+        self._accepted: set[str] = set()  # instances (as JSON) jsonschema accepted
 
     @property
     def schema(self) -> Any:
@@ -61,12 +66,27 @@ class Checked:
                 log.info("jsonschema-rs cannot compile a schema (%s); jsonschema checks it", exc)
         return self._fast
 
+    def _judged(self, instance: Any) -> Iterator[ValidationError]:
+        """``jsonschema``'s errors, not asked again for an instance it accepted before: the same
+        JSON (Discord's guild and channel answers, a test's welcome, again and again) is
+        accepted again. Refused instances are judged each time, to be described."""
+        try:
+            key = json.dumps(instance, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):  # not JSON as sent: judged each time
+            key = None
+        if key is not None and key in self._accepted:
+            return iter(())
+        errors = list(self.slow.iter_errors(instance))
+        if not errors and key is not None and len(self._accepted) < ACCEPTED_KEPT:
+            self._accepted.add(key)
+        return iter(errors)
+
     def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
         """The errors ``jsonschema`` finds (none, without asking it, when ``fast`` and the
         compiled twin accepts the instance)."""
         chosen = mode()
         if chosen == "full":
-            return self.slow.iter_errors(instance)  # type: ignore[no-any-return]
+            return self._judged(instance)
         fast = self._fast_validator()
         if fast is None:
             return self.slow.iter_errors(instance)  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import itertools
 import os
 import shutil
 import uuid
@@ -41,6 +42,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report.write_text("".join(f"{op}\n" for op in sorted(operations)), encoding="utf-8")
     for part in parts:
         part.unlink()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In parallel workers, each worker starts its share of the slow tests (marked ``slow``)
+    first. pytest-xdist's worksteal hands each worker an equal run of the collection in order,
+    and idle workers take the ends of the others' runs: the slow tests, most of them at the end
+    of the collection (tests/core, tests/test_*.py), ran last and the run waited minutes for
+    one or two workers. Every worker collects the same order (xdist requires it)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if workers < 2 or not slow:
+        return
+    rest = iter(item for item in items if not item.get_closest_marker("slow"))
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for worker in range(workers):  # the runs worksteal sends: left // workers still to serve
+        size = left // (workers - worker)
+        left -= size
+        run = slow[worker::workers]
+        ordered += run + list(itertools.islice(rest, max(0, size - len(run))))
+    items[:] = ordered + list(rest)
 
 
 def shared_dir() -> Path:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.builtin import Steward
 from sandbox.demo import run
 from sandbox.script import ScriptError, parse
 from tests.adapters.desk import Desk
 from tests.conftest import shared_dir
+
+pytestmark = pytest.mark.slow  # real processes, or long rehearsals: started first
 
 SCRIPT = """\
 # a rehearsal

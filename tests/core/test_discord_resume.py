@@ -35,6 +35,8 @@ from sandbox.process import start_steward, steward_env
 from sandbox.scenario._open import _seed_discord
 from tests.conftest import shared_dir
 
+pytestmark = pytest.mark.slow  # real processes, or long rehearsals: started first
+
 
 async def _until(check: Callable[[], Awaitable[bool]], what: str, within: float = 60) -> None:
     deadline = asyncio.get_running_loop().time() + within
@@ -346,6 +348,11 @@ async def test_replayed_edits_deletions_leavings_and_reactions_taken_back_count_
     assert await _counted(database_url) == (4, 3)
 
 
+# On PostgreSQL only: what is the shards' own (a session and a watermark kept for each, each
+# resumed from its own) does not depend on the database; on SQLite each shard's watermark is kept
+# and resumed from by the clean stop on two shards below, and replays are stored once by the
+# single-shard kill above, on both databases.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_each_shard_of_a_killed_process_resumes_its_own_session(
     worlds: Callable[..., World], database_url: str
 ) -> None:
@@ -383,6 +390,11 @@ async def test_each_shard_of_a_killed_process_resumes_its_own_session(
     assert [len(fake.dms_of(u)) for u in world.newcomers] == [1] * len(world.newcomers)
 
 
+# On SQLite only: identifying anew after an INVALID_SESSION that cannot be resumed, and the
+# catch-up on ready, do not depend on the database, and are covered on PostgreSQL (in one
+# process) by test_gateway_matrix's op9_not_resumable and close_4009 cells; reading the kept
+# session at a start, on PostgreSQL, by the kill tests above.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_session_past_resuming_identifies_anew_and_catches_up(
     worlds: Callable[..., World], database_url: str
 ) -> None:
@@ -406,7 +418,13 @@ async def test_a_session_past_resuming_identifies_anew_and_catches_up(
     assert await _counted(database_url) == (len(world.posts), len(world.reactions))
 
 
-@pytest.mark.parametrize("shards", [1, 2])
+# One shard on PostgreSQL, two on SQLite: how a stop closes the connections (one shard's
+# client, or the sharded one's) does not depend on the database, and what it keeps (each
+# shard's session and watermark, saved last) is written the same way on both; two shards on
+# PostgreSQL are resumed each from its own kept session by the kill test above.
+@pytest.mark.parametrize(
+    ("database_url", "shards"), [("postgres", 1), ("sqlite", 2)], indirect=["database_url"]
+)
 async def test_a_clean_stop_keeps_the_session_for_the_next_start(
     worlds: Callable[..., World], database_url: str, shards: int
 ) -> None:

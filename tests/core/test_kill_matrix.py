@@ -24,6 +24,8 @@ import pytest
 from bench.kill_matrix import Tally, one, parser, render
 from tests.conftest import shared_dir
 
+pytestmark = pytest.mark.slow  # real processes, or long rehearsals: started first
+
 
 @pytest.mark.parametrize(
     ("platform", "database_url"),

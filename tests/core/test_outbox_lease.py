@@ -23,7 +23,9 @@ from bot.core import Message
 from bot.core._outbox_rows import LANDS, LEASE
 from bot.core.errors import Unavailable
 from bot.core.ids import ChannelRef, CommunityRef, MessageRef
+from bot.core.pacing import Limits
 from bot.db.models import OutboxItem
+from sandbox.discord.limits import default_speed
 from sandbox.outage import through_outage
 from sandbox.slack import FakeSlack
 from sandbox.slack.state import StoredMessage
@@ -44,10 +46,12 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def slack_port(fake: FakeSlack) -> SlackPort:
-    """A process's own port, its client as the adapter builds it (429s waited out)."""
+    """A process's own port, its client as the adapter builds it (429s waited out), pacing to
+    the fake's speed as the adapter does (``STEWARD_PLATFORM_SPEED``; at the real platform's
+    speed 30 resends took one second each)."""
     client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=5))
-    return SlackPort(client)
+    return SlackPort(client, limits=Limits(default_speed()))
 
 
 def on_slack(url: str, fake: FakeSlack) -> Harness:

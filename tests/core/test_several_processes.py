@@ -37,6 +37,8 @@ from sandbox.scenario._open import _seed_slack
 from sandbox.slack import FakeSlack
 from tests.conftest import shared_dir, until
 
+pytestmark = pytest.mark.slow  # real processes, or long rehearsals: started first
+
 SHARDS = 3
 KILL_ROUNDS = (2, 3)
 """The round sent as the second process is killed, and the one sent while it is down."""

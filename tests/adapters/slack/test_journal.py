@@ -61,6 +61,7 @@ def _journals(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"*{SUFFIX}")) if directory.is_dir() else []
 
 
+@pytest.mark.slow  # real processes: started first
 async def test_events_acked_while_the_database_is_away_survive_a_kill(
     database_url: str, tmp_path: Path
 ) -> None:
