@@ -15,6 +15,8 @@ import pytest
 from bench.onboarding_joinstorm import Storm, print_storms, storm
 from tests.conftest import shared_dir
 
+pytestmark = pytest.mark.slow  # real processes: started first
+
 
 @pytest.mark.parametrize(
     ("platform", "database_url"),
