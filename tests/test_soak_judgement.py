@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.kill_matrix import Tally
 from bench.soak import MB, Lifetime, Report, Sample
 
 
@@ -83,3 +84,16 @@ def test_a_steady_leak_without_faults_fails() -> None:
 def test_more_database_fds_than_its_pool_allows_fail() -> None:
     report = _fd_report([(0, 23, 10), (600, 50, 33), (660, 23, 10)], [(600.0, 660.0)])
     assert report._fd_goal(report.longest)[2] is False
+
+
+def test_the_engagement_writers_growth_is_judged_too() -> None:
+    # Steward's process flat, its engagement writer (a process of its own) leaking 40 MB an hour.
+    flat = [(float(t), 130.0) for t in range(0, 1800, 5)]
+    leaking = [(float(t), 100.0 + 40 * t / 3600) for t in range(0, 1800, 5)]
+    report = Report("discord", "sqlite", judge_at_least=15 * 60)
+    report.lifetimes = [_life(flat, warmup=120, until=1800)]
+    report.writer_lifetimes = [_life(leaking, warmup=120, until=1800)]
+    report.tally = Tally("discord", "sqlite")  # nothing lost or doubled
+    memory = {goal: met for goal, _, met in report.goals() if "RSS" in goal}
+    assert memory == {"RSS growth < 20 MB/h": True, "writer's RSS growth < 20 MB/h": False}
+    assert report.bad
