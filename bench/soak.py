@@ -33,8 +33,10 @@ Then publishing and the workload stop, the last process finishes, and:
 * memory: the RSS of each Steward process, and of the engagement writer process it starts beside
   itself (``python -m bot.writer``), is sampled every ``--sample-every`` seconds (psutil if
   installed, else /proc); growth is the least-squares slope of RSS, in MB an hour, over the
-  samples of the process watched longest after its first ``--warmup`` seconds and before the
-  workload stopped, judged for Steward's and for the writer's apart (a killed process's
+  samples of the process watched longest after its first ``--warmup`` seconds under the
+  workload (counted from the later of its start and the workload's: the first process idles
+  through the set-up and warms up when the workload begins) and before the workload stopped,
+  judged for Steward's and for the writer's apart (a killed process's
   successor starts from scratch, so growth is measured per process lifetime, never across a
   kill). The slopes of the window's two halves are shown too: a leak keeps its slope, caches
   filling and the allocator settling slow down. A window shorter than ``--judge-at-least``
@@ -303,15 +305,37 @@ class Lifetime:
         kept = self.after_warmup()
         return kept[-1].at - kept[0].at if kept else 0.0
 
+    def under_load(self) -> list[Sample]:
+        """The samples whose RSS growth is judged: after the first ``warmup`` seconds of the
+        process's life under the workload, that is from ``warmup`` seconds after the later of
+        its start and the workload's, while the workload ran.
+
+        A process started before the workload (the soak's first, which idled through the set-up)
+        warms up when the workload begins, not when it started: its first joins, posts and
+        faults fill caches a restarted process fills within its own warm-up (discord.py's
+        member cache, SQLAlchemy's compiled statements, SQLite's page cache, the allocator's
+        arenas). A leak keeps its slope after the warm-up as before it, so leaving the warm-up
+        out hides none."""
+        if not self.samples:
+            return []
+        start = max(self.samples[0].at, self.since) + self.warmup
+        return [s for s in self.samples if start <= s.at <= self.until]
+
+    @property
+    def growth_seconds(self) -> float:
+        """How long the samples whose growth is judged span."""
+        kept = self.under_load()
+        return kept[-1].at - kept[0].at if kept else 0.0
+
     def growth_mb_per_hour(self) -> float:
-        """The least-squares slope of RSS over the judged samples, in MB an hour (nan with too
-        few samples)."""
-        return _slope(self.after_warmup())
+        """The least-squares slope of RSS over the samples under load after the warm-up, in MB
+        an hour (nan with too few samples)."""
+        return _slope(self.under_load())
 
     def half_growths(self) -> tuple[float, float]:
-        """The slope over the first half of the judged samples and over the second: a leak keeps
+        """The slope over the first half of those samples and over the second: a leak keeps
         its slope, caches filling up (or the allocator settling) slow down."""
-        kept = self.after_warmup()
+        kept = self.under_load()
         if len(kept) < 6:
             return float("nan"), float("nan")
         middle = (kept[0].at + kept[-1].at) / 2
@@ -714,10 +738,10 @@ class Report:
         goal = f"{whose}RSS growth < 20 MB/h"
         if life is None:
             return (goal, "no samples", None)
-        kept = life.after_warmup()
+        kept = life.under_load()
         growth = life.growth_mb_per_hour()
         first, second = life.half_growths()
-        window = life.judged_seconds / 60
+        window = life.growth_seconds / 60
         lives = self.writer_lifetimes if whose else self.lifetimes
         measured = (
             f"{growth:+.1f} MB/h over {window:.1f} min after the warm-up "
