@@ -109,12 +109,10 @@ async def trim_forever(every: float = TRIM_EVERY) -> None:
     glibc keeps memory that was freed: at the top of each arena above ``M_TRIM_THRESHOLD``, and
     in the middle of an arena never, however many whole pages lie free there. After a burst (a
     catch-up after an outage, a join storm, a feed poll of 200 feeds) Python's objects and
-    SQLite's pages are freed but the process keeps its peak, and every new peak in another spot
-    of another thread's arena ratchets RSS up: the soak saw RSS climb that way while the Python
-    objects held stayed flat. ``malloc_trim(0)`` walks every arena and returns each free page
-    (``madvise(MADV_DONTNEED)``); memory still in use is not touched, so a real leak still shows.
-    It takes about a millisecond per arena and runs on the event loop (it must not race the
-    allocator's own locks from another thread any differently than a ``malloc`` would).
+    SQLite's pages are freed but the process keeps its peak. ``malloc_trim(0)`` walks every arena
+    and returns each free page (``madvise(MADV_DONTNEED)``); memory still in use is not touched,
+    so a real leak still shows. In the soak, during a database outage, one call gave back 3.5 MB
+    of Steward's 159 MB and 1.4 of the writer's 113, in 4 ms of CPU with 20 threads' arenas.
     """
     if _malloc_trim() is None:
         return
