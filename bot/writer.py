@@ -10,11 +10,13 @@ import asyncio
 import contextlib
 import logging
 import os
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from bot.config import RedactSecrets
 from bot.db.engine import Database
+from bot.heap import trim_forever
 from cogs.engagement._writer import serve
 
 
@@ -26,13 +28,23 @@ def open_db(url: str) -> Database:
     return Database(url)
 
 
+async def run(output: Any) -> None:
+    """Serve batches until told to stop, handing freed memory back now and then (as Steward's
+    own process does: ``bot.heap.trim_forever``)."""
+    trimming = asyncio.create_task(trim_forever(), name="malloc-trim")
+    try:
+        await serve(output, open_db)
+    finally:
+        trimming.cancel()
+
+
 def main() -> None:
     """The process entry: acks go to a private copy of stdout; anything printed goes to stderr."""
     output = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(BrokenPipeError):  # Steward is gone: nobody to acknowledge to
-        asyncio.run(serve(output, open_db))
+        asyncio.run(run(output))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.kill_matrix import Tally
 from bench.soak import MB, Lifetime, Report, Sample
 
 
@@ -83,3 +84,37 @@ def test_a_steady_leak_without_faults_fails() -> None:
 def test_more_database_fds_than_its_pool_allows_fail() -> None:
     report = _fd_report([(0, 23, 10), (600, 50, 33), (660, 23, 10)], [(600.0, 660.0)])
     assert report._fd_goal(report.longest)[2] is False
+
+
+def test_the_engagement_writers_growth_is_judged_too() -> None:
+    # Steward's process flat, its engagement writer (a process of its own) leaking 40 MB an hour.
+    flat = [(float(t), 130.0) for t in range(0, 1800, 5)]
+    leaking = [(float(t), 100.0 + 40 * t / 3600) for t in range(0, 1800, 5)]
+    report = Report("discord", "sqlite", judge_at_least=15 * 60)
+    report.lifetimes = [_life(flat, warmup=120, until=1800)]
+    report.writer_lifetimes = [_life(leaking, warmup=120, until=1800)]
+    report.tally = Tally("discord", "sqlite")  # nothing lost or doubled
+    memory = {goal: met for goal, _, met in report.goals() if "RSS" in goal}
+    assert memory == {"RSS growth < 20 MB/h": True, "writer's RSS growth < 20 MB/h": False}
+    assert report.bad
+
+
+def test_a_process_started_before_the_workload_warms_up_under_it() -> None:
+    # Started 10 minutes before the workload (the set-up), idle and flat; the workload's first
+    # two minutes fill its caches (+10 MB), then +5 MB an hour: the warm-up is not judged.
+    idle = [(float(t), 100.0) for t in range(-600, 0, 5)]
+    warming = [(float(t), 100.0 + 10 * t / 120) for t in range(0, 120, 5)]
+    steady = [(float(t), 110.0 + 5 * (t - 120) / 3600) for t in range(120, 1200, 5)]
+    life = _life(idle + warming + steady, warmup=120, until=1200)
+    assert round(life.growth_mb_per_hour(), 3) == 5.0
+    assert round(life.growth_seconds) == 1075
+
+
+def test_a_leak_from_the_workloads_start_still_fails_after_the_warmup() -> None:
+    idle = [(float(t), 100.0) for t in range(-600, 0, 5)]
+    leaking = [(float(t), 100.0 + 25 * t / 3600) for t in range(0, 1200, 5)]
+    report = Report("discord", "sqlite", judge_at_least=15 * 60)
+    report.lifetimes = [_life(idle + leaking, warmup=120, until=1200)]
+    _goal, measured, met = report._memory_goal(report.longest)
+    assert met is False, measured
+    assert "+25.0 MB/h" in measured
