@@ -458,7 +458,7 @@ class Dispatcher:
                     ]
                 break
             except Exception as exc:
-                if await self.outlasted(exc):
+                if await self.looked_again(exc):
                     continue
                 self._failed(f"job {job.id}", exc)
                 return 0
@@ -466,6 +466,16 @@ class Dispatcher:
         for community in communities:
             ran += await self._job_in(job, slot, feature, handler, community)
         return ran
+
+    async def looked_again(self, exc: BaseException) -> bool:
+        """For a read that only looks (which timers or communities are due): True when ``exc``
+        is the database's own trouble, once the database answers again, whether it was away
+        or only busy a moment (a lock held past the busy timeout); the look is then made again
+        rather than the work given up."""
+        if not database_trouble(exc):
+            return False
+        await self.database.wait_until_up()
+        return True
 
     async def outlasted(self, exc: BaseException) -> bool:
         """When ``exc`` is the database's own trouble, wait for the database to answer (as

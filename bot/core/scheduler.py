@@ -71,9 +71,10 @@ class TimerService:
                     )
                 break
             except Exception as exc:
-                # The database away: wait for it as listeners do; the timers due meanwhile
-                # run once it answers (each once: ``Dispatcher.run_timer``).
-                if not await self.dispatcher.outlasted(exc):
+                # The database away, or busy a moment past the busy timeout: wait for it as
+                # listeners do and look again (only a look, so looking again is harmless); the
+                # timers due meanwhile run once it answers (each once: ``Dispatcher.run_timer``).
+                if not await self.dispatcher.looked_again(exc):
                     raise
         ran = 0
         for timer_id in ids:
