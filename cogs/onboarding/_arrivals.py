@@ -201,7 +201,7 @@ class Arrivals(Flow):
         await self.ctx.commit()  # nothing here is lost if a join below must roll back
         if kept is not None and self.now - kept <= ROSTER_KEPT:
             new = [m for m in members if m.ref.id not in known and not m.is_bot]
-            here = await self.repo.present([m.ref.id for m in new])
+            here = await self.repo.stored([m.ref.id for m in new], present=True)
             for member in new:
                 if member.ref.id not in here:
                     await self.join(member)

@@ -64,30 +64,17 @@ class Repo:
         )
         return list(rows)
 
-    async def stored(self, user_ids: list[str]) -> set[str]:
-        """Which of these members have a row."""
+    async def stored(self, user_ids: list[str], *, present: bool = False) -> set[str]:
+        """Which of these members have a row (``present``: and have not left)."""
         if not user_ids:
             return set()
-        found = await self.session.scalars(
-            select(OnboardingMember.user_id).where(
-                OnboardingMember.community_id == self.key,
-                OnboardingMember.user_id.in_(user_ids),
-            )
+        query = select(OnboardingMember.user_id).where(
+            OnboardingMember.community_id == self.key,
+            OnboardingMember.user_id.in_(user_ids),
         )
-        return set(found)
-
-    async def present(self, user_ids: list[str]) -> set[str]:
-        """Which of these members have a row and have not left."""
-        if not user_ids:
-            return set()
-        found = await self.session.scalars(
-            select(OnboardingMember.user_id).where(
-                OnboardingMember.community_id == self.key,
-                OnboardingMember.user_id.in_(user_ids),
-                OnboardingMember.left_at.is_(None),
-            )
-        )
-        return set(found)
+        if present:
+            query = query.where(OnboardingMember.left_at.is_(None))
+        return set(await self.session.scalars(query))
 
     async def roster(self) -> set[str]:
         """The ids of the members as Steward last knew them (``OnboardingRosterEntry``)."""

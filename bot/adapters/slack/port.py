@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -583,25 +583,27 @@ class SlackPort:
         now = time.monotonic()
         if self._count and now - self._count[0][0] < MEMBER_TTL:
             return self._count[0][1]
-        total, cursor = 0, None
         try:
-            while True:
-                response = await self._people(cursor)
-                for user in response.get("members") or []:
-                    gone = user.get("deleted") or user.get("is_bot")
-                    total += 0 if gone or user.get("id") == "USLACKBOT" else 1
-                cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            total = sum([1 async for _ in self._persons()])
         except SlackApiError:
             return None
         self._count[:] = [(now, total)]
         return total
 
-    async def _people(self, cursor: str | None) -> Any:
-        """One page of users.list, ``ROSTER_PAGE`` people, paced to its tier."""
-        async with self.listing.slot():
-            return await self.client.users_list(limit=ROSTER_PAGE, cursor=cursor)
+    async def _persons(self) -> AsyncIterator[dict[str, Any]]:
+        """The workspace's people, page by page (users.list, ``ROSTER_PAGE`` a page, paced to
+        its tier): no bots, no deactivated accounts, no Slackbot."""
+        cursor = None
+        while True:
+            async with self.listing.slot():
+                page = await self.client.users_list(limit=ROSTER_PAGE, cursor=cursor)
+            for user in page.get("members") or []:
+                gone = user.get("deleted") or user.get("is_bot")
+                if not gone and user.get("id") and user.get("id") != "USLACKBOT":
+                    yield user
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
 
     async def everyone(self, community: CommunityRef) -> tuple[Member, ...]:
         """Every person in the workspace: users.list, ``ROSTER_PAGE`` a page, without bots,
@@ -611,19 +613,10 @@ class SlackPort:
         was just listed. A 429 is waited out by the client (``Retry-After``); SlackApiError
         when Slack refuses the listing."""
         people: list[tuple[float, int, Member]] = []
-        cursor = None
-        while True:
-            page = await self._people(cursor)
-            for user in page.get("members") or []:
-                gone = user.get("deleted") or user.get("is_bot")
-                if gone or not user.get("id") or user.get("id") == "USLACKBOT":
-                    continue
-                updated = user.get("updated")
-                at = float(updated) if isinstance(updated, int | float) else 0.0
-                people.append((at, len(people), to_member(user, community)))
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
+        async for user in self._persons():
+            updated = user.get("updated")
+            at = float(updated) if isinstance(updated, int | float) else 0.0
+            people.append((at, len(people), to_member(user, community)))
         people.sort(key=lambda p: p[:2])  # listing order among equal times
         self._count[:] = [(time.monotonic(), len(people))]
         return tuple(member for _, _, member in people)
@@ -642,16 +635,7 @@ class SlackPort:
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-            people: set[str] = set()
-            while True:
-                page = await self._people(cursor)
-                for user in page.get("members") or []:
-                    gone = user.get("deleted") or user.get("is_bot")
-                    if not gone and user.get("id") != "USLACKBOT":
-                        people.add(str(user.get("id")))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            people = {str(user["id"]) async for user in self._persons()}
         except SlackApiError as exc:
             raise refused("list that channel's members", exc) from exc
         return [UserRef(channel.community, u) for u in sorted(members & people)]
