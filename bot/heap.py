@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import linecache
 import os
 import signal
@@ -90,8 +91,11 @@ TRIM_EVERY = 60.0
 """Seconds between handing the C allocator's free memory back to the system."""
 
 
+@functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows)."""
+    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows), looked up once:
+    ``find_library`` runs ``ldconfig`` in a subprocess, not a thing to do on the event loop
+    every minute."""
     if not sys.platform.startswith("linux"):
         return None
     try:
