@@ -202,20 +202,8 @@ class Dispatcher:
                     if database_trouble(exc) and await self.database.wait_until_up():
                         attempt -= 1  # the database was away: this try does not count
                         continue
-                    delay = delays[attempt - 1] * random.uniform(0.5, 1.5)
                     self.retried[feature.name] += 1
-                    if database_trouble(exc):  # said once a while, not once an event
-                        trouble.said(log, what, exc)
-                    else:
-                        log.warning(
-                            "%s failed (%s); trying again in %.1f s (try %d of %d)",
-                            what,
-                            describe(exc),
-                            delay,
-                            attempt + 1,
-                            len(delays) + 1,
-                        )
-                    await asyncio.sleep(delay)
+                    await self._pause(exc, attempt, what)
                     continue
                 error_id = self._failed(f"{what} in {event.community.key}", exc)
                 if keep:
@@ -477,6 +465,32 @@ class Dispatcher:
         await self.database.wait_until_up()
         return True
 
+    async def paused(self, exc: BaseException, tries: int, what: str) -> bool:
+        """For a timer's or a job's try that failed on passing trouble that was not the
+        database away (busy a moment past the busy timeout, a reset connection, a platform's
+        5xx): pause as a listener would before its next try and return True, while the
+        budget (``retry_delays``) lasts; False when the failure is to be recorded."""
+        if tries > len(self.retry_delays) or not is_transient(exc):
+            return False
+        await self._pause(exc, tries, what)
+        return True
+
+    async def _pause(self, exc: BaseException, tries: int, what: str) -> None:
+        """Say that ``what`` failed on passing trouble and wait before its next try."""
+        delay = self.retry_delays[tries - 1] * random.uniform(0.5, 1.5)
+        if database_trouble(exc):  # said once a while, not once an event
+            trouble.said(log, what, exc)
+        else:
+            log.warning(
+                "%s failed (%s); trying again in %.1f s (try %d of %d)",
+                what,
+                describe(exc),
+                delay,
+                tries + 1,
+                len(self.retry_delays) + 1,
+            )
+        await asyncio.sleep(delay)
+
     async def outlasted(self, exc: BaseException) -> bool:
         """When ``exc`` is the database's own trouble, wait for the database to answer (as
         listeners do, ``bot.core.outage``); True when it had been away, so the work is to be
@@ -493,9 +507,9 @@ class Dispatcher:
     ) -> int:
         """Run a job in one community for its slot; 1 when it ran here (0 when its feature is
         off there, another process ran it or runs it now, or it failed)."""
-        runs = self.job_runs
+        runs, tries = self.job_runs, 0
         while True:
-            now, claimed = self.clock.now(), False
+            now, claimed, tries = self.clock.now(), False, tries + 1
             try:
                 async with self.db.uow() as uow:
                     try:
@@ -518,7 +532,10 @@ class Dispatcher:
                 return 1
             except Exception as exc:
                 if await self.outlasted(exc):
+                    tries -= 1
                     continue  # the database was away: the job runs here now it is back
+                if await self.paused(exc, tries, f"job {job.id} in {community.key}"):
+                    continue  # busy a moment: its claim was rolled back; try it again
                 error_id = self._failed(f"job {job.id} in {community.key}", exc)
                 if claimed:
                     await self._job_failed(job, community, slot, error_id)
@@ -543,13 +560,17 @@ class Dispatcher:
             return await self._run_timer(timer_id)
 
     async def _run_timer(self, timer_id: int) -> bool:
+        tries = 0
         while True:
-            now = self.clock.now()
+            now, tries = self.clock.now(), tries + 1
             try:
                 return await self._run_timer_once(timer_id, now)
             except Exception as exc:
                 if await self.outlasted(exc):
+                    tries -= 1
                     continue  # the database was away: the timer runs now it is back
+                if await self.paused(exc, tries, f"timer {timer_id}"):
+                    continue  # busy a moment: rolled back, not done; try it again
                 error_id = self._failed(f"timer {timer_id}", exc)
                 try:
                     await self._record_timer_failure(timer_id, error_id, now)

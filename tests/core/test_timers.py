@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.builtin import Steward
 from bot.core import Feature, JobContext, timer
+from bot.db.models import JobRun, Timer
 from tests.conftest import until
 from tests.core.garden import Garden
 from tests.core.harness import Harness
@@ -155,6 +160,70 @@ async def test_a_timer_and_a_job_due_during_a_database_outage_run_once_after_it(
         assert sent == ["hourly report", "watered for u-alice"]
         await garden.advance(timedelta(minutes=59))
         assert sorted(s.message.text for s in garden.port.sent) == sent  # each ran once
+
+
+class _Overloaded(Exception):
+    """A platform's 503, as discord.py and slack_sdk carry it (``status``)."""
+
+    status = 503
+
+
+def _busy() -> Exception:
+    return sqlite3.OperationalError("database is locked")
+
+
+def _overloaded() -> Exception:
+    return _Overloaded("503 Service Unavailable")
+
+
+async def _outcomes(garden: Harness) -> tuple[list[tuple[str | None, int]], list[str | None]]:
+    async with garden.app.db.uow() as uow:
+        timers = (
+            await uow.session.execute(select(Timer.outcome, Timer.attempts).order_by(Timer.id))
+        ).all()
+        runs = list(await uow.session.scalars(select(JobRun.outcome)))
+    return [(o, a) for o, a in timers], runs
+
+
+@pytest.mark.parametrize("passing", [_busy, _overloaded], ids=["database-busy", "platform-503"])
+async def test_a_timer_and_a_job_meeting_passing_trouble_are_tried_again_not_failed(
+    database_url: str, passing: Callable[[], Exception]
+) -> None:
+    """The database busy a moment past its busy timeout (another run holding the write lock),
+    or a platform's 5xx: the try is rolled back and made again after a pause, as a listener's
+    would be, instead of being recorded as failed and put off for minutes. The tries are
+    bounded: trouble that does not pass is recorded once they are spent."""
+    async with Harness(database_url, [Steward(), Garden()]) as garden:
+        garden.app.dispatcher.retry_delays = (0.01, 0.01)
+        await garden.run(garden.member("alice"), "garden water", after=timedelta(minutes=30))
+        await garden.run(garden.member("alice"), "garden plant", seed="rose")
+        send, tried = garden.port.send, Counter[str]()
+        failing = {"watered for u-alice": 1, "hourly report": 1}
+
+        async def flaky(channel: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+            tried[message.text] += 1
+            if tried[message.text] <= failing.get(message.text, 0):
+                raise passing()
+            return await send(channel, message, *args, **kwargs)
+
+        garden.port.send = flaky  # type: ignore[method-assign]
+        garden.clock.advance(timedelta(hours=1))
+        assert await garden.app.timers.run_due() == 1
+        assert await garden.app.jobs.run_due() == 1
+        sent = sorted(s.message.text for s in garden.port.sent)
+        assert sent == ["hourly report", "watered for u-alice"]
+        assert tried == {"watered for u-alice": 2, "hourly report": 2}
+        assert await _outcomes(garden) == ([("ok", 1)], ["ok"])
+
+        # Trouble that lasts: three tries (the budget), then recorded, as before.
+        await garden.run(garden.member("alice"), "garden water", after=timedelta(minutes=30))
+        failing["watered for u-alice"] = 10**6
+        tried.clear()
+        garden.clock.advance(timedelta(hours=1))
+        assert await garden.app.timers.run_due() == 0
+        assert tried["watered for u-alice"] == 3
+        timers, _ = await _outcomes(garden)
+        assert [(o.split()[0] if o else o, a) for o, a in timers] == [("ok", 1), ("error", 1)]
 
 
 async def test_a_job_run_that_never_ends_is_stopped_and_the_job_runs_again(
