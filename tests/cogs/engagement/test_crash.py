@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +35,8 @@ from cogs.engagement._models import (
     QUESTIONS,
 )
 from tests.core.harness import Harness
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def week(community: CommunityRef, start: Any) -> list[Event]:
@@ -294,3 +299,30 @@ async def test_members_first_and_last_active_days_follow_them_across_batches(
                 for r in await uow.session.execute(select(MEMBERS.c.first_day, MEMBERS.c.last_day))
             }
         assert days and all(last > first for first, last in days)
+
+
+def test_the_writer_process_loads_what_storing_needs_and_no_feature() -> None:
+    """The writer runs beside Steward for as long as Steward runs, so it carries only
+    engagement's storing code: not the engagement feature (its commands, charts and reports, and
+    the other features whose events it counts), not a platform's library. Importing the feature
+    with the package had made the writer about 30 MB larger and its start twice as costly."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, bot.writer, cogs.engagement._store; print(*sorted(sys.modules))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout.split()
+    assert "cogs.engagement._store" in loaded  # what the writer is for
+    outside = [
+        m
+        for m in loaded
+        if m.split(".")[0] in ("discord", "slack_bolt", "slack_sdk", "apscheduler")
+        or (m.startswith("cogs.") and m.split(".")[1] != "engagement")
+        or m in ("cogs.engagement.feature", "cogs.engagement._charts")
+    ]
+    assert outside == []
