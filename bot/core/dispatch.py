@@ -18,7 +18,7 @@ from bot.core.calls import Press as Press
 from bot.core.clock import Clock
 from bot.core.communities import KnownCommunities, active_communities
 from bot.core.context import CommandContext, Context, JobContext, Responder
-from bot.core.errors import NotSupported, UserError, render_error
+from bot.core.errors import NotSupported, StewardError, UserError, render_error
 from bot.core.events import Event, ForgetRequested
 from bot.core.failures import Failures, Hold, Taken
 from bot.core.feature import Feature, JobSpec
@@ -41,6 +41,16 @@ from bot.db.uow import UnitOfWork
 
 log = logging.getLogger("steward.dispatch")
 MAX_TIMER_ATTEMPTS = 5
+TIMER_LIMIT = 300.0
+"""Seconds one try of a timer may run before it is stopped (a call with no answer, a database
+connection gone silent): tried on the loop that runs every timer and outbox retry, a try that
+never ended would hold all of them off for good. A stopped try is rolled back and recorded as
+failed, then tried again later, as any failed try is."""
+
+
+class Overran(StewardError):
+    """A timer's try ran past ``TIMER_LIMIT`` and was stopped (not passing trouble: trying it
+    again at once would most likely hang again)."""
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """A listener's budget after a passing failure: 7 tries over about 16 seconds."""
 
@@ -564,7 +574,15 @@ class Dispatcher:
         while True:
             now, tries = self.clock.now(), tries + 1
             try:
-                return await self._run_timer_once(timer_id, now)
+                limit = asyncio.timeout(TIMER_LIMIT)
+                try:
+                    async with limit:
+                        return await self._run_timer_once(timer_id, now)
+                except TimeoutError as exc:
+                    if not limit.expired():
+                        raise  # the handler's own timeout, not the limit
+                    said = f"ran for more than {TIMER_LIMIT:.0f} s and was stopped"
+                    raise Overran(said) from exc
             except Exception as exc:
                 if await self.outlasted(exc):
                     tries -= 1

@@ -226,6 +226,37 @@ async def test_a_timer_and_a_job_meeting_passing_trouble_are_tried_again_not_fai
         assert [(o.split()[0] if o else o, a) for o, a in timers] == [("ok", 1), ("error", 1)]
 
 
+async def test_a_timer_that_never_ends_is_stopped_and_the_other_timers_run(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One loop runs every timer (and the outbox's retries): a timer whose try never ends (a
+    call with no answer) is stopped at its limit, its transaction rolled back and the try
+    recorded as failed, so the timers behind it run and it is tried again later."""
+    monkeypatch.setattr("bot.core.dispatch.TIMER_LIMIT", 0.5)
+    async with Harness(database_url, [Steward(), Garden()]) as garden:
+        await garden.run(garden.member("alice"), "garden water", after=timedelta(minutes=30))
+        await garden.run(garden.member("bob"), "garden water", after=timedelta(minutes=31))
+        send = garden.port.send
+
+        async def never_answers_alice(channel: Any, message: Any, *a: Any, **k: Any) -> Any:
+            if message.text == "watered for u-alice":
+                await asyncio.Event().wait()
+            return await send(channel, message, *a, **k)
+
+        garden.port.send = never_answers_alice  # type: ignore[method-assign]
+        garden.clock.advance(timedelta(hours=1))
+        assert await asyncio.wait_for(garden.app.timers.run_due(), 30) == 1
+        assert watered(garden) == ["watered for u-bob"]
+        timers, _ = await _outcomes(garden)
+        [(alice_outcome, attempts), bob] = timers
+        assert alice_outcome is not None and alice_outcome.startswith("error ")
+        assert (attempts, bob) == (1, ("ok", 1))
+
+        garden.port.send = send  # type: ignore[method-assign]
+        await garden.advance(timedelta(minutes=2))  # tried again after its back-off
+        assert watered(garden) == ["watered for u-bob", "watered for u-alice"]
+
+
 async def test_a_job_run_that_never_ends_is_stopped_and_the_job_runs_again(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
