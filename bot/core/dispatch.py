@@ -51,6 +51,8 @@ failed, then tried again later, as any failed try is."""
 class Overran(StewardError):
     """A timer's try ran past ``TIMER_LIMIT`` and was stopped (not passing trouble: trying it
     again at once would most likely hang again)."""
+
+
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """A listener's budget after a passing failure: 7 tries over about 16 seconds."""
 
