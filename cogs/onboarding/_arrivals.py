@@ -193,7 +193,8 @@ class Arrivals(Flow):
         first). A join also delivered (Slack's retry, before or after this) finds them stored,
         or loses the race to store them (:meth:`join`): welcomed once. The first list welcomes
         nobody (Steward just installed, or upgraded from before it kept one), nor a list
-        older than ``ROSTER_KEPT``."""
+        older than ``ROSTER_KEPT``. A member present in onboarding's records and not listed
+        left (was deactivated) meanwhile, and is taken as having left now."""
         config = await self.repo.config(self.now)
         kept = config.roster_at
         known = await self.repo.roster()
@@ -206,6 +207,11 @@ class Arrivals(Flow):
                 if member.ref.id not in here:
                     await self.join(member)
         await self.repo.enrol(sorted(listed - known))
+        for gone in sorted(await self.repo.stored(None, present=True) - listed):
+            # Present in onboarding's records, not listed: left (deactivated) while no Steward
+            # ran. Their nudges stop, their buddy place is freed, and coming back is a return
+            # ("welcome back"), not taken for the same join again.
+            await self.leave(gone)
         await self.repo.unenrol(sorted(known - listed))
         config = await self.repo.config(self.now)
         config.roster_at = self.now

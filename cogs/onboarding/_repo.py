@@ -64,14 +64,13 @@ class Repo:
         )
         return list(rows)
 
-    async def stored(self, user_ids: list[str], *, present: bool = False) -> set[str]:
-        """Which of these members have a row (``present``: and have not left)."""
-        if not user_ids:
+    async def stored(self, user_ids: list[str] | None, *, present: bool = False) -> set[str]:
+        """Which of these members (None: of all) have a row (``present``: and have not left)."""
+        if user_ids is not None and not user_ids:
             return set()
-        query = select(OnboardingMember.user_id).where(
-            OnboardingMember.community_id == self.key,
-            OnboardingMember.user_id.in_(user_ids),
-        )
+        query = select(OnboardingMember.user_id).where(OnboardingMember.community_id == self.key)
+        if user_ids is not None:
+            query = query.where(OnboardingMember.user_id.in_(user_ids))
         if present:
             query = query.where(OnboardingMember.left_at.is_(None))
         return set(await self.session.scalars(query))

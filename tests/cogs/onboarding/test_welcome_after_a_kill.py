@@ -169,6 +169,31 @@ async def test_members_who_joined_while_steward_was_down_are_welcomed_once_on_sl
 
 
 @pytest.mark.parametrize("community", ["slack"], indirect=True)
+async def test_a_member_who_left_while_steward_was_down_is_welcomed_back_on_return(
+    community: Community,
+) -> None:
+    """Deactivated while no Steward ran (the change never delivered): the next start's list
+    no longer has them, so onboarding takes them as gone. Reactivated later, they get the
+    welcome back, not silence (a second delivery of the same join)."""
+    await community.configure("onboarding", welcome_channel=community.channel_mention("welcome"))
+    nina = await community.member_joins("nina")
+    assert _welcomes(community, nina) == (1, 1)
+    await stop_steward(community)
+    nina.account.deleted = True  # the user_change goes to no connection
+    app = await start_steward(community, [Steward(), Onboarding()])
+    try:
+        await community.settle()
+        await community.advance(seconds=5)
+        await community.rejoins(nina)
+        await community.advance(seconds=5)
+        back = [m.text for m in community.dms_of(nina) if m.text.startswith("Welcome back")]
+        assert back == ["Welcome back, @nina! Your progress is just as you left it."]
+        assert _welcomes(community, nina) == (1, 2)
+    finally:
+        await app.stop()
+
+
+@pytest.mark.parametrize("community", ["slack"], indirect=True)
 async def test_the_first_list_of_a_slack_workspace_welcomes_nobody(community: Community) -> None:
     """Steward installed (or upgraded from a version that kept no list of members): the first
     start lists the workspace and welcomes none of it, even members who joined while Steward
