@@ -48,7 +48,7 @@ from bot.core.handled import KEEP_FOR
 from bot.core.ids import claimer_name
 from bot.core.spill import Journal, Leftovers, Spilled
 from bot.core.transient import database_trouble
-from bot.db.inserts import insert_ignore, insert_new
+from bot.db.inserts import insert_each_ignored, insert_ignore, insert_new
 from bot.db.models import HandledEvent, InboxEvent
 from bot.db.uow import UnitOfWork
 
@@ -504,7 +504,7 @@ class Inbox:
                     now = self.clock.now()
                     async with self.sessions() as uow:
                         rows = [{"key": k, "expires_at": now + KEEP_FOR} for k in sorted(batch)]
-                        await insert_ignore(uow.session, HandledEvent, rows)
+                        await insert_each_ignored(uow.session, HandledEvent, rows)
                         await uow.session.execute(
                             delete(InboxEvent).where(InboxEvent.key.in_(sorted(batch)))
                         )

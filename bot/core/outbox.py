@@ -45,9 +45,9 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, literal, select, update
 
 from bot.core._outbox_rows import (
     CLAIM_BATCH,
@@ -98,6 +98,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("steward.outbox")
+_ROWS = cast(Table, OutboxItem.__table__)
+_SETTLE = update(_ROWS).where(
+    _ROWS.c.idempotency_key == bindparam("row_key"), _ROWS.c.status == "pending"
+)
+"""A try's outcome written on its row, still pending (the values come with the row's key)."""
+_GIVE_UP = _SETTLE.where(_ROWS.c.claimed_by == bindparam("row_owner"))
+"""The same for a try that came to nothing, on a row this process still holds."""
 RECORD_AGAIN = timedelta(seconds=30)
 """The longest wait between tries to write outcomes while the database is away."""
 EDIT_OF = "edit_of"
@@ -822,15 +829,23 @@ class Deliverer:
             self.activity.leave()
 
     async def _write(self, batch: dict[str, Sent], releasing: set[str], now: datetime) -> None:
+        # The outcomes of one shape (the same columns, settled or given up) go in one
+        # statement run for many rows: one round trip, one statement built and compiled (a
+        # storm's welcomes wrote one UPDATE per row).
+        shapes: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+        for key, sent in batch.items():
+            values = sent.values(now) | {"row_key": key}
+            given_up = sent.status == "pending"
+            if given_up:
+                values["row_owner"] = self.me
+            shapes.setdefault((given_up, tuple(sorted(values))), []).append(values)
         async with self.sessions() as uow:
-            for key, sent in batch.items():
-                mine = [OutboxItem.idempotency_key == key, OutboxItem.status == "pending"]
-                if sent.status == "pending":
-                    # A try that came to nothing gives the row up only if it is still ours: a
-                    # process whose record waited out a long outage must not clear the claim
-                    # of the one that took the row over meanwhile (and may be sending it).
-                    mine.append(OutboxItem.claimed_by == self.me)
-                await uow.session.execute(update(OutboxItem).where(*mine).values(sent.values(now)))
+            for (given_up, _), rows in shapes.items():
+                # A try that came to nothing gives the row up only if it is still ours: a
+                # process whose record waited out a long outage must not clear the claim of
+                # the one that took the row over meanwhile (and may be sending it).
+                await uow.session.execute(_GIVE_UP if given_up else _SETTLE, rows)
+            for sent in batch.values():
                 covers = sent.claimed.payload.get(COVERS)
                 if covers and sent.status != "pending":  # the rows its post stood for
                     values = sent.values(now)

@@ -23,6 +23,11 @@ from bot.db.models import Timer
 
 log = logging.getLogger("steward.scheduler")
 IDLE_POLL = timedelta(seconds=60)
+IN_HAND_POLL = timedelta(seconds=1)
+"""The wait before the next pass when something was still due right after one: it is in hand
+(a channel's outbox lane draining here, its next rows waiting for the channel's rate limit; a
+timer another process is running), and looking again at once only spun the loop, four queries
+a turn, through a storm's welcomes (when it is not, it is picked up this much later)."""
 RECOVER_EVERY = timedelta(minutes=1)
 """How often each process looks for job runs a killed process left unfinished."""
 OVERRUN_RUNS = 5
@@ -41,6 +46,10 @@ class TimerService:
         self.clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._next: datetime | None = None
+        """When the loop looks next, while it waits (None: a pass is under way)."""
+        self._woken: datetime | None = None
+        """The soonest time woken for while a pass was under way."""
         dispatcher.wake_timers = self.wake
         # Outbox retries are due by the same clock: one loop runs both.
         self.outbox = dispatcher.deliverer
@@ -49,9 +58,15 @@ class TimerService:
         self.failures = dispatcher.kept
         self.failures.wake = self.wake
 
-    def wake(self, _at: datetime) -> None:
-        """A timer was added: look again at when the next one is due."""
-        self._wake.set()
+    def wake(self, at: datetime) -> None:
+        """Something comes due at ``at`` (a timer added, an outbox retry, a failure's try):
+        look again sooner if the loop would look later. A join storm schedules a newcomer's
+        nudges days ahead with every join: each woke a pass of four queries before."""
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        if self._next is None:  # a pass is under way: it looks again after, if need be
+            self._woken = at if self._woken is None else min(self._woken, at)
+        elif at < self._next:
+            self._wake.set()
 
     async def run_due(self) -> int:
         """Run every timer due by now, each once (waiting for the database while it is away),
@@ -102,6 +117,7 @@ class TimerService:
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
+            self._next = self._woken = None
             try:
                 await self.run_due()
                 upcoming = await self.next_due()
@@ -111,7 +127,15 @@ class TimerService:
                 trouble.said(log, "running due timers (trying again shortly)", exc)
                 upcoming = None
             now = self.clock.now()
-            wait = IDLE_POLL if upcoming is None else min(IDLE_POLL, upcoming - now)
+            if upcoming is None:
+                wait = IDLE_POLL
+            elif upcoming <= now:
+                wait = IN_HAND_POLL  # due already, after a pass: in hand (see IN_HAND_POLL)
+            else:
+                wait = min(IDLE_POLL, upcoming - now)
+            if self._woken is not None:  # woken during the pass: perhaps after its queries
+                wait = max(min(wait, self._woken - now), timedelta(0))
+            self._next = now + wait
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(wait.total_seconds(), 0.0))
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 
 from bot.core.clock import Clock
 from bot.core.ids import CommunityRef
@@ -17,6 +17,14 @@ Wake = Callable[[datetime], None]
 _ADD = insert(cast(Table, Timer.__table__))
 """Built once, the row's values going as parameters: a join storm schedules a nudge per
 newcomer, and adding an ORM object and flushing it cost more than running the insert."""
+_TIMERS = cast(Table, Timer.__table__)
+_CANCEL = delete(_TIMERS).where(
+    _TIMERS.c.community_id == bindparam("timer_community"),
+    _TIMERS.c.feature == bindparam("timer_feature"),
+    _TIMERS.c.key == bindparam("timer_key"),
+    _TIMERS.c.done_at.is_(None),
+)
+"""Built once too: scheduling a timer cancels the one of its key first (a nudge per join)."""
 
 
 class Timers:
@@ -58,12 +66,12 @@ class Timers:
     async def cancel(self, key: str) -> bool:
         """Forget a pending timer; True when there was one."""
         result = await self._uow.session.execute(
-            delete(Timer).where(
-                Timer.community_id == self._community.key,
-                Timer.feature == self._feature,
-                Timer.key == key,
-                Timer.done_at.is_(None),
-            )
+            _CANCEL,
+            {
+                "timer_community": self._community.key,
+                "timer_feature": self._feature,
+                "timer_key": key,
+            },
         )
         return bool(getattr(result, "rowcount", 0))
 

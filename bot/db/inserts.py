@@ -28,12 +28,28 @@ async def insert_ignore(
     if isinstance(values, list):
         result = await session.execute(insert(table).values(values).on_conflict_do_nothing())
         return bool(getattr(result, "rowcount", 0))
+    result = await session.execute(_statement(dialect, table), values)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def insert_each_ignored(
+    session: AsyncSession, table: Any, rows: list[dict[str, Any]]
+) -> None:
+    """Insert each row unless it conflicts with a unique key: the one statement of
+    :func:`insert_ignore`, run for every row in one call (one round trip; a statement of many
+    rows is built and compiled anew for each count of rows)."""
+    if rows:
+        await session.execute(_statement(session.get_bind().dialect.name, table), rows)
+
+
+def _statement(dialect: str, table: Any) -> Insert:
+    """The table's "insert, ignore the conflict" statement for the dialect, built once."""
     plain: Table = getattr(table, "__table__", table)
     statement = _STATEMENTS.get((dialect, plain))
     if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = _STATEMENTS[dialect, plain] = insert(plain).on_conflict_do_nothing()
-    result = await session.execute(statement, values)
-    return bool(getattr(result, "rowcount", 0))
+    return statement
 
 
 async def insert_new(

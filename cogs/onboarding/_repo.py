@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import CommunityRef
@@ -21,6 +21,15 @@ from cogs.onboarding._models import (
 CHUNK = 500
 """Ids written or deleted in one statement (SQLite takes at most 999 parameters in some
 builds; a 5,000-member first list is ten statements)."""
+
+
+_MEMBER = select(OnboardingMember).where(
+    OnboardingMember.community_id == bindparam("member_community"),
+    OnboardingMember.user_id == bindparam("member_user"),
+)
+"""One member's row, built once: a join reads it twice (building the query each time cost
+about what running it does)."""
+_MEMBER_LOCKED = _MEMBER.with_for_update()
 
 
 class Repo:
@@ -45,12 +54,10 @@ class Repo:
 
     async def member(self, user_id: str, *, lock: bool = False) -> OnboardingMember | None:
         """One member's progress."""
-        query = select(OnboardingMember).where(
-            OnboardingMember.community_id == self.key, OnboardingMember.user_id == user_id
+        result: OnboardingMember | None = await self.session.scalar(
+            _MEMBER_LOCKED if lock else _MEMBER,
+            {"member_community": self.key, "member_user": user_id},
         )
-        if lock:
-            query = query.with_for_update()
-        result: OnboardingMember | None = await self.session.scalar(query)
         return result
 
     async def members_since(self, since: datetime) -> list[OnboardingMember]:
