@@ -4,7 +4,7 @@ A listener that fails on passing trouble is retried a few times over about 16 se
 (``Dispatcher.retry_delays``). When the database itself is away for longer (a restart, a failover,
 SQLite locked by another program), every queued event would run out of tries and be kept as
 failed, and every worker would hammer the database meanwhile. So before a retry the dispatcher
-asks this gate: one probe (``SELECT 1`` in a writing transaction) answers for every waiting
+asks this gate: one probe (a writing transaction, ``Database.probe``) answers for every waiting
 listener at once; while it fails, the listeners wait here (their tries not spent), the probe
 backs off, and the log says once that the database is away and once that it is back.
 """
@@ -16,8 +16,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-
-from sqlalchemy import text
 
 from bot.core.transient import database_trouble, describe
 from bot.db.engine import Database
@@ -109,8 +107,7 @@ class DatabaseGate:
         """None when the database took a writing transaction, else what went wrong."""
         self.probes += 1
         try:
-            async with self.db.uow() as uow:
-                await uow.session.execute(text("SELECT 1"))
+            await self.db.probe()
         except Exception as exc:
             return describe(exc)
         return None

@@ -11,11 +11,13 @@ out and replaced after ``PG_RECYCLE_S``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -152,6 +154,28 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError(f"a pooled connection was closed: {exc}") from exc
 
 
+PROBE_WAIT_MS = 500
+"""How long the database gate's probe of a SQLite file waits for the write lock."""
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
+        return None
+    return None if database.startswith("file:") else database
+
+
+def _probe_sqlite(path: str, wait_ms: int) -> None:
+    connection = sqlite3.connect(path, timeout=wait_ms / 1000, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
 class Database:
     """The engine and session factory; hands out units of work."""
 
@@ -162,6 +186,7 @@ class Database:
         self._readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        self._file = _sqlite_file(self.url)
 
     @property
     def dialect(self) -> str:
@@ -178,6 +203,21 @@ class Database:
         writers nor holds them up; a write in it would not wait for the lock, so it is for
         reading only. On PostgreSQL it is a plain one."""
         return UnitOfWork(self._readers())
+
+    async def probe(self) -> None:
+        """Take a writing transaction and give it back at once; raises when the database
+        does not answer (``bot.core.outage``'s probe).
+
+        On a SQLite file this is a connection of its own, outside the pool, that waits at most
+        ``PROBE_WAIT_MS`` for the write lock: while another program holds the lock, every pooled
+        connection may be waiting out its 30 s busy timeout, and a probe queued behind them,
+        then waiting out its own, found the database up as the lock went, so a minute's lock
+        was never said. Elsewhere it is a pooled unit of work."""
+        if self._file is None:
+            async with self.uow() as uow:
+                await uow.session.execute(text("SELECT 1"))
+            return
+        await asyncio.to_thread(_probe_sqlite, self._file, min(PROBE_WAIT_MS, _busy_timeout_ms()))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -21,17 +21,19 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.builtin import Steward
 from bot.cli import main
 from bot.core.dispatch import RETRY_DELAYS
-from bot.db.engine import SQLITE_BUSY_TIMEOUT_MS
+from bot.core.outage import DatabaseGate
+from bot.db.engine import SQLITE_BUSY_TIMEOUT_MS, SQLITE_POOL_SIZE, Database
 from cogs.engagement import Engagement
 from cogs.engagement._models import EVENTS, MEMBER_DAYS
 from cogs.onboarding import Onboarding
 from sandbox.outage import Outage, through_outage
 from sandbox.scenario import Community, Person, open_community
+from tests.conftest import until
 
 SCALE = 50
 OUTAGE = 300.0 / SCALE
@@ -232,3 +234,45 @@ async def test_members_who_join_and_post_while_the_database_is_away_are_all_hand
     said_away = [line for line in lines if line.startswith("steward.database")]
     assert len(said_away) == 1, lines
     assert said_away[0].startswith("steward.database: the database is unreachable ("), lines
+
+
+@contextlib.asynccontextmanager
+async def _taken(db: Database) -> AsyncIterator[None]:
+    """A pooled connection held in a read; how it ends once the outage reset it is no matter."""
+    uow = db.reads()
+    await uow.__aenter__()
+    await uow.session.execute(text("SELECT 1"))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await uow.__aexit__(None, None, None)
+
+
+async def test_the_gate_finds_the_database_away_while_every_pooled_connection_is_taken(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another program holds SQLite's lock while each of Steward's pooled connections is taken
+    (in production, each waiting out its 30 s busy timeout): the gate's probe is a connection of
+    its own that waits half a second, so the log and ``/healthz`` say the database is away at
+    once, instead of the probe queueing behind the pool, waiting out a busy timeout of its own,
+    and finding the database up as the lock went (a minute's lock was never said). On
+    PostgreSQL the refused connection fails the probe at once."""
+    caplog.set_level(logging.WARNING, "steward.database")
+    async with through_outage(database_url) as (url, outage), contextlib.AsyncExitStack() as held:
+        db = Database(url)
+        held.push_async_callback(db.dispose)
+        gate = DatabaseGate(db, lambda: (0.05,))
+        held.push_async_callback(gate.close)
+        for _ in range(SQLITE_POOL_SIZE):  # the whole pool, taken
+            await held.enter_async_context(_taken(db))
+        await outage.away()
+        try:
+            waiting = asyncio.create_task(gate.wait_until_up())
+            await until(lambda: gate.away, "the gate to find the database away", within=15)
+            said = [r.getMessage() for r in caplog.records]
+            assert any(m.startswith("the database is unreachable (") for m in said), said
+        finally:
+            await outage.back()
+        assert await asyncio.wait_for(waiting, 15) is True
+        assert not gate.away
