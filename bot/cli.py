@@ -98,8 +98,9 @@ async def _serve(app: App) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    from bot.heap import install, trim_forever
+    from bot.heap import cap_arenas, install, trim_forever
 
+    cap_arenas()  # before the database's threads start
     install(loop)  # STEWARD_TRACEMALLOC: heap dumps on SIGUSR1
     try:
         await app.start()

@@ -125,6 +125,29 @@ async def trim_forever(every: float = TRIM_EVERY) -> None:
         trim()
 
 
+ARENAS = 2
+"""The most malloc arenas glibc gives the process (``M_ARENA_MAX``); its default is 8 a core."""
+_M_ARENA_MAX = -8
+
+
+def cap_arenas(most: int = ARENAS) -> bool:
+    """Cap glibc's malloc arenas at ``most``, unless ``MALLOC_ARENA_MAX`` set it already; call
+    it before the process starts threads. False where it cannot.
+
+    glibc gives a thread that meets a busy arena one of its own, up to 8 a core: each of
+    SQLite's connection threads, the threads that resolve names and the one that probes the
+    database took one, and what each kept after a burst stayed with it (the soak saw the main
+    arena and each connection thread's arena grow at every database outage). Python holds the
+    GIL while it allocates, so threads rarely contend for an arena and a few serve them all."""
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_ARENA_MAX, most))
+
+
 def trim() -> bool:
     """Give the C allocator's free pages back to the system now; False where it cannot."""
     malloc_trim = _malloc_trim()

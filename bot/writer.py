@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import RedactSecrets
 from bot.db.engine import Database
-from bot.heap import trim_forever
+from bot.heap import cap_arenas, trim_forever
 from cogs.engagement._writer import serve
 
 
@@ -40,6 +40,7 @@ async def run(output: Any) -> None:
 
 def main() -> None:
     """The process entry: acks go to a private copy of stdout; anything printed goes to stderr."""
+    cap_arenas()
     output = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
