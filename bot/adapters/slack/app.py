@@ -128,9 +128,11 @@ class FreshestFirst(aiohttp.TCPConnector):
     catch-up after a database outage opened 10 connections to Slack, and all 10 stayed open
     until the workload stopped."""
 
-    def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
-        super()._release(key, protocol, should_close=should_close)
-        kept = self._conns.get(key)
+    def _release(self, key: Any, protocol: Any, *args: Any, **kwargs: Any) -> None:
+        super()._release(key, protocol, *args, **kwargs)
+        # aiohttp's internals, read defensively: where they differ, the order is left alone.
+        pools = getattr(self, "_conns", None)
+        kept = pools.get(key) if isinstance(pools, dict) else None
         if isinstance(kept, deque) and kept and kept[-1][0] is protocol:
             kept.rotate(1)  # the one just released is taken next (``_get`` takes the left end)
 
