@@ -264,12 +264,13 @@ def database_fds(url: str) -> Callable[[int], int]:
 def database_fd_bound(url: str) -> int:
     """The most fds a process may hold on its database: the pool's most connections (size and
     overflow) each with SQLite's database file and WAL open, plus the shared -shm and the lock
-    file; on PostgreSQL a socket each, plus the settings listener's."""
+    file, plus on SQLite the database gate's probe, a connection of its own
+    (``Database.probe``); on PostgreSQL a socket each, plus the settings listener's."""
     from bot.db.engine import create_engine
 
     pool: Any = create_engine(url).pool  # no connection is made
     connections = int(pool.size()) + int(pool._max_overflow)
-    return 2 * connections + 2 if url.startswith("sqlite") else connections + 1
+    return 2 * (connections + 1) + 2 if url.startswith("sqlite") else connections + 1
 
 
 @dataclass
