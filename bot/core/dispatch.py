@@ -596,16 +596,19 @@ class Dispatcher:
                 try:
                     async with limit:
                         return await self._run_timer_once(timer_id, now)
-                except TimeoutError as exc:
+                except TimeoutError:
                     if not limit.expired():
                         raise  # the handler's own timeout, not the limit
-                    said = f"ran for more than {TIMER_LIMIT:.0f} s and was stopped"
-                    raise Overran(said) from exc
+                # Raised outside the handler above, so it carries no TimeoutError with it (one
+                # would make it look like passing trouble, to be tried again at once).
+                raise Overran(f"ran for more than {TIMER_LIMIT:.0f} s and was stopped")
             except Exception as exc:
-                if await self.outlasted(exc):
+                if isinstance(exc, Overran):
+                    pass
+                elif await self.outlasted(exc):
                     tries -= 1
                     continue  # the database was away: the timer runs now it is back
-                if await self.paused(exc, tries, f"timer {timer_id}"):
+                elif await self.paused(exc, tries, f"timer {timer_id}"):
                     continue  # busy a moment: rolled back, not done; try it again
                 error_id = self._failed(f"timer {timer_id}", exc)
                 try:

@@ -236,10 +236,11 @@ async def test_a_timer_that_never_ends_is_stopped_and_the_other_timers_run(
     async with Harness(database_url, [Steward(), Garden()]) as garden:
         await garden.run(garden.member("alice"), "garden water", after=timedelta(minutes=30))
         await garden.run(garden.member("bob"), "garden water", after=timedelta(minutes=31))
-        send = garden.port.send
+        send, hung = garden.port.send, []
 
         async def never_answers_alice(channel: Any, message: Any, *a: Any, **k: Any) -> Any:
             if message.text == "watered for u-alice":
+                hung.append(message.text)
                 await asyncio.Event().wait()
             return await send(channel, message, *a, **k)
 
@@ -251,6 +252,7 @@ async def test_a_timer_that_never_ends_is_stopped_and_the_other_timers_run(
         [(alice_outcome, attempts), bob] = timers
         assert alice_outcome is not None and alice_outcome.startswith("error ")
         assert (attempts, bob) == (1, ("ok", 1))
+        assert len(hung) == 1  # stopped, not tried again at once (it would hang again)
 
         garden.port.send = send  # type: ignore[method-assign]
         await garden.advance(timedelta(minutes=2))  # tried again after its back-off
