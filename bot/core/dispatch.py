@@ -55,10 +55,6 @@ class Overran(StewardError):
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 """A listener's budget after a passing failure: 7 tries over about 16 seconds."""
-JOB_WAITS_FOR_LANES = 30.0
-"""Seconds a recurring job's run waits, counted from its start, for the lanes its deliveries
-went into to drain; past them its commits return at once and the lanes drain in the background
-(the fates it asks after are then read on its next run)."""
 
 
 class Dispatcher:
@@ -110,15 +106,8 @@ class Dispatcher:
         return logging.LoggerAdapter(logging.getLogger(f"steward.{feature}"), extra)
 
     def _base(
-        self,
-        uow: UnitOfWork,
-        feature: Feature,
-        community: CommunityRef,
-        settings: Any,
-        *,
-        lanes_until: float | None = None,
+        self, uow: UnitOfWork, feature: Feature, community: CommunityRef, settings: Any
     ) -> dict[str, Any]:
-        outbox = Outbox(uow, community, feature.name, self.clock, self.deliverer, lanes_until)
         return {
             "community": community,
             "feature": feature.name,
@@ -128,7 +117,7 @@ class Dispatcher:
             "settings": settings,
             "clock": self.clock,
             "timers": Timers(uow, community, feature.name, self.clock, self.wake_timers),
-            "outbox": outbox,
+            "outbox": Outbox(uow, community, feature.name, self.clock, self.deliverer),
         }
 
     async def _deliver(self, events: list[Event]) -> None:
@@ -543,14 +532,9 @@ class Dispatcher:
                     claimed = await runs.claim(session, job.id, community.key, slot, now)
                     if not claimed:
                         return 0  # another process ran it, or runs it now
-                    # A run waits for its channels' lanes to drain for a while, not for ever:
-                    # after an outage, the feed poll waited minutes for paced channels' backlogs
-                    # (its own posts behind others', then each discussion's opening line in
-                    # turn), and its next runs were skipped meanwhile.
-                    until = asyncio.get_running_loop().time() + JOB_WAITS_FOR_LANES
-                    base = self._base(uow, feature, community, admitted.settings, lanes_until=until)
                     ctx: JobContext[Any] = JobContext(
-                        **base, log=self._logger(community, feature.name, job.id)
+                        **self._base(uow, feature, community, admitted.settings),
+                        log=self._logger(community, feature.name, job.id),
                     )
                     await handler(ctx)
                     done = self.clock.now()

@@ -121,17 +121,12 @@ class Outbox:
         feature: str,
         clock: Clock,
         deliverer: Deliverer | None,
-        wait_until: float | None = None,
     ) -> None:
-        """``wait_until``: the event loop's time after which a commit no longer waits for the
-        lanes it queued rows in to drain (they drain on in the background); None: it waits
-        until they have drained, however long (rows other work queued ahead of its own too)."""
         self.uow = uow
         self.community = community
         self.feature = feature
         self.clock = clock
         self.deliverer = deliverer
-        self.wait_until = wait_until
         self.outcomes: dict[str, Delivery] = {}
         # This transaction's lanes, in the order first used: how many rows each got, and the
         # first attempt taken with the row when nothing was ahead of it.
@@ -210,8 +205,7 @@ class Outbox:
     async def _send(self) -> None:
         """After the commit: each lane's rows go out in order, the lanes side by side (the
         platforms limit each channel on its own: a channel with 150 posts, 30 windows of
-        Discord's 5, must not hold back the others). Returns once every lane has drained, or
-        at ``wait_until`` with the lanes still draining in the background."""
+        Discord's 5, must not hold back the others). Returns once every lane has drained."""
         lanes, firsts = self._lanes, self._first
         self._lanes, self._first = {}, {}
         deliverer = self.deliverer
@@ -231,15 +225,7 @@ class Outbox:
                 trouble.said(log, "draining a channel's outbox (again shortly)", exc)
                 deliverer.drain_later(lane)
 
-        if self.wait_until is None:
-            await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
-            return
-        going = {asyncio.create_task(lane(key, rows)) for key, rows in lanes.items()}
-        left = self.wait_until - asyncio.get_running_loop().time()
-        if going and left > 0:
-            _, going = await asyncio.wait(going, timeout=left)
-        for task in going:
-            deliverer.carry_on(task)
+        await asyncio.gather(*(lane(key, rows) for key, rows in lanes.items()))
 
     async def delivery(self, key: str) -> Delivery | None:
         """What became of the delivery with this key (None: there is none).
@@ -285,7 +271,7 @@ class Deliverer:
         # Outcomes known here and not yet written: recorded together, a few at a time.
         self._unflushed: dict[str, Sent] = {}
         self._flushing: asyncio.Task[None] | None = None
-        self._draining: set[asyncio.Task[Any]] = set()
+        self._draining: set[asyncio.Task[int]] = set()
         # Retries of lanes whose drain failed, waiting for their moment (counted as activity).
         self._later: set[asyncio.TimerHandle] = set()
         # A lane's next rows, claimed while its last claimed row waits out the channel's window
@@ -351,18 +337,6 @@ class Deliverer:
         task = asyncio.create_task(self._drain_in_background(lane), name="steward-outbox-lane")
         self._draining.add(task)
         task.add_done_callback(self._draining.discard)
-
-    def carry_on(self, task: asyncio.Task[Any]) -> None:
-        """Let a handler's drain go on in the background once the handler stops waiting for
-        it (counted as activity until it is done; cancelled when the deliverer closes)."""
-        self.activity.enter()
-        self._draining.add(task)
-
-        def done(finished: asyncio.Task[Any]) -> None:
-            self._draining.discard(finished)
-            self.activity.leave()
-
-        task.add_done_callback(done)
 
     def drain_later(self, lane: Lane) -> None:
         """Drain ``lane`` again in a moment (a drain failed on something passing, such as a
