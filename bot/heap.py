@@ -92,18 +92,24 @@ TRIM_EVERY = 60.0
 
 
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim`` (None elsewhere: musl, macOS, Windows), looked up once:
+def _glibc(name: str) -> Callable[..., int] | None:
+    """A function of glibc's allocator (None elsewhere: musl, macOS, Windows), looked up once:
     ``find_library`` runs ``ldconfig`` in a subprocess, not a thing to do on the event loop
     every minute."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim: Callable[[int], int] = libc.malloc_trim
+        found: Callable[..., int] = getattr(
+            ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name
+        )
     except (OSError, AttributeError):
         return None
-    return trim
+    return found
+
+
+def _malloc_trim() -> Callable[..., int] | None:
+    """glibc's ``malloc_trim``."""
+    return _glibc("malloc_trim")
 
 
 async def trim_forever(every: float = TRIM_EVERY) -> None:
@@ -139,11 +145,8 @@ def cap_arenas(most: int = ARENAS) -> bool:
     database took one, and what each kept after a burst stayed with it (the soak saw the main
     arena and each connection thread's arena grow at every database outage). Python holds the
     GIL while it allocates, so threads rarely contend for an arena and a few serve them all."""
-    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
+    mallopt = _glibc("mallopt")
+    if "MALLOC_ARENA_MAX" in os.environ or mallopt is None:
         return False
     return bool(mallopt(_M_ARENA_MAX, most))
 

@@ -105,8 +105,7 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine with Steward's connection settings for the URL's database."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        database = make_url(url).database
-        on_disk = database not in (None, "", ":memory:") and not database.startswith("file:")
+        on_disk = _sqlite_file(url) is not None
         pooled: dict[str, Any] = (
             {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 0} if on_disk else {}
         )
